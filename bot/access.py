@@ -1,0 +1,118 @@
+"""Who may do what: the gate in front of every command and button.
+
+Every handler is wrapped by `requires(role)`. It refuses group chats, answers strangers
+with one polite line that reveals nothing, refuses people below the role (and audits
+the attempt when the command is privileged), and hands the handler the person's row.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram import Update
+
+from bot.context import Context, services
+from db import audit, staff
+from db.engine import session_scope
+from db.models import Role, Staff
+
+STRANGER_TEXT = (
+    "This bot is for enrolled staff of a duty-of-care programme. "
+    "If you should have access, ask your security team for an invite link."
+)
+PRIVATE_ONLY_TEXT = "Please talk to me in a private chat."
+
+Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
+StaffHandler = Callable[[Update, Context, Staff], Coroutine[Any, Any, None]]
+
+_ROLE_WORDS = {Role.LEAD: "security leads", Role.ADMIN: "admins"}
+
+
+async def answer(update: Update, text: str) -> None:
+    """Reply to a command with a message, or to a button with a short pop-up."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(text[:200], show_alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(text)
+
+
+def identify(update: Update, context: Context) -> Staff | None:
+    """The enrolled person behind an update (kept current), or None for a stranger.
+
+    People listed in ADMIN_TELEGRAM_IDS are enrolled as admins on first contact.
+    """
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return None
+    svc = services(context)
+    with session_scope(svc.engine) as session:
+        person = staff.by_telegram_id(session, telegram_user_id=user.id)
+        if person is not None:
+            staff.touch(
+                session,
+                person=person,
+                chat_id=chat.id,
+                display_name=user.full_name,
+                username=user.username,
+            )
+        elif user.id in svc.settings.admin_telegram_ids:
+            person = staff.enrol(
+                session,
+                telegram_user_id=user.id,
+                chat_id=chat.id,
+                display_name=user.full_name,
+                username=user.username,
+                role=Role.ADMIN,
+            )
+            audit.record(
+                session,
+                action="enrol",
+                actor_telegram_id=user.id,
+                actor_staff_id=person.id,
+                role=Role.ADMIN.value,
+                via="ADMIN_TELEGRAM_IDS",
+            )
+        configured_admin = user.id in svc.settings.admin_telegram_ids
+        if person is not None and configured_admin and person.role != Role.ADMIN.value:
+            staff.set_role(session, person=person, role=Role.ADMIN)
+        return person
+
+
+def requires(
+    role: Role = Role.STAFF, *, action: str | None = None
+) -> Callable[[StaffHandler], Handler]:
+    """Wrap a handler so it only runs for an enrolled person holding at least `role`."""
+
+    def decorate(handler: StaffHandler) -> Handler:
+        @functools.wraps(handler)
+        async def gated(update: Update, context: Context) -> None:
+            chat, user = update.effective_chat, update.effective_user
+            if chat is None or user is None:
+                return
+            if chat.type != "private":
+                await answer(update, PRIVATE_ONLY_TEXT)
+                return
+            person = identify(update, context)
+            if person is None or Role(person.role).rank < role.rank:
+                if role is not Role.STAFF:
+                    with session_scope(services(context).engine) as session:
+                        audit.record(
+                            session,
+                            action=action or handler.__name__.removeprefix("cmd_"),
+                            actor_telegram_id=user.id,
+                            actor_staff_id=person.id if person else None,
+                            outcome="refused",
+                            reason="not enrolled" if person is None else f"role {person.role}",
+                        )
+                if person is None:
+                    await answer(update, STRANGER_TEXT)
+                else:
+                    await answer(update, f"Sorry, only {_ROLE_WORDS[role]} can do that.")
+                return
+            await handler(update, context, person)
+
+        return gated
+
+    return decorate

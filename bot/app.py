@@ -1,0 +1,142 @@
+"""Wiring: `build_application(settings)` registers every handler and job in one place."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from telegram import BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import broadcasts, enrolment, subscriptions
+from bot.access import requires
+from bot.commands import menu_for
+from bot.context import SERVICES_KEY, Context, Services
+from bot.dispatcher import Dispatcher
+from bot.settings import BotSettings
+from db import staff
+from db.engine import create_schema, make_engine, session_scope
+from db.models import Role, Staff
+from db.types import utcnow
+
+log = logging.getLogger(__name__)
+
+REPORT_INTERVAL_SECONDS = 2.0
+
+
+@requires(Role.STAFF)
+async def cmd_unknown(update: Update, context: Context, person: Staff) -> None:
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(
+            "I don't know that one. /help lists what you can do."
+        )
+
+
+@requires(Role.STAFF)
+async def cb_unknown(update: Update, context: Context, person: Staff) -> None:
+    if update.callback_query is not None:
+        await update.callback_query.answer("That button is no longer valid.", show_alert=True)
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log first, then tell the person something went wrong (never the details)."""
+    log.error("error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_message is not None:
+        try:
+            await update.effective_message.reply_text(
+                "Sorry, something went wrong on our side. The operators have the details."
+            )
+        except TelegramError:
+            log.warning("could not tell the user about the error")
+
+
+async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
+    svc: Services = application.bot_data[SERVICES_KEY]
+    await application.bot.set_my_commands(
+        menu_for(Role.STAFF), scope=BotCommandScopeAllPrivateChats()
+    )
+    with session_scope(svc.engine) as session:
+        privileged = [p for p in staff.everyone(session) if p.role != Role.STAFF.value]
+    for person in privileged:
+        try:
+            await application.bot.set_my_commands(
+                menu_for(Role(person.role)), scope=BotCommandScopeChat(person.chat_id)
+            )
+        except TelegramError as error:
+            log.warning("could not set the menu for staff %s: %s", person.id, error)
+    svc.dispatcher = Dispatcher(
+        bot=application.bot, engine=svc.engine, settings=svc.settings, clock=svc.clock
+    )
+    svc.dispatcher.start()
+    log.info("Dutybot is up as @%s", application.bot.username)
+
+
+async def _post_stop(application: Application) -> None:  # type: ignore[type-arg]
+    svc: Services = application.bot_data[SERVICES_KEY]
+    if svc.dispatcher is not None:
+        await svc.dispatcher.stop()
+
+
+def build_application(
+    settings: BotSettings,
+    *,
+    engine: Engine | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> Application:  # type: ignore[type-arg]
+    engine = engine or make_engine(settings.database_url)
+    create_schema(engine)
+    application = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(settings.telegram_base_url)
+        .post_init(_post_init)
+        .post_stop(_post_stop)
+        .concurrent_updates(True)
+        .build()
+    )
+    application.bot_data[SERVICES_KEY] = Services(settings=settings, engine=engine, clock=clock)
+
+    private = filters.ChatType.PRIVATE
+    application.add_handlers(
+        [
+            # Enrolment and roles
+            CommandHandler("start", enrolment.cmd_start),
+            CommandHandler("help", enrolment.cmd_help),
+            CommandHandler("invite", enrolment.cmd_invite),
+            CommandHandler("promote", enrolment.cmd_promote),
+            CommandHandler("demote", enrolment.cmd_demote),
+            CommandHandler("staff", enrolment.cmd_staff),
+            # Subscriptions
+            CommandHandler("subscribe", subscriptions.cmd_subscribe),
+            CommandHandler("unsubscribe", subscriptions.cmd_unsubscribe),
+            CommandHandler("subscriptions", subscriptions.cmd_subscriptions),
+            CommandHandler("countries", subscriptions.cmd_countries),
+            # Lead broadcasts
+            CommandHandler("broadcast", broadcasts.cmd_broadcast),
+            CallbackQueryHandler(broadcasts.cb_broadcast, pattern=r"^bc:"),
+            # Anything else, so strangers and typos get an answer
+            MessageHandler(private & (filters.COMMAND | filters.TEXT), cmd_unknown),
+            CallbackQueryHandler(cb_unknown),
+        ]
+    )
+    application.add_error_handler(on_error)
+
+    jobs = application.job_queue
+    assert jobs is not None, "python-telegram-bot[job-queue] is required"
+    jobs.run_repeating(
+        broadcasts.job_update_broadcast_reports,
+        interval=REPORT_INTERVAL_SECONDS,
+        first=REPORT_INTERVAL_SECONDS,
+        name="broadcast-reports",
+    )
+    return application

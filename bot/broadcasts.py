@@ -1,0 +1,206 @@
+"""Lead broadcasts: /broadcast shows a preview with Send / Cancel; Send fans out; a live report.
+
+Callback data is `bc:send:<alert id>` or `bc:cancel:<alert id>`; the button only works
+for the lead who wrote the draft, and only while it is a draft.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, TelegramError
+
+from bot import render
+from bot.access import requires
+from bot.context import Context, services
+from db import audit, broadcasts, deliveries, subscriptions
+from db.engine import session_scope
+from db.models import Alert, AlertStatus, Role, Staff
+from schedules.countries import Country, resolve_country, suggest_country
+
+log = logging.getLogger(__name__)
+
+USAGE = "Usage: /broadcast <country> <message>, for example:\n/broadcast KZ Stay indoors tonight."
+MAX_TEXT = 3500  # one message on a phone screen is already long; a lead can send two
+
+
+@dataclass(frozen=True)
+class BroadcastRequest:
+    country: Country
+    text: str
+
+
+def parse_broadcast(raw: str) -> BroadcastRequest | str:
+    """Split `/broadcast` arguments into a country (one to four words) and the message."""
+    lines = raw.strip().split("\n", 1)
+    words = lines[0].split()
+    if not words:
+        return USAGE
+    for n in range(min(4, len(words)), 0, -1):
+        found = resolve_country(" ".join(words[:n]))
+        if found is not None:
+            rest = " ".join(words[n:])
+            text = (rest + ("\n" + lines[1] if len(lines) > 1 else "")).strip()
+            if not text:
+                return f"What should I send to {found.label()}?\n{USAGE}"
+            if len(text) > MAX_TEXT:
+                return f"That message is {len(text)} characters; please keep it under {MAX_TEXT}."
+            return BroadcastRequest(country=found, text=text)
+    suggestion = suggest_country(words[0])
+    hint = f" Did you mean {suggestion.label()}?" if suggestion else ""
+    return f"I don't know the country “{words[0][:60]}”.{hint}\n{USAGE}"
+
+
+def staff_message(alert: Alert, author: str) -> list[str]:
+    return render.broadcast_message(
+        country=alert.country or "", text=alert.body, author=author, at=alert.created_at
+    )
+
+
+def _buttons(alert_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("Send", callback_data=f"bc:send:{alert_id}"),
+                InlineKeyboardButton("Cancel", callback_data=f"bc:cancel:{alert_id}"),
+            ]
+        ]
+    )
+
+
+@requires(Role.LEAD, action="broadcast")
+async def cmd_broadcast(update: Update, context: Context, person: Staff) -> None:
+    """/broadcast <country> <text>: preview first, nothing goes out before Send."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    _, _, raw = message.text.partition(" ")
+    request = parse_broadcast(raw)
+    if isinstance(request, str):
+        await message.reply_text(request)
+        return
+    svc = services(context)
+    with session_scope(svc.engine) as session:
+        alert = broadcasts.create_draft(
+            session,
+            country=request.country.code,
+            text=request.text,
+            author_staff_id=person.id or 0,
+            now=svc.clock(),
+        )
+        total, reachable = subscriptions.count_subscribers(session, country=request.country.code)
+        audit.record(
+            session,
+            action="broadcast_draft",
+            actor_telegram_id=person.telegram_user_id,
+            actor_staff_id=person.id,
+            alert_id=alert.id,
+            country=request.country.code,
+        )
+    if total == 0:
+        await message.reply_text(
+            f"Nobody follows {request.country.label()} yet, so there is no one to send to."
+        )
+        return
+    preview = render.broadcast_preview(
+        parts=staff_message(alert, person.display_name),
+        recipients=total,
+        unreachable=total - reachable,
+    )
+    await message.reply_text(
+        preview, parse_mode=ParseMode.HTML, reply_markup=_buttons(alert.id or 0)
+    )
+
+
+@requires(Role.LEAD, action="broadcast_button")
+async def cb_broadcast(update: Update, context: Context, person: Staff) -> None:
+    query = update.callback_query
+    if query is None or query.data is None or query.message is None:
+        return
+    verb, _, raw_id = query.data.removeprefix("bc:").partition(":")
+    if verb not in ("send", "cancel") or not raw_id.isdigit():
+        await query.answer("That button is not valid.", show_alert=True)
+        return
+    svc = services(context)
+    now = svc.clock()
+    alert_id = int(raw_id)
+    with session_scope(svc.engine) as session:
+        status = AlertStatus.SENT if verb == "send" else AlertStatus.CANCELLED
+        claimed = broadcasts.claim_draft(
+            session, alert_id=alert_id, author_staff_id=person.id or 0, status=status, now=now
+        )
+        audit.record(
+            session,
+            action=f"broadcast_{verb}",
+            actor_telegram_id=person.telegram_user_id,
+            actor_staff_id=person.id,
+            outcome="ok" if claimed else "refused",
+            alert_id=alert_id,
+        )
+        alert = session.get(Alert, alert_id) if claimed else None
+        if alert is not None and verb == "send":
+            queued, gone = broadcasts.fan_out(
+                session, alert=alert, parts=staff_message(alert, person.display_name), now=now
+            )
+            broadcasts.set_report(
+                session,
+                alert_id=alert_id,
+                chat_id=query.message.chat.id,
+                message_id=query.message.message_id,
+            )
+            log.info("broadcast %d: queued for %d people (%d unreachable)", alert_id, queued, gone)
+    if alert is None:
+        await query.answer("This preview has already been sent or cancelled.", show_alert=True)
+        return
+    await query.answer("Sending…" if verb == "send" else "Cancelled.")
+    if verb == "cancel":
+        await query.edit_message_text("Cancelled. Nothing was sent.")
+        return
+    svc.wake_dispatcher()
+    await refresh_report(context, alert)
+
+
+async def refresh_report(context: Context, alert: Alert) -> None:
+    """Edit the lead's report message to the current counts; close it when nothing waits."""
+    if alert.id is None or alert.report_chat_id is None or alert.report_message_id is None:
+        return
+    svc = services(context)
+    with session_scope(svc.engine) as session:
+        counts = deliveries.counts_for_alert(session, alert_id=alert.id)
+    finished = counts.pending == 0
+    text = render.delivery_report(country=alert.country or "", counts=counts, finished=finished)
+    # The last text shown is cached only to avoid pointless edits; losing it costs one edit.
+    shown: dict[int, str] = context.application.bot_data.setdefault("report_texts", {})
+    if shown.get(alert.id) == text and not finished:
+        return
+    if svc.dispatcher is not None:
+        await svc.dispatcher.pacer.acquire()  # edits count against the same limit
+    try:
+        await context.bot.edit_message_text(
+            text,
+            chat_id=alert.report_chat_id,
+            message_id=alert.report_message_id,
+            parse_mode=ParseMode.HTML,
+        )
+    except BadRequest as error:
+        if "not modified" not in error.message.lower():
+            log.warning("broadcast %d: report not updated: %s", alert.id, error.message)
+    except TelegramError as error:
+        log.warning("broadcast %d: report not updated: %s", alert.id, error.message)
+        return
+    shown[alert.id] = text
+    if finished:
+        shown.pop(alert.id, None)
+        with session_scope(svc.engine) as session:
+            broadcasts.close_report(session, alert_id=alert.id)
+
+
+async def job_update_broadcast_reports(context: Context) -> None:
+    """Every few seconds: keep each running broadcast's report current."""
+    with session_scope(services(context).engine) as session:
+        open_reports = list(broadcasts.open_reports(session))
+    for alert in open_reports:
+        await refresh_report(context, alert)

@@ -1,0 +1,49 @@
+"""The command catalogue: one list drives /help and the client's command menu."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import BotCommand
+
+from db.models import Role
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    args: str
+    summary: str
+    role: Role
+
+
+CATALOGUE: tuple[Command, ...] = (
+    Command("help", "", "what you can do here", Role.STAFF),
+    Command(
+        "subscribe", "<country>", "get alerts for a country, e.g. /subscribe Kazakhstan", Role.STAFF
+    ),
+    Command("unsubscribe", "<country>", "stop alerts for a country", Role.STAFF),
+    Command("subscriptions", "", "the countries you follow", Role.STAFF),
+    Command("broadcast", "<country> <text>", "send a message to a country's staff", Role.LEAD),
+    Command("countries", "", "countries with subscribers and how many", Role.LEAD),
+    Command("invite", "[lead]", "create a single-use invite link", Role.ADMIN),
+    Command("promote", "<@user|id> [lead|admin]", "raise someone's role", Role.ADMIN),
+    Command("demote", "<@user|id>", "lower someone's role", Role.ADMIN),
+    Command("staff", "", "everyone enrolled, with role and countries", Role.ADMIN),
+)
+
+
+def commands_for(role: Role) -> list[Command]:
+    return [c for c in CATALOGUE if c.role.rank <= role.rank]
+
+
+def menu_for(role: Role) -> list[BotCommand]:
+    return [BotCommand(c.name, c.summary[:256]) for c in commands_for(role)]
+
+
+def help_text(role: Role) -> str:
+    lines = ["<b>What you can do</b>"]
+    for command in commands_for(role):
+        usage = f"/{command.name} {command.args}".strip()
+        lines.append(f"{usage.replace('<', '&lt;').replace('>', '&gt;')}: {command.summary}")
+    return "\n".join(lines)

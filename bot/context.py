@@ -1,0 +1,39 @@
+"""What handlers and jobs share: the settings, the database engine, the clock, the dispatcher."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy.engine import Engine
+from telegram.ext import CallbackContext
+
+from bot.settings import BotSettings
+from db.types import utcnow
+
+if TYPE_CHECKING:
+    from bot.dispatcher import Dispatcher
+
+Context = CallbackContext[Any, Any, Any, Any]
+
+
+@dataclass
+class Services:
+    settings: BotSettings
+    engine: Engine
+    # Injected so tests can move time; everything that asks "what time is it" asks this.
+    clock: Callable[[], datetime] = field(default=utcnow)
+    dispatcher: Dispatcher | None = None
+
+    def wake_dispatcher(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.wake()
+
+
+SERVICES_KEY = "services"
+
+
+def services(context: Context) -> Services:
+    return cast(Services, context.application.bot_data[SERVICES_KEY])

@@ -1,0 +1,220 @@
+"""Enrolment and roles: invites, /start, /help, promotions and the staff list."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from telegram import BotCommandScopeChat, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+
+from bot import render
+from bot.access import STRANGER_TEXT, identify, requires
+from bot.commands import help_text, menu_for
+from bot.context import Context, services
+from db import audit, invites, staff, subscriptions
+from db.engine import session_scope
+from db.models import Role, Staff
+
+log = logging.getLogger(__name__)
+
+WELCOME = (
+    "Welcome to Dutybot, {name}. You are enrolled as {role}.\n"
+    "Follow the countries you are in or travel to with /subscribe <country> "
+    "(for example /subscribe Kazakhstan); /help lists everything you can do."
+)
+
+
+async def cmd_start(update: Update, context: Context) -> None:
+    """/start [code]: enrol with an invite, or greet someone already enrolled."""
+    user, chat, message = update.effective_user, update.effective_chat, update.effective_message
+    if user is None or chat is None or message is None or chat.type != "private":
+        return
+    person = identify(update, context)
+    if person is not None:
+        await message.reply_text(
+            WELCOME.format(name=person.display_name, role=_role_words(person.role))
+        )
+        return
+    code = context.args[0] if context.args else ""
+    svc = services(context)
+    if not code or len(code) > 64:
+        await message.reply_text(STRANGER_TEXT)
+        return
+    with session_scope(svc.engine) as session:
+        outcome = invites.enrol_with_invite(
+            session,
+            code=code,
+            telegram_user_id=user.id,
+            chat_id=chat.id,
+            display_name=user.full_name,
+            username=user.username,
+            now=svc.clock(),
+        )
+        if outcome.person is not None:
+            audit.record(
+                session,
+                action="enrol",
+                actor_telegram_id=user.id,
+                actor_staff_id=outcome.person.id,
+                role=outcome.person.role,
+            )
+    if outcome.person is None:
+        await message.reply_text(STRANGER_TEXT)
+        return
+    await _set_menu(context, outcome.person)
+    await message.reply_text(
+        WELCOME.format(name=outcome.person.display_name, role=_role_words(outcome.person.role))
+    )
+
+
+@requires(Role.STAFF)
+async def cmd_help(update: Update, context: Context, person: Staff) -> None:
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(
+            help_text(Role(person.role)), parse_mode=ParseMode.HTML
+        )
+
+
+@requires(Role.ADMIN)
+async def cmd_invite(update: Update, context: Context, person: Staff) -> None:
+    """/invite [lead]: a single-use invite link."""
+    message = update.effective_message
+    if message is None:
+        return
+    args = [a.lower() for a in context.args or []]
+    if args not in ([], ["lead"], ["staff"]):
+        await message.reply_text("Usage: /invite for staff, or /invite lead for a security lead.")
+        return
+    role = Role.LEAD if args == ["lead"] else Role.STAFF
+    svc = services(context)
+    now = svc.clock()
+    with session_scope(svc.engine) as session:
+        invite = invites.create(
+            session,
+            role=role,
+            created_by_staff_id=person.id,
+            now=now,
+            ttl=timedelta(days=svc.settings.invite_ttl_days),
+        )
+        audit.record(
+            session,
+            action="invite",
+            actor_telegram_id=person.telegram_user_id,
+            actor_staff_id=person.id,
+            role=role.value,
+            invite_id=invite.id,
+        )
+    link = f"https://t.me/{context.bot.username}?start={invite.code}"
+    await message.reply_text(
+        f"Invite for a {_role_words(role.value)}, single use, valid until "
+        f"{render.utc_stamp(invite.expires_at)}:\n{link}\n\n"
+        f"Or they can send me: /start {invite.code}",
+        disable_web_page_preview=True,
+    )
+
+
+@requires(Role.ADMIN)
+async def cmd_promote(update: Update, context: Context, person: Staff) -> None:
+    """/promote <@user|id> [lead|admin]"""
+    await _change_role(update, context, person, up=True)
+
+
+@requires(Role.ADMIN)
+async def cmd_demote(update: Update, context: Context, person: Staff) -> None:
+    """/demote <@user|id>"""
+    await _change_role(update, context, person, up=False)
+
+
+async def _change_role(update: Update, context: Context, actor: Staff, *, up: bool) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    args = context.args or []
+    verb = "promote" if up else "demote"
+    usage = f"Usage: /{verb} @username (or their Telegram id)" + (" [lead|admin]" if up else "")
+    if (
+        not args
+        or len(args) > 2
+        or (len(args) == 2 and (not up or args[1].lower() not in ("lead", "admin")))
+    ):
+        await message.reply_text(usage)
+        return
+    svc = services(context)
+    with session_scope(svc.engine) as session:
+        target = staff.find(session, reference=args[0])
+        if target is None:
+            await message.reply_text(f"No enrolled person matches {args[0][:64]}.")
+            return
+        current = Role(target.role)
+        order = [Role.STAFF, Role.LEAD, Role.ADMIN]
+        if up:
+            new = Role(args[1].lower()) if len(args) == 2 else order[min(current.rank + 1, 2)]
+            if new.rank <= current.rank:
+                await message.reply_text(
+                    f"{target.display_name} is already {_role_words(current.value)}."
+                )
+                return
+        else:
+            if current is Role.STAFF:
+                await message.reply_text(f"{target.display_name} is already staff.")
+                return
+            if target.telegram_user_id in svc.settings.admin_telegram_ids:
+                await message.reply_text(
+                    f"{target.display_name} is an admin through ADMIN_TELEGRAM_IDS; "
+                    "remove them there first."
+                )
+                return
+            if current is Role.ADMIN and staff.count_admins(session) <= 1:
+                await message.reply_text("That is the last admin; promote someone else first.")
+                return
+            new = order[current.rank - 1]
+        staff.set_role(session, person=target, role=new)
+        audit.record(
+            session,
+            action=verb,
+            actor_telegram_id=actor.telegram_user_id,
+            actor_staff_id=actor.id,
+            target_staff_id=target.id,
+            old_role=current.value,
+            new_role=new.value,
+        )
+    await _set_menu(context, target)
+    await message.reply_text(f"{target.display_name} is now {_role_words(new.value)}.")
+
+
+@requires(Role.ADMIN)
+async def cmd_staff(update: Update, context: Context, person: Staff) -> None:
+    """/staff: everyone enrolled."""
+    message = update.effective_message
+    if message is None:
+        return
+    svc = services(context)
+    with session_scope(svc.engine) as session:
+        people = staff.everyone(session)
+        lines = []
+        for p in people:
+            countries = ", ".join(subscriptions.countries_of(session, staff_id=p.id or 0)) or "none"
+            handle = f" @{p.username}" if p.username else ""
+            reach = "" if p.reachable else " [UNREACHABLE]"
+            lines.append(
+                f"• {p.display_name}{handle} (id {p.telegram_user_id}): "
+                f"{p.role}; {countries}{reach}"
+            )
+    for part in render.split_html(f"<b>Enrolled: {len(lines)}</b>", "\n".join(lines)):
+        await message.reply_text(part, parse_mode=ParseMode.HTML)
+
+
+async def _set_menu(context: Context, person: Staff) -> None:
+    """Give leads and admins their longer command menu in their own chat."""
+    try:
+        await context.bot.set_my_commands(
+            menu_for(Role(person.role)), scope=BotCommandScopeChat(person.chat_id)
+        )
+    except TelegramError as error:
+        log.warning("could not set the command menu for staff %s: %s", person.id, error)
+
+
+def _role_words(role: str) -> str:
+    return {"staff": "staff", "lead": "a security lead", "admin": "an admin"}[role]

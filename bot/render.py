@@ -1,0 +1,123 @@
+"""Message rendering: Telegram's HTML subset, escaped input, and the 4096-character limit.
+
+Everything that comes from people or feeds is escaped here and nowhere else; only the
+few tags written in this module reach Telegram.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+
+from db.deliveries import Counts
+from schedules.countries import country_name
+
+MESSAGE_LIMIT = 4096
+
+
+def esc(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _visible_len(fragment: str) -> int:
+    """Telegram counts the text after entity parsing, in UTF-16 code units."""
+    return _utf16_len(html.unescape(fragment))
+
+
+def split_html(header: str, body: str, *, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Split a message whose `header` is trusted HTML and `body` is plain text.
+
+    The body is escaped here and cut at paragraph, line or word boundaries so that
+    no escape sequence is broken and every part fits the limit.
+    """
+    if not body:
+        return [header]
+    first_room = limit - _utf16_len(header) - 2 if header else limit
+    parts: list[str] = []
+    remaining = body
+    room = first_room
+    while remaining:
+        chunk = _take(remaining, room)
+        parts.append(esc(chunk.strip("\n")))
+        remaining = remaining[len(chunk) :].lstrip("\n ")
+        room = limit - 16  # leaves space for the "(2/3)" prefix added below
+    if header:
+        parts[0] = f"{header}\n\n{parts[0]}" if parts[0] else header
+    if len(parts) > 1:
+        total = len(parts)
+        parts = [
+            part if index == 0 else f"({index + 1}/{total})\n{part}"
+            for index, part in enumerate(parts)
+        ]
+    return parts
+
+
+def _take(text: str, room: int) -> str:
+    """The longest prefix of `text` whose escaped form fits in `room`, cut at a boundary."""
+    if _visible_len(esc(text)) <= room:
+        return text
+    # Escaping only makes text longer in the source, never in what Telegram counts, so
+    # measuring the plain prefix is exact; bisect for the longest prefix that fits.
+    low, high = 0, len(text)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if _utf16_len(text[:mid]) <= room:
+            low = mid
+        else:
+            high = mid - 1
+    prefix = text[:low]
+    for boundary in ("\n\n", "\n", ". ", " "):
+        cut = prefix.rfind(boundary)
+        if cut > low // 2:
+            return prefix[: cut + len(boundary)]
+    return prefix
+
+
+def utc_stamp(instant: datetime) -> str:
+    return instant.strftime("%d %b %Y %H:%M UTC")
+
+
+def broadcast_message(*, country: str, text: str, author: str, at: datetime) -> list[str]:
+    header = (
+        f"📢 <b>Security team message: {esc(country_name(country))}</b>\n"
+        f"<i>From {esc(author)}, {utc_stamp(at)}</i>"
+    )
+    return split_html(header, text)
+
+
+def broadcast_preview(*, parts: list[str], recipients: int, unreachable: int) -> str:
+    """What the lead sees before Send: exactly the staff message, then who will get it."""
+    shown = parts[0] if len(parts) == 1 else parts[0][: MESSAGE_LIMIT - 400] + "…"
+    note = f" ({unreachable} of them currently unreachable)" if unreachable else ""
+    people = "person" if recipients == 1 else "people"
+    extra = f"\nIt will arrive in {len(parts)} messages." if len(parts) > 1 else ""
+    return (
+        f"<b>Preview</b>: staff will see this message:\n\n{shown}\n\n"
+        f"———\nIt goes to <b>{recipients}</b> {people}{note}.{extra} Send it?"
+    )
+
+
+def delivery_report(*, country: str, counts: Counts, finished: bool) -> str:
+    state = "Delivered" if finished else "Sending"
+    lines = [
+        f"<b>{state}: broadcast to {esc(country_name(country))}</b>",
+        f"✅ delivered: {counts.sent}",
+        f"⏳ waiting: {counts.pending}",
+        f"❌ failed: {counts.failed}",
+        f"🚫 unreachable: {counts.unreachable}",
+        f"of {counts.total}",
+    ]
+    return "\n".join(lines)
+
+
+def unreachable_notice(*, name: str, username: str | None, reason: str) -> str:
+    who = f"{esc(name)} (@{esc(username)})" if username else esc(name)
+    return (
+        f"⚠️ <b>{who} can no longer be reached on Telegram.</b>\n"
+        f"{esc(reason)}\nMessages to them are stopped until they write to the bot again; "
+        "please reach them another way."
+    )

@@ -1,0 +1,103 @@
+"""Country subscriptions: /subscribe, /unsubscribe, /subscriptions, /countries."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ParseMode
+
+from bot import render
+from bot.access import requires
+from bot.context import Context, services
+from db import subscriptions
+from db.engine import session_scope
+from db.models import Role, Staff
+from schedules.countries import Country, country_name, resolve_country, suggest_country
+
+
+def understand_country(text: str) -> Country | str:
+    """The country meant, or a one-line explanation of why there is none."""
+    cleaned = " ".join(text.split())
+    if not cleaned:
+        return "Which country? For example: Kazakhstan, KZ or KAZ."
+    found = resolve_country(cleaned)
+    if found is not None:
+        return found
+    shown = cleaned[:60]
+    suggestion = suggest_country(cleaned)
+    if suggestion is not None:
+        return f"I don't know the country “{shown}”. Did you mean {suggestion.label()}?"
+    return f"I don't know the country “{shown}”. Use its English name or ISO code, e.g. KZ."
+
+
+def _argument(update: Update) -> str:
+    message = update.effective_message
+    text = message.text if message is not None and message.text else ""
+    _, _, rest = text.partition(" ")
+    return rest.strip()
+
+
+@requires(Role.STAFF)
+async def cmd_subscribe(update: Update, context: Context, person: Staff) -> None:
+    """/subscribe <country>"""
+    message = update.effective_message
+    if message is None:
+        return
+    found = understand_country(_argument(update))
+    if isinstance(found, str):
+        await message.reply_text(found)
+        return
+    with session_scope(services(context).engine) as session:
+        added = subscriptions.subscribe(session, staff_id=person.id or 0, country=found.code)
+    if added:
+        await message.reply_text(f"You will now get alerts for {found.label()}.")
+    else:
+        await message.reply_text(f"You already follow {found.label()}.")
+
+
+@requires(Role.STAFF)
+async def cmd_unsubscribe(update: Update, context: Context, person: Staff) -> None:
+    """/unsubscribe <country>"""
+    message = update.effective_message
+    if message is None:
+        return
+    found = understand_country(_argument(update))
+    if isinstance(found, str):
+        await message.reply_text(found)
+        return
+    with session_scope(services(context).engine) as session:
+        removed = subscriptions.unsubscribe(session, staff_id=person.id or 0, country=found.code)
+    if removed:
+        await message.reply_text(f"You will no longer get alerts for {found.label()}.")
+    else:
+        await message.reply_text(f"You were not following {found.label()}.")
+
+
+@requires(Role.STAFF)
+async def cmd_subscriptions(update: Update, context: Context, person: Staff) -> None:
+    """/subscriptions"""
+    message = update.effective_message
+    if message is None:
+        return
+    with session_scope(services(context).engine) as session:
+        codes = subscriptions.countries_of(session, staff_id=person.id or 0)
+    if not codes:
+        await message.reply_text("You follow no countries yet. Try /subscribe Kazakhstan.")
+        return
+    names = "\n".join(f"• {country_name(code)} ({code})" for code in codes)
+    await message.reply_text(f"You get alerts for:\n{names}")
+
+
+@requires(Role.LEAD)
+async def cmd_countries(update: Update, context: Context, person: Staff) -> None:
+    """/countries: where subscribers are (leads only)."""
+    message = update.effective_message
+    if message is None:
+        return
+    with session_scope(services(context).engine) as session:
+        rows = subscriptions.countries_with_subscribers(session)
+    if not rows:
+        await message.reply_text("Nobody follows any country yet.")
+        return
+    body = "\n".join(f"• {country_name(code)} ({code}): {n}" for code, n in rows)
+    for part in render.split_html("<b>Countries with subscribers</b>", body):
+        await message.reply_text(part, parse_mode=ParseMode.HTML)

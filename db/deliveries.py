@@ -1,0 +1,225 @@
+"""The outbox: every message to a person is a row here before it is sent.
+
+Rows are unique per (dedupe_key, staff, part), so queueing the same thing twice is a
+no-op. The dispatcher takes due rows in priority order, marks each `sending` just
+before the request, and `sent` with Telegram's message id as soon as it is confirmed;
+a row left `sending` by a crash is queued again at start-up.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlmodel import Session, col, select
+
+from db.models import Delivery, DeliveryStatus, Staff
+
+
+@dataclass(frozen=True)
+class Recipient:
+    staff_id: int
+    chat_id: int
+
+
+@dataclass(frozen=True)
+class DueDelivery:
+    """What the dispatcher needs to send one row, detached from any session."""
+
+    id: int
+    staff_id: int
+    chat_id: int
+    text: str
+    reply_markup: dict[str, Any] | None
+    attempts: int
+    alert_id: int | None
+
+
+@dataclass(frozen=True)
+class Counts:
+    pending: int = 0
+    sent: int = 0
+    failed: int = 0
+    unreachable: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.pending + self.sent + self.failed + self.unreachable
+
+
+def _insert_ignoring_duplicates(dialect: Dialect) -> Any:
+    if dialect.name == "postgresql":
+        return postgresql.insert(Delivery).on_conflict_do_nothing()
+    if dialect.name == "sqlite":
+        return sqlite.insert(Delivery).on_conflict_do_nothing()
+    raise RuntimeError(f"unsupported database: {dialect.name}")
+
+
+def enqueue(
+    session: Session,
+    *,
+    dedupe_key: str,
+    recipients: Iterable[Recipient],
+    parts: Sequence[str],
+    priority: int,
+    now: datetime,
+    alert_id: int | None = None,
+    reply_markup: dict[str, Any] | None = None,
+    status: DeliveryStatus = DeliveryStatus.PENDING,
+) -> int:
+    """Queue `parts` for every recipient; returns how many new rows were queued.
+
+    The reply markup goes on the last part, where the buttons belong. Rows for people
+    already known to be unreachable are written with that status, so reports count them.
+    """
+    markup = json.dumps(reply_markup) if reply_markup else None
+    rows = [
+        {
+            "dedupe_key": dedupe_key,
+            "staff_id": r.staff_id,
+            "chat_id": r.chat_id,
+            "part": index,
+            "alert_id": alert_id,
+            "priority": int(priority),
+            "text": text,
+            "reply_markup": markup if index == len(parts) - 1 else None,
+            "status": status.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for r in recipients
+        for index, text in enumerate(parts)
+    ]
+    if not rows:
+        return 0
+    statement = _insert_ignoring_duplicates(session.get_bind().dialect)
+    queued = 0
+    # Chunks keep each statement well under the databases' bound-parameter limits.
+    for start in range(0, len(rows), 500):
+        result = session.execute(statement, rows[start : start + 500])
+        queued += max(result.rowcount, 0)  # type: ignore[attr-defined]
+    return queued
+
+
+def due(
+    session: Session, *, now: datetime, limit: int, busy_chats: Iterable[int] = ()
+) -> list[DueDelivery]:
+    query = (
+        select(Delivery)
+        .where(
+            Delivery.status == DeliveryStatus.PENDING.value,
+            col(Delivery.next_attempt_at) <= now,
+        )
+        .order_by(col(Delivery.priority), col(Delivery.id))
+        .limit(limit)
+    )
+    busy = list(busy_chats)
+    if busy:
+        query = query.where(col(Delivery.chat_id).not_in(busy))
+    return [
+        DueDelivery(
+            id=row.id or 0,
+            staff_id=row.staff_id,
+            chat_id=row.chat_id,
+            text=row.text,
+            reply_markup=json.loads(row.reply_markup) if row.reply_markup else None,
+            attempts=row.attempts,
+            alert_id=row.alert_id,
+        )
+        for row in session.exec(query).all()
+    ]
+
+
+def next_due_at(session: Session) -> datetime | None:
+    return session.exec(
+        select(func.min(Delivery.next_attempt_at)).where(
+            Delivery.status == DeliveryStatus.PENDING.value
+        )
+    ).one()
+
+
+def mark_sending(session: Session, *, delivery_id: int, now: datetime) -> None:
+    session.execute(
+        update(Delivery)
+        .where(col(Delivery.id) == delivery_id)
+        .values(status=DeliveryStatus.SENDING.value, attempts=Delivery.attempts + 1)
+    )
+
+
+def mark_sent(session: Session, *, delivery_id: int, message_id: int, now: datetime) -> None:
+    session.execute(
+        update(Delivery)
+        .where(col(Delivery.id) == delivery_id)
+        .values(
+            status=DeliveryStatus.SENT.value,
+            telegram_message_id=message_id,
+            sent_at=now,
+            last_error=None,
+        )
+    )
+
+
+def mark_retry(session: Session, *, delivery_id: int, error: str, at: datetime) -> None:
+    session.execute(
+        update(Delivery)
+        .where(col(Delivery.id) == delivery_id)
+        .values(status=DeliveryStatus.PENDING.value, next_attempt_at=at, last_error=error[:500])
+    )
+
+
+def mark_failed(session: Session, *, delivery_id: int, error: str) -> None:
+    session.execute(
+        update(Delivery)
+        .where(col(Delivery.id) == delivery_id)
+        .values(status=DeliveryStatus.FAILED.value, last_error=error[:500])
+    )
+
+
+def mark_unreachable(session: Session, *, staff_id: int, error: str) -> int:
+    """Stop everything queued for a person Telegram will not deliver to."""
+    result = session.execute(
+        update(Delivery)
+        .where(
+            col(Delivery.staff_id) == staff_id,
+            col(Delivery.status).in_([DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value]),
+        )
+        .values(status=DeliveryStatus.UNREACHABLE.value, last_error=error[:500])
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def requeue_interrupted(session: Session) -> int:
+    """Rows left `sending` by a crash: their fate is unknown, so they are sent again."""
+    result = session.execute(
+        update(Delivery)
+        .where(col(Delivery.status) == DeliveryStatus.SENDING.value)
+        .values(status=DeliveryStatus.PENDING.value)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def counts_for_alert(session: Session, *, alert_id: int) -> Counts:
+    rows = session.exec(
+        select(Delivery.status, func.count(func.distinct(Delivery.staff_id)))
+        .where(Delivery.alert_id == alert_id, Delivery.part == 0)
+        .group_by(col(Delivery.status))
+    ).all()
+    by_status = {status: int(n) for status, n in rows}
+    return Counts(
+        pending=by_status.get(DeliveryStatus.PENDING.value, 0)
+        + by_status.get(DeliveryStatus.SENDING.value, 0),
+        sent=by_status.get(DeliveryStatus.SENT.value, 0),
+        failed=by_status.get(DeliveryStatus.FAILED.value, 0),
+        unreachable=by_status.get(DeliveryStatus.UNREACHABLE.value, 0),
+    )
+
+
+def recipients(staff: Iterable[Staff]) -> list[Recipient]:
+    return [Recipient(staff_id=s.id, chat_id=s.chat_id) for s in staff if s.id is not None]

@@ -1,0 +1,156 @@
+"""The tables. The database is the single source of truth for people, alerts and the outbox.
+
+Telegram ids are 64-bit. Every timestamp is an aware UTC instant (`UTCDateTime`). Enum
+values are stored as plain strings (no database enum types) so later migrations stay easy.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import IntEnum, StrEnum
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from db.types import UTCDateTime, utcnow
+
+
+class Role(StrEnum):
+    STAFF = "staff"
+    LEAD = "lead"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return _ROLE_RANK[self]
+
+
+_ROLE_RANK = {Role.STAFF: 0, Role.LEAD: 1, Role.ADMIN: 2}
+
+
+class Priority(IntEnum):
+    """Outbox order: lower goes first."""
+
+    CRITICAL = 0  # roll calls, calls for help, escalations
+    HIGH = 10  # departure advisories, curfew reminders
+    NORMAL = 20  # security alerts, lead broadcasts
+    ROUTINE = 30  # advisory updates, notices
+
+
+class AlertKind(StrEnum):
+    BROADCAST = "broadcast"
+    DEPARTURE = "departure"
+    CURFEW = "curfew"
+    SECURITY = "security"
+    ADVISORY = "advisory"
+
+
+class AlertStatus(StrEnum):
+    DRAFT = "draft"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # handed to Telegram; if the process dies now the outcome is unknown
+    SENT = "sent"
+    FAILED = "failed"
+    UNREACHABLE = "unreachable"
+
+
+class Staff(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_user_id: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    display_name: str = Field(max_length=200)
+    username: str | None = Field(default=None, max_length=64, index=True)
+    role: str = Field(default=Role.STAFF.value, max_length=16)
+    reachable: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Subscription(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("staff_id", "country"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("staff.id", ondelete="CASCADE"), nullable=False)
+    )
+    country: str = Field(max_length=2, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Invite(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True)
+    role: str = Field(default=Role.STAFF.value, max_length=16)
+    created_by_staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_by_staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Alert(SQLModel, table=True):
+    """Anything pushed to a country's subscribers: a lead's broadcast or a feed alert."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    status: str = Field(default=AlertStatus.DRAFT.value, max_length=16)
+    priority: int = Field(default=Priority.NORMAL)
+    country: str | None = Field(default=None, max_length=2, index=True)
+    title: str = Field(default="", max_length=500)
+    body: str = Field(default="", sa_type=Text)
+    link: str | None = Field(default=None, max_length=1000)
+    level: int | None = None
+    created_by_staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Where the sender's live delivery report lives, so a restart keeps it up to date.
+    report_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    report_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    report_done: bool = False
+
+
+class Delivery(SQLModel, table=True):
+    """One Telegram message to one person: the outbox row the dispatcher works from."""
+
+    __table_args__ = (
+        UniqueConstraint("dedupe_key", "staff_id", "part"),
+        Index("ix_delivery_due", "status", "priority", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # What this message is for (e.g. "alert:12"); with staff_id and part it makes a
+    # message impossible to queue twice.
+    dedupe_key: str = Field(max_length=128)
+    staff_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("staff.id", ondelete="CASCADE"), nullable=False)
+    )
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    part: int = 0
+    alert_id: int | None = Field(default=None, foreign_key="alert.id", index=True)
+    priority: int = Field(default=Priority.NORMAL)
+    text: str = Field(sa_type=Text)
+    reply_markup: str | None = Field(default=None, sa_type=Text)  # JSON
+    status: str = Field(default=DeliveryStatus.PENDING.value, max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=500)
+    telegram_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did (or tried) what privileged thing, and when."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    actor_telegram_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    actor_staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    action: str = Field(max_length=64)
+    outcome: str = Field(default="ok", max_length=16)
+    detail: str = Field(default="", sa_type=Text)

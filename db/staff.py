@@ -1,0 +1,112 @@
+"""People: enrolment, roles and reachability."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from db.models import Role, Staff, Subscription
+from db.types import utcnow
+
+
+def by_telegram_id(session: Session, *, telegram_user_id: int) -> Staff | None:
+    return session.exec(select(Staff).where(Staff.telegram_user_id == telegram_user_id)).first()
+
+
+def find(session: Session, *, reference: str) -> Staff | None:
+    """A person named by `@username`, `username` or numeric Telegram id."""
+    ref = reference.strip()
+    if ref.lstrip("-").isdigit():
+        return by_telegram_id(session, telegram_user_id=int(ref))
+    name = ref.removeprefix("@").casefold()
+    if not name:
+        return None
+    return session.exec(select(Staff).where(func.lower(Staff.username) == name)).first()
+
+
+def enrol(
+    session: Session,
+    *,
+    telegram_user_id: int,
+    chat_id: int,
+    display_name: str,
+    username: str | None,
+    role: Role,
+) -> Staff:
+    person = Staff(
+        telegram_user_id=telegram_user_id,
+        chat_id=chat_id,
+        display_name=display_name[:200],
+        username=username,
+        role=role.value,
+    )
+    session.add(person)
+    session.flush()
+    return person
+
+
+def touch(
+    session: Session, *, person: Staff, chat_id: int, display_name: str, username: str | None
+) -> None:
+    """Keep name, username and chat current, and mark a person who writes to us reachable."""
+    changed = (
+        person.chat_id != chat_id
+        or person.display_name != display_name[:200]
+        or person.username != username
+        or not person.reachable
+    )
+    if changed:
+        person.chat_id = chat_id
+        person.display_name = display_name[:200]
+        person.username = username
+        person.reachable = True
+        person.updated_at = utcnow()
+        session.add(person)
+
+
+def set_role(session: Session, *, person: Staff, role: Role) -> None:
+    person.role = role.value
+    person.updated_at = utcnow()
+    session.add(person)
+
+
+def count_admins(session: Session) -> int:
+    return session.exec(
+        select(func.count()).select_from(Staff).where(Staff.role == Role.ADMIN.value)
+    ).one()
+
+
+def mark_unreachable(session: Session, *, staff_id: int) -> bool:
+    """Mark a person unreachable; True only for the call that changed it (so leads hear once)."""
+    result = session.execute(
+        update(Staff)
+        .where(col(Staff.id) == staff_id, col(Staff.reachable).is_(True))
+        .values(reachable=False, updated_at=utcnow())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def everyone(session: Session) -> Sequence[Staff]:
+    return session.exec(select(Staff).order_by(col(Staff.display_name), col(Staff.id))).all()
+
+
+def leads_of(session: Session, *, staff_id: int) -> Sequence[Staff]:
+    """Who answers for a person: leads and admins sharing a country with them, else all admins."""
+    countries = select(Subscription.country).where(Subscription.staff_id == staff_id)
+    shared = session.exec(
+        select(Staff)
+        .join(Subscription, col(Subscription.staff_id) == Staff.id)
+        .where(
+            col(Subscription.country).in_(countries),
+            col(Staff.role).in_([Role.LEAD.value, Role.ADMIN.value]),
+            Staff.id != staff_id,
+        )
+        .distinct()
+    ).all()
+    if shared:
+        return shared
+    return session.exec(
+        select(Staff).where(Staff.role == Role.ADMIN.value, Staff.id != staff_id)
+    ).all()

@@ -1,0 +1,115 @@
+"""Enrolment by invite, roles, and strangers refused everywhere."""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import select
+
+from bot.access import STRANGER_TEXT
+from db.engine import session_scope
+from db.models import AuditEntry, Role, Staff
+from tests.fake_telegram import FakeTelegram
+from tests.harness import ADMIN_ID, RunningBot
+
+STRANGER = 9_100_000_001
+
+
+def _invite_code(reply: str) -> str:
+    match = re.search(r"\?start=([\w-]+)", reply)
+    assert match, reply
+    return match.group(1)
+
+
+async def test_admin_invites_and_a_new_person_enrols_with_the_link(bot: RunningBot) -> None:
+    reply = await bot.say(ADMIN_ID, "/invite", first_name="Ada")
+    assert f"https://t.me/{FakeTelegram.BOT_USERNAME}?start=" in reply
+    code = _invite_code(reply)
+
+    welcome = await bot.say(7_000_123, f"/start {code}", first_name="Nurlan", username="nurlan")
+    assert "enrolled as staff" in welcome
+    with session_scope(bot.engine) as session:
+        person = session.exec(select(Staff).where(Staff.telegram_user_id == 7_000_123)).one()
+        assert person.role == Role.STAFF.value
+        assert person.username == "nurlan"
+
+    # Single use: a second person cannot use the same code.
+    second = await bot.say(7_000_456, f"/start {code}", first_name="Eve")
+    assert second == STRANGER_TEXT
+
+
+async def test_lead_invite_enrols_a_lead(bot: RunningBot) -> None:
+    code = _invite_code(await bot.say(ADMIN_ID, "/invite lead"))
+    welcome = await bot.say(7_000_777, f"/start {code}", first_name="Lena")
+    assert "security lead" in welcome
+
+
+async def test_expired_invite_is_refused(bot: RunningBot) -> None:
+    code = _invite_code(await bot.say(ADMIN_ID, "/invite"))
+    bot.clock.advance(days=8)
+    assert await bot.say(7_000_888, f"/start {code}") == STRANGER_TEXT
+    with session_scope(bot.engine) as session:
+        assert session.exec(select(Staff).where(Staff.telegram_user_id == 7_000_888)).first() is None
+
+
+async def test_stranger_is_refused_everywhere_and_learns_nothing(bot: RunningBot) -> None:
+    lead = bot.enrol("Lena Lead", role=Role.LEAD, countries=("KZ",))
+    bot.enrol("Sam Staff", countries=("KZ",))
+    for command in [
+        "/start",
+        "/start not-a-code",
+        "/help",
+        "/subscribe KZ",
+        "/subscriptions",
+        "/countries",
+        "/broadcast KZ hello",
+        "/invite",
+        "/promote @sam_staff",
+        "/staff",
+        "/whatever",
+        "hello there",
+    ]:
+        assert await bot.say(STRANGER, command) == STRANGER_TEXT, command
+    everything = " ".join(m.text for m in bot.fake.messages_to(STRANGER))
+    assert "Sam" not in everything and "KZ" not in everything and "Kazakhstan" not in everything
+    with session_scope(bot.engine) as session:
+        assert session.exec(select(Staff).where(Staff.telegram_user_id == STRANGER)).first() is None
+        refused = session.exec(
+            select(AuditEntry).where(
+                AuditEntry.actor_telegram_id == STRANGER, AuditEntry.outcome == "refused"
+            )
+        ).all()
+    # Privileged attempts are audited: countries, broadcast, invite, promote, staff.
+    assert {e.action for e in refused} >= {"broadcast", "invite", "promote", "staff", "countries"}
+    assert lead.id is not None
+
+
+async def test_promote_and_demote(bot: RunningBot) -> None:
+    bot.enrol("Sam Staff")
+    assert "now a security lead" in await bot.say(ADMIN_ID, "/promote @sam_staff")
+    assert "now an admin" in await bot.say(ADMIN_ID, "/promote @Sam_Staff")
+    assert "already an admin" in await bot.say(ADMIN_ID, "/promote @sam_staff admin")
+    assert "now a security lead" in await bot.say(ADMIN_ID, "/demote @sam_staff")
+    assert "No enrolled person" in await bot.say(ADMIN_ID, "/promote @nobody")
+    with session_scope(bot.engine) as session:
+        actions = [e.action for e in session.exec(select(AuditEntry)).all()]
+    assert actions.count("promote") == 2 and actions.count("demote") == 1
+
+
+async def test_staff_cannot_use_admin_commands(bot: RunningBot) -> None:
+    sam = bot.enrol("Sam Staff")
+    assert "only admins" in await bot.say(sam.telegram_user_id, "/invite")
+    assert "only admins" in await bot.say(sam.telegram_user_id, "/staff")
+
+
+async def test_help_lists_what_the_role_may_use(bot: RunningBot) -> None:
+    sam = bot.enrol("Sam Staff")
+    staff_help = await bot.say(sam.telegram_user_id, "/help")
+    admin_help = await bot.say(ADMIN_ID, "/help")
+    assert "/subscribe" in staff_help and "/broadcast" not in staff_help
+    assert "/broadcast" in admin_help and "/invite" in admin_help
+
+
+async def test_command_menu_is_registered(bot: RunningBot) -> None:
+    names = {c["command"] for c in bot.fake.commands}
+    assert {"help", "subscribe", "unsubscribe", "subscriptions"} <= names

@@ -1,0 +1,63 @@
+"""Shared fixtures: a database (SQLite, or PostgreSQL via TEST_DATABASE_URL), the fake
+Telegram Bot API on loopback, and the real Application running against both."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
+
+from bot.settings import BotSettings
+from db.engine import create_schema, make_engine
+from tests.fake_telegram import FakeTelegram
+from tests.harness import ADMIN_ID, MutableClock, RunningBot, running_bot
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'dutybot.sqlite3'}"
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    if engine.dialect.name != "sqlite":
+        # A shared server database: start every test from empty tables.
+        SQLModel.metadata.drop_all(engine)
+    create_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+def settings(fake: FakeTelegram, database_url: str) -> BotSettings:
+    return BotSettings(
+        _env_file=None,
+        telegram_bot_token=FakeTelegram.TOKEN,
+        telegram_base_url=fake.base_url,
+        database_url=database_url,
+        admin_telegram_ids=[ADMIN_ID],
+    )
+
+
+@pytest.fixture
+def clock() -> MutableClock:
+    return MutableClock()
+
+
+@pytest.fixture
+async def bot(
+    settings: BotSettings, engine: Engine, fake: FakeTelegram, clock: MutableClock
+) -> AsyncIterator[RunningBot]:
+    async with running_bot(settings, engine=engine, fake=fake, clock=clock) as running:
+        yield running

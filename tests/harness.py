@@ -1,0 +1,98 @@
+"""Drive the real Application against the fake Bot API, the way `dutybot run` does."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from telegram.ext import Application
+
+from bot.app import build_application
+from bot.context import SERVICES_KEY, Services
+from bot.settings import BotSettings
+from db import staff, subscriptions
+from db.engine import session_scope
+from db.models import Role, Staff
+from tests.fake_telegram import FakeTelegram
+
+ADMIN_ID = 1_000_000_001
+_ids = itertools.count(5_000_000_000)  # above 2**32: Telegram ids are 64-bit
+
+
+class MutableClock:
+    """A clock tests move by hand; starts at real time so the fake's dates look real."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@dataclass
+class RunningBot:
+    application: Application  # type: ignore[type-arg]
+    fake: FakeTelegram
+    engine: Engine
+    clock: MutableClock
+    people: dict[str, Staff] = field(default_factory=dict)
+
+    @property
+    def services(self) -> Services:
+        return self.application.bot_data[SERVICES_KEY]  # type: ignore[no-any-return]
+
+    async def say(self, user_id: int, text: str, **kwargs: Any) -> str:
+        """Send a message as a user and wait for the bot's reply to it; return the reply."""
+        before = len(self.fake.messages_to(user_id))
+        self.fake.inject_message(user_id, text, **kwargs)
+        await self.fake.await_for(lambda f: len(f.messages_to(user_id)) > before)
+        return self.fake.messages_to(user_id)[before].text
+
+    def enrol(
+        self, name: str, *, role: Role = Role.STAFF, countries: tuple[str, ...] = ()
+    ) -> Staff:
+        """A person enrolled straight into the database (the invite path has its own tests)."""
+        user_id = next(_ids)
+        with session_scope(self.engine) as session:
+            person = staff.enrol(
+                session,
+                telegram_user_id=user_id,
+                chat_id=user_id,
+                display_name=name,
+                username=name.lower().replace(" ", "_"),
+                role=role,
+            )
+            for country in countries:
+                subscriptions.subscribe(session, staff_id=person.id or 0, country=country)
+        self.people[name] = person
+        return person
+
+
+@asynccontextmanager
+async def running_bot(
+    settings: BotSettings, *, engine: Engine, fake: FakeTelegram, clock: MutableClock
+) -> AsyncIterator[RunningBot]:
+    """Start and stop the application in the same order as `Application.run_polling`."""
+    application = build_application(settings, engine=engine, clock=clock)
+    await application.initialize()
+    assert application.post_init is not None
+    await application.post_init(application)
+    assert application.updater is not None
+    await application.updater.start_polling(poll_interval=0.0, timeout=1)
+    await application.start()
+    try:
+        yield RunningBot(application=application, fake=fake, engine=engine, clock=clock)
+    finally:
+        await application.updater.stop()
+        await application.stop()
+        assert application.post_stop is not None
+        await application.post_stop(application)
+        await application.shutdown()
