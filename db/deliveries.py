@@ -99,12 +99,13 @@ def enqueue(
     ]
     if not rows:
         return 0
-    statement = _insert_ignoring_duplicates(session.get_bind().dialect)
+    connection = session.connection()
+    statement = _insert_ignoring_duplicates(connection.dialect)
     queued = 0
     # Chunks keep each statement well under the databases' bound-parameter limits.
     for start in range(0, len(rows), 500):
-        result = session.execute(statement, rows[start : start + 500])
-        queued += max(result.rowcount, 0)  # type: ignore[attr-defined]
+        result = connection.execute(statement, rows[start : start + 500])
+        queued += max(result.rowcount, 0)
     return queued
 
 

@@ -167,5 +167,5 @@ def suggest_country(text: str) -> Country | None:
     key = normalise_name(text[:100])
     if len(key) < 3:
         return None
-    matches = difflib.get_close_matches(key, list(names), n=1, cutoff=0.75)
+    matches = difflib.get_close_matches(key, list(names), n=1, cutoff=0.8)
     return country(names[matches[0]]) if matches else None

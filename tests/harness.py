@@ -25,16 +25,16 @@ _ids = itertools.count(5_000_000_000)  # above 2**32: Telegram ids are 64-bit
 
 
 class MutableClock:
-    """A clock tests move by hand; starts at real time so the fake's dates look real."""
+    """Real time plus an offset that tests move forward instead of sleeping."""
 
     def __init__(self) -> None:
-        self.now = datetime.now(UTC)
+        self.offset = timedelta(0)
 
     def __call__(self) -> datetime:
-        return self.now
+        return datetime.now(UTC) + self.offset
 
     def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
+        self.offset += timedelta(**kwargs)
 
 
 @dataclass
@@ -49,12 +49,29 @@ class RunningBot:
     def services(self) -> Services:
         return self.application.bot_data[SERVICES_KEY]  # type: ignore[no-any-return]
 
+    def _identity(self, user_id: int, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Known people write under their own names, as they would on Telegram."""
+        for person in self.people.values():
+            if person.telegram_user_id == user_id:
+                kwargs.setdefault("first_name", person.display_name)
+                kwargs.setdefault("username", person.username)
+        return kwargs
+
     async def say(self, user_id: int, text: str, **kwargs: Any) -> str:
         """Send a message as a user and wait for the bot's reply to it; return the reply."""
         before = len(self.fake.messages_to(user_id))
-        self.fake.inject_message(user_id, text, **kwargs)
+        self.fake.inject_message(user_id, text, **self._identity(user_id, kwargs))
         await self.fake.await_for(lambda f: len(f.messages_to(user_id)) > before)
         return self.fake.messages_to(user_id)[before].text
+
+    def press(self, user_id: int, *, chat_id: int, message_id: int, data: str) -> None:
+        self.fake.inject_callback(
+            user_id,
+            chat_id=chat_id,
+            message_id=message_id,
+            data=data,
+            **self._identity(user_id, {}),
+        )
 
     def enrol(
         self, name: str, *, role: Role = Role.STAFF, countries: tuple[str, ...] = ()

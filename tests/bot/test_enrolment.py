@@ -49,7 +49,9 @@ async def test_expired_invite_is_refused(bot: RunningBot) -> None:
     bot.clock.advance(days=8)
     assert await bot.say(7_000_888, f"/start {code}") == STRANGER_TEXT
     with session_scope(bot.engine) as session:
-        assert session.exec(select(Staff).where(Staff.telegram_user_id == 7_000_888)).first() is None
+        assert (
+            session.exec(select(Staff).where(Staff.telegram_user_id == 7_000_888)).first() is None
+        )
 
 
 async def test_stranger_is_refused_everywhere_and_learns_nothing(bot: RunningBot) -> None:

@@ -1,0 +1,193 @@
+"""The outbox dispatcher against the fake Bot API: order, limits, and every failure Telegram gives."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+
+from sqlmodel import select
+
+from bot.render import split_html
+from db import deliveries, staff
+from db.deliveries import Recipient
+from db.engine import session_scope
+from db.models import Delivery, DeliveryStatus, Priority, Role, Staff
+from tests.fake_telegram import RateLimits
+from tests.harness import RunningBot
+
+
+def _queue(
+    bot: RunningBot, people: list[Staff], text: str, *, key: str, priority: Priority
+) -> None:
+    with session_scope(bot.engine) as session:
+        deliveries.enqueue(
+            session,
+            dedupe_key=key,
+            recipients=[Recipient(p.id or 0, p.chat_id) for p in people],
+            parts=split_html("", text),
+            priority=priority,
+            now=bot.clock(),
+        )
+    bot.services.wake_dispatcher()
+
+
+def _rows(bot: RunningBot) -> list[Delivery]:
+    with session_scope(bot.engine) as session:
+        return list(session.exec(select(Delivery).order_by(Delivery.id)).all())
+
+
+async def _until_settled(bot: RunningBot, *, step_seconds: float = 30) -> None:
+    """Move the clock past retry backoffs until nothing is pending, without sleeping them out."""
+    for _ in range(400):
+        if all(r.status not in ("pending", "sending") for r in _rows(bot)):
+            return
+        bot.clock.advance(seconds=step_seconds)
+        bot.services.wake_dispatcher()
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"still pending: {[(r.id, r.status, r.last_error) for r in _rows(bot)]}")
+
+
+async def test_critical_goes_before_routine_even_when_queued_later(bot: RunningBot) -> None:
+    bot.fake.rate_limits = RateLimits(global_per_second=20)
+    people = [bot.enrol(f"P{n}") for n in range(20)]
+    with session_scope(bot.engine) as session:
+        # One transaction, so the dispatcher sees both at once: routine is older.
+        for key, group, priority in (
+            ("routine", people[:10], Priority.ROUTINE),
+            ("critical", people[10:], Priority.CRITICAL),
+        ):
+            deliveries.enqueue(
+                session,
+                dedupe_key=key,
+                recipients=[Recipient(p.id or 0, p.chat_id) for p in group],
+                parts=[key],
+                priority=priority,
+                now=bot.clock(),
+            )
+    bot.services.wake_dispatcher()
+    await bot.fake.await_for(lambda f: len(f.sent) == 20)
+    order = [m.text for m in bot.fake.sent]
+    assert order == ["critical"] * 10 + ["routine"] * 10
+
+
+async def test_rate_is_held_under_telegrams_limits(bot: RunningBot) -> None:
+    limit = bot.services.settings.send_rate_per_second
+    bot.fake.rate_limits = RateLimits(global_per_second=limit, per_chat_per_second=1)
+    people = [bot.enrol(f"P{n}") for n in range(90)]
+    _queue(bot, people, "Stay indoors", key="load", priority=Priority.NORMAL)
+    await bot.fake.await_for(lambda f: len(f.sent) == 90, timeout=20)
+    times = sorted(m.at for m in bot.fake.sent)
+    rate = (len(times) - 1) / (times[-1] - times[0])
+    print(f"\ndispatcher held {rate:.1f} msg/s against a limit of {limit:.0f} ({rate / limit:.0%})")
+    assert bot.fake.too_many_requests == 0
+    assert rate <= limit * 1.05
+    assert {r.status for r in _rows(bot)} == {DeliveryStatus.SENT.value}
+
+
+async def test_a_long_message_arrives_in_order_one_second_apart(bot: RunningBot) -> None:
+    bot.fake.rate_limits = RateLimits()
+    sam = bot.enrol("Sam")
+    text = "\n\n".join(f"Paragraph {n}: " + "stay safe & keep calm " * 40 for n in range(12))
+    _queue(bot, [sam], text, key="long", priority=Priority.NORMAL)
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 3, timeout=10)
+    received = bot.fake.messages_to(sam.chat_id)
+    assert received[1].text.startswith("(2/3)") and received[2].text.startswith("(3/3)")
+    assert "Paragraph 0" in received[0].text and "Paragraph 11" in received[2].text
+    gaps = [b.at - a.at for a, b in zip(received, received[1:], strict=False)]
+    assert min(gaps) >= 0.95
+    assert bot.fake.too_many_requests == 0
+
+
+async def test_429_waits_retry_after_and_delivers_once(bot: RunningBot) -> None:
+    sam = bot.enrol("Sam")
+    bot.fake.fail_next(
+        "sendMessage", status=429, description="Too Many Requests: retry after 1", retry_after=1
+    )
+    _queue(bot, [sam], "hello", key="flood", priority=Priority.NORMAL)
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1, timeout=10)
+    attempts = [c for c in bot.fake.calls if c[0] == "sendMessage"]
+    assert len(attempts) == 2
+    (row,) = _rows(bot)
+    assert row.status == DeliveryStatus.SENT.value
+
+
+async def test_403_marks_unreachable_stops_retrying_and_tells_the_leads(bot: RunningBot) -> None:
+    lead = bot.enrol("Lena Lead", role=Role.LEAD, countries=("KZ",))
+    sam = bot.enrol("Sam Staff", countries=("KZ",))
+    bot.fake.block(sam.chat_id)
+    _queue(bot, [sam], "first", key="a", priority=Priority.NORMAL)
+    _queue(bot, [sam], "second", key="b", priority=Priority.NORMAL)
+    await bot.fake.await_for(lambda f: len(f.messages_to(lead.chat_id)) == 1)
+    notice = bot.fake.messages_to(lead.chat_id)[0].text
+    assert "Sam Staff (@sam_staff) can no longer be reached" in notice
+    await _until_settled(bot)
+    to_sam = [
+        c for c in bot.fake.calls if c[0] == "sendMessage" and int(c[1]["chat_id"]) == sam.chat_id
+    ]
+    assert len(to_sam) == 1  # the second message is not even tried
+    with session_scope(bot.engine) as session:
+        person = staff.by_telegram_id(session, telegram_user_id=sam.telegram_user_id)
+        assert person is not None and person.reachable is False
+    statuses = {r.dedupe_key: r.status for r in _rows(bot) if r.staff_id == sam.id}
+    assert statuses == {"a": "unreachable", "b": "unreachable"}
+    # Unblocking and writing to the bot again makes them reachable.
+    bot.fake.unblock(sam.chat_id)
+    await bot.say(sam.telegram_user_id, "/help")
+    with session_scope(bot.engine) as session:
+        person = staff.by_telegram_id(session, telegram_user_id=sam.telegram_user_id)
+        assert person is not None and person.reachable is True
+
+
+async def test_chat_not_found_is_permanent(bot: RunningBot) -> None:
+    sam = bot.enrol("Sam")
+    bot.fake.forget_chat(sam.chat_id)
+    _queue(bot, [sam], "hello", key="gone", priority=Priority.NORMAL)
+    await _until_settled(bot)
+    (row,) = _rows(bot)
+    assert row.status == DeliveryStatus.UNREACHABLE.value
+
+
+async def test_5xx_and_timeouts_are_retried_with_backoff(bot: RunningBot) -> None:
+    sam = bot.enrol("Sam")
+    bot.fake.fail_next("sendMessage", status=502, description="Bad Gateway", count=2)
+    _queue(bot, [sam], "hello", key="flaky", priority=Priority.NORMAL)
+    await _until_settled(bot)
+    (row,) = _rows(bot)
+    assert row.status == DeliveryStatus.SENT.value and row.attempts == 3
+    assert len(bot.fake.messages_to(sam.chat_id)) == 1
+
+
+async def test_a_message_telegram_rejects_is_failed_not_retried(bot: RunningBot) -> None:
+    sam = bot.enrol("Sam")
+    with session_scope(bot.engine) as session:
+        deliveries.enqueue(
+            session,
+            dedupe_key="bad",
+            recipients=[Recipient(sam.id or 0, sam.chat_id)],
+            parts=["<blink>not Telegram HTML</blink>"],
+            priority=Priority.NORMAL,
+            now=bot.clock(),
+        )
+    bot.services.wake_dispatcher()
+    await _until_settled(bot)
+    (row,) = _rows(bot)
+    assert row.status == DeliveryStatus.FAILED.value and "parse entities" in (row.last_error or "")
+
+
+async def test_queueing_twice_sends_once(bot: RunningBot) -> None:
+    sam = bot.enrol("Sam")
+    _queue(bot, [sam], "once", key="same", priority=Priority.NORMAL)
+    _queue(bot, [sam], "once", key="same", priority=Priority.NORMAL)
+    await _until_settled(bot)
+    assert [m.text for m in bot.fake.messages_to(sam.chat_id)] == ["once"]
+
+
+def test_split_keeps_every_part_within_telegrams_limit() -> None:
+    text = ("Ünïcødé & <tags> 🚨 " * 900).strip()
+    parts = split_html("<b>Header</b>", text)
+    assert len(parts) > 1
+    for part in parts:
+        visible = html.unescape(re.sub(r"<[^>]+>", "", part))
+        assert len(visible.encode("utf-16-le")) // 2 <= 4096
+    assert parts[0].startswith("<b>Header</b>")

@@ -1,0 +1,240 @@
+"""Tests of the fake Telegram server itself, driven through a real ``telegram.Bot``.
+
+If the fake drifts from what python-telegram-bot sends or expects, every end-to-end
+test built on it becomes meaningless, so these pin the contract down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dtm
+import socket
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, RetryAfter
+from telegram.request import HTTPXRequest
+
+from tests.fake_telegram import FakeTelegram, RateLimits
+
+CHAT = 4242
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTelegram]:
+    tg = FakeTelegram()
+    tg.start()
+    try:
+        yield tg
+    finally:
+        tg.stop()
+
+
+@pytest.fixture
+async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
+    # Depends on `fake`, so the bot shuts down before the server stops. The fake is plain
+    # HTTP, so skip loading the CA bundle (~90 ms per Bot) that PTB's default clients do.
+    def request() -> HTTPXRequest:
+        return HTTPXRequest(httpx_kwargs={"verify": False})
+
+    real_bot = Bot(
+        FakeTelegram.TOKEN,
+        base_url=fake.base_url,
+        request=request(),
+        get_updates_request=request(),
+    )
+    async with real_bot:
+        yield real_bot
+
+
+def _keyboard(*data: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(d, callback_data=d) for d in data]])
+
+
+async def test_get_me_and_send_message_are_recorded(fake: FakeTelegram, bot: Bot) -> None:
+    assert bot.username == FakeTelegram.BOT_USERNAME  # getMe ran in bot.initialize()
+    assert FakeTelegram.TOKEN in fake.tokens_seen
+
+    message = await bot.send_message(
+        CHAT, "<b>Alert</b> &amp; stay inside", parse_mode="HTML", reply_markup=_keyboard("ok")
+    )
+
+    assert message.message_id == 1
+    assert message.chat.id == CHAT
+    # Like Telegram, the bot gets plain text plus entities back, not the HTML it sent.
+    assert message.text == "Alert & stay inside"
+    assert message.text_html == "<b>Alert</b> &amp; stay inside"
+    assert message.from_user is not None and message.from_user.id == FakeTelegram.BOT_ID
+    [sent] = fake.messages_to(CHAT)
+    assert sent.text == "<b>Alert</b> &amp; stay inside"
+    assert sent.parse_mode == "HTML"
+    assert sent.method == "sendMessage"
+    assert sent.reply_markup == {"inline_keyboard": [[{"text": "ok", "callback_data": "ok"}]]}
+    assert fake.current_text(CHAT, 1) == sent.text
+    method, params = fake.calls[-1]
+    assert (method, params["chat_id"]) == ("sendMessage", CHAT)
+
+
+async def test_send_document_multipart_keeps_bytes(fake: FakeTelegram, bot: Bot) -> None:
+    payload = b"name,ok\r\nA,\xff\x00\r\n--boundary-lookalike\r\n"
+
+    message = await bot.send_document(
+        CHAT, payload, filename='roll "call".csv', caption="<i>Roll call</i>", parse_mode="HTML"
+    )
+
+    assert message.document is not None
+    assert message.document.file_name == 'roll "call".csv'
+    [sent] = fake.sent
+    assert (sent.method, sent.document, sent.filename) == (
+        "sendDocument",
+        payload,
+        message.document.file_name,
+    )
+    assert sent.text == "<i>Roll call</i>"
+
+
+async def test_rate_limit_answers_429_with_retry_after(
+    fake: FakeTelegram, bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")  # retry_after as timedelta, no warning
+    fake.rate_limits = RateLimits(per_chat_per_second=1.0)
+    await bot.send_message(CHAT, "first")
+
+    with pytest.raises(RetryAfter) as exc_info:
+        await bot.send_message(CHAT, "second, too soon")
+
+    assert exc_info.value.retry_after == dtm.timedelta(seconds=1)
+    assert fake.too_many_requests == 1
+    assert [m.text for m in fake.sent] == ["first"]
+    await bot.send_message(CHAT + 1, "another chat is not limited")
+
+    fake.fail_next("sendMessage", status=429, description="Too Many Requests", retry_after=7)
+    with pytest.raises(RetryAfter) as exc_info:
+        await bot.send_message(CHAT + 2, "injected flood wait")
+    assert exc_info.value.retry_after == dtm.timedelta(seconds=7)
+    assert fake.too_many_requests == 2
+
+
+async def test_blocked_user_raises_forbidden(fake: FakeTelegram, bot: Bot) -> None:
+    fake.block(CHAT)
+
+    with pytest.raises(Forbidden, match="bot was blocked by the user"):
+        await bot.send_message(CHAT, "hello")
+
+    assert fake.sent == []
+
+
+async def test_forgotten_chat_raises_bad_request(fake: FakeTelegram, bot: Bot) -> None:
+    fake.forget_chat(CHAT)
+
+    with pytest.raises(BadRequest, match="Chat not found"):
+        await bot.send_message(CHAT, "hello")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<blink>now</blink>",  # unknown tag
+        "<b>never closed",
+        "<b><i>misnested</b></i>",
+        "fish & chips",  # bare ampersand
+        "&nbsp;curfew",  # entity Telegram does not know
+        '<span class="red">x</span>',
+    ],
+)
+async def test_invalid_html_is_rejected(fake: FakeTelegram, bot: Bot, text: str) -> None:
+    with pytest.raises(BadRequest, match="Can't parse entities"):
+        await bot.send_message(CHAT, text, parse_mode="HTML")
+
+    assert fake.sent == []
+
+
+async def test_telegram_limits_are_enforced(fake: FakeTelegram, bot: Bot) -> None:
+    with pytest.raises(BadRequest, match="Message is too long"):
+        await bot.send_message(CHAT, "x" * 4097)
+    with pytest.raises(BadRequest, match="Button_data_invalid"):
+        await bot.send_message(CHAT, "pick", reply_markup=_keyboard("d" * 65))
+    # Tags do not count towards the 4096 limit; an emoji counts as two UTF-16 units.
+    await bot.send_message(CHAT, "<b>" + "x" * 4094 + "</b>🙂", parse_mode="HTML")
+    assert len(fake.sent) == 1
+
+
+async def test_get_updates_returns_injected_command(fake: FakeTelegram, bot: Bot) -> None:
+    injected = fake.inject_message(CHAT, "/start hello", first_name="Ana", username="ana")
+
+    [update] = await bot.get_updates(timeout=0)
+
+    assert update.update_id == injected["update_id"]
+    assert update.message is not None
+    assert update.message.text == "/start hello"
+    assert update.message.from_user is not None and update.message.from_user.username == "ana"
+    assert update.message.parse_entities() != {}
+    [entity] = update.message.entities
+    assert (entity.type, entity.offset, entity.length) == ("bot_command", 0, 6)
+    # Confirming with offset drops it, as on Telegram.
+    assert await bot.get_updates(offset=update.update_id + 1, timeout=0) == ()
+
+
+async def test_long_poll_wakes_up_on_injected_update(fake: FakeTelegram, bot: Bot) -> None:
+    poll = asyncio.create_task(bot.get_updates(timeout=5))
+    await fake.await_for(lambda tg: any(m == "getUpdates" for m, _ in tg.calls), timeout=2)
+
+    fake.inject_message(CHAT, "", location=(50.45, 30.52))
+    updates = await asyncio.wait_for(poll, timeout=2)
+
+    assert updates[0].message is not None and updates[0].message.location is not None
+    assert updates[0].message.location.latitude == pytest.approx(50.45)
+
+
+async def test_edits_and_callbacks(fake: FakeTelegram, bot: Bot) -> None:
+    message = await bot.send_message(CHAT, "Are you safe?", reply_markup=_keyboard("safe"))
+    query_id = fake.inject_callback(CHAT, chat_id=CHAT, message_id=message.message_id, data="safe")
+    [update] = await bot.get_updates(timeout=0)
+    assert update.callback_query is not None
+    assert update.callback_query.id == query_id
+    assert update.callback_query.data == "safe"
+
+    await update.callback_query.answer("Thanks")
+    await bot.edit_message_text("Marked safe", chat_id=CHAT, message_id=message.message_id)
+
+    assert fake.callback_answers[0]["text"] == "Thanks"
+    assert fake.current_text(CHAT, message.message_id) == "Marked safe"
+    assert fake.current_markup(CHAT, message.message_id) is None  # no markup: keyboard removed
+    assert [(e.text, e.reply_markup) for e in fake.edits] == [("Marked safe", None)]
+    with pytest.raises(BadRequest, match="not modified"):
+        await bot.edit_message_text("Marked safe", chat_id=CHAT, message_id=message.message_id)
+    with pytest.raises(BadRequest, match="Message to edit not found"):
+        await bot.edit_message_text("x", chat_id=CHAT, message_id=999)
+
+
+async def test_unknown_method_and_json_body(fake: FakeTelegram) -> None:
+    async with httpx.AsyncClient() as client:
+        url = f"{fake.base_url}{FakeTelegram.TOKEN}"
+        missing = await client.post(f"{url}/sendPigeon", json={"chat_id": 1})
+        sent = await client.post(f"{url}/sendMessage", json={"chat_id": CHAT, "text": "hi"})
+
+    assert missing.status_code == 404
+    assert missing.json() == {
+        "ok": False,
+        "error_code": 404,
+        "description": "Not Found: method not found",
+    }
+    assert sent.json()["result"]["text"] == "hi"
+    assert fake.sent[0].text == "hi"
+
+
+def test_wait_for_times_out_with_context(fake: FakeTelegram) -> None:
+    with pytest.raises(TimeoutError, match="0 sent"):
+        fake.wait_for(lambda tg: len(tg.sent) > 0, timeout=0.05)
+
+
+def test_stop_closes_the_port() -> None:
+    tg = FakeTelegram()
+    tg.start()
+    port = int(tg.base_url.rsplit(":", 1)[1].split("/")[0])
+    tg.stop()
+
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        pass
