@@ -1,12 +1,13 @@
-"""The outbox dispatcher against the fake Bot API: order, limits, and every failure Telegram gives."""
+"""The outbox dispatcher against the fake Bot API: order, limits, and Telegram's failures."""
 
 from __future__ import annotations
 
 import asyncio
 import html
+import itertools
 import re
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.render import split_html
 from db import deliveries, staff
@@ -34,7 +35,7 @@ def _queue(
 
 def _rows(bot: RunningBot) -> list[Delivery]:
     with session_scope(bot.engine) as session:
-        return list(session.exec(select(Delivery).order_by(Delivery.id)).all())
+        return list(session.exec(select(Delivery).order_by(col(Delivery.id))).all())
 
 
 async def _until_settled(bot: RunningBot, *, step_seconds: float = 30) -> None:
@@ -94,7 +95,7 @@ async def test_a_long_message_arrives_in_order_one_second_apart(bot: RunningBot)
     received = bot.fake.messages_to(sam.chat_id)
     assert received[1].text.startswith("(2/3)") and received[2].text.startswith("(3/3)")
     assert "Paragraph 0" in received[0].text and "Paragraph 11" in received[2].text
-    gaps = [b.at - a.at for a, b in zip(received, received[1:], strict=False)]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(received)]
     assert min(gaps) >= 0.95
     assert bot.fake.too_many_requests == 0
 
