@@ -34,7 +34,7 @@ async def cmd_start(update: Update, context: Context) -> None:
     person = identify(update, context)
     if person is not None:
         await message.reply_text(
-            WELCOME.format(name=person.display_name, role=_role_words(person.role))
+            WELCOME.format(name=person.display_name, role=staff.role_words(person.role))
         )
         return
     code = context.args[0] if context.args else ""
@@ -65,7 +65,7 @@ async def cmd_start(update: Update, context: Context) -> None:
         return
     await _set_menu(context, outcome.person)
     await message.reply_text(
-        WELCOME.format(name=outcome.person.display_name, role=_role_words(outcome.person.role))
+        WELCOME.format(name=outcome.person.display_name, role=staff.role_words(outcome.person.role))
     )
 
 
@@ -108,7 +108,7 @@ async def cmd_invite(update: Update, context: Context, person: Staff) -> None:
         )
     link = f"https://t.me/{context.bot.username}?start={invite.code}"
     await message.reply_text(
-        f"Invite for a {_role_words(role.value)}, single use, valid until "
+        f"Invite for a {staff.role_words(role.value)}, single use, valid until "
         f"{render.utc_stamp(invite.expires_at)}:\n{link}\n\n"
         f"Or they can send me: /start {invite.code}",
         disable_web_page_preview=True,
@@ -134,54 +134,41 @@ async def _change_role(update: Update, context: Context, actor: Staff, *, up: bo
     args = context.args or []
     verb = "promote" if up else "demote"
     usage = f"Usage: /{verb} @username (or their Telegram id)" + (" [lead|admin]" if up else "")
-    if (
-        not args
-        or len(args) > 2
-        or (len(args) == 2 and (not up or args[1].lower() not in ("lead", "admin")))
-    ):
+    to = args[1].lower() if len(args) == 2 else None
+    if not args or len(args) > 2 or (to is not None and (not up or to not in ("lead", "admin"))):
         await message.reply_text(usage)
         return
     svc = services(context)
     with session_scope(svc.engine) as session:
         target = staff.find(session, reference=args[0])
         if target is None:
-            await message.reply_text(f"No enrolled person matches {args[0][:64]}.")
-            return
-        current = Role(target.role)
-        order = [Role.STAFF, Role.LEAD, Role.ADMIN]
-        if up:
-            new = Role(args[1].lower()) if len(args) == 2 else order[min(current.rank + 1, 2)]
-            if new.rank <= current.rank:
-                await message.reply_text(
-                    f"{target.display_name} is already {_role_words(current.value)}."
-                )
-                return
+            change = None
         else:
-            if current is Role.STAFF:
-                await message.reply_text(f"{target.display_name} is already staff.")
-                return
-            if target.telegram_user_id in svc.settings.admin_telegram_ids:
-                await message.reply_text(
-                    f"{target.display_name} is an admin through ADMIN_TELEGRAM_IDS; "
-                    "remove them there first."
+            change = staff.change_role(
+                session,
+                person=target,
+                up=up,
+                to=Role(to) if to else None,
+                configured_admin_ids=svc.settings.admin_telegram_ids,
+            )
+            if change.new is not None:
+                audit.record(
+                    session,
+                    action=verb,
+                    actor_telegram_id=actor.telegram_user_id,
+                    actor_staff_id=actor.id,
+                    target_staff_id=target.id,
+                    old_role=change.old.value,
+                    new_role=change.new.value,
                 )
-                return
-            if current is Role.ADMIN and staff.count_admins(session) <= 1:
-                await message.reply_text("That is the last admin; promote someone else first.")
-                return
-            new = order[current.rank - 1]
-        staff.set_role(session, person=target, role=new)
-        audit.record(
-            session,
-            action=verb,
-            actor_telegram_id=actor.telegram_user_id,
-            actor_staff_id=actor.id,
-            target_staff_id=target.id,
-            old_role=current.value,
-            new_role=new.value,
-        )
+    if target is None or change is None:
+        await message.reply_text(f"No enrolled person matches {args[0][:64]}.")
+        return
+    if change.new is None:
+        await message.reply_text(change.refusal)
+        return
     await _set_menu(context, target)
-    await message.reply_text(f"{target.display_name} is now {_role_words(new.value)}.")
+    await message.reply_text(f"{target.display_name} is now {staff.role_words(change.new)}.")
 
 
 @requires(Role.ADMIN)
@@ -214,7 +201,3 @@ async def _set_menu(context: Context, person: Staff) -> None:
         )
     except TelegramError as error:
         log.warning("could not set the command menu for staff %s: %s", person.id, error)
-
-
-def _role_words(role: str) -> str:
-    return {"staff": "staff", "lead": "a security lead", "admin": "an admin"}[role]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
@@ -110,3 +111,52 @@ def leads_of(session: Session, *, staff_id: int) -> Sequence[Staff]:
     return session.exec(
         select(Staff).where(Staff.role == Role.ADMIN.value, Staff.id != staff_id)
     ).all()
+
+
+@dataclass(frozen=True)
+class RoleChange:
+    old: Role
+    new: Role | None  # None: refused, see `refusal`
+    refusal: str = ""
+
+
+_LADDER = (Role.STAFF, Role.LEAD, Role.ADMIN)
+
+
+def change_role(
+    session: Session,
+    *,
+    person: Staff,
+    up: bool,
+    to: Role | None = None,
+    configured_admin_ids: Collection[int] = (),
+) -> RoleChange:
+    """Promote one step (or to `to`) or demote one step, keeping at least one admin.
+
+    People in ADMIN_TELEGRAM_IDS cannot be demoted here: they would be made admin again
+    on their next message.
+    """
+    old = Role(person.role)
+    name = person.display_name
+    if up:
+        new = to or _LADDER[min(old.rank + 1, len(_LADDER) - 1)]
+        if new.rank <= old.rank:
+            return RoleChange(old, None, f"{name} is already {role_words(old)}.")
+    else:
+        if old is Role.STAFF:
+            return RoleChange(old, None, f"{name} is already staff.")
+        if person.telegram_user_id in configured_admin_ids:
+            return RoleChange(
+                old,
+                None,
+                f"{name} is an admin through ADMIN_TELEGRAM_IDS; remove them there first.",
+            )
+        if old is Role.ADMIN and count_admins(session) <= 1:
+            return RoleChange(old, None, "That is the last admin; promote someone else first.")
+        new = _LADDER[old.rank - 1]
+    set_role(session, person=person, role=new)
+    return RoleChange(old, new)
+
+
+def role_words(role: Role | str) -> str:
+    return {"staff": "staff", "lead": "a security lead", "admin": "an admin"}[Role(role).value]

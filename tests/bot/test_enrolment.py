@@ -115,3 +115,21 @@ async def test_help_lists_what_the_role_may_use(bot: RunningBot) -> None:
 async def test_command_menu_is_registered(bot: RunningBot) -> None:
     names = {c["command"] for c in bot.fake.commands}
     assert {"help", "subscribe", "unsubscribe", "subscriptions"} <= names
+
+
+async def test_the_last_admin_and_configured_admins_cannot_be_demoted(bot: RunningBot) -> None:
+    await bot.say(ADMIN_ID, "/help")  # enrols the configured admin
+    other = bot.enrol("Olga Admin", role=Role.ADMIN)
+    assert "ADMIN_TELEGRAM_IDS" in await bot.say(other.telegram_user_id, f"/demote {ADMIN_ID}")
+    assert "now a security lead" in await bot.say(ADMIN_ID, "/demote @olga_admin")
+    with session_scope(bot.engine) as session:
+        configured = session.exec(select(Staff).where(Staff.telegram_user_id == ADMIN_ID)).one()
+        configured.telegram_user_id = 1_000_000_999  # no longer the configured id
+        session.add(configured)
+    assert "last admin" in await bot.say(1_000_000_999, "/demote 1000000999")
+
+
+async def test_staff_list_shows_people_roles_and_countries(bot: RunningBot) -> None:
+    bot.enrol("Sam Staff", countries=("KZ", "GE"))
+    listing = await bot.say(ADMIN_ID, "/staff")
+    assert "Sam Staff @sam_staff" in listing and "staff; GE, KZ" in listing
