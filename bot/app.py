@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+import httpx
 from sqlalchemy.engine import Engine
 from telegram import BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
 from telegram.error import TelegramError
@@ -18,7 +19,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import broadcasts, enrolment, subscriptions
+from bot import broadcasts, enrolment, feeds, subscriptions
 from bot.access import requires
 from bot.commands import menu_for
 from bot.context import SERVICES_KEY, Context, Services
@@ -78,6 +79,8 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
         bot=application.bot, engine=svc.engine, settings=svc.settings, clock=svc.clock
     )
     svc.dispatcher.start()
+    svc.http = httpx.AsyncClient(proxy=svc.settings.feed_proxy)
+    feeds.plan_source_polls(application)
     log.info("Dutybot is up as @%s", application.bot.username)
 
 
@@ -85,6 +88,8 @@ async def _post_stop(application: Application) -> None:  # type: ignore[type-arg
     svc: Services = application.bot_data[SERVICES_KEY]
     if svc.dispatcher is not None:
         await svc.dispatcher.stop()
+    if svc.http is not None:
+        await svc.http.aclose()
 
 
 def build_application(
@@ -124,6 +129,12 @@ def build_application(
             # Lead broadcasts
             CommandHandler("broadcast", broadcasts.cmd_broadcast),
             CallbackQueryHandler(broadcasts.cb_broadcast, pattern=r"^bc:"),
+            # Official feeds
+            CommandHandler("sources", feeds.cmd_sources),
+            CommandHandler("source_add", feeds.cmd_source_add),
+            CommandHandler("source_remove", feeds.cmd_source_remove),
+            CommandHandler("acks", feeds.cmd_acks),
+            CallbackQueryHandler(feeds.cb_acknowledge, pattern=r"^ack:"),
             # Anything else, so strangers and typos get an answer
             MessageHandler(private & (filters.COMMAND | filters.TEXT), cmd_unknown),
             CallbackQueryHandler(cb_unknown),

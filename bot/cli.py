@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import logging
 import sys
 
 from bot.settings import ConfigError, load_bot_settings, load_settings
-from db import audit, staff
+from db import audit, sources, staff
 from db.engine import create_schema, make_engine, session_scope
 from db.models import Role
+from schedules.countries import resolve_country
+from schedules.sources.base import FeedError, SourceKind
+from schedules.sources.check import check_source, item_to_json, items_table
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,6 +26,23 @@ def _parser() -> argparse.ArgumentParser:
         "add-admin", help="make a Telegram user an admin (they become one on first contact)"
     )
     add_admin.add_argument("telegram_user_id", type=int)
+
+    feeds = commands.add_parser("sources", help="the official feeds polled for alerts")
+    feed_commands = feeds.add_subparsers(dest="sources_command", required=True)
+    feed_commands.add_parser("list", help="every source, with its health")
+    add = feed_commands.add_parser("add", help="poll another feed")
+    add.add_argument("kind", choices=[k.value for k in SourceKind])
+    add.add_argument("url")
+    add.add_argument("country", nargs="?")
+    remove = feed_commands.add_parser("remove", help="stop polling a feed")
+    remove.add_argument("source_id", type=int)
+    check = feed_commands.add_parser(
+        "check", help="fetch (or read) and parse a feed once; changes nothing"
+    )
+    check.add_argument("target", help="a URL, file:// URL or a path")
+    check.add_argument("--kind", required=True, choices=[k.value for k in SourceKind])
+    check.add_argument("--country")
+    check.add_argument("--json", action="store_true", help="print a JSON array")
     return parser
 
 
@@ -74,6 +96,67 @@ def cmd_add_admin(telegram_user_id: int) -> int:
     return 0
 
 
+def cmd_sources(args: argparse.Namespace) -> int:
+    if args.sources_command == "check":
+        return _check_source(args)
+    from bot.feeds import describe_source, parse_source_args
+
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    create_schema(engine)
+    with session_scope(engine) as session:
+        if args.sources_command == "list":
+            for source in sources.every(session):
+                print(describe_source(source))
+            return 0
+        if args.sources_command == "add":
+            parsed = parse_source_args(
+                [args.kind, args.url, *([args.country] if args.country else [])]
+            )
+            if isinstance(parsed, str):
+                print(parsed, file=sys.stderr)
+                return 2
+            kind, url, country = parsed
+            added = sources.add(session, kind=kind.value, url=url, country=country)
+            if added is None:
+                print("That source is already there.", file=sys.stderr)
+                return 1
+            audit.record(
+                session, action="source_add", actor_telegram_id=None, source_id=added.id, url=url
+            )
+            print(f"Added source #{added.id}; a running bot picks it up when restarted.")
+            return 0
+        removed = sources.remove(session, source_id=args.source_id)
+        if removed is None:
+            print(f"There is no source #{args.source_id}.", file=sys.stderr)
+            return 1
+        audit.record(
+            session, action="source_remove", actor_telegram_id=None, source_id=args.source_id
+        )
+        print(f"Removed source #{args.source_id}.")
+        return 0
+
+
+def _check_source(args: argparse.Namespace) -> int:
+    country = None
+    if args.country:
+        found = resolve_country(args.country)
+        if found is None:
+            print(f"dutybot: unknown country {args.country!r}", file=sys.stderr)
+            return 2
+        country = found.code
+    try:
+        items = asyncio.run(check_source(args.target, kind=SourceKind(args.kind), country=country))
+    except FeedError as error:
+        print(f"dutybot: {error}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps([item_to_json(item) for item in items], indent=2, ensure_ascii=False))
+    else:
+        print(items_table(items))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _configure_logging()
@@ -84,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_init_db()
         if args.command == "add-admin":
             return cmd_add_admin(args.telegram_user_id)
+        if args.command == "sources":
+            return cmd_sources(args)
     except ConfigError as error:
         print(f"dutybot: {error}", file=sys.stderr)
         return 2

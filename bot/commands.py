@@ -26,10 +26,14 @@ CATALOGUE: tuple[Command, ...] = (
     Command("subscriptions", "", "the countries you follow", Role.STAFF),
     Command("broadcast", "<country> <text>", "send a message to a country's staff", Role.LEAD),
     Command("countries", "", "countries with subscribers and how many", Role.LEAD),
+    Command("acks", "<alert id>", "who acknowledged a departure advisory", Role.LEAD),
     Command("invite", "[lead]", "create a single-use invite link", Role.ADMIN),
     Command("promote", "<@user|id> [lead|admin]", "raise someone's role", Role.ADMIN),
     Command("demote", "<@user|id>", "lower someone's role", Role.ADMIN),
     Command("staff", "", "everyone enrolled, with role and countries", Role.ADMIN),
+    Command("sources", "", "official feeds polled, with their health", Role.ADMIN),
+    Command("source_add", "<kind> <url> [country]", "poll another feed", Role.ADMIN),
+    Command("source_remove", "<id>", "stop polling a feed", Role.ADMIN),
 )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
+import httpx
 from sqlalchemy.engine import Engine
 from telegram.ext import CallbackContext
 
@@ -26,6 +27,7 @@ class Services:
     # Injected so tests can move time; everything that asks "what time is it" asks this.
     clock: Callable[[], datetime] = field(default=utcnow)
     dispatcher: Dispatcher | None = None
+    http: httpx.AsyncClient | None = None  # for feeds; opened at start-up
 
     def wake_dispatcher(self) -> None:
         if self.dispatcher is not None:

@@ -121,3 +121,41 @@ def unreachable_notice(*, name: str, username: str | None, reason: str) -> str:
         f"{esc(reason)}\nMessages to them are stopped until they write to the bot again; "
         "please reach them another way."
     )
+
+
+_KIND_LABELS = {
+    "departure": "🚨 <b>DEPARTURE ADVISORY</b>",
+    "curfew": "🌙 <b>Curfew</b>",
+    "security": "⚠️ <b>Security alert</b>",
+    "advisory": "ℹ️ <b>Travel advisory</b>",
+}
+
+
+def feed_alert_message(
+    *,
+    kind: str,
+    country: str | None,
+    title: str,
+    summary: str,
+    link: str | None,
+    level_change: str | None,
+    detected_at: datetime,
+    published_at: datetime | None,
+) -> list[str]:
+    """A feed alert as staff see it: label, country, title, level change, summary, link, time."""
+    place = esc(country_name(country)) if country else "Country not recognised"
+    lines = [f"{_KIND_LABELS.get(kind, esc(kind))}: {place}", f"<b>{esc(title)}</b>"]
+    if level_change:
+        lines.append(f"<b>{esc(level_change)}</b>")
+    when = f"Published {utc_stamp(published_at)}; " if published_at else ""
+    footer = f"{when}detected {utc_stamp(detected_at)}"
+    if link and link.startswith(("https://", "http://")):
+        footer = f'<a href="{html.escape(link, quote=True)}">Source</a> · {footer}'
+    header = "\n".join(lines)
+    parts = split_html(header, summary, limit=MESSAGE_LIMIT - len(footer) - 2)
+    parts[-1] = f"{parts[-1]}\n\n{footer}"
+    return parts
+
+
+def acknowledged(text_html: str, at: datetime) -> str:
+    return f"{text_html}\n\n✅ <b>Acknowledged</b> {utc_stamp(at)}"

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     send_rate_per_chat_per_second: float = Field(default=1.0, gt=0, le=30)
     send_max_attempts: int = Field(default=20, ge=1, le=1000)
     send_max_in_flight: int = Field(default=16, ge=1, le=512)
+    # Official feeds: polled on each source's own interval.
+    feeds_enabled: bool = True
+    feed_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    feed_max_bytes: int = Field(default=5_000_000, ge=10_000, le=100_000_000)
+    feed_proxy: str | None = None
 
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod

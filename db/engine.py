@@ -33,7 +33,13 @@ def make_engine(url: str) -> Engine:
 
 def create_schema(engine: Engine) -> None:
     """Create missing tables. The one place the schema is made, for migrations to replace."""
+    from db import sources
+
+    new_database = not sources.schema_has_sources(engine)
     SQLModel.metadata.create_all(engine)
+    if new_database:
+        with session_scope(engine) as session:
+            sources.seed_defaults(session)
 
 
 @contextmanager

@@ -105,6 +105,14 @@ class Alert(SQLModel, table=True):
     body: str = Field(default="", sa_type=Text)
     link: str | None = Field(default=None, max_length=1000)
     level: int | None = None
+    previous_level: int | None = None
+    departure: bool = False
+    curfew_text: str | None = Field(default=None, sa_type=Text)
+    # Feed alerts: where it came from, the item it reports and the content fingerprint.
+    source_id: int | None = Field(default=None, foreign_key="source.id", index=True)
+    item_key: str | None = Field(default=None, max_length=500)
+    fingerprint: str | None = Field(default=None, max_length=64)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_by_staff_id: int | None = Field(default=None, foreign_key="staff.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -112,6 +120,58 @@ class Alert(SQLModel, table=True):
     report_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     report_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     report_done: bool = False
+
+
+class Source(SQLModel, table=True):
+    """An official feed polled on its own interval."""
+
+    __table_args__ = (UniqueConstraint("kind", "url"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # us-state, us-embassy, fcdo, rss
+    url: str = Field(max_length=1000)
+    country: str | None = Field(default=None, max_length=2)
+    interval_minutes: int = 10
+    etag: str | None = Field(default=None, max_length=500)
+    last_modified: str | None = Field(default=None, max_length=100)
+    baseline_done: bool = False  # the first good poll records what is there, silently
+    last_polled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_success_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=500)
+    failing_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    consecutive_failures: int = 0
+    failure_reported: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SeenItem(SQLModel, table=True):
+    """The last version of each item a source has shown, for telling news from repeats."""
+
+    __table_args__ = (UniqueConstraint("source_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("source.id", ondelete="CASCADE"), nullable=False)
+    )
+    key: str = Field(max_length=500)
+    level: int | None = None
+    fingerprint: str = Field(max_length=64)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Acknowledgement(SQLModel, table=True):
+    """A person pressed "Acknowledge" on an alert (departure advisories ask for it)."""
+
+    __table_args__ = (UniqueConstraint("alert_id", "staff_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("alert.id", ondelete="CASCADE"), nullable=False)
+    )
+    staff_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("staff.id", ondelete="CASCADE"), nullable=False)
+    )
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Delivery(SQLModel, table=True):

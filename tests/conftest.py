@@ -47,6 +47,8 @@ def settings(fake: FakeTelegram, database_url: str) -> BotSettings:
         telegram_base_url=fake.base_url,
         database_url=database_url,
         admin_telegram_ids=[ADMIN_ID],
+        # Tests never reach the real feeds; feed tests add local sources themselves.
+        feeds_enabled=False,
     )
 
 

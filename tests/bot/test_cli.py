@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from sqlmodel import select
 from db import staff
 from db.engine import session_scope
 from db.models import AuditEntry, Role
+from tests.schedules.sources.samples import StateItem, state_feed
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,3 +74,59 @@ def test_init_db_and_add_admin(tmp_path: Path, database_url: str, engine: Engine
         person = staff.by_telegram_id(session, telegram_user_id=424242)
         assert person is not None and person.role == Role.ADMIN.value
         assert session.exec(select(AuditEntry).where(AuditEntry.action == "promote")).first()
+
+
+def test_sources_check_prints_json_and_changes_nothing(tmp_path: Path) -> None:
+    feed = tmp_path / "ta.xml"
+    feed.write_bytes(
+        state_feed(
+            StateItem(
+                title="Kazakhstan - Level 4: Do Not Travel",
+                description="<p>The Department ordered the departure of U.S. government "
+                "employees. A curfew is in place from 2300 to 0700.</p>",
+                tag="KZ",
+                slug="kazakhstan",
+            )
+        )
+    )
+    result = _dutybot("sources", "check", str(feed), "--kind", "us-state", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (item,) = json.loads(result.stdout)
+    assert item["country"] == "KZ" and item["kind"] == "departure" and item["level"] == 4
+    assert item["departure"] is True and "curfew" in item["curfew_text"]
+    assert item["published"] is None and len(item["fingerprint"]) == 64
+    assert not (tmp_path / "dutybot.sqlite3").exists()
+    table = _dutybot("sources", "check", str(feed), "--kind", "us-state", cwd=tmp_path)
+    assert "Kazakhstan" in table.stdout
+
+
+def test_sources_check_on_something_that_is_not_a_feed(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text("<!doctype html><html><body>Sign in</body></html>")
+    result = _dutybot(
+        "sources", "check", str(page), "--kind", "rss", "--country", "KZ", cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_sources_add_list_remove(tmp_path: Path, database_url: str, engine: Engine) -> None:
+    added = _dutybot(
+        "sources",
+        "add",
+        "rss",
+        "https://x.example/feed",
+        "KZ",
+        cwd=tmp_path,
+        DATABASE_URL=database_url,
+    )
+    assert added.returncode == 0, added.stderr
+    listing = _dutybot("sources", "list", cwd=tmp_path, DATABASE_URL=database_url).stdout
+    assert "rss https://x.example/feed [KZ]" in listing and "us-state" in listing
+    source_id = added.stdout.split("#")[1].split(";")[0]
+    removed = _dutybot("sources", "remove", source_id, cwd=tmp_path, DATABASE_URL=database_url)
+    assert removed.returncode == 0
+    bad = _dutybot(
+        "sources", "add", "rss", "https://y.example/feed", cwd=tmp_path, DATABASE_URL=database_url
+    )
+    assert bad.returncode == 2 and "needs a country" in bad.stderr

@@ -1,0 +1,424 @@
+"""Official feeds on the Telegram side: polling jobs, pushing news, sources and acknowledgements.
+
+Each source has its own repeating job, `poll:<source id>`, planned from the database at
+start-up and whenever a source is added or removed. A poll's news, the alerts made from
+it, their outbox rows and the record of what was seen are written in one transaction,
+so a crash or restart can neither lose a change nor push it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import cast
+from urllib.parse import urlsplit
+
+from sqlmodel import Session
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import Application, JobQueue
+
+from bot import render
+from bot.access import requires
+from bot.context import SERVICES_KEY, Context, Services, services
+from db import acks, audit, deliveries, sources, staff, subscriptions
+from db.deliveries import Recipient
+from db.engine import session_scope
+from db.models import Alert, Priority, Role, Source, Staff
+from schedules import polling
+from schedules.countries import resolve_country
+from schedules.sources.base import SourceKind
+from schedules.sources.changes import Change, Seen, detect_changes
+
+log = logging.getLogger(__name__)
+
+JITTER_SECONDS = 30
+
+
+# -- planning the jobs ---------------------------------------------------------------
+def job_name(source_id: int) -> str:
+    return f"poll:{source_id}"
+
+
+def plan_source_polls(application: Application) -> None:  # type: ignore[type-arg]
+    """(Re)create one polling job per source in the database, and none for removed ones."""
+    svc: Services = application.bot_data[SERVICES_KEY]
+    jobs: JobQueue = application.job_queue  # type: ignore[type-arg, assignment]
+    if not svc.settings.feeds_enabled:
+        return
+    with session_scope(svc.engine) as session:
+        wanted = {s.id: s.interval_minutes for s in sources.every(session) if s.id is not None}
+    for job in jobs.jobs():
+        if job.name and job.name.startswith("poll:"):
+            source_id = int(job.name.removeprefix("poll:"))
+            if source_id not in wanted:
+                job.schedule_removal()
+            else:
+                wanted.pop(source_id)  # already planned
+    for source_id, minutes in wanted.items():
+        interval = timedelta(minutes=minutes)
+        jobs.run_repeating(
+            job_poll_source,
+            interval=interval,
+            first=polling.first_delay(interval),
+            name=job_name(source_id),
+            data=source_id,
+            job_kwargs={"jitter": JITTER_SECONDS, "misfire_grace_time": 60},
+        )
+
+
+# -- one poll --------------------------------------------------------------------------
+async def job_poll_source(context: Context) -> None:
+    assert context.job is not None
+    source_id = cast(int, context.job.data)
+    await poll_source(services(context), source_id)
+
+
+async def poll_source(svc: Services, source_id: int) -> list[int]:
+    """Poll one source now; returns the ids of the alerts it produced."""
+    assert svc.http is not None
+    now = svc.clock()
+    with session_scope(svc.engine) as session:
+        source = session.get(Source, source_id)
+        if source is None:
+            return []
+        quiet_until = (source.last_polled_at or now) + polling.backoff(
+            source.consecutive_failures, timedelta(minutes=source.interval_minutes)
+        )
+        if source.consecutive_failures and now < quiet_until:
+            return []  # backing off a failing source
+        kind, url, country = SourceKind(source.kind), source.url, source.country
+        etag, last_modified = source.etag, source.last_modified
+    result = await polling.poll(
+        svc.http,
+        kind=kind,
+        url=url,
+        country=country,
+        etag=etag,
+        last_modified=last_modified,
+        now=now,
+        timeout=svc.settings.feed_timeout_seconds,
+        max_bytes=svc.settings.feed_max_bytes,
+    )
+    alert_ids: list[int] = []
+    with session_scope(svc.engine) as session:
+        source = session.get(Source, source_id)
+        if source is None:
+            return []  # removed while we were fetching
+        if result.error is not None:
+            log.warning("source %d (%s) failed: %s", source_id, kind.value, result.error)
+            if sources.record_failure(session, source=source, error=result.error, now=now):
+                _tell_admins_of_failure(session, source=source, now=now)
+        else:
+            sources.record_success(
+                session,
+                source=source,
+                etag=result.etag,
+                last_modified=result.last_modified,
+                now=now,
+            )
+            if result.items is not None:
+                alert_ids = apply_items(session, source=source, result=result, now=now)
+    if alert_ids:
+        svc.wake_dispatcher()
+    return alert_ids
+
+
+def apply_items(
+    session: Session, *, source: Source, result: polling.PollResult, now: datetime
+) -> list[int]:
+    """Turn a poll's news into alerts queued for each country's subscribers.
+
+    The first good poll of a source is its baseline: recorded, nobody told.
+    """
+    assert source.id is not None and result.items is not None
+    previous = {
+        key: Seen(level=level, fingerprint=fp)
+        for key, (level, fp) in sources.seen(session, source_id=source.id).items()
+    }
+    changes = detect_changes(previous, result.items)
+    sources.remember(
+        session,
+        source_id=source.id,
+        items=[(i.key, i.level, i.fingerprint) for i in result.items],
+        now=now,
+    )
+    if not source.baseline_done:
+        source.baseline_done = True
+        session.add(source)
+        log.info("source %d: baseline of %d items recorded", source.id, len(result.items))
+        return []
+    alert_ids = []
+    for change in changes:
+        alert = _alert_for(session, source_id=source.id, change=change, now=now)
+        alert_ids.append(alert.id or 0)
+        if alert.country is None:
+            log.warning("alert %d: country not recognised, not pushed: %s", alert.id, alert.title)
+            continue
+        queued, _ = _push(session, alert=alert, level_change=change.level_change_text(), now=now)
+        log.info(
+            "alert %d (%s, %s): %s; queued for %d",
+            alert.id,
+            alert.kind,
+            alert.country,
+            change.what,
+            queued,
+        )
+    return alert_ids
+
+
+def _alert_for(session: Session, *, source_id: int, change: Change, now: datetime) -> Alert:
+    item = change.item
+    return sources.create_feed_alert(
+        session,
+        source_id=source_id,
+        kind=item.kind.value,
+        country=item.country,
+        title=item.title,
+        summary=item.summary,
+        link=item.url,
+        level=item.level,
+        previous_level=change.previous.level if change.previous else None,
+        departure=item.departure,
+        curfew_text=item.curfew_text,
+        item_key=item.key,
+        fingerprint=item.fingerprint,
+        published_at=item.published,
+        now=now,
+    )
+
+
+def _push(
+    session: Session, *, alert: Alert, level_change: str | None, now: datetime
+) -> tuple[int, int]:
+    assert alert.id is not None and alert.country is not None
+    parts = render.feed_alert_message(
+        kind=alert.kind,
+        country=alert.country,
+        title=alert.title,
+        summary=alert.body,
+        link=alert.link,
+        level_change=level_change,
+        detected_at=now,
+        published_at=alert.published_at,
+    )
+    markup = ack_markup(alert.id).to_dict() if alert.departure else None
+    people = subscriptions.subscribers(session, country=alert.country)
+    reachable = [Recipient(p.id or 0, p.chat_id) for p in people if p.reachable]
+    deliveries.enqueue(
+        session,
+        dedupe_key=f"alert:{alert.id}",
+        recipients=reachable,
+        parts=parts,
+        priority=alert.priority,
+        now=now,
+        alert_id=alert.id,
+        reply_markup=markup,
+    )
+    return len(reachable), len(people) - len(reachable)
+
+
+def _tell_admins_of_failure(session: Session, *, source: Source, now: datetime) -> None:
+    admins = [p for p in staff.everyone(session) if p.role == Role.ADMIN.value and p.reachable]
+    since = render.utc_stamp(source.failing_since or now)
+    text = (
+        f"⚠️ <b>Source {source.id} has failed since {since}</b>\n"
+        f"{render.esc(source.kind)} {render.esc(source.url)}\n"
+        f"Last error: {render.esc(source.last_error or '')}\n"
+        "Alerts from it are not arriving. See /sources."
+    )
+    deliveries.enqueue(
+        session,
+        dedupe_key=f"source-failing:{source.id}:{since}",
+        recipients=[Recipient(p.id or 0, p.chat_id) for p in admins],
+        parts=[text],
+        priority=Priority.HIGH,
+        now=now,
+    )
+
+
+# -- acknowledgements ------------------------------------------------------------------
+def ack_markup(alert_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton("Acknowledge", callback_data=f"ack:{alert_id}")]]
+    )
+
+
+@requires(Role.STAFF, action="acknowledge")
+async def cb_acknowledge(update: Update, context: Context, person: Staff) -> None:
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    raw = query.data.removeprefix("ack:")
+    svc = services(context)
+    now = svc.clock()
+    with session_scope(svc.engine) as session:
+        outcome = (
+            acks.acknowledge(session, alert_id=int(raw), staff_id=person.id or 0, now=now)
+            if raw.isdigit()
+            else acks.AckOutcome.NOT_YOURS
+        )
+        if outcome is acks.AckOutcome.NOT_YOURS:
+            audit.record(
+                session,
+                action="acknowledge",
+                actor_telegram_id=person.telegram_user_id,
+                actor_staff_id=person.id,
+                outcome="refused",
+                data=query.data[:64],
+            )
+    if outcome is acks.AckOutcome.NOT_YOURS:
+        await query.answer("That button is not valid for you.", show_alert=True)
+        return
+    await query.answer(
+        "Thank you, acknowledged." if outcome is acks.AckOutcome.NEW else "Already acknowledged."
+    )
+    message = query.message
+    if outcome is acks.AckOutcome.NEW and message is not None and hasattr(message, "text_html"):
+        try:
+            await query.edit_message_text(
+                render.acknowledged(message.text_html, now),
+                parse_mode=ParseMode.HTML,
+                disable_web_page_preview=True,
+            )
+        except TelegramError as error:
+            log.warning("could not mark the acknowledgement on the message: %s", error)
+
+
+@requires(Role.LEAD)
+async def cmd_acks(update: Update, context: Context, person: Staff) -> None:
+    """/acks <alert id>: who acknowledged a departure advisory, and who has not yet."""
+    message = update.effective_message
+    if message is None:
+        return
+    args = context.args or []
+    if len(args) != 1 or not args[0].isdigit():
+        await message.reply_text("Usage: /acks <alert id>, e.g. /acks 42")
+        return
+    with session_scope(services(context).engine) as session:
+        report = acks.report(session, alert_id=int(args[0]))
+    if report is None:
+        await message.reply_text(f"There is no alert {args[0]} that was sent to anyone.")
+        return
+    done = (
+        "\n".join(f"• {name} ({render.utc_stamp(at)})" for name, at in report.acknowledged)
+        or "• nobody yet"
+    )
+    waiting = "\n".join(f"• {name}" for name in report.waiting) or "• nobody"
+    header = f"<b>Acknowledgements of alert {report.alert_id}</b>"
+    body = (
+        f"{report.title}\n\nAcknowledged ({len(report.acknowledged)}):\n{done}\n\n"
+        f"Not yet ({len(report.waiting)}):\n{waiting}"
+    )
+    for part in render.split_html(header, body):
+        await message.reply_text(part, parse_mode=ParseMode.HTML)
+
+
+# -- managing sources --------------------------------------------------------------------
+def parse_source_args(args: list[str]) -> tuple[SourceKind, str, str | None] | str:
+    """`<kind> <url> [country]` checked, or a one-line reason it is not acceptable."""
+    kinds = ", ".join(k.value for k in SourceKind)
+    if len(args) < 2:
+        return f"Usage: /source_add <kind> <url> [country]; kinds: {kinds}"
+    try:
+        kind = SourceKind(args[0].lower())
+    except ValueError:
+        return f"Unknown kind “{args[0][:30]}”; use one of: {kinds}"
+    url = args[1]
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 1000:
+        return "The URL must start with http:// or https://"
+    country: str | None = None
+    if len(args) > 2:
+        found = resolve_country(" ".join(args[2:]))
+        if found is None:
+            return f"I don't know the country “{' '.join(args[2:])[:60]}”."
+        country = found.code
+    if kind is SourceKind.RSS and country is None:
+        return "An rss source needs a country: /source_add rss <url> <country>"
+    return kind, url, country
+
+
+def describe_source(source: Source) -> str:
+    ok = render.utc_stamp(source.last_success_at) if source.last_success_at else "never"
+    line = f"#{source.id} {source.kind} {source.url}"
+    if source.country:
+        line += f" [{source.country}]"
+    line += f"\n   every {source.interval_minutes} min; last success: {ok}"
+    if source.last_error:
+        line += f"\n   last error: {source.last_error}"
+    return line
+
+
+@requires(Role.ADMIN)
+async def cmd_sources(update: Update, context: Context, person: Staff) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    with session_scope(services(context).engine) as session:
+        lines = [describe_source(s) for s in sources.every(session)]
+    body = "\n".join(lines) or "No sources. Add one with /source_add."
+    for part in render.split_html("<b>Feed sources</b>", body):
+        await message.reply_text(part, parse_mode=ParseMode.HTML, disable_web_page_preview=True)
+
+
+@requires(Role.ADMIN)
+async def cmd_source_add(update: Update, context: Context, person: Staff) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    parsed = parse_source_args(context.args or [])
+    if isinstance(parsed, str):
+        await message.reply_text(parsed)
+        return
+    kind, url, country = parsed
+    with session_scope(services(context).engine) as session:
+        source = sources.add(session, kind=kind.value, url=url, country=country)
+        if source is not None:
+            audit.record(
+                session,
+                action="source_add",
+                actor_telegram_id=person.telegram_user_id,
+                actor_staff_id=person.id,
+                source_id=source.id,
+                kind=kind.value,
+                url=url,
+            )
+    if source is None:
+        await message.reply_text("That source is already there; see /sources.")
+        return
+    plan_source_polls(context.application)
+    await message.reply_text(
+        f"Added source #{source.id}. Its first poll records what is there now and "
+        "notifies nobody; after that, news is pushed.",
+        disable_web_page_preview=True,
+    )
+
+
+@requires(Role.ADMIN)
+async def cmd_source_remove(update: Update, context: Context, person: Staff) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    args = context.args or []
+    if len(args) != 1 or not args[0].lstrip("#").isdigit():
+        await message.reply_text("Usage: /source_remove <id>; /sources lists the ids.")
+        return
+    source_id = int(args[0].lstrip("#"))
+    with session_scope(services(context).engine) as session:
+        removed = sources.remove(session, source_id=source_id)
+        if removed is not None:
+            audit.record(
+                session,
+                action="source_remove",
+                actor_telegram_id=person.telegram_user_id,
+                actor_staff_id=person.id,
+                source_id=source_id,
+                url=removed.url,
+            )
+    if removed is None:
+        await message.reply_text(f"There is no source #{source_id}.")
+        return
+    plan_source_polls(context.application)
+    await message.reply_text(f"Removed source #{source_id}.")

@@ -1,0 +1,69 @@
+"""Acknowledgements of alerts: only by people the alert was sent to, once each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from sqlmodel import Session, col, select
+
+from db.models import Acknowledgement, Alert, Delivery, Staff
+
+
+class AckOutcome(Enum):
+    NEW = "new"
+    AGAIN = "again"
+    NOT_YOURS = "not_yours"  # no such alert, or it was not sent to this person
+
+
+@dataclass(frozen=True)
+class AckReport:
+    alert_id: int
+    title: str
+    acknowledged: list[tuple[str, datetime]]
+    waiting: list[str]
+
+
+def acknowledge(session: Session, *, alert_id: int, staff_id: int, now: datetime) -> AckOutcome:
+    sent_to_them = session.exec(
+        select(Delivery.id).where(Delivery.alert_id == alert_id, Delivery.staff_id == staff_id)
+    ).first()
+    if sent_to_them is None:
+        return AckOutcome.NOT_YOURS
+    existing = session.exec(
+        select(Acknowledgement).where(
+            Acknowledgement.alert_id == alert_id, Acknowledgement.staff_id == staff_id
+        )
+    ).first()
+    if existing is not None:
+        return AckOutcome.AGAIN
+    session.add(Acknowledgement(alert_id=alert_id, staff_id=staff_id, at=now))
+    session.flush()
+    return AckOutcome.NEW
+
+
+def report(session: Session, *, alert_id: int) -> AckReport | None:
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        return None
+    recipients = session.exec(
+        select(Staff)
+        .join(Delivery, col(Delivery.staff_id) == Staff.id)
+        .where(Delivery.alert_id == alert_id, Delivery.part == 0)
+        .order_by(col(Staff.display_name))
+    ).all()
+    if not recipients:
+        return None
+    acked = {
+        a.staff_id: a.at
+        for a in session.exec(
+            select(Acknowledgement).where(Acknowledgement.alert_id == alert_id)
+        ).all()
+    }
+    return AckReport(
+        alert_id=alert_id,
+        title=alert.title,
+        acknowledged=[(p.display_name, acked[p.id]) for p in recipients if p.id in acked],
+        waiting=[p.display_name for p in recipients if p.id not in acked],
+    )

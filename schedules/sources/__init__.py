@@ -1,0 +1,1 @@
+"""Official feeds in, `FeedItem`s out: fetching, parsing, classifying, change detection."""
