@@ -1,0 +1,276 @@
+"""Tests for schedules.curfew_text: curfews found in advisory prose (texts written here)."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from schedules.curfew_text import FoundCurfew, find_curfews, parse_report, utc_check
+from schedules.curfew_times import Window
+
+EARLY_JAN_2022 = date(2022, 1, 6)
+NIGHT = Window(time(23, 0), time(7, 0))
+
+
+def windows(text: str, reference: date = EARLY_JAN_2022) -> list[Window]:
+    return [found.window for found in find_curfews(text, reference=reference)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A curfew is in force from 2300 to 0700 each night.",
+        "The curfew runs 23:00 to 07:00.",
+        "Curfew hours: 23.00-07.00.",
+        "A curfew applies from 2300 hrs to 0700 hrs.",
+        "Residents must observe a curfew from 11pm to 7am.",
+        "There is a curfew between the hours of 11 p.m. and 7 a.m. daily.",
+        "The governor declared a curfew from 11pm until 7am.",
+        "Curfew: 23:00–07:00 local time.",
+        "A night-time curfew (2300hrs-0700hrs) remains.",
+        "CURFEW IN FORCE 2300-0700 UNTIL FURTHER NOTICE.",
+        "Curfews\nare enforced from 23:00\nto 07:00 in the city centre.",
+    ],
+)
+def test_finds_one_window_in_many_phrasings(text: str) -> None:
+    assert windows(text) == [NIGHT]
+
+
+def test_twelve_hour_times_with_minutes() -> None:
+    assert windows("A curfew is in place from 11:30pm to 5:15 a.m.") == [
+        Window(time(23, 30), time(5, 15))
+    ]
+
+
+def test_two_windows_in_one_text_with_their_own_areas_and_dates() -> None:
+    text = (
+        "Officials have set a curfew from 22:00 to 06:00 in Northport until 14 January, "
+        "and from 21:00 to 05:00 in Eastbridge until 20 January. Roads may close."
+    )
+    found = find_curfews(text, reference=EARLY_JAN_2022)
+    assert [(f.window, f.until, f.area) for f in found] == [
+        (Window(time(22, 0), time(6, 0)), date(2022, 1, 14), "Northport"),
+        (Window(time(21, 0), time(5, 0)), date(2022, 1, 20), "Eastbridge"),
+    ]
+
+
+def test_windows_in_separate_sentences_and_clauses() -> None:
+    text = (
+        "In Northport, a curfew runs from 2200 to 0500; in Eastbridge the curfew is from "
+        "2100 to 0600. A separate curfew from midnight to 4am covers the port area."
+    )
+    found = find_curfews(text, reference=EARLY_JAN_2022)
+    assert [(f.window, f.area) for f in found] == [
+        (Window(time(22, 0), time(5, 0)), "Northport"),
+        (Window(time(21, 0), time(6, 0)), "Eastbridge"),
+        (Window(time(0, 0), time(4, 0)), None),
+    ]
+    assert found[2].sentence == "A separate curfew from midnight to 4am covers the port area."
+
+
+@pytest.mark.parametrize(
+    ("text", "stated"),
+    [
+        ("Curfew from 2300 to 0700 (1700-0100 UTC).", Window(time(17), time(1))),
+        ("Curfew 23:00–07:00 local (17:00–01:00 UTC).", Window(time(17), time(1))),
+        ("Curfew 23:00-07:00 [UTC: 17:00-01:00].", Window(time(17), time(1))),
+        ("Curfew 23:00-07:00 local time, 17:00-01:00 GMT.", Window(time(17), time(1))),
+        ("Curfew from 11pm to 7am (1700 UTC to 0100 UTC).", Window(time(17), time(1))),
+        ("Curfew from 2300 to 0700.", None),
+    ],
+)
+def test_stated_utc_window(text: str, stated: Window | None) -> None:
+    found = find_curfews(text, reference=EARLY_JAN_2022)
+    assert [(f.window, f.stated_utc) for f in found] == [(NIGHT, stated)]
+
+
+def test_utc_first_with_local_in_brackets() -> None:
+    found = find_curfews("Curfew 1700-0100 UTC (2300-0700 local).", reference=EARLY_JAN_2022)
+    assert [(f.window, f.stated_utc) for f in found] == [(NIGHT, Window(time(17), time(1)))]
+
+
+def test_window_given_only_in_utc_is_left_out() -> None:
+    assert windows("A curfew applies from 1700 to 0100 UTC.") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "reference", "until"),
+    [
+        ("Curfew 2300-0700 until at least January 19.", date(2022, 1, 3), date(2022, 1, 19)),
+        ("Curfew 2300-0700 until at least January 19.", date(2022, 1, 19), date(2022, 1, 19)),
+        ("Curfew 2300-0700 until at least January 19.", date(2022, 1, 20), date(2023, 1, 19)),
+        ("Curfew 2300-0700 until 19 January.", date(2021, 12, 30), date(2022, 1, 19)),
+        ("Curfew 2300-0700 until 19 January 2022.", date(2025, 6, 1), date(2022, 1, 19)),
+        ("Curfew 2300-0700 until January 19th, 2022.", date(2025, 6, 1), date(2022, 1, 19)),
+        ("Curfew 2300-0700 until Wednesday 19 Jan.", date(2022, 1, 3), date(2022, 1, 19)),
+        ("Curfew 2300-0700 until 2022-01-19.", date(2025, 6, 1), date(2022, 1, 19)),
+        (
+            "Until 19 January, a curfew applies from 2300 to 0700.",
+            EARLY_JAN_2022,
+            date(2022, 1, 19),
+        ),
+        ("Curfew 2300-0700 until 29 February.", date(2022, 1, 3), date(2024, 2, 29)),
+        ("Curfew 2300-0700 until further notice.", EARLY_JAN_2022, None),
+        ("Curfew 2300-0700 until 31 February.", EARLY_JAN_2022, None),
+    ],
+)
+def test_end_date_resolved_against_reference(
+    text: str, reference: date, until: date | None
+) -> None:
+    found = find_curfews(text, reference=reference)
+    assert [f.until for f in found] == [until]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "The situation in the capital is calm. Shops open from 09:00 to 17:00.",
+        "Flights leave between 2300 and 0700 hrs.",  # times, but no curfew
+        "A curfew has been announced; times will follow.",  # curfew, but no times
+        "The curfew was announced at 14:00 on Monday.",  # one time is not a window
+        "The curfew, in place from 2020-2021, was lifted.",  # years, not 20:20 to 20:21
+        "Curfew from 25:00 to 07:00.",  # impossible time
+        "Curfew from 10 to 19 January.",  # dates, not times
+    ],
+)
+def test_no_curfew_window(text: str) -> None:
+    assert find_curfews(text, reference=EARLY_JAN_2022) == []
+
+
+def test_curfew_window_only_in_curfew_sentences() -> None:
+    text = (
+        "Offices are open 09:00-17:00. A curfew from 2300 to 0700 is in force. "
+        "Taxis run 06:00-22:00."
+    )
+    assert windows(text) == [NIGHT]
+
+
+def test_exact_repeats_are_reported_once() -> None:
+    text = "CURFEW 2300-0700.\n\nA curfew is in force from 2300 to 0700."
+    assert windows(text) == [NIGHT]
+
+
+def test_country_is_not_taken_for_the_area() -> None:
+    text = "Authorities in Kazakhstan set a curfew in Almaty from 2300 to 0700."
+    assert [f.area for f in find_curfews(text, reference=EARLY_JAN_2022)] == ["Almaty"]
+
+
+@given(text=st.text(max_size=400), reference=st.dates())
+def test_find_curfews_never_raises_on_any_text(text: str, reference: date) -> None:
+    for found in find_curfews(text, reference=reference):
+        assert isinstance(found, FoundCurfew)
+
+
+_PIECES = st.sampled_from(
+    [
+        "curfew ",
+        "2300",
+        "23:00",
+        "-",
+        " to ",
+        "11pm",
+        " a.m.",
+        "(",
+        ")",
+        " UTC",
+        " until ",
+        "at least ",
+        "29 February",
+        "January 19",
+        " 9999",
+        " in Almaty",
+        ". ",
+        "\n\n",
+        ", and ",
+        "24:00",
+        "between ",
+        " and ",
+    ]
+)
+
+
+@given(pieces=st.lists(_PIECES, max_size=25), reference=st.dates())
+def test_find_curfews_never_raises_on_curfew_like_text(pieces: list[str], reference: date) -> None:
+    for found in find_curfews("".join(pieces), reference=reference):
+        assert found.window.start != found.window.end
+
+
+# --- utc_check and parse_report ------------------------------------------------------
+
+ALMATY_TEXT = (
+    "Authorities have declared a curfew in Almaty from 2300 hrs to 0700 hrs "
+    "(1700-0100 UTC) until at least January 19."
+)
+
+
+def test_utc_check() -> None:
+    [found] = find_curfews(ALMATY_TEXT, reference=EARLY_JAN_2022)
+    assert utc_check(found, "Asia/Almaty", date(2022, 1, 6)) is True
+    # The same text copied into a 2025 advisory is wrong: Almaty is UTC+5 now.
+    assert utc_check(found, "Asia/Almaty", date(2025, 1, 6)) is False
+    [plain] = find_curfews("A curfew from 2300 to 0700.", reference=EARLY_JAN_2022)
+    assert utc_check(plain, "Asia/Almaty", date(2022, 1, 6)) is None
+
+
+def test_parse_report_exact_output() -> None:
+    report = parse_report(ALMATY_TEXT, country="KZ", day=date(2022, 1, 6))
+    assert report == [
+        {
+            "start": "23:00",
+            "end": "07:00",
+            "zone": "Asia/Almaty",
+            "start_utc": "17:00",
+            "end_utc": "01:00",
+            "until": "2022-01-19",
+            "stated_utc": {"start": "17:00", "end": "01:00"},
+            "utc_matches": True,
+        }
+    ]
+
+
+def test_parse_report_flags_a_wrong_stated_utc_window() -> None:
+    text = "A curfew in Almaty from 23:00 to 07:00 (17:00–01:00 UTC) until 19 January."
+    [row] = parse_report(text, country="Kazakhstan", day=date(2025, 1, 6))
+    assert (row["start_utc"], row["end_utc"]) == ("18:00", "02:00")
+    assert row["stated_utc"] == {"start": "17:00", "end": "01:00"}
+    assert row["utc_matches"] is False
+    assert row["until"] == "2025-01-19"
+
+
+def test_parse_report_zone_from_area_named_anywhere_in_sentence() -> None:
+    text = "Oral and its suburbs are under curfew from 2200 to 0600."
+    [row] = parse_report(text, country="KZ", day=date(2025, 1, 6))
+    assert row["zone"] == "Asia/Oral"
+
+
+def test_parse_report_zone_argument_wins() -> None:
+    [row] = parse_report(ALMATY_TEXT, country="KZ", day=date(2022, 1, 6), zone="Asia/Oral")
+    assert row["zone"] == "Asia/Oral"
+    assert (row["start_utc"], row["utc_matches"]) == ("18:00", False)
+
+
+def test_parse_report_single_zone_country_needs_no_area() -> None:
+    [row] = parse_report("Curfew 2300-0700 nationwide.", country="Kenya", day=date(2025, 1, 6))
+    assert (row["zone"], row["start_utc"], row["end_utc"]) == ("Africa/Nairobi", "20:00", "04:00")
+
+
+def test_parse_report_several_zones_and_nothing_decides() -> None:
+    with pytest.raises(ValueError, match="several time zones") as raised:
+        parse_report("A curfew from 2300 to 0700 in Astana.", country="KZ", day=date(2025, 1, 6))
+    assert "Asia/Almaty" in str(raised.value)
+    assert "Asia/Oral" in str(raised.value)
+
+
+def test_parse_report_rejects_unknown_country_and_zone() -> None:
+    with pytest.raises(ValueError, match="unknown country"):
+        parse_report(ALMATY_TEXT, country="Atlantis", day=date(2025, 1, 6))
+    with pytest.raises(ValueError, match="unknown time zone"):
+        parse_report(ALMATY_TEXT, country="KZ", day=date(2025, 1, 6), zone="Asia/Atlantis")
+
+
+def test_parse_report_no_curfew_is_empty() -> None:
+    assert parse_report("All calm.", country="KZ", day=date(2025, 1, 6)) == []

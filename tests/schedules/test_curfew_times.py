@@ -1,0 +1,303 @@
+"""Tests for schedules.curfew_times: parsing windows and placing them in UTC day by day."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from schedules.curfew_times import (
+    Window,
+    format_duration,
+    format_window,
+    is_in_force,
+    next_change,
+    occurrence,
+    occurrences_between,
+    parse_window,
+)
+
+NIGHT = Window(start=time(23, 0), end=time(7, 0))
+
+
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+# --- parse_window -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "23:00-07:00",
+        "2300-0700",
+        "23.00-07.00",
+        "11pm-7am",
+        "11pm to 7am",
+        "11 p.m. - 7 a.m.",
+        "23:00 to 07:00",
+        "23:00–07:00",
+        "23:00 — 07:00",
+        "11 PM to 7 AM",
+        "11 p.m. until 7 a.m.",
+        "from 2300 hrs to 0700 hrs",
+        "between 23:00 and 07:00",
+        "23h00-07h00",
+        "  23:00 - 07:00 local time ",
+    ],
+)
+def test_parse_window_accepts(text: str) -> None:
+    assert parse_window(text) == NIGHT
+
+
+@pytest.mark.parametrize(
+    ("text", "window"),
+    [
+        ("11:30pm-6am", Window(time(23, 30), time(6, 0))),
+        ("midnight to 5am", Window(time(0, 0), time(5, 0))),
+        ("12am-5am", Window(time(0, 0), time(5, 0))),
+        ("12 noon - 1pm", Window(time(12, 0), time(13, 0))),
+        ("20:00-24:00", Window(time(20, 0), time(0, 0))),
+        ("9:30-17:00", Window(time(9, 30), time(17, 0))),
+    ],
+)
+def test_parse_window_other_forms(text: str, window: Window) -> None:
+    assert parse_window(text) == window
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "no curfew window given"),
+        ("   ", "no curfew window given"),
+        ("25:00-07:00", r"hour out of range in '25:00': hours run 00-23"),
+        ("23:00-2500", r"hour out of range in '2500'"),
+        ("23:60-07:00", r"minutes out of range in '23:60'"),
+        ("13pm-7am", r"hour out of range in '13pm': 12-hour times run 1-12"),
+        ("23:00-23:00", "start and end are both 23:00"),
+        ("11pm-2300", "start and end are both 23:00"),
+        ("curfew tonight", "could not read a curfew window from 'curfew tonight'"),
+        ("23:00", "could not read a curfew window"),
+        ("23-07", "could not read a curfew window"),
+        ("23:00-07:00 and more", "could not read a curfew window"),
+        ("x" * 200, "too long"),
+    ],
+)
+def test_parse_window_rejects_with_message(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_window(text)
+
+
+_PIECES = st.sampled_from(
+    ["23", ":", "00", "-", " to ", "pm", "a.m.", "2300", "hrs", ".", " ", "–", "noon", "24"]
+)
+
+
+@given(st.one_of(st.text(), st.lists(_PIECES, max_size=12).map("".join)))
+def test_parse_window_raises_only_value_error(text: str) -> None:
+    try:
+        window = parse_window(text)
+    except ValueError:
+        return
+    assert window.start != window.end
+
+
+def test_window_refuses_equal_times_and_tzinfo() -> None:
+    with pytest.raises(ValueError, match="different start and end"):
+        Window(time(23, 0), time(23, 0))
+    with pytest.raises(ValueError, match="without tzinfo"):
+        Window(time(23, 0, tzinfo=UTC), time(7, 0))
+
+
+# --- occurrence ----------------------------------------------------------------------
+
+
+def test_almaty_same_wall_time_moves_in_utc_after_the_2024_change() -> None:
+    old = occurrence("Asia/Almaty", NIGHT, date(2022, 1, 6))
+    new = occurrence("Asia/Almaty", NIGHT, date(2025, 1, 6))
+    assert (old.starts_at, old.ends_at) == (utc(2022, 1, 6, 17), utc(2022, 1, 7, 1))
+    assert (new.starts_at, new.ends_at) == (utc(2025, 1, 6, 18), utc(2025, 1, 7, 2))
+
+
+def test_window_crossing_midnight_ends_next_local_day() -> None:
+    occ = occurrence("Asia/Almaty", NIGHT, date(2025, 1, 6))
+    assert occ.day == date(2025, 1, 6)
+    assert occ.start.local.date() == date(2025, 1, 6)
+    assert occ.end.local.date() == date(2025, 1, 7)
+    assert occ.ends_at - occ.starts_at == timedelta(hours=8)
+
+
+def test_window_within_one_day_ends_same_day() -> None:
+    occ = occurrence("Asia/Almaty", Window(time(0, 0), time(5, 0)), date(2025, 1, 7))
+    assert (occ.starts_at, occ.ends_at) == (utc(2025, 1, 6, 19), utc(2025, 1, 7, 0))
+
+
+def test_start_in_london_spring_gap_is_shifted_forward() -> None:
+    # 30 March 2025: 01:00 GMT -> 02:00 BST, so 01:30 never shows on the clock.
+    occ = occurrence("Europe/London", Window(time(1, 30), time(6, 0)), date(2025, 3, 30))
+    assert occ.start.shifted and occ.shifted and not occ.end.shifted
+    assert occ.start.local.time() == time(2, 30)
+    assert occ.starts_at == utc(2025, 3, 30, 1, 30)
+    assert occ.ends_at == utc(2025, 3, 30, 5, 0)
+
+
+def test_start_in_london_autumn_repeated_hour_takes_first_occurrence() -> None:
+    # 26 October 2025: 02:00 BST -> 01:00 GMT, so 01:30 happens twice.
+    occ = occurrence("Europe/London", Window(time(1, 30), time(6, 0)), date(2025, 10, 26))
+    assert occ.start.ambiguous and occ.ambiguous and not occ.shifted
+    assert occ.starts_at == utc(2025, 10, 26, 0, 30)
+    assert occ.ends_at == utc(2025, 10, 26, 6, 0)
+    assert occ.ends_at - occ.starts_at == timedelta(hours=5, minutes=30)
+
+
+def test_curfew_ending_inside_the_gap() -> None:
+    occ = occurrence("Europe/London", Window(time(22, 0), time(1, 30)), date(2025, 3, 29))
+    assert occ.end.shifted and not occ.start.shifted
+    assert occ.starts_at == utc(2025, 3, 29, 22, 0)
+    assert occ.ends_at == utc(2025, 3, 30, 1, 30)  # 02:30 BST
+    assert occ.end.local.time() == time(2, 30)
+
+
+def test_start_pushed_past_its_own_end_gives_an_empty_night() -> None:
+    # New York 9 March 2025, 02:00 -> 03:00: 02:30 reads as 03:30, after the 03:10 end.
+    occ = occurrence("America/New_York", Window(time(2, 30), time(3, 10)), date(2025, 3, 9))
+    assert occ.starts_at == occ.ends_at == utc(2025, 3, 9, 7, 30)
+    assert (
+        occurrences_between(
+            "America/New_York",
+            Window(time(2, 30), time(3, 10)),
+            date(2025, 3, 9),
+            date(2025, 3, 9),
+            utc(2025, 3, 9),
+            utc(2025, 3, 10),
+        )
+        == []
+    )
+
+
+# --- occurrences_between, next_change, is_in_force -----------------------------------
+
+
+def test_occurrences_between_respects_first_and_last_day() -> None:
+    found = occurrences_between(
+        "Asia/Almaty",
+        NIGHT,
+        date(2025, 1, 6),
+        date(2025, 1, 8),
+        utc(2025, 1, 1),
+        utc(2025, 2, 1),
+    )
+    assert [o.day for o in found] == [date(2025, 1, 6), date(2025, 1, 7), date(2025, 1, 8)]
+
+
+def test_occurrences_between_includes_one_already_running_and_is_half_open() -> None:
+    found = occurrences_between(
+        "Asia/Almaty", NIGHT, date(2025, 1, 1), None, utc(2025, 1, 7, 0), utc(2025, 1, 7, 18)
+    )
+    # The 6th's curfew runs 18:00-02:00 UTC; the 7th's starts at 18:00, outside [.., 18:00).
+    assert [o.day for o in found] == [date(2025, 1, 6)]
+
+
+def test_occurrences_between_empty_or_naive_range() -> None:
+    assert (
+        occurrences_between(
+            "Asia/Almaty", NIGHT, date(2025, 1, 1), None, utc(2025, 1, 7), utc(2025, 1, 7)
+        )
+        == []
+    )
+    with pytest.raises(ValueError, match="timezone-aware"):
+        occurrences_between(
+            "Asia/Almaty",
+            NIGHT,
+            date(2025, 1, 1),
+            None,
+            datetime(2025, 1, 7),  # noqa: DTZ001
+            utc(2025, 1, 8),
+        )
+
+
+def test_next_change_before_first_day_is_the_first_start() -> None:
+    change = next_change("Asia/Almaty", NIGHT, date(2025, 1, 6), None, utc(2025, 1, 1))
+    assert change == ("start", utc(2025, 1, 6, 18))
+
+
+def test_next_change_during_curfew_is_its_end() -> None:
+    now = utc(2025, 1, 6, 20)
+    assert next_change("Asia/Almaty", NIGHT, date(2025, 1, 6), None, now) == (
+        "end",
+        utc(2025, 1, 7, 2),
+    )
+    assert is_in_force("Asia/Almaty", NIGHT, date(2025, 1, 6), None, now)
+
+
+def test_start_is_inclusive_and_end_exclusive() -> None:
+    first = date(2025, 1, 6)
+    assert is_in_force("Asia/Almaty", NIGHT, first, None, utc(2025, 1, 6, 18))
+    assert not is_in_force("Asia/Almaty", NIGHT, first, None, utc(2025, 1, 7, 2))
+    assert next_change("Asia/Almaty", NIGHT, first, None, utc(2025, 1, 7, 2)) == (
+        "start",
+        utc(2025, 1, 7, 18),
+    )
+
+
+def test_after_the_last_day_nothing_changes_any_more() -> None:
+    first, last = date(2025, 1, 6), date(2025, 1, 8)
+    assert next_change("Asia/Almaty", NIGHT, first, last, utc(2025, 1, 8, 20)) == (
+        "end",
+        utc(2025, 1, 9, 2),
+    )
+    assert next_change("Asia/Almaty", NIGHT, first, last, utc(2025, 1, 9, 2)) is None
+    assert not is_in_force("Asia/Almaty", NIGHT, first, last, utc(2025, 1, 9, 19))
+
+
+def test_in_force_follows_the_clock_change() -> None:
+    # London, 22:00-06:00 over the spring-forward night: ends 06:00 BST = 05:00 UTC.
+    window = Window(time(22, 0), time(6, 0))
+    first = date(2025, 3, 29)
+    assert is_in_force("Europe/London", window, first, None, utc(2025, 3, 30, 4, 59))
+    assert not is_in_force("Europe/London", window, first, None, utc(2025, 3, 30, 5, 0))
+
+
+# --- formatting ----------------------------------------------------------------------
+
+
+def test_format_window_uses_the_offset_of_that_date() -> None:
+    assert (
+        format_window("Asia/Almaty", NIGHT, date(2022, 1, 6))
+        == "23:00 to 07:00 local time (17:00-01:00 UTC)"
+    )
+    assert (
+        format_window("Asia/Almaty", NIGHT, date(2025, 1, 6))
+        == "23:00 to 07:00 local time (18:00-02:00 UTC)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("delta", "text"),
+    [
+        (timedelta(hours=2, minutes=5), "2 h 5 min"),
+        (timedelta(minutes=45), "45 min"),
+        (timedelta(hours=3), "3 h"),
+        (timedelta(days=1, hours=3), "1 d 3 h"),
+        (timedelta(minutes=59, seconds=40), "1 h"),
+        (timedelta(seconds=10), "under 1 min"),
+        (timedelta(0), "under 1 min"),
+    ],
+)
+def test_format_duration(delta: timedelta, text: str) -> None:
+    assert format_duration(delta) == text
+
+
+def test_format_duration_refuses_negative() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        format_duration(timedelta(minutes=-1))
+
+
+def test_empty_night_is_skipped_by_next_change() -> None:
+    window = Window(time(2, 30), time(3, 10))
+    change = next_change("America/New_York", window, date(2025, 3, 9), None, utc(2025, 3, 9))
+    # The 9th has no curfew at all; the next start is 02:30 EDT on the 10th.
+    assert change == ("start", utc(2025, 3, 10, 6, 30))
