@@ -19,7 +19,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import broadcasts, enrolment, feeds, subscriptions
+from bot import broadcasts, checkins, enrolment, feeds, subscriptions
 from bot.access import requires
 from bot.commands import menu_for
 from bot.context import SERVICES_KEY, Context, Services
@@ -81,6 +81,7 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     svc.dispatcher.start()
     svc.http = httpx.AsyncClient(proxy=svc.settings.feed_proxy)
     feeds.plan_source_polls(application)
+    await checkins.on_startup(application)
     log.info("Dutybot is up as @%s", application.bot.username)
 
 
@@ -135,7 +136,13 @@ def build_application(
             CommandHandler("source_remove", feeds.cmd_source_remove),
             CommandHandler("acks", feeds.cmd_acks),
             CallbackQueryHandler(feeds.cb_acknowledge, pattern=r"^ack:"),
-            # Anything else, so strangers and typos get an answer
+        ]
+    )
+    # Safety check-ins and roll calls
+    checkins.register(application)
+    # Anything else, so strangers and typos get an answer; these must come last.
+    application.add_handlers(
+        [
             MessageHandler(private & (filters.COMMAND | filters.TEXT), cmd_unknown),
             CallbackQueryHandler(cb_unknown),
         ]

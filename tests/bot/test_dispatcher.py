@@ -38,6 +38,15 @@ def _rows(bot: RunningBot) -> list[Delivery]:
         return list(session.exec(select(Delivery).order_by(col(Delivery.id))).all())
 
 
+async def _until_recorded(bot: RunningBot) -> None:
+    """Telegram has the messages; wait for the dispatcher to record its answers."""
+    for _ in range(500):
+        if all(r.status not in ("pending", "sending") for r in _rows(bot)):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("outcomes not recorded")
+
+
 async def _until_settled(bot: RunningBot, *, step_seconds: float = 30) -> None:
     """Move the clock past retry backoffs until nothing is pending, without sleeping them out."""
     for _ in range(400):
@@ -83,6 +92,7 @@ async def test_rate_is_held_under_telegrams_limits(bot: RunningBot) -> None:
     print(f"\ndispatcher held {rate:.1f} msg/s against a limit of {limit:.0f} ({rate / limit:.0%})")
     assert bot.fake.too_many_requests == 0
     assert rate <= limit * 1.05
+    await _until_recorded(bot)
     assert {r.status for r in _rows(bot)} == {DeliveryStatus.SENT.value}
 
 
@@ -109,6 +119,7 @@ async def test_429_waits_retry_after_and_delivers_once(bot: RunningBot) -> None:
     await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1, timeout=10)
     attempts = [c for c in bot.fake.calls if c[0] == "sendMessage"]
     assert len(attempts) == 2
+    await _until_recorded(bot)
     (row,) = _rows(bot)
     assert row.status == DeliveryStatus.SENT.value
 
