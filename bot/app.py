@@ -19,7 +19,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import broadcasts, checkins, enrolment, feeds, subscriptions
+from bot import broadcasts, checkins, curfews, enrolment, feeds, subscriptions
 from bot.access import requires
 from bot.commands import menu_for
 from bot.context import SERVICES_KEY, Context, Services
@@ -81,6 +81,9 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     svc.dispatcher.start()
     svc.http = httpx.AsyncClient(proxy=svc.settings.feed_proxy)
     feeds.plan_source_polls(application)
+    # Reminders missed while the bot was down, if still within grace, then the next day's.
+    curfews.queue_due_curfew_messages(svc)
+    curfews.plan_curfew_jobs(application)
     await checkins.on_startup(application)
     log.info("Dutybot is up as @%s", application.bot.username)
 
@@ -136,6 +139,13 @@ def build_application(
             CommandHandler("source_remove", feeds.cmd_source_remove),
             CommandHandler("acks", feeds.cmd_acks),
             CallbackQueryHandler(feeds.cb_acknowledge, pattern=r"^ack:"),
+            # Curfews
+            CommandHandler("curfew_set", curfews.cmd_curfew_set),
+            CommandHandler("curfew_end", curfews.cmd_curfew_end),
+            CommandHandler("curfews", curfews.cmd_curfews),
+            CommandHandler("curfew", curfews.cmd_curfew),
+            CommandHandler("remind", curfews.cmd_remind),
+            CallbackQueryHandler(curfews.cb_curfew, pattern=r"^cf:"),
         ]
     )
     # Safety check-ins and roll calls
@@ -157,4 +167,5 @@ def build_application(
         first=REPORT_INTERVAL_SECONDS,
         name="broadcast-reports",
     )
+    jobs.run_repeating(curfews.job_replan_curfews, interval=3600, first=3600, name="curfew-replan")
     return application

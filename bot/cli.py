@@ -7,12 +7,14 @@ import asyncio
 import json
 import logging
 import sys
+from datetime import date
 
 from bot.settings import ConfigError, load_bot_settings, load_settings
 from db import audit, sources, staff
 from db.engine import create_schema, make_engine, session_scope
 from db.models import Role
 from schedules.countries import resolve_country
+from schedules.curfew_text import parse_report
 from schedules.sources.base import FeedError, SourceKind
 from schedules.sources.check import check_source, item_to_json, items_table
 
@@ -43,6 +45,17 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--kind", required=True, choices=[k.value for k in SourceKind])
     check.add_argument("--country")
     check.add_argument("--json", action="store_true", help="print a JSON array")
+
+    curfew = commands.add_parser("curfew", help="curfew tools")
+    curfew_commands = curfew.add_subparsers(dest="curfew_command", required=True)
+    parse = curfew_commands.add_parser(
+        "parse", help="print every curfew window found in a text, in local time and UTC"
+    )
+    parse.add_argument("--country", required=True)
+    parse.add_argument("--date", required=True, help="YYYY-MM-DD: the date UTC is computed for")
+    parse.add_argument("--zone", help="IANA zone, when the text and country don't decide it")
+    parse.add_argument("--json", action="store_true", help="print a JSON array")
+    parse.add_argument("text", nargs="+")
     return parser
 
 
@@ -157,6 +170,33 @@ def _check_source(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_curfew_parse(args: argparse.Namespace) -> int:
+    try:
+        day = date.fromisoformat(args.date)
+    except ValueError:
+        print(f"dutybot: --date must be YYYY-MM-DD, not {args.date!r}", file=sys.stderr)
+        return 2
+    try:
+        windows = parse_report(" ".join(args.text), country=args.country, day=day, zone=args.zone)
+    except ValueError as error:
+        print(f"dutybot: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(windows, indent=2))
+        return 0
+    if not windows:
+        print("No curfew found.")
+    for w in windows:
+        until = f" until {w['until']}" if w["until"] else ""
+        print(
+            f"{w['start']}-{w['end']} {w['zone']} = {w['start_utc']}-{w['end_utc']} UTC"
+            f" on {day}{until}"
+        )
+        if w["utc_matches"] is False:
+            print("  warning: the text states a different UTC window")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _configure_logging()
@@ -169,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_add_admin(args.telegram_user_id)
         if args.command == "sources":
             return cmd_sources(args)
+        if args.command == "curfew":
+            return cmd_curfew_parse(args)
     except ConfigError as error:
         print(f"dutybot: {error}", file=sys.stderr)
         return 2

@@ -19,7 +19,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, JobQueue
 
-from bot import render
+from bot import curfews, render
 from bot.access import requires
 from bot.context import SERVICES_KEY, Context, Services, services
 from db import acks, audit, deliveries, sources, staff, subscriptions
@@ -157,6 +157,17 @@ def apply_items(
             log.warning("alert %d: country not recognised, not pushed: %s", alert.id, alert.title)
             continue
         queued, _ = _push(session, alert=alert, level_change=change.level_change_text(), now=now)
+        if alert.curfew_text:
+            published = (alert.published_at or now).date()
+            proposals = curfews.propose_from_alert(
+                session,
+                alert_id=alert.id or 0,
+                country=alert.country,
+                text=alert.curfew_text,
+                published=published,
+                now=now,
+            )
+            log.info("alert %d: %d curfew windows offered to leads", alert.id, len(proposals))
         log.info(
             "alert %d (%s, %s): %s; queued for %d",
             alert.id,

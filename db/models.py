@@ -6,7 +6,7 @@ values are stored as plain strings (no database enum types) so later migrations 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import IntEnum, StrEnum
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
@@ -67,6 +67,8 @@ class Staff(SQLModel, table=True):
     username: str | None = Field(default=None, max_length=64, index=True)
     role: str = Field(default=Role.STAFF.value, max_length=16)
     reachable: bool = True
+    # Minutes before each curfew start to remind this person; None: no reminders.
+    curfew_reminder_minutes: int | None = 60
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -172,6 +174,35 @@ class Acknowledgement(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("staff.id", ondelete="CASCADE"), nullable=False)
     )
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CurfewStatus(StrEnum):
+    PROPOSED = "proposed"  # read out of an alert; waits for a lead
+    DRAFT = "draft"  # typed by a lead; waits for their Confirm
+    ACTIVE = "active"
+    ENDED = "ended"
+    DISCARDED = "discarded"  # cancelled draft or ignored proposal
+
+
+class Curfew(SQLModel, table=True):
+    """A daily window in local wall-clock time; instants are computed per date from the zone."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    country: str = Field(max_length=2, index=True)
+    area: str | None = Field(default=None, max_length=100)  # None: nationwide
+    zone: str = Field(max_length=64)  # IANA name
+    start: str = Field(max_length=5)  # "HH:MM" local
+    end: str = Field(max_length=5)
+    first_day: date
+    last_day: date | None = None  # local date of the last night; None: until ended
+    status: str = Field(default=CurfewStatus.DRAFT.value, max_length=16, index=True)
+    alert_id: int | None = Field(default=None, foreign_key="alert.id")
+    stated_utc: str | None = Field(default=None, max_length=11)  # "HH:MM-HH:MM" as written
+    sentence: str | None = Field(default=None, sa_type=Text)
+    set_by_staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Delivery(SQLModel, table=True):

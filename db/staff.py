@@ -89,6 +89,21 @@ def mark_unreachable(session: Session, *, staff_id: int) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def leads_of_country(session: Session, *, country: str) -> Sequence[Staff]:
+    """Leads and admins following a country; all admins when nobody there leads."""
+    there = session.exec(
+        select(Staff)
+        .join(Subscription, col(Subscription.staff_id) == Staff.id)
+        .where(
+            Subscription.country == country,
+            col(Staff.role).in_([Role.LEAD.value, Role.ADMIN.value]),
+        )
+    ).all()
+    if there:
+        return there
+    return session.exec(select(Staff).where(Staff.role == Role.ADMIN.value)).all()
+
+
 def everyone(session: Session) -> Sequence[Staff]:
     return session.exec(select(Staff).order_by(col(Staff.display_name), col(Staff.id))).all()
 

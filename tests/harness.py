@@ -36,6 +36,10 @@ class MutableClock:
     def advance(self, **kwargs: float) -> None:
         self.offset += timedelta(**kwargs)
 
+    def set(self, instant: datetime) -> None:
+        """Jump to `instant` (aware); time keeps running from there."""
+        self.offset = instant - datetime.now(UTC)
+
 
 @dataclass
 class RunningBot:

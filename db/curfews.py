@@ -1,0 +1,137 @@
+"""Curfews: drafts and proposals, confirmation, ending, and who to remind."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from db.models import Curfew, CurfewStatus, Staff, Subscription
+
+
+def create(
+    session: Session,
+    *,
+    country: str,
+    area: str | None,
+    zone: str,
+    start: str,
+    end: str,
+    first_day: date,
+    last_day: date | None,
+    status: CurfewStatus,
+    now: datetime,
+    set_by_staff_id: int | None = None,
+    alert_id: int | None = None,
+    stated_utc: str | None = None,
+    sentence: str | None = None,
+) -> Curfew:
+    curfew = Curfew(
+        country=country,
+        area=area,
+        zone=zone,
+        start=start,
+        end=end,
+        first_day=first_day,
+        last_day=last_day,
+        status=status.value,
+        set_by_staff_id=set_by_staff_id,
+        alert_id=alert_id,
+        stated_utc=stated_utc,
+        sentence=sentence,
+        created_at=now,
+    )
+    session.add(curfew)
+    session.flush()
+    return curfew
+
+
+def confirm(session: Session, *, curfew_id: int, by_staff_id: int, now: datetime) -> Curfew | None:
+    """Make a draft or proposal active.
+
+    None when it was not waiting any more: a double tap, another lead was quicker, or it
+    was discarded. The conditional update is what makes that safe.
+    """
+    result = session.execute(
+        update(Curfew)
+        .where(
+            col(Curfew.id) == curfew_id,
+            col(Curfew.status).in_([CurfewStatus.DRAFT.value, CurfewStatus.PROPOSED.value]),
+        )
+        .values(status=CurfewStatus.ACTIVE.value, confirmed_at=now, set_by_staff_id=by_staff_id)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return None
+    curfew = session.get(Curfew, curfew_id)
+    assert curfew is not None
+    session.refresh(curfew)
+    return curfew
+
+
+def replaced_by(session: Session, *, curfew: Curfew, now: datetime) -> Curfew | None:
+    """End the active curfew for the same place that `curfew` replaces, if there is one."""
+    area = func.lower(func.coalesce(Curfew.area, ""))
+    old = session.exec(
+        select(Curfew).where(
+            Curfew.country == curfew.country,
+            area == (curfew.area or "").lower(),
+            Curfew.status == CurfewStatus.ACTIVE.value,
+            Curfew.id != curfew.id,
+        )
+    ).first()
+    if old is not None:
+        old.status = CurfewStatus.ENDED.value
+        old.ended_at = now
+        session.add(old)
+    return old
+
+
+def discard(session: Session, *, curfew_id: int) -> Curfew | None:
+    result = session.execute(
+        update(Curfew)
+        .where(
+            col(Curfew.id) == curfew_id,
+            col(Curfew.status).in_([CurfewStatus.DRAFT.value, CurfewStatus.PROPOSED.value]),
+        )
+        .values(status=CurfewStatus.DISCARDED.value)
+    )
+    return session.get(Curfew, curfew_id) if result.rowcount else None  # type: ignore[attr-defined]
+
+
+def end(session: Session, *, curfew_id: int, now: datetime) -> Curfew | None:
+    result = session.execute(
+        update(Curfew)
+        .where(col(Curfew.id) == curfew_id, col(Curfew.status) == CurfewStatus.ACTIVE.value)
+        .values(status=CurfewStatus.ENDED.value, ended_at=now)
+    )
+    return session.get(Curfew, curfew_id) if result.rowcount else None  # type: ignore[attr-defined]
+
+
+def active(session: Session, *, countries: Sequence[str] | None = None) -> Sequence[Curfew]:
+    query = select(Curfew).where(Curfew.status == CurfewStatus.ACTIVE.value)
+    if countries is not None:
+        query = query.where(col(Curfew.country).in_(list(countries)))
+    return session.exec(query.order_by(col(Curfew.country), col(Curfew.id))).all()
+
+
+def subscribers_with_lead_times(
+    session: Session, *, countries: Sequence[str]
+) -> dict[str, dict[int, int | None]]:
+    """country -> {staff id: reminder minutes or None}, for reachable subscribers."""
+    rows = session.exec(
+        select(Subscription.country, Staff.id, Staff.curfew_reminder_minutes)
+        .join(Staff, col(Subscription.staff_id) == Staff.id)
+        .where(col(Subscription.country).in_(list(countries)), col(Staff.reachable).is_(True))
+    ).all()
+    by_country: dict[str, dict[int, int | None]] = {}
+    for country, staff_id, minutes in rows:
+        if staff_id is not None:
+            by_country.setdefault(country, {})[staff_id] = minutes
+    return by_country
+
+
+def set_reminder_minutes(session: Session, *, staff: Staff, minutes: int | None) -> None:
+    staff.curfew_reminder_minutes = minutes
+    session.add(staff)

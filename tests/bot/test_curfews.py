@@ -1,0 +1,278 @@
+"""Curfews end to end: a lead sets one, staff are told and reminded in local time and UTC,
+reminders are exactly once across restarts, and curfews read out of alerts wait for a lead."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from bot import curfews as curfew_feature
+from bot import feeds
+from bot.curfews import CurfewRequest, parse_curfew_request, parse_until
+from db import sources
+from db.engine import session_scope
+from db.models import Curfew, CurfewStatus, Role
+from tests.bot.test_cli import _dutybot
+from tests.feed_server import feed_server
+from tests.harness import RunningBot
+from tests.schedules.sources.samples import EmbassyItem, embassy_feed
+
+# 6 January 2022, Almaty: UTC+6 then, so 23:00 local was 17:00 UTC.
+MORNING = datetime(2022, 1, 6, 4, 0, tzinfo=UTC)
+
+
+def _last_button(bot: RunningBot, chat_id: int, label: str) -> tuple[int, str]:
+    for message in reversed(bot.fake.messages_to(chat_id)):
+        for row in (message.reply_markup or {}).get("inline_keyboard", []):
+            for button in row:
+                if button["text"] == label:
+                    return message.message_id, button["callback_data"]
+    raise AssertionError(f"no {label} button for {chat_id}")
+
+
+async def _set_almaty_curfew(bot: RunningBot, lead_id: int) -> None:
+    preview = await bot.say(lead_id, "/curfew_set KZ Almaty 11pm-7am until 19 January")
+    assert "Almaty (Kazakhstan)" in preview
+    assert "23:00 to 07:00 local time (17:00-01:00 UTC)" in preview
+    message_id, data = _last_button(bot, lead_id, "Confirm")
+    bot.press(lead_id, chat_id=lead_id, message_id=message_id, data=data)
+    await bot.fake.await_for(
+        lambda f: "people are being told" in f.current_text(lead_id, message_id)
+    )
+
+
+async def test_lead_sets_a_curfew_and_staff_are_told_and_reminded_once(bot: RunningBot) -> None:
+    bot.clock.set(MORNING)
+    lead = bot.enrol("Lena Lead", role=Role.LEAD)
+    early = bot.enrol("Kim Early", countries=("KZ",))
+    late = bot.enrol("Sam Late", countries=("KZ",))
+    away = bot.enrol("Geo", countries=("GE",))
+    assert "30 minutes" in await bot.say(late.telegram_user_id, "/remind 30")
+
+    await _set_almaty_curfew(bot, lead.telegram_user_id)
+    await bot.fake.await_for(lambda f: len(f.messages_to(early.chat_id)) == 1)
+    told = bot.fake.messages_to(early.chat_id)[0].text
+    assert told == (
+        "🌙 Curfew in Almaty (Kazakhstan) from 23:00 to 07:00 local time "
+        "(17:00-01:00 UTC) until 19 January 2022."
+    )
+    assert bot.fake.messages_to(away.chat_id) == []
+    assert bot.application.job_queue is not None
+    assert any((j.name or "").startswith("curfew-due:") for j in bot.application.job_queue.jobs())
+
+    # Staff see it in local time and UTC, with the time to the next start.
+    view = await bot.say(early.telegram_user_id, "/curfew")
+    assert "17:00-01:00 UTC" in view and "Not in force now; it starts in 13 h" in view
+
+    # 60 minutes before the start: Kim (default 60) is reminded, Sam (30) not yet.
+    bot.clock.set(datetime(2022, 1, 6, 16, 0, 5, tzinfo=UTC))
+    assert curfew_feature.queue_due_curfew_messages(bot.services) == 1
+    await bot.fake.await_for(lambda f: len(f.messages_to(early.chat_id)) == 3)
+    assert bot.fake.messages_to(early.chat_id)[2].text == (
+        "⏰ Curfew in Almaty starts in 60 minutes, at 23:00 local time (17:00 UTC), "
+        "and ends at 07:00 local time (01:00 UTC)."
+    )
+    # Asking again (a second job, or a restart) sends nothing twice.
+    assert curfew_feature.queue_due_curfew_messages(bot.services) == 0
+    bot.clock.set(datetime(2022, 1, 6, 16, 30, tzinfo=UTC))
+    assert curfew_feature.queue_due_curfew_messages(bot.services) == 1
+    await bot.fake.await_for(lambda f: len(f.messages_to(late.chat_id)) == 3)
+    assert "starts in 30 minutes" in bot.fake.messages_to(late.chat_id)[2].text
+
+    # The lead ends it early: everyone is told once, and no more reminders are planned.
+    listing = await bot.say(lead.telegram_user_id, "/curfews KZ")
+    curfew_id = listing.split()[0].lstrip("#")
+    assert "ended; 2 people are being told" in await bot.say(
+        lead.telegram_user_id, f"/curfew_end {curfew_id}"
+    )
+    await bot.fake.await_for(
+        lambda f: any("lifted" in m.text for m in f.messages_to(early.chat_id))
+    )
+    bot.clock.set(datetime(2022, 1, 7, 16, 0, tzinfo=UTC))
+    assert curfew_feature.queue_due_curfew_messages(bot.services) == 0
+    assert "No active curfews" in await bot.say(lead.telegram_user_id, "/curfews")
+
+
+async def test_a_reminder_missed_by_more_than_grace_is_skipped(bot: RunningBot) -> None:
+    bot.clock.set(MORNING)
+    lead = bot.enrol("Lena Lead", role=Role.LEAD)
+    kim = bot.enrol("Kim", countries=("KZ",))
+    await _set_almaty_curfew(bot, lead.telegram_user_id)
+    await bot.fake.await_for(lambda f: len(f.messages_to(kim.chat_id)) == 1)
+    # Down from 15:55 to 16:10 UTC: the 16:00 reminder is 10 minutes late: skipped.
+    bot.clock.set(datetime(2022, 1, 6, 16, 10, tzinfo=UTC))
+    assert curfew_feature.queue_due_curfew_messages(bot.services) == 0
+    # Within grace it still goes, saying how long is really left.
+    bot.clock.set(datetime(2022, 1, 7, 16, 3, tzinfo=UTC))
+    assert curfew_feature.queue_due_curfew_messages(bot.services) == 1
+    await bot.fake.await_for(lambda f: len(f.messages_to(kim.chat_id)) == 2)
+    assert "starts in 57 minutes" in bot.fake.messages_to(kim.chat_id)[1].text
+
+
+async def test_the_end_of_a_curfew_is_announced_once(bot: RunningBot) -> None:
+    bot.clock.set(datetime(2022, 1, 18, 4, 0, tzinfo=UTC))
+    lead = bot.enrol("Lena Lead", role=Role.LEAD)
+    kim = bot.enrol("Kim", countries=("KZ",))
+    await _set_almaty_curfew(bot, lead.telegram_user_id)
+    # The last night is 19 January; it ends 07:00 local on the 20th (01:00 UTC).
+    bot.clock.set(datetime(2022, 1, 20, 1, 1, tzinfo=UTC))
+    assert curfew_feature.queue_due_curfew_messages(bot.services) == 1
+    assert curfew_feature.queue_due_curfew_messages(bot.services) == 0
+    await bot.fake.await_for(
+        lambda f: any("ended at 07:00 local time" in m.text for m in f.messages_to(kim.chat_id))
+    )
+    bot.clock.set(datetime(2022, 1, 20, 1, 10, tzinfo=UTC))
+    curfew_feature.queue_due_curfew_messages(bot.services)
+    with session_scope(bot.engine) as session:
+        (curfew,) = session.exec(select(Curfew)).all()
+        assert curfew.status == CurfewStatus.ENDED.value
+
+
+async def test_only_leads_set_curfews_and_bad_input_changes_nothing(bot: RunningBot) -> None:
+    sam = bot.enrol("Sam", countries=("KZ",))
+    lead = bot.enrol("Lena Lead", role=Role.LEAD)
+    assert "only security leads" in await bot.say(
+        sam.telegram_user_id, "/curfew_set KZ 23:00-07:00"
+    )
+    assert "can't read the curfew times" in await bot.say(
+        lead.telegram_user_id, "/curfew_set KZ Almaty 25:00-07:00"
+    )
+    assert "several time zones" in await bot.say(
+        lead.telegram_user_id, "/curfew_set US 22:00-06:00"
+    )
+    assert "Usage" in await bot.say(lead.telegram_user_id, "/curfew_set")
+    assert "Usage" in await bot.say(sam.telegram_user_id, "/remind soon")
+    with session_scope(bot.engine) as session:
+        assert session.exec(select(Curfew)).all() == []
+
+
+async def test_a_curfew_in_an_alert_is_offered_to_leads_and_a_wrong_utc_is_flagged(
+    bot: RunningBot,
+) -> None:
+    bot.clock.set(datetime(2025, 1, 6, 9, 0, tzinfo=UTC))
+    lead = bot.enrol("Lena Lead", role=Role.LEAD, countries=("KZ",))
+    kim = bot.enrol("Kim", countries=("KZ",))
+    alert_html = (
+        "<p><strong>Location:</strong> Almaty, Kazakhstan</p>"
+        "<p><strong>Event:</strong> Authorities declared a curfew in Almaty from 11 p.m. to "
+        "7 a.m. (1700-0100 UTC) until at least January 19.</p>"
+        "<p><strong>Actions to Take:</strong> Stay indoors.</p>"
+    )
+    with feed_server() as server:
+        with session_scope(bot.engine) as session:
+            source = sources.add(
+                session, kind="us-embassy", url=server.url("/alerts"), country="KZ"
+            )
+            assert source is not None and source.id is not None
+        server.serve(
+            "/alerts", embassy_feed(EmbassyItem(title="Security Alert", content="<p>Calm.</p>"))
+        )
+        await feeds.poll_source(bot.services, source.id)  # the baseline
+        server.serve(
+            "/alerts",
+            embassy_feed(
+                EmbassyItem(title="Security Alert", content="<p>Calm.</p>"),
+                EmbassyItem(
+                    title="Security Alert: Curfew in Almaty",
+                    content=alert_html,
+                    link="https://kz.usembassy.gov/security-alert-curfew/",
+                    guid="https://kz.usembassy.gov/?p=2",
+                    pub_date="Mon, 06 Jan 2025 08:00:00 +0000",
+                ),
+            ),
+        )
+        (alert_id,) = await feeds.poll_source(bot.services, source.id)
+    await bot.fake.await_for(
+        lambda f: any("Curfew found" in m.text for m in f.messages_to(lead.chat_id))
+    )
+    offer = next(m.text for m in bot.fake.messages_to(lead.chat_id) if "Curfew found" in m.text)
+    assert f"alert {alert_id}" in offer and "23:00 to 07:00 local time (18:00-02:00 UTC)" in offer
+    assert "The alert says 17:00-01:00 UTC" in offer and "Check before confirming" in offer
+    with session_scope(bot.engine) as session:
+        (proposal,) = session.exec(select(Curfew)).all()
+        assert proposal.status == CurfewStatus.PROPOSED.value
+        assert proposal.last_day == date(2025, 1, 19)
+    # Staff heard about the alert, but nothing about a curfew until a lead confirms.
+    assert not any("🌙 Curfew in" in m.text for m in bot.fake.messages_to(kim.chat_id))
+    message_id, data = _last_button(bot, lead.chat_id, "Confirm")
+    bot.press(lead.telegram_user_id, chat_id=lead.chat_id, message_id=message_id, data=data)
+    await bot.fake.await_for(
+        lambda f: any("🌙 Curfew in Almaty" in m.text for m in f.messages_to(kim.chat_id))
+    )
+    with session_scope(bot.engine) as session:
+        assert session.exec(select(Curfew)).one().status == CurfewStatus.ACTIVE.value
+
+
+@pytest.mark.parametrize(
+    ("raw", "area", "start", "end"),
+    [
+        ("KZ Almaty 23:00-07:00", "Almaty", "23:00", "07:00"),
+        ("Kazakhstan 2300-0700", None, None, None),
+        ("kz almaty 11pm-7am", "almaty", "23:00", "07:00"),
+        ("Georgia 11pm to 7am", None, "23:00", "07:00"),
+        ("United Kingdom London 22:30-05:00", "London", "22:30", "05:00"),
+    ],
+)
+def test_parse_curfew_request_forms(
+    raw: str, area: str | None, start: str | None, end: str | None
+) -> None:
+    parsed = parse_curfew_request(raw, today=date(2022, 1, 6))
+    if start is None:
+        assert isinstance(parsed, str) and "several time zones" in parsed
+        return
+    assert isinstance(parsed, CurfewRequest), parsed
+    assert parsed.area == area
+    assert (f"{parsed.window.start:%H:%M}", f"{parsed.window.end:%H:%M}") == (start, end)
+
+
+def test_parse_until() -> None:
+    today = date(2022, 1, 6)
+    assert parse_until("19 January", today=today) == date(2022, 1, 19)
+    assert parse_until("January 19th", today=today) == date(2022, 1, 19)
+    assert parse_until("at least 5 January", today=today) == date(2023, 1, 5)
+    assert parse_until("2022-02-01", today=today) == date(2022, 2, 1)
+    with pytest.raises(ValueError, match="can't read the date"):
+        parse_until("soon", today=today)
+
+
+def test_curfew_parse_command_prints_json(tmp_path: Path) -> None:
+    result = _dutybot(
+        "curfew",
+        "parse",
+        "--country",
+        "KZ",
+        "--date",
+        "2022-01-06",
+        "--json",
+        "A curfew is in force in Almaty from 23:00 to 07:00 (1700-0100 UTC) until 19 January.",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        {
+            "start": "23:00",
+            "end": "07:00",
+            "zone": "Asia/Almaty",
+            "start_utc": "17:00",
+            "end_utc": "01:00",
+            "until": "2022-01-19",
+            "stated_utc": {"start": "17:00", "end": "01:00"},
+            "utc_matches": True,
+        }
+    ]
+    none = _dutybot(
+        "curfew",
+        "parse",
+        "--country",
+        "KZ",
+        "--date",
+        "2022-01-06",
+        "--json",
+        "All calm.",
+        cwd=tmp_path,
+    )
+    assert json.loads(none.stdout) == []
