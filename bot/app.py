@@ -146,6 +146,8 @@ def build_application(
             CommandHandler("curfew", curfews.cmd_curfew),
             CommandHandler("remind", curfews.cmd_remind),
             CallbackQueryHandler(curfews.cb_curfew, pattern=r"^cf:"),
+            # Text a lead pastes or forwards: curfews in it are offered for confirmation
+            MessageHandler(private & filters.TEXT & ~filters.COMMAND, curfews.msg_text),
         ]
     )
     # Safety check-ins and roll calls

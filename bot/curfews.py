@@ -29,7 +29,7 @@ from db.deliveries import Recipient
 from db.engine import session_scope
 from db.models import Curfew, CurfewStatus, Priority, Role, Staff
 from schedules import zones
-from schedules.countries import country_name, resolve_country
+from schedules.countries import countries_named_in, country_name, resolve_country
 from schedules.curfew_text import FoundCurfew, find_curfews, utc_check
 from schedules.curfew_times import (
     Window,
@@ -230,29 +230,28 @@ def tell_subscribers(
     return len(recipients)
 
 
-def propose_from_alert(
+def propose_curfews(
     session: Session,
     *,
-    alert_id: int,
     country: str,
     text: str,
     published: date,
     now: datetime,
+    alert_id: int | None = None,
+    leads: Sequence[Staff] | None = None,
 ) -> list[int]:
-    """Offer each curfew window found in an alert to that country's leads; returns draft ids.
+    """Offer each curfew window found in a text to leads; returns the proposal ids.
 
-    Nothing becomes a curfew without a lead's Confirm. A stated UTC window that disagrees
-    with the time-zone database is pointed out, not trusted and not hidden.
+    Alerts from feeds go to that country's leads; a text a lead pasted goes back to that
+    lead. Nothing becomes a curfew without a lead's Confirm. A stated UTC window that
+    disagrees with the time-zone database is pointed out, not trusted and not hidden.
     """
-    found_all = find_curfews(text, reference=published)
     ids: list[int] = []
-    leads = staff.leads_of_country(session, country=country)
-    for found in found_all:
+    recipients = leads if leads is not None else staff.leads_of_country(session, country=country)
+    for found in find_curfews(text, reference=published):
         zone = zones.zone_for_area(country, found.area) or zones.zone_for_area(country, None)
         if zone is None:
-            log.warning(
-                "alert %d: curfew found but no zone for %s/%s", alert_id, country, found.area
-            )
+            log.warning("curfew found but no single zone for %s/%s", country, found.area)
             continue
         curfew = curfews.create(
             session,
@@ -271,12 +270,11 @@ def propose_from_alert(
         )
         assert curfew.id is not None
         ids.append(curfew.id)
-        message = _proposal_text(curfew, found, published)
         deliveries.enqueue(
             session,
             dedupe_key=f"curfew-proposal:{curfew.id}",
-            recipients=[Recipient(p.id or 0, p.chat_id) for p in leads if p.reachable],
-            parts=[message],
+            recipients=[Recipient(p.id or 0, p.chat_id) for p in recipients if p.reachable],
+            parts=[_proposal_text(curfew, found, published)],
             priority=Priority.HIGH,
             now=now,
             reply_markup=_buttons(curfew.id, proposal=True).to_dict(),
@@ -286,7 +284,9 @@ def propose_from_alert(
 
 def _proposal_text(curfew: Curfew, found: FoundCurfew, day: date) -> str:
     lines = [
-        f"🌙 <b>Curfew found in alert {curfew.alert_id}</b>",
+        f"🌙 <b>Curfew found in alert {curfew.alert_id}</b>"
+        if curfew.alert_id
+        else "🌙 <b>Curfew found in the text you sent</b>",
         render.esc(f"“{found.sentence[:600]}”"),
         "",
         render.esc(
@@ -619,3 +619,44 @@ async def cmd_remind(update: Update, context: Context, person: Staff) -> None:
         await message.reply_text(
             f"You will be reminded {minutes} minutes before each curfew starts."
         )
+
+
+@requires(Role.STAFF)
+async def msg_text(update: Update, context: Context, person: Staff) -> None:
+    """Text a lead pasted or forwarded: any curfew in it is offered back for confirmation."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    if Role(person.role) is Role.STAFF:
+        await message.reply_text("I don't know that one. /help lists what you can do.")
+        return
+    text = message.text
+    svc = services(context)
+    now = svc.clock()
+    named = countries_named_in(text)
+    if not find_curfews(text, reference=now.date()):
+        await message.reply_text(
+            "I found no curfew times in that text. /help lists what you can do."
+        )
+        return
+    if len(named) != 1:
+        await message.reply_text(
+            "Which country is that about? Send it again starting with the country, "
+            "e.g. “Kazakhstan: …”."
+            if not named
+            else "That text names several countries; send it again starting with the one "
+            "the curfew is in, e.g. “Kazakhstan: …”."
+        )
+        return
+    with session_scope(svc.engine) as session:
+        ids = propose_curfews(
+            session,
+            country=named[0].code,
+            text=text,
+            published=local_today(zones.zones_for_country(named[0].code)[0], now),
+            now=now,
+            leads=[person],
+        )
+    svc.wake_dispatcher()
+    if not ids:
+        await message.reply_text("I found curfew times but could not tell which time zone.")

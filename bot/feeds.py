@@ -159,7 +159,7 @@ def apply_items(
         queued, _ = _push(session, alert=alert, level_change=change.level_change_text(), now=now)
         if alert.curfew_text:
             published = (alert.published_at or now).date()
-            proposals = curfews.propose_from_alert(
+            proposals = curfews.propose_curfews(
                 session,
                 alert_id=alert.id or 0,
                 country=alert.country,

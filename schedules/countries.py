@@ -169,3 +169,23 @@ def suggest_country(text: str) -> Country | None:
         return None
     matches = difflib.get_close_matches(key, list(names), n=1, cutoff=0.8)
     return country(names[matches[0]]) if matches else None
+
+
+def countries_named_in(text: str) -> list[Country]:
+    """Countries named in prose, by their names (not by two- or three-letter codes, which
+    collide with ordinary words such as "IN" or "CAN"); in order of first mention."""
+    _, _, names = _index()
+    words = re.findall(r"[\w’'-]+", text[:5000])
+    found: dict[str, Country] = {}
+    for start in range(len(words)):
+        if not words[start][:1].isupper():
+            continue
+        for length in (4, 3, 2, 1):
+            phrase = " ".join(words[start : start + length])
+            if len(phrase) < 4:
+                continue
+            code = names.get(normalise_name(phrase))
+            if code is not None:
+                found.setdefault(code, country(code))
+                break
+    return list(found.values())

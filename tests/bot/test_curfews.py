@@ -276,3 +276,35 @@ def test_curfew_parse_command_prints_json(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert json.loads(none.stdout) == []
+
+
+async def test_a_lead_pastes_an_advisory_and_gets_the_curfew_offered(bot: RunningBot) -> None:
+    bot.clock.set(MORNING)
+    lead = bot.enrol("Lena Lead", role=Role.LEAD)
+    sam = bot.enrol("Sam", countries=("KZ",))
+    pasted = (
+        "Kazakhstan: the government declared a state of emergency. A curfew is in force "
+        "in Almaty from 23.00 to 07.00 until 19 January."
+    )
+    bot.fake.inject_message(lead.telegram_user_id, pasted, first_name="Lena Lead")
+    await bot.fake.await_for(
+        lambda f: any(
+            "Curfew found in the text you sent" in m.text for m in f.messages_to(lead.chat_id)
+        )
+    )
+    message_id, data = _last_button(bot, lead.chat_id, "Edit")
+    bot.press(lead.telegram_user_id, chat_id=lead.chat_id, message_id=message_id, data=data)
+    await bot.fake.await_for(
+        lambda f: (
+            "/curfew_set KZ Almaty 23:00-07:00 until 19 January 2022"
+            in f.messages_to(lead.chat_id)[-1].text
+        )
+    )
+    message_id, data = _last_button(bot, lead.chat_id, "Ignore")
+    bot.press(lead.telegram_user_id, chat_id=lead.chat_id, message_id=message_id, data=data)
+    await bot.fake.await_for(lambda f: "Discarded" in f.current_text(lead.chat_id, message_id))
+    # Staff pasting text just get the usual answer; nothing is proposed.
+    assert "I don't know that one" in await bot.say(sam.telegram_user_id, pasted)
+    with session_scope(bot.engine) as session:
+        (curfew,) = session.exec(select(Curfew)).all()
+        assert curfew.status == CurfewStatus.DISCARDED.value
