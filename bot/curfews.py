@@ -443,6 +443,56 @@ async def cmd_curfew_set(update: Update, context: Context, person: Staff) -> Non
     )
 
 
+@dataclass(frozen=True)
+class Decision:
+    """What a lead's Confirm / Edit / Cancel / Ignore led to, for the handler to show."""
+
+    answer: str  # the short pop-up
+    edit_to: str | None = None  # new text for the offer message
+    reply: str | None = None  # a further message to the lead
+    changed: bool = False  # curfews changed: plan the reminders again
+
+
+def decide(
+    session: Session, *, verb: str, curfew_id: int, person: Staff, now: datetime
+) -> Decision:
+    """Apply a lead's choice on a draft (only its author) or a proposal (any lead)."""
+    curfew = session.get(Curfew, curfew_id)
+    if curfew is None or not (
+        curfew.set_by_staff_id == person.id or curfew.status == CurfewStatus.PROPOSED.value
+    ):
+        return Decision("That is not yours to confirm.")
+    if verb == "edit":
+        area = f" {curfew.area}" if curfew.area else ""
+        until = f" until {curfew.last_day:%d %B %Y}" if curfew.last_day else ""
+        command = f"/curfew_set {curfew.country}{area} {curfew.start}-{curfew.end}{until}"
+        return Decision(
+            "Edit and send the command below.", reply=f"Copy, change and send:\n{command}"
+        )
+    if verb == "no":
+        if curfews.discard(session, curfew_id=curfew_id) is None:
+            return Decision("Already handled.")
+        return Decision("Discarded.", edit_to="Discarded; nothing was sent.")
+    confirmed = curfews.confirm(session, curfew_id=curfew_id, by_staff_id=person.id or 0, now=now)
+    if confirmed is None:
+        return Decision("Already handled.")
+    old = curfews.replaced_by(session, curfew=confirmed, now=now)
+    text = f"🌙 {'Curfew changed. ' if old else ''}{describe(confirmed, now=now)}."
+    count = tell_subscribers(
+        session, curfew=confirmed, text=text, key=f"curfew:{confirmed.id}:set", now=now
+    )
+    audit.record(
+        session,
+        action="curfew_confirm",
+        actor_telegram_id=person.telegram_user_id,
+        actor_staff_id=person.id,
+        curfew_id=curfew_id,
+        replaced=old.id if old else None,
+    )
+    result = f"Curfew #{curfew_id} {'changed' if old else 'set'}; {count} people are being told."
+    return Decision(result[:200], edit_to=result, changed=True)
+
+
 @requires(Role.LEAD, action="curfew_button")
 async def cb_curfew(update: Update, context: Context, person: Staff) -> None:
     query = update.callback_query
@@ -453,58 +503,16 @@ async def cb_curfew(update: Update, context: Context, person: Staff) -> None:
         await query.answer("That button is not valid.", show_alert=True)
         return
     svc = services(context)
-    now = svc.clock()
-    curfew_id = int(raw_id)
-    result: str
     with session_scope(svc.engine) as session:
-        existing = session.get(Curfew, curfew_id)
-        may = existing is not None and (
-            existing.set_by_staff_id == person.id
-            or (existing.status == CurfewStatus.PROPOSED.value)
-        )
-        if existing is None or not may:
-            result = "That is not yours to confirm."
-        elif verb == "edit":
-            await query.answer()
-            area = f" {existing.area}" if existing.area else ""
-            until = f" until {existing.last_day:%d %B %Y}" if existing.last_day else ""
-            await query.message.reply_text(  # type: ignore[union-attr]
-                "Copy, change and send:\n"
-                f"/curfew_set {existing.country}{area} {existing.start}-{existing.end}{until}"
-            )
-            return
-        elif verb == "no":
-            discarded = curfews.discard(session, curfew_id=curfew_id)
-            result = "Discarded; nothing was sent." if discarded else "Already handled."
-        else:
-            confirmed = curfews.confirm(
-                session, curfew_id=curfew_id, by_staff_id=person.id or 0, now=now
-            )
-            if confirmed is None:
-                result = "Already handled."
-            else:
-                old = curfews.replaced_by(session, curfew=confirmed, now=now)
-                word = "changed" if old is not None else "set"
-                text = f"🌙 {describe(confirmed, now=now)}."
-                if old is not None:
-                    text = f"🌙 Curfew changed. {describe(confirmed, now=now)}."
-                count = tell_subscribers(
-                    session, curfew=confirmed, text=text, key=f"curfew:{confirmed.id}:set", now=now
-                )
-                audit.record(
-                    session,
-                    action="curfew_confirm",
-                    actor_telegram_id=person.telegram_user_id,
-                    actor_staff_id=person.id,
-                    curfew_id=curfew_id,
-                    replaced=old.id if old else None,
-                )
-                result = f"Curfew #{curfew_id} {word}; {count} people are being told."
-    await query.answer(result[:200])
-    if query.message is not None and result.startswith(("Curfew #", "Discarded")):
-        await query.edit_message_text(render.esc(result))
-    svc.wake_dispatcher()
-    plan_curfew_jobs(context.application)
+        decision = decide(session, verb=verb, curfew_id=int(raw_id), person=person, now=svc.clock())
+    await query.answer(decision.answer)
+    if decision.edit_to is not None:
+        await query.edit_message_text(render.esc(decision.edit_to))
+    if decision.reply is not None and query.message is not None:
+        await context.bot.send_message(query.message.chat.id, decision.reply)
+    if decision.changed:
+        svc.wake_dispatcher()
+        plan_curfew_jobs(context.application)
 
 
 @requires(Role.LEAD, action="curfew_end")
