@@ -55,6 +55,12 @@ ST_TWO = StateItem(
     tag="TP",
     slug="sao-tome-and-principe",
 )
+GE_TWO = StateItem(
+    title="Georgia - Level 2: Exercise Increased Caution",
+    description="<p>Exercise increased caution in Georgia due to civil unrest.</p>",
+    tag="GG",
+    slug="georgia",
+)
 
 
 @pytest.fixture
@@ -87,6 +93,7 @@ async def test_baseline_then_each_change_pushed_once_even_across_a_restart(
     async with running_bot(settings, engine=engine, fake=fake, clock=clock) as bot:
         kz = bot.enrol("Kim in Almaty", countries=("KZ",))
         st = bot.enrol("Sara in Sao Tome", countries=("ST",))
+        ge = bot.enrol("Giorgi in Tbilisi", countries=("GE",))
         lead = bot.enrol("Lena Lead", role=Role.LEAD, countries=("KZ",))
         feeds_server.serve("/ta.xml", state_feed(KZ_CALM, ST_ONE))
         source_id = _add_source(bot, feeds_server.url("/ta.xml"))
@@ -106,6 +113,14 @@ async def test_baseline_then_each_change_pushed_once_even_across_a_restart(
         assert "Level 1 -&gt; Level 2" in text and "increased caution due to crime" in text
         assert fake.messages_to(kz.chat_id) == []
         assert await feeds.poll_source(bot.services, source_id) == []
+
+        # A new item is news; an item that leaves the feed is not.
+        feeds_server.serve("/ta.xml", state_feed(KZ_REDATED, ST_TWO, GE_TWO))
+        (new_item,) = await feeds.poll_source(bot.services, source_id)
+        feeds_server.serve("/ta.xml", state_feed(KZ_REDATED, ST_TWO))
+        assert await feeds.poll_source(bot.services, source_id) == []
+        await fake.await_for(lambda f: len(f.messages_to(ge.chat_id)) == 1)
+        assert "Georgia" in fake.messages_to(ge.chat_id)[0].text
 
     # After a restart, the same feed is still not news.
     async with running_bot(settings, engine=engine, fake=fake, clock=clock) as again:
@@ -146,7 +161,12 @@ async def test_baseline_then_each_change_pushed_once_even_across_a_restart(
         )
 
     kinds = [(a.kind, a.country, a.level, a.previous_level) for a in _alerts(engine)]
-    assert kinds == [("advisory", "ST", 2, 1), ("departure", "KZ", 4, 1)]
+    assert kinds == [
+        ("advisory", "ST", 2, 1),
+        ("advisory", "GE", 2, None),
+        ("departure", "KZ", 4, 1),
+    ]
+    assert new_item == _alerts(engine)[1].id
     with session_scope(engine) as session:
         to_kim = session.exec(select(Delivery).where(Delivery.staff_id == kz.id)).all()
     assert len(to_kim) == 1
