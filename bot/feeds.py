@@ -22,7 +22,7 @@ from telegram.ext import Application, JobQueue
 from bot import curfews, render
 from bot.access import requires
 from bot.context import SERVICES_KEY, Context, Services, services
-from db import acks, audit, deliveries, sources, staff, subscriptions
+from db import acks, audit, broadcasts, deliveries, sources, staff
 from db.deliveries import Recipient
 from db.engine import session_scope
 from db.models import Alert, Priority, Role, Source, Staff
@@ -215,19 +215,7 @@ def _push(
         published_at=alert.published_at,
     )
     markup = ack_markup(alert.id).to_dict() if alert.departure else None
-    people = subscriptions.subscribers(session, country=alert.country)
-    reachable = [Recipient(p.id or 0, p.chat_id) for p in people if p.reachable]
-    deliveries.enqueue(
-        session,
-        dedupe_key=f"alert:{alert.id}",
-        recipients=reachable,
-        parts=parts,
-        priority=alert.priority,
-        now=now,
-        alert_id=alert.id,
-        reply_markup=markup,
-    )
-    return len(reachable), len(people) - len(reachable)
+    return broadcasts.fan_out(session, alert=alert, parts=parts, now=now, reply_markup=markup)
 
 
 def _tell_admins_of_failure(session: Session, *, source: Source, now: datetime) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -51,9 +52,18 @@ def claim_draft(
 
 
 def fan_out(
-    session: Session, *, alert: Alert, parts: Sequence[str], now: datetime
+    session: Session,
+    *,
+    alert: Alert,
+    parts: Sequence[str],
+    now: datetime,
+    reply_markup: dict[str, Any] | None = None,
 ) -> tuple[int, int]:
-    """Queue the alert for every subscriber of its country: (queued, already unreachable)."""
+    """Queue an alert (a broadcast or a feed alert) for every subscriber of its country.
+
+    Returns (queued, already unreachable); the unreachable get rows too, so that
+    reports count them.
+    """
     assert alert.id is not None and alert.country is not None
     people = subscriptions.subscribers(session, country=alert.country)
     reachable = [Recipient(p.id or 0, p.chat_id) for p in people if p.reachable]
@@ -70,6 +80,7 @@ def fan_out(
             priority=alert.priority,
             now=now,
             alert_id=alert.id,
+            reply_markup=reply_markup,
             status=status,
         )
     return len(reachable), len(gone)
