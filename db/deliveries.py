@@ -100,12 +100,13 @@ def enqueue(
     if not rows:
         return 0
     connection = session.connection()
-    statement = _insert_ignoring_duplicates(connection.dialect)
+    # RETURNING counts what was really inserted: rowcount is not reliable for a
+    # many-row insert on every driver.
+    statement = _insert_ignoring_duplicates(connection.dialect).returning(Delivery.id)
     queued = 0
     # Chunks keep each statement well under the databases' bound-parameter limits.
     for start in range(0, len(rows), 500):
-        result = connection.execute(statement, rows[start : start + 500])
-        queued += max(result.rowcount, 0)
+        queued += len(connection.execute(statement, rows[start : start + 500]).all())
     return queued
 
 
