@@ -213,6 +213,7 @@ def _push(
         level_change=level_change,
         detected_at=now,
         published_at=alert.published_at,
+        alert_id=alert.id,
     )
     markup = ack_markup(alert.id).to_dict() if alert.departure else None
     return broadcasts.fan_out(session, alert=alert, parts=parts, now=now, reply_markup=markup)

@@ -141,14 +141,20 @@ def feed_alert_message(
     level_change: str | None,
     detected_at: datetime,
     published_at: datetime | None,
+    alert_id: int | None = None,
 ) -> list[str]:
-    """A feed alert as staff see it: label, country, title, level change, summary, link, time."""
+    """A feed alert as staff see it: label, country, title, level change, summary, link, time.
+
+    The alert number lets leads ask `/acks <number>`.
+    """
     place = esc(country_name(country)) if country else "Country not recognised"
     lines = [f"{_KIND_LABELS.get(kind, esc(kind))}: {place}", f"<b>{esc(title)}</b>"]
     if level_change:
         lines.append(f"<b>{esc(level_change)}</b>")
     when = f"Published {utc_stamp(published_at)}; " if published_at else ""
     footer = f"{when}detected {utc_stamp(detected_at)}"
+    if alert_id is not None:
+        footer += f" · alert {alert_id}"
     if link and link.startswith(("https://", "http://")):
         footer = f'<a href="{html.escape(link, quote=True)}">Source</a> · {footer}'
     header = "\n".join(lines)

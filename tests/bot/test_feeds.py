@@ -131,6 +131,7 @@ async def test_baseline_then_each_change_pushed_once_even_across_a_restart(
         await fake.await_for(lambda f: len(f.messages_to(kz.chat_id)) == 1)
         message = fake.messages_to(kz.chat_id)[0]
         assert "DEPARTURE ADVISORY" in message.text and "Level 1 -&gt; Level 4" in message.text
+        assert f"alert {departure_id}" in message.text
         assert message.reply_markup == {
             "inline_keyboard": [[{"text": "Acknowledge", "callback_data": f"ack:{departure_id}"}]]
         }
