@@ -19,9 +19,10 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, JobQueue
 
-from bot import curfews, render
+from bot import checkins, curfews, render
 from bot.access import requires
 from bot.context import SERVICES_KEY, Context, Services, services
+from bot.settings import Settings
 from db import acks, audit, broadcasts, deliveries, sources, staff
 from db.deliveries import Recipient
 from db.engine import session_scope
@@ -72,7 +73,8 @@ def plan_source_polls(application: Application) -> None:  # type: ignore[type-ar
 async def job_poll_source(context: Context) -> None:
     assert context.job is not None
     source_id = cast(int, context.job.data)
-    await poll_source(services(context), source_id)
+    if await poll_source(services(context), source_id):
+        checkins.plan_round_jobs(context.application)  # a departure may have started one
 
 
 async def poll_source(svc: Services, source_id: int) -> list[int]:
@@ -119,14 +121,21 @@ async def poll_source(svc: Services, source_id: int) -> list[int]:
                 now=now,
             )
             if result.items is not None:
-                alert_ids = apply_items(session, source=source, result=result, now=now)
+                alert_ids = apply_items(
+                    session, source=source, result=result, now=now, settings=svc.settings
+                )
     if alert_ids:
         svc.wake_dispatcher()
     return alert_ids
 
 
 def apply_items(
-    session: Session, *, source: Source, result: polling.PollResult, now: datetime
+    session: Session,
+    *,
+    source: Source,
+    result: polling.PollResult,
+    now: datetime,
+    settings: Settings,
 ) -> list[int]:
     """Turn a poll's news into alerts queued for each country's subscribers.
 
@@ -157,6 +166,12 @@ def apply_items(
             log.warning("alert %d: country not recognised, not pushed: %s", alert.id, alert.title)
             continue
         queued, _ = _push(session, alert=alert, level_change=change.level_change_text(), now=now)
+        if alert.departure:
+            round_id = checkins.start_automatic_round(
+                session, alert_id=alert.id or 0, country=alert.country, now=now, settings=settings
+            )
+            if round_id is not None:
+                log.info("alert %d: roll call %d started for %s", alert.id, round_id, alert.country)
         if alert.curfew_text:
             published = (alert.published_at or now).date()
             proposals = curfews.propose_curfews(

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     feed_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     feed_max_bytes: int = Field(default=5_000_000, ge=10_000, le=100_000_000)
     feed_proxy: str | None = None
+    # Safety roll calls.
+    auto_checkin_on_departure: bool = True
+    checkin_reminder_minutes: int = Field(default=30, ge=1, le=1440)
+    checkin_default_deadline_minutes: int = Field(default=120, ge=5, le=4320)
+    # The lead's live roll is edited at most this often.
+    roll_update_seconds: float = Field(default=3.0, ge=0.1, le=60)
 
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod

@@ -10,7 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
-from db import models  # noqa: F401  # registers the tables on SQLModel.metadata
+from db import checkins, leads, models  # noqa: F401  # registers the tables on SQLModel.metadata
 
 
 def make_engine(url: str) -> Engine:

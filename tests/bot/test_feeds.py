@@ -128,8 +128,10 @@ async def test_baseline_then_each_change_pushed_once_even_across_a_restart(
         # A departure advisory: pushed with an Acknowledge button, leads see who pressed it.
         feeds_server.serve("/ta.xml", state_feed(KZ_LEAVE, ST_TWO))
         (departure_id,) = await feeds.poll_source(again.services, source_id)
-        await fake.await_for(lambda f: len(f.messages_to(kz.chat_id)) == 1)
-        message = fake.messages_to(kz.chat_id)[0]
+        # It also starts a safety roll call for the country, which goes first.
+        await fake.await_for(lambda f: len(f.messages_to(kz.chat_id)) == 2)
+        roll_call, message = fake.messages_to(kz.chat_id)
+        assert "Safety roll call: Kazakhstan" in roll_call.text
         assert "DEPARTURE ADVISORY" in message.text and "Level 1 -&gt; Level 4" in message.text
         assert f"alert {departure_id}" in message.text
         assert message.reply_markup == {
@@ -170,7 +172,7 @@ async def test_baseline_then_each_change_pushed_once_even_across_a_restart(
     assert new_item == _alerts(engine)[1].id
     with session_scope(engine) as session:
         to_kim = session.exec(select(Delivery).where(Delivery.staff_id == kz.id)).all()
-    assert len(to_kim) == 1
+    assert len(to_kim) == 2  # the advisory and the roll call, once each
 
 
 async def test_a_failing_source_never_stops_the_others(

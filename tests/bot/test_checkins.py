@@ -1,0 +1,588 @@
+"""Safety roll calls end to end against the fake Bot API: answers, help alerts, reminders,
+the deadline, the live roll, refused presses, who may see what, and restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import itertools
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from bot import checkins
+from bot.checkins import parse_checkin
+from bot.settings import BotSettings
+from db import checkins as db
+from db import staff
+from db.checkins import RollCall, RollCallAnswer
+from db.engine import session_scope
+from db.models import Alert, AlertKind, AuditEntry, Delivery, Priority, Role, Staff
+from schedules.rollcall import RollEntry
+from tests.fake_telegram import FakeTelegram
+from tests.harness import ADMIN_ID, MutableClock, RunningBot, running_bot
+
+
+@pytest.fixture
+def settings(fake: FakeTelegram, database_url: str) -> BotSettings:
+    # As in conftest, with a short live-roll interval so tests do not wait seconds for it.
+    return BotSettings(
+        _env_file=None,
+        telegram_bot_token=FakeTelegram.TOKEN,
+        telegram_base_url=fake.base_url,
+        database_url=database_url,
+        admin_telegram_ids=[ADMIN_ID],
+        feeds_enabled=False,
+        roll_update_seconds=0.2,
+    )
+
+
+def _buttons(fake: FakeTelegram, chat_id: int, index: int = -1) -> tuple[int, dict[str, str]]:
+    """(message id, label → callback data) of a message with buttons sent to a chat."""
+    message = fake.messages_to(chat_id)[index]
+    assert message.reply_markup is not None, message.text
+    labels = {
+        b["text"]: b["callback_data"]
+        for row in message.reply_markup["inline_keyboard"]
+        for b in row
+    }
+    return message.message_id, labels
+
+
+def _press(bot: RunningBot, person: Staff, label: str, *, index: int = -1) -> int:
+    message_id, labels = _buttons(bot.fake, person.chat_id, index)
+    bot.press(
+        person.telegram_user_id, chat_id=person.chat_id, message_id=message_id, data=labels[label]
+    )
+    return message_id
+
+
+async def _answered(bot: RunningBot, before: int) -> str:
+    """Wait for the next callback answer; its text."""
+    await bot.fake.await_for(lambda f: len(f.callback_answers) > before)
+    return str(bot.fake.callback_answers[before].get("text", ""))
+
+
+def _texts(fake: FakeTelegram, chat_id: int) -> list[str]:
+    return [m.text for m in fake.messages_to(chat_id)]
+
+
+def _got(chat_id: int, marker: str) -> Callable[[FakeTelegram], bool]:
+    return lambda fake: any(marker in text for text in _texts(fake, chat_id))
+
+
+def _no_job(bot: RunningBot, name: str) -> Callable[[FakeTelegram], bool]:
+    jobs = bot.application.job_queue
+    assert jobs is not None
+    return lambda _: not jobs.get_jobs_by_name(name)
+
+
+def _round(engine: Engine) -> RollCall:
+    with session_scope(engine) as session:
+        rollcall = session.exec(select(RollCall).order_by(col(RollCall.id).desc())).first()
+        assert rollcall is not None
+        return rollcall
+
+
+def _refusals(engine: Engine) -> list[AuditEntry]:
+    with session_scope(engine) as session:
+        return list(
+            session.exec(
+                select(AuditEntry).where(
+                    AuditEntry.action == "rollcall_answer", AuditEntry.outcome == "refused"
+                )
+            ).all()
+        )
+
+
+async def _until_recorded(engine: Engine) -> None:
+    """Telegram has the messages; wait for the dispatcher to record that it sent them."""
+    for _ in range(500):
+        with session_scope(engine) as session:
+            busy = session.exec(
+                select(Delivery.id).where(col(Delivery.status).in_(["pending", "sending"]))
+            ).first()
+        if busy is None:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("deliveries not recorded")
+
+
+async def _lead(bot: RunningBot, name: str, *countries: str) -> Staff:
+    person = bot.enrol(name, role=Role.LEAD)
+    for country in countries:
+        assert "You now lead" in await bot.say(person.telegram_user_id, f"/lead {country}")
+    return person
+
+
+async def test_a_round_for_three_safe_help_and_silent(bot: RunningBot) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    omar = await _lead(bot, "Omar Lead", "GE")
+    sam, nina, sid = (bot.enrol(n, countries=("KZ",)) for n in ("Sam Safe", "Nina Help", "Sid Q"))
+
+    reply = await bot.say(
+        lena.telegram_user_id, "/checkin KZ Explosion reported near Republic Square. 2h"
+    )
+    assert "Roll call #" in reply and "no answer: 3" in reply and "safe: 0" in reply
+    report_id = bot.fake.messages_to(lena.chat_id)[-1].message_id
+    rollcall = _round(bot.engine)
+    assert rollcall.deadline_at - rollcall.started_at == timedelta(hours=2)
+
+    # One message each, with two buttons whose data binds the press to them, under 64 bytes.
+    await bot.fake.await_for(
+        lambda f: all(len(f.messages_to(p.chat_id)) == 1 for p in (sam, nina, sid))
+    )
+    for person in (sam, nina, sid):
+        (question,) = bot.fake.messages_to(person.chat_id)
+        assert "Safety roll call: Kazakhstan" in question.text
+        assert "Explosion reported near Republic Square." in question.text
+        assert "Almaty time" in question.text and "UTC)" in question.text
+        _, labels = _buttons(bot.fake, person.chat_id)
+        assert set(labels) == {"I'm safe", "I need help"}
+        assert all(len(data.encode()) < 64 for data in labels.values())
+
+    # Sam is safe: the message shows what was recorded and when, buttons kept to change it.
+    before = len(bot.fake.callback_answers)
+    sam_message = _press(bot, sam, "I'm safe")
+    assert "Recorded" in await _answered(bot, before)
+    await bot.fake.await_for(
+        lambda f: "Recorded: you are safe" in f.current_text(sam.chat_id, sam_message)
+    )
+    assert bot.fake.current_markup(sam.chat_id, sam_message) is not None
+
+    # Nina needs help: her leads are alerted at once; a lead of elsewhere is not.
+    _press(bot, nina, "I need help")
+    await bot.fake.await_for(
+        lambda f: any("needs help</b>" in t for t in _texts(f, lena.chat_id)), timeout=5
+    )
+    alert = next(t for t in _texts(bot.fake, lena.chat_id) if "needs help</b>" in t)
+    assert "Nina Help (@nina_help)" in alert and "Kazakhstan" in alert
+    assert not any("needs help</b>" in t for t in _texts(bot.fake, omar.chat_id))
+
+    # The live roll is the reply to /checkin, edited in place.
+    await bot.fake.await_for(
+        lambda f: all(
+            line in f.current_text(lena.chat_id, report_id)
+            for line in ("safe: 1", "need help: 1", "no answer: 1")
+        )
+    )
+
+    # Sid is silent: reminded after 30 minutes, once; the others are not.
+    await _until_recorded(bot.engine)
+    bot.clock.advance(minutes=30)
+    assert checkins.send_due_reminder(bot.services, rollcall.id or 0) == 1
+    assert checkins.send_due_reminder(bot.services, rollcall.id or 0) == 0
+    await bot.fake.await_for(lambda f: len(f.messages_to(sid.chat_id)) == 2)
+    assert "Reminder: safety roll call for Kazakhstan" in _texts(bot.fake, sid.chat_id)[-1]
+    assert len(bot.fake.messages_to(sam.chat_id)) == 1
+    assert len(bot.fake.messages_to(nina.chat_id)) == 1
+
+    # At the deadline the leads get who never answered; the round stops reminding.
+    bot.clock.advance(minutes=90)
+    assert checkins.pass_round_deadline(bot.services, rollcall.id or 0)
+    assert not checkins.pass_round_deadline(bot.services, rollcall.id or 0)
+    await bot.fake.await_for(lambda f: any("deadline passed" in t for t in _texts(f, lena.chat_id)))
+    report = next(t for t in _texts(bot.fake, lena.chat_id) if "deadline passed" in t)
+    never = report.partition("Never answered (1):")[2].partition("\n\n")[0]
+    assert "Sid Q (@sid_q)" in never and "Sam" not in never
+    assert "Still need help (1):\n• Nina Help" in report
+    assert checkins.send_due_reminder(bot.services, rollcall.id or 0) == 0
+    await bot.fake.await_for(lambda f: "Deadline passed" in f.current_text(lena.chat_id, report_id))
+
+    # Sid answers after the deadline, on the reminder: recorded, as late.
+    sid_message = _press(bot, sid, "I'm safe")
+    await bot.fake.await_for(
+        lambda f: "after the deadline" in f.current_text(sid.chat_id, sid_message)
+    )
+    await bot.fake.await_for(
+        lambda f: (
+            "1 late" in f.current_text(lena.chat_id, report_id)
+            and "safe: 2" in f.current_text(lena.chat_id, report_id)
+        )
+    )
+    with session_scope(bot.engine) as session:
+        answers = session.exec(select(RollCallAnswer).order_by(col(RollCallAnswer.id))).all()
+        assert [(a.answer, a.late) for a in answers] == [
+            ("safe", False),
+            ("help", False),
+            ("safe", True),
+        ]
+        # Everything the roll call sent went at the highest priority.
+        rows = session.exec(select(Delivery)).all()
+        assert len(rows) >= 6 and {r.priority for r in rows} == {Priority.CRITICAL}
+
+
+async def test_an_answer_can_be_changed_and_every_answer_is_kept(bot: RunningBot) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    sam = bot.enrol("Sam", countries=("KZ",))
+    await bot.say(lena.telegram_user_id, "/checkin KZ")
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
+
+    message_id = _press(bot, sam, "I need help")
+    await bot.fake.await_for(lambda f: "you need help" in f.current_text(sam.chat_id, message_id))
+    await bot.fake.await_for(lambda f: any("needs help</b>" in t for t in _texts(f, lena.chat_id)))
+    before = len(bot.fake.callback_answers)
+    _press(bot, sam, "I need help")  # the same again: nothing new
+    assert await _answered(bot, before) == "Already recorded."
+    _press(bot, sam, "I'm safe")
+    await bot.fake.await_for(lambda f: "you are safe" in f.current_text(sam.chat_id, message_id))
+    await bot.fake.await_for(
+        lambda f: any("now says they are safe" in t for t in _texts(f, lena.chat_id))
+    )
+    assert sum("needs help</b>" in t for t in _texts(bot.fake, lena.chat_id)) == 1
+    with session_scope(bot.engine) as session:
+        answers = session.exec(select(RollCallAnswer).order_by(col(RollCallAnswer.id))).all()
+        assert [a.answer for a in answers] == ["help", "safe"]
+        entries = db.roll_entries(session, rollcall=_round(bot.engine))
+    assert [e.answer for e in entries] == ["safe"]
+
+
+async def test_forged_foreign_and_stale_presses_are_refused_and_audited(bot: RunningBot) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    sam = bot.enrol("Sam", countries=("KZ",))
+    kim = bot.enrol("Kim", countries=("KZ",))
+    await bot.say(lena.telegram_user_id, "/checkin KZ")
+    await bot.fake.await_for(
+        lambda f: len(f.messages_to(sam.chat_id)) == 1 and len(f.messages_to(kim.chat_id)) == 1
+    )
+    round_id = _round(bot.engine).id or 0
+    message_id, labels = _buttons(bot.fake, sam.chat_id)
+    _, kim_labels = _buttons(bot.fake, kim.chat_id)
+    member_id = int(labels["I'm safe"].split(":")[2])
+    kim_member = int(kim_labels["I'm safe"].split(":")[2])
+
+    async def press_as(person: Staff, data: str) -> str:
+        before = len(bot.fake.callback_answers)
+        bot.press(person.telegram_user_id, chat_id=sam.chat_id, message_id=message_id, data=data)
+        return await _answered(bot, before)
+
+    # Forged: unknown member, a member of another round, nonsense.
+    assert await press_as(sam, f"rc:{round_id}:99999:s") == "That button is not valid."
+    assert await press_as(sam, f"rc:{round_id + 1}:{member_id}:s") == "That button is not valid."
+    assert await press_as(sam, "rc:1:x:s") == "That button is not valid."
+    # Sam's own buttons are refused to Kim; Kim's member id is refused to Sam.
+    assert await press_as(kim, labels["I'm safe"]) == "This button is not for you."
+    assert await press_as(sam, f"rc:{round_id}:{kim_member}:h") == "This button is not for you."
+    with session_scope(bot.engine) as session:
+        assert session.exec(select(RollCallAnswer)).all() == []
+    assert not any("needs help</b>" in t for t in _texts(bot.fake, lena.chat_id))
+
+    # A round closed by a lead refuses presses, pointing to /help_me.
+    closed = await bot.say(lena.telegram_user_id, f"/checkin_end {round_id}")
+    assert f"Roll call #{round_id}" in closed and "Closed (ended)" in closed
+    refused = await press_as(sam, labels["I need help"])
+    assert refused.startswith("This roll call is closed") and "/help_me" in refused
+    with session_scope(bot.engine) as session:
+        assert session.exec(select(RollCallAnswer)).all() == []
+    reasons = [e.detail for e in _refusals(bot.engine)]
+    assert len(reasons) == 6
+    assert all(e.actor_staff_id in (sam.id, kim.id) for e in _refusals(bot.engine))
+    assert any("is closed" in r for r in reasons) and any("malformed" in r for r in reasons)
+    assert "already closed" in await bot.say(lena.telegram_user_id, f"/checkin_end {round_id}")
+
+
+async def test_only_leads_of_the_country_and_admins_see_roll_calls(bot: RunningBot) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    omar = await _lead(bot, "Omar Lead", "GE")
+    sam = bot.enrol("Sam", countries=("KZ",))
+
+    assert "only security leads" in await bot.say(sam.telegram_user_id, "/checkin KZ")
+    assert "only security leads" in await bot.say(sam.telegram_user_id, "/roll KZ")
+    refused = await bot.say(omar.telegram_user_id, "/checkin KZ")
+    assert "You don't lead Kazakhstan (KZ)" in refused and "/lead KZ" in refused
+    assert "Roll call #" in await bot.say(lena.telegram_user_id, "/checkin KZ")
+    round_id = _round(bot.engine).id
+    for command in ("roll", "roll_csv", "checkin_end"):
+        reply = await bot.say(omar.telegram_user_id, f"/{command} {round_id}")
+        assert "in the countries you lead" in reply, command
+        reply = await bot.say(omar.telegram_user_id, f"/{command} KZ")
+        assert "in the countries you lead" in reply, command
+    assert "No roll call is running" in await bot.say(omar.telegram_user_id, "/roll")
+    # Admins see every country.
+    assert "Sam" in await bot.say(ADMIN_ID, f"/roll {round_id}")
+    assert f"#{round_id} Kazakhstan" in await bot.say(ADMIN_ID, "/roll")
+    assert "Nobody follows Georgia" in await bot.say(omar.telegram_user_id, "/checkin GE")
+    with session_scope(bot.engine) as session:
+        refusals = session.exec(select(AuditEntry).where(AuditEntry.outcome == "refused")).all()
+        actions = sorted(e.action for e in refusals)
+    expected = ["checkin", "checkin", "checkin_end", "checkin_end", "roll", "roll", "roll"]
+    assert actions == [*expected, "roll_csv", "roll_csv"]
+
+
+async def test_roll_names_each_group_and_the_csv_has_everyone(bot: RunningBot) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    sam = bot.enrol("Sam Safe", countries=("KZ",))
+    nina = bot.enrol("=Nina", countries=("KZ",))
+    sid = bot.enrol("Sid Silent", countries=("KZ",))
+    gone = bot.enrol("Gus Gone", countries=("KZ",))
+    with session_scope(bot.engine) as session:
+        staff.mark_unreachable(session, staff_id=gone.id or 0)  # blocked the bot last week
+    await bot.say(lena.telegram_user_id, "/checkin KZ Are you safe? 90m")
+    await bot.fake.await_for(lambda f: len(f.messages_to(sid.chat_id)) == 1)
+    reply = await bot.say(
+        sam.telegram_user_id, "/safe At the hotel, all fine", location=(43.238949, 76.889709)
+    )
+    assert "Recorded: you are safe" in reply and "This answers roll call #" in reply
+    assert "location was recorded" in reply
+    _press(bot, nina, "I need help")
+    await bot.fake.await_for(lambda f: any("needs help</b>" in t for t in _texts(f, lena.chat_id)))
+
+    roll = await bot.say(lena.telegram_user_id, "/roll KZ")
+    help_part, _, rest = roll.partition("❔ No answer")
+    assert "🆘 Need help (1):\n• =Nina (@=nina)" in help_part
+    assert "(1):\n• Sid Silent (@sid_silent)" in rest
+    assert "🚫 Unreachable (1):\n• Gus Gone" in rest
+    assert "✅ Safe (1):\n• Sam Safe (@sam_safe)" in rest
+    assert "“At the hotel, all fine” [43.23895, 76.88971]" in rest
+
+    caption = await bot.say(lena.telegram_user_id, "/roll_csv KZ")
+    assert caption.startswith("Roll call #") and "Kazakhstan" in caption
+    document = bot.fake.messages_to(lena.chat_id)[-1]
+    assert document.method == "sendDocument" and document.document is not None
+    assert document.filename is not None and document.filename.endswith("-KZ.csv")
+    rows = list(csv.DictReader(io.StringIO(document.document.decode("utf-8-sig"))))
+    by_name = {row["name"]: row for row in rows}
+    assert set(by_name) == {"Sam Safe", "'=Nina", "Sid Silent", "Gus Gone"}
+    assert by_name["Sam Safe"]["status"] == "safe"
+    assert by_name["Sam Safe"]["note"] == "At the hotel, all fine"
+    assert by_name["Sam Safe"]["location"] == "43.23895,76.88971"
+    assert by_name["Sam Safe"]["answered_at_utc"].endswith("Z")
+    assert by_name["'=Nina"]["status"] == "need help"
+    assert by_name["Sid Silent"]["status"] == "no answer"
+    assert by_name["Gus Gone"]["status"] == "unreachable"
+    assert list(rows[0]) == [
+        "name",
+        "username",
+        "status",
+        "answered_at_utc",
+        "note",
+        "location",
+        "late",
+    ]
+
+
+async def test_help_me_alerts_the_leads_of_every_country_followed(bot: RunningBot) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    omar = await _lead(bot, "Omar Lead", "GE")
+    pat = await _lead(bot, "Pat Lead", "FR")
+    admin = bot.enrol("Ada Admin", role=Role.ADMIN)
+    nina = bot.enrol("Nina <b>", countries=("KZ", "GE"))
+    await bot.say(nina.telegram_user_id, "/safe", location=(43.25, 76.95))  # earlier today
+
+    reply = await bot.say(nina.telegram_user_id, "/help_me Car crash on the A2 & injured")
+    assert "being alerted now (3 people)" in reply
+    for lead in (lena, omar, admin):
+        await bot.fake.await_for(_got(lead.chat_id, "needs help</b>"))
+        alert = next(t for t in _texts(bot.fake, lead.chat_id) if "needs help</b>" in t)
+        assert "Nina &lt;b&gt; (@nina_&lt;b&gt;)" in alert
+        assert "Car crash on the A2 &amp; injured" in alert
+        assert "43.25000, 76.95000" in alert and "Sent with /help_me" in alert
+    assert not any("needs help</b>" in t for t in _texts(bot.fake, pat.chat_id))
+
+    # A location shared right after is passed on; then /safe closes the loop.
+    shared = await bot.say(nina.telegram_user_id, "", location=(43.3, 77.0))
+    assert "sent to your security leads" in shared
+    await bot.fake.await_for(
+        lambda f: any("shared their location" in t for t in _texts(f, lena.chat_id))
+    )
+    await bot.say(nina.telegram_user_id, "/safe Picked up by the team")
+    await bot.fake.await_for(
+        lambda f: any("now says they are safe" in t for t in _texts(f, omar.chat_id))
+    )
+    with session_scope(bot.engine) as session:
+        kinds = [c.kind for c in db.checkins_of(session, staff_id=nina.id or 0)]
+        help_rows = session.exec(select(Delivery).where(col(Delivery.dedupe_key).like("help:%")))
+        assert {r.priority for r in help_rows} == {Priority.CRITICAL}
+    assert kinds == ["safe", "help", "location", "safe"]
+
+
+async def test_checkin_usage_and_refusals(bot: RunningBot) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    bot.enrol("Sam", countries=("KZ",))
+    assert "Usage: /checkin" in await bot.say(lena.telegram_user_id, "/checkin")
+    assert "at most 72 hours" in await bot.say(lena.telegram_user_id, "/checkin KZ hello 100h")
+    assert "Did you mean Kazakhstan" in await bot.say(lena.telegram_user_id, "/checkin Kazakstan")
+    assert "Roll call #" in await bot.say(lena.telegram_user_id, "/checkin KZ")
+    again = await bot.say(lena.telegram_user_id, "/checkin KZ")
+    assert "is still open" in again and "/checkin_end" in again
+
+
+def test_parse_checkin() -> None:
+    two_hours = timedelta(hours=2)
+    parsed = parse_checkin("South Korea Shelter in place 90m", default_deadline=two_hours)
+    assert not isinstance(parsed, str)
+    assert (parsed.country, parsed.message, parsed.deadline) == (
+        "KR",
+        "Shelter in place",
+        timedelta(minutes=90),
+    )
+    parsed = parse_checkin("kz 1h30m Are you safe?\nReply now", default_deadline=two_hours)
+    assert not isinstance(parsed, str)
+    assert (parsed.message, parsed.deadline) == ("Are you safe?\nReply now", timedelta(hours=1.5))
+    parsed = parse_checkin("KAZ", default_deadline=two_hours)
+    assert not isinstance(parsed, str) and (parsed.message, parsed.deadline) == ("", two_hours)
+    assert "not a deadline" not in str(parse_checkin("KZ meet at 5", default_deadline=two_hours))
+    parsed = parse_checkin("KZ Are you safe?\n2h", default_deadline=timedelta(hours=1))
+    assert not isinstance(parsed, str) and (parsed.message, parsed.deadline) == (
+        "Are you safe?",
+        two_hours,
+    )
+    assert "at least 5 minutes" in str(parse_checkin("KZ go 1m", default_deadline=two_hours))
+    assert "keep it under" in str(parse_checkin("KZ " + "x" * 1200, default_deadline=two_hours))
+
+
+async def test_the_live_roll_is_edited_at_most_once_per_interval(bot: RunningBot) -> None:
+    bot.services.settings.roll_update_seconds = 1.0
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    people = [bot.enrol(f"P{n}", countries=("KZ",)) for n in range(6)]
+    await bot.say(lena.telegram_user_id, "/checkin KZ")
+    report_id = bot.fake.messages_to(lena.chat_id)[-1].message_id
+    await bot.fake.await_for(lambda f: all(len(f.messages_to(p.chat_id)) == 1 for p in people))
+    before = len(bot.fake.callback_answers)
+    _press(bot, people[0], "I'm safe")
+    await bot.fake.await_for(lambda f: "safe: 1" in f.current_text(lena.chat_id, report_id))
+    for n, person in enumerate(people[1:], start=1):
+        _press(bot, person, "I'm safe")
+        await _answered(bot, before + n)
+    await bot.fake.await_for(
+        lambda f: "safe: 6" in f.current_text(lena.chat_id, report_id), timeout=10
+    )
+    edits = [
+        e.at for e in bot.fake.edits if e.message_id == report_id and e.chat_id == lena.chat_id
+    ]
+    gaps = [b - a for a, b in itertools.pairwise(edits)]
+    assert gaps and min(gaps) >= 0.95, gaps
+
+
+async def test_a_departure_advisory_starts_a_round_by_itself(bot: RunningBot) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    sam = bot.enrol("Sam", countries=("KZ",))
+    now = bot.clock()
+    with session_scope(bot.engine) as session:
+        alert = Alert(
+            kind=AlertKind.DEPARTURE.value,
+            country="KZ",
+            title="Kazakhstan - Level 4: Do Not Travel",
+            departure=True,
+        )
+        session.add(alert)
+        session.flush()
+        alert_id = alert.id or 0
+        settings = bot.services.settings
+        round_id = checkins.start_automatic_round(
+            session, alert_id=alert_id, country="KZ", now=now, settings=settings
+        )
+        assert round_id is not None
+        # Once per country while a round is open; never when the setting is off.
+        assert (
+            checkins.start_automatic_round(
+                session, alert_id=alert_id, country="KZ", now=now, settings=settings
+            )
+            is None
+        )
+        off = settings.model_copy(update={"auto_checkin_on_departure": False})
+        assert (
+            checkins.start_automatic_round(
+                session, alert_id=alert_id, country="GE", now=now, settings=off
+            )
+            is None
+        )
+    bot.services.wake_dispatcher()
+    checkins.plan_round_jobs(bot.application)
+    jobs = bot.application.job_queue
+    assert jobs is not None
+    assert jobs.get_jobs_by_name(f"rollcall-remind:{round_id}")
+    assert jobs.get_jobs_by_name(f"rollcall-deadline:{round_id}")
+    checkins.plan_round_jobs(bot.application)  # again: nothing doubled
+    assert len(jobs.get_jobs_by_name(f"rollcall-deadline:{round_id}")) == 1
+
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
+    question = bot.fake.messages_to(sam.chat_id)[0].text
+    assert "After a departure advisory: Kazakhstan - Level 4: Do Not Travel" in question
+    # The leads of the country get a live roll of their own, kept current.
+    await bot.fake.await_for(
+        lambda f: any(f"Roll call #{round_id}" in t for t in _texts(f, lena.chat_id))
+    )
+    live = next(m for m in bot.fake.messages_to(lena.chat_id) if f"Roll call #{round_id}" in m.text)
+    _press(bot, sam, "I'm safe")
+    await bot.fake.await_for(
+        lambda f: "safe: 1" in f.current_text(lena.chat_id, live.message_id), timeout=5
+    )
+    with session_scope(bot.engine) as session:
+        entry = session.exec(select(AuditEntry).where(AuditEntry.action == "checkin_start")).one()
+    assert entry.actor_staff_id is None and "departure advisory" in entry.detail
+
+
+async def test_a_restart_neither_loses_nor_repeats_reminders_or_the_escalation(
+    settings: BotSettings, engine: Engine, fake: FakeTelegram, clock: MutableClock
+) -> None:
+    async with running_bot(settings, engine=engine, fake=fake, clock=clock) as bot:
+        lena = await _lead(bot, "Lena Lead", "KZ")
+        sid = bot.enrol("Sid", countries=("KZ",))
+        await bot.say(lena.telegram_user_id, "/checkin KZ 2h")
+        await fake.await_for(lambda f: len(f.messages_to(sid.chat_id)) == 1)
+        rollcall = _round(engine)
+        round_id = rollcall.id or 0
+        await _until_recorded(engine)
+        clock.advance(minutes=31)
+        assert checkins.send_due_reminder(bot.services, round_id) == 1
+        await fake.await_for(lambda f: len(f.messages_to(sid.chat_id)) == 2)
+
+    # Restarted before the next reminder: the next one is planned, the first not repeated.
+    async with running_bot(settings, engine=engine, fake=fake, clock=clock) as bot:
+        jobs = bot.application.job_queue
+        assert jobs is not None
+        (remind,) = jobs.get_jobs_by_name(f"rollcall-remind:{round_id}")
+        assert remind.data == (round_id, rollcall.started_at + timedelta(minutes=60))
+        (deadline,) = jobs.get_jobs_by_name(f"rollcall-deadline:{round_id}")
+        assert deadline.data == (round_id, rollcall.deadline_at)
+        assert checkins.send_due_reminder(bot.services, round_id) == 0
+
+    # Down through the second and third reminders: the latest one is sent once at start-up.
+    clock.advance(minutes=65)
+    async with running_bot(settings, engine=engine, fake=fake, clock=clock) as bot:
+        await fake.await_for(lambda f: len(f.messages_to(sid.chat_id)) == 3)
+        assert _round(engine).reminders_sent == 3
+
+    # Down through the deadline: the leads are told once, at start-up, and never again.
+    clock.advance(minutes=60)
+    for _ in range(2):
+        async with running_bot(settings, engine=engine, fake=fake, clock=clock) as bot:
+            await fake.await_for(
+                lambda f: any("deadline passed" in t for t in _texts(f, lena.chat_id))
+            )
+            await fake.await_for(_no_job(bot, f"rollcall-deadline:{round_id}"))
+    assert sum("deadline passed" in t for t in _texts(fake, lena.chat_id)) == 1
+    assert len(fake.messages_to(sid.chat_id)) == 3
+    assert _round(engine).status == "past_deadline"
+
+
+def test_long_rolls_are_cut_but_not_the_people_who_need_help() -> None:
+    start = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+    rollcall = RollCall(
+        id=7, country="KZ", started_at=start, deadline_at=start + timedelta(hours=2)
+    )
+    entries = [
+        RollEntry(
+            member_id=n,
+            staff_id=n,
+            name=f"P{n:03}",
+            username=None,
+            answer="safe" if n < 500 else "help" if n < 560 else None,
+            answered_at=start if n < 560 else None,
+            delivery="sent",
+        )
+        for n in range(1000)
+    ]
+    parts = checkins.roll_details(rollcall, entries)
+    text = "\n".join(parts)
+    assert len(parts) <= 3 and all(len(part) <= 4096 for part in parts)
+    assert all(f"P{n:03}" in text for n in range(500, 560))
+    assert "❔ No answer (440):" in text and "… and 410 more: /roll_csv 7 lists everyone." in text
+    assert "✅ Safe (500):" in text and "… and 470 more" in text
+    report = "\n".join(checkins.deadline_report(rollcall, entries))
+    assert "Never answered (440):" in report and "… and 140 more" in report
