@@ -38,6 +38,14 @@ async def answer(update: Update, text: str) -> None:
         await update.effective_message.reply_text(text)
 
 
+def command_argument(update: Update) -> str:
+    """What follows the command, from the next line too (`/safe` then a note below)."""
+    message = update.effective_message
+    text = message.text if message is not None and message.text else ""
+    parts = text.split(None, 1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
 def identify(update: Update, context: Context) -> Staff | None:
     """The enrolled person behind an update (kept current), or None for a stranger.
 

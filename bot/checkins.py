@@ -51,7 +51,7 @@ from telegram.ext import (
 )
 
 from bot import render
-from bot.access import requires
+from bot.access import command_argument, requires
 from bot.context import SERVICES_KEY, Context, Services, services
 from bot.settings import Settings
 from bot.subscriptions import understand_country
@@ -400,16 +400,8 @@ def parse_checkin(raw: str, *, default_deadline: timedelta) -> CheckinRequest | 
     return CheckinRequest(country=found.code, message=rest, deadline=deadline)
 
 
-def _argument(update: Update) -> str:
-    """What follows the command, from the next line too (`/safe` then a note below)."""
-    message = update.effective_message
-    text = message.text if message is not None and message.text else ""
-    parts = text.split(None, 1)
-    return parts[1].strip() if len(parts) > 1 else ""
-
-
 def _note(update: Update) -> str | None:
-    note = _argument(update)[:MAX_NOTE]
+    note = command_argument(update)[:MAX_NOTE]
     return note or None
 
 
@@ -1258,7 +1250,7 @@ async def cmd_lead(update: Update, context: Context, person: Staff) -> None:
     message = update.effective_message
     if message is None:
         return
-    argument = _argument(update)
+    argument = command_argument(update)
     if not argument:
         with session_scope(services(context).engine) as session:
             codes = leads.countries_led(session, staff_id=person.id or 0)
@@ -1297,7 +1289,7 @@ async def cmd_unlead(update: Update, context: Context, person: Staff) -> None:
     message = update.effective_message
     if message is None:
         return
-    found = understand_country(_argument(update))
+    found = understand_country(command_argument(update))
     if isinstance(found, str):
         await message.reply_text(found)
         return
@@ -1357,7 +1349,9 @@ async def cmd_checkin_end(update: Update, context: Context, person: Staff) -> No
         return
     svc = services(context)
     with session_scope(svc.engine) as session:
-        ended = end_checkin(session, reference=_argument(update), person=person, now=svc.clock())
+        ended = end_checkin(
+            session, reference=command_argument(update), person=person, now=svc.clock()
+        )
     if isinstance(ended, str):
         await message.reply_text(ended)
         return
@@ -1374,7 +1368,7 @@ async def cmd_roll(update: Update, context: Context, person: Staff) -> None:
     message = update.effective_message
     if message is None:
         return
-    reference = _argument(update)
+    reference = command_argument(update)
     with session_scope(services(context).engine) as session:
         view = (
             roll_view(session, reference=reference, person=person)
@@ -1397,7 +1391,7 @@ async def cmd_roll_csv(update: Update, context: Context, person: Staff) -> None:
     svc = services(context)
     with session_scope(svc.engine) as session:
         rollcall = find_round(
-            session, reference=_argument(update), person=person, action="roll_csv"
+            session, reference=command_argument(update), person=person, action="roll_csv"
         )
         entries = (
             db.roll_entries(session, rollcall=rollcall) if isinstance(rollcall, RollCall) else []

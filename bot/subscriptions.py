@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.constants import ParseMode
 
 from bot import curfews, render
-from bot.access import requires
+from bot.access import command_argument, requires
 from bot.context import Context, services
 from db import subscriptions
 from db.engine import session_scope
@@ -29,20 +29,13 @@ def understand_country(text: str) -> Country | str:
     return f"I don't know the country “{shown}”. Use its English name or ISO code, e.g. KZ."
 
 
-def _argument(update: Update) -> str:
-    message = update.effective_message
-    text = message.text if message is not None and message.text else ""
-    _, _, rest = text.partition(" ")
-    return rest.strip()
-
-
 @requires(Role.STAFF)
 async def cmd_subscribe(update: Update, context: Context, person: Staff) -> None:
     """/subscribe <country>"""
     message = update.effective_message
     if message is None:
         return
-    found = understand_country(_argument(update))
+    found = understand_country(command_argument(update))
     if isinstance(found, str):
         await message.reply_text(found)
         return
@@ -61,7 +54,7 @@ async def cmd_unsubscribe(update: Update, context: Context, person: Staff) -> No
     message = update.effective_message
     if message is None:
         return
-    found = understand_country(_argument(update))
+    found = understand_country(command_argument(update))
     if isinstance(found, str):
         await message.reply_text(found)
         return
