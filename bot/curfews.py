@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -324,34 +325,38 @@ def _plans(
 
 
 def queue_due_curfew_messages(svc: Services) -> int:
-    """Queue every reminder and end notice due now (within grace); returns how many were new."""
+    """Queue every reminder and end notice due now (within grace); returns how many were new.
+
+    People who get the same text (same curfew, night and minutes left) are queued in one
+    insert; the key per curfew and night (unique with the person) keeps each one single.
+    """
     now = svc.clock()
     queued = 0
     with session_scope(svc.engine) as session:
         reminders, notices, by_id = _plans(session, now=now, horizon=timedelta(seconds=1))
-        chats = {p.id: p.chat_id for p in staff.everyone(session)}
+        wanted = {r.staff_id for r in reminders} | {n.staff_id for n in notices}
+        chats = {p.id: p.chat_id for p in staff.everyone(session) if p.id in wanted}
+        groups: dict[tuple[str, str], list[Recipient]] = defaultdict(list)
         for reminder in reminders:
             curfew = by_id[reminder.curfew_id]
             occ = occurrence(curfew.zone, window_of(curfew), reminder.day)
             minutes_left = max(0, round((occ.starts_at - now).total_seconds() / 60))
-            text = render_reminder(spec_of(curfew), occ, minutes_left)
-            queued += deliveries.enqueue(
-                session,
-                dedupe_key=reminder.key.replace(f":staff:{reminder.staff_id}", ""),
-                recipients=[Recipient(reminder.staff_id, chats[reminder.staff_id])],
-                parts=[f"⏰ {render.esc(text)}"],
-                priority=Priority.HIGH,
-                now=now,
-            )
+            text = f"⏰ {render.esc(render_reminder(spec_of(curfew), occ, minutes_left))}"
+            key = f"curfew:{curfew.id}:{reminder.day.isoformat()}"
+            groups[(key, text)].append(Recipient(reminder.staff_id, chats[reminder.staff_id]))
         for notice in notices:
             curfew = by_id[notice.curfew_id]
             assert curfew.last_day is not None
             occ = occurrence(curfew.zone, window_of(curfew), curfew.last_day)
+            text = render.esc(render_notice(spec_of(curfew), occ))
+            key = f"curfew:{curfew.id}:ended"
+            groups[(key, text)].append(Recipient(notice.staff_id, chats[notice.staff_id]))
+        for (key, text), recipients in groups.items():
             queued += deliveries.enqueue(
                 session,
-                dedupe_key=notice.key.replace(f":staff:{notice.staff_id}", ""),
-                recipients=[Recipient(notice.staff_id, chats[notice.staff_id])],
-                parts=[render.esc(render_notice(spec_of(curfew), occ))],
+                dedupe_key=key,
+                recipients=recipients,
+                parts=[text],
                 priority=Priority.HIGH,
                 now=now,
             )
