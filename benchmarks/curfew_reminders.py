@@ -19,11 +19,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.settings import BotSettings
+from bot.sim.telegram import FakeTelegram, RateLimits
 from db import curfews, staff, subscriptions
 from db.engine import create_schema, make_engine, session_scope
 from db.models import CurfewStatus, Role
 from schedules import zones
-from tests.fake_telegram import FakeTelegram, RateLimits
 from tests.harness import MutableClock, running_bot
 
 PEOPLE = 1000

@@ -22,10 +22,10 @@ import httpx
 from bot.context import Services
 from bot.feeds import poll_source
 from bot.settings import BotSettings
+from bot.sim.feeds import feed_server
 from db import sources
 from db.engine import create_schema, make_engine, session_scope
 from schedules.sources.base import SourceKind, parse_feed
-from tests.feed_server import feed_server
 from tests.schedules.sources.samples import StateItem, state_feed
 
 COUNTRIES = [

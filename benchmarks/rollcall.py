@@ -30,10 +30,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.settings import BotSettings
+from bot.sim.telegram import FakeTelegram, RateLimits, SentMessage
 from db import leads, staff, subscriptions
 from db.engine import create_schema, make_engine, session_scope
 from db.models import Role
-from tests.fake_telegram import FakeTelegram, RateLimits, SentMessage
 from tests.harness import MutableClock, RunningBot, running_bot
 
 LEAD_ID = 4_000_000_000

@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 from bot.settings import BotSettings
+from bot.sim.telegram import FakeTelegram
 from db.engine import create_schema, make_engine
-from tests.fake_telegram import FakeTelegram
 from tests.harness import ADMIN_ID, MutableClock, RunningBot, running_bot
 
 

@@ -15,10 +15,10 @@ from telegram.ext import Application
 from bot.app import build_application
 from bot.context import SERVICES_KEY, Services
 from bot.settings import BotSettings
+from bot.sim.telegram import FakeTelegram
 from db import staff, subscriptions
 from db.engine import session_scope
 from db.models import Role, Staff
-from tests.fake_telegram import FakeTelegram
 
 ADMIN_ID = 1_000_000_001
 _ids = itertools.count(5_000_000_000)  # above 2**32: Telegram ids are 64-bit

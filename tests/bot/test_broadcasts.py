@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlmodel import select
 
 from bot.broadcasts import parse_broadcast
+from bot.sim.telegram import FakeTelegram
 from db.engine import session_scope
 from db.models import AuditEntry, Delivery, DeliveryStatus, Role
-from tests.fake_telegram import FakeTelegram
 from tests.harness import ADMIN_ID, RunningBot
 
 

@@ -17,13 +17,13 @@ from sqlmodel import col, select
 from bot import checkins
 from bot.checkins import parse_checkin
 from bot.settings import BotSettings
+from bot.sim.telegram import FakeTelegram
 from db import checkins as db
 from db import staff
 from db.checkins import RollCall, RollCallAnswer
 from db.engine import session_scope
 from db.models import Alert, AlertKind, AuditEntry, Delivery, Priority, Role, Staff
 from schedules.rollcall import RollEntry
-from tests.fake_telegram import FakeTelegram
 from tests.harness import ADMIN_ID, MutableClock, RunningBot, running_bot
 
 

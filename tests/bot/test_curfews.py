@@ -13,11 +13,11 @@ from sqlmodel import select
 from bot import curfews as curfew_feature
 from bot import feeds
 from bot.curfews import CurfewRequest, parse_curfew_request, parse_until
+from bot.sim.feeds import feed_server
 from db import sources
 from db.engine import session_scope
 from db.models import Curfew, CurfewStatus, Role
 from tests.bot.test_cli import _dutybot
-from tests.feed_server import feed_server
 from tests.harness import RunningBot
 from tests.schedules.sources.samples import EmbassyItem, embassy_feed
 

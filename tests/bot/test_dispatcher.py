@@ -10,11 +10,11 @@ import re
 from sqlmodel import col, select
 
 from bot.render import split_html
+from bot.sim.telegram import RateLimits
 from db import deliveries, staff
 from db.deliveries import Recipient
 from db.engine import session_scope
 from db.models import Delivery, DeliveryStatus, Priority, Role, Staff
-from tests.fake_telegram import RateLimits
 from tests.harness import RunningBot
 
 

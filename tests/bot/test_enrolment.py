@@ -7,9 +7,9 @@ import re
 from sqlmodel import select
 
 from bot.access import STRANGER_TEXT
+from bot.sim.telegram import FakeTelegram
 from db.engine import session_scope
 from db.models import AuditEntry, Role, Staff
-from tests.fake_telegram import FakeTelegram
 from tests.harness import ADMIN_ID, RunningBot
 
 STRANGER = 9_100_000_001

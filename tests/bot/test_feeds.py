@@ -11,11 +11,11 @@ from sqlmodel import col, select
 
 from bot import feeds
 from bot.settings import BotSettings
+from bot.sim.feeds import FeedServer, feed_server
+from bot.sim.telegram import FakeTelegram
 from db import sources
 from db.engine import session_scope
 from db.models import Alert, Delivery, Role, Source
-from tests.fake_telegram import FakeTelegram
-from tests.feed_server import FeedServer, feed_server
 from tests.harness import ADMIN_ID, MutableClock, RunningBot, running_bot
 from tests.schedules.sources.samples import StateItem, state_feed
 

@@ -14,11 +14,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot.broadcasts import staff_message
+from bot.sim.telegram import FakeTelegram
 from db import broadcasts, staff, subscriptions
 from db.engine import session_scope
 from db.models import AlertStatus, Delivery, DeliveryStatus, Role
 from db.types import utcnow
-from tests.fake_telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parents[2]
 PEOPLE = 300

@@ -1,4 +1,4 @@
-"""A feed server on 127.0.0.1 whose answers tests change between polls."""
+"""A feed server on 127.0.0.1 whose answers the demo, drills and tests change between polls."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.request import HTTPXRequest
 
-from tests.fake_telegram import FakeTelegram, RateLimits
+from bot.sim.telegram import FakeTelegram, RateLimits
 
 CHAT = 4242
 

@@ -1,4 +1,4 @@
-"""A fake Telegram Bot API server for end-to-end tests of Dutybot.
+"""A simulated Telegram Bot API server: the demo, benchmarks, drills and tests use it.
 
 The fake speaks real HTTP on 127.0.0.1, so the bot under test runs its genuine
 python-telegram-bot stack (``ApplicationBuilder().base_url(fake.base_url)`` or
