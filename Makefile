@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint install clean
+.PHONY: run demo test lint install clean drill bench
 
 # The virtual environment is (re)built whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -16,6 +16,20 @@ install: $(VENV)/.installed
 
 run: $(VENV)/.installed
 	$(BIN)/dutybot run
+
+# A replay of Kazakhstan, January 2022, on simulated Telegram and feeds: no token, no network.
+demo: $(VENV)/.installed
+	$(BIN)/dutybot demo
+
+# Fault drills on the real bot process (about ten minutes); prints what it measured.
+drill: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.drills
+
+# Broadcasts through the real bot process under Telegram's limits, beside PTB's own way:
+# about 20 minutes (more with TEST_DATABASE_URL); BENCH_SCALE=0.1 or BENCH_ONLY=broadcast-1k
+# for a quick look. Prints a table at the end.
+bench: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.broadcast
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

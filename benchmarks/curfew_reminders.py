@@ -70,6 +70,7 @@ async def main() -> None:
             telegram_base_url=fake.base_url,
             database_url=str(engine.url),
             feeds_enabled=False,
+            health_port=0,
         )
         print(f"{PEOPLE} staff; reminder scheduled at {scheduled:%H:%M:%S} UTC; waiting…")
         async with running_bot(settings, engine=engine, fake=fake, clock=MutableClock()):

@@ -22,11 +22,11 @@ import httpx
 from bot.context import Services
 from bot.feeds import poll_source
 from bot.settings import BotSettings
+from bot.sim.feed_samples import StateItem, state_feed
 from bot.sim.feeds import feed_server
 from db import sources
 from db.engine import create_schema, make_engine, session_scope
 from schedules.sources.base import SourceKind, parse_feed
-from tests.schedules.sources.samples import StateItem, state_feed
 
 COUNTRIES = [
     ("Kazakhstan", "KZ"), ("Georgia", "GG"), ("Kenya", "KE"), ("Peru", "PE"), ("Nepal", "NP"),

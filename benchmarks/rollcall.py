@@ -198,6 +198,7 @@ async def main() -> None:
             telegram_base_url=fake.base_url,
             database_url=database_url,
             feeds_enabled=False,
+            health_port=0,
         )
         engine = make_engine(database_url)
         async with running_bot(settings, engine=engine, fake=fake, clock=MutableClock()) as bot:

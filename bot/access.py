@@ -38,12 +38,40 @@ async def answer(update: Update, text: str) -> None:
         await update.effective_message.reply_text(text)
 
 
+# Control characters (but tab and line breaks) mean nothing in what people write, and
+# PostgreSQL refuses NUL in text outright: they are dropped from every text read.
+_CONTROLS = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+
+
+def clean_text(text: str) -> str:
+    """`text` without control characters other than tab and line breaks."""
+    return text.translate(_CONTROLS)
+
+
+def message_text(update: Update) -> str:
+    """The message's text, cleaned (see `clean_text`); "" when it has none."""
+    message = update.effective_message
+    return clean_text(message.text) if message is not None and message.text else ""
+
+
 def command_argument(update: Update) -> str:
     """What follows the command, from the next line too (`/safe` then a note below)."""
-    message = update.effective_message
-    text = message.text if message is not None and message.text else ""
-    parts = text.split(None, 1)
+    parts = message_text(update).split(None, 1)
     return parts[1].strip() if len(parts) > 1 else ""
+
+
+# Row ids are INTEGER columns: PostgreSQL refuses a larger number in a query outright.
+MAX_ROW_ID = 2**31 - 1
+
+
+def row_id(text: str) -> int | None:
+    """The id a person typed ("12" or "#12"), or None when it is no id a row can have
+    (other characters, "²" or "١٢", zero, or a number beyond `MAX_ROW_ID`)."""
+    digits = text.strip().removeprefix("#")
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 10:
+        return None
+    number = int(digits)
+    return number if 0 < number <= MAX_ROW_ID else None
 
 
 def identify(update: Update, context: Context) -> Staff | None:
@@ -119,6 +147,8 @@ def requires(
                 else:
                     await answer(update, f"Sorry, only {_ROLE_WORDS[role]} can do that.")
                 return
+            if context.args:
+                context.args = [a for a in map(clean_text, context.args) if a]
             await handler(update, context, person)
 
         return gated

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import httpx
+from apscheduler.triggers.date import DateTrigger  # type: ignore[import-untyped]
 from sqlalchemy.engine import Engine
 from telegram import BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
 from telegram.error import TelegramError
@@ -19,20 +20,26 @@ from telegram.ext import (
     filters,
 )
 
-from bot import broadcasts, checkins, curfews, enrolment, feeds, subscriptions
+from bot import broadcasts, checkins, curfews, enrolment, feeds, privacy, subscriptions
 from bot.access import requires
 from bot.commands import menu_for
 from bot.context import SERVICES_KEY, Context, Services
-from bot.dispatcher import Dispatcher
+from bot.dispatcher import DATABASE_UNAVAILABLE, Dispatcher
+from bot.health import serve_health
 from bot.settings import BotSettings
-from db import staff
-from db.engine import create_schema, make_engine, session_scope
+from db import migrations, staff
+from db.engine import make_engine, session_scope
 from db.models import Role, Staff
 from db.types import utcnow
 
 log = logging.getLogger(__name__)
 
 REPORT_INTERVAL_SECONDS = 2.0
+# The updates the bot handles, in both polling and webhook mode.
+ALLOWED_UPDATES = ["message", "callback_query"]
+# A one-off job (a reminder, a deadline) that met a database outage runs again this much
+# later; repeating jobs just run at their next tick.
+JOB_RETRY_SECONDS = 30.0
 
 
 @requires(Role.STAFF)
@@ -51,7 +58,14 @@ async def cb_unknown(update: Update, context: Context, person: Staff) -> None:
 
 async def on_error(update: object, context: Context) -> None:
     """Log first, then tell the person something went wrong (never the details)."""
-    log.error("error while handling an update", exc_info=context.error)
+    if isinstance(context.error, DATABASE_UNAVAILABLE):
+        # One line per failure during an outage, not a traceback for every tick and update.
+        reason = str(getattr(context.error, "orig", None) or context.error).strip()
+        what = f"job {context.job.name}" if context.job is not None else "an update"
+        log.error("database unavailable while handling %s: %s", what, reason.splitlines()[0])
+        _retry_one_off_job(context)
+    else:
+        log.error("error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:
         try:
             await update.effective_message.reply_text(
@@ -61,8 +75,25 @@ async def on_error(update: object, context: Context) -> None:
             log.warning("could not tell the user about the error")
 
 
+def _retry_one_off_job(context: Context) -> None:
+    """Plan a failed one-off job again; every job is safe to run twice (dedupe keys, claims)."""
+    job, jobs = context.job, context.job_queue
+    if job is None or jobs is None or not isinstance(job.job.trigger, DateTrigger):
+        return
+    log.warning("job %s will run again in %.0f s", job.name, JOB_RETRY_SECONDS)
+    jobs.run_once(
+        job.callback,
+        when=JOB_RETRY_SECONDS,
+        name=job.name,
+        data=job.data,
+        job_kwargs={"misfire_grace_time": None},
+    )
+
+
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
     svc: Services = application.bot_data[SERVICES_KEY]
+    if svc.settings.health_port:
+        svc.health = serve_health(svc)  # first: a port in use stops start-up before any work
     await application.bot.set_my_commands(
         menu_for(Role.STAFF), scope=BotCommandScopeAllPrivateChats()
     )
@@ -90,6 +121,8 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
 
 async def _post_stop(application: Application) -> None:  # type: ignore[type-arg]
     svc: Services = application.bot_data[SERVICES_KEY]
+    if svc.health is not None:
+        await svc.health.stop()
     if svc.dispatcher is not None:
         await svc.dispatcher.stop()
     if svc.http is not None:
@@ -103,7 +136,7 @@ def build_application(
     clock: Callable[[], datetime] = utcnow,
 ) -> Application:  # type: ignore[type-arg]
     engine = engine or make_engine(settings.database_url)
-    create_schema(engine)
+    migrations.prepare(engine, auto_migrate=settings.auto_migrate)
     application = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
@@ -152,6 +185,14 @@ def build_application(
     )
     # Safety check-ins and roll calls
     checkins.register(application)
+    # Privacy: a person's copy of their data, and erasure at their request
+    application.add_handlers(
+        [
+            CommandHandler("export_me", privacy.cmd_export_me),
+            CommandHandler("forget_me", privacy.cmd_forget_me),
+            CallbackQueryHandler(privacy.cb_privacy, pattern=r"^pv:"),
+        ]
+    )
     # Anything else, so strangers and typos get an answer; these must come last.
     application.add_handlers(
         [
@@ -170,4 +211,10 @@ def build_application(
         name="broadcast-reports",
     )
     jobs.run_repeating(curfews.job_replan_curfews, interval=3600, first=3600, name="curfew-replan")
+    jobs.run_repeating(
+        privacy.job_retention,
+        interval=privacy.RETENTION_INTERVAL_SECONDS,
+        first=privacy.RETENTION_FIRST_SECONDS,
+        name=privacy.RETENTION_JOB,
+    )
     return application

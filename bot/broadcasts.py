@@ -14,7 +14,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 
 from bot import render
-from bot.access import requires
+from bot.access import command_argument, requires, row_id
 from bot.context import Context, services
 from db import audit, broadcasts, deliveries, subscriptions
 from db.engine import session_scope
@@ -75,10 +75,9 @@ def _buttons(alert_id: int) -> InlineKeyboardMarkup:
 async def cmd_broadcast(update: Update, context: Context, person: Staff) -> None:
     """/broadcast <country> <text>: preview first, nothing goes out before Send."""
     message = update.effective_message
-    if message is None or message.text is None:
+    if message is None:
         return
-    _, _, raw = message.text.partition(" ")
-    request = parse_broadcast(raw)
+    request = parse_broadcast(command_argument(update))
     if isinstance(request, str):
         await message.reply_text(request)
         return
@@ -121,12 +120,12 @@ async def cb_broadcast(update: Update, context: Context, person: Staff) -> None:
     if query is None or query.data is None or query.message is None:
         return
     verb, _, raw_id = query.data.removeprefix("bc:").partition(":")
-    if verb not in ("send", "cancel") or not raw_id.isdigit():
+    alert_id = row_id(raw_id)
+    if verb not in ("send", "cancel") or alert_id is None:
         await query.answer("That button is not valid.", show_alert=True)
         return
     svc = services(context)
     now = svc.clock()
-    alert_id = int(raw_id)
     with session_scope(svc.engine) as session:
         status = AlertStatus.SENT if verb == "send" else AlertStatus.CANCELLED
         claimed = broadcasts.claim_draft(
@@ -151,7 +150,13 @@ async def cb_broadcast(update: Update, context: Context, person: Staff) -> None:
                 chat_id=query.message.chat.id,
                 message_id=query.message.message_id,
             )
-            log.info("broadcast %d: queued for %d people (%d unreachable)", alert_id, queued, gone)
+            log.info(
+                "broadcast %d: queued for %d people (%d unreachable)",
+                alert_id,
+                queued,
+                gone,
+                extra={"alert_id": alert_id},
+            )
     if alert is None:
         await query.answer("This preview has already been sent or cancelled.", show_alert=True)
         return
@@ -187,9 +192,19 @@ async def refresh_report(context: Context, alert: Alert) -> None:
         )
     except BadRequest as error:
         if "not modified" not in error.message.lower():
-            log.warning("broadcast %d: report not updated: %s", alert.id, error.message)
+            log.warning(
+                "broadcast %d: report not updated: %s",
+                alert.id,
+                error.message,
+                extra={"alert_id": alert.id},
+            )
     except TelegramError as error:
-        log.warning("broadcast %d: report not updated: %s", alert.id, error.message)
+        log.warning(
+            "broadcast %d: report not updated: %s",
+            alert.id,
+            error.message,
+            extra={"alert_id": alert.id},
+        )
         return
     shown[alert.id] = text
     if finished:

@@ -51,7 +51,7 @@ from telegram.ext import (
 )
 
 from bot import render
-from bot.access import command_argument, requires
+from bot.access import command_argument, requires, row_id
 from bot.context import SERVICES_KEY, Context, Services, services
 from bot.settings import Settings
 from bot.subscriptions import understand_country
@@ -68,7 +68,7 @@ from schedules.zones import utc_to_local, zones_for_country
 
 log = logging.getLogger(__name__)
 
-CALLBACK = re.compile(r"^rc:(\d{1,12}):(\d{1,12}):([sh])$")
+CALLBACK = re.compile(r"^rc:([0-9]{1,9}):([0-9]{1,9}):([sh])$")  # ids within INTEGER
 REMIND_JOB = "rollcall-remind:"
 DEADLINE_JOB = "rollcall-deadline:"
 ROLLS_JOB = "rollcall-rolls"
@@ -554,6 +554,13 @@ def start_round(
         key=db.live_roll_key(round_id),
         now=now,
     )
+    log.info(
+        "roll call %d: started for %s, %d people asked",
+        round_id,
+        country,
+        len(people),
+        extra={"round_id": round_id, "alert_id": alert_id},
+    )
     return rollcall
 
 
@@ -626,7 +633,13 @@ def start_automatic_round(
         remind_every_minutes=settings.checkin_reminder_minutes,
     )
     if isinstance(started, str):
-        log.info("alert %d: no automatic roll call for %s: %s", alert_id, country, started)
+        log.info(
+            "alert %d: no automatic roll call for %s: %s",
+            alert_id,
+            country,
+            started,
+            extra={"alert_id": alert_id},
+        )
         return None
     audit.record(
         session,
@@ -874,7 +887,13 @@ def send_due_reminder(svc: Services, round_id: int) -> int:
                 now=now,
                 reply_markup=answer_keyboard(round_id, member_id),
             )
-    log.info("roll call %d: reminder %d queued for %d people", round_id, due.index, len(targets))
+    log.info(
+        "roll call %d: reminder %d queued for %d people",
+        round_id,
+        due.index,
+        len(targets),
+        extra={"round_id": round_id},
+    )
     if targets:
         svc.wake_dispatcher()
     return len(targets)
@@ -916,7 +935,12 @@ def pass_round_deadline(svc: Services, round_id: int) -> bool:
             round_id=round_id,
             never_answered=plan.count_roll(entries).no_answer,
         )
-    log.info("roll call %d: deadline passed; %d leads told", round_id, len(people))
+    log.info(
+        "roll call %d: deadline passed; %d leads told",
+        round_id,
+        len(people),
+        extra={"round_id": round_id},
+    )
     svc.wake_dispatcher()
     return True
 
@@ -932,9 +956,10 @@ def find_round(session: Session, *, reference: str, person: Staff, action: str) 
     ref = reference.strip().lstrip("#")
     if not ref:
         return ROUND_USAGE.format(command=action)
-    if ref.isdigit():
-        rollcall = db.by_id(session, round_id=int(ref))
-        missing = f"There is no roll call #{ref}."
+    if ref.isascii() and ref.isdigit():
+        number = row_id(ref)
+        rollcall = db.by_id(session, round_id=number) if number is not None else None
+        missing = f"There is no roll call #{ref[:20]}."
     else:
         found = understand_country(ref)
         if isinstance(found, str):
@@ -1119,9 +1144,19 @@ async def refresh_roll(application: Application, round_id: int) -> None:  # type
             except BadRequest as error:
                 # "not modified" is fine; a deleted message is not worth hammering.
                 if "not modified" not in error.message.lower():
-                    log.warning("roll call %d: live roll not updated: %s", round_id, error.message)
+                    log.warning(
+                        "roll call %d: live roll not updated: %s",
+                        round_id,
+                        error.message,
+                        extra={"round_id": round_id},
+                    )
             except TelegramError as error:
-                log.warning("roll call %d: live roll not updated: %s", round_id, error.message)
+                log.warning(
+                    "roll call %d: live roll not updated: %s",
+                    round_id,
+                    error.message,
+                    extra={"round_id": round_id},
+                )
                 continue  # try again on the next tick
             state.shown[(chat_id, message_id)] = text
         if edited:
@@ -1312,9 +1347,9 @@ async def cmd_unlead(update: Update, context: Context, person: Staff) -> None:
 async def cmd_checkin(update: Update, context: Context, person: Staff) -> None:
     """/checkin <country> [message] [deadline]: ask everyone there; reply with a live roll."""
     message = update.effective_message
-    if message is None or message.text is None:
+    if message is None:
         return
-    _, _, raw = message.text.partition(" ")
+    raw = command_argument(update)
     svc = services(context)
     now = svc.clock()
     with session_scope(svc.engine) as session:
@@ -1429,9 +1464,19 @@ async def cb_rollcall(update: Update, context: Context, person: Staff) -> None:
             )
         except BadRequest as error:
             if "not modified" not in error.message.lower():
-                log.warning("roll call %d: answer not shown: %s", outcome.round_id, error.message)
+                log.warning(
+                    "roll call %d: answer not shown: %s",
+                    outcome.round_id,
+                    error.message,
+                    extra={"round_id": outcome.round_id},
+                )
         except TelegramError as error:
-            log.warning("roll call %d: answer not shown: %s", outcome.round_id, error.message)
+            log.warning(
+                "roll call %d: answer not shown: %s",
+                outcome.round_id,
+                error.message,
+                extra={"round_id": outcome.round_id},
+            )
     await refresh_roll(context.application, outcome.round_id)
 
 

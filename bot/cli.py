@@ -9,21 +9,37 @@ import logging
 import sys
 from datetime import date
 
-from bot.settings import ConfigError, load_bot_settings, load_settings
-from db import audit, sources, staff
-from db.engine import create_schema, make_engine, session_scope
+from sqlalchemy.exc import OperationalError
+
+from bot.logs import configure_logging, redact
+from bot.settings import ConfigError, load_bot_settings, load_logging_settings, load_settings
+from db import audit, migrations, sources, staff
+from db.engine import make_engine, session_scope
 from db.models import Role
 from schedules.countries import resolve_country
 from schedules.curfew_text import parse_report
 from schedules.sources.base import FeedError, SourceKind
 from schedules.sources.check import check_source, item_to_json, items_table
 
+log = logging.getLogger("bot")
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dutybot", description="Duty-of-care alerts on Telegram.")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="run the bot (long polling)")
-    commands.add_parser("init-db", help="create the database tables")
+    commands.add_parser("run", help="run the bot (long polling, or a webhook when one is set)")
+    commands.add_parser("init-db", help="the same as `db upgrade`")
+    commands.add_parser(
+        "demo", help="replay Kazakhstan, January 2022, on simulated Telegram (no token, no network)"
+    )
+    database = commands.add_parser("db", help="the database schema")
+    db_commands = database.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="create the tables, or upgrade them to this version")
+    db_commands.add_parser("current", help="the schema revision the database is at")
+    revision = db_commands.add_parser(
+        "revision", help="write a migration for what changed in the models (for developers)"
+    )
+    revision.add_argument("-m", "--message", required=True, help="what the migration does")
     add_admin = commands.add_parser(
         "add-admin", help="make a Telegram user an admin (they become one on first contact)"
     )
@@ -60,34 +76,82 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _configure_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # httpx logs every request URL at INFO, and the URL holds the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    configure_logging(load_logging_settings().log_format)
 
 
 def cmd_run() -> int:
-    from bot.app import build_application
+    from bot.app import ALLOWED_UPDATES, build_application
 
     settings = load_bot_settings()
+    token = settings.telegram_bot_token.get_secret_value()
+    secret = settings.telegram_webhook_secret
+    redact([token, token.partition(":")[2], *([secret.get_secret_value()] if secret else [])])
     application = build_application(settings)
-    application.run_polling(allowed_updates=["message", "callback_query"])
+    if settings.telegram_webhook_url is None:
+        log.info("receiving updates by long polling")
+        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+        return 0
+    assert secret is not None  # the settings refuse webhook mode without one
+    log.info(
+        "receiving updates by webhook at %s, served on %s:%d",
+        settings.telegram_webhook_url,
+        settings.webhook_listen,
+        settings.webhook_port,
+    )
+    # PTB's own server (tornado) registers the webhook with the secret, then refuses
+    # every request that does not carry it with 403.
+    application.run_webhook(
+        listen=settings.webhook_listen,
+        port=settings.webhook_port,
+        url_path=settings.webhook_path,
+        webhook_url=settings.telegram_webhook_url,
+        secret_token=secret.get_secret_value(),
+        allowed_updates=ALLOWED_UPDATES,
+    )
     return 0
 
 
-def cmd_init_db() -> int:
-    settings = load_settings()
-    create_schema(make_engine(settings.database_url))
-    print("Database ready.")
-    return 0
+def cmd_db(command: str, message: str | None = None) -> int:
+    if command == "revision":
+        path = migrations.new_revision(message or "")
+        if path is None:
+            print("The models match the newest revision; no migration written.")
+            return 0
+        print(f"Wrote {path}: read it, then `dutybot db upgrade` applies it.")
+        return 0
+    engine = make_engine(load_settings().database_url)
+    try:
+        if command == "upgrade":
+            done = migrations.upgrade(engine)
+            if done.adopted:
+                print(f"Tables from before migrations kept, marked as revision {done.before}.")
+            if done.changed:
+                print(f"Database upgraded from {done.before or 'empty'} to {done.after}.")
+            elif not done.adopted:
+                print(f"Database already at revision {done.after}, the newest.")
+            return 0
+        current, head = migrations.current_revision(engine), migrations.head_revision()
+        if current != head:
+            at = "has no schema revision" if current is None else f"is at revision {current}"
+            print(f"Database {at}; this version needs {head}: run `dutybot db upgrade`.")
+            return 1
+        differences = migrations.schema_differences(engine)
+        print(f"Database at revision {head}, the newest.")
+        for difference in differences:
+            print(f"  differs from the models: {difference}")
+        return 1 if differences else 0
+    except OperationalError as error:
+        reason = str(error.orig or error).strip().splitlines()[0]
+        print(f"dutybot: cannot use the database: {reason}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
 
 
 def cmd_add_admin(telegram_user_id: int) -> int:
     settings = load_settings()
     engine = make_engine(settings.database_url)
-    create_schema(engine)
+    migrations.prepare(engine, auto_migrate=settings.auto_migrate)
     with session_scope(engine) as session:
         person = staff.by_telegram_id(session, telegram_user_id=telegram_user_id)
         if person is None:
@@ -116,7 +180,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     engine = make_engine(settings.database_url)
-    create_schema(engine)
+    migrations.prepare(engine, auto_migrate=settings.auto_migrate)
     with session_scope(engine) as session:
         if args.sources_command == "list":
             for source in sources.every(session):
@@ -197,21 +261,36 @@ def cmd_curfew_parse(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo() -> int:
+    from bot.demo import run_demo
+
+    # The transcript is the output; the bot's own log says only what went wrong. The
+    # replay updates live rolls several times a second, and a tick skipped because the
+    # last one is still running is not worth a warning.
+    logging.getLogger().setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
+    return run_demo()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    _configure_logging()
     try:
+        _configure_logging()
         if args.command == "run":
             return cmd_run()
         if args.command == "init-db":
-            return cmd_init_db()
+            return cmd_db("upgrade")
+        if args.command == "demo":
+            return cmd_demo()
+        if args.command == "db":
+            return cmd_db(args.db_command, getattr(args, "message", None))
         if args.command == "add-admin":
             return cmd_add_admin(args.telegram_user_id)
         if args.command == "sources":
             return cmd_sources(args)
         if args.command == "curfew":
             return cmd_curfew_parse(args)
-    except ConfigError as error:
+    except (ConfigError, migrations.SchemaError) as error:
         print(f"dutybot: {error}", file=sys.stderr)
         return 2
     return 1

@@ -28,6 +28,8 @@ CATALOGUE: tuple[Command, ...] = (
     Command("help_me", "[note]", "alert your security leads now", Role.STAFF),
     Command("curfew", "", "curfews where you are, in local time and UTC", Role.STAFF),
     Command("remind", "<minutes|off>", "when to remind you before a curfew starts", Role.STAFF),
+    Command("export_me", "", "everything Dutybot stores about you, as a file", Role.STAFF),
+    Command("forget_me", "", "delete your data from Dutybot (asks first)", Role.STAFF),
     Command("broadcast", "<country> <text>", "send a message to a country's staff", Role.LEAD),
     Command("countries", "", "countries with subscribers and how many", Role.LEAD),
     Command("lead", "[country]", "the countries you lead; /lead KZ adds one", Role.LEAD),

@@ -16,6 +16,7 @@ from db.types import utcnow
 
 if TYPE_CHECKING:
     from bot.dispatcher import Dispatcher
+    from bot.health import HealthServer
 
 Context = CallbackContext[Any, Any, Any, Any]
 
@@ -28,6 +29,7 @@ class Services:
     clock: Callable[[], datetime] = field(default=utcnow)
     dispatcher: Dispatcher | None = None
     http: httpx.AsyncClient | None = None  # for feeds; opened at start-up
+    health: HealthServer | None = None  # GET /healthz; started at start-up unless turned off
 
     def wake_dispatcher(self) -> None:
         if self.dispatcher is not None:

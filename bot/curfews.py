@@ -23,7 +23,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, JobQueue
 
 from bot import render
-from bot.access import requires
+from bot.access import command_argument, message_text, requires, row_id
 from bot.context import SERVICES_KEY, Context, Services, services
 from db import audit, curfews, deliveries, staff, subscriptions
 from db.deliveries import Recipient
@@ -31,7 +31,7 @@ from db.engine import session_scope
 from db.models import Curfew, CurfewStatus, Priority, Role, Staff
 from schedules import zones
 from schedules.countries import countries_named_in, country_name, resolve_country
-from schedules.curfew_text import FoundCurfew, find_curfews, utc_check
+from schedules.curfew_text import MAX_AREA, UNTIL_YEARS, FoundCurfew, find_curfews, utc_check
 from schedules.curfew_times import (
     Window,
     format_duration,
@@ -91,7 +91,8 @@ def parse_until(text: str, *, today: date) -> date:
             parsed = datetime.strptime(f"{cleaned} 2000", f"{layout} %Y").date()  # noqa: DTZ007
         except ValueError:
             continue
-        for year in (today.year, today.year + 1, today.year + 4):
+        # Eight years always reach a 29 February; other impossible dates never resolve.
+        for year in range(today.year, today.year + 9):
             try:
                 candidate = parsed.replace(year=year)
             except ValueError:
@@ -128,6 +129,8 @@ def parse_curfew_request(raw: str, *, today: date) -> CurfewRequest | str:
     else:
         detail = f" ({last_error})" if rest else ""
         return f"I can't read the curfew times{detail}. Write e.g. 23:00-07:00 or 11pm-7am."
+    if area is not None and len(area) > MAX_AREA:
+        return f"That area name is {len(area)} characters; please keep it under {MAX_AREA}."
     zone = zones.zone_for_area(country.code, area)
     if zone is None:
         options = ", ".join(zones.zones_for_country(country.code)[:12])
@@ -145,6 +148,8 @@ def parse_curfew_request(raw: str, *, today: date) -> CurfewRequest | str:
             return str(error)
         if until < today:
             return "That end date has already passed."
+        if until.year > today.year + UNTIL_YEARS:
+            return f"That end date is more than {UNTIL_YEARS} years away."
     return CurfewRequest(country=country.code, area=area, zone=zone, window=window, until=until)
 
 
@@ -406,9 +411,9 @@ def plan_curfew_jobs(application: Application) -> None:  # type: ignore[type-arg
 async def cmd_curfew_set(update: Update, context: Context, person: Staff) -> None:
     """/curfew_set <country> [area] <start>-<end> [until <date>]"""
     message = update.effective_message
-    if message is None or message.text is None:
+    if message is None:
         return
-    _, _, raw = message.text.partition(" ")
+    raw = command_argument(update)
     svc = services(context)
     now = svc.clock()
     request = parse_curfew_request(raw, today=now.date())
@@ -504,12 +509,13 @@ async def cb_curfew(update: Update, context: Context, person: Staff) -> None:
     if query is None or query.data is None:
         return
     verb, _, raw_id = query.data.removeprefix("cf:").partition(":")
-    if verb not in ("ok", "no", "edit") or not raw_id.isdigit():
+    curfew_id = row_id(raw_id)
+    if verb not in ("ok", "no", "edit") or curfew_id is None:
         await query.answer("That button is not valid.", show_alert=True)
         return
     svc = services(context)
     with session_scope(svc.engine) as session:
-        decision = decide(session, verb=verb, curfew_id=int(raw_id), person=person, now=svc.clock())
+        decision = decide(session, verb=verb, curfew_id=curfew_id, person=person, now=svc.clock())
     await query.answer(decision.answer)
     if decision.edit_to is not None:
         await query.edit_message_text(render.esc(decision.edit_to))
@@ -527,10 +533,10 @@ async def cmd_curfew_end(update: Update, context: Context, person: Staff) -> Non
     if message is None:
         return
     args = context.args or []
-    if len(args) != 1 or not args[0].lstrip("#").isdigit():
+    curfew_id = row_id(args[0]) if len(args) == 1 else None
+    if curfew_id is None:
         await message.reply_text("Usage: /curfew_end <id>; /curfews lists the ids.")
         return
-    curfew_id = int(args[0].lstrip("#"))
     svc = services(context)
     now = svc.clock()
     with session_scope(svc.engine) as session:
@@ -579,7 +585,9 @@ async def cmd_curfews(update: Update, context: Context, person: Staff) -> None:
             f"#{c.id} {describe(c, now=now)}. {status_line(c, now=now)}"
             for c in curfews.active(session, countries=countries)
         ]
-    await message.reply_text("\n".join(lines) if lines else "No active curfews.")
+    # Many curfews with long area names run past one message.
+    for part in render.split_html("", "\n".join(lines) or "No active curfews."):
+        await message.reply_text(part, parse_mode=ParseMode.HTML)
 
 
 @requires(Role.STAFF)
@@ -604,7 +612,8 @@ async def cmd_curfew(update: Update, context: Context, person: Staff) -> None:
         if person.curfew_reminder_minutes is not None
         else "Reminders are off (/remind 60 turns them on)."
     )
-    await message.reply_text("\n\n".join([*lines, reminder]))
+    for part in render.split_html("", "\n\n".join([*lines, reminder])):
+        await message.reply_text(part, parse_mode=ParseMode.HTML)
 
 
 @requires(Role.STAFF)
@@ -614,7 +623,9 @@ async def cmd_remind(update: Update, context: Context, person: Staff) -> None:
     if message is None:
         return
     args = context.args or []
-    if len(args) != 1 or not (args[0].lower() == "off" or args[0].isdigit()):
+    if len(args) != 1 or not (
+        args[0].lower() == "off" or (args[0].isascii() and args[0].isdigit())
+    ):
         await message.reply_text(
             "Usage: /remind 60 (minutes before each curfew starts) or /remind off"
         )
@@ -643,7 +654,7 @@ async def msg_text(update: Update, context: Context, person: Staff) -> None:
     if Role(person.role) is Role.STAFF:
         await message.reply_text("I don't know that one. /help lists what you can do.")
         return
-    text = message.text
+    text = message_text(update)
     svc = services(context)
     now = svc.clock()
     named = countries_named_in(text)

@@ -1,15 +1,25 @@
 """The delivery dispatcher: sends the outbox to Telegram in priority order, within limits.
 
-One long-running task. It takes due rows (most urgent first, then oldest), paces them
-under the global rate, keeps each chat under its own rate, and records every outcome
-in the database the moment it is known:
+One long-running task. It claims due rows (most urgent first, then oldest) half a
+second's worth at a time, paces them under the global rate, keeps each chat under its
+own rate, and records every outcome in the database:
 
-- sent: Telegram's message id is stored; the row is never sent again;
+- sent: Telegram's message id is stored (when many are under way, a batch at a time
+  within RECORD_SECONDS); the row is never sent again;
 - 429: the row waits `retry_after` and the whole dispatcher pauses as long;
 - timeout, 5xx, network errors: retried with exponential backoff;
 - 403, "chat not found", deactivated: the person is marked unreachable, everything
   queued for them stops, and their leads are told;
 - any other 400: the message itself is bad; it is marked failed and logged.
+
+Claiming and recording in batches keeps the database to a few statements a second,
+whatever the rate. A crash can repeat only rows still `sending`: the ones on their way to
+Telegram and those confirmed in the last RECORD_SECONDS. Something more urgent queued
+meanwhile makes the dispatcher give back the rest of its claim and look again.
+
+While the database is unavailable nothing new is sent: outcomes Telegram has already
+given are held in memory and recorded, in order, as soon as it is back. The outage is
+logged once when it starts and once when it ends.
 """
 
 from __future__ import annotations
@@ -21,8 +31,10 @@ import random
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
@@ -39,6 +51,21 @@ log = logging.getLogger(__name__)
 
 # Bad requests that mean the chat is gone for good, not that the message was wrong.
 _GONE = ("chat not found", "user is deactivated", "bot was blocked", "peer_id_invalid")
+
+# Rows claimed at once: this many seconds' worth at the configured rate.
+CLAIM_SECONDS = 0.5
+# Confirmed sends are recorded together at most this long after the first of them ...
+RECORD_SECONDS = 0.2
+# ... or as soon as there are this many.
+RECORD_BATCH = 200
+
+# What the database raises when it is down, restarting or unreachable.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+def _ids(row: DueDelivery) -> dict[str, int | None]:
+    """What a log line about one delivery carries, for following it through the log."""
+    return {"delivery_id": row.id, "alert_id": row.alert_id, "staff_id": row.staff_id}
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -71,6 +98,17 @@ class Dispatcher:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self.sent_count = 0
+        # Outcomes Telegram gave that the database could not take yet, oldest first.
+        self._unrecorded: list[Callable[[], None]] = []
+        self._database_down_since: float | None = None
+        self._held_during_outage = 0
+        rate = settings.send_rate_per_second
+        self._claim_size = max(8, min(500, int(rate * CLAIM_SECONDS)))
+        # Sent and confirmed by Telegram, not yet recorded (the rows are still `sending`).
+        self._confirmed: list[deliveries.Confirmed] = []
+        self._record_timer: asyncio.TimerHandle | None = None
+        # Claimed but not sent, and not yet given back (the database was unavailable).
+        self._unreleased: list[int] = []
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -94,19 +132,74 @@ class Dispatcher:
                 await self._task
         if self._in_flight:
             await asyncio.wait(self._in_flight, timeout=10)
+        try:
+            self._record_held_outcomes()
+            self._record_confirmed()
+            self._release_unsent()
+        except DATABASE_UNAVAILABLE:
+            log.error(
+                "database still unavailable at shutdown: %d outcomes not recorded; those "
+                "messages will be sent again at the next start",
+                len(self._unrecorded) + len(self._confirmed),
+            )
 
     # -- the loop --------------------------------------------------------------------
     async def _run(self) -> None:
         while not self._stopping:
             try:
+                # Outcomes already known go first; nothing new is sent before they are in.
+                self._record_held_outcomes()
+                self._record_confirmed()
+                self._release_unsent()
                 progressed = await self._dispatch_once()
+            except DATABASE_UNAVAILABLE as error:
+                self._database_unavailable(error)
+                await self._sleep(2.0)
+                continue
             except Exception:
                 # The database may be down; keep the loop alive and try again shortly.
                 log.exception("dispatcher pass failed; retrying in 2 s")
                 await self._sleep(2.0)
                 continue
+            self._database_available()
             if not progressed:
                 await self._sleep(self._idle_wait())
+
+    # -- database outages ----------------------------------------------------------
+    def _record(self, write: Callable[[], None]) -> None:
+        """Record one outcome now, or hold it until the database is back."""
+        if not self._unrecorded:
+            try:
+                write()
+                return
+            except DATABASE_UNAVAILABLE as error:
+                self._database_unavailable(error)
+        # The row stays `sending` meanwhile, so it is neither sent again nor lost.
+        self._unrecorded.append(write)
+        self._held_during_outage += 1
+
+    def _record_held_outcomes(self) -> None:
+        while self._unrecorded:
+            self._unrecorded[0]()  # raises while the database is still unavailable
+            self._unrecorded.pop(0)
+
+    def _database_unavailable(self, error: Exception) -> None:
+        if self._database_down_since is not None:
+            return
+        self._database_down_since = time.monotonic()
+        self._held_during_outage = 0
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0][:200]
+        log.error("database unavailable; sending paused until it is back: %s", reason)
+
+    def _database_available(self) -> None:
+        if self._database_down_since is None:
+            return
+        log.warning(
+            "database available again after %.0f s; %d outcomes held meanwhile are recorded",
+            time.monotonic() - self._database_down_since,
+            self._held_during_outage,
+        )
+        self._database_down_since = None
 
     def _busy_chats(self) -> set[int]:
         now = time.monotonic()
@@ -117,30 +210,34 @@ class Dispatcher:
 
     async def _dispatch_once(self) -> bool:
         self._wake.clear()
-        batch_size = max(32, min(500, int(self.settings.send_rate_per_second * 2)))
         with session_scope(self.engine) as session:
-            batch = deliveries.due(
-                session, now=self.clock(), limit=batch_size, busy_chats=self._busy_chats()
+            batch = deliveries.claim_due(
+                session, now=self.clock(), limit=self._claim_size, busy_chats=self._busy_chats()
             )
-        progressed = False
-        for row in batch:
-            if self._stopping or self._wake.is_set():
-                # Something new was queued: it may be more urgent than the rest of this
-                # batch, so look again.
+        for index, row in enumerate(batch):
+            # Something new was queued (it may be more urgent than the rest of this batch),
+            # or the database went away: give the rest back and look again.
+            if self._stopping or self._wake.is_set() or self._database_down_since is not None:
+                self._give_back(batch[index:])
                 break
-            if (
-                row.chat_id in self._in_flight_chats
-                or self._chat_free_at.get(row.chat_id, 0.0) > time.monotonic()
-            ):
-                continue
             while len(self._in_flight) >= self.settings.send_max_in_flight:
                 await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
             await self.pacer.acquire()
-            if self._stopping:
-                break
             self._start_send(row)
-            progressed = True
-        return progressed
+        return bool(batch)
+
+    def _give_back(self, rows: list[DueDelivery]) -> None:
+        # Should the database be unavailable, they stay `sending` until a pass after the
+        # outage gives them back.
+        self._unreleased.extend(row.id for row in rows)
+        self._release_unsent()
+
+    def _release_unsent(self) -> None:
+        if not self._unreleased:
+            return
+        with session_scope(self.engine) as session:
+            deliveries.release(session, delivery_ids=self._unreleased)
+        self._unreleased.clear()
 
     def _idle_wait(self) -> float:
         soonest_chat = min(self._chat_free_at.values(), default=None)
@@ -158,10 +255,7 @@ class Dispatcher:
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
 
     def _start_send(self, row: DueDelivery) -> None:
-        with session_scope(self.engine) as session:
-            deliveries.mark_sending(session, delivery_id=row.id, now=self.clock())
         self._in_flight_chats.add(row.chat_id)
-        self._chat_free_at[row.chat_id] = time.monotonic() + self._chat_interval
         task = asyncio.create_task(self._send(row), name=f"delivery:{row.id}")
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
@@ -171,8 +265,11 @@ class Dispatcher:
         try:
             await self._send_and_record(row)
         except Exception:
-            log.exception("delivery %d: could not record the outcome", row.id)
+            log.exception("delivery %d: could not record the outcome", row.id, extra=_ids(row))
         finally:
+            # The chat's interval counts from Telegram's answer, so that a request that
+            # took long to arrive is never followed too closely by the next one.
+            self._chat_free_at[row.chat_id] = time.monotonic() + self._chat_interval
             self._in_flight_chats.discard(row.chat_id)
             if self.on_progress is not None:
                 self.on_progress()
@@ -193,26 +290,78 @@ class Dispatcher:
             wait = error.retry_after
             seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
             self.pacer.pause(seconds)
-            log.warning("delivery %d: Telegram asked to wait %.0f s (429)", row.id, seconds)
-            self._retry(row, f"429 retry after {seconds:.0f} s", seconds, count_attempt=False)
+            log.warning(
+                "delivery %d: Telegram asked to wait %.0f s (429)", row.id, seconds, extra=_ids(row)
+            )
+            self._record(
+                partial(
+                    self._retry,
+                    row,
+                    f"429 retry after {seconds:.0f} s",
+                    seconds,
+                    count_attempt=False,
+                )
+            )
         except Forbidden as error:
-            self._unreachable(row, error.message)
+            self._record(partial(self._unreachable, row, error.message))
         except BadRequest as error:
             if any(marker in error.message.lower() for marker in _GONE):
-                self._unreachable(row, error.message)
+                self._record(partial(self._unreachable, row, error.message))
             else:
-                log.error("delivery %d: Telegram refused the message: %s", row.id, error.message)
-                with session_scope(self.engine) as session:
-                    deliveries.mark_failed(session, delivery_id=row.id, error=error.message)
+                log.error(
+                    "delivery %d: Telegram refused the message: %s",
+                    row.id,
+                    error.message,
+                    extra=_ids(row),
+                )
+                self._record(partial(self._mark_failed, row.id, error.message))
         except (NetworkError, TelegramError) as error:
             # Timeouts, 5xx and connection errors are passing; back off and try again.
-            self._retry(row, f"{type(error).__name__}: {error.message}", None)
+            self._record(
+                partial(self._retry, row, f"{type(error).__name__}: {error.message}", None)
+            )
         else:
-            with session_scope(self.engine) as session:
-                deliveries.mark_sent(
-                    session, delivery_id=row.id, message_id=message.message_id, now=self.clock()
-                )
-            self.sent_count += 1
+            log.debug("delivery %d: sent", row.id, extra=_ids(row))
+            self._confirm(row, message.message_id)
+
+    # -- recording what Telegram confirmed, a few at a time -------------------------
+    def _confirm(self, row: DueDelivery, message_id: int) -> None:
+        self._confirmed.append(
+            deliveries.Confirmed(delivery_id=row.id, message_id=message_id, at=self.clock())
+        )
+        # With nothing else on its way there is no batch to wait for: record it now, so
+        # that what reads the outbox (roll-call reminders, reports) sees it at once.
+        under_way = sum(1 for task in self._in_flight if not task.done())
+        if len(self._confirmed) >= RECORD_BATCH or under_way <= 1:
+            self._record_confirmed_now()
+        elif self._record_timer is None:
+            self._record_timer = asyncio.get_running_loop().call_later(
+                RECORD_SECONDS, self._record_confirmed_now
+            )
+
+    def _record_confirmed_now(self) -> None:
+        try:
+            self._record_confirmed()
+        except DATABASE_UNAVAILABLE as error:
+            # Kept, and recorded by the loop before it sends anything else.
+            self._database_unavailable(error)
+
+    def _record_confirmed(self) -> None:
+        """Record the confirmed sends; raises while the database is unavailable."""
+        if self._record_timer is not None:
+            self._record_timer.cancel()
+            self._record_timer = None
+        if not self._confirmed or self._unrecorded:
+            return  # outcomes held from an outage go first
+        batch = list(self._confirmed)
+        with session_scope(self.engine) as session:
+            deliveries.mark_sent_many(session, confirmed=batch)
+        del self._confirmed[: len(batch)]
+        self.sent_count += len(batch)
+
+    def _mark_failed(self, delivery_id: int, error: str) -> None:
+        with session_scope(self.engine) as session:
+            deliveries.mark_failed(session, delivery_id=delivery_id, error=error)
 
     def _retry(
         self, row: DueDelivery, error: str, after: float | None, *, count_attempt: bool = True
@@ -220,7 +369,13 @@ class Dispatcher:
         attempts = row.attempts + 1
         with session_scope(self.engine) as session:
             if count_attempt and attempts >= self.settings.send_max_attempts:
-                log.error("delivery %d: giving up after %d attempts: %s", row.id, attempts, error)
+                log.error(
+                    "delivery %d: giving up after %d attempts: %s",
+                    row.id,
+                    attempts,
+                    error,
+                    extra=_ids(row),
+                )
                 deliveries.mark_failed(session, delivery_id=row.id, error=error)
                 return
             delay = after if after is not None else backoff_seconds(attempts)
@@ -230,6 +385,7 @@ class Dispatcher:
                 attempts,
                 error,
                 delay,
+                extra=_ids(row),
             )
             deliveries.mark_retry(
                 session,
@@ -239,7 +395,13 @@ class Dispatcher:
             )
 
     def _unreachable(self, row: DueDelivery, reason: str) -> None:
-        log.warning("delivery %d: staff %d is unreachable: %s", row.id, row.staff_id, reason)
+        log.warning(
+            "delivery %d: staff %d is unreachable: %s",
+            row.id,
+            row.staff_id,
+            reason,
+            extra=_ids(row),
+        )
         with session_scope(self.engine) as session:
             deliveries.mark_unreachable(session, staff_id=row.staff_id, error=reason)
             if not staff.mark_unreachable(session, staff_id=row.staff_id):

@@ -10,7 +10,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot import render
-from bot.access import STRANGER_TEXT, identify, requires
+from bot.access import STRANGER_TEXT, clean_text, identify, requires
 from bot.commands import help_text, menu_for
 from bot.context import Context, services
 from db import audit, invites, staff, subscriptions
@@ -37,7 +37,7 @@ async def cmd_start(update: Update, context: Context) -> None:
             WELCOME.format(name=person.display_name, role=staff.role_words(person.role))
         )
         return
-    code = context.args[0] if context.args else ""
+    code = clean_text(context.args[0]) if context.args else ""
     svc = services(context)
     if not code or len(code) > 64:
         await message.reply_text(STRANGER_TEXT)

@@ -20,7 +20,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, JobQueue
 
 from bot import checkins, curfews, render
-from bot.access import requires
+from bot.access import requires, row_id
 from bot.context import SERVICES_KEY, Context, Services, services
 from bot.settings import Settings
 from db import acks, audit, broadcasts, deliveries, sources, staff
@@ -109,7 +109,13 @@ async def poll_source(svc: Services, source_id: int) -> list[int]:
         if source is None:
             return []  # removed while we were fetching
         if result.error is not None:
-            log.warning("source %d (%s) failed: %s", source_id, kind.value, result.error)
+            log.warning(
+                "source %d (%s) failed: %s",
+                source_id,
+                kind.value,
+                result.error,
+                extra={"source_id": source_id},
+            )
             if sources.record_failure(session, source=source, error=result.error, now=now):
                 _tell_admins_of_failure(session, source=source, now=now)
         else:
@@ -156,14 +162,23 @@ def apply_items(
     if not source.baseline_done:
         source.baseline_done = True
         session.add(source)
-        log.info("source %d: baseline of %d items recorded", source.id, len(result.items))
+        log.info(
+            "source %d: baseline of %d items recorded",
+            source.id,
+            len(result.items),
+            extra={"source_id": source.id},
+        )
         return []
     alert_ids = []
     for change in changes:
         alert = _alert_for(session, source_id=source.id, change=change, now=now)
         alert_ids.append(alert.id or 0)
         if alert.country is None:
-            log.warning("alert %d: country not recognised, not pushed: %s", alert.id, alert.title)
+            log.warning(
+                "alert %d: country not recognised, not pushed",
+                alert.id,
+                extra={"alert_id": alert.id, "source_id": source.id},
+            )
             continue
         queued, _ = _push(session, alert=alert, level_change=change.level_change_text(), now=now)
         if alert.departure:
@@ -171,7 +186,13 @@ def apply_items(
                 session, alert_id=alert.id or 0, country=alert.country, now=now, settings=settings
             )
             if round_id is not None:
-                log.info("alert %d: roll call %d started for %s", alert.id, round_id, alert.country)
+                log.info(
+                    "alert %d: roll call %d started for %s",
+                    alert.id,
+                    round_id,
+                    alert.country,
+                    extra={"alert_id": alert.id, "round_id": round_id},
+                )
         if alert.curfew_text:
             published = (alert.published_at or now).date()
             proposals = curfews.propose_curfews(
@@ -182,7 +203,12 @@ def apply_items(
                 published=published,
                 now=now,
             )
-            log.info("alert %d: %d curfew windows offered to leads", alert.id, len(proposals))
+            log.info(
+                "alert %d: %d curfew windows offered to leads",
+                alert.id,
+                len(proposals),
+                extra={"alert_id": alert.id},
+            )
         log.info(
             "alert %d (%s, %s): %s; queued for %d",
             alert.id,
@@ -190,6 +216,7 @@ def apply_items(
             alert.country,
             change.what,
             queued,
+            extra={"alert_id": alert.id, "source_id": source.id},
         )
     return alert_ids
 
@@ -265,13 +292,13 @@ async def cb_acknowledge(update: Update, context: Context, person: Staff) -> Non
     query = update.callback_query
     if query is None or query.data is None:
         return
-    raw = query.data.removeprefix("ack:")
+    alert_id = row_id(query.data.removeprefix("ack:"))
     svc = services(context)
     now = svc.clock()
     with session_scope(svc.engine) as session:
         outcome = (
-            acks.acknowledge(session, alert_id=int(raw), staff_id=person.id or 0, now=now)
-            if raw.isdigit()
+            acks.acknowledge(session, alert_id=alert_id, staff_id=person.id or 0, now=now)
+            if alert_id is not None
             else acks.AckOutcome.NOT_YOURS
         )
         if outcome is acks.AckOutcome.NOT_YOURS:
@@ -308,13 +335,14 @@ async def cmd_acks(update: Update, context: Context, person: Staff) -> None:
     if message is None:
         return
     args = context.args or []
-    if len(args) != 1 or not args[0].isdigit():
+    alert_id = row_id(args[0]) if len(args) == 1 else None
+    if alert_id is None:
         await message.reply_text("Usage: /acks <alert id>, e.g. /acks 42")
         return
     with session_scope(services(context).engine) as session:
-        report = acks.report(session, alert_id=int(args[0]))
+        report = acks.report(session, alert_id=alert_id)
     if report is None:
-        await message.reply_text(f"There is no alert {args[0]} that was sent to anyone.")
+        await message.reply_text(f"There is no alert {alert_id} that was sent to anyone.")
         return
     done = (
         "\n".join(f"• {name} ({render.utc_stamp(at)})" for name, at in report.acknowledged)
@@ -341,7 +369,10 @@ def parse_source_args(args: list[str]) -> tuple[SourceKind, str, str | None] | s
     except ValueError:
         return f"Unknown kind “{args[0][:30]}”; use one of: {kinds}"
     url = args[1]
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[x": a bracketed host that is no IP address
+        return f"That is not a URL I can fetch: “{url[:60]}”."
     if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 1000:
         return "The URL must start with http:// or https://"
     country: str | None = None
@@ -417,10 +448,10 @@ async def cmd_source_remove(update: Update, context: Context, person: Staff) -> 
     if message is None:
         return
     args = context.args or []
-    if len(args) != 1 or not args[0].lstrip("#").isdigit():
+    source_id = row_id(args[0]) if len(args) == 1 else None
+    if source_id is None:
         await message.reply_text("Usage: /source_remove <id>; /sources lists the ids.")
         return
-    source_id = int(args[0].lstrip("#"))
     with session_scope(services(context).engine) as session:
         removed = sources.remove(session, source_id=source_id)
         if removed is not None:

@@ -77,6 +77,15 @@ def _take(text: str, room: int) -> str:
     return prefix
 
 
+def _cut_html(part: str, room: int) -> str:
+    """The start of a part made by `split_html`, at most `room` UTF-16 units (what Telegram
+    counts), never ending inside an escape ("&am"): its tags are all in the header, and
+    the body has no bare "&"."""
+    cut = part.encode("utf-16-le")[: 2 * room].decode("utf-16-le", "ignore")
+    amp = cut.rfind("&", max(0, len(cut) - 5))
+    return cut[:amp] if amp >= 0 and ";" not in cut[amp:] else cut
+
+
 def utc_stamp(instant: datetime) -> str:
     return instant.strftime("%d %b %Y %H:%M UTC")
 
@@ -91,7 +100,7 @@ def broadcast_message(*, country: str, text: str, author: str, at: datetime) -> 
 
 def broadcast_preview(*, parts: list[str], recipients: int, unreachable: int) -> str:
     """What the lead sees before Send: exactly the staff message, then who will get it."""
-    shown = parts[0] if len(parts) == 1 else parts[0][: MESSAGE_LIMIT - 400] + "…"
+    shown = parts[0] if len(parts) == 1 else _cut_html(parts[0], MESSAGE_LIMIT - 400) + "…"
     note = f" ({unreachable} of them currently unreachable)" if unreachable else ""
     people = "person" if recipients == 1 else "people"
     extra = f"\nIt will arrive in {len(parts)} messages." if len(parts) > 1 else ""

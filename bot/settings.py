@@ -8,23 +8,39 @@ needs, so `dutybot init-db` works on a machine that has no token yet.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # BotFather tokens look like 123456789:AAE... (a numeric bot id, a colon, 35 url-safe chars).
 _TOKEN_PATTERN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{30,64}$")
+# Telegram accepts 1-256 of these characters as a webhook secret; 16 or more resist guessing.
+_SECRET_MIN = 16
+_SECRET_PATTERN = re.compile(rf"^[A-Za-z0-9_-]{{{_SECRET_MIN},256}}$")
 
 
 class ConfigError(Exception):
     """A setting is missing or wrong; the message is one line for the operator."""
 
 
-class Settings(BaseSettings):
+class LoggingSettings(BaseSettings):
+    """What logging needs; read before anything else, so even a bad setting is logged well."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # text: one readable line per event; json: one JSON object per line, for collectors.
+    log_format: Literal["text", "json"] = "text"
+
+
+class Settings(LoggingSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     database_url: str = "sqlite:///dutybot.sqlite3"
+    # Upgrade the schema at start-up; false: refuse to start unless `dutybot db upgrade` ran.
+    auto_migrate: bool = True
     admin_telegram_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     invite_ttl_days: int = Field(default=7, ge=1, le=365)
     # Telegram allows about 30 messages a second in total and 1 a second to one chat.
@@ -43,6 +59,8 @@ class Settings(BaseSettings):
     checkin_default_deadline_minutes: int = Field(default=120, ge=5, le=4320)
     # The lead's live roll is edited at most this often.
     roll_update_seconds: float = Field(default=3.0, ge=0.1, le=60)
+    # Check-in notes and locations older than this many days are deleted by a daily job.
+    retention_days: int = Field(default=90, ge=1, le=36500)
 
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod
@@ -69,14 +87,92 @@ class BotSettings(Settings):
             raise ValueError("does not look like a token from BotFather (123456:ABC-DEF...)")
         return SecretStr(value.get_secret_value().strip())
 
+    # Webhook mode: set the public URL and Telegram pushes updates to it; unset, the bot
+    # long-polls. Telegram sends the secret with every update; requests without it are refused.
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    # Where the webhook server listens; a reverse proxy forwards the webhook path here.
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    # GET /healthz, in both modes; 0 turns it off.
+    health_listen: str = "127.0.0.1"
+    health_port: int = Field(default=8080, ge=0, le=65535)
+    # The outbox counts as stuck when a message has been due this long and is not sent.
+    health_outbox_stuck_seconds: float = Field(default=300.0, ge=10, le=86400)
+
+    @field_validator("telegram_webhook_url", "telegram_webhook_secret", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("health_port", mode="before")
+    @classmethod
+    def _empty_port_is_off(cls, value: object) -> object:
+        return 0 if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("telegram_webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        url = urlsplit(value.strip())
+        if url.scheme != "https" or not url.hostname or url.query or url.fragment:
+            raise ValueError(
+                "must be the public https URL Telegram posts updates to, "
+                "e.g. https://bot.example.org/telegram (no query string)"
+            )
+        return value.strip()
+
+    @field_validator("telegram_webhook_secret", mode="after")
+    @classmethod
+    def _check_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _SECRET_PATTERN.match(value.get_secret_value().strip()):
+            raise ValueError(
+                f"must be {_SECRET_MIN}-256 characters of A-Z, a-z, 0-9, _ and -; make one with "
+                '`python -c "import secrets; print(secrets.token_urlsafe(32))"`'
+            )
+        return None if value is None else SecretStr(value.get_secret_value().strip())
+
+    @model_validator(mode="after")
+    def _check_webhook_mode(self) -> BotSettings:
+        if self.telegram_webhook_url is None:
+            return self
+        if self.telegram_webhook_secret is None:
+            raise PydanticCustomError(
+                "webhook_secret_missing",
+                "TELEGRAM_WEBHOOK_SECRET is not set: webhook mode (TELEGRAM_WEBHOOK_URL) needs "
+                "one, so that only Telegram can post updates",
+            )
+        if self.health_port == self.webhook_port:
+            raise PydanticCustomError(
+                "ports_clash",
+                "HEALTH_PORT and WEBHOOK_PORT are both {port}: give them different ports",
+                {"port": self.webhook_port},
+            )
+        return self
+
+    @property
+    def webhook_path(self) -> str:
+        """The path of the webhook URL: the proxy forwards it unchanged to the bot."""
+        return urlsplit(self.telegram_webhook_url or "").path or "/"
+
 
 def _explain(error: ValidationError) -> str:
     first = error.errors()[0]
+    if not first["loc"]:  # a rule across settings: the message names them itself
+        return f"{first['msg']}; fix it in the environment or in .env (see .env.example)."
     name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
     if first["type"] == "missing":
         return f"{name} is not set: put it in the environment or in .env (see .env.example)."
     message = str(first["msg"]).removeprefix("Value error, ")
     return f"{name} {message}: fix it in the environment or in .env (see .env.example)."
+
+
+def load_logging_settings() -> LoggingSettings:
+    try:
+        return LoggingSettings()
+    except ValidationError as error:
+        raise ConfigError(_explain(error)) from None
 
 
 def load_settings() -> Settings:

@@ -32,14 +32,23 @@ def make_engine(url: str) -> Engine:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create missing tables. The one place the schema is made, for migrations to replace."""
-    from db import sources
+    """The newest schema in one step, for a new throw-away database (tests, benchmarks).
 
-    new_database = not sources.schema_has_sources(engine)
-    SQLModel.metadata.create_all(engine)
-    if new_database:
-        with session_scope(engine) as session:
-            sources.seed_defaults(session)
+    The models' tables, the default source, and the newest revision stamped, which is what
+    running every migration gives (tests/db/test_migrations.py checks that). A database
+    that already has tables is upgraded by the migrations instead. Deployments always go
+    through `db.migrations.upgrade` (`dutybot db upgrade`, `dutybot run`).
+    """
+    from db import migrations, sources
+
+    if sources.schema_has_sources(engine):
+        migrations.upgrade(engine)
+        return
+    with engine.begin() as connection:
+        SQLModel.metadata.create_all(connection)
+        migrations.stamp_head(connection)
+    with session_scope(engine) as session:
+        sources.seed_defaults(session)
 
 
 @contextmanager

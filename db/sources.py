@@ -70,12 +70,20 @@ def remember(
     items: Iterable[tuple[str, int | None, str]],
     now: datetime,
 ) -> None:
-    """Store the latest (key, level, fingerprint) of each item shown."""
+    """Store the latest (key, level, fingerprint) of each item shown.
+
+    A key given twice (a feed that repeats a guid) keeps its first item, the one change
+    detection judged; the second would be news again on every poll.
+    """
     current = {
         row.key: row
         for row in session.exec(select(SeenItem).where(SeenItem.source_id == source_id)).all()
     }
+    stored: set[str] = set()
     for key, level, fingerprint in items:
+        if key in stored:
+            continue
+        stored.add(key)
         row = current.get(key)
         if row is None:
             session.add(

@@ -20,8 +20,11 @@ def by_telegram_id(session: Session, *, telegram_user_id: int) -> Staff | None:
 def find(session: Session, *, reference: str) -> Staff | None:
     """A person named by `@username`, `username` or numeric Telegram id."""
     ref = reference.strip()
-    if ref.lstrip("-").isdigit():
-        return by_telegram_id(session, telegram_user_id=int(ref))
+    digits = ref.removeprefix("-")
+    if digits.isascii() and digits.isdigit():
+        number = int(ref)
+        # Telegram ids are 64-bit; the database refuses a larger number in a query.
+        return by_telegram_id(session, telegram_user_id=number) if abs(number) < 2**63 else None
     name = ref.removeprefix("@").casefold()
     if not name:
         return None

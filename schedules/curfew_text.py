@@ -51,6 +51,11 @@ class FoundCurfew:
     sentence: str
 
 
+# The longest area name kept (db.models.Curfew.area).
+MAX_AREA = 100
+# How far from the text's date an end date may lie; beyond it is a typo or garbage.
+UNTIL_YEARS = 10
+
 _MONTHS = {
     "jan": 1,
     "feb": 2,
@@ -170,7 +175,17 @@ def _spans(sentence: str) -> list[_Span]:
 
 
 def _resolve_until(match: re.Match[str], reference: date) -> date | None:
-    """The named date; without a year, the next one on or after `reference`."""
+    """The named date; without a year, the next one on or after `reference`.
+
+    A year more than `UNTIL_YEARS` from the reference is a typo or garbage, not an end.
+    """
+    named = _named_until(match, reference)
+    if named is None or abs(named.year - reference.year) > UNTIL_YEARS:
+        return None
+    return named
+
+
+def _named_until(match: re.Match[str], reference: date) -> date | None:
     if match["iso"]:
         try:
             return date.fromisoformat(match["iso"])
@@ -202,7 +217,9 @@ def _places(sentence: str) -> list[tuple[int, str]]:
         while words and _NOT_PLACES.match(words[0]):
             words = words[1:]
         place = " ".join(words).rstrip(".,'’-")
-        if place and resolve_country(place) is None:  # a country is not an area
+        # A country is not an area, and a run of capitals longer than a place name (a
+        # shouted headline) is not one either; an area is stored in MAX_AREA characters.
+        if place and len(place) <= MAX_AREA and resolve_country(place) is None:
             found.append((match.start("place"), place))
     return found
 

@@ -86,7 +86,7 @@ def parse_clock(text: str) -> time:
     piece = text.strip()
     match = _CLOCK_RE.match(piece)
     if not match:
-        raise ValueError(f"not a clock time: {piece!r}")
+        raise ValueError(f"not a clock time: {piece[:40]!r}")
     if match["word"]:
         return time(12, 0) if match["word"].lower().endswith(("noon", "midday")) else time(0)
     if match["hhmm"]:
@@ -95,15 +95,15 @@ def parse_clock(text: str) -> time:
         hours, minutes = int(match["h"]), int(match["m"] or 0)
     meridiem = match["ampm"]
     if minutes > 59:
-        raise ValueError(f"minutes out of range in {piece!r}: minutes run 00-59")
+        raise ValueError(f"minutes out of range in {piece[:40]!r}: minutes run 00-59")
     if meridiem:
         if not 1 <= hours <= 12:
-            raise ValueError(f"hour out of range in {piece!r}: 12-hour times run 1-12")
+            raise ValueError(f"hour out of range in {piece[:40]!r}: 12-hour times run 1-12")
         hours = hours % 12 + (12 if meridiem.lower() == "p" else 0)
     elif hours == 24 and minutes == 0:
         hours = 0
     elif hours > 23:
-        raise ValueError(f"hour out of range in {piece!r}: hours run 00-23")
+        raise ValueError(f"hour out of range in {piece[:40]!r}: hours run 00-23")
     return time(hours, minutes)
 
 
@@ -123,7 +123,7 @@ def parse_window(text: str) -> Window:
     match = _WINDOW_RE.match(cleaned)
     if not match:
         raise ValueError(
-            f"could not read a curfew window from {cleaned!r}: "
+            f"could not read a curfew window from {cleaned[:40]!r}: "
             "expected something like '23:00-07:00' or '11pm to 7am'"
         )
     return Window(start=parse_clock(match["a"]), end=parse_clock(match["b"]))

@@ -42,7 +42,8 @@ def parse_deadline(text: str) -> timedelta:
         raise ValueError(f"No deadline given; write it like {DEADLINE_EXAMPLES}.")
     match = _DEADLINE.match(cleaned)
     if match is None or not (match["hours"] or match["minutes"]):
-        raise ValueError(f"“{cleaned[:20]}” is not a deadline; write it like {DEADLINE_EXAMPLES}.")
+        shown = " ".join(cleaned[:20].split())
+        raise ValueError(f"“{shown}” is not a deadline; write it like {DEADLINE_EXAMPLES}.")
     duration = timedelta(hours=int(match["hours"] or 0), minutes=int(match["minutes"] or 0))
     if duration < MIN_DEADLINE:
         raise ValueError("A deadline must be at least 5 minutes away.")

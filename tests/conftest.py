@@ -7,7 +7,9 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
+from sqlalchemy import MetaData
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
@@ -15,6 +17,15 @@ from bot.settings import BotSettings
 from bot.sim.telegram import FakeTelegram
 from db.engine import create_schema, make_engine
 from tests.harness import ADMIN_ID, MutableClock, RunningBot, running_bot
+
+# Property tests: the same examples on every run (CI must not pass or fail by luck), no
+# per-example deadline (the machine is shared), nothing written to the working tree.
+# HYPOTHESIS_PROFILE=explore searches afresh with random seeds.
+hypothesis.settings.register_profile(
+    "ci", derandomize=True, deadline=None, database=None, print_blob=True
+)
+hypothesis.settings.register_profile("explore", deadline=None, database=None)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture
@@ -28,9 +39,25 @@ def engine(database_url: str) -> Iterator[Engine]:
     if engine.dialect.name != "sqlite":
         # A shared server database: start every test from empty tables.
         SQLModel.metadata.drop_all(engine)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
     create_schema(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def empty_engine(database_url: str) -> Iterator[Engine]:
+    """The test database with nothing in it: no tables, no migration history."""
+    empty = make_engine(database_url)
+    everything = MetaData()
+    everything.reflect(empty)
+    everything.drop_all(empty)
+    yield empty
+    everything = MetaData()
+    everything.reflect(empty)
+    everything.drop_all(empty)
+    empty.dispose()
 
 
 @pytest.fixture
@@ -49,6 +76,7 @@ def settings(fake: FakeTelegram, database_url: str) -> BotSettings:
         admin_telegram_ids=[ADMIN_ID],
         # Tests never reach the real feeds; feed tests add local sources themselves.
         feeds_enabled=False,
+        health_port=0,  # tests that want /healthz pick a free port themselves
     )
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +23,15 @@ from db.models import Role, Staff
 
 ADMIN_ID = 1_000_000_001
 _ids = itertools.count(5_000_000_000)  # above 2**32: Telegram ids are 64-bit
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports free right now on 127.0.0.1, all different."""
+    with ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
 
 
 class MutableClock:

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, RetryAfter
+from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.request import HTTPXRequest
 
 from bot.sim.telegram import FakeTelegram, RateLimits
@@ -115,6 +115,26 @@ async def test_rate_limit_answers_429_with_retry_after(
         await bot.send_message(CHAT + 2, "injected flood wait")
     assert exc_info.value.retry_after == dtm.timedelta(seconds=7)
     assert fake.too_many_requests == 2
+
+
+async def test_an_outage_fails_every_call_until_it_is_over(fake: FakeTelegram, bot: Bot) -> None:
+    fake.fail_for("sendMessage", 0.5)
+    assert fake.in_outage("sendMessage") and not fake.in_outage("editMessageText")
+    with pytest.raises(NetworkError, match="Bad Gateway"):
+        await bot.send_message(CHAT, "during the outage")
+    with pytest.raises(NetworkError, match="Bad Gateway"):
+        await bot.send_message(CHAT + 1, "another chat, same outage")
+    await fake.await_for(lambda f: not f.in_outage("sendMessage"), timeout=5)
+    await bot.send_message(CHAT, "after it")
+    assert [m.text for m in fake.sent] == ["after it"]
+    assert fake.outage_answers == 2
+
+
+async def test_an_outage_with_a_delay_times_out(fake: FakeTelegram, bot: Bot) -> None:
+    fake.fail_for("sendMessage", 5, status=504, description="Gateway Timeout", delay=1.0)
+    with pytest.raises(TimedOut):
+        await bot.send_message(CHAT, "nobody answers", read_timeout=0.2)
+    assert fake.sent == []
 
 
 async def test_blocked_user_raises_forbidden(fake: FakeTelegram, bot: Bot) -> None:
@@ -238,3 +258,29 @@ def test_stop_closes_the_port() -> None:
 
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
         pass
+
+
+async def test_a_webhook_replaces_get_updates_until_it_is_deleted(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    with pytest.raises(BadRequest, match=r"(?i)https url must be provided"):
+        await bot.set_webhook("http://bot.example.org/hook")
+    assert await bot.set_webhook(
+        "https://bot.example.org/hook", secret_token="abc_DEF-123", allowed_updates=["message"]
+    )
+    assert fake.webhook == {
+        "url": "https://bot.example.org/hook",
+        "secret_token": "abc_DEF-123",
+        "allowed_updates": ["message"],
+    }
+    info = await bot.get_webhook_info()
+    assert (info.url, info.allowed_updates) == ("https://bot.example.org/hook", ("message",))
+    update = fake.inject_message(CHAT, "hello")  # pushed by Telegram, not queued
+    assert update["message"]["text"] == "hello"
+    with pytest.raises(Conflict, match="webhook is active"):
+        await bot.get_updates()
+
+    assert await bot.delete_webhook()
+    assert fake.webhook is None and (await bot.get_webhook_info()).url == ""
+    fake.inject_message(CHAT, "after")
+    assert [u.message.text for u in await bot.get_updates() if u.message] == ["after"]

@@ -11,12 +11,13 @@ What it gives tests:
 * a record of what the bot did (``sent``, ``edits``, ``callback_answers``,
   ``calls``, ``commands``) and helpers to read the current state of a message;
 * a way to play the user (``inject_message``, ``inject_callback``) that the bot
-  picks up through ordinary ``getUpdates`` long polling;
+  picks up through ordinary ``getUpdates`` long polling (with a webhook set by
+  ``setWebhook``, the test posts the returned update to the bot's webhook instead);
 * the failure modes the bot must survive in the field: flood control (429 with
-  ``retry_after``), blocked users (403), vanished chats (400), slow responses and
-  one-off errors, plus the validation Telegram applies to HTML and keyboards, so a
-  message that Telegram would reject is rejected here too instead of passing
-  silently;
+  ``retry_after``), blocked users (403), vanished chats (400), slow responses,
+  one-off errors and outages of a given length (5xx or timeouts), plus the
+  validation Telegram applies to HTML and keyboards, so a message that Telegram
+  would reject is rejected here too instead of passing silently;
 * ``wait_for`` / ``await_for`` so tests wait for an outcome instead of sleeping.
 
 The server is stdlib only (``ThreadingHTTPServer`` on a daemon thread). The bot may
@@ -50,6 +51,7 @@ __all__ = [
     "RateLimits",
     "SentMessage",
     "UploadedFile",
+    "check_message_text",
 ]
 
 # Telegram limits that the bot must respect.
@@ -95,6 +97,7 @@ class Edit:
     text: str | None  # None for editMessageReplyMarkup
     reply_markup: dict[str, Any] | None
     at: float
+    parse_mode: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,15 @@ class _FailRule:
 class _SlowRule:
     seconds: float
     remaining: int
+
+
+@dataclass
+class _Outage:
+    method: str
+    until: float  # time.monotonic()
+    status: int
+    description: str
+    delay: float
 
 
 class _ApiError(Exception):
@@ -353,6 +365,26 @@ def _checked_text(
     if length > limit:
         raise _bad_request(too_long)
     return plain, entities
+
+
+def check_message_text(text: str, parse_mode: str | None = "HTML") -> str:
+    """What Telegram would show for a message text sent with `parse_mode`.
+
+    Raises ValueError with Telegram's description where Telegram would refuse the text
+    (unsupported or unbalanced HTML, a bad entity, empty, over 4096 UTF-16 units), so
+    tests can check messages that are built but not sent yet.
+    """
+    try:
+        plain, _ = _checked_text(
+            text,
+            parse_mode,
+            limit=MAX_TEXT_UTF16,
+            too_long="message is too long",
+            allow_empty=False,
+        )
+    except _ApiError as error:
+        raise ValueError(error.description) from None
+    return plain
 
 
 def _check_markup(markup: dict[str, Any] | None) -> None:
@@ -632,6 +664,8 @@ class FakeTelegram:
         self.commands_by_scope: dict[str, list[dict[str, Any]]] = {}
         self.too_many_requests = 0
         self.tokens_seen: set[str] = set()
+        # The webhook set with setWebhook (url, secret_token, allowed_updates), if any.
+        self.webhook: dict[str, Any] | None = None
 
         # Internal state.
         self._updates: list[dict[str, Any]] = []
@@ -646,6 +680,8 @@ class FakeTelegram:
         self._next_file_id = 1
         self._fail_rules: list[_FailRule] = []
         self._slow_rules: dict[str, list[_SlowRule]] = {}
+        self._outages: list[_Outage] = []
+        self.outage_answers = 0  # calls answered with an error by fail_for()
         self._blocked: set[int] = set()
         self._forgotten: set[int] = set()
 
@@ -790,6 +826,8 @@ class FakeTelegram:
     def _queue_update(self, update: dict[str, Any]) -> dict[str, Any]:
         update["update_id"] = self._next_update_id
         self._next_update_id += 1
+        if self.webhook is not None:
+            return update  # Telegram pushes it to the webhook; getUpdates never serves it
         self._updates.append(update)
         self._cond.notify_all()
         return update
@@ -803,7 +841,10 @@ class FakeTelegram:
         username: str | None = None,
         location: tuple[float, float] | None = None,
     ) -> dict[str, Any]:
-        """Queue a private message from ``user_id``; returns the update dict."""
+        """Queue a private message from ``user_id``; returns the update dict.
+
+        With a webhook set, nothing is queued: post the update to the webhook instead.
+        """
         with self._cond:
             user = self._user(user_id, first_name, username)
             message: dict[str, Any] = {
@@ -878,6 +919,31 @@ class FakeTelegram:
         """Delay the next ``count`` responses of ``method`` by ``seconds``."""
         with self._cond:
             self._slow_rules.setdefault(method, []).append(_SlowRule(seconds, count))
+
+    def fail_for(
+        self,
+        method: str,
+        seconds: float,
+        *,
+        status: int = HTTPStatus.BAD_GATEWAY,
+        description: str = "Bad Gateway",
+        delay: float = 0.0,
+    ) -> None:
+        """An outage: every call of ``method`` for the next ``seconds`` fails with ``status``.
+
+        Each answer is held back ``delay`` seconds first; a delay longer than the client's
+        read timeout makes the calls time out instead. Nothing is delivered meanwhile.
+        """
+        with self._cond:
+            self._outages.append(
+                _Outage(method, time.monotonic() + seconds, int(status), description, delay)
+            )
+
+    def in_outage(self, method: str) -> bool:
+        """Whether a ``fail_for`` window for ``method`` is still open."""
+        with self._cond:
+            now = time.monotonic()
+            return any(o.method == method and o.until > now for o in self._outages)
 
     def block(self, chat_id: int) -> None:
         with self._cond:
@@ -974,6 +1040,7 @@ class FakeTelegram:
 
     def _call(self, method: str, params: dict[str, Any]) -> Any:
         chat_id = _int_param(params, "chat_id", required=False)
+        self._apply_outages(method)
         self._apply_fail_rules(method, chat_id)
         self._apply_slow_rules(method)
         # Telegram matches method names case-insensitively.
@@ -989,6 +1056,17 @@ class FakeTelegram:
                 if rule.remaining <= 0:
                     self._fail_rules.remove(rule)
                 raise _ApiError(rule.status, rule.description, rule.retry_after)
+
+    def _apply_outages(self, method: str) -> None:
+        now = time.monotonic()
+        self._outages = [o for o in self._outages if o.until > now]
+        for outage in self._outages:
+            if outage.method == method:
+                self.outage_answers += 1
+                if outage.delay > 0:
+                    # Releases the lock meanwhile, like slow(); stop() cuts it short.
+                    self._cond.wait_for(lambda: self._stopping, timeout=outage.delay)
+                raise _ApiError(outage.status, outage.description)
 
     def _apply_slow_rules(self, method: str) -> None:
         rules = self._slow_rules.get(method)
@@ -1070,6 +1148,12 @@ class FakeTelegram:
         }
 
     def _get_updates(self, params: dict[str, Any]) -> Any:
+        if self.webhook is not None:
+            raise _ApiError(
+                HTTPStatus.CONFLICT,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         offset = _int_param(params, "offset", required=False) or 0
         limit = _int_param(params, "limit", required=False) or 100
         limit = min(max(limit, 1), 100)
@@ -1091,7 +1175,37 @@ class FakeTelegram:
             # Like Telegram: a negative offset keeps only the last -offset updates.
             self._updates = self._updates[offset:]
 
+    def _set_webhook(self, params: dict[str, Any]) -> Any:
+        url = str(params.get("url") or "")
+        if not url:
+            return self._delete_webhook(params)  # an empty URL removes the webhook
+        if not url.startswith("https://"):
+            raise _bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise _bad_request("secret token contains unallowed characters")
+        if _bool_param(params, "drop_pending_updates"):
+            self._updates.clear()
+        allowed = _json_param(params, "allowed_updates")
+        self.webhook = {
+            "url": url,
+            "secret_token": secret,
+            "allowed_updates": allowed if isinstance(allowed, list) else None,
+        }
+        return True
+
+    def _get_webhook_info(self, params: dict[str, Any]) -> Any:
+        info: dict[str, Any] = {
+            "url": self.webhook["url"] if self.webhook is not None else "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+        if self.webhook is not None and self.webhook["allowed_updates"] is not None:
+            info["allowed_updates"] = self.webhook["allowed_updates"]
+        return info
+
     def _delete_webhook(self, params: dict[str, Any]) -> Any:
+        self.webhook = None
         if _bool_param(params, "drop_pending_updates"):
             self._updates.clear()
         return True
@@ -1290,7 +1404,9 @@ class FakeTelegram:
         self._set_text(stored, "text", plain, entities)
         self._raw_texts[(chat_id, message_id)] = text
         self._set_markup(stored, markup)
-        return self._record_edit(chat_id, message_id, text, markup, stored)
+        return self._record_edit(
+            chat_id, message_id, text, markup, stored, parse_mode=params.get("parse_mode")
+        )
 
     def _edit_message_reply_markup(self, params: dict[str, Any]) -> Any:
         chat_id, message_id, stored = self._message_to_edit(params)
@@ -1315,12 +1431,15 @@ class FakeTelegram:
         text: str | None,
         markup: dict[str, Any] | None,
         stored: dict[str, Any],
+        *,
+        parse_mode: str | None = None,
     ) -> Any:
         stored["edit_date"] = int(time.time())
         self.edits.append(
             Edit(
                 chat_id=chat_id,
                 message_id=message_id,
+                parse_mode=parse_mode,
                 text=text,
                 reply_markup=markup,
                 at=time.monotonic(),
@@ -1331,6 +1450,8 @@ class FakeTelegram:
     _METHODS: ClassVar[dict[str, Callable[[FakeTelegram, dict[str, Any]], Any]]] = {
         "getme": _get_me,
         "getupdates": _get_updates,
+        "setwebhook": _set_webhook,
+        "getwebhookinfo": _get_webhook_info,
         "deletewebhook": _delete_webhook,
         "setmycommands": _set_my_commands,
         "deletemycommands": _delete_my_commands,

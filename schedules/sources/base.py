@@ -8,7 +8,8 @@ the module by `SourceKind` and is the only function callers need.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -32,6 +33,10 @@ class AlertKind(StrEnum):
 
 
 URGENCY: tuple[AlertKind, ...] = tuple(AlertKind)
+
+
+# The longest item key stored (db.models.SeenItem.key).
+MAX_KEY = 500
 
 
 class FeedError(Exception):
@@ -85,12 +90,40 @@ def parse_feed(
     import schedules.sources.us_state as us_state
 
     if kind is SourceKind.US_STATE:
-        return us_state.parse(body, url=url, fetched_at=fetched_at)
-    if kind is SourceKind.US_EMBASSY:
-        return us_embassy.parse(body, url=url, country=code, fetched_at=fetched_at)
-    if kind is SourceKind.FCDO:
-        return fcdo.parse(body, url=url, country=code, fetched_at=fetched_at)
-    return rss.parse(body, url=url, country=code, fetched_at=fetched_at)
+        items = us_state.parse(body, url=url, fetched_at=fetched_at)
+    elif kind is SourceKind.US_EMBASSY:
+        items = us_embassy.parse(body, url=url, country=code, fetched_at=fetched_at)
+    elif kind is SourceKind.FCDO:
+        items = fcdo.parse(body, url=url, country=code, fetched_at=fetched_at)
+    else:
+        items = rss.parse(body, url=url, country=code, fetched_at=fetched_at)
+    return [_storable(item) for item in items]
+
+
+# Control characters feeds carry by mistake; PostgreSQL refuses NUL in text outright.
+_CONTROLS = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+
+
+def _storable(item: FeedItem) -> FeedItem:
+    """The item without control characters, its key short enough to store (`MAX_KEY`).
+
+    A long key (a guid or link of any length) keeps its start and gains a digest of the
+    whole, so it stays the same from poll to poll and distinct from every other key.
+    """
+    key = item.key.translate(_CONTROLS)
+    if len(key) > MAX_KEY:
+        key = f"{key[: MAX_KEY - 65]}#{hashlib.sha256(key.encode()).hexdigest()}"
+    curfew_text = item.curfew_text.translate(_CONTROLS) if item.curfew_text else None
+    level_label = item.level_label.translate(_CONTROLS) if item.level_label else None
+    return replace(
+        item,
+        key=key,
+        title=item.title.translate(_CONTROLS),
+        url=item.url.translate(_CONTROLS),
+        summary=item.summary.translate(_CONTROLS),
+        curfew_text=curfew_text or None,
+        level_label=level_label or None,
+    )
 
 
 def _country_code(country: str | None) -> str | None:

@@ -75,7 +75,11 @@ def slug_country(slug: str) -> str | None:
 
 
 def slug_from_url(url: str) -> str | None:
-    match = _SLUG_IN_PATH.search(urlsplit(url.strip()).path)
+    try:
+        path = urlsplit(url.strip()).path
+    except ValueError:  # "http://[x": not a URL at all
+        return None
+    match = _SLUG_IN_PATH.search(path)
     return match.group("slug") if match else None
 
 

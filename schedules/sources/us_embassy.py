@@ -44,7 +44,10 @@ def parse(body: bytes, *, url: str, country: str | None, fetched_at: datetime) -
 
 def country_from_url(url: str) -> str | None:
     """KZ for https://kz.usembassy.gov/...; GB for uk.usembassy.gov; None otherwise."""
-    host = (urlsplit(url.strip()).hostname or "").lower()
+    try:
+        host = (urlsplit(url.strip()).hostname or "").lower()
+    except ValueError:  # "http://[x": not a URL at all
+        return None
     match = _EMBASSY_HOST.match(host)
     if match is None:
         return None

@@ -38,6 +38,7 @@ def settings(fake: FakeTelegram, database_url: str) -> BotSettings:
         admin_telegram_ids=[ADMIN_ID],
         feeds_enabled=False,
         roll_update_seconds=0.2,
+        health_port=0,
     )
 
 

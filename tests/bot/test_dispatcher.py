@@ -10,7 +10,7 @@ import re
 from sqlmodel import col, select
 
 from bot.render import split_html
-from bot.sim.telegram import RateLimits
+from bot.sim.telegram import FakeTelegram, RateLimits, SentMessage
 from db import deliveries, staff
 from db.deliveries import Recipient
 from db.engine import session_scope
@@ -203,3 +203,49 @@ def test_split_keeps_every_part_within_telegrams_limit() -> None:
         visible = html.unescape(re.sub(r"<[^>]+>", "", part))
         assert len(visible.encode("utf-16-le")) // 2 <= 4096
     assert parts[0].startswith("<b>Header</b>")
+
+
+async def test_urgent_news_queued_mid_batch_overtakes_the_rest_of_the_claim(
+    bot: RunningBot,
+) -> None:
+    bot.fake.rate_limits = RateLimits(global_per_second=20)
+    assert bot.services.dispatcher is not None
+    bot.services.dispatcher._claim_size = 40  # all the routine rows in one claim
+    routine = [bot.enrol(f"R{n}") for n in range(40)]
+    critical = [bot.enrol(f"C{n}") for n in range(5)]
+    _queue(bot, routine, "routine", key="routine", priority=Priority.ROUTINE)
+    await bot.fake.await_for(lambda f: len(f.sent) >= 3)
+    _queue(bot, critical, "critical", key="critical", priority=Priority.CRITICAL)
+    queued_after = len(bot.fake.sent)
+    await bot.fake.await_for(lambda f: len(f.sent) == 45, timeout=20)
+    order = [m.text for m in bot.fake.sent]
+    first_critical = order.index("critical")
+    last_critical = len(order) - 1 - order[::-1].index("critical")
+    # Only what was already on its way when they were queued comes before them, not the
+    # rest of the routine rows claimed (more than 30 of them at that point).
+    assert first_critical - queued_after <= 5
+    assert order[first_critical : last_critical + 1] == ["critical"] * 5
+    await _until_recorded(bot)
+    rows = _rows(bot)
+    assert {r.status for r in rows} == {DeliveryStatus.SENT.value}
+    assert {r.attempts for r in rows} == {1}  # a claim given back is not an attempt
+
+
+async def test_every_row_records_its_own_message_id_at_a_high_rate(bot: RunningBot) -> None:
+    bot.services.dispatcher.pacer.interval = 1 / 400  # type: ignore[union-attr]
+    people = [bot.enrol(f"P{n}") for n in range(120)]
+    for person in people[::3]:
+        bot.fake.inject_message(person.telegram_user_id, "hi")  # their message ids move on
+    await bot.fake.await_for(lambda f: len(f.sent) == 40)  # the bot's answers to them
+
+    def broadcast(fake: FakeTelegram) -> list[SentMessage]:
+        return [m for m in fake.sent if m.text == "Stay indoors"]
+
+    _queue(bot, people, "Stay indoors", key="fast", priority=Priority.NORMAL)
+    await bot.fake.await_for(lambda f: len(broadcast(f)) == 120, timeout=20)
+    await _until_recorded(bot)
+    given = {m.chat_id: m.message_id for m in broadcast(bot.fake)}
+    rows = [r for r in _rows(bot) if r.dedupe_key == "fast"]
+    assert {r.status for r in rows} == {DeliveryStatus.SENT.value}
+    assert {r.chat_id: r.telegram_message_id for r in rows} == given
+    assert len(set(given.values())) > 1

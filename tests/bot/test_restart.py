@@ -31,6 +31,7 @@ def _start_bot(fake: FakeTelegram, database_url: str, workdir: Path) -> subproce
         "TELEGRAM_BASE_URL": fake.base_url,
         "DATABASE_URL": database_url,
         "SEND_RATE_PER_SECOND": "150",
+        "HEALTH_PORT": "0",
         "PYTHONPATH": str(ROOT),
     }
     return subprocess.Popen(

@@ -1,0 +1,608 @@
+"""Benchmark: broadcasts through the real `dutybot run` process, under Telegram's limits.
+
+The bot runs as `python -m bot run` in a subprocess, pointed at the fake Bot API
+(`FakeTelegram`) on 127.0.0.1, which answers 429 with `retry_after` past about
+SEND_RATE_PER_SECOND messages a second in total or one a second to one chat, as
+Telegram does. Scenarios:
+
+- broadcast-1k, broadcast-10k: a lead types `/broadcast KZ ...` and presses Send; the
+  broadcast goes to 1,000 or 10,000 people who follow Kazakhstan;
+- paid-10k: broadcast-10k with the limit at 1,000 a second (Telegram's paid
+  broadcasts), which shows how far the bot's own overhead is from that ceiling;
+- advisory: while a 10,000-message broadcast is going out, the bot's own poll of a
+  feed (`bot.sim.feeds`) finds a departure advisory for Kyrgyzstan, followed by one in
+  ten of them; its roll call and advisory must reach all of them before the broadcast
+  resumes. Times are counted from the advisory's detection (its Alert row). The feed is
+  polled every minute or so, so this broadcast has at least 3,000 people at any scale.
+
+Broadcasts run on SQLite, and on PostgreSQL as well when TEST_DATABASE_URL is set (the
+database there is emptied). Beside each broadcast, the same messages go out the way
+python-telegram-bot's documentation suggests for mass messages (`ptb` rows:
+benchmarks/ptb_broadcast.py), and, at 1,000 a second, a raw concurrent httpx loop shows
+what the fake itself can take (`fake ceiling`).
+
+For each: messages a second sustained (first to last message), as a fraction of the
+limit, 429s, messages lost, duplicates, time from Send (or detection) to the first and
+the last message, the sender's peak memory and its CPU seconds per 1,000 messages.
+
+    .venv/bin/python -m benchmarks.broadcast [--only broadcast-1k paid-10k ...] [--scale 0.1]
+        [--no-ptb] [--no-postgres]
+
+BENCH_SCALE (a factor on the number of people) and BENCH_ONLY (comma-separated scenario
+names) do the same from the environment, for `make bench`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlmodel import SQLModel, col, select  # noqa: E402
+
+from bot import render  # noqa: E402
+from bot.sim.feed_samples import StateItem, state_feed  # noqa: E402
+from bot.sim.feeds import FeedServer, feed_server  # noqa: E402
+from bot.sim.telegram import FakeTelegram, RateLimits, SentMessage  # noqa: E402
+from db import leads, sources  # noqa: E402
+from db.engine import create_schema, make_engine, session_scope  # noqa: E402
+from db.models import Alert, Delivery, DeliveryStatus, Role, Source, Staff, Subscription  # noqa: E402
+from db.types import utcnow  # noqa: E402
+
+LEAD_ID = 4_000_000_000
+FIRST_STAFF_ID = 6_000_000_000
+MARKER = "Benchmark broadcast"
+IDLE_TIMEOUT = 60.0  # seconds without a new message before the rest count as lost
+
+KG_CALM = StateItem(
+    title="Kyrgyzstan - Level 1: Exercise Normal Precautions",
+    description="<p>Exercise normal precautions in Kyrgyzstan.</p>",
+    tag="KG",
+    slug="kyrgyzstan",
+)
+KG_LEAVE = StateItem(
+    title="Kyrgyzstan - Level 4: Do Not Travel",
+    description=(
+        "<p>Do not travel to Kyrgyzstan due to civil unrest. The Department of State "
+        "ordered the departure of non-emergency U.S. government employees and family "
+        "members from Bishkek.</p>"
+    ),
+    tag="KG",
+    slug="kyrgyzstan",
+    pub_date="Wed, 08 Oct 2025",
+)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    people: int
+    rate: float
+    advisory: bool = False
+
+
+SCENARIOS = (
+    Scenario("broadcast-1k", 1_000, 30),
+    Scenario("paid-10k", 10_000, 1_000),
+    Scenario("broadcast-10k", 10_000, 30),
+    Scenario("advisory", 10_000, 30, advisory=True),
+)
+
+
+@dataclass
+class Row:
+    scenario: str
+    database: str
+    sender: str
+    limit: float
+    messages: int = 0
+    rate: float = 0.0
+    too_many: int = 0
+    lost: int = 0
+    duplicates: int = 0
+    first: float | None = None
+    last: float | None = None
+    peak_mb: float | None = None
+    cpu_per_k: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def fraction(self) -> float:
+        return self.rate / self.limit
+
+    def goal_met(self) -> bool:
+        return (
+            self.fraction >= (0.90 if self.limit >= 1000 else 0.97)
+            and self.too_many == 0
+            and self.lost == 0
+            and self.duplicates == 0
+            and self.first is not None
+            and self.first <= 1.0
+        )
+
+
+# -- the sender processes ------------------------------------------------------------------
+def _cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU of a live process, from /proc (None where there is no /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _peak_mb(pid: int) -> float | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
+@contextmanager
+def _process(command: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[str]]:
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            command,
+            cwd=log.parent,  # no .env there: only what `env` says
+            env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+def _lines(stream: IO[str]) -> queue.Queue[str]:
+    """The lines a subprocess prints, read on a thread so that waiting never blocks."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        for line in stream:
+            lines.put(line.strip())
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
+# -- what the fake received ----------------------------------------------------------------
+class Watch:
+    """Sorts what the fake accepted, reading only what is new on each call."""
+
+    def __init__(self, fake: FakeTelegram) -> None:
+        self.fake = fake
+        self.seen = 0
+        self.copies: Counter[int] = Counter()
+        self.times: list[float] = []
+        self.urgent: list[SentMessage] = []  # departure advisories and roll-call questions
+
+    def poll(self) -> None:
+        new = self.fake.sent[self.seen :]
+        self.seen += len(new)
+        for message in new:
+            if MARKER in message.text and message.chat_id != LEAD_ID:  # not the preview
+                self.copies[message.chat_id] += 1
+                self.times.append(message.at)
+            elif "DEPARTURE ADVISORY" in message.text or _is_roll_call(message):
+                self.urgent.append(message)
+
+    def wait(self, done: Callable[[], bool], *, what: str) -> bool:
+        """Until `done()`; False after IDLE_TIMEOUT seconds without a new message."""
+        last_count, last_progress = -1, time.monotonic()
+        while True:
+            self.poll()
+            if done():
+                return True
+            if self.seen != last_count:
+                last_count, last_progress = self.seen, time.monotonic()
+            elif time.monotonic() - last_progress > IDLE_TIMEOUT:
+                print(f"  nothing new for {IDLE_TIMEOUT:.0f} s while waiting for {what}")
+                return False
+            time.sleep(0.1)
+
+
+def _is_roll_call(message: SentMessage) -> bool:
+    rows = (message.reply_markup or {}).get("inline_keyboard", [])
+    return any(str(b.get("callback_data", "")).startswith("rc:") for row in rows for b in row)
+
+
+def _fill_row(row: Row, watch: Watch, expected: set[int], start: float) -> None:
+    row.messages = len(watch.times)
+    if len(watch.times) > 1:
+        row.rate = (len(watch.times) - 1) / (max(watch.times) - min(watch.times))
+    if watch.times:
+        row.first = min(watch.times) - start
+        row.last = max(watch.times) - start
+    row.lost = len(expected - set(watch.copies))
+    row.duplicates = sum(n - 1 for n in watch.copies.values())
+    row.too_many = watch.fake.too_many_requests
+
+
+# -- the database --------------------------------------------------------------------------
+def _prepare_database(url: str, *, people: int, advisory: FeedServer | None) -> None:
+    engine = make_engine(url)
+    if engine.dialect.name != "sqlite":
+        SQLModel.metadata.drop_all(engine)
+    create_schema(engine)
+    with session_scope(engine) as session:
+        for source in sources.every(session):
+            sources.remove(session, source_id=source.id or 0)  # never the real feeds
+        lead = Staff(
+            telegram_user_id=LEAD_ID,
+            chat_id=LEAD_ID,
+            display_name="Lena Lead",
+            username="lena",
+            role=Role.LEAD.value,
+        )
+        staff = [
+            Staff(
+                telegram_user_id=FIRST_STAFF_ID + n,
+                chat_id=FIRST_STAFF_ID + n,
+                display_name=f"Staff {n}",
+                username=f"staff{n}",
+                role=Role.STAFF.value,
+            )
+            for n in range(people)
+        ]
+        session.add_all([lead, *staff])
+        session.flush()
+        session.add_all([Subscription(staff_id=s.id or 0, country="KZ") for s in staff])
+        leads.lead(session, staff_id=lead.id or 0, country="KZ")
+        if advisory is not None:
+            # One in ten also follows Kyrgyzstan, spread over the broadcast's order.
+            session.add_all([Subscription(staff_id=s.id or 0, country="KG") for s in staff[::10]])
+            leads.lead(session, staff_id=lead.id or 0, country="KG")
+            advisory.serve("/advisories.xml", state_feed(KG_CALM))
+            sources.add(
+                session,
+                kind="us-state",
+                url=advisory.url("/advisories.xml"),
+                country=None,
+                interval_minutes=1,
+            )
+    engine.dispose()
+
+
+def _unsent(url: str) -> int:
+    engine = make_engine(url)
+    with session_scope(engine) as session:
+        rows = session.exec(
+            select(Delivery.id).where(col(Delivery.status) != DeliveryStatus.SENT.value)
+        ).all()
+    engine.dispose()
+    return len(rows)
+
+
+def _baseline_done(url: str) -> bool:
+    engine = make_engine(url)
+    with session_scope(engine) as session:
+        done = any(s.baseline_done for s in session.exec(select(Source)).all())
+    engine.dispose()
+    return done
+
+
+def _detected_at(url: str) -> datetime | None:
+    engine = make_engine(url)
+    with session_scope(engine) as session:
+        alert = session.exec(select(Alert).where(col(Alert.departure).is_(True))).first()
+    engine.dispose()
+    return alert.created_at if alert is not None else None
+
+
+def _monotonic(instant: datetime) -> float:
+    """A wall-clock instant on the fake's clock (time.monotonic)."""
+    return instant.timestamp() - (time.time() - time.monotonic())
+
+
+# -- the bot -------------------------------------------------------------------------------
+def _press_send(fake: FakeTelegram, watch: Watch) -> float:
+    """Type the broadcast as the lead, wait for the preview, press Send; when it was pressed."""
+    fake.inject_message(
+        LEAD_ID,
+        f"/broadcast KZ {MARKER}: stay indoors tonight; the protest is moving to Republic Square.",
+        first_name="Lena Lead",
+        username="lena",
+    )
+
+    def preview() -> SentMessage | None:
+        for message in fake.messages_to(LEAD_ID):
+            rows = (message.reply_markup or {}).get("inline_keyboard", [])
+            if any(str(b.get("callback_data", "")).startswith("bc:send:") for r in rows for b in r):
+                return message
+        return None
+
+    if not watch.wait(lambda: preview() is not None, what="the preview"):
+        raise RuntimeError("the bot never showed the broadcast preview")
+    shown = preview()
+    assert shown is not None and shown.reply_markup is not None
+    data = shown.reply_markup["inline_keyboard"][0][0]["callback_data"]
+    pressed = time.monotonic()
+    fake.inject_callback(LEAD_ID, chat_id=LEAD_ID, message_id=shown.message_id, data=data)
+    return pressed
+
+
+def run_dutybot(
+    scenario: Scenario, database: str, url: str, folder: Path, *, profile: Path | None = None
+) -> list[Row]:
+    expected = {FIRST_STAFF_ID + n for n in range(scenario.people)}
+    name = "advisory: broadcast" if scenario.advisory else scenario.name
+    row = Row(name, database, "dutybot", scenario.rate)
+    rows = [row]
+    limits = RateLimits(global_per_second=scenario.rate)
+    with FakeTelegram(rate_limits=limits) as fake, feed_server() as feeds:
+        advisory = feeds if scenario.advisory else None
+        _prepare_database(url, people=scenario.people, advisory=advisory)
+        env = {
+            "TELEGRAM_BOT_TOKEN": FakeTelegram.TOKEN,
+            "TELEGRAM_BASE_URL": fake.base_url,
+            "DATABASE_URL": url,
+            "ADMIN_TELEGRAM_IDS": "",
+            "SEND_RATE_PER_SECOND": f"{scenario.rate:g}",
+            "FEEDS_ENABLED": "true" if scenario.advisory else "false",
+        }
+        log = folder / f"bot-{scenario.name}-{database}.log"
+        command = [sys.executable, "-m", "bot", "run"]
+        if profile is not None:
+            command[1:1] = ["-m", "cProfile", "-o", str(profile.resolve())]
+        with _process(command, env, log) as process:
+            watch = Watch(fake)
+            if not watch.wait(lambda: any(m == "getUpdates" for m, _ in fake.calls), what="start"):
+                raise RuntimeError(f"the bot did not start:\n{log.read_text()[-3000:]}")
+            if scenario.advisory:
+                # The feed's first poll only records what is there; the next one finds news.
+                while not _baseline_done(url):
+                    time.sleep(0.2)
+            sent = _press_send(fake, watch)
+            cpu_before = _cpu_seconds(process.pid)
+            if scenario.advisory:
+                feeds.serve("/advisories.xml", state_feed(KG_LEAVE))
+                rows.append(_advisory(scenario, database, url, watch, sent))
+            watch.wait(lambda: len(watch.copies) >= len(expected), what="the broadcast")
+            cpu = _cpu_seconds(process.pid)
+            row.peak_mb = _peak_mb(process.pid)
+            time.sleep(1.5)  # duplicates would arrive now
+            watch.poll()
+            _fill_row(row, watch, expected, sent)
+            if cpu is not None and cpu_before is not None and row.messages:
+                row.cpu_per_k = (cpu - cpu_before) / row.messages * 1000
+            deadline = time.monotonic() + 15
+            while (unsent := _unsent(url)) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if unsent:
+                row.notes.append(f"{unsent} outbox rows not recorded as sent")
+            if scenario.advisory:
+                row.notes.append("its rate includes the pause while the urgent messages went out")
+    return rows
+
+
+def _advisory(scenario: Scenario, database: str, url: str, watch: Watch, sent: float) -> Row:
+    """The departure advisory is on the feed: measure from the poll that detects it."""
+    while (detected_at := _detected_at(url)) is None:
+        watch.poll()
+        time.sleep(0.2)
+    detected = _monotonic(detected_at)
+    followers = {FIRST_STAFF_ID + n for n in range(0, scenario.people, 10)}
+    row = Row("advisory: urgent", database, "dutybot", scenario.rate)
+
+    def served() -> bool:
+        got = Counter(m.chat_id for m in watch.urgent)
+        return all(got[chat] >= 2 for chat in followers)  # roll call and advisory
+
+    watch.wait(served, what="the advisory")
+    urgent = [m for m in watch.urgent if m.at >= detected]
+    times = sorted(m.at for m in urgent)
+    row.messages = len(urgent)
+    if len(times) > 1:
+        row.rate = (len(times) - 1) / (times[-1] - times[0])
+    if times:
+        row.first, row.last = times[0] - detected, times[-1] - detected
+    copies = Counter(m.chat_id for m in urgent)
+    row.lost = sum(max(0, 2 - copies[chat]) for chat in followers)
+    row.duplicates = sum(max(0, n - 2) for n in copies.values())
+    row.too_many = watch.fake.too_many_requests
+    if times:
+        interleaved = sum(1 for at in watch.times if times[0] < at < times[-1])
+        row.notes.append(
+            f"detected {detected - sent:.0f} s after Send; {len(followers)} people, a roll call "
+            f"and an advisory each; broadcast messages sent between the first and the last of "
+            f"them: {interleaved}"
+        )
+    return row
+
+
+# -- the comparison senders ----------------------------------------------------------------
+def run_ptb(scenario: Scenario, folder: Path, *, mode: str = "ptb") -> Row:
+    """The same messages from benchmarks/ptb_broadcast.py (`mode` "ptb" or "raw")."""
+    expected = [FIRST_STAFF_ID + n for n in range(scenario.people)]
+    sender = "ptb AIORateLimiter" if mode == "ptb" else "fake ceiling (httpx)"
+    row = Row(scenario.name, "-", sender, scenario.rate)
+    chats = folder / "chats.txt"
+    chats.write_text("\n".join(map(str, expected)))
+    text = render.broadcast_message(
+        country="KZ", text=f"{MARKER}: stay indoors tonight.", author="Lena Lead", at=utcnow()
+    )[0]
+    # The ceiling is the fake's own: no limits, so nothing is refused.
+    limits = RateLimits(global_per_second=scenario.rate) if mode == "ptb" else None
+    with FakeTelegram(rate_limits=limits) as fake:
+        env = {
+            "TELEGRAM_BOT_TOKEN": FakeTelegram.TOKEN,
+            "TELEGRAM_BASE_URL": fake.base_url,
+            "SEND_RATE_PER_SECOND": f"{scenario.rate:g}",
+            "BENCH_TEXT": text,
+            "BENCH_CHATS": str(chats),
+            "BENCH_MODE": mode,
+        }
+        command = [sys.executable, "-m", "benchmarks.ptb_broadcast"]
+        with _process(command, env, folder / f"{mode}-{scenario.name}.log") as process:
+            assert process.stdin is not None and process.stdout is not None
+            lines = _lines(process.stdout)
+            if lines.get(timeout=60) != "ready":
+                raise RuntimeError("the comparison sender did not start")
+            cpu_before = _cpu_seconds(process.pid)
+            started = time.monotonic()
+            process.stdin.write("go\n")
+            process.stdin.flush()
+            watch = Watch(fake)
+            finished: list[str] = []
+
+            def done() -> bool:
+                while not lines.empty():
+                    finished.append(lines.get())
+                return bool(finished)
+
+            watch.wait(done, what=sender)
+            cpu = _cpu_seconds(process.pid)
+            row.peak_mb = _peak_mb(process.pid)
+            watch.poll()
+            _fill_row(row, watch, set(expected), started)
+            if cpu is not None and cpu_before is not None and row.messages:
+                row.cpu_per_k = (cpu - cpu_before) / row.messages * 1000
+            failed = json.loads(finished[0]).get("failed") if finished else None
+            if failed:
+                row.notes.append(f"refused by Telegram and not retried: {failed}")
+            process.stdin.close()
+    return row
+
+
+# -- the report ----------------------------------------------------------------------------
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def print_table(rows: list[Row]) -> None:
+    header = (
+        "scenario",
+        "db",
+        "sender",
+        "limit/s",
+        "msgs",
+        "msg/s",
+        "of limit",
+        "429s",
+        "lost",
+        "dups",
+        "first s",
+        "last s",
+        "peak MB",
+        "CPU s/1k",
+        "goal",
+    )
+    table = [header]
+    for r in rows:
+        table.append(
+            (
+                r.scenario,
+                r.database,
+                r.sender,
+                f"{r.limit:g}",
+                str(r.messages),
+                f"{r.rate:.1f}",
+                f"{r.fraction:.1%}",
+                str(r.too_many),
+                str(r.lost),
+                str(r.duplicates),
+                _seconds(r.first),
+                _seconds(r.last),
+                "-" if r.peak_mb is None else f"{r.peak_mb:.0f}",
+                "-" if r.cpu_per_k is None else f"{r.cpu_per_k:.2f}",
+                "met" if r.goal_met() else "missed",
+            )
+        )
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    print()
+    for n, line in enumerate(table):
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+        if n == 0:
+            print("  ".join("-" * width for width in widths))
+    notes = [(r, note) for r in rows for note in r.notes]
+    for r, note in notes:
+        print(f"- {r.scenario} ({r.database}, {r.sender}): {note}")
+    print(
+        "Goal: at least 97% of the limit (90% at 1,000/s), no 429s, nothing lost or "
+        "duplicated, the first message within 1 s of Send (or of detection)."
+    )
+
+
+def main() -> None:
+    names = [s.name for s in SCENARIOS]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--only", nargs="+", choices=names, metavar="SCENARIO")
+    parser.add_argument("--scale", type=float, default=float(os.environ.get("BENCH_SCALE", 1)))
+    parser.add_argument("--no-ptb", action="store_true", help="skip the comparison senders")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument(
+        "--profile", type=Path, help="write the bot's cProfile statistics here (the last run's)"
+    )
+    args = parser.parse_args()
+    # The fake serves each connection on a thread of this process; a short switch interval
+    # lets the thread whose request has arrived run without waiting out another's 5 ms.
+    sys.setswitchinterval(0.0005)
+    only = args.only or [n for n in os.environ.get("BENCH_ONLY", "").split(",") if n] or names
+    unknown = set(only) - set(names)
+    if unknown:
+        parser.error(f"unknown scenario {sorted(unknown)}; choose from {names}")
+    if args.scale <= 0:
+        parser.error("the scale must be above 0")
+    postgres = None if args.no_postgres else os.environ.get("TEST_DATABASE_URL")
+    print(
+        f"CPUs: {os.cpu_count()}; scale {args.scale:g}; PostgreSQL: "
+        f"{'yes' if postgres else 'no (set TEST_DATABASE_URL)'}",
+        flush=True,
+    )
+    rows: list[Row] = []
+    for base in SCENARIOS:
+        if base.name not in only:
+            continue
+        # The advisory must find the broadcast still going: the bot polls the feed every
+        # minute or so, and 3,000 messages take 100 s.
+        people = max(3_000 if base.advisory else 10, round(base.people * args.scale))
+        scenario = Scenario(base.name, people, base.rate, base.advisory)
+        databases = [("sqlite", "")] + ([("postgresql", postgres)] if postgres else [])
+        for database, url in databases:
+            print(f"{scenario.name}: {scenario.people} people, {database} ...", flush=True)
+            with tempfile.TemporaryDirectory() as folder:
+                url = url or f"sqlite:///{folder}/bench.sqlite3"
+                rows.extend(
+                    run_dutybot(scenario, database, url, Path(folder), profile=args.profile)
+                )
+        if not args.no_ptb and not scenario.advisory:
+            modes = ["ptb", "raw"] if scenario.rate >= 1000 else ["ptb"]
+            for mode in modes:
+                print(f"{scenario.name}: {scenario.people} people, {mode} ...", flush=True)
+                with tempfile.TemporaryDirectory() as folder:
+                    rows.append(run_ptb(scenario, Path(folder), mode=mode))
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()

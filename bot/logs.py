@@ -1,0 +1,95 @@
+"""Logging: one line per event, as text for people or JSON for collectors.
+
+Event lines name what they are about with `extra=` ids (`alert_id`, `round_id`,
+`delivery_id`, `staff_id`, `source_id`); the JSON format turns them into fields, so a
+collector can follow one alert or delivery through the log. The text format shows the
+same ids in the message itself.
+
+Secrets stay out: the libraries that would log request URLs (which hold the bot token)
+are kept at WARNING, nothing here logs message texts at INFO, and as a last guard the
+token and the webhook secret are masked in every formatted line.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable
+from typing import IO, Literal
+
+from pythonjsonlogger.json import JsonFormatter
+
+MASK = "[redacted]"
+
+# Loggers that would say too much at INFO: httpx logs every request URL (with the bot
+# token in it); tornado logs every request to /healthz; APScheduler every job run.
+_QUIET = ("httpx", "httpcore", "apscheduler", "tornado.access")
+
+_installed: logging.Handler | None = None
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats with `inner`, then masks every secret it has been told about."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+        self.secrets: set[str] = set()
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = self.inner.format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, MASK)
+        return text
+
+
+def _formatter(log_format: Literal["text", "json"]) -> logging.Formatter:
+    if log_format == "json":
+        return JsonFormatter(
+            "{levelname}{name}{message}",
+            style="{",
+            rename_fields={"levelname": "level", "name": "logger"},
+            timestamp="time",  # ISO 8601, UTC
+            json_ensure_ascii=False,
+        )
+    return logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is at the time, like logging's own last resort."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self) -> IO[str]:
+        return sys.stderr
+
+
+def configure_logging(
+    log_format: Literal["text", "json"], *, stream: IO[str] | None = None
+) -> logging.Handler:
+    """Send INFO and above to `stream` (stderr) in `log_format`; returns the handler.
+
+    Called again, it replaces the handler it installed before.
+    """
+    global _installed
+    handler: logging.Handler = _StderrHandler() if stream is None else logging.StreamHandler(stream)
+    handler.setFormatter(RedactingFormatter(_formatter(log_format)))
+    root = logging.getLogger()
+    if _installed is not None:
+        root.removeHandler(_installed)
+    _installed = handler
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    for name in _QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return handler
+
+
+def redact(secrets: Iterable[str]) -> None:
+    """Mask these strings in everything logged from now on (the token, the webhook secret)."""
+    wanted = {s for s in secrets if len(s) >= 8}  # a short string would mask innocent text
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler.formatter, RedactingFormatter):
+            handler.formatter.secrets |= wanted

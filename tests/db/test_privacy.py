@@ -1,0 +1,525 @@
+"""Personal data on the real database (SQLite, or PostgreSQL via TEST_DATABASE_URL): the
+export, erasure and the retention rule, with an injected clock."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot import render
+from bot.checkins import deadline_report, question_text
+from db import audit, broadcasts, checkins, curfews, deliveries, invites, leads, privacy, staff
+from db import subscriptions as subs
+from db.checkins import Answer, CheckIn, CheckInKind, RollCall, RollCallAnswer, RollCallMember
+from db.deliveries import Recipient
+from db.engine import session_scope
+from db.leads import LeadCountry
+from db.models import (
+    Acknowledgement,
+    Alert,
+    AlertKind,
+    AlertStatus,
+    AuditEntry,
+    Curfew,
+    CurfewStatus,
+    Delivery,
+    DeliveryStatus,
+    Invite,
+    Priority,
+    Role,
+    Staff,
+    Subscription,
+)
+
+NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
+_ids = itertools.count(8_000_000_000)
+_ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
+
+
+def _person(session: Session, name: str, role: Role = Role.STAFF) -> Staff:
+    user_id = next(_ids)
+    return staff.enrol(
+        session,
+        telegram_user_id=user_id,
+        chat_id=user_id,
+        display_name=name,
+        username=name.lower(),
+        role=role,
+    )
+
+
+def _sent(session: Session, *, key: str, to: Staff, text: str, alert_id: int | None = None) -> None:
+    deliveries.enqueue(
+        session,
+        dedupe_key=key,
+        recipients=[Recipient(to.id or 0, to.chat_id)],
+        parts=[text],
+        priority=Priority.CRITICAL,
+        now=NOW,
+        alert_id=alert_id,
+        status=DeliveryStatus.SENT,
+    )
+
+
+@dataclass
+class World:
+    lena: Staff  # a lead of KZ who ran the round
+    sam: Staff
+    nina: Staff
+    rollcall: RollCall
+    alert_id: int
+
+
+def _life_of(
+    session: Session,
+    person: Staff,
+    *,
+    lead: Staff,
+    rollcall: RollCall,
+    alert_id: int,
+    latitude: float,
+) -> None:
+    """Everything a staff member leaves behind: follows, check-ins, an answer with a note
+    and a location, an acknowledgement, messages, a call for help, audit entries."""
+    name = person.display_name
+    staff_id = person.id or 0
+    subs.subscribe(session, staff_id=staff_id, country="KZ")
+    subs.subscribe(session, staff_id=staff_id, country="GE")
+    safe = checkins.record_checkin(
+        session,
+        staff_id=staff_id,
+        kind=CheckInKind.SAFE,
+        note=f"{name} is at the hotel",
+        location=(latitude + 0.25, 76.95),
+        now=NOW - timedelta(hours=3),
+    )
+    checkins.record_checkin(
+        session,
+        staff_id=staff_id,
+        kind=CheckInKind.LOCATION,
+        note=None,
+        location=(latitude + 0.26, 76.96),
+        now=NOW - timedelta(hours=2),
+    )
+    members = checkins.add_members(session, round_id=rollcall.id or 0, staff_ids=[staff_id])
+    _sent(session, key=checkins.question_key(rollcall.id or 0), to=person, text="Are you safe?")
+    checkins.link_deliveries(session, round_id=rollcall.id or 0)
+    member = session.get(RollCallMember, members[staff_id])
+    assert member is not None
+    answer = checkins.record_answer(
+        session,
+        member=member,
+        answer=Answer.HELP,
+        note=f"{name} hurt a leg",
+        location=(latitude + 0.27, 76.97),
+        late=False,
+        via="/help_me",
+        now=NOW - timedelta(hours=1),
+    )
+    _sent(session, key=f"alert:{alert_id}", to=person, text="Leave now", alert_id=alert_id)
+    session.add(Acknowledgement(alert_id=alert_id, staff_id=staff_id, at=NOW))
+    # What the lead was told about them.
+    _sent(session, key=f"safe:{safe.id}", to=lead, text=f"{name} now says they are safe")
+    _sent(
+        session,
+        key=f"rollcall:{rollcall.id}:help:{answer.id}",
+        to=lead,
+        text=f"{name} needs help: {name} hurt a leg [{latitude + 0.27:.2f}, 76.97]",
+    )
+    _sent(session, key=f"unreachable:{staff_id}:1", to=lead, text=f"{name} can't be reached")
+    audit.record(session, action="enrol", actor_telegram_id=person.telegram_user_id)
+    audit.record(
+        session,
+        action="promote",
+        actor_telegram_id=lead.telegram_user_id,
+        actor_staff_id=lead.id,
+        target_staff_id=staff_id,
+        new_role="staff",
+    )
+
+
+def _world(session: Session) -> World:
+    lena = _person(session, "Lena", Role.LEAD)
+    leads.lead(session, staff_id=lena.id or 0, country="KZ")
+    sam, nina = _person(session, "Sam"), _person(session, "Nina")
+    alert = Alert(kind=AlertKind.DEPARTURE.value, country="KZ", title="Leave Kazakhstan")
+    session.add(alert)
+    session.flush()
+    rollcall = checkins.create_round(
+        session,
+        country="KZ",
+        message="Explosion near the square; are you safe?",
+        started_by_staff_id=lena.id,
+        alert_id=None,
+        now=NOW - timedelta(hours=2),
+        deadline_at=NOW - timedelta(minutes=1),
+        remind_every_minutes=30,
+    )
+    for person, latitude in ((sam, 43.0), (nina, 51.0)):
+        _life_of(
+            session,
+            person,
+            lead=lena,
+            rollcall=rollcall,
+            alert_id=alert.id or 0,
+            latitude=latitude,
+        )
+    # The deadline report names both of them, as the bot writes it.
+    session.flush()
+    for part in deadline_report(rollcall, checkins.roll_entries(session, rollcall=rollcall)):
+        _sent(session, key=checkins.deadline_key(rollcall.id or 0), to=lena, text=part)
+    return World(lena=lena, sam=sam, nina=nina, rollcall=rollcall, alert_id=alert.id or 0)
+
+
+def _times(value: Any) -> list[str]:
+    """Every value under a key that names a time."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, str) and (key.endswith("_at") or key in ("at", "since")):
+                found.append(item)
+            found.extend(_times(item))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(_times(item))
+    return found
+
+
+def _traces(person: Staff) -> list[str]:
+    """What would give a person away in someone else's file."""
+    return [
+        person.display_name,
+        str(person.telegram_user_id),
+        f"{person.display_name} hurt a leg",
+        "43.2" if person.display_name == "Sam" else "51.2",  # their locations
+    ]
+
+
+def test_an_export_has_everything_about_the_person_and_nothing_about_others(
+    engine: Engine,
+) -> None:
+    with session_scope(engine) as session:
+        world = _world(session)
+        sam_data = privacy.export(session, person=world.sam, now=NOW)
+        lena_data = privacy.export(session, person=world.lena, now=NOW)
+    text = json.dumps(sam_data)
+    assert sam_data["exported_at"] == "2025-03-10T12:00:00+00:00"
+    assert sam_data["person"]["telegram_user_id"] == world.sam.telegram_user_id
+    assert sam_data["person"]["curfew_reminder_minutes"] == 60
+    assert [s["country"] for s in sam_data["subscriptions"]] == ["GE", "KZ"]
+    assert [(c["kind"], c["note"], c["latitude"]) for c in sam_data["checkins"]] == [
+        ("safe", "Sam is at the hotel", 43.25),
+        ("location", None, 43.26),
+    ]
+    (asked,) = sam_data["roll_calls_asked"]
+    assert asked["question"] == "Explosion near the square; are you safe?"
+    assert [(a["answer"], a["note"], a["longitude"]) for a in asked["answers"]] == [
+        ("help", "Sam hurt a leg", 76.97)
+    ]
+    assert sam_data["acknowledgements"] == [
+        {"alert_id": world.alert_id, "title": "Leave Kazakhstan", "at": "2025-03-10T12:00:00+00:00"}
+    ]
+    assert {(m["kind"], m["text"]) for m in sam_data["messages_to_you"]} == {
+        ("roll call question", "Are you safe?"),
+        ("alert", "Leave now"),
+    }
+    assert {(r["kind"], r["text"], r["recipients"]) for r in sam_data["reports_about_you"]} == {
+        ("safe again", "Sam now says they are safe", 1),
+        ("call for help", "Sam needs help: Sam hurt a leg [43.27, 76.97]", 1),
+        ("unreachable notice", "Sam can't be reached", 1),
+    }
+    assert [(e["action"], e["you"], e["detail"]) for e in sam_data["audit_log"]] == [
+        ("enrol", "acted", {}),
+        ("promote", "were named", {"target": "you", "new_role": "staff"}),
+    ]
+    assert all(_ISO_UTC.match(t) for t in _times(sam_data)), _times(sam_data)
+    for trace in [*_traces(world.nina), world.lena.display_name, str(world.lena.telegram_user_id)]:
+        assert trace not in text, trace
+
+    # The lead's file has the round she ran, but none of the answers to it, and the
+    # reports she got about Sam and Nina without their text.
+    lena_text = json.dumps(lena_data)
+    (ran,) = lena_data["roll_calls_run"]
+    assert ran["round_id"] == world.rollcall.id and ran["you"] == ["started"]
+    assert lena_data["countries_led"][0]["country"] == "KZ"
+    withheld = [m for m in lena_data["messages_to_you"] if m["text"] is None]
+    assert {m["kind"] for m in withheld} == {
+        "safe again",
+        "call for help",
+        "unreachable notice",
+        "roll call deadline report",
+    }
+    assert len(lena_data["messages_to_you"]) == len(withheld)
+    assert [e["detail"] for e in lena_data["audit_log"]] == [{"new_role": "staff"}] * 2
+    for trace in [*_traces(world.sam), *_traces(world.nina)]:
+        assert trace not in lena_text, trace
+
+
+def _rows_of(session: Session, staff_id: int) -> dict[str, int]:
+    counts = {}
+    for model in (
+        Subscription,
+        LeadCountry,
+        CheckIn,
+        RollCallMember,
+        RollCallAnswer,
+        Acknowledgement,
+        Delivery,
+    ):
+        rows = session.exec(select(model).where(col(model.staff_id) == staff_id)).all()
+        counts[model.__name__] = len(rows)
+    return counts
+
+
+def test_forgetting_deletes_only_that_persons_data(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        world = _world(session)
+        sam_id, nina_id = world.sam.id or 0, world.nina.id or 0
+        # Sam also did some lead's work, which the organisation keeps.
+        invite = invites.create(
+            session, role=Role.STAFF, created_by_staff_id=sam_id, now=NOW, ttl=timedelta(days=7)
+        )
+        used = invites.create(
+            session, role=Role.STAFF, created_by_staff_id=None, now=NOW, ttl=timedelta(days=7)
+        )
+        assert invites.redeem(session, code=used.code, staff_id=sam_id, now=NOW).ok
+        draft = broadcasts.create_draft(
+            session, country="KZ", text="Stay in", author_staff_id=sam_id, now=NOW
+        )
+        curfew = curfews.create(
+            session,
+            country="KZ",
+            area=None,
+            zone="Asia/Almaty",
+            start="23:00",
+            end="07:00",
+            first_day=date(2025, 3, 10),
+            last_day=None,
+            status=CurfewStatus.ACTIVE,
+            now=NOW,
+            set_by_staff_id=sam_id,
+        )
+        own_round = checkins.create_round(
+            session,
+            country="GE",
+            message="Are you safe?",
+            started_by_staff_id=sam_id,
+            alert_id=None,
+            now=NOW,
+            deadline_at=NOW + timedelta(hours=2),
+            remind_every_minutes=30,
+        )
+        checkins.set_report(
+            session, round_id=own_round.id or 0, chat_id=world.sam.chat_id, message_id=7
+        )
+        # What staff got from Sam: a roll-call question and a broadcast, signed by him.
+        question = question_text(own_round, asked_by="Sam", advisory=None)
+        _sent(session, key=checkins.question_key(own_round.id or 0), to=world.nina, text=question)
+        sent = broadcasts.create_draft(
+            session, country="KZ", text="Curfew at 23:00", author_staff_id=sam_id, now=NOW
+        )
+        for part in render.broadcast_message(country="KZ", text=sent.body, author="Sam", at=NOW):
+            _sent(session, key=f"alert:{sent.id}", to=world.nina, text=part, alert_id=sent.id)
+        nina_before = privacy.holdings(session, person=world.nina)
+        nina_rows = _rows_of(session, nina_id)
+        lena_rows = _rows_of(session, world.lena.id or 0)
+        sam_before = privacy.holdings(session, person=world.sam)
+
+    with session_scope(engine) as session:
+        done = privacy.forget(session, staff_id=sam_id, configured_admin_ids=(), now=NOW)
+    assert isinstance(done, privacy.Forgotten)
+    assert done.held == sam_before
+    assert done.round_ids == [world.rollcall.id]
+    assert (done.held.checkins, done.held.answers, done.held.notes, done.held.locations) == (
+        2,
+        1,
+        2,
+        3,
+    )
+    assert (done.held.messages_to_them, done.held.messages_about_them) == (2, 3)
+
+    with session_scope(engine) as session:
+        assert session.get(Staff, sam_id) is None
+        assert set(_rows_of(session, sam_id).values()) == {0}
+        # Nina keeps all of hers; Lena lost only the three reports about Sam.
+        assert privacy.holdings(session, person=world.nina) == nina_before
+        assert _rows_of(session, nina_id) == nina_rows
+        lena_now = _rows_of(session, world.lena.id or 0)
+        assert lena_now["Delivery"] == lena_rows["Delivery"] - 3
+        lena_texts = session.exec(
+            select(Delivery.text).where(Delivery.staff_id == world.lena.id)
+        ).all()
+        assert not any("Sam" in t for t in lena_texts)
+        report = session.exec(
+            select(Delivery.text).where(
+                Delivery.dedupe_key == checkins.deadline_key(world.rollcall.id or 0)
+            )
+        ).one()
+        assert privacy.FORGOTTEN_LINE in report and "• Nina (@nina)" in report
+        # The organisation's records stay, without the link to Sam.
+        kept_invite, kept_used = session.get(Invite, invite.id), session.get(Invite, used.id)
+        assert kept_invite is not None and kept_invite.created_by_staff_id is None
+        assert kept_used is not None and kept_used.used_by_staff_id is None
+        assert kept_used.used_at is not None
+        kept_draft = session.get(Alert, draft.id)
+        assert kept_draft is not None and kept_draft.created_by_staff_id is None
+        assert kept_draft.status == AlertStatus.CANCELLED.value
+        signed = session.exec(
+            select(Delivery.text).where(
+                col(Delivery.dedupe_key).in_(
+                    [checkins.question_key(own_round.id or 0), f"alert:{sent.id}"]
+                )
+            )
+        ).all()
+        assert len(signed) == 2
+        assert all("<i>From your security team" in t and "Sam" not in t for t in signed)
+        kept_curfew = session.get(Curfew, curfew.id)
+        assert kept_curfew is not None and kept_curfew.set_by_staff_id is None
+        kept_round = session.get(RollCall, own_round.id)
+        assert kept_round is not None and kept_round.started_by_staff_id is None
+        assert kept_round.report_chat_id is None
+        # The audit log keeps that it happened, and nothing that names Sam.
+        entries = session.exec(select(AuditEntry).order_by(col(AuditEntry.id))).all()
+        assert not any(e.actor_telegram_id == world.sam.telegram_user_id for e in entries)
+        assert not any(str(sam_id) in e.detail and "staff_id" in e.detail for e in entries)
+        last = entries[-1]
+        assert (last.action, last.actor_telegram_id, last.actor_staff_id, last.detail) == (
+            "forget_me",
+            None,
+            None,
+            "{}",
+        )
+        assert sum(e.action == "promote" and "target_staff_id" in e.detail for e in entries) == 1
+
+    # A second confirmation finds nobody and records nothing.
+    with session_scope(engine) as session:
+        assert privacy.forget(session, staff_id=sam_id, configured_admin_ids=(), now=NOW) is None
+        assert len(session.exec(select(AuditEntry)).all()) == len(entries)
+
+
+def test_the_last_admin_and_configured_admins_are_refused(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        ada = _person(session, "Ada", Role.ADMIN)
+        subs.subscribe(session, staff_id=ada.id or 0, country="KZ")
+        ids = (ada.telegram_user_id,)
+        configured = privacy.forget(
+            session, staff_id=ada.id or 0, configured_admin_ids=ids, now=NOW
+        )
+        assert isinstance(configured, str) and "ADMIN_TELEGRAM_IDS" in configured
+        last = privacy.forget(session, staff_id=ada.id or 0, configured_admin_ids=(), now=NOW)
+        assert isinstance(last, str) and "last admin" in last
+        assert subs.countries_of(session, staff_id=ada.id or 0) == ["KZ"]
+        _person(session, "Bo", Role.ADMIN)
+        gone = privacy.forget(session, staff_id=ada.id or 0, configured_admin_ids=(), now=NOW)
+        assert isinstance(gone, privacy.Forgotten)
+        assert staff.count_admins(session) == 1
+
+
+def test_retention_removes_only_old_notes_and_locations(engine: Engine) -> None:
+    keep = timedelta(days=90)
+    old, recent = NOW - keep - timedelta(minutes=1), NOW - keep + timedelta(minutes=1)
+    with session_scope(engine) as session:
+        sam = _person(session, "Sam")
+        lena = _person(session, "Lena", Role.LEAD)
+        rollcall = checkins.create_round(
+            session,
+            country="KZ",
+            message="",
+            started_by_staff_id=None,
+            alert_id=None,
+            now=old,
+            deadline_at=NOW,
+            remind_every_minutes=30,
+        )
+        members = checkins.add_members(session, round_id=rollcall.id or 0, staff_ids=[sam.id or 0])
+        member = session.get(RollCallMember, members[sam.id or 0])
+        assert member is not None
+        # Rounds whose deadline reports carry names, notes and locations.
+        reports = {
+            label: checkins.create_round(
+                session,
+                country=country,
+                message="",
+                started_by_staff_id=None,
+                alert_id=None,
+                now=at,
+                deadline_at=at + timedelta(minutes=5),
+                remind_every_minutes=30,
+            )
+            for label, at, country in (("old", old, "GE"), ("recent", recent, "FR"))
+        }
+        rows = {}
+        for label, at in (("old", old), ("recent", recent)):
+            for kind in CheckInKind:
+                location = (41.0, 69.0) if kind is not CheckInKind.HELP else None
+                note = None if kind is CheckInKind.LOCATION else f"{label} {kind}"
+                row = checkins.record_checkin(
+                    session, staff_id=sam.id or 0, kind=kind, note=note, location=location, now=at
+                )
+                rows[(label, kind)] = row.id
+            checkins.record_answer(
+                session,
+                member=member,
+                answer=Answer.SAFE,
+                note=f"{label} answer",
+                location=(41.0, 69.0),
+                late=False,
+                via="/safe",
+                now=at,
+            )
+            for key, status in (
+                (f"help:{rows[(label, CheckInKind.HELP)]}", DeliveryStatus.SENT),
+                (checkins.deadline_key(reports[label].id or 0), DeliveryStatus.SENT),
+                (f"alert:{label}", DeliveryStatus.SENT),
+                (f"location:{rows[(label, CheckInKind.LOCATION)]}", DeliveryStatus.PENDING),
+            ):
+                deliveries.enqueue(
+                    session,
+                    dedupe_key=key,
+                    recipients=[Recipient(lena.id or 0, lena.chat_id)],
+                    parts=[f"{label}: Sam at 41.0, 69.0"],
+                    priority=Priority.CRITICAL,
+                    now=at,
+                    status=status,
+                )
+
+    with session_scope(engine) as session:
+        purged = privacy.purge_expired_details(session, now=NOW, keep=keep)
+    # Old: the safe and help notes and the /safe answer's; the safe check-in's location, the
+    # location-only check-in and the answer's location; the copies in the help alert and
+    # the deadline report (not the alert, and not the one still waiting to be sent).
+    assert (purged.notes, purged.locations, purged.messages) == (3, 3, 2)
+
+    with session_scope(engine) as session:
+        again = privacy.purge_expired_details(session, now=NOW, keep=keep)
+        found = {
+            c.id: (c.kind, c.note, c.latitude)
+            for c in checkins.checkins_of(session, staff_id=sam.id or 0)
+        }
+        answers = checkins.answers_of(session, member_id=member.id or 0)
+        texts = dict(session.exec(select(Delivery.dedupe_key, Delivery.text)).all())
+    assert again.total == 0
+    assert found == {
+        rows[("old", CheckInKind.SAFE)]: ("safe", None, None),
+        rows[("old", CheckInKind.HELP)]: ("help", None, None),
+        rows[("recent", CheckInKind.SAFE)]: ("safe", "recent safe", 41.0),
+        rows[("recent", CheckInKind.HELP)]: ("help", "recent help", None),
+        rows[("recent", CheckInKind.LOCATION)]: ("location", None, 41.0),
+    }
+    assert [(a.answer, a.note, a.longitude, a.at) for a in answers] == [
+        ("safe", None, None, old),
+        ("safe", "recent answer", 69.0, recent),
+    ]
+    assert texts[f"help:{rows[('old', CheckInKind.HELP)]}"] == privacy.REDACTED_TEXT
+    assert texts[f"help:{rows[('recent', CheckInKind.HELP)]}"].startswith("recent")
+    assert texts[checkins.deadline_key(reports["old"].id or 0)] == privacy.REDACTED_TEXT
+    assert texts[checkins.deadline_key(reports["recent"].id or 0)].startswith("recent")
+    assert texts["alert:old"].startswith("old")  # not a check-in's copy
+    assert texts[f"location:{rows[('old', CheckInKind.LOCATION)]}"].startswith("old")  # pending
