@@ -137,6 +137,10 @@ async def test_baseline_then_each_change_pushed_once_even_across_a_restart(
         assert message.reply_markup == {
             "inline_keyboard": [[{"text": "Acknowledge", "callback_data": f"ack:{departure_id}"}]]
         }
+        # The lead follows Kazakhstan too: let their copies arrive before they ask.
+        await fake.await_for(
+            lambda f: any("DEPARTURE" in m.text for m in f.messages_to(lead.chat_id))
+        )
         waiting = await again.say(lead.telegram_user_id, f"/acks {departure_id}")
         assert "Not yet (2)" in waiting and "Kim in Almaty" in waiting
         again.fake.inject_callback(
