@@ -5,20 +5,24 @@ BIN := $(VENV)/bin
 
 .PHONY: run demo test lint install clean drill bench
 
-# The virtual environment is (re)built whenever pyproject.toml changes.
-$(VENV)/.installed: pyproject.toml
+# The virtual environment is (re)built whenever pyproject.toml changes: what the bot
+# needs for `run` and `demo`, and the development tools on top for everything else.
+$(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.runtime
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
 install: $(VENV)/.installed
 
-run: $(VENV)/.installed
+run: $(VENV)/.runtime
 	$(BIN)/dutybot run
 
 # A replay of Kazakhstan, January 2022, on simulated Telegram and feeds: no token, no network.
-demo: $(VENV)/.installed
+demo: $(VENV)/.runtime
 	$(BIN)/dutybot demo
 
 # Fault drills on the real bot process (about ten minutes); prints what it measured.
