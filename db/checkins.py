@@ -395,7 +395,11 @@ def answerable_memberships(
 
 def to_remind(session: Session, *, round_id: int) -> list[tuple[int, int, int]]:
     """(member id, staff id, chat id) of those who got the question, are reachable and
-    have not answered."""
+    have not answered.
+
+    A question still `sending` counts as got: Telegram may have it already while its
+    outcome waits to be recorded (a batch, or a database outage), and skipping the
+    person would cost them this reminder for good."""
     answered = exists().where(col(RollCallAnswer.member_id) == RollCallMember.id)
     rows = session.exec(
         select(RollCallMember.id, Staff.id, Staff.chat_id)
@@ -403,7 +407,7 @@ def to_remind(session: Session, *, round_id: int) -> list[tuple[int, int, int]]:
         .join(Delivery, col(Delivery.id) == RollCallMember.delivery_id)
         .where(
             RollCallMember.round_id == round_id,
-            Delivery.status == DeliveryStatus.SENT.value,
+            col(Delivery.status).in_([DeliveryStatus.SENT.value, DeliveryStatus.SENDING.value]),
             col(Staff.reachable).is_(True),
             ~answered,
         )

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -15,6 +16,9 @@ from db import staff
 from db.engine import session_scope
 from db.models import AuditEntry, Role
 from tests.schedules.sources.samples import StateItem, state_feed
+
+# Runs the dutybot process itself (left out of mutation runs: the mutants live in this one).
+pytestmark = pytest.mark.process
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
 from bot.sim.telegram import FakeTelegram
 from db import migrations
 from tests.bot.test_cli import _dutybot
+
+# Runs the dutybot process itself (left out of mutation runs: the mutants live in this one).
+pytestmark = pytest.mark.process
 
 
 def test_db_upgrade_then_current_then_init_db(tmp_path: Path, empty_engine: Engine) -> None:

@@ -239,6 +239,7 @@ def test_parse_until() -> None:
         parse_until("soon", today=today)
 
 
+@pytest.mark.process
 def test_curfew_parse_command_prints_json(tmp_path: Path) -> None:
     result = _dutybot(
         "curfew",

@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -19,6 +20,9 @@ from db import broadcasts, staff, subscriptions
 from db.engine import session_scope
 from db.models import AlertStatus, Delivery, DeliveryStatus, Role
 from db.types import utcnow
+
+# Runs the dutybot process itself (left out of mutation runs: the mutants live in this one).
+pytestmark = pytest.mark.process
 
 ROOT = Path(__file__).resolve().parents[2]
 PEOPLE = 300

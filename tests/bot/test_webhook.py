@@ -26,6 +26,9 @@ from db.engine import session_scope
 from db.models import Role, Staff
 from tests.harness import ADMIN_ID, free_ports
 
+# Runs the dutybot process itself (left out of mutation runs: the mutants live in this one).
+pytestmark = pytest.mark.process
+
 ROOT = Path(__file__).resolve().parents[2]
 PUBLIC_URL = "https://dutybot.example.org/telegram/updates"
 SECRET = "s3cret-Webhook_token-for-tests-0123456789"

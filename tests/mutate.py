@@ -1,0 +1,167 @@
+"""`make mutate`: mutation testing of the modules that keep people safe, with a score per module.
+
+Runs mutmut (configured under `[tool.mutmut]` in pyproject.toml: which modules, which
+tests), then reads its results and prints, per module, how many mutants the tests
+killed, which survived, and the score: killed / (all - equivalent). A mutant that makes
+the tests hang past mutmut's timeout counts as killed. Surviving mutants that no
+behaviour can tell apart from the original are listed, with the reason, in
+`tests/mutation_equivalents.toml`; they are shown but not counted.
+
+    python -m tests.mutate                       # everything (about 25 minutes on 2 cores)
+    python -m tests.mutate 'bot.dispatcher*'     # some mutants again, after new tests
+    python -m tests.mutate --report              # only the table, from the last run
+
+Exits non-zero when a module scores under MINIMUM_SCORE or a listed equivalent mutant
+no longer exists (its code changed: look at it again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MUTANTS = ROOT / "mutants"
+EQUIVALENTS = ROOT / "tests" / "mutation_equivalents.toml"
+MINIMUM_SCORE = 0.90
+
+# mutmut's exit codes for a mutant's test run (mutmut.stats.status_by_exit_code).
+KILLED = {1, 3}
+TIMEOUT = {36, -24, 24, 152, 255}
+SURVIVED = {0}
+NO_TESTS = {5, 33}
+
+
+@dataclass
+class Module:
+    name: str
+    killed: int = 0
+    timeout: int = 0
+    survived: list[str] = field(default_factory=list)
+    no_tests: list[str] = field(default_factory=list)
+    equivalent: list[str] = field(default_factory=list)
+    other: list[str] = field(default_factory=list)  # not checked, suspicious, ...
+
+    @property
+    def counted(self) -> int:
+        return self.killed + self.timeout + len(self.survived) + len(self.no_tests)
+
+    @property
+    def score(self) -> float:
+        return (self.killed + self.timeout) / self.counted if self.counted else 1.0
+
+
+def module_of(mutant: str) -> str:
+    """`bot.ratelimit.xǁPacerǁacquire__mutmut_3` -> `bot.ratelimit`."""
+    return mutant.split(".x", 1)[0]
+
+
+def load_equivalents() -> dict[str, str]:
+    if not EQUIVALENTS.exists():
+        return {}
+    data = tomllib.loads(EQUIVALENTS.read_text("utf-8"))
+    return {str(name): str(reason) for name, reason in data.get("equivalent", {}).items()}
+
+
+def collect(equivalents: dict[str, str]) -> dict[str, Module]:
+    modules: dict[str, Module] = {}
+    configured = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+    for path in configured["tool"]["mutmut"]["only_mutate"]:
+        name = path.removesuffix(".py").replace("/", ".")
+        modules[name] = Module(name)
+    for mutant, code in all_codes().items():
+        module = modules.setdefault(module_of(mutant), Module(module_of(mutant)))
+        if code in KILLED:
+            module.killed += 1
+        elif code in TIMEOUT:
+            module.timeout += 1
+        elif mutant in equivalents and code in SURVIVED | NO_TESTS:
+            module.equivalent.append(mutant)
+        elif code in SURVIVED:
+            module.survived.append(mutant)
+        elif code in NO_TESTS:
+            module.no_tests.append(mutant)
+        else:
+            module.other.append(mutant)
+    return modules
+
+
+def report(modules: dict[str, Module], equivalents: dict[str, str]) -> bool:
+    """Print the table and the survivors; True when every module meets the minimum."""
+    header = (
+        f"{'module':<30} {'mutants':>7} {'killed':>6} {'timeout':>7} {'survived':>8} "
+        f"{'no test':>7} {'equiv.':>6} {'score':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    ok = True
+    for module in sorted(modules.values(), key=lambda m: m.name):
+        total = module.counted + len(module.equivalent) + len(module.other)
+        flag = "" if module.score >= MINIMUM_SCORE else f"  < {MINIMUM_SCORE:.0%}"
+        if total == 0:
+            flag = "  not run"
+        ok = ok and not flag and not module.other
+        print(
+            f"{module.name:<30} {total:>7} {module.killed:>6} {module.timeout:>7} "
+            f"{len(module.survived):>8} {len(module.no_tests):>7} {len(module.equivalent):>6} "
+            f"{module.score:>6.1%}{flag}"
+        )
+    everything = list(modules.values())
+    killed = sum(m.killed + m.timeout for m in everything)
+    counted = sum(m.counted for m in everything)
+    print("-" * len(header))
+    print(f"{'all':<30} {'':>7} {killed:>6} of {counted} counted: {killed / max(counted, 1):.1%}")
+
+    for module in sorted(modules.values(), key=lambda m: m.name):
+        lost = module.survived + module.no_tests
+        if lost:
+            print(f"\nsurvived in {module.name} (`mutmut show NAME` for the change):")
+            for name in lost:
+                print(f"  {name}{'  (no test reaches it)' if name in module.no_tests else ''}")
+        if module.other:
+            print(f"\nnot checked or suspicious in {module.name}: {', '.join(module.other)}")
+    codes = all_codes()
+    stale = sorted(n for n in equivalents if codes.get(n, 0) not in SURVIVED | NO_TESTS)
+    if stale:
+        ok = False
+        print("\nlisted as equivalent, but now killed or changed (look again):")
+        for name in stale:
+            print(f"  {name}")
+    return ok
+
+
+def all_codes() -> dict[str, int | None]:
+    codes: dict[str, int | None] = {}
+    for meta in MUTANTS.rglob("*.py.meta"):
+        codes.update(json.loads(meta.read_text("utf-8"))["exit_code_by_key"])
+    return codes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mutants", nargs="*", help="mutant names or patterns (default: all)")
+    parser.add_argument("--report", action="store_true", help="only print the last results")
+    parser.add_argument("--max-children", type=int, help="parallel mutant runs (default: CPUs)")
+    args = parser.parse_args(argv)
+    if not args.report:
+        command = [str(Path(sys.executable).with_name("mutmut")), "run", *args.mutants]
+        if args.max_children:
+            command += ["--max-children", str(args.max_children)]
+        completed = subprocess.run(command, cwd=ROOT, check=False)
+        if completed.returncode not in (0, 1):
+            print(f"mutmut run failed ({completed.returncode})", file=sys.stderr)
+            return completed.returncode
+    if not MUTANTS.exists():
+        print("no results yet: run without --report first", file=sys.stderr)
+        return 2
+    equivalents = load_equivalents()
+    return 0 if report(collect(equivalents), equivalents) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
