@@ -26,6 +26,7 @@ from bot import render
 from bot.access import command_argument, message_text, requires, row_id
 from bot.context import SERVICES_KEY, Context, Services, services
 from db import audit, curfews, deliveries, staff, subscriptions
+from db import leads as lead_rules
 from db.deliveries import Recipient
 from db.engine import session_scope
 from db.models import Curfew, CurfewStatus, Priority, Role, Staff
@@ -253,7 +254,9 @@ def propose_curfews(
     disagrees with the time-zone database is pointed out, not trusted and not hidden.
     """
     ids: list[int] = []
-    recipients = leads if leads is not None else staff.leads_of_country(session, country=country)
+    recipients = (
+        leads if leads is not None else list(lead_rules.leads_for_country(session, country=country))
+    )
     for found in find_curfews(text, reference=published):
         zone = zones.zone_for_area(country, found.area) or zones.zone_for_area(country, None)
         if zone is None:

@@ -43,6 +43,7 @@ from bot import render
 from bot.ratelimit import Pacer
 from bot.settings import Settings
 from db import deliveries, staff
+from db import leads as lead_rules
 from db.deliveries import DueDelivery, Recipient
 from db.engine import session_scope
 from db.models import Priority, Staff
@@ -407,7 +408,7 @@ class Dispatcher:
             if not staff.mark_unreachable(session, staff_id=row.staff_id):
                 return  # already known; the leads were told then
             person = session.get(Staff, row.staff_id)
-            leads = staff.leads_of(session, staff_id=row.staff_id)
+            leads = lead_rules.leads_of_person(session, staff_id=row.staff_id)
             if person is None or not leads:
                 return
             text = render.unreachable_notice(

@@ -1,18 +1,21 @@
-"""Which countries each security lead answers for (`/lead <country>`), and who may see what.
+"""Who answers for a country: the one rule, asked by everything that tells or lets a lead.
 
-A lead sees, starts and ends roll calls only for the countries they picked; admins see
-every country and hear about every country's calls for help and missed roll calls.
+The people who answer for a country are the leads who took it with `/lead`, plus every
+admin. They, and only they, get its calls for help, roll-call reports, curfew proposals,
+unreachable notices and deadline reports, and only they act on it (broadcast, roll
+calls, curfews, acknowledgements). Following a country (`/subscribe`) gives a lead its
+alerts like anyone else, nothing more.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint, delete, or_
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from db.models import Role, Staff
+from db.models import Role, Staff, Subscription
 from db.types import UTCDateTime, utcnow
 
 _LEADING_ROLES = (Role.LEAD.value, Role.ADMIN.value)
@@ -65,9 +68,9 @@ def countries_led(session: Session, *, staff_id: int) -> list[str]:
 
 
 def leads_for_country(session: Session, *, country: str) -> Sequence[Staff]:
-    """Who answers for a country: the leads who picked it, plus every admin.
+    """Who answers for a country: the leads who took it with /lead, plus every admin.
 
-    Someone who picked a country and was later demoted to staff is not among them.
+    Someone who took a country and was later demoted to staff is not among them.
     """
     picked = select(LeadCountry.staff_id).where(LeadCountry.country == country)
     return session.exec(
@@ -82,8 +85,45 @@ def leads_for_country(session: Session, *, country: str) -> Sequence[Staff]:
     ).all()
 
 
+def leads_for_countries(
+    session: Session, *, countries: Iterable[str], exclude: int | None = None
+) -> list[Staff]:
+    """Who answers for any of `countries` (each once, admins always), but `exclude`."""
+    found: dict[int, Staff] = {}
+    wanted = set(countries)
+    if not wanted:
+        admins = session.exec(
+            select(Staff).where(Staff.role == Role.ADMIN.value).order_by(col(Staff.id))
+        ).all()
+        found = {p.id or 0: p for p in admins}
+    for country in sorted(wanted):
+        for person in leads_for_country(session, country=country):
+            found.setdefault(person.id or 0, person)
+    found.pop(exclude or 0, None)
+    return sorted(found.values(), key=lambda p: p.id or 0)
+
+
+def leads_of_person(session: Session, *, staff_id: int) -> list[Staff]:
+    """Who answers for a person: the leads of each country they follow, and every admin;
+    never the person themself."""
+    countries = session.exec(
+        select(Subscription.country).where(Subscription.staff_id == staff_id)
+    ).all()
+    admins = session.exec(select(Staff).where(Staff.role == Role.ADMIN.value)).all()
+    found = {p.id or 0: p for p in admins}
+    for person in leads_for_countries(session, countries=countries):
+        found.setdefault(person.id or 0, person)
+    found.pop(staff_id, None)
+    return sorted(found.values(), key=lambda p: p.id or 0)
+
+
+def answers_for(session: Session, *, person: Staff, country: str) -> bool:
+    """May `person` act on `country`: admins everywhere, leads where they took it."""
+    return may_see(session, person=person, country=country)
+
+
 def may_see(session: Session, *, person: Staff, country: str) -> bool:
-    """Admins see every country; leads the countries they picked; staff none."""
+    """Admins see every country; leads the countries they took; staff none."""
     if person.role == Role.ADMIN.value:
         return True
     if person.role != Role.LEAD.value or person.id is None:

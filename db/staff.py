@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from db import leads
-from db.models import Role, Staff, Subscription
+from db.models import Role, Staff
 from db.types import utcnow
 
 
@@ -93,37 +92,8 @@ def mark_unreachable(session: Session, *, staff_id: int) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def leads_of_country(session: Session, *, country: str) -> list[Staff]:
-    """The leads who picked a country with /lead or follow it, and every admin."""
-    found: dict[int, Staff] = {
-        p.id or 0: p for p in leads.leads_for_country(session, country=country)
-    }
-    following = session.exec(
-        select(Staff)
-        .join(Subscription, col(Subscription.staff_id) == Staff.id)
-        .where(Subscription.country == country, Staff.role == Role.LEAD.value)
-    ).all()
-    for person in following:
-        found.setdefault(person.id or 0, person)
-    return list(found.values())
-
-
 def everyone(session: Session) -> Sequence[Staff]:
     return session.exec(select(Staff).order_by(col(Staff.display_name), col(Staff.id))).all()
-
-
-def leads_of(session: Session, *, staff_id: int) -> list[Staff]:
-    """Who answers for a person: the leads of each country they follow; admins always."""
-    countries = session.exec(
-        select(Subscription.country).where(Subscription.staff_id == staff_id)
-    ).all()
-    admins = session.exec(select(Staff).where(Staff.role == Role.ADMIN.value)).all()
-    found: dict[int, Staff] = {p.id or 0: p for p in admins}
-    for country in countries:
-        for person in leads_of_country(session, country=country):
-            found.setdefault(person.id or 0, person)
-    found.pop(staff_id, None)
-    return list(found.values())
 
 
 @dataclass(frozen=True)

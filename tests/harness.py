@@ -17,7 +17,7 @@ from bot.app import build_application
 from bot.context import SERVICES_KEY, Services
 from bot.settings import BotSettings
 from bot.sim.telegram import FakeTelegram
-from db import staff, subscriptions
+from db import leads, staff, subscriptions
 from db.engine import session_scope
 from db.models import Role, Staff
 
@@ -88,9 +88,15 @@ class RunningBot:
         )
 
     def enrol(
-        self, name: str, *, role: Role = Role.STAFF, countries: tuple[str, ...] = ()
+        self,
+        name: str,
+        *,
+        role: Role = Role.STAFF,
+        countries: tuple[str, ...] = (),
+        answers_for: tuple[str, ...] = (),
     ) -> Staff:
-        """A person enrolled straight into the database (the invite path has its own tests)."""
+        """A person enrolled straight into the database (the invite path has its own tests),
+        following `countries`; a lead answering for `answers_for` as after `/lead`."""
         user_id = next(_ids)
         with session_scope(self.engine) as session:
             person = staff.enrol(
@@ -103,6 +109,8 @@ class RunningBot:
             )
             for country in countries:
                 subscriptions.subscribe(session, staff_id=person.id or 0, country=country)
+            for country in answers_for:
+                leads.lead(session, staff_id=person.id or 0, country=country)
         self.people[name] = person
         return person
 

@@ -154,7 +154,9 @@ async def test_a_curfew_in_an_alert_is_offered_to_leads_and_a_wrong_utc_is_flagg
     bot: RunningBot,
 ) -> None:
     bot.clock.set(datetime(2025, 1, 6, 9, 0, tzinfo=UTC))
-    lead = bot.enrol("Lena Lead", role=Role.LEAD, countries=("KZ",))
+    lead = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+    # A lead who only follows Kazakhstan gets its alerts, not its curfew proposals.
+    fred = bot.enrol("Fred Follower", role=Role.LEAD, countries=("KZ",))
     kim = bot.enrol("Kim", countries=("KZ",))
     alert_html = (
         "<p><strong>Location:</strong> Almaty, Kazakhstan</p>"
@@ -205,6 +207,10 @@ async def test_a_curfew_in_an_alert_is_offered_to_leads_and_a_wrong_utc_is_flagg
     )
     with session_scope(bot.engine) as session:
         assert session.exec(select(Curfew)).one().status == CurfewStatus.ACTIVE.value
+    await bot.fake.await_for(
+        lambda f: any("Curfew in Almaty" in m.text for m in f.messages_to(fred.chat_id))
+    )
+    assert not any("Curfew found" in m.text for m in bot.fake.messages_to(fred.chat_id))
 
 
 @pytest.mark.parametrize(

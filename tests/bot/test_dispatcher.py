@@ -125,7 +125,7 @@ async def test_429_waits_retry_after_and_delivers_once(bot: RunningBot) -> None:
 
 
 async def test_403_marks_unreachable_stops_retrying_and_tells_the_leads(bot: RunningBot) -> None:
-    lead = bot.enrol("Lena Lead", role=Role.LEAD, countries=("KZ",))
+    lead = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
     sam = bot.enrol("Sam Staff", countries=("KZ",))
     bot.fake.block(sam.chat_id)
     _queue(bot, [sam], "first", key="a", priority=Priority.NORMAL)
