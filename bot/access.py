@@ -3,6 +3,8 @@
 Every handler is wrapped by `requires(role)`. It refuses group chats, answers strangers
 with one polite line that reveals nothing, refuses people below the role (and audits
 the attempt when the command is privileged), and hands the handler the person's row.
+A rule that turns a request down raises `Refusal(text)`; the gate makes it the reply
+(and audits it for privileged commands), so no handler formats a refusal of its own.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ import functools
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from sqlmodel import Session
 from telegram import Update
 
 from bot.context import Context, services
-from db import audit, staff
+from db import audit, leads, staff
 from db.engine import session_scope
 from db.models import Role, Staff
+from schedules.countries import country_name
 
 STRANGER_TEXT = (
     "This bot is for enrolled staff of a duty-of-care programme. "
@@ -28,6 +32,20 @@ Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 StaffHandler = Callable[[Update, Context, Staff], Coroutine[Any, Any, None]]
 
 _ROLE_WORDS = {Role.LEAD: "security leads", Role.ADMIN: "admins"}
+
+
+class Refusal(Exception):
+    """A request turned down; the text is the whole reply, naming the way forward."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+def require_answers_for(session: Session, *, person: Staff, country: str) -> None:
+    """Refuse a lead who does not answer for `country` (admins answer for every one)."""
+    if not leads.answers_for(session, person=person, country=country):
+        raise Refusal(f"You don't answer for {country_name(country)}; /lead {country} takes it on.")
 
 
 async def answer(update: Update, text: str) -> None:
@@ -149,7 +167,20 @@ def requires(
                 return
             if context.args:
                 context.args = [a for a in map(clean_text, context.args) if a]
-            await handler(update, context, person)
+            try:
+                await handler(update, context, person)
+            except Refusal as refusal:
+                if role is not Role.STAFF:
+                    with session_scope(services(context).engine) as session:
+                        audit.record(
+                            session,
+                            action=action or handler.__name__.removeprefix("cmd_"),
+                            actor_telegram_id=user.id,
+                            actor_staff_id=person.id,
+                            outcome="refused",
+                            reason=refusal.text[:200],
+                        )
+                await answer(update, refusal.text)
 
         return gated
 

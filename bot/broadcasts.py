@@ -14,7 +14,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 
 from bot import render
-from bot.access import command_argument, requires, row_id
+from bot.access import command_argument, require_answers_for, requires, row_id
 from bot.context import Context, services
 from db import audit, broadcasts, deliveries, subscriptions
 from db.engine import session_scope
@@ -83,6 +83,7 @@ async def cmd_broadcast(update: Update, context: Context, person: Staff) -> None
         return
     svc = services(context)
     with session_scope(svc.engine) as session:
+        require_answers_for(session, person=person, country=request.country.code)
         alert = broadcasts.create_draft(
             session,
             country=request.country.code,
@@ -127,6 +128,10 @@ async def cb_broadcast(update: Update, context: Context, person: Staff) -> None:
     svc = services(context)
     now = svc.clock()
     with session_scope(svc.engine) as session:
+        draft = session.get(Alert, alert_id)
+        if draft is not None and draft.country and verb == "send":
+            # Still theirs to send: a lead may have given the country up since the preview.
+            require_answers_for(session, person=person, country=draft.country)
         status = AlertStatus.SENT if verb == "send" else AlertStatus.CANCELLED
         claimed = broadcasts.claim_draft(
             session, alert_id=alert_id, author_staff_id=person.id or 0, status=status, now=now

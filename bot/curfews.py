@@ -23,7 +23,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, JobQueue
 
 from bot import render
-from bot.access import command_argument, message_text, requires, row_id
+from bot.access import command_argument, message_text, require_answers_for, requires, row_id
 from bot.context import SERVICES_KEY, Context, Services, services
 from db import audit, curfews, deliveries, staff, subscriptions
 from db import leads as lead_rules
@@ -425,6 +425,7 @@ async def cmd_curfew_set(update: Update, context: Context, person: Staff) -> Non
         return
     today = local_today(request.zone, now)
     with session_scope(svc.engine) as session:
+        require_answers_for(session, person=person, country=request.country)
         curfew = curfews.create(
             session,
             country=request.country,
@@ -469,12 +470,14 @@ class Decision:
 def decide(
     session: Session, *, verb: str, curfew_id: int, person: Staff, now: datetime
 ) -> Decision:
-    """Apply a lead's choice on a draft (only its author) or a proposal (any lead)."""
+    """Apply a lead's choice on a draft (only its author) or a proposal (a lead who
+    answers for its country)."""
     curfew = session.get(Curfew, curfew_id)
     if curfew is None or not (
         curfew.set_by_staff_id == person.id or curfew.status == CurfewStatus.PROPOSED.value
     ):
         return Decision("That is not yours to confirm.")
+    require_answers_for(session, person=person, country=curfew.country)
     if verb == "edit":
         area = f" {curfew.area}" if curfew.area else ""
         until = f" until {curfew.last_day:%d %B %Y}" if curfew.last_day else ""
@@ -543,6 +546,9 @@ async def cmd_curfew_end(update: Update, context: Context, person: Staff) -> Non
     svc = services(context)
     now = svc.clock()
     with session_scope(svc.engine) as session:
+        current = session.get(Curfew, curfew_id)
+        if current is not None:
+            require_answers_for(session, person=person, country=current.country)
         ended = curfews.end(session, curfew_id=curfew_id, now=now)
         if ended is not None:
             count = tell_subscribers(

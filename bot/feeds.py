@@ -20,7 +20,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, JobQueue
 
 from bot import checkins, curfews, render
-from bot.access import requires, row_id
+from bot.access import require_answers_for, requires, row_id
 from bot.context import SERVICES_KEY, Context, Services, services
 from bot.settings import Settings
 from db import acks, audit, broadcasts, deliveries, sources, staff
@@ -340,6 +340,9 @@ async def cmd_acks(update: Update, context: Context, person: Staff) -> None:
         await message.reply_text("Usage: /acks <alert id>, e.g. /acks 42")
         return
     with session_scope(services(context).engine) as session:
+        alert = session.get(Alert, alert_id)
+        if alert is not None and alert.country:
+            require_answers_for(session, person=person, country=alert.country)
         report = acks.report(session, alert_id=alert_id)
     if report is None:
         await message.reply_text(f"There is no alert {alert_id} that was sent to anyone.")

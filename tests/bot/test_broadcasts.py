@@ -23,7 +23,7 @@ def _button(fake: FakeTelegram, chat_id: int, label: str) -> tuple[int, str]:
 
 
 async def test_preview_then_send_reaches_each_subscriber_once(bot: RunningBot) -> None:
-    lead = bot.enrol("Lena Lead", role=Role.LEAD)
+    lead = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
     in_kz = [bot.enrol(f"Staff {n}", countries=("KZ",)) for n in range(5)]
     elsewhere = bot.enrol("Geo Staff", countries=("GE",))
 
@@ -73,7 +73,7 @@ async def test_preview_then_send_reaches_each_subscriber_once(bot: RunningBot) -
 
 
 async def test_cancel_sends_nothing(bot: RunningBot) -> None:
-    lead = bot.enrol("Lena Lead", role=Role.LEAD)
+    lead = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
     sam = bot.enrol("Sam", countries=("KZ",))
     await bot.say(lead.telegram_user_id, "/broadcast Kazakhstan Drill at 10:00")
     message_id, data = _button(bot.fake, lead.telegram_user_id, "Cancel")
@@ -99,8 +99,8 @@ async def test_staff_cannot_broadcast_and_the_attempt_is_audited(bot: RunningBot
 
 
 async def test_another_lead_cannot_press_someone_elses_send(bot: RunningBot) -> None:
-    lena = bot.enrol("Lena Lead", role=Role.LEAD)
-    lars = bot.enrol("Lars Lead", role=Role.LEAD)
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+    lars = bot.enrol("Lars Lead", role=Role.LEAD, answers_for=("KZ",))
     sam = bot.enrol("Sam", countries=("KZ",))
     await bot.say(lena.telegram_user_id, "/broadcast KZ hello")
     message_id, data = _button(bot.fake, lena.telegram_user_id, "Send")

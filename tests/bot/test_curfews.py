@@ -47,7 +47,7 @@ async def _set_almaty_curfew(bot: RunningBot, lead_id: int) -> None:
 
 async def test_lead_sets_a_curfew_and_staff_are_told_and_reminded_once(bot: RunningBot) -> None:
     bot.clock.set(MORNING)
-    lead = bot.enrol("Lena Lead", role=Role.LEAD)
+    lead = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
     early = bot.enrol("Kim Early", countries=("KZ",))
     late = bot.enrol("Sam Late", countries=("KZ",))
     away = bot.enrol("Geo", countries=("GE",))
@@ -99,7 +99,7 @@ async def test_lead_sets_a_curfew_and_staff_are_told_and_reminded_once(bot: Runn
 
 async def test_a_reminder_missed_by_more_than_grace_is_skipped(bot: RunningBot) -> None:
     bot.clock.set(MORNING)
-    lead = bot.enrol("Lena Lead", role=Role.LEAD)
+    lead = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
     kim = bot.enrol("Kim", countries=("KZ",))
     await _set_almaty_curfew(bot, lead.telegram_user_id)
     await bot.fake.await_for(lambda f: len(f.messages_to(kim.chat_id)) == 1)
@@ -115,7 +115,7 @@ async def test_a_reminder_missed_by_more_than_grace_is_skipped(bot: RunningBot) 
 
 async def test_the_end_of_a_curfew_is_announced_once(bot: RunningBot) -> None:
     bot.clock.set(datetime(2022, 1, 18, 4, 0, tzinfo=UTC))
-    lead = bot.enrol("Lena Lead", role=Role.LEAD)
+    lead = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
     kim = bot.enrol("Kim", countries=("KZ",))
     await _set_almaty_curfew(bot, lead.telegram_user_id)
     # The last night is 19 January; it ends 07:00 local on the 20th (01:00 UTC).
@@ -287,7 +287,7 @@ def test_curfew_parse_command_prints_json(tmp_path: Path) -> None:
 
 async def test_a_lead_pastes_an_advisory_and_gets_the_curfew_offered(bot: RunningBot) -> None:
     bot.clock.set(MORNING)
-    lead = bot.enrol("Lena Lead", role=Role.LEAD)
+    lead = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
     sam = bot.enrol("Sam", countries=("KZ",))
     pasted = (
         "Kazakhstan: the government declared a state of emergency. A curfew is in force "

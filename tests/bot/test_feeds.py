@@ -94,7 +94,7 @@ async def test_baseline_then_each_change_pushed_once_even_across_a_restart(
         kz = bot.enrol("Kim in Almaty", countries=("KZ",))
         st = bot.enrol("Sara in Sao Tome", countries=("ST",))
         ge = bot.enrol("Giorgi in Tbilisi", countries=("GE",))
-        lead = bot.enrol("Lena Lead", role=Role.LEAD, countries=("KZ",))
+        lead = bot.enrol("Lena Lead", role=Role.LEAD, countries=("KZ",), answers_for=("KZ",))
         feeds_server.serve("/ta.xml", state_feed(KZ_CALM, ST_ONE))
         source_id = _add_source(bot, feeds_server.url("/ta.xml"))
 

@@ -1,0 +1,88 @@
+"""Who answers for a country, end to end: a lead who only follows Kazakhstan gets its
+alerts like anyone else, but no call for help, and may not act on it."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlmodel import select
+
+from bot.curfews import propose_curfews
+from db import broadcasts
+from db.engine import session_scope
+from db.models import AuditEntry, Curfew, CurfewStatus, Role
+from tests.harness import RunningBot
+
+REFUSED = "You don't answer for Kazakhstan; /lead KZ takes it on."
+
+
+async def test_only_those_who_answer_for_a_country_hear_its_call_for_help(
+    bot: RunningBot,
+) -> None:
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+    fred = bot.enrol("Fred Follower", role=Role.LEAD, countries=("KZ",))
+    ada = bot.enrol("Ada Admin", role=Role.ADMIN)
+    nina = bot.enrol("Nina", countries=("KZ",))
+
+    reply = await bot.say(nina.telegram_user_id, "/help_me Men with guns outside the office")
+    assert "being alerted now (2 people)" in reply
+    for lead in (lena, ada):
+        await bot.fake.await_for(
+            lambda f, chat=lead.chat_id: any(
+                "needs help</b>" in m.text for m in f.messages_to(chat)
+            )
+        )
+    assert not any("needs help" in m.text for m in bot.fake.messages_to(fred.chat_id))
+
+
+async def test_a_lead_who_does_not_answer_for_a_country_may_not_act_on_it(
+    bot: RunningBot,
+) -> None:
+    bot.clock.set(datetime(2022, 1, 6, 9, 0, tzinfo=UTC))
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+    fred = bot.enrol("Fred Follower", role=Role.LEAD, countries=("KZ",))
+    bot.enrol("Sam", countries=("KZ",))
+
+    # /broadcast KZ: refused with the way forward, and nothing drafted.
+    assert await bot.say(fred.telegram_user_id, "/broadcast KZ Leave now") == REFUSED
+    # /acks on a Kazakhstan broadcast: refused, no names shown.
+    with session_scope(bot.engine) as session:
+        alert = broadcasts.create_draft(
+            session, country="KZ", text="Stay in", author_staff_id=lena.id or 0, now=bot.clock()
+        )
+        alert_id = alert.id
+    assert await bot.say(fred.telegram_user_id, f"/acks {alert_id}") == REFUSED
+    # /curfew_set KZ: refused, nothing drafted.
+    assert await bot.say(fred.telegram_user_id, "/curfew_set KZ Almaty 23:00-07:00") == REFUSED
+
+    # A forged Confirm on a Kazakhstan proposal (ids are sequential): refused, unchanged.
+    with session_scope(bot.engine) as session:
+        (proposal_id,) = propose_curfews(
+            session,
+            country="KZ",
+            text="A curfew is in force in Almaty from 23:00 to 07:00.",
+            published=date(2022, 1, 6),
+            now=bot.clock(),
+            leads=[lena],
+        )
+    before = len(bot.fake.callback_answers)
+    on_screen = bot.fake.messages_to(fred.chat_id)[-1].message_id  # any message of his
+    forged = f"cf:ok:{proposal_id}"
+    bot.press(fred.telegram_user_id, chat_id=fred.chat_id, message_id=on_screen, data=forged)
+    await bot.fake.await_for(lambda f: len(f.callback_answers) > before)
+    assert bot.fake.callback_answers[-1]["text"] == REFUSED
+    assert await bot.say(fred.telegram_user_id, f"/curfew_end {proposal_id}") == REFUSED
+
+    with session_scope(bot.engine) as session:
+        curfews = session.exec(select(Curfew)).all()
+        assert [(c.id, c.status) for c in curfews] == [(proposal_id, CurfewStatus.PROPOSED.value)]
+        refusals = session.exec(
+            select(AuditEntry).where(
+                AuditEntry.actor_staff_id == fred.id, AuditEntry.outcome == "refused"
+            )
+        ).all()
+        assert len(refusals) == 5
+
+    # The lead who answers for Kazakhstan may.
+    preview = await bot.say(lena.telegram_user_id, "/broadcast KZ Stay indoors tonight")
+    assert "Stay indoors tonight" in preview
