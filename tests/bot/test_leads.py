@@ -3,17 +3,23 @@ alerts like anyone else, but no call for help, and may not act on it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from sqlmodel import select
 
 from bot.curfews import propose_curfews
+from bot.sim.telegram import FakeTelegram
 from db import broadcasts
 from db.engine import session_scope
 from db.models import AuditEntry, Curfew, CurfewStatus, Role
 from tests.harness import RunningBot
 
 REFUSED = "You don't answer for Kazakhstan; /lead KZ takes it on."
+
+
+def _got_help_call(chat_id: int) -> Callable[[FakeTelegram], bool]:
+    return lambda f: any("needs help</b>" in m.text for m in f.messages_to(chat_id))
 
 
 async def test_only_those_who_answer_for_a_country_hear_its_call_for_help(
@@ -27,11 +33,7 @@ async def test_only_those_who_answer_for_a_country_hear_its_call_for_help(
     reply = await bot.say(nina.telegram_user_id, "/help_me Men with guns outside the office")
     assert "being alerted now (2 people)" in reply
     for lead in (lena, ada):
-        await bot.fake.await_for(
-            lambda f, chat=lead.chat_id: any(
-                "needs help</b>" in m.text for m in f.messages_to(chat)
-            )
-        )
+        await bot.fake.await_for(_got_help_call(lead.chat_id))
     assert not any("needs help" in m.text for m in bot.fake.messages_to(fred.chat_id))
 
 
