@@ -62,7 +62,8 @@ from bot.sim.feed_samples import StateItem, state_feed  # noqa: E402
 from bot.sim.feeds import FeedServer, feed_server  # noqa: E402
 from bot.sim.telegram import FakeTelegram, RateLimits, SentMessage  # noqa: E402
 from db import leads, sources  # noqa: E402
-from db.engine import create_schema, make_engine, session_scope  # noqa: E402
+from db.engine import make_engine, session_scope  # noqa: E402
+from db.migrations import create_schema  # noqa: E402
 from db.models import Alert, Delivery, DeliveryStatus, Role, Source, Staff, Subscription  # noqa: E402
 from db.types import utcnow  # noqa: E402
 

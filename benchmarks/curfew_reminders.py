@@ -21,7 +21,8 @@ from pathlib import Path
 from bot.settings import BotSettings
 from bot.sim.telegram import FakeTelegram, RateLimits
 from db import curfews, staff, subscriptions
-from db.engine import create_schema, make_engine, session_scope
+from db.engine import make_engine, session_scope
+from db.migrations import create_schema
 from db.models import CurfewStatus, Role
 from schedules import zones
 from tests.harness import MutableClock, running_bot

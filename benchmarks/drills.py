@@ -57,7 +57,8 @@ from bot.settings import BotSettings
 from bot.sim.feeds import feed_server
 from bot.sim.telegram import FakeTelegram, RateLimits
 from db import broadcasts, sources, staff, subscriptions
-from db.engine import create_schema, make_engine, session_scope
+from db.engine import make_engine, session_scope
+from db.migrations import create_schema
 from db.models import AlertStatus, Delivery, DeliveryStatus, Role, Source
 from db.types import utcnow
 from tests.harness import MutableClock, running_bot

@@ -25,7 +25,8 @@ from bot.settings import BotSettings
 from bot.sim.feed_samples import StateItem, state_feed
 from bot.sim.feeds import feed_server
 from db import sources
-from db.engine import create_schema, make_engine, session_scope
+from db.engine import make_engine, session_scope
+from db.migrations import create_schema
 from schedules.sources.base import SourceKind, parse_feed
 
 COUNTRIES = [

@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.settings import BotSettings
 from bot.sim.telegram import FakeTelegram, RateLimits, SentMessage
 from db import leads, staff, subscriptions
-from db.engine import create_schema, make_engine, session_scope
+from db.engine import make_engine, session_scope
+from db.migrations import create_schema
 from db.models import Role
 from tests.harness import MutableClock, RunningBot, running_bot
 

@@ -44,7 +44,8 @@ from bot.sim.feed_samples import EmbassyItem, StateItem, embassy_feed, state_fee
 from bot.sim.feeds import FeedServer, feed_server
 from bot.sim.telegram import FakeTelegram, SentMessage, check_message_text
 from db import sources, staff
-from db.engine import create_schema, make_engine, session_scope
+from db.engine import make_engine, session_scope
+from db.migrations import create_schema
 from db.models import Delivery, DeliveryStatus, Role
 from schedules import zones
 

@@ -1,4 +1,4 @@
-"""The engine, the schema and the unit-of-work session scope."""
+"""The engine and the unit-of-work session scope."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 from db import checkins, leads, models  # noqa: F401  # registers the tables on SQLModel.metadata
 
@@ -29,26 +29,6 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
-
-
-def create_schema(engine: Engine) -> None:
-    """The newest schema in one step, for a new throw-away database (tests, benchmarks).
-
-    The models' tables, the default source, and the newest revision stamped, which is what
-    running every migration gives (tests/db/test_migrations.py checks that). A database
-    that already has tables is upgraded by the migrations instead. Deployments always go
-    through `db.migrations.upgrade` (`dutybot db upgrade`, `dutybot run`).
-    """
-    from db import migrations, sources
-
-    if sources.schema_has_sources(engine):
-        migrations.upgrade(engine)
-        return
-    with engine.begin() as connection:
-        SQLModel.metadata.create_all(connection)
-        migrations.stamp_head(connection)
-    with session_scope(engine) as session:
-        sources.seed_defaults(session)
 
 
 @contextmanager

@@ -15,7 +15,8 @@ from sqlmodel import SQLModel
 
 from bot.settings import BotSettings
 from bot.sim.telegram import FakeTelegram
-from db.engine import create_schema, make_engine
+from db.engine import make_engine
+from db.migrations import create_schema
 from tests.harness import ADMIN_ID, MutableClock, RunningBot, running_bot
 
 # Property tests: the same examples on every run (CI must not pass or fail by luck), no

@@ -36,7 +36,8 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
-import db.engine  # noqa: F401  # registers every table on SQLModel.metadata
+from db import sources
+from db.engine import session_scope  # importing it registers every table on SQLModel.metadata
 from db.types import UTCDateTime
 
 log = logging.getLogger(__name__)
@@ -355,3 +356,21 @@ def _check_foreign_keys(connection: Connection) -> None:
             f"the upgrade would leave {len(broken)} rows pointing at missing rows (in "
             f"{', '.join(tables)}); nothing was changed"
         )
+
+
+def create_schema(engine: Engine) -> None:
+    """The newest schema in one step, for a new throw-away database (tests, benchmarks).
+
+    The models' tables, the default source, and the newest revision stamped, which is what
+    running every migration gives (tests/db/test_migrations.py checks that). A database
+    that already has tables is upgraded by the migrations instead. Deployments always go
+    through `db.migrations.upgrade` (`dutybot db upgrade`, `dutybot run`).
+    """
+    if sources.schema_has_sources(engine):
+        upgrade(engine)
+        return
+    with engine.begin() as connection:
+        SQLModel.metadata.create_all(connection)
+        stamp_head(connection)
+    with session_scope(engine) as session:
+        sources.seed_defaults(session)
