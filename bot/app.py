@@ -20,10 +20,13 @@ from telegram.ext import (
     filters,
 )
 
-from bot import broadcasts, checkins, curfews, enrolment, feeds, privacy, subscriptions
+from bot import broadcasts, checkins, enrolment, feeds, privacy, subscriptions
 from bot.access import requires
 from bot.commands import menu_for
 from bot.context import SERVICES_KEY, Context, Services
+from bot.curfews import handlers as curfews
+from bot.curfews.jobs import job_replan_curfews, plan_curfew_jobs
+from bot.curfews.rules import queue_due_curfew_messages
 from bot.dispatcher import DATABASE_UNAVAILABLE, Dispatcher
 from bot.health import serve_health
 from bot.settings import BotSettings
@@ -113,8 +116,8 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     svc.http = httpx.AsyncClient(proxy=svc.settings.feed_proxy)
     feeds.plan_source_polls(application)
     # Reminders missed while the bot was down, if still within grace, then the next day's.
-    curfews.queue_due_curfew_messages(svc)
-    curfews.plan_curfew_jobs(application)
+    queue_due_curfew_messages(svc)
+    plan_curfew_jobs(application)
     await checkins.on_startup(application)
     log.info("Dutybot is up as @%s", application.bot.username)
 
@@ -210,7 +213,7 @@ def build_application(
         first=REPORT_INTERVAL_SECONDS,
         name="broadcast-reports",
     )
-    jobs.run_repeating(curfews.job_replan_curfews, interval=3600, first=3600, name="curfew-replan")
+    jobs.run_repeating(job_replan_curfews, interval=3600, first=3600, name="curfew-replan")
     jobs.run_repeating(
         privacy.job_retention,
         interval=privacy.RETENTION_INTERVAL_SECONDS,

@@ -37,8 +37,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 from telegram.ext import Application, JobQueue
 
-from bot import checkins, curfews, feeds
+from bot import checkins, feeds
 from bot.app import build_application
+from bot.curfews.jobs import plan_curfew_jobs
 from bot.settings import BotSettings
 from bot.sim.feed_samples import EmbassyItem, StateItem, embassy_feed, state_feed
 from bot.sim.feeds import FeedServer, feed_server
@@ -343,7 +344,7 @@ class Replay:
             if (job.name or "").startswith((checkins.REMIND_JOB, checkins.DEADLINE_JOB)):
                 job.schedule_removal()
         checkins.plan_round_jobs(self.application)
-        curfews.plan_curfew_jobs(self.application)
+        plan_curfew_jobs(self.application)
 
     async def settle(self) -> None:
         """Wait until the outbox has been empty, and nothing sent or edited, for a moment,

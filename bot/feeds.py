@@ -19,9 +19,10 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, JobQueue
 
-from bot import checkins, curfews, render
+from bot import checkins, render
 from bot.access import require_answers_for, requires, row_id
 from bot.context import SERVICES_KEY, Context, Services, services
+from bot.curfews.rules import propose_curfews
 from bot.settings import Settings
 from db import acks, audit, broadcasts, deliveries, sources, staff
 from db.deliveries import Recipient
@@ -195,7 +196,7 @@ def apply_items(
                 )
         if alert.curfew_text:
             published = (alert.published_at or now).date()
-            proposals = curfews.propose_curfews(
+            proposals = propose_curfews(
                 session,
                 alert_id=alert.id or 0,
                 country=alert.country,

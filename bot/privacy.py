@@ -32,9 +32,10 @@ from telegram import (
 )
 from telegram.error import BadRequest, TelegramError
 
-from bot import checkins, curfews
+from bot import checkins
 from bot.access import requires
 from bot.context import Context, Services, services
+from bot.curfews.jobs import plan_curfew_jobs
 from db import audit, privacy
 from db import checkins as db_checkins
 from db.engine import session_scope
@@ -213,7 +214,7 @@ async def cb_privacy(update: Update, context: Context, person: Staff) -> None:
             await context.bot.delete_my_commands(scope=BotCommandScopeChat(person.chat_id))
         except TelegramError as error:
             log.warning("forget_me: command menu not reset: %s", error.message)
-    curfews.plan_curfew_jobs(context.application)  # they no longer get reminders
+    plan_curfew_jobs(context.application)  # they no longer get reminders
     for round_id in outcome.round_ids:
         if round_id in live:
             await checkins.refresh_roll(context.application, round_id)

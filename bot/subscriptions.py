@@ -5,9 +5,10 @@ from __future__ import annotations
 from telegram import Update
 from telegram.constants import ParseMode
 
-from bot import curfews, render
+from bot import render
 from bot.access import command_argument, requires
 from bot.context import Context, services
+from bot.curfews.jobs import plan_curfew_jobs
 from db import subscriptions
 from db.engine import session_scope
 from db.models import Role, Staff
@@ -42,7 +43,7 @@ async def cmd_subscribe(update: Update, context: Context, person: Staff) -> None
     with session_scope(services(context).engine) as session:
         added = subscriptions.subscribe(session, staff_id=person.id or 0, country=found.code)
     if added:
-        curfews.plan_curfew_jobs(context.application)  # they may now need reminders
+        plan_curfew_jobs(context.application)  # they may now need reminders
         await message.reply_text(f"You will now get alerts for {found.label()}.")
     else:
         await message.reply_text(f"You already follow {found.label()}.")
@@ -61,7 +62,7 @@ async def cmd_unsubscribe(update: Update, context: Context, person: Staff) -> No
     with session_scope(services(context).engine) as session:
         removed = subscriptions.unsubscribe(session, staff_id=person.id or 0, country=found.code)
     if removed:
-        curfews.plan_curfew_jobs(context.application)
+        plan_curfew_jobs(context.application)
         await message.reply_text(f"You will no longer get alerts for {found.label()}.")
     else:
         await message.reply_text(f"You were not following {found.label()}.")

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot import curfews as curfew_feature
 from bot import feeds
-from bot.curfews import CurfewRequest, parse_curfew_request, parse_until
+from bot.access import Refusal
+from bot.curfews.parsing import parse_curfew_request, parse_until
+from bot.curfews.rules import queue_due_curfew_messages
 from bot.sim.feeds import feed_server
 from db import sources
 from db.engine import session_scope
@@ -70,16 +71,16 @@ async def test_lead_sets_a_curfew_and_staff_are_told_and_reminded_once(bot: Runn
 
     # 60 minutes before the start: Kim (default 60) is reminded, Sam (30) not yet.
     bot.clock.set(datetime(2022, 1, 6, 16, 0, 5, tzinfo=UTC))
-    assert curfew_feature.queue_due_curfew_messages(bot.services) == 1
+    assert queue_due_curfew_messages(bot.services) == 1
     await bot.fake.await_for(lambda f: len(f.messages_to(early.chat_id)) == 3)
     assert bot.fake.messages_to(early.chat_id)[2].text == (
         "⏰ Curfew in Almaty starts in 60 minutes, at 23:00 local time (17:00 UTC), "
         "and ends at 07:00 local time (01:00 UTC)."
     )
     # Asking again (a second job, or a restart) sends nothing twice.
-    assert curfew_feature.queue_due_curfew_messages(bot.services) == 0
+    assert queue_due_curfew_messages(bot.services) == 0
     bot.clock.set(datetime(2022, 1, 6, 16, 30, tzinfo=UTC))
-    assert curfew_feature.queue_due_curfew_messages(bot.services) == 1
+    assert queue_due_curfew_messages(bot.services) == 1
     await bot.fake.await_for(lambda f: len(f.messages_to(late.chat_id)) == 3)
     assert "starts in 30 minutes" in bot.fake.messages_to(late.chat_id)[2].text
 
@@ -93,7 +94,7 @@ async def test_lead_sets_a_curfew_and_staff_are_told_and_reminded_once(bot: Runn
         lambda f: any("lifted" in m.text for m in f.messages_to(early.chat_id))
     )
     bot.clock.set(datetime(2022, 1, 7, 16, 0, tzinfo=UTC))
-    assert curfew_feature.queue_due_curfew_messages(bot.services) == 0
+    assert queue_due_curfew_messages(bot.services) == 0
     assert "No active curfews" in await bot.say(lead.telegram_user_id, "/curfews")
 
 
@@ -105,10 +106,10 @@ async def test_a_reminder_missed_by_more_than_grace_is_skipped(bot: RunningBot) 
     await bot.fake.await_for(lambda f: len(f.messages_to(kim.chat_id)) == 1)
     # Down from 15:55 to 16:10 UTC: the 16:00 reminder is 10 minutes late: skipped.
     bot.clock.set(datetime(2022, 1, 6, 16, 10, tzinfo=UTC))
-    assert curfew_feature.queue_due_curfew_messages(bot.services) == 0
+    assert queue_due_curfew_messages(bot.services) == 0
     # Within grace it still goes, saying how long is really left.
     bot.clock.set(datetime(2022, 1, 7, 16, 3, tzinfo=UTC))
-    assert curfew_feature.queue_due_curfew_messages(bot.services) == 1
+    assert queue_due_curfew_messages(bot.services) == 1
     await bot.fake.await_for(lambda f: len(f.messages_to(kim.chat_id)) == 2)
     assert "starts in 57 minutes" in bot.fake.messages_to(kim.chat_id)[1].text
 
@@ -120,13 +121,13 @@ async def test_the_end_of_a_curfew_is_announced_once(bot: RunningBot) -> None:
     await _set_almaty_curfew(bot, lead.telegram_user_id)
     # The last night is 19 January; it ends 07:00 local on the 20th (01:00 UTC).
     bot.clock.set(datetime(2022, 1, 20, 1, 1, tzinfo=UTC))
-    assert curfew_feature.queue_due_curfew_messages(bot.services) == 1
-    assert curfew_feature.queue_due_curfew_messages(bot.services) == 0
+    assert queue_due_curfew_messages(bot.services) == 1
+    assert queue_due_curfew_messages(bot.services) == 0
     await bot.fake.await_for(
         lambda f: any("ended at 07:00 local time" in m.text for m in f.messages_to(kim.chat_id))
     )
     bot.clock.set(datetime(2022, 1, 20, 1, 10, tzinfo=UTC))
-    curfew_feature.queue_due_curfew_messages(bot.services)
+    queue_due_curfew_messages(bot.services)
     with session_scope(bot.engine) as session:
         (curfew,) = session.exec(select(Curfew)).all()
         assert curfew.status == CurfewStatus.ENDED.value
@@ -226,11 +227,11 @@ async def test_a_curfew_in_an_alert_is_offered_to_leads_and_a_wrong_utc_is_flagg
 def test_parse_curfew_request_forms(
     raw: str, area: str | None, start: str | None, end: str | None
 ) -> None:
-    parsed = parse_curfew_request(raw, today=date(2022, 1, 6))
     if start is None:
-        assert isinstance(parsed, str) and "several time zones" in parsed
+        with pytest.raises(Refusal, match="several time zones"):
+            parse_curfew_request(raw, today=date(2022, 1, 6))
         return
-    assert isinstance(parsed, CurfewRequest), parsed
+    parsed = parse_curfew_request(raw, today=date(2022, 1, 6))
     assert parsed.area == area
     assert (f"{parsed.window.start:%H:%M}", f"{parsed.window.end:%H:%M}") == (start, end)
 

@@ -20,10 +20,12 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from sqlmodel import col, select
 
+from bot.access import Refusal
 from bot.broadcasts import MAX_TEXT, BroadcastRequest, parse_broadcast
 from bot.checkins import MAX_MESSAGE, CheckinRequest, parse_checkin
 from bot.commands import CATALOGUE
-from bot.curfews import CurfewRequest, describe, parse_curfew_request, parse_until
+from bot.curfews.parsing import parse_curfew_request, parse_until
+from bot.curfews.texts import describe
 from bot.feeds import parse_source_args
 from bot.sim.telegram import SentMessage, check_message_text
 from bot.subscriptions import understand_country
@@ -113,11 +115,11 @@ def test_parse_broadcast(raw: str) -> None:
 @example(raw="KZ Almaty 23:00-07:00 until 29 February", today=TODAY)
 @example(raw="KZ " + "Oblast " * 20 + "Almaty 23:00-07:00", today=TODAY)
 def test_parse_curfew_request(raw: str, today: date) -> None:
-    request = parse_curfew_request(raw, today=today)
-    if isinstance(request, str):
-        clear(request)
+    try:
+        request = parse_curfew_request(raw, today=today)
+    except Refusal as refusal:
+        clear(refusal.text)
         return
-    assert isinstance(request, CurfewRequest)
     assert request.area is None or 0 < len(request.area) <= MAX_AREA
     assert is_valid_zone(request.zone)
     # What the bot then shows and computes works for every date it accepted.

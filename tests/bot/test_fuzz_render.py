@@ -13,7 +13,8 @@ from datetime import UTC, date, datetime
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bot import checkins, curfews, render
+from bot import checkins, render
+from bot.curfews.texts import describe, proposal_text
 from bot.sim.telegram import check_message_text
 from db import checkins as db_checkins
 from db.checkins import RollCall
@@ -255,8 +256,8 @@ def test_curfew_proposals_found_in_hostile_text_are_valid(
             status=CurfewStatus.PROPOSED.value,
             alert_id=alert_id,
         )
-        accepted([curfews._proposal_text(curfew, item, date(2025, 10, 8))])
-        accepted(render.split_html("", curfews.describe(curfew, now=AT)))
+        accepted([proposal_text(curfew, item, date(2025, 10, 8))])
+        accepted(render.split_html("", describe(curfew, now=AT)))
 
 
 @settings(max_examples=20)

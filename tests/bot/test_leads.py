@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 from sqlmodel import select
 
-from bot.curfews import propose_curfews
+from bot.curfews.rules import propose_curfews
 from bot.sim.telegram import FakeTelegram
 from db import broadcasts
 from db.engine import session_scope

@@ -1,0 +1,118 @@
+"""Curfews in words: where, when in local time and UTC, and what a lead is offered."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from bot import render
+from db.models import Curfew
+from schedules import zones
+from schedules.countries import country_name
+from schedules.curfew_text import FoundCurfew, utc_check
+from schedules.curfew_times import (
+    Window,
+    format_duration,
+    format_window,
+    is_in_force,
+    next_change,
+    parse_clock,
+)
+from schedules.reminders import CurfewSpec
+
+
+def place(curfew: Curfew) -> str:
+    name = country_name(curfew.country)
+    return f"{curfew.area} ({name})" if curfew.area else f"{name} (nationwide)"
+
+
+def window_of(curfew: Curfew) -> Window:
+    return Window(parse_clock(curfew.start), parse_clock(curfew.end))
+
+
+def spec_of(curfew: Curfew) -> CurfewSpec:
+    return CurfewSpec(
+        curfew_id=curfew.id or 0,
+        zone=curfew.zone,
+        window=window_of(curfew),
+        first_day=curfew.first_day,
+        last_day=curfew.last_day,
+        label=curfew.area or country_name(curfew.country),
+    )
+
+
+def local_today(zone: str, now: datetime) -> date:
+    return zones.utc_to_local(zone, now).date()
+
+
+def describe(curfew: Curfew, *, now: datetime) -> str:
+    """E.g. "Curfew in Almaty (Kazakhstan) from 23:00 to 07:00 local time (17:00-01:00 UTC)
+    until 19 January 2022", with UTC computed for the coming night."""
+    day = max(curfew.first_day, local_today(curfew.zone, now))
+    until = f" until {curfew.last_day.day} {curfew.last_day:%B %Y}" if curfew.last_day else ""
+    window = format_window(curfew.zone, window_of(curfew), day)
+    return f"Curfew in {place(curfew)} from {window}{until}"
+
+
+def status_line(curfew: Curfew, *, now: datetime) -> str:
+    window = window_of(curfew)
+    change = next_change(curfew.zone, window, curfew.first_day, curfew.last_day, now)
+    if change is None:
+        return "It is over."
+    kind, at = change
+    in_force = is_in_force(curfew.zone, window, curfew.first_day, curfew.last_day, now)
+    state = "In force now" if in_force else "Not in force now"
+    local = zones.utc_to_local(curfew.zone, at)
+    return (
+        f"{state}; it {'ends' if kind == 'end' else 'starts'} in {format_duration(at - now)} "
+        f"(at {local:%H:%M} local, {at:%H:%M} UTC)."
+    )
+
+
+def keyboard(curfew_id: int, *, proposal: bool) -> dict[str, Any]:
+    """Confirm and Cancel under a lead's own draft; Confirm, Edit and Ignore under a
+    proposal read from an alert. As Telegram's JSON, which the outbox stores."""
+    row = [{"text": "Confirm", "callback_data": f"cf:ok:{curfew_id}"}]
+    if proposal:
+        row.append({"text": "Edit", "callback_data": f"cf:edit:{curfew_id}"})
+        row.append({"text": "Ignore", "callback_data": f"cf:no:{curfew_id}"})
+    else:
+        row.append({"text": "Cancel", "callback_data": f"cf:no:{curfew_id}"})
+    return {"inline_keyboard": [row]}
+
+
+def draft_text(curfew: Curfew, *, today: date, now: datetime) -> str:
+    """What a lead sees before confirming their own /curfew_set."""
+    return (
+        f"<b>Please check</b>: {render.esc(describe(curfew, now=now))}.\n"
+        f"Tonight ({today:%d %B}) in {render.esc(curfew.zone)}: "
+        f"{render.esc(format_window(curfew.zone, window_of(curfew), today))}.\n"
+        "Confirm to tell staff and remind them before each start."
+    )
+
+
+def proposal_text(curfew: Curfew, found: FoundCurfew, day: date) -> str:
+    """A curfew read out of an alert or a pasted text, offered to a lead."""
+    lines = [
+        f"🌙 <b>Curfew found in alert {curfew.alert_id}</b>"
+        if curfew.alert_id
+        else "🌙 <b>Curfew found in the text you sent</b>",
+        render.esc(f"“{found.sentence[:600]}”"),
+        "",
+        render.esc(
+            f"Understood: {place(curfew)}, "
+            f"{format_window(curfew.zone, window_of(curfew), day)} on {day:%d %B %Y}"
+            + (f", until {curfew.last_day:%d %B %Y}" if curfew.last_day else ", no end date")
+            + f" ({curfew.zone})."
+        ),
+    ]
+    if utc_check(found, curfew.zone, day) is False and found.stated_utc is not None:
+        lines.append(
+            render.esc(
+                f"⚠️ The alert says {found.stated_utc.label()} UTC, but the time-zone database "
+                f"gives {format_window(curfew.zone, window_of(curfew), day).split('(')[1][:-1]} "
+                f"for {curfew.zone} on that date. Check before confirming."
+            )
+        )
+    lines.append("Confirm to remind staff before each start; nothing is sent until you do.")
+    return "\n".join(lines)
