@@ -171,6 +171,25 @@ def suggest_country(text: str) -> Country | None:
     return country(names[matches[0]]) if matches else None
 
 
+def leading_country(text: str, *, max_words: int = 4) -> tuple[Country, str]:
+    """The country a command starts with (a code, an alpha-3 code or a name of up to
+    `max_words` words, on the first line) and the text after it, line breaks kept.
+
+    Raises ValueError saying which word is no country, with a "did you mean" when one is
+    close; the same words for every command that starts with a country.
+    """
+    stripped = text.strip()
+    words = list(re.finditer(r"\S+", stripped.split("\n", 1)[0]))
+    for n in range(min(max_words, len(words)), 0, -1):
+        found = resolve_country(" ".join(word.group() for word in words[:n]))
+        if found is not None:
+            return found, stripped[words[n - 1].end() :].strip()
+    first = words[0].group() if words else ""
+    suggestion = suggest_country(first)
+    hint = f" Did you mean {suggestion.label()}?" if suggestion else ""
+    raise ValueError(f"I don't know the country “{first[:60]}”.{hint}")
+
+
 def countries_named_in(text: str) -> list[Country]:
     """Countries named in prose, by their names (not by two- or three-letter codes, which
     collide with ordinary words such as "IN" or "CAN"); in order of first mention."""

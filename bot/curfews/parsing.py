@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from bot.access import Refusal
 from schedules import zones
-from schedules.countries import resolve_country
+from schedules.countries import leading_country
 from schedules.curfew_text import MAX_AREA, UNTIL_YEARS
 from schedules.curfew_times import Window, parse_window
 
@@ -64,15 +64,11 @@ def parse_curfew_request(raw: str, *, today: date) -> CurfewRequest:
     words = text.split()
     if len(words) < 2:
         raise Refusal(USAGE)
-    country = None
-    rest: list[str] = []
-    for n in range(min(4, len(words) - 1), 0, -1):
-        found = resolve_country(" ".join(words[:n]))
-        if found is not None:
-            country, rest = found, words[n:]
-            break
-    if country is None:
-        raise Refusal(f"I don't know the country “{words[0][:40]}”.\n{USAGE}")
+    try:
+        country, after = leading_country(text)
+    except ValueError as error:
+        raise Refusal(f"{error}\n{USAGE}") from None
+    rest = after.split()
     last_error = ""
     for i in range(len(rest)):
         try:
