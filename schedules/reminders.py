@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from schedules.curfew_times import Occurrence, Window, occurrence, occurrences_between
+from schedules.zones import as_utc
 
 
 @dataclass(frozen=True)
@@ -72,11 +73,9 @@ def notice_key(curfew_id: int, staff_id: int) -> str:
 
 
 def _check_now(now: datetime, horizon: timedelta, grace: timedelta) -> datetime:
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("now must be timezone-aware")
     if horizon < timedelta(0) or grace < timedelta(0):
         raise ValueError("horizon and grace must not be negative")
-    return now.astimezone(UTC)
+    return as_utc(now, "now")
 
 
 def plan_curfew_reminders(

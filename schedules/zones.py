@@ -100,10 +100,22 @@ def zone_for_area(cc: str, area: str | None) -> str | None:
     return matches.pop() if len(matches) == 1 else None
 
 
-def _require_aware(instant: datetime, what: str = "instant") -> datetime:
+def as_utc(instant: datetime, what: str = "instant") -> datetime:
+    """`instant` in UTC; ValueError naming `what` when it is naive (an instant without a
+    zone is a bug, never a guess). Every function that takes an instant checks with this."""
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValueError(f"{what} must be timezone-aware, got naive {instant.isoformat()}")
     return instant.astimezone(UTC)
+
+
+def local_and_utc(zone: str, instant: datetime, *, date_too: bool = True) -> str:
+    """A time as people there read it, and in UTC, the one way every message shows one:
+    "06 Jan 21:09 Almaty (15:09 UTC)"; without the date, "21:09 Almaty (15:09 UTC)"."""
+    utc = as_utc(instant)
+    local = utc_to_local(zone, utc)
+    place = zone.rsplit("/", 1)[-1].replace("_", " ")
+    layout = "%d %b %H:%M" if date_too else "%H:%M"
+    return f"{local:{layout}} {place} ({utc:{layout}} UTC)"
 
 
 def _fixed(local: datetime) -> datetime:
@@ -154,7 +166,7 @@ def utc_to_local(zone: str, instant: datetime) -> datetime:
     `local_to_utc`, which knows about offset changes. Raises ValueError on a naive
     instant.
     """
-    utc = _require_aware(instant)
+    utc = as_utc(instant)
     tz = _tz(zone)
     return _fixed(tz.normalize(utc.astimezone(tz)))
 

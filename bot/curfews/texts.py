@@ -62,10 +62,9 @@ def status_line(curfew: Curfew, *, now: datetime) -> str:
     kind, at = change
     in_force = is_in_force(curfew.zone, window, curfew.first_day, curfew.last_day, now)
     state = "In force now" if in_force else "Not in force now"
-    local = zones.utc_to_local(curfew.zone, at)
     return (
         f"{state}; it {'ends' if kind == 'end' else 'starts'} in {format_duration(at - now)} "
-        f"(at {local:%H:%M} local, {at:%H:%M} UTC)."
+        f"(at {zones.local_and_utc(curfew.zone, at, date_too=False)})."
     )
 
 

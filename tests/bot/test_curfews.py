@@ -68,6 +68,7 @@ async def test_lead_sets_a_curfew_and_staff_are_told_and_reminded_once(bot: Runn
     # Staff see it in local time and UTC, with the time to the next start.
     view = await bot.say(early.telegram_user_id, "/curfew")
     assert "17:00-01:00 UTC" in view and "Not in force now; it starts in 13 h" in view
+    assert "(at 23:00 Almaty (17:00 UTC))." in view
 
     # 60 minutes before the start: Kim (default 60) is reminded, Sam (30) not yet.
     bot.clock.set(datetime(2022, 1, 6, 16, 0, 5, tzinfo=UTC))
