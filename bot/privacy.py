@@ -30,12 +30,13 @@ from telegram import (
     InlineKeyboardMarkup,
     Update,
 )
-from telegram.error import BadRequest, TelegramError
+from telegram.error import TelegramError
 
 from bot import checkins
 from bot.access import requires
 from bot.context import Context, Services, services
 from bot.curfews.jobs import plan_curfew_jobs
+from bot.messages import edit_text
 from db import audit, privacy
 from db import checkins as db_checkins
 from db.engine import session_scope
@@ -161,13 +162,15 @@ async def cmd_forget_me(update: Update, context: Context, person: Staff) -> None
 
 
 async def _edit(query: CallbackQuery, text: str) -> None:
-    try:
-        await query.edit_message_text(text)
-    except BadRequest as error:
-        if "not modified" not in error.message.lower():
-            log.warning("forget_me: preview not updated: %s", error.message)
-    except TelegramError as error:
-        log.warning("forget_me: preview not updated: %s", error.message)
+    if query.message is not None:
+        await edit_text(
+            query.get_bot(),
+            chat_id=query.message.chat.id,
+            message_id=query.message.message_id,
+            text=text,
+            what="forget_me: preview",
+            parse_mode=None,
+        )
 
 
 @requires(Role.STAFF)
