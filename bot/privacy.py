@@ -32,9 +32,10 @@ from telegram import (
 )
 from telegram.error import BadRequest, TelegramError
 
-from bot import checkins, curfews
+from bot import curfews
 from bot.access import requires
 from bot.context import Context, Services, services
+from bot.rollcall.live import refresh_roll
 from db import audit, privacy
 from db import checkins as db_checkins
 from db.engine import session_scope
@@ -216,7 +217,7 @@ async def cb_privacy(update: Update, context: Context, person: Staff) -> None:
     curfews.plan_curfew_jobs(context.application)  # they no longer get reminders
     for round_id in outcome.round_ids:
         if round_id in live:
-            await checkins.refresh_roll(context.application, round_id)
+            await refresh_roll(context.application, round_id)
 
 
 async def job_retention(context: Context) -> None:

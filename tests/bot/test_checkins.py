@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from bot import checkins
-from bot.checkins import parse_checkin
+from bot.rollcall import handlers, rules
+from bot.rollcall.parsing import parse_checkin
+from bot.rollcall.texts import deadline_report, roll_details
 from bot.settings import BotSettings
 from bot.sim.telegram import FakeTelegram
 from db import checkins as db
@@ -175,8 +176,8 @@ async def test_a_round_for_three_safe_help_and_silent(bot: RunningBot) -> None:
     # Sid is silent: reminded after 30 minutes, once; the others are not.
     await _until_recorded(bot.engine)
     bot.clock.advance(minutes=30)
-    assert checkins.send_due_reminder(bot.services, rollcall.id or 0) == 1
-    assert checkins.send_due_reminder(bot.services, rollcall.id or 0) == 0
+    assert rules.send_due_reminder(bot.services, rollcall.id or 0) == 1
+    assert rules.send_due_reminder(bot.services, rollcall.id or 0) == 0
     await bot.fake.await_for(lambda f: len(f.messages_to(sid.chat_id)) == 2)
     assert "Reminder: safety roll call for Kazakhstan" in _texts(bot.fake, sid.chat_id)[-1]
     assert len(bot.fake.messages_to(sam.chat_id)) == 1
@@ -184,14 +185,14 @@ async def test_a_round_for_three_safe_help_and_silent(bot: RunningBot) -> None:
 
     # At the deadline the leads get who never answered; the round stops reminding.
     bot.clock.advance(minutes=90)
-    assert checkins.pass_round_deadline(bot.services, rollcall.id or 0)
-    assert not checkins.pass_round_deadline(bot.services, rollcall.id or 0)
+    assert rules.pass_round_deadline(bot.services, rollcall.id or 0)
+    assert not rules.pass_round_deadline(bot.services, rollcall.id or 0)
     await bot.fake.await_for(lambda f: any("deadline passed" in t for t in _texts(f, lena.chat_id)))
     report = next(t for t in _texts(bot.fake, lena.chat_id) if "deadline passed" in t)
     never = report.partition("Never answered (1):")[2].partition("\n\n")[0]
     assert "Sid Q (@sid_q)" in never and "Sam" not in never
     assert "Still need help (1):\n• Nina Help" in report
-    assert checkins.send_due_reminder(bot.services, rollcall.id or 0) == 0
+    assert rules.send_due_reminder(bot.services, rollcall.id or 0) == 0
     await bot.fake.await_for(lambda f: "Deadline passed" in f.current_text(lena.chat_id, report_id))
 
     # Sid answers after the deadline, on the reminder: recorded, as late.
@@ -474,31 +475,31 @@ async def test_a_departure_advisory_starts_a_round_by_itself(bot: RunningBot) ->
         session.flush()
         alert_id = alert.id or 0
         settings = bot.services.settings
-        round_id = checkins.start_automatic_round(
+        round_id = rules.start_automatic_round(
             session, alert_id=alert_id, country="KZ", now=now, settings=settings
         )
         assert round_id is not None
         # Once per country while a round is open; never when the setting is off.
         assert (
-            checkins.start_automatic_round(
+            rules.start_automatic_round(
                 session, alert_id=alert_id, country="KZ", now=now, settings=settings
             )
             is None
         )
         off = settings.model_copy(update={"auto_checkin_on_departure": False})
         assert (
-            checkins.start_automatic_round(
+            rules.start_automatic_round(
                 session, alert_id=alert_id, country="GE", now=now, settings=off
             )
             is None
         )
     bot.services.wake_dispatcher()
-    checkins.plan_round_jobs(bot.application)
+    handlers.plan_round_jobs(bot.application)
     jobs = bot.application.job_queue
     assert jobs is not None
     assert jobs.get_jobs_by_name(f"rollcall-remind:{round_id}")
     assert jobs.get_jobs_by_name(f"rollcall-deadline:{round_id}")
-    checkins.plan_round_jobs(bot.application)  # again: nothing doubled
+    handlers.plan_round_jobs(bot.application)  # again: nothing doubled
     assert len(jobs.get_jobs_by_name(f"rollcall-deadline:{round_id}")) == 1
 
     await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
@@ -530,7 +531,7 @@ async def test_a_restart_neither_loses_nor_repeats_reminders_or_the_escalation(
         round_id = rollcall.id or 0
         await _until_recorded(engine)
         clock.advance(minutes=31)
-        assert checkins.send_due_reminder(bot.services, round_id) == 1
+        assert rules.send_due_reminder(bot.services, round_id) == 1
         await fake.await_for(lambda f: len(f.messages_to(sid.chat_id)) == 2)
 
     # Restarted before the next reminder: the next one is planned, the first not repeated.
@@ -541,7 +542,7 @@ async def test_a_restart_neither_loses_nor_repeats_reminders_or_the_escalation(
         assert remind.data == (round_id, rollcall.started_at + timedelta(minutes=60))
         (deadline,) = jobs.get_jobs_by_name(f"rollcall-deadline:{round_id}")
         assert deadline.data == (round_id, rollcall.deadline_at)
-        assert checkins.send_due_reminder(bot.services, round_id) == 0
+        assert rules.send_due_reminder(bot.services, round_id) == 0
 
     # Down through the second and third reminders: the latest one is sent once at start-up.
     clock.advance(minutes=65)
@@ -579,11 +580,11 @@ def test_long_rolls_are_cut_but_not_the_people_who_need_help() -> None:
         )
         for n in range(1000)
     ]
-    parts = checkins.roll_details(rollcall, entries)
+    parts = roll_details(rollcall, entries)
     text = "\n".join(parts)
     assert len(parts) <= 3 and all(len(part) <= 4096 for part in parts)
     assert all(f"P{n:03}" in text for n in range(500, 560))
     assert "❔ No answer (440):" in text and "… and 410 more: /roll_csv 7 lists everyone." in text
     assert "✅ Safe (500):" in text and "… and 470 more" in text
-    report = "\n".join(checkins.deadline_report(rollcall, entries))
+    report = "\n".join(deadline_report(rollcall, entries))
     assert "Never answered (440):" in report and "… and 140 more" in report

@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 from sqlmodel import col, select
 
 from bot.broadcasts import MAX_TEXT, BroadcastRequest, parse_broadcast
-from bot.checkins import MAX_MESSAGE, CheckinRequest, parse_checkin
 from bot.commands import CATALOGUE
 from bot.curfews import CurfewRequest, describe, parse_curfew_request, parse_until
 from bot.feeds import parse_source_args
+from bot.rollcall.parsing import MAX_MESSAGE, CheckinRequest, parse_checkin
 from bot.sim.telegram import SentMessage, check_message_text
 from bot.subscriptions import understand_country
 from db import curfews, leads
