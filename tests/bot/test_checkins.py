@@ -588,3 +588,196 @@ def test_long_rolls_are_cut_but_not_the_people_who_need_help() -> None:
     assert "✅ Safe (500):" in text and "… and 470 more" in text
     report = "\n".join(deadline_report(rollcall, entries))
     assert "Never answered (440):" in report and "… and 140 more" in report
+
+
+def _answers(engine: Engine) -> list[tuple[int, str, bool, str]]:
+    """(member id, answer, late, via) of every answer recorded, oldest first."""
+    with session_scope(engine) as session:
+        rows = session.exec(select(RollCallAnswer).order_by(col(RollCallAnswer.id))).all()
+        return [(a.member_id, a.answer, a.late, a.via) for a in rows]
+
+
+def _member(fake: FakeTelegram, person: Staff, index: int = -1) -> int:
+    _, labels = _buttons(fake, person.chat_id, index)
+    return int(labels["I'm safe"].split(":")[2])
+
+
+async def test_a_press_after_the_deadline_is_late_even_if_the_deadline_job_never_ran(
+    bot: RunningBot,
+) -> None:
+    # The bot was down at the deadline: the round is still "open" when the presses come.
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    sam, nina, sid = (bot.enrol(n, countries=("KZ",)) for n in ("Sam", "Nina", "Sid"))
+    await bot.say(lena.telegram_user_id, "/checkin KZ Are you safe? 1h")
+    report_id = bot.fake.messages_to(lena.chat_id)[-1].message_id
+    await bot.fake.await_for(
+        lambda f: all(len(f.messages_to(p.chat_id)) == 1 for p in (sam, nina, sid))
+    )
+    rollcall = _round(bot.engine)
+    round_id = rollcall.id or 0
+    bot.clock.advance(hours=1, minutes=1)
+    assert _round(bot.engine).status == "open"
+
+    before = len(bot.fake.callback_answers)
+    sam_message = _press(bot, sam, "I'm safe")
+    assert await _answered(bot, before) == "Recorded: you are safe. (late)"
+    await bot.fake.await_for(
+        lambda f: "after the deadline" in f.current_text(sam.chat_id, sam_message)
+    )
+    shown = bot.fake.current_text(sam.chat_id, sam_message)
+    assert "✅ <b>Recorded: you are safe</b> (" in shown and ", after the deadline)." in shown
+
+    before = len(bot.fake.callback_answers)
+    _press(bot, nina, "I need help")
+    assert await _answered(bot, before) == "Recorded. Your leads are being alerted. (late)"
+    await bot.fake.await_for(_got(lena.chat_id, "needs help</b>"))
+    alert = next(t for t in _texts(bot.fake, lena.chat_id) if "needs help</b>" in t)
+    assert f"\nRoll call #{round_id}: Kazakhstan (after the deadline)\n" in alert
+
+    reply = await bot.say(sid.telegram_user_id, "/safe")
+    assert f"This answers roll call #{round_id} for Kazakhstan." in reply
+    assert _answers(bot.engine) == [
+        (_member(bot.fake, sam, 0), "safe", True, "button"),
+        (_member(bot.fake, nina, 0), "help", True, "button"),
+        (_member(bot.fake, sid, 0), "safe", True, "/safe"),
+    ]
+    await bot.fake.await_for(lambda f: "3 late" in f.current_text(lena.chat_id, report_id))
+    roll = await bot.say(lena.telegram_user_id, f"/roll {round_id}")
+    assert roll.count(" UTC (late)") == 3
+
+
+async def test_presses_and_safe_before_the_deadline_are_on_time(bot: RunningBot) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    sam, nina, sid = (bot.enrol(n, countries=("KZ",)) for n in ("Sam", "Nina", "Sid"))
+    await bot.say(lena.telegram_user_id, "/checkin KZ 1h")
+    await bot.fake.await_for(
+        lambda f: all(len(f.messages_to(p.chat_id)) == 1 for p in (sam, nina, sid))
+    )
+    round_id = _round(bot.engine).id or 0
+    bot.clock.advance(minutes=59)
+    before = len(bot.fake.callback_answers)
+    sam_message = _press(bot, sam, "I'm safe")
+    assert await _answered(bot, before) == "Recorded: you are safe."
+    await bot.fake.await_for(lambda f: "you are safe" in f.current_text(sam.chat_id, sam_message))
+    assert "after the deadline" not in bot.fake.current_text(sam.chat_id, sam_message)
+    before = len(bot.fake.callback_answers)
+    _press(bot, nina, "I need help")
+    assert await _answered(bot, before) == "Recorded. Your leads are being alerted."
+    await bot.fake.await_for(_got(lena.chat_id, "needs help</b>"))
+    alert = next(t for t in _texts(bot.fake, lena.chat_id) if "needs help</b>" in t)
+    assert f"\nRoll call #{round_id}: Kazakhstan\n" in alert
+    await bot.say(sid.telegram_user_id, "/help_me")
+    assert [(late, via) for _, _, late, via in _answers(bot.engine)] == [
+        (False, "button"),
+        (False, "button"),
+        (False, "/help_me"),
+    ]
+
+
+async def test_a_press_on_a_round_replaced_by_a_newer_round_is_refused(bot: RunningBot) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    sam = bot.enrol("Sam", countries=("KZ",))
+    await bot.say(lena.telegram_user_id, "/checkin KZ 1h")
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
+    old = _round(bot.engine).id or 0
+    bot.clock.advance(minutes=61)
+    assert rules.pass_round_deadline(bot.services, old)
+    await bot.say(lena.telegram_user_id, "/checkin KZ 1h")
+    new = _round(bot.engine).id or 0
+    assert new != old
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 2)
+
+    before = len(bot.fake.callback_answers)
+    _press(bot, sam, "I'm safe", index=0)  # the old round's question
+    assert (
+        await _answered(bot, before) == "This roll call is closed. If you need help, send /help_me."
+    )
+    assert bot.fake.callback_answers[before].get("show_alert") is True
+    assert _answers(bot.engine) == []
+    assert f"round {old} is closed" in _refusals(bot.engine)[-1].detail
+    assert "Closed (replaced by a newer round)" in await bot.say(
+        lena.telegram_user_id, f"/roll {old}"
+    )
+
+    # The new round's question still takes the answer.
+    before = len(bot.fake.callback_answers)
+    _press(bot, sam, "I'm safe", index=1)
+    assert await _answered(bot, before) == "Recorded: you are safe."
+    assert _answers(bot.engine) == [(_member(bot.fake, sam, 1), "safe", False, "button")]
+
+
+async def test_safe_and_help_me_after_checkin_end_leave_the_closed_round_alone(
+    bot: RunningBot,
+) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    sam = bot.enrol("Sam", countries=("KZ",))
+    await bot.say(lena.telegram_user_id, "/checkin KZ")
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
+    round_id = _round(bot.engine).id or 0
+    await bot.say(lena.telegram_user_id, f"/checkin_end {round_id}")
+
+    reply = await bot.say(sam.telegram_user_id, "/safe")
+    assert reply.startswith("✅ Recorded: you are safe (") and "\n" not in reply
+    reply = await bot.say(sam.telegram_user_id, "/help_me")
+    assert "being alerted now (1 person)" in reply
+    await bot.fake.await_for(_got(lena.chat_id, "needs help</b>"))
+    alert = next(t for t in _texts(bot.fake, lena.chat_id) if "needs help</b>" in t)
+    assert "\nSent with /help_me\n" in alert
+    assert _answers(bot.engine) == []
+    roll = await bot.say(lena.telegram_user_id, f"/roll {round_id}")
+    assert "❔ No answer (1):\n• Sam (@sam)" in roll
+
+
+async def test_a_reminder_reaches_whoever_telegram_has_the_question_for(
+    bot: RunningBot,
+) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    sam, sid, fay, gus, ann = (
+        bot.enrol(n, countries=("KZ",)) for n in ("Sam", "Sid", "Fay", "Gus", "Ann")
+    )
+    with session_scope(bot.engine) as session:
+        staff.mark_unreachable(session, staff_id=gus.id or 0)
+    bot.fake.fail_next(
+        "sendMessage", status=400, description="Bad Request: message is wrong", chat_id=fay.chat_id
+    )
+    await bot.say(lena.telegram_user_id, "/checkin KZ 2h")
+    await bot.fake.await_for(
+        lambda f: all(len(f.messages_to(p.chat_id)) == 1 for p in (sam, sid, ann))
+    )
+    _press(bot, ann, "I'm safe")
+    await bot.fake.await_for(lambda f: len(_answers(bot.engine)) == 1)
+    await _until_recorded(bot.engine)
+    round_id = _round(bot.engine).id or 0
+    with session_scope(bot.engine) as session:
+        statuses = {
+            d.staff_id: d.status
+            for d in session.exec(
+                select(Delivery).where(Delivery.dedupe_key == db.question_key(round_id))
+            ).all()
+        }
+        assert statuses == {
+            sam.id: "sent",
+            sid.id: "sent",
+            fay.id: "failed",
+            gus.id: "unreachable",
+            ann.id: "sent",
+        }
+        # Telegram has Sid's question, but the bot stopped before recording it.
+        row = session.exec(
+            select(Delivery).where(
+                Delivery.dedupe_key == db.question_key(round_id), Delivery.staff_id == sid.id
+            )
+        ).one()
+        row.status = "sending"
+        session.add(row)
+
+    bot.clock.advance(minutes=30)
+    assert rules.send_due_reminder(bot.services, round_id) == 2
+    await bot.fake.await_for(
+        lambda f: len(f.messages_to(sam.chat_id)) == 2 and len(f.messages_to(sid.chat_id)) == 2
+    )
+    for person in (sam, sid):
+        reminder = bot.fake.messages_to(person.chat_id)[-1]
+        assert reminder.text.startswith("⏰ <b>Reminder: safety roll call for Kazakhstan</b>")
+        assert _member(bot.fake, person) == _member(bot.fake, person, 0)
+    assert [len(bot.fake.messages_to(p.chat_id)) for p in (fay, gus, ann)] == [0, 0, 1]
