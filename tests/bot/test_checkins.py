@@ -7,6 +7,7 @@ import asyncio
 import csv
 import io
 import itertools
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -781,3 +782,86 @@ async def test_a_reminder_reaches_whoever_telegram_has_the_question_for(
         assert reminder.text.startswith("⏰ <b>Reminder: safety roll call for Kazakhstan</b>")
         assert _member(bot.fake, person) == _member(bot.fake, person, 0)
     assert [len(bot.fake.messages_to(p.chat_id)) for p in (fay, gus, ann)] == [0, 0, 1]
+
+
+def _audits(engine: Engine, *actions: str) -> list[tuple[str, str, int | None, dict[str, object]]]:
+    """(action, outcome, staff id, detail) of the audit entries of these actions, in order."""
+    with session_scope(engine) as session:
+        rows = session.exec(
+            select(AuditEntry)
+            .where(col(AuditEntry.action).in_(actions))
+            .order_by(col(AuditEntry.id))
+        ).all()
+        return [(e.action, e.outcome, e.actor_staff_id, json.loads(e.detail)) for e in rows]
+
+
+async def test_leads_name_rounds_by_number_or_country_and_hear_exactly_what_is_wrong(
+    bot: RunningBot,
+) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ", "GE")
+    newbie = bot.enrol("New Lead", role=Role.LEAD)
+    bot.enrol("Sam", countries=("KZ",))
+
+    assert await bot.say(newbie.telegram_user_id, "/roll") == (
+        "You lead no countries yet; pick yours with /lead <country>."
+    )
+    assert await bot.say(lena.telegram_user_id, "/roll") == (
+        "No roll call is running in the countries you lead. Start one with /checkin."
+    )
+    assert await bot.say(lena.telegram_user_id, "/roll GE") == (
+        "There has been no roll call for Georgia (GE)."
+    )
+    assert await bot.say(lena.telegram_user_id, "/checkin GE") == (
+        "Nobody follows Georgia (GE), so there is nobody to ask."
+    )
+    assert await bot.say(lena.telegram_user_id, "/checkin_end #") == (
+        "Usage: /checkin_end <round id or country>, e.g. /checkin_end 12 or /checkin_end KZ"
+    )
+    assert await bot.say(lena.telegram_user_id, "/roll_csv Atlantis") == (
+        "I don't know the country “Atlantis”. Use its English name or ISO code, e.g. KZ."
+    )
+    await bot.say(lena.telegram_user_id, "/checkin KZ 90m")
+    round_id = _round(bot.engine).id or 0
+    assert await bot.say(lena.telegram_user_id, "/checkin KZ") == (
+        f"Roll call #{round_id} for Kazakhstan (KZ) is still open: /roll {round_id} shows it, "
+        f"/checkin_end {round_id} closes it."
+    )
+    assert await bot.say(lena.telegram_user_id, "/roll") == (
+        f"Running roll calls:\n#{round_id} Kazakhstan: 0 safe, 0 need help, 1 no answer, "
+        "0 unreachable\n/roll <id> for names."
+    )
+    assert await bot.say(lena.telegram_user_id, f"/roll {round_id + 1}") == (
+        f"There is no roll call #{round_id + 1}."
+    )
+    assert await bot.say(lena.telegram_user_id, "/roll 99999999999999999999999") == (
+        "There is no roll call #99999999999999999999."
+    )
+    roll = await bot.say(lena.telegram_user_id, f"/roll #{round_id}")
+    assert roll.startswith(f"📋 <b>Roll call #{round_id}: Kazakhstan</b>\nOpen until ")
+    refused = await bot.say(newbie.telegram_user_id, f"/roll_csv  #{round_id} ")
+    assert refused == f"There is no roll call #{round_id} in the countries you lead."
+    assert await bot.say(newbie.telegram_user_id, "/checkin KZ") == (
+        "You don't lead Kazakhstan (KZ). Pick it with /lead KZ to run its roll calls."
+    )
+    ended = await bot.say(lena.telegram_user_id, "/checkin_end KZ")
+    assert ended.startswith(f"📋 <b>Roll call #{round_id}: Kazakhstan</b>\nClosed (ended) ")
+    assert await bot.say(lena.telegram_user_id, "/checkin_end KZ") == (
+        f"Roll call #{round_id} is already closed."
+    )
+    assert await bot.say(lena.telegram_user_id, "/roll") == (
+        "No roll call is running in the countries you lead. Start one with /checkin."
+    )
+    assert _audits(bot.engine, "checkin", "checkin_start", "roll_csv") == [
+        (
+            "checkin_start",
+            "ok",
+            lena.id,
+            {"country": "KZ", "deadline_minutes": 90, "round_id": round_id},
+        ),
+        ("roll_csv", "refused", newbie.id, {"reason": "does not lead KZ", "round_id": round_id}),
+        ("checkin", "refused", newbie.id, {"reason": "does not lead KZ"}),
+    ]
+    assert _audits(bot.engine, "checkin_end")[-2:] == [
+        ("checkin_end", "ok", lena.id, {"round_id": round_id}),
+        ("checkin_end", "ok", lena.id, {"round_id": round_id}),
+    ]
