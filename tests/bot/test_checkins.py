@@ -8,6 +8,7 @@ import csv
 import io
 import itertools
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -864,4 +865,187 @@ async def test_leads_name_rounds_by_number_or_country_and_hear_exactly_what_is_w
     assert _audits(bot.engine, "checkin_end")[-2:] == [
         ("checkin_end", "ok", lena.id, {"round_id": round_id}),
         ("checkin_end", "ok", lena.id, {"round_id": round_id}),
+    ]
+
+
+STAMP = r"\d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d UTC"
+
+
+def _matches(pattern: str, text: str) -> bool:
+    """`text` is `pattern` with STAMP for each time; everything else literally."""
+    parts = [re.escape(part) for part in pattern.split("{stamp}")]
+    return re.fullmatch(STAMP.join(parts), text) is not None
+
+
+def _sent(fake: FakeTelegram, person: Staff, marker: str) -> list[str]:
+    return [t for t in _texts(fake, person.chat_id) if marker in t]
+
+
+async def test_a_call_for_help_reaches_every_reachable_lead_but_never_the_asker(
+    bot: RunningBot,
+) -> None:
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, countries=("KZ",))
+    assert "You now lead" in await bot.say(lena.telegram_user_id, "/lead KZ")
+    ulla = await _lead(bot, "Ulla Lead", "KZ")
+    with session_scope(bot.engine) as session:
+        staff.mark_unreachable(session, staff_id=ulla.id or 0)
+    omar = await _lead(bot, "Omar Lead", "GE")
+    ada = bot.enrol("Ada Admin", role=Role.ADMIN)
+    sam = bot.enrol("Sam", countries=("KZ",))
+    loner = bot.enrol("Lou", countries=())
+
+    reply = await bot.say(sam.telegram_user_id, "/help_me Flat tyre <A1>")
+    assert reply == (
+        "🆘 Your security leads are being alerted now (2 people) with your name, username, "
+        "note and last shared location. If you can, share your location (📎 → Location) and "
+        "keep your phone on. Send /safe when you are safe."
+    )
+    for lead in (lena, ada):
+        await bot.fake.await_for(_got(lead.chat_id, "Sam (@sam) needs help"))
+        (alert,) = _sent(bot.fake, lead, "Sam (@sam) needs help")
+        assert _matches(
+            "🆘 <b>Sam (@sam) needs help</b>\nSent with /help_me\nNote: “Flat tyre &lt;A1&gt;”\n"
+            "No location shared.\nFollows: Kazakhstan\nAsked {stamp}. Please contact them now.",
+            alert,
+        ), alert
+
+    # Someone who follows no country: the admins alone.
+    assert "(1 person)" in await bot.say(loner.telegram_user_id, "/help_me")
+    await bot.fake.await_for(_got(ada.chat_id, "Lou (@lou) needs help"))
+    (alert,) = _sent(bot.fake, ada, "Lou (@lou) needs help")
+    assert _matches(
+        "🆘 <b>Lou (@lou) needs help</b>\nSent with /help_me\nNo location shared.\n"
+        "Asked {stamp}. Please contact them now.",
+        alert,
+    ), alert
+
+    # A lead who needs help is not told about it themselves.
+    assert "(1 person)" in await bot.say(lena.telegram_user_id, "/help_me")
+    await bot.fake.await_for(_got(ada.chat_id, "Lena Lead (@lena_lead) needs help"))
+    await _until_recorded(bot.engine)
+    assert _sent(bot.fake, lena, "Lena Lead (@lena_lead) needs help") == []
+    assert _sent(bot.fake, ulla, "needs help") == _sent(bot.fake, omar, "needs help") == []
+
+
+async def test_nobody_to_alert_says_so_and_points_to_the_emergency_line(bot: RunningBot) -> None:
+    sam = bot.enrol("Sam", countries=("KZ",))
+    assert await bot.say(sam.telegram_user_id, "/help_me") == (
+        "🆘 Recorded, but there is no security lead I can alert. Call your local emergency "
+        "number or your organisation's emergency line now."
+    )
+    now = bot.clock()
+    with session_scope(bot.engine) as session:
+        alert = Alert(kind=AlertKind.DEPARTURE.value, country="KZ", title="Leave", departure=True)
+        session.add(alert)
+        session.flush()
+        settings = bot.services.settings
+        assert (
+            rules.start_automatic_round(
+                session, alert_id=(alert.id or 0) + 1, country="KZ", now=now, settings=settings
+            )
+            is None
+        )
+        round_id = rules.start_automatic_round(
+            session, alert_id=alert.id or 0, country="KZ", now=now, settings=settings
+        )
+    assert round_id is not None
+    bot.services.wake_dispatcher()
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 2)
+    before = len(bot.fake.callback_answers)
+    _press(bot, sam, "I need help")
+    assert await _answered(bot, before) == (
+        "Recorded, but no lead could be alerted: call your emergency line."
+    )
+    assert _audits(bot.engine, "checkin_start") == [
+        (
+            "checkin_start",
+            "ok",
+            None,
+            {
+                "alert_id": alert.id,
+                "country": "KZ",
+                "round_id": round_id,
+                "via": "departure advisory",
+            },
+        )
+    ]
+    with session_scope(bot.engine) as session:
+        rollcall = db.by_id(session, round_id=round_id)
+        assert rollcall is not None
+        assert rollcall.message == "Please tell us whether you are safe."
+        assert rollcall.deadline_at - rollcall.started_at == timedelta(
+            minutes=settings.checkin_default_deadline_minutes
+        )
+        assert rollcall.remind_every_minutes == settings.checkin_reminder_minutes
+
+
+async def test_safe_again_and_locations_reach_the_leads_only_soon_after_a_call_for_help(
+    bot: RunningBot,
+) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    sam = bot.enrol("Sam", countries=("KZ",))
+
+    # Shared with no call for help: recorded, not passed on.
+    assert await bot.say(sam.telegram_user_id, "", location=(43.1, 77.1)) == (
+        "📍 Location recorded. Your leads see it with /help_me and in roll calls."
+    )
+    await bot.say(sam.telegram_user_id, "/help_me")
+    await bot.fake.await_for(_got(lena.chat_id, "Sam (@sam) needs help"))
+    (alert,) = _sent(bot.fake, lena, "needs help")
+    assert (
+        'Last location: <a href="https://maps.google.com/?q=43.10000,77.10000">43.10000, '
+        "77.10000</a> (shared " in alert
+    )
+    bot.clock.advance(minutes=59)
+    assert await bot.say(sam.telegram_user_id, "", location=(43.3, 77.0)) == (
+        "📍 Location recorded and sent to your security leads."
+    )
+    await bot.fake.await_for(_got(lena.chat_id, "shared their location"))
+    (shared,) = _sent(bot.fake, lena, "shared their location")
+    assert _matches(
+        "📍 <b>Sam (@sam)</b>, who asked for help, shared their location: "
+        '<a href="https://maps.google.com/?q=43.30000,77.00000">43.30000, 77.00000</a> '
+        "({stamp}).",
+        shared,
+    ), shared
+    bot.clock.advance(minutes=2)  # over an hour after the call for help
+    assert "Location recorded. Your leads see" in await bot.say(
+        sam.telegram_user_id, "", location=(43.4, 77.0)
+    )
+
+    # Safe again within a day: the leads hear it, with the note.
+    bot.clock.advance(hours=22, minutes=58)
+    await bot.say(sam.telegram_user_id, "/safe Back at the office")
+    await bot.fake.await_for(_got(lena.chat_id, "now says they are safe"))
+    (again,) = _sent(bot.fake, lena, "now says they are safe")
+    assert _matches(
+        "✅ <b>Sam (@sam) now says they are safe</b> ({stamp}); they had asked for help.\n"
+        "Note: “Back at the office”",
+        again,
+    ), again
+    # After /safe a location is no longer passed on.
+    assert "Location recorded. Your leads see" in await bot.say(
+        sam.telegram_user_id, "", location=(43.5, 77.0)
+    )
+
+    # Help, then safe over a day later: nothing more to tell.
+    await bot.say(sam.telegram_user_id, "/help_me")
+    bot.clock.advance(hours=24, minutes=1)
+    await bot.say(sam.telegram_user_id, "/safe")
+    await bot.say(sam.telegram_user_id, "/safe")
+    await _until_recorded(bot.engine)
+    assert len(_sent(bot.fake, lena, "now says they are safe")) == 1
+    assert len(_sent(bot.fake, lena, "shared their location")) == 1
+    with session_scope(bot.engine) as session:
+        kinds = [c.kind for c in db.checkins_of(session, staff_id=sam.id or 0)]
+    assert kinds == [
+        "location",
+        "help",
+        "location",
+        "location",
+        "safe",
+        "location",
+        "help",
+        "safe",
+        "safe",
     ]
