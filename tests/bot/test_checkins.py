@@ -326,7 +326,9 @@ async def test_roll_names_each_group_and_the_csv_has_everyone(bot: RunningBot) -
     with session_scope(bot.engine) as session:
         staff.mark_unreachable(session, staff_id=gone.id or 0)  # blocked the bot last week
     await bot.say(lena.telegram_user_id, "/checkin KZ Are you safe? 90m")
-    await bot.fake.await_for(lambda f: len(f.messages_to(sid.chat_id)) == 1)
+    await bot.fake.await_for(
+        lambda f: all(len(f.messages_to(p.chat_id)) == 1 for p in (sam, nina, sid))
+    )
     reply = await bot.say(
         sam.telegram_user_id, "/safe At the hotel, all fine", location=(43.238949, 76.889709)
     )
