@@ -1051,3 +1051,59 @@ async def test_safe_again_and_locations_reach_the_leads_only_soon_after_a_call_f
         "safe",
         "safe",
     ]
+
+
+async def test_the_deadline_report_goes_to_the_leads_and_a_starter_who_still_leads(
+    bot: RunningBot,
+) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")  # starts KZ, then stops leading it
+    kai = await _lead(bot, "Kai Lead", "KZ")  # unreachable by the deadline
+    omar = await _lead(bot, "Omar Lead", "GE")  # starts GE, then is made staff
+    pat = await _lead(bot, "Pat Lead", "FR")  # starts FR, then blocks the bot
+    ada = bot.enrol("Ada Admin", role=Role.ADMIN)
+    for country in ("KZ", "GE", "FR"):
+        bot.enrol(f"Sam {country}", countries=(country,))
+    rounds = {}
+    for starter, country in ((lena, "KZ"), (omar, "GE"), (pat, "FR")):
+        await bot.say(starter.telegram_user_id, f"/checkin {country} 1h")
+        rounds[country] = _round(bot.engine).id or 0
+    assert "no longer lead" in await bot.say(lena.telegram_user_id, "/unlead KZ")
+    assert "no longer lead" in await bot.say(omar.telegram_user_id, "/unlead GE")
+    with session_scope(bot.engine) as session:
+        staff.mark_unreachable(session, staff_id=kai.id or 0)
+        staff.mark_unreachable(session, staff_id=pat.id or 0)
+        demoted = session.get(Staff, omar.id)
+        assert demoted is not None
+        staff.set_role(session, person=demoted, role=Role.STAFF)
+    bot.clock.advance(minutes=61)
+    for round_id in rounds.values():
+        assert rules.pass_round_deadline(bot.services, round_id)
+    await bot.fake.await_for(
+        lambda f: sum("deadline passed" in t for t in _texts(f, ada.chat_id)) == 3
+    )
+    await _until_recorded(bot.engine)
+    assert [t.split("\n")[0] for t in _sent(bot.fake, lena, "deadline passed")] == [
+        f"⏰ <b>Roll call #{rounds['KZ']} for Kazakhstan: deadline passed</b>"
+    ]
+    for person in (kai, omar, pat):
+        assert _sent(bot.fake, person, "deadline passed") == []
+    assert [d for *_, d in _audits(bot.engine, "checkin_deadline")] == [
+        {"never_answered": 1, "round_id": rounds[country]} for country in ("KZ", "GE", "FR")
+    ]
+
+
+async def test_a_closed_round_sends_no_reminder_and_no_deadline_report(bot: RunningBot) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    sam = bot.enrol("Sam", countries=("KZ",))
+    await bot.say(lena.telegram_user_id, "/checkin KZ 1h")
+    round_id = _round(bot.engine).id or 0
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
+    await _until_recorded(bot.engine)
+    await bot.say(lena.telegram_user_id, f"/checkin_end {round_id}")
+    bot.clock.advance(minutes=30)
+    assert rules.send_due_reminder(bot.services, round_id) == 0
+    assert rules.send_due_reminder(bot.services, round_id + 1) == 0
+    bot.clock.advance(minutes=31)
+    assert not rules.pass_round_deadline(bot.services, round_id)
+    assert len(bot.fake.messages_to(sam.chat_id)) == 1
+    assert _round(bot.engine).reminders_sent == 0
