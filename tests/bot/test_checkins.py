@@ -1107,3 +1107,30 @@ async def test_a_closed_round_sends_no_reminder_and_no_deadline_report(bot: Runn
     assert not rules.pass_round_deadline(bot.services, round_id)
     assert len(bot.fake.messages_to(sam.chat_id)) == 1
     assert _round(bot.engine).reminders_sent == 0
+
+
+async def test_a_repeated_press_shows_the_first_answer_as_it_was_recorded(bot: RunningBot) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    kai = await _lead(bot, "Kai Lead", "KZ")
+    sam = bot.enrol("Sam", countries=("KZ",))
+    await bot.say(lena.telegram_user_id, "/checkin KZ 1h")
+    round_id = _round(bot.engine).id or 0
+    # The other lead of the country gets a live roll of their own; the starter only the reply.
+    await bot.fake.await_for(_got(kai.chat_id, f"Roll call #{round_id}: Kazakhstan"))
+    assert len(_sent(bot.fake, lena, f"Roll call #{round_id}")) == 1
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
+    bot.clock.advance(minutes=61)
+    message_id = _press(bot, sam, "I'm safe")
+    await bot.fake.await_for(
+        lambda f: "after the deadline" in f.current_text(sam.chat_id, message_id)
+    )
+    first = bot.fake.current_text(sam.chat_id, message_id)
+    bot.clock.advance(minutes=5)
+    before = len(bot.fake.callback_answers)
+    _press(bot, sam, "I'm safe")
+    assert await _answered(bot, before) == "Already recorded."
+    assert bot.fake.current_text(sam.chat_id, message_id) == first
+    assert len(_answers(bot.engine)) == 1
+    # Arabic-Indic digits are not a round number.
+    reply = await bot.say(lena.telegram_user_id, "/roll ١")
+    assert reply.startswith("I don't know the country “١”.")
