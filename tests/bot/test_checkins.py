@@ -1134,3 +1134,56 @@ async def test_a_repeated_press_shows_the_first_answer_as_it_was_recorded(bot: R
     # Arabic-Indic digits are not a round number.
     reply = await bot.say(lena.telegram_user_id, "/roll ١")
     assert reply.startswith("I don't know the country “١”.")
+
+
+async def test_every_refused_press_is_audited_with_who_what_and_why(bot: RunningBot) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    sam = bot.enrol("Sam", countries=("KZ",))
+    kim = bot.enrol("Kim", countries=("KZ",))
+    await bot.say(lena.telegram_user_id, "/checkin KZ")
+    await bot.fake.await_for(
+        lambda f: len(f.messages_to(sam.chat_id)) == 1 and len(f.messages_to(kim.chat_id)) == 1
+    )
+    round_id = _round(bot.engine).id or 0
+    message_id, labels = _buttons(bot.fake, sam.chat_id)
+    sam_member = _member(bot.fake, sam)
+    forged = "rc:" + "1" * 70
+
+    async def press_as(person: Staff, data: str) -> str:
+        before = len(bot.fake.callback_answers)
+        bot.press(person.telegram_user_id, chat_id=sam.chat_id, message_id=message_id, data=data)
+        return await _answered(bot, before)
+
+    assert await press_as(sam, forged) == "That button is not valid."
+    assert await press_as(kim, labels["I need help"]) == "This button is not for you."
+    await bot.say(lena.telegram_user_id, f"/checkin_end {round_id}")
+    assert await press_as(sam, labels["I'm safe"]) == (
+        "This roll call is closed. If you need help, send /help_me."
+    )
+    with session_scope(bot.engine) as session:
+        rows = session.exec(
+            select(AuditEntry)
+            .where(AuditEntry.action == "rollcall_answer")
+            .order_by(col(AuditEntry.id))
+        ).all()
+        seen = [
+            (e.outcome, e.actor_telegram_id, e.actor_staff_id, json.loads(e.detail)) for e in rows
+        ]
+    assert seen == [
+        ("refused", sam.telegram_user_id, sam.id, {"data": forged[:64], "reason": "malformed"}),
+        (
+            "refused",
+            kim.telegram_user_id,
+            kim.id,
+            {
+                "data": labels["I need help"],
+                "reason": f"member {sam_member} is staff {sam.id}",
+            },
+        ),
+        (
+            "refused",
+            sam.telegram_user_id,
+            sam.id,
+            {"data": labels["I'm safe"], "reason": f"round {round_id} is closed"},
+        ),
+    ]
