@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
+from bot import render
 from bot.rollcall import handlers, rules
 from bot.rollcall.parsing import parse_checkin
 from bot.rollcall.texts import deadline_report, roll_details
@@ -619,6 +620,13 @@ async def test_a_press_after_the_deadline_is_late_even_if_the_deadline_job_never
     )
     rollcall = _round(bot.engine)
     round_id = rollcall.id or 0
+    (question,) = bot.fake.messages_to(sam.chat_id)
+    assert question.text.startswith(
+        "🚨 <b>Safety roll call: Kazakhstan</b>\n<i>From Lena Lead</i>\n\nAre you safe?\n\n"
+        "Please answer by <b>"
+    )
+    assert question.text.endswith(f" Almaty time ({render.utc_stamp(rollcall.deadline_at)})</b>.")
+    assert rollcall.deadline_at - rollcall.started_at == timedelta(hours=1)
     bot.clock.advance(hours=1, minutes=1)
     assert _round(bot.engine).status == "open"
 
