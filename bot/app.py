@@ -20,7 +20,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import broadcasts, checkins, enrolment, feeds, privacy, subscriptions
+from bot import broadcasts, enrolment, feeds, leads, privacy, subscriptions
 from bot.access import requires
 from bot.commands import menu_for
 from bot.context import SERVICES_KEY, Context, Services
@@ -29,6 +29,7 @@ from bot.curfews.jobs import job_replan_curfews, plan_curfew_jobs
 from bot.curfews.rules import queue_due_curfew_messages
 from bot.dispatcher import DATABASE_UNAVAILABLE, Dispatcher
 from bot.health import serve_health
+from bot.rollcall import handlers as rollcall
 from bot.settings import BotSettings
 from db import migrations, staff
 from db.engine import make_engine, session_scope
@@ -118,7 +119,7 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     # Reminders missed while the bot was down, if still within grace, then the next day's.
     queue_due_curfew_messages(svc)
     plan_curfew_jobs(application)
-    await checkins.on_startup(application)
+    await rollcall.on_startup(application)
     log.info("Dutybot is up as @%s", application.bot.username)
 
 
@@ -187,7 +188,8 @@ def build_application(
         ]
     )
     # Safety check-ins and roll calls
-    checkins.register(application)
+    rollcall.register(application)
+    leads.register(application)
     # Privacy: a person's copy of their data, and erasure at their request
     application.add_handlers(
         [

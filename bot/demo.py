@@ -37,9 +37,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 from telegram.ext import Application, JobQueue
 
-from bot import checkins, feeds
+from bot import feeds
 from bot.app import build_application
 from bot.curfews.jobs import plan_curfew_jobs
+from bot.rollcall import handlers as rollcall
+from bot.rollcall import live
 from bot.settings import BotSettings
 from bot.sim.feed_samples import EmbassyItem, StateItem, embassy_feed, state_feed
 from bot.sim.feeds import FeedServer, feed_server
@@ -341,15 +343,15 @@ class Replay:
         """Plan the time-driven jobs again from the database, as at start-up: a jump in the
         clock is to the scheduler what a restart is."""
         for job in self.jobs.jobs():
-            if (job.name or "").startswith((checkins.REMIND_JOB, checkins.DEADLINE_JOB)):
+            if (job.name or "").startswith((rollcall.REMIND_JOB, rollcall.DEADLINE_JOB)):
                 job.schedule_removal()
-        checkins.plan_round_jobs(self.application)
+        rollcall.plan_round_jobs(self.application)
         plan_curfew_jobs(self.application)
 
     async def settle(self) -> None:
         """Wait until the outbox has been empty, and nothing sent or edited, for a moment,
         and the live rolls' periodic update has run since (it edits what changed)."""
-        (rolls,) = self.jobs.get_jobs_by_name(checkins.ROLLS_JOB)
+        (rolls,) = self.jobs.get_jobs_by_name(rollcall.ROLLS_JOB)
         last = (-1, -1, -1)
         quiet_since = time.monotonic()
         tick_then = rolls.next_t
@@ -367,7 +369,7 @@ class Replay:
 
     def _idle(self) -> bool:
         """Nothing in the outbox and no catch-up edit of a live roll planned."""
-        if any((job.name or "").startswith(checkins.ROLL_JOB) for job in self.jobs.jobs()):
+        if any((job.name or "").startswith(live.ROLL_JOB) for job in self.jobs.jobs()):
             return False
         waiting = (DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value)
         with session_scope(self.engine) as session:

@@ -19,10 +19,12 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, JobQueue
 
-from bot import checkins, render
+from bot import render
 from bot.access import require_answers_for, requires, row_id
 from bot.context import SERVICES_KEY, Context, Services, services
 from bot.curfews.rules import propose_curfews
+from bot.rollcall import handlers as rollcall
+from bot.rollcall import rules
 from bot.settings import Settings
 from db import acks, audit, broadcasts, deliveries, sources, staff
 from db.deliveries import Recipient
@@ -75,7 +77,7 @@ async def job_poll_source(context: Context) -> None:
     assert context.job is not None
     source_id = cast(int, context.job.data)
     if await poll_source(services(context), source_id):
-        checkins.plan_round_jobs(context.application)  # a departure may have started one
+        rollcall.plan_round_jobs(context.application)  # a departure may have started one
 
 
 async def poll_source(svc: Services, source_id: int) -> list[int]:
@@ -183,7 +185,7 @@ def apply_items(
             continue
         queued, _ = _push(session, alert=alert, level_change=change.level_change_text(), now=now)
         if alert.departure:
-            round_id = checkins.start_automatic_round(
+            round_id = rules.start_automatic_round(
                 session, alert_id=alert.id or 0, country=alert.country, now=now, settings=settings
             )
             if round_id is not None:

@@ -32,11 +32,11 @@ from telegram import (
 )
 from telegram.error import TelegramError
 
-from bot import checkins
 from bot.access import requires
 from bot.context import Context, Services, services
 from bot.curfews.jobs import plan_curfew_jobs
 from bot.messages import edit_text
+from bot.rollcall.live import refresh_roll
 from db import audit, privacy
 from db import checkins as db_checkins
 from db.engine import session_scope
@@ -220,7 +220,7 @@ async def cb_privacy(update: Update, context: Context, person: Staff) -> None:
     plan_curfew_jobs(context.application)  # they no longer get reminders
     for round_id in outcome.round_ids:
         if round_id in live:
-            await checkins.refresh_roll(context.application, round_id)
+            await refresh_roll(context.application, round_id)
 
 
 async def job_retention(context: Context) -> None:

@@ -50,7 +50,7 @@ REDACTED_TEXT = "[Removed: check-in details are kept for a limited time only.]"
 FORGOTTEN_LINE = "• (removed at their request)"
 
 # Outbox rows that carry check-in notes or locations, by dedupe key (made in
-# bot/checkins.py): calls for help, "safe again", locations passed on, answers in a
+# bot/rollcall/): calls for help, "safe again", locations passed on, answers in a
 # round that alerted the leads, and the deadline report's lists of names.
 _DETAIL_KEYS = (
     "help:%",
@@ -133,7 +133,7 @@ def _count(session: Session, query: Any) -> int:
 
 def _keys_about(staff_id: int) -> Any:
     """A select of the dedupe keys of outbox rows that report on this person's check-ins
-    and answers (the leads' copies), as made in bot/checkins.py."""
+    and answers (the leads' copies), as made in bot/rollcall/."""
     checkin_id = cast(col(CheckIn.id), String)
     mine = col(CheckIn.staff_id) == staff_id
     answer_id = cast(col(RollCallAnswer.id), String)
@@ -507,7 +507,7 @@ def _redact_deadline_reports(session: Session, *, person: Staff) -> int:
     """Replace the person's line in the deadline reports of rounds they were asked in.
 
     Lines read "• Name (@username), time: “note” [location]", HTML-escaped, as
-    bot/checkins.py writes them.
+    bot/rollcall/ writes them.
     """
     who = f"{person.display_name} (@{person.username})" if person.username else person.display_name
     start = f"• {html.escape(who, quote=False)}"
@@ -530,7 +530,7 @@ def _redact_deadline_reports(session: Session, *, person: Staff) -> int:
 def _unsign(session: Session, *, person: Staff) -> None:
     """Sign the broadcasts and roll-call questions a person sent as the security team's.
 
-    Both open with "<i>From Name" (HTML-escaped), as bot/render.py and bot/checkins.py
+    Both open with "<i>From Name" (HTML-escaped), as bot/render.py and bot/rollcall/texts.py
     write them.
     """
     staff_id = person.id or 0

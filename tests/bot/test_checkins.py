@@ -7,6 +7,8 @@ import asyncio
 import csv
 import io
 import itertools
+import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -14,8 +16,10 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from bot import checkins
-from bot.checkins import parse_checkin
+from bot import render
+from bot.rollcall import handlers, rules
+from bot.rollcall.parsing import parse_checkin
+from bot.rollcall.texts import deadline_report, roll_details
 from bot.settings import BotSettings
 from bot.sim.telegram import FakeTelegram
 from db import checkins as db
@@ -175,8 +179,8 @@ async def test_a_round_for_three_safe_help_and_silent(bot: RunningBot) -> None:
     # Sid is silent: reminded after 30 minutes, once; the others are not.
     await _until_recorded(bot.engine)
     bot.clock.advance(minutes=30)
-    assert checkins.send_due_reminder(bot.services, rollcall.id or 0) == 1
-    assert checkins.send_due_reminder(bot.services, rollcall.id or 0) == 0
+    assert rules.send_due_reminder(bot.services, rollcall.id or 0) == 1
+    assert rules.send_due_reminder(bot.services, rollcall.id or 0) == 0
     await bot.fake.await_for(lambda f: len(f.messages_to(sid.chat_id)) == 2)
     assert "Reminder: safety roll call for Kazakhstan" in _texts(bot.fake, sid.chat_id)[-1]
     assert len(bot.fake.messages_to(sam.chat_id)) == 1
@@ -184,14 +188,14 @@ async def test_a_round_for_three_safe_help_and_silent(bot: RunningBot) -> None:
 
     # At the deadline the leads get who never answered; the round stops reminding.
     bot.clock.advance(minutes=90)
-    assert checkins.pass_round_deadline(bot.services, rollcall.id or 0)
-    assert not checkins.pass_round_deadline(bot.services, rollcall.id or 0)
+    assert rules.pass_round_deadline(bot.services, rollcall.id or 0)
+    assert not rules.pass_round_deadline(bot.services, rollcall.id or 0)
     await bot.fake.await_for(lambda f: any("deadline passed" in t for t in _texts(f, lena.chat_id)))
     report = next(t for t in _texts(bot.fake, lena.chat_id) if "deadline passed" in t)
     never = report.partition("Never answered (1):")[2].partition("\n\n")[0]
     assert "Sid Q (@sid_q)" in never and "Sam" not in never
     assert "Still need help (1):\n• Nina Help" in report
-    assert checkins.send_due_reminder(bot.services, rollcall.id or 0) == 0
+    assert rules.send_due_reminder(bot.services, rollcall.id or 0) == 0
     await bot.fake.await_for(lambda f: "Deadline passed" in f.current_text(lena.chat_id, report_id))
 
     # Sid answers after the deadline, on the reminder: recorded, as late.
@@ -323,7 +327,9 @@ async def test_roll_names_each_group_and_the_csv_has_everyone(bot: RunningBot) -
     with session_scope(bot.engine) as session:
         staff.mark_unreachable(session, staff_id=gone.id or 0)  # blocked the bot last week
     await bot.say(lena.telegram_user_id, "/checkin KZ Are you safe? 90m")
-    await bot.fake.await_for(lambda f: len(f.messages_to(sid.chat_id)) == 1)
+    await bot.fake.await_for(
+        lambda f: all(len(f.messages_to(p.chat_id)) == 1 for p in (sam, nina, sid))
+    )
     reply = await bot.say(
         sam.telegram_user_id, "/safe At the hotel, all fine", location=(43.238949, 76.889709)
     )
@@ -474,31 +480,31 @@ async def test_a_departure_advisory_starts_a_round_by_itself(bot: RunningBot) ->
         session.flush()
         alert_id = alert.id or 0
         settings = bot.services.settings
-        round_id = checkins.start_automatic_round(
+        round_id = rules.start_automatic_round(
             session, alert_id=alert_id, country="KZ", now=now, settings=settings
         )
         assert round_id is not None
         # Once per country while a round is open; never when the setting is off.
         assert (
-            checkins.start_automatic_round(
+            rules.start_automatic_round(
                 session, alert_id=alert_id, country="KZ", now=now, settings=settings
             )
             is None
         )
         off = settings.model_copy(update={"auto_checkin_on_departure": False})
         assert (
-            checkins.start_automatic_round(
+            rules.start_automatic_round(
                 session, alert_id=alert_id, country="GE", now=now, settings=off
             )
             is None
         )
     bot.services.wake_dispatcher()
-    checkins.plan_round_jobs(bot.application)
+    handlers.plan_round_jobs(bot.application)
     jobs = bot.application.job_queue
     assert jobs is not None
     assert jobs.get_jobs_by_name(f"rollcall-remind:{round_id}")
     assert jobs.get_jobs_by_name(f"rollcall-deadline:{round_id}")
-    checkins.plan_round_jobs(bot.application)  # again: nothing doubled
+    handlers.plan_round_jobs(bot.application)  # again: nothing doubled
     assert len(jobs.get_jobs_by_name(f"rollcall-deadline:{round_id}")) == 1
 
     await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
@@ -530,7 +536,7 @@ async def test_a_restart_neither_loses_nor_repeats_reminders_or_the_escalation(
         round_id = rollcall.id or 0
         await _until_recorded(engine)
         clock.advance(minutes=31)
-        assert checkins.send_due_reminder(bot.services, round_id) == 1
+        assert rules.send_due_reminder(bot.services, round_id) == 1
         await fake.await_for(lambda f: len(f.messages_to(sid.chat_id)) == 2)
 
     # Restarted before the next reminder: the next one is planned, the first not repeated.
@@ -541,7 +547,7 @@ async def test_a_restart_neither_loses_nor_repeats_reminders_or_the_escalation(
         assert remind.data == (round_id, rollcall.started_at + timedelta(minutes=60))
         (deadline,) = jobs.get_jobs_by_name(f"rollcall-deadline:{round_id}")
         assert deadline.data == (round_id, rollcall.deadline_at)
-        assert checkins.send_due_reminder(bot.services, round_id) == 0
+        assert rules.send_due_reminder(bot.services, round_id) == 0
 
     # Down through the second and third reminders: the latest one is sent once at start-up.
     clock.advance(minutes=65)
@@ -579,11 +585,613 @@ def test_long_rolls_are_cut_but_not_the_people_who_need_help() -> None:
         )
         for n in range(1000)
     ]
-    parts = checkins.roll_details(rollcall, entries)
+    parts = roll_details(rollcall, entries)
     text = "\n".join(parts)
     assert len(parts) <= 3 and all(len(part) <= 4096 for part in parts)
     assert all(f"P{n:03}" in text for n in range(500, 560))
     assert "❔ No answer (440):" in text and "… and 410 more: /roll_csv 7 lists everyone." in text
     assert "✅ Safe (500):" in text and "… and 470 more" in text
-    report = "\n".join(checkins.deadline_report(rollcall, entries))
+    report = "\n".join(deadline_report(rollcall, entries))
     assert "Never answered (440):" in report and "… and 140 more" in report
+
+
+def _answers(engine: Engine) -> list[tuple[int, str, bool, str]]:
+    """(member id, answer, late, via) of every answer recorded, oldest first."""
+    with session_scope(engine) as session:
+        rows = session.exec(select(RollCallAnswer).order_by(col(RollCallAnswer.id))).all()
+        return [(a.member_id, a.answer, a.late, a.via) for a in rows]
+
+
+def _member(fake: FakeTelegram, person: Staff, index: int = -1) -> int:
+    _, labels = _buttons(fake, person.chat_id, index)
+    return int(labels["I'm safe"].split(":")[2])
+
+
+async def test_a_press_after_the_deadline_is_late_even_if_the_deadline_job_never_ran(
+    bot: RunningBot,
+) -> None:
+    # The bot was down at the deadline: the round is still "open" when the presses come.
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    sam, nina, sid = (bot.enrol(n, countries=("KZ",)) for n in ("Sam", "Nina", "Sid"))
+    await bot.say(lena.telegram_user_id, "/checkin KZ Are you safe? 1h")
+    report_id = bot.fake.messages_to(lena.chat_id)[-1].message_id
+    await bot.fake.await_for(
+        lambda f: all(len(f.messages_to(p.chat_id)) == 1 for p in (sam, nina, sid))
+    )
+    rollcall = _round(bot.engine)
+    round_id = rollcall.id or 0
+    (question,) = bot.fake.messages_to(sam.chat_id)
+    assert question.text.startswith(
+        "🚨 <b>Safety roll call: Kazakhstan</b>\n<i>From Lena Lead</i>\n\nAre you safe?\n\n"
+        "Please answer by <b>"
+    )
+    assert question.text.endswith(f" Almaty time ({render.utc_stamp(rollcall.deadline_at)})</b>.")
+    assert rollcall.deadline_at - rollcall.started_at == timedelta(hours=1)
+    bot.clock.advance(hours=1, minutes=1)
+    assert _round(bot.engine).status == "open"
+
+    before = len(bot.fake.callback_answers)
+    sam_message = _press(bot, sam, "I'm safe")
+    assert await _answered(bot, before) == "Recorded: you are safe. (late)"
+    await bot.fake.await_for(
+        lambda f: "after the deadline" in f.current_text(sam.chat_id, sam_message)
+    )
+    shown = bot.fake.current_text(sam.chat_id, sam_message)
+    assert "✅ <b>Recorded: you are safe</b> (" in shown and ", after the deadline)." in shown
+
+    before = len(bot.fake.callback_answers)
+    _press(bot, nina, "I need help")
+    assert await _answered(bot, before) == "Recorded. Your leads are being alerted. (late)"
+    await bot.fake.await_for(_got(lena.chat_id, "needs help</b>"))
+    alert = next(t for t in _texts(bot.fake, lena.chat_id) if "needs help</b>" in t)
+    assert f"\nRoll call #{round_id}: Kazakhstan (after the deadline)\n" in alert
+
+    reply = await bot.say(sid.telegram_user_id, "/safe")
+    assert f"This answers roll call #{round_id} for Kazakhstan." in reply
+    assert _answers(bot.engine) == [
+        (_member(bot.fake, sam, 0), "safe", True, "button"),
+        (_member(bot.fake, nina, 0), "help", True, "button"),
+        (_member(bot.fake, sid, 0), "safe", True, "/safe"),
+    ]
+    await bot.fake.await_for(lambda f: "3 late" in f.current_text(lena.chat_id, report_id))
+    roll = await bot.say(lena.telegram_user_id, f"/roll {round_id}")
+    assert roll.count(" UTC (late)") == 3
+
+
+async def test_presses_and_safe_before_the_deadline_are_on_time(bot: RunningBot) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    sam, nina, sid = (bot.enrol(n, countries=("KZ",)) for n in ("Sam", "Nina", "Sid"))
+    await bot.say(lena.telegram_user_id, "/checkin KZ 1h")
+    await bot.fake.await_for(
+        lambda f: all(len(f.messages_to(p.chat_id)) == 1 for p in (sam, nina, sid))
+    )
+    round_id = _round(bot.engine).id or 0
+    bot.clock.advance(minutes=59)
+    before = len(bot.fake.callback_answers)
+    sam_message = _press(bot, sam, "I'm safe")
+    assert await _answered(bot, before) == "Recorded: you are safe."
+    await bot.fake.await_for(lambda f: "you are safe" in f.current_text(sam.chat_id, sam_message))
+    assert "after the deadline" not in bot.fake.current_text(sam.chat_id, sam_message)
+    before = len(bot.fake.callback_answers)
+    _press(bot, nina, "I need help")
+    assert await _answered(bot, before) == "Recorded. Your leads are being alerted."
+    await bot.fake.await_for(_got(lena.chat_id, "needs help</b>"))
+    alert = next(t for t in _texts(bot.fake, lena.chat_id) if "needs help</b>" in t)
+    assert f"\nRoll call #{round_id}: Kazakhstan\n" in alert
+    await bot.say(sid.telegram_user_id, "/help_me")
+    assert [(late, via) for _, _, late, via in _answers(bot.engine)] == [
+        (False, "button"),
+        (False, "button"),
+        (False, "/help_me"),
+    ]
+
+
+async def test_a_press_on_a_round_replaced_by_a_newer_round_is_refused(bot: RunningBot) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    sam = bot.enrol("Sam", countries=("KZ",))
+    await bot.say(lena.telegram_user_id, "/checkin KZ 1h")
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
+    old = _round(bot.engine).id or 0
+    bot.clock.advance(minutes=61)
+    assert rules.pass_round_deadline(bot.services, old)
+    await bot.say(lena.telegram_user_id, "/checkin KZ 1h")
+    new = _round(bot.engine).id or 0
+    assert new != old
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 2)
+
+    before = len(bot.fake.callback_answers)
+    _press(bot, sam, "I'm safe", index=0)  # the old round's question
+    assert (
+        await _answered(bot, before) == "This roll call is closed. If you need help, send /help_me."
+    )
+    assert bot.fake.callback_answers[before].get("show_alert") is True
+    assert _answers(bot.engine) == []
+    assert f"round {old} is closed" in _refusals(bot.engine)[-1].detail
+    assert "Closed (replaced by a newer round)" in await bot.say(
+        lena.telegram_user_id, f"/roll {old}"
+    )
+
+    # The new round's question still takes the answer.
+    before = len(bot.fake.callback_answers)
+    _press(bot, sam, "I'm safe", index=1)
+    assert await _answered(bot, before) == "Recorded: you are safe."
+    assert _answers(bot.engine) == [(_member(bot.fake, sam, 1), "safe", False, "button")]
+
+
+async def test_safe_and_help_me_after_checkin_end_leave_the_closed_round_alone(
+    bot: RunningBot,
+) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    sam = bot.enrol("Sam", countries=("KZ",))
+    await bot.say(lena.telegram_user_id, "/checkin KZ")
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
+    round_id = _round(bot.engine).id or 0
+    await bot.say(lena.telegram_user_id, f"/checkin_end {round_id}")
+
+    reply = await bot.say(sam.telegram_user_id, "/safe")
+    assert reply.startswith("✅ Recorded: you are safe (") and "\n" not in reply
+    reply = await bot.say(sam.telegram_user_id, "/help_me")
+    assert "being alerted now (1 person)" in reply
+    await bot.fake.await_for(_got(lena.chat_id, "needs help</b>"))
+    alert = next(t for t in _texts(bot.fake, lena.chat_id) if "needs help</b>" in t)
+    assert "\nSent with /help_me\n" in alert
+    assert _answers(bot.engine) == []
+    roll = await bot.say(lena.telegram_user_id, f"/roll {round_id}")
+    assert "❔ No answer (1):\n• Sam (@sam)" in roll
+
+
+async def test_a_reminder_reaches_whoever_telegram_has_the_question_for(
+    bot: RunningBot,
+) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    sam, sid, fay, gus, ann = (
+        bot.enrol(n, countries=("KZ",)) for n in ("Sam", "Sid", "Fay", "Gus", "Ann")
+    )
+    with session_scope(bot.engine) as session:
+        staff.mark_unreachable(session, staff_id=gus.id or 0)
+    bot.fake.fail_next(
+        "sendMessage", status=400, description="Bad Request: message is wrong", chat_id=fay.chat_id
+    )
+    await bot.say(lena.telegram_user_id, "/checkin KZ 2h")
+    await bot.fake.await_for(
+        lambda f: all(len(f.messages_to(p.chat_id)) == 1 for p in (sam, sid, ann))
+    )
+    _press(bot, ann, "I'm safe")
+    await bot.fake.await_for(lambda f: len(_answers(bot.engine)) == 1)
+    await _until_recorded(bot.engine)
+    round_id = _round(bot.engine).id or 0
+    with session_scope(bot.engine) as session:
+        statuses = {
+            d.staff_id: d.status
+            for d in session.exec(
+                select(Delivery).where(Delivery.dedupe_key == db.question_key(round_id))
+            ).all()
+        }
+        assert statuses == {
+            sam.id: "sent",
+            sid.id: "sent",
+            fay.id: "failed",
+            gus.id: "unreachable",
+            ann.id: "sent",
+        }
+        # Telegram has Sid's question, but the bot stopped before recording it.
+        row = session.exec(
+            select(Delivery).where(
+                Delivery.dedupe_key == db.question_key(round_id), Delivery.staff_id == sid.id
+            )
+        ).one()
+        row.status = "sending"
+        session.add(row)
+
+    bot.clock.advance(minutes=30)
+    assert rules.send_due_reminder(bot.services, round_id) == 2
+    await bot.fake.await_for(
+        lambda f: len(f.messages_to(sam.chat_id)) == 2 and len(f.messages_to(sid.chat_id)) == 2
+    )
+    for person in (sam, sid):
+        reminder = bot.fake.messages_to(person.chat_id)[-1]
+        assert reminder.text.startswith("⏰ <b>Reminder: safety roll call for Kazakhstan</b>")
+        assert _member(bot.fake, person) == _member(bot.fake, person, 0)
+    assert [len(bot.fake.messages_to(p.chat_id)) for p in (fay, gus, ann)] == [0, 0, 1]
+
+
+def _audits(engine: Engine, *actions: str) -> list[tuple[str, str, int | None, dict[str, object]]]:
+    """(action, outcome, staff id, detail) of the audit entries of these actions, in order."""
+    with session_scope(engine) as session:
+        rows = session.exec(
+            select(AuditEntry)
+            .where(col(AuditEntry.action).in_(actions))
+            .order_by(col(AuditEntry.id))
+        ).all()
+        return [(e.action, e.outcome, e.actor_staff_id, json.loads(e.detail)) for e in rows]
+
+
+async def test_leads_name_rounds_by_number_or_country_and_hear_exactly_what_is_wrong(
+    bot: RunningBot,
+) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ", "GE")
+    newbie = bot.enrol("New Lead", role=Role.LEAD)
+    bot.enrol("Sam", countries=("KZ",))
+
+    assert await bot.say(newbie.telegram_user_id, "/roll") == (
+        "You lead no countries yet; pick yours with /lead <country>."
+    )
+    assert await bot.say(lena.telegram_user_id, "/roll") == (
+        "No roll call is running in the countries you lead. Start one with /checkin."
+    )
+    assert await bot.say(lena.telegram_user_id, "/roll GE") == (
+        "There has been no roll call for Georgia (GE)."
+    )
+    assert await bot.say(lena.telegram_user_id, "/checkin GE") == (
+        "Nobody follows Georgia (GE), so there is nobody to ask."
+    )
+    assert await bot.say(lena.telegram_user_id, "/checkin_end #") == (
+        "Usage: /checkin_end <round id or country>, e.g. /checkin_end 12 or /checkin_end KZ"
+    )
+    assert await bot.say(lena.telegram_user_id, "/roll_csv Atlantis") == (
+        "I don't know the country “Atlantis”. Use its English name or ISO code, e.g. KZ."
+    )
+    await bot.say(lena.telegram_user_id, "/checkin KZ 90m")
+    round_id = _round(bot.engine).id or 0
+    assert await bot.say(lena.telegram_user_id, "/checkin KZ") == (
+        f"Roll call #{round_id} for Kazakhstan (KZ) is still open: /roll {round_id} shows it, "
+        f"/checkin_end {round_id} closes it."
+    )
+    assert await bot.say(lena.telegram_user_id, "/roll") == (
+        f"Running roll calls:\n#{round_id} Kazakhstan: 0 safe, 0 need help, 1 no answer, "
+        "0 unreachable\n/roll <id> for names."
+    )
+    assert await bot.say(lena.telegram_user_id, f"/roll {round_id + 1}") == (
+        f"There is no roll call #{round_id + 1}."
+    )
+    assert await bot.say(lena.telegram_user_id, "/roll 99999999999999999999999") == (
+        "There is no roll call #99999999999999999999."
+    )
+    roll = await bot.say(lena.telegram_user_id, f"/roll #{round_id}")
+    assert roll.startswith(f"📋 <b>Roll call #{round_id}: Kazakhstan</b>\nOpen until ")
+    refused = await bot.say(newbie.telegram_user_id, f"/roll_csv  #{round_id} ")
+    assert refused == f"There is no roll call #{round_id} in the countries you lead."
+    assert await bot.say(newbie.telegram_user_id, "/checkin KZ") == (
+        "You don't lead Kazakhstan (KZ). Pick it with /lead KZ to run its roll calls."
+    )
+    ended = await bot.say(lena.telegram_user_id, "/checkin_end KZ")
+    assert ended.startswith(f"📋 <b>Roll call #{round_id}: Kazakhstan</b>\nClosed (ended) ")
+    assert await bot.say(lena.telegram_user_id, "/checkin_end KZ") == (
+        f"Roll call #{round_id} is already closed."
+    )
+    assert await bot.say(lena.telegram_user_id, "/roll") == (
+        "No roll call is running in the countries you lead. Start one with /checkin."
+    )
+    assert _audits(bot.engine, "checkin", "checkin_start", "roll_csv") == [
+        (
+            "checkin_start",
+            "ok",
+            lena.id,
+            {"country": "KZ", "deadline_minutes": 90, "round_id": round_id},
+        ),
+        ("roll_csv", "refused", newbie.id, {"reason": "does not lead KZ", "round_id": round_id}),
+        ("checkin", "refused", newbie.id, {"reason": "does not lead KZ"}),
+    ]
+    assert _audits(bot.engine, "checkin_end")[-2:] == [
+        ("checkin_end", "ok", lena.id, {"round_id": round_id}),
+        ("checkin_end", "ok", lena.id, {"round_id": round_id}),
+    ]
+
+
+STAMP = r"\d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d UTC"
+
+
+def _matches(pattern: str, text: str) -> bool:
+    """`text` is `pattern` with STAMP for each time; everything else literally."""
+    parts = [re.escape(part) for part in pattern.split("{stamp}")]
+    return re.fullmatch(STAMP.join(parts), text) is not None
+
+
+def _sent(fake: FakeTelegram, person: Staff, marker: str) -> list[str]:
+    return [t for t in _texts(fake, person.chat_id) if marker in t]
+
+
+async def test_a_call_for_help_reaches_every_reachable_lead_but_never_the_asker(
+    bot: RunningBot,
+) -> None:
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, countries=("KZ",))
+    assert "You now lead" in await bot.say(lena.telegram_user_id, "/lead KZ")
+    ulla = await _lead(bot, "Ulla Lead", "KZ")
+    with session_scope(bot.engine) as session:
+        staff.mark_unreachable(session, staff_id=ulla.id or 0)
+    omar = await _lead(bot, "Omar Lead", "GE")
+    ada = bot.enrol("Ada Admin", role=Role.ADMIN)
+    sam = bot.enrol("Sam", countries=("KZ",))
+    loner = bot.enrol("Lou", countries=())
+
+    reply = await bot.say(sam.telegram_user_id, "/help_me Flat tyre <A1>")
+    assert reply == (
+        "🆘 Your security leads are being alerted now (2 people) with your name, username, "
+        "note and last shared location. If you can, share your location (📎 → Location) and "
+        "keep your phone on. Send /safe when you are safe."
+    )
+    for lead in (lena, ada):
+        await bot.fake.await_for(_got(lead.chat_id, "Sam (@sam) needs help"))
+        (alert,) = _sent(bot.fake, lead, "Sam (@sam) needs help")
+        assert _matches(
+            "🆘 <b>Sam (@sam) needs help</b>\nSent with /help_me\nNote: “Flat tyre &lt;A1&gt;”\n"
+            "No location shared.\nFollows: Kazakhstan\nAsked {stamp}. Please contact them now.",
+            alert,
+        ), alert
+
+    # Someone who follows no country: the admins alone.
+    assert "(1 person)" in await bot.say(loner.telegram_user_id, "/help_me")
+    await bot.fake.await_for(_got(ada.chat_id, "Lou (@lou) needs help"))
+    (alert,) = _sent(bot.fake, ada, "Lou (@lou) needs help")
+    assert _matches(
+        "🆘 <b>Lou (@lou) needs help</b>\nSent with /help_me\nNo location shared.\n"
+        "Asked {stamp}. Please contact them now.",
+        alert,
+    ), alert
+
+    # A lead who needs help is not told about it themselves.
+    assert "(1 person)" in await bot.say(lena.telegram_user_id, "/help_me")
+    await bot.fake.await_for(_got(ada.chat_id, "Lena Lead (@lena_lead) needs help"))
+    await _until_recorded(bot.engine)
+    assert _sent(bot.fake, lena, "Lena Lead (@lena_lead) needs help") == []
+    assert _sent(bot.fake, ulla, "needs help") == _sent(bot.fake, omar, "needs help") == []
+
+
+async def test_nobody_to_alert_says_so_and_points_to_the_emergency_line(bot: RunningBot) -> None:
+    sam = bot.enrol("Sam", countries=("KZ",))
+    assert await bot.say(sam.telegram_user_id, "/help_me") == (
+        "🆘 Recorded, but there is no security lead I can alert. Call your local emergency "
+        "number or your organisation's emergency line now."
+    )
+    now = bot.clock()
+    with session_scope(bot.engine) as session:
+        alert = Alert(kind=AlertKind.DEPARTURE.value, country="KZ", title="Leave", departure=True)
+        session.add(alert)
+        session.flush()
+        settings = bot.services.settings
+        assert (
+            rules.start_automatic_round(
+                session, alert_id=(alert.id or 0) + 1, country="KZ", now=now, settings=settings
+            )
+            is None
+        )
+        round_id = rules.start_automatic_round(
+            session, alert_id=alert.id or 0, country="KZ", now=now, settings=settings
+        )
+    assert round_id is not None
+    bot.services.wake_dispatcher()
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 2)
+    before = len(bot.fake.callback_answers)
+    _press(bot, sam, "I need help")
+    assert await _answered(bot, before) == (
+        "Recorded, but no lead could be alerted: call your emergency line."
+    )
+    assert _audits(bot.engine, "checkin_start") == [
+        (
+            "checkin_start",
+            "ok",
+            None,
+            {
+                "alert_id": alert.id,
+                "country": "KZ",
+                "round_id": round_id,
+                "via": "departure advisory",
+            },
+        )
+    ]
+    with session_scope(bot.engine) as session:
+        rollcall = db.by_id(session, round_id=round_id)
+        assert rollcall is not None
+        assert rollcall.message == "Please tell us whether you are safe."
+        assert rollcall.deadline_at - rollcall.started_at == timedelta(
+            minutes=settings.checkin_default_deadline_minutes
+        )
+        assert rollcall.remind_every_minutes == settings.checkin_reminder_minutes
+
+
+async def test_safe_again_and_locations_reach_the_leads_only_soon_after_a_call_for_help(
+    bot: RunningBot,
+) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    sam = bot.enrol("Sam", countries=("KZ",))
+
+    # Shared with no call for help: recorded, not passed on.
+    assert await bot.say(sam.telegram_user_id, "", location=(43.1, 77.1)) == (
+        "📍 Location recorded. Your leads see it with /help_me and in roll calls."
+    )
+    await bot.say(sam.telegram_user_id, "/help_me")
+    await bot.fake.await_for(_got(lena.chat_id, "Sam (@sam) needs help"))
+    (alert,) = _sent(bot.fake, lena, "needs help")
+    assert (
+        'Last location: <a href="https://maps.google.com/?q=43.10000,77.10000">43.10000, '
+        "77.10000</a> (shared " in alert
+    )
+    bot.clock.advance(minutes=59)
+    assert await bot.say(sam.telegram_user_id, "", location=(43.3, 77.0)) == (
+        "📍 Location recorded and sent to your security leads."
+    )
+    await bot.fake.await_for(_got(lena.chat_id, "shared their location"))
+    (shared,) = _sent(bot.fake, lena, "shared their location")
+    assert _matches(
+        "📍 <b>Sam (@sam)</b>, who asked for help, shared their location: "
+        '<a href="https://maps.google.com/?q=43.30000,77.00000">43.30000, 77.00000</a> '
+        "({stamp}).",
+        shared,
+    ), shared
+    bot.clock.advance(minutes=2)  # over an hour after the call for help
+    assert "Location recorded. Your leads see" in await bot.say(
+        sam.telegram_user_id, "", location=(43.4, 77.0)
+    )
+
+    # Safe again within a day: the leads hear it, with the note.
+    bot.clock.advance(hours=22, minutes=58)
+    await bot.say(sam.telegram_user_id, "/safe Back at the office")
+    await bot.fake.await_for(_got(lena.chat_id, "now says they are safe"))
+    (again,) = _sent(bot.fake, lena, "now says they are safe")
+    assert _matches(
+        "✅ <b>Sam (@sam) now says they are safe</b> ({stamp}); they had asked for help.\n"
+        "Note: “Back at the office”",
+        again,
+    ), again
+    # After /safe a location is no longer passed on.
+    assert "Location recorded. Your leads see" in await bot.say(
+        sam.telegram_user_id, "", location=(43.5, 77.0)
+    )
+
+    # Help, then safe over a day later: nothing more to tell.
+    await bot.say(sam.telegram_user_id, "/help_me")
+    bot.clock.advance(hours=24, minutes=1)
+    await bot.say(sam.telegram_user_id, "/safe")
+    await bot.say(sam.telegram_user_id, "/safe")
+    await _until_recorded(bot.engine)
+    assert len(_sent(bot.fake, lena, "now says they are safe")) == 1
+    assert len(_sent(bot.fake, lena, "shared their location")) == 1
+    with session_scope(bot.engine) as session:
+        kinds = [c.kind for c in db.checkins_of(session, staff_id=sam.id or 0)]
+    assert kinds == [
+        "location",
+        "help",
+        "location",
+        "location",
+        "safe",
+        "location",
+        "help",
+        "safe",
+        "safe",
+    ]
+
+
+async def test_the_deadline_report_goes_to_the_leads_and_a_starter_who_still_leads(
+    bot: RunningBot,
+) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")  # starts KZ, then stops leading it
+    kai = await _lead(bot, "Kai Lead", "KZ")  # unreachable by the deadline
+    omar = await _lead(bot, "Omar Lead", "GE")  # starts GE, then is made staff
+    pat = await _lead(bot, "Pat Lead", "FR")  # starts FR, then blocks the bot
+    ada = bot.enrol("Ada Admin", role=Role.ADMIN)
+    for country in ("KZ", "GE", "FR"):
+        bot.enrol(f"Sam {country}", countries=(country,))
+    rounds = {}
+    for starter, country in ((lena, "KZ"), (omar, "GE"), (pat, "FR")):
+        await bot.say(starter.telegram_user_id, f"/checkin {country} 1h")
+        rounds[country] = _round(bot.engine).id or 0
+    assert "no longer lead" in await bot.say(lena.telegram_user_id, "/unlead KZ")
+    assert "no longer lead" in await bot.say(omar.telegram_user_id, "/unlead GE")
+    with session_scope(bot.engine) as session:
+        staff.mark_unreachable(session, staff_id=kai.id or 0)
+        staff.mark_unreachable(session, staff_id=pat.id or 0)
+        demoted = session.get(Staff, omar.id)
+        assert demoted is not None
+        staff.set_role(session, person=demoted, role=Role.STAFF)
+    bot.clock.advance(minutes=61)
+    for round_id in rounds.values():
+        assert rules.pass_round_deadline(bot.services, round_id)
+    await bot.fake.await_for(
+        lambda f: sum("deadline passed" in t for t in _texts(f, ada.chat_id)) == 3
+    )
+    await _until_recorded(bot.engine)
+    assert [t.split("\n")[0] for t in _sent(bot.fake, lena, "deadline passed")] == [
+        f"⏰ <b>Roll call #{rounds['KZ']} for Kazakhstan: deadline passed</b>"
+    ]
+    for person in (kai, omar, pat):
+        assert _sent(bot.fake, person, "deadline passed") == []
+    assert [d for *_, d in _audits(bot.engine, "checkin_deadline")] == [
+        {"never_answered": 1, "round_id": rounds[country]} for country in ("KZ", "GE", "FR")
+    ]
+
+
+async def test_a_closed_round_sends_no_reminder_and_no_deadline_report(bot: RunningBot) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    sam = bot.enrol("Sam", countries=("KZ",))
+    await bot.say(lena.telegram_user_id, "/checkin KZ 1h")
+    round_id = _round(bot.engine).id or 0
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
+    await _until_recorded(bot.engine)
+    await bot.say(lena.telegram_user_id, f"/checkin_end {round_id}")
+    bot.clock.advance(minutes=30)
+    assert rules.send_due_reminder(bot.services, round_id) == 0
+    assert rules.send_due_reminder(bot.services, round_id + 1) == 0
+    bot.clock.advance(minutes=31)
+    assert not rules.pass_round_deadline(bot.services, round_id)
+    assert len(bot.fake.messages_to(sam.chat_id)) == 1
+    assert _round(bot.engine).reminders_sent == 0
+
+
+async def test_a_repeated_press_shows_the_first_answer_as_it_was_recorded(bot: RunningBot) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    kai = await _lead(bot, "Kai Lead", "KZ")
+    sam = bot.enrol("Sam", countries=("KZ",))
+    await bot.say(lena.telegram_user_id, "/checkin KZ 1h")
+    round_id = _round(bot.engine).id or 0
+    # The other lead of the country gets a live roll of their own; the starter only the reply.
+    await bot.fake.await_for(_got(kai.chat_id, f"Roll call #{round_id}: Kazakhstan"))
+    assert len(_sent(bot.fake, lena, f"Roll call #{round_id}")) == 1
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
+    bot.clock.advance(minutes=61)
+    message_id = _press(bot, sam, "I'm safe")
+    await bot.fake.await_for(
+        lambda f: "after the deadline" in f.current_text(sam.chat_id, message_id)
+    )
+    first = bot.fake.current_text(sam.chat_id, message_id)
+    bot.clock.advance(minutes=5)
+    before = len(bot.fake.callback_answers)
+    _press(bot, sam, "I'm safe")
+    assert await _answered(bot, before) == "Already recorded."
+    assert bot.fake.current_text(sam.chat_id, message_id) == first
+    assert len(_answers(bot.engine)) == 1
+    # Arabic-Indic digits are not a round number.
+    reply = await bot.say(lena.telegram_user_id, "/roll ١")
+    assert reply.startswith("I don't know the country “١”.")
+
+
+async def test_every_refused_press_is_audited_with_who_what_and_why(bot: RunningBot) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    sam = bot.enrol("Sam", countries=("KZ",))
+    kim = bot.enrol("Kim", countries=("KZ",))
+    await bot.say(lena.telegram_user_id, "/checkin KZ")
+    await bot.fake.await_for(
+        lambda f: len(f.messages_to(sam.chat_id)) == 1 and len(f.messages_to(kim.chat_id)) == 1
+    )
+    round_id = _round(bot.engine).id or 0
+    message_id, labels = _buttons(bot.fake, sam.chat_id)
+    sam_member = _member(bot.fake, sam)
+    forged = "rc:" + "1" * 70
+
+    async def press_as(person: Staff, data: str) -> str:
+        before = len(bot.fake.callback_answers)
+        bot.press(person.telegram_user_id, chat_id=sam.chat_id, message_id=message_id, data=data)
+        return await _answered(bot, before)
+
+    assert await press_as(sam, forged) == "That button is not valid."
+    assert await press_as(kim, labels["I need help"]) == "This button is not for you."
+    await bot.say(lena.telegram_user_id, f"/checkin_end {round_id}")
+    assert await press_as(sam, labels["I'm safe"]) == (
+        "This roll call is closed. If you need help, send /help_me."
+    )
+    with session_scope(bot.engine) as session:
+        rows = session.exec(
+            select(AuditEntry)
+            .where(AuditEntry.action == "rollcall_answer")
+            .order_by(col(AuditEntry.id))
+        ).all()
+        seen = [
+            (e.outcome, e.actor_telegram_id, e.actor_staff_id, json.loads(e.detail)) for e in rows
+        ]
+    assert seen == [
+        ("refused", sam.telegram_user_id, sam.id, {"data": forged[:64], "reason": "malformed"}),
+        (
+            "refused",
+            kim.telegram_user_id,
+            kim.id,
+            {
+                "data": labels["I need help"],
+                "reason": f"member {sam_member} is staff {sam.id}",
+            },
+        ),
+        (
+            "refused",
+            sam.telegram_user_id,
+            sam.id,
+            {"data": labels["I'm safe"], "reason": f"round {round_id} is closed"},
+        ),
+    ]

@@ -22,11 +22,11 @@ from sqlmodel import col, select
 
 from bot.access import Refusal
 from bot.broadcasts import MAX_TEXT, BroadcastRequest, parse_broadcast
-from bot.checkins import MAX_MESSAGE, CheckinRequest, parse_checkin
 from bot.commands import CATALOGUE
 from bot.curfews.parsing import parse_curfew_request, parse_until
 from bot.curfews.texts import describe
 from bot.feeds import parse_source_args
+from bot.rollcall.parsing import MAX_MESSAGE, CheckinRequest, parse_checkin
 from bot.sim.telegram import SentMessage, check_message_text
 from bot.subscriptions import understand_country
 from db import curfews, leads

@@ -13,8 +13,10 @@ from datetime import UTC, date, datetime
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bot import checkins, render
+from bot import render
 from bot.curfews.texts import describe, proposal_text
+from bot.rollcall import texts
+from bot.rollcall.parsing import MAX_MESSAGE
 from bot.sim.telegram import check_message_text
 from db import checkins as db_checkins
 from db.checkins import RollCall
@@ -185,7 +187,7 @@ def test_help_alert_is_valid(
     person: Staff, note: str | None, located: bool, followed: list[str], source: str
 ) -> None:
     location = db_checkins.Location(latitude=43.2, longitude=76.9, at=AT) if located else None
-    text = checkins.help_alert_text(
+    text = texts.help_alert_text(
         person=person, note=note, location=location, countries=followed, source=source, at=AT
     )
     accepted([text])
@@ -208,11 +210,11 @@ def test_roll_call_question_reminder_and_answer_are_valid(
     answer: db_checkins.Answer,
     late: bool,
 ) -> None:
-    rollcall = _round(country, message[: checkins.MAX_MESSAGE])
-    question = checkins.question_text(rollcall, asked_by=asked_by, advisory=advisory)
+    rollcall = _round(country, message[:MAX_MESSAGE])
+    question = texts.question_text(rollcall, asked_by=asked_by, advisory=advisory)
     accepted([question])
-    accepted([checkins.answered_text(question, answer=answer, at=AT, late=late)])
-    accepted([checkins.reminder_text(rollcall)])
+    accepted([texts.answered_text(question, answer=answer, at=AT, late=late)])
+    accepted([texts.reminder_text(rollcall)])
 
 
 @settings(max_examples=60)
@@ -225,8 +227,8 @@ def test_rolls_and_deadline_reports_are_valid(
     country: str, status: str, roll: list[RollEntry]
 ) -> None:
     rollcall = _round(country, "", status)
-    accepted(checkins.roll_details(rollcall, roll))
-    accepted(checkins.deadline_report(rollcall, roll))
+    accepted(texts.roll_details(rollcall, roll))
+    accepted(texts.deadline_report(rollcall, roll))
 
 
 # -- curfews -------------------------------------------------------------------------------

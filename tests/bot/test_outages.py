@@ -18,8 +18,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
-from bot import checkins, feeds
+from bot import feeds
 from bot.render import split_html
+from bot.rollcall import handlers as rollcall
 from bot.settings import BotSettings
 from bot.sim.feeds import feed_server
 from db import deliveries, sources
@@ -154,7 +155,7 @@ async def test_a_reminder_due_during_a_database_outage_goes_out_after_it(
     await bot.fake.await_for(lambda f: len(f.messages_to(sid.chat_id)) == 1)
     jobs = bot.application.job_queue
     assert jobs is not None
-    (reminder,) = [j for j in jobs.jobs() if (j.name or "").startswith(checkins.REMIND_JOB)]
+    (reminder,) = [j for j in jobs.jobs() if (j.name or "").startswith(rollcall.REMIND_JOB)]
 
     bot.clock.advance(minutes=30)  # the first reminder is due
     with database_outage(bot.engine):

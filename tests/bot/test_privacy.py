@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from bot import checkins
 from bot.access import STRANGER_TEXT
 from bot.privacy import CANCELLED_TEXT, DONE_TEXT, EXPIRED_TEXT, RETENTION_JOB
+from bot.rollcall import rules
 from bot.settings import BotSettings
 from bot.sim.telegram import FakeTelegram
 from db import checkins as db
@@ -189,7 +189,7 @@ async def test_forget_me_previews_cancels_and_deletes_once(bot: RunningBot) -> N
     lena, sam, nina, round_id = await _a_roll_call(bot)
     # At the deadline Lena is told who still needs help: Sam, by name.
     bot.clock.advance(hours=2, minutes=1)
-    assert checkins.pass_round_deadline(bot.services, round_id)
+    assert rules.pass_round_deadline(bot.services, round_id)
     await bot.fake.await_for(lambda f: any("deadline passed" in t for t in _texts(f, lena.chat_id)))
     await _until_recorded(bot.engine)
     nina_rows = _rows_of(bot.engine, nina.id or 0)

@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from db import checkins, deliveries, leads, staff
 from db.checkins import Answer, CheckInKind, RollCall, RoundStatus
 from db.deliveries import Recipient
 from db.engine import session_scope
-from db.models import DeliveryStatus, Priority, Role, Staff
+from db.models import Delivery, DeliveryStatus, Priority, Role, Staff
 
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 _ids = itertools.count(7_000_000_000)
@@ -255,3 +255,268 @@ def test_check_ins_keep_the_last_location_and_whether_help_is_outstanding(
         assert not checkins.help_since(session, staff_id=staff_id, since=NOW)
         kinds = [c.kind for c in checkins.checkins_of(session, staff_id=staff_id)]
     assert kinds == ["safe", "help", "safe"]
+
+
+def _ask(session: Session, rollcall: RollCall, people: list[Staff]) -> dict[int, int]:
+    """Add the people to the round and queue their questions; staff id → member id."""
+    round_id = rollcall.id or 0
+    members = checkins.add_members(
+        session, round_id=round_id, staff_ids=[p.id or 0 for p in people]
+    )
+    for person in people:
+        deliveries.enqueue(
+            session,
+            dedupe_key=checkins.question_key(round_id),
+            recipients=[Recipient(person.id or 0, person.chat_id)],
+            parts=["Are you safe?", "(part two)"],
+            priority=Priority.CRITICAL,
+            now=NOW,
+        )
+    return members
+
+
+def _answer(
+    session: Session,
+    member_id: int,
+    answer: Answer,
+    minutes: float,
+    location: tuple[float, float] | None = None,
+) -> None:
+    found = checkins.member_with_round(session, member_id=member_id)
+    assert found is not None
+    checkins.record_answer(
+        session,
+        member=found[0],
+        answer=answer,
+        note=None,
+        location=location,
+        late=False,
+        via="button",
+        now=NOW + timedelta(minutes=minutes),
+    )
+
+
+def test_a_lead_naming_a_country_gets_its_running_round_before_a_newer_closed_one(
+    engine: Engine,
+) -> None:
+    with session_scope(engine) as session:
+        assert checkins.latest_round_for_country(session, country="KZ") is None
+        first = _round(session)
+        assert checkins.pass_deadline(session, round_id=first.id or 0, now=NOW + timedelta(hours=2))
+        georgia = _round(session, country="GE")
+        # A newer KZ round, already ended, does not hide the one still taking late answers.
+        second = _round(session)
+        lena = _person(session, "Lena", Role.LEAD)
+        assert checkins.end_round(session, round_id=second.id or 0, by_staff_id=lena.id, now=NOW)
+        assert checkins.latest_round_for_country(session, country="KZ") == first
+        assert checkins.running_rounds(session, countries=None) == [first, georgia]
+        assert checkins.running_rounds(session, countries=["GE"]) == [georgia]
+        # In the order they were started, whichever way the database finds them.
+        assert checkins.running_rounds(session, countries=["KZ", "GE"]) == [first, georgia]
+        assert checkins.running_rounds(session, countries=[]) == []
+        assert checkins.rounds_to_plan(session) == [georgia]
+        assert checkins.end_round(session, round_id=first.id or 0, by_staff_id=None, now=NOW)
+        assert checkins.latest_round_for_country(session, country="KZ") == second
+        # Only rounds past their deadline are replaced by a new one.
+        assert checkins.supersede_rounds(session, country="GE", now=NOW) == 0
+        assert checkins.by_id(session, round_id=georgia.id or 0) == georgia
+        assert georgia.status == RoundStatus.OPEN.value
+        assert not checkins.claim_reminder(session, round_id=second.id or 0, index=1)
+        assert checkins.add_members(session, round_id=georgia.id or 0, staff_ids=[]) == {}
+    with session_scope(engine) as session:
+        ended = checkins.by_id(session, round_id=second.id or 0)
+        assert ended is not None
+        assert (ended.close_reason, ended.closed_at, ended.closed_by_staff_id) == (
+            "ended",
+            NOW,
+            lena.id,
+        )
+
+
+def test_each_member_is_tied_to_the_first_part_of_their_own_question(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        sam, kim = _person(session, "Sam"), _person(session, "Kim")
+        outsider = _person(session, "Out")
+        rollcall = _round(session)
+        round_id = rollcall.id or 0
+        members = _ask(session, rollcall, [sam, kim])
+        deliveries.enqueue(  # someone else's message under another key
+            session,
+            dedupe_key="alert:1",
+            recipients=[Recipient(outsider.id or 0, outsider.chat_id)],
+            parts=["x"],
+            priority=Priority.CRITICAL,
+            now=NOW,
+        )
+        assert checkins.link_deliveries(session, round_id=round_id) == 2
+        for person in (sam, kim):
+            found = checkins.member_with_round(session, member_id=members[person.id or 0])
+            assert found is not None and found[1] == rollcall
+            member = found[0]
+            delivery = session.get(Delivery, member.delivery_id)
+            assert delivery is not None
+            assert (delivery.staff_id, delivery.part, delivery.dedupe_key) == (
+                person.id,
+                0,
+                checkins.question_key(round_id),
+            )
+        assert checkins.member_with_round(session, member_id=999_999) is None
+
+
+def test_a_press_or_check_in_answers_only_rounds_still_taking_answers(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        sam = _person(session, "Sam")
+        staff_id = sam.id or 0
+        late_round = _round(session, country="GE")
+        open_round = _round(session)
+        closed_round = _round(session, country="FR")
+        for rollcall in (late_round, open_round, closed_round):
+            _ask(session, rollcall, [sam])
+        checkins.pass_deadline(session, round_id=late_round.id or 0, now=NOW + timedelta(hours=3))
+        checkins.end_round(session, round_id=closed_round.id or 0, by_staff_id=None, now=NOW)
+        found = checkins.answerable_memberships(session, staff_id=staff_id)
+        assert [(m.staff_id, r.id) for m, r in found] == [
+            (staff_id, late_round.id),
+            (staff_id, open_round.id),
+        ]
+        assert checkins.answerable_memberships(session, staff_id=staff_id + 1000) == []
+
+
+def test_the_live_rolls_are_the_reply_and_each_copy_telegram_has(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        lena, omar, pat = (_person(session, n, Role.LEAD) for n in ("Lena", "Omar", "Pat"))
+        rollcall = _round(session)
+        round_id = rollcall.id or 0
+        assert checkins.report_targets(session, rollcall=rollcall) == []
+        assert not checkins.live_rolls_pending(session, round_id=round_id)
+        deliveries.enqueue(
+            session,
+            dedupe_key=checkins.live_roll_key(round_id),
+            recipients=deliveries.recipients([omar, pat, lena]),
+            parts=["roll", "roll, part two"],
+            priority=Priority.CRITICAL,
+            now=NOW,
+        )
+        assert checkins.live_rolls_pending(session, round_id=round_id)
+        omar_id, lena_id = omar.id or 0, lena.id or 0
+        rows = {(r.staff_id, r.part): r for r in session.exec(select(Delivery)).all()}
+        deliveries.mark_sent(session, delivery_id=rows[omar_id, 0].id or 0, message_id=41, now=NOW)
+        deliveries.mark_sent(session, delivery_id=rows[omar_id, 1].id or 0, message_id=42, now=NOW)
+        deliveries.mark_sent(session, delivery_id=rows[lena_id, 0].id or 0, message_id=43, now=NOW)
+        deliveries.mark_unreachable(session, staff_id=pat.id or 0, error="blocked")
+        assert checkins.live_rolls_pending(session, round_id=round_id)  # Lena's second part
+        deliveries.mark_sent(session, delivery_id=rows[lena_id, 1].id or 0, message_id=44, now=NOW)
+        assert not checkins.live_rolls_pending(session, round_id=round_id)
+        checkins.set_report(session, round_id=round_id, chat_id=7, message_id=8)
+        session.refresh(rollcall)
+        assert checkins.report_targets(session, rollcall=rollcall) == [
+            (7, 8),
+            (omar.chat_id, 41),
+            (lena.chat_id, 43),
+        ]
+        other = _round(session, country="GE")
+        assert checkins.live_rounds(session) == [rollcall, other]
+        checkins.close_report(session, round_id=round_id)
+        assert checkins.live_rounds(session) == [other]
+        checkins.set_report(session, round_id=round_id, chat_id=7, message_id=9)
+        assert checkins.live_rounds(session) == [rollcall, other]
+
+
+def test_the_roll_shows_the_answer_location_before_one_shared_during_the_round(
+    engine: Engine,
+) -> None:
+    with session_scope(engine) as session:
+        sam, nina, sid = (_person(session, n) for n in ("Sam", "Nina", "Sid"))
+        rollcall = _round(session)
+        members = _ask(session, rollcall, [sam, nina, sid])
+        checkins.link_deliveries(session, round_id=rollcall.id or 0)
+        for person, minutes in ((sam, 1), (nina, 1), (sid, 0)):
+            checkins.record_checkin(
+                session,
+                staff_id=person.id or 0,
+                kind=CheckInKind.LOCATION,
+                note=None,
+                location=(float(minutes), 5.0),
+                now=NOW + timedelta(minutes=minutes),
+            )
+        _answer(session, members[sam.id or 0], Answer.SAFE, 2, location=(9.0, 9.0))
+        _answer(session, members[nina.id or 0], Answer.HELP, 2)
+        entries = checkins.roll_entries(session, rollcall=rollcall)
+    assert [(e.name, e.answer, e.location, e.answered_at) for e in entries] == [
+        ("Sam", "safe", (9.0, 9.0), NOW + timedelta(minutes=2)),
+        ("Nina", "help", (1.0, 5.0), NOW + timedelta(minutes=2)),
+        ("Sid", None, (0.0, 5.0), None),  # shared at the very start of the round
+    ]
+    assert [(e.username, e.delivery, e.reachable, e.late, e.note) for e in entries] == [
+        ("sam", "pending", True, False, None),
+        ("nina", "pending", True, False, None),
+        ("sid", "pending", True, False, None),
+    ]
+
+
+def test_the_last_location_is_the_latest_from_check_ins_and_answers(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        sam = _person(session, "Sam")
+        staff_id = sam.id or 0
+        rollcall = _round(session)
+        members = _ask(session, rollcall, [sam])
+        checkins.record_checkin(
+            session,
+            staff_id=staff_id,
+            kind=CheckInKind.LOCATION,
+            note=None,
+            location=(1.0, 1.0),
+            now=NOW + timedelta(minutes=5),
+        )
+        _answer(session, members[staff_id], Answer.SAFE, 3, location=(2.0, 2.0))
+        found = checkins.last_location(session, staff_id=staff_id)
+        assert found is not None and (found.latitude, found.longitude, found.at) == (
+            1.0,
+            1.0,
+            NOW + timedelta(minutes=5),
+        )
+        _answer(session, members[staff_id], Answer.SAFE, 5, location=(3.0, 3.0))
+        found = checkins.last_location(session, staff_id=staff_id)
+        assert found is not None and (found.latitude, found.longitude) == (3.0, 3.0)
+        assert checkins.last_location(session, staff_id=staff_id + 1000) is None
+
+
+def test_help_is_outstanding_until_a_later_safe_check_in_or_answer(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        sam = _person(session, "Sam")
+        staff_id = sam.id or 0
+        rollcall = _round(session)
+        members = _ask(session, rollcall, [sam])
+        _answer(session, members[staff_id], Answer.HELP, 1)
+        assert checkins.help_since(session, staff_id=staff_id, since=NOW)
+        assert checkins.help_since(session, staff_id=staff_id, since=NOW + timedelta(minutes=1))
+        assert not checkins.help_since(session, staff_id=staff_id, since=NOW + timedelta(minutes=2))
+        checkins.record_checkin(
+            session,
+            staff_id=staff_id,
+            kind=CheckInKind.SAFE,
+            note=None,
+            location=None,
+            now=NOW + timedelta(minutes=2),
+        )
+        assert not checkins.help_since(session, staff_id=staff_id, since=NOW)
+        checkins.record_checkin(
+            session,
+            staff_id=staff_id,
+            kind=CheckInKind.LOCATION,
+            note=None,
+            location=(1.0, 1.0),
+            now=NOW + timedelta(minutes=3),
+        )
+        assert not checkins.help_since(session, staff_id=staff_id, since=NOW)
+        checkins.record_checkin(
+            session,
+            staff_id=staff_id,
+            kind=CheckInKind.HELP,
+            note=None,
+            location=None,
+            now=NOW + timedelta(minutes=4),
+        )
+        assert checkins.help_since(session, staff_id=staff_id, since=NOW)
+        _answer(session, members[staff_id], Answer.SAFE, 5)
+        assert not checkins.help_since(session, staff_id=staff_id, since=NOW)

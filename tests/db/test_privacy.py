@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot import render
-from bot.checkins import deadline_report, question_text
+from bot.rollcall.texts import deadline_report, question_text
 from db import audit, broadcasts, checkins, curfews, deliveries, invites, leads, privacy, staff
 from db import subscriptions as subs
 from db.checkins import Answer, CheckIn, CheckInKind, RollCall, RollCallAnswer, RollCallMember

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -16,6 +16,7 @@ from schedules.rollcall import (
     looks_like_deadline,
     next_reminder,
     parse_deadline,
+    reminder_at,
     reminder_times,
 )
 
@@ -161,3 +162,127 @@ def test_the_roll_counts_each_person_once_by_latest_answer_and_delivery() -> Non
     ]
     assert [e.member_id for e in groups[RollStatus.NO_ANSWER]] == [4, 5]
     assert [e.member_id for e in groups[RollStatus.UNREACHABLE]] == [6, 7]
+
+
+def test_what_a_lead_reads_when_a_deadline_is_wrong() -> None:
+    def refusal(text: str) -> str:
+        with pytest.raises(ValueError) as caught:
+            parse_deadline(text)
+        return str(caught.value)
+
+    assert refusal("  ") == "No deadline given; write it like 2h, 90m or 1h30m."
+    assert refusal("soon") == "“soon” is not a deadline; write it like 2h, 90m or 1h30m."
+    assert refusal("in  two\thours and a bit more") == (
+        "“in two hours and a” is not a deadline; write it like 2h, 90m or 1h30m."
+    )
+    assert refusal("4m") == "A deadline must be at least 5 minutes away."
+    assert refusal("72h1m") == "A deadline can be at most 72 hours away."
+    assert refusal("12345h") == "“12345h” is not a deadline; write it like 2h, 90m or 1h30m."
+    assert refusal("123456m") == "“123456m” is not a deadline; write it like 2h, 90m or 1h30m."
+    assert refusal("1h30") == "“1h30” is not a deadline; write it like 2h, 90m or 1h30m."
+
+
+def test_the_shortest_and_longest_deadlines_are_taken() -> None:
+    assert parse_deadline("5m") == timedelta(minutes=5)
+    assert parse_deadline("4h") == timedelta(hours=4)
+    assert parse_deadline("72h") == parse_deadline("4320m") == timedelta(hours=72)
+    assert parse_deadline("0h90min") == timedelta(minutes=90)
+    assert not looks_like_deadline("   ")
+    assert not looks_like_deadline("2 h")
+    assert looks_like_deadline(" 99999m ")
+
+
+def test_durations_as_people_read_them() -> None:
+    assert format_duration(timedelta(minutes=60)) == "1 h"
+    assert format_duration(timedelta(minutes=61)) == "1 h 1 min"
+    assert format_duration(timedelta(minutes=5, seconds=59)) == "5 min"
+    assert format_duration(timedelta(hours=72)) == "72 h"
+
+
+def test_every_time_argument_must_say_its_zone() -> None:
+    naive = START.replace(tzinfo=None)
+    cases = [
+        (dict(started_at=naive, deadline_at=at(120)), "started_at must be timezone-aware"),
+        (dict(started_at=START, deadline_at=at(120).replace(tzinfo=None)), "deadline_at must"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(ValueError, match=message):
+            reminder_times(every=HALF_HOUR, **kwargs)
+        with pytest.raises(ValueError, match=message):
+            due_reminder(every=HALF_HOUR, sent=0, now=at(30), **kwargs)
+        with pytest.raises(ValueError, match=message):
+            next_reminder(every=HALF_HOUR, sent=0, now=at(30), **kwargs)
+    for planner in (due_reminder, next_reminder):
+        with pytest.raises(ValueError, match=r"^now must be timezone-aware$"):
+            planner(started_at=START, deadline_at=at(120), every=HALF_HOUR, sent=0, now=naive)
+        with pytest.raises(ValueError, match=r"^the reminder interval must be positive$"):
+            planner(started_at=START, deadline_at=at(120), every=-HALF_HOUR, sent=0, now=at(30))
+    with pytest.raises(ValueError, match="started_at must be timezone-aware"):
+        reminder_at(started_at=naive, index=1, every=HALF_HOUR)
+
+
+def test_times_in_other_zones_are_planned_in_utc() -> None:
+    almaty = timezone(timedelta(hours=5))
+    start = START.astimezone(almaty)
+    assert reminder_at(started_at=start, index=3, every=HALF_HOUR) == at(90)
+    assert reminder_at(started_at=start, index=3, every=HALF_HOUR).tzinfo is UTC
+    (first, *_) = reminder_times(started_at=start, deadline_at=at(120), every=HALF_HOUR)
+    assert first.tzinfo is UTC
+    due = due_reminder(started_at=start, deadline_at=at(120), every=HALF_HOUR, sent=0, now=at(31))
+    assert due is not None and due.at.tzinfo is UTC and due.at == at(30)
+
+
+def test_a_reminder_already_sent_ahead_is_not_planned_again() -> None:
+    def plan(now: datetime, sent: int, deadline: float = 120) -> tuple[int, datetime] | None:
+        found = next_reminder(
+            started_at=START, deadline_at=at(deadline), every=HALF_HOUR, sent=sent, now=now
+        )
+        return (found.index, found.at) if found else None
+
+    assert plan(at(10), 2) == (3, at(90))
+    assert plan(at(30), 1) == (2, at(60))
+    assert plan(at(59.9), 1) == (2, at(60))
+    assert plan(at(95), 3, deadline=121) == (4, at(120))
+    assert plan(at(95), 3, deadline=120) is None
+    assert plan(at(121), 0, deadline=120) is None
+    assert plan(at(-5), 0) == (1, at(30))
+    assert _due(at(60), sent=1) == 2
+    assert _due(at(89.9), sent=1) == 2
+    assert _due(at(119.9), sent=3) is None
+
+
+def test_who_counts_as_unreachable_and_who_is_still_being_sent_to() -> None:
+    def entry(answer: str | None, delivery: str | None, reachable: bool) -> RollEntry:
+        return RollEntry(
+            member_id=1,
+            staff_id=1,
+            name="P",
+            username=None,
+            answer=answer,
+            delivery=delivery,
+            reachable=reachable,
+            late=True,
+        )
+
+    # Blocked the bot after Telegram took the question: they got it, so no answer.
+    assert entry(None, "sent", False).status is RollStatus.NO_ANSWER
+    assert entry(None, "sending", False).status is RollStatus.NO_ANSWER
+    assert entry(None, "pending", False).status is RollStatus.NO_ANSWER
+    assert entry(None, None, False).status is RollStatus.UNREACHABLE
+    assert entry(None, None, True).status is RollStatus.NO_ANSWER
+    assert entry(None, "failed", True).status is RollStatus.UNREACHABLE
+    assert entry("help", "failed", False).status is RollStatus.HELP
+    assert entry(None, "sending", True).being_sent
+    assert not entry("safe", "pending", True).being_sent
+    assert not entry(None, "sent", True).being_sent
+    counts = count_roll([entry(None, "sending", True), entry("safe", "sent", True)])
+    assert (counts.no_answer, counts.safe, counts.late, counts.being_sent) == (1, 1, 1, 1)
+
+
+def test_the_roll_lists_names_alphabetically_whatever_their_case() -> None:
+    def entry(n: int, name: str) -> RollEntry:
+        return RollEntry(member_id=n, staff_id=n, name=name, username=None, answer="safe")
+
+    people = [entry(1, "bob"), entry(2, "alice"), entry(3, "Alice"), entry(4, "Bea")]
+    assert [e.member_id for e in group_roll(people)[RollStatus.SAFE]] == [2, 3, 4, 1]
+    assert count_roll(people).total == 4

@@ -1,0 +1,85 @@
+"""`/lead` and `/unlead`: the countries a lead answers for (their roll calls, and calls
+for help from people who follow them)."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler
+
+from bot.access import command_argument, requires
+from bot.context import Context, services
+from bot.subscriptions import understand_country
+from db import audit, leads
+from db.engine import session_scope
+from db.models import Role, Staff
+from schedules.countries import country_name
+
+
+@requires(Role.LEAD, action="lead")
+async def cmd_lead(update: Update, context: Context, person: Staff) -> None:
+    """/lead [country]: answer for a country's roll calls and calls for help; alone, list them."""
+    message = update.effective_message
+    if message is None:
+        return
+    argument = command_argument(update)
+    if not argument:
+        with session_scope(services(context).engine) as session:
+            codes = leads.countries_led(session, staff_id=person.id or 0)
+        if not codes:
+            await message.reply_text("You lead no countries yet. Pick one with /lead <country>.")
+        else:
+            names = "\n".join(f"• {country_name(c)} ({c})" for c in codes)
+            await message.reply_text(f"You lead:\n{names}")
+        return
+    found = understand_country(argument)
+    if isinstance(found, str):
+        await message.reply_text(found)
+        return
+    with session_scope(services(context).engine) as session:
+        added = leads.lead(session, staff_id=person.id or 0, country=found.code)
+        audit.record(
+            session,
+            action="lead",
+            actor_telegram_id=person.telegram_user_id,
+            actor_staff_id=person.id,
+            country=found.code,
+            changed=added,
+        )
+    if added:
+        await message.reply_text(
+            f"You now lead {found.label()}: you run its roll calls and hear at once when "
+            "someone there asks for help."
+        )
+    else:
+        await message.reply_text(f"You already lead {found.label()}.")
+
+
+@requires(Role.LEAD, action="unlead")
+async def cmd_unlead(update: Update, context: Context, person: Staff) -> None:
+    """/unlead <country>"""
+    message = update.effective_message
+    if message is None:
+        return
+    found = understand_country(command_argument(update))
+    if isinstance(found, str):
+        await message.reply_text(found)
+        return
+    with session_scope(services(context).engine) as session:
+        removed = leads.unlead(session, staff_id=person.id or 0, country=found.code)
+        audit.record(
+            session,
+            action="unlead",
+            actor_telegram_id=person.telegram_user_id,
+            actor_staff_id=person.id,
+            country=found.code,
+            changed=removed,
+        )
+    await message.reply_text(
+        f"You no longer lead {found.label()}." if removed else f"You did not lead {found.label()}."
+    )
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handlers(
+        [CommandHandler("lead", cmd_lead), CommandHandler("unlead", cmd_unlead)]
+    )

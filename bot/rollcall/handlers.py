@@ -1,0 +1,420 @@
+"""Roll calls on Telegram: the commands, the answer buttons, and the jobs.
+
+Staff: `/safe [note]` and `/help_me [note]` at any time (a location shared with them, or
+on its own, is recorded); "I need help" alerts the leads of every country the person
+follows at once, through the outbox at the highest priority.
+
+Leads (for the countries they picked with `/lead`; admins for all): `/checkin <country>
+[message] [deadline]` asks every subscriber "are you safe?" with two buttons and answers
+with a live roll (bot.rollcall.live); `/roll` shows names, `/roll_csv` a spreadsheet,
+`/checkin_end` closes a round early. Non-responders are reminded every
+CHECKIN_REMINDER_MINUTES until the deadline; at the deadline the leads get the list of
+those who never answered. What counts is decided in bot.rollcall.rules.
+
+Jobs are derived from the database: `rollcall-remind:<round>` (the next reminder) and
+`rollcall-deadline:<round>` per open round, planned at start-up and whenever a round
+changes, so a restart neither loses nor repeats a reminder or an escalation.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    JobQueue,
+    MessageHandler,
+    filters,
+)
+
+from bot import render
+from bot.access import command_argument, requires
+from bot.context import Context, services
+from bot.rollcall.live import refresh_roll, rolls, services_of
+from bot.rollcall.rules import (
+    answer_press,
+    check_in,
+    end_checkin,
+    find_round,
+    pass_round_deadline,
+    roll_view,
+    running_summary,
+    send_due_reminder,
+    share_location,
+    start_checkin,
+)
+from bot.rollcall.texts import live_roll_text, roll_csv, roll_details
+from db import checkins as db
+from db.checkins import Answer, RollCall, RoundStatus
+from db.engine import session_scope
+from db.models import Role, Staff
+from schedules import rollcall as plan
+from schedules.countries import country_name
+
+log = logging.getLogger(__name__)
+
+REMIND_JOB = "rollcall-remind:"
+DEADLINE_JOB = "rollcall-deadline:"
+ROLLS_JOB = "rollcall-rolls"
+MAX_NOTE = 500
+
+
+def _note(update: Update) -> str | None:
+    note = command_argument(update)[:MAX_NOTE]
+    return note or None
+
+
+def _location(update: Update) -> tuple[float, float] | None:
+    message = update.effective_message
+    if message is None or message.location is None:
+        return None
+    return (message.location.latitude, message.location.longitude)
+
+
+def _markup(keyboard: dict[str, Any] | None) -> InlineKeyboardMarkup | None:
+    """The answer buttons (built as JSON by the rules) for python-telegram-bot."""
+    if keyboard is None:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row]
+            for row in keyboard["inline_keyboard"]
+        ]
+    )
+
+
+# -- jobs ----------------------------------------------------------------------------------
+def plan_round_jobs(application: Application) -> None:  # type: ignore[type-arg]
+    """(Re)plan the next reminder and the deadline of every open round, from the database.
+
+    Idempotent: a job already planned for the same round and time is left alone; jobs of
+    rounds that are no longer open are removed. A reminder missed while the bot was down
+    is planned for now (only the latest one, and only if not sent).
+    """
+    svc = services_of(application)
+    jobs: JobQueue = application.job_queue  # type: ignore[type-arg, assignment]
+    now = svc.clock()
+    with session_scope(svc.engine) as session:
+        rounds = [
+            (r.id or 0, r.started_at, r.deadline_at, r.remind_every_minutes, r.reminders_sent)
+            for r in db.rounds_to_plan(session)
+        ]
+    wanted: dict[str, tuple[int, datetime]] = {}
+    for round_id, started_at, deadline_at, every, sent in rounds:
+        reminder = plan.next_reminder(
+            started_at=started_at,
+            deadline_at=deadline_at,
+            every=timedelta(minutes=every),
+            sent=sent,
+            now=now,
+        )
+        if reminder is not None:
+            wanted[f"{REMIND_JOB}{round_id}"] = (round_id, reminder.at)
+        wanted[f"{DEADLINE_JOB}{round_id}"] = (round_id, deadline_at)
+    for job in jobs.jobs():
+        name = job.name or ""
+        if not name.startswith((REMIND_JOB, DEADLINE_JOB)):
+            continue
+        if wanted.get(name) == job.data:
+            del wanted[name]  # already planned for that time
+        else:
+            job.schedule_removal()
+    for name, (round_id, at) in wanted.items():
+        callback = job_remind_round if name.startswith(REMIND_JOB) else job_round_deadline
+        # The job runs on the real clock; `at` is an instant on the service clock.
+        jobs.run_once(
+            callback,
+            when=max(0.0, (at - now).total_seconds()),
+            name=name,
+            data=(round_id, at),
+            job_kwargs={"misfire_grace_time": None},
+        )
+
+
+async def job_remind_round(context: Context) -> None:
+    assert context.job is not None
+    round_id, _ = cast(tuple[int, datetime], context.job.data)
+    send_due_reminder(services(context), round_id)
+    plan_round_jobs(context.application)
+
+
+async def job_round_deadline(context: Context) -> None:
+    assert context.job is not None
+    round_id, _ = cast(tuple[int, datetime], context.job.data)
+    if pass_round_deadline(services(context), round_id):
+        await refresh_roll(context.application, round_id)
+    plan_round_jobs(context.application)
+
+
+async def job_update_rolls(context: Context) -> None:
+    """Every ROLL_UPDATE_SECONDS: bring live rolls up to date with what presses do not
+    announce (messages delivered, deadlines, /safe), and plan the jobs of rounds started
+    elsewhere (by the feeds) that have none yet."""
+    application = context.application
+    svc = services_of(application)
+    with session_scope(svc.engine) as session:
+        live = [(r.id or 0, r.status) for r in db.live_rounds(session)]
+    jobs: JobQueue = application.job_queue  # type: ignore[type-arg, assignment]
+    if any(
+        status == RoundStatus.OPEN.value and not jobs.get_jobs_by_name(f"{DEADLINE_JOB}{rid}")
+        for rid, status in live
+    ):
+        plan_round_jobs(application)
+    for round_id, _ in live:
+        await refresh_roll(application, round_id)
+
+
+# -- handlers ------------------------------------------------------------------------------
+@requires(Role.STAFF)
+async def cmd_safe(update: Update, context: Context, person: Staff) -> None:
+    """/safe [note]: I am safe (a location sent with it is recorded too)."""
+    message = update.effective_message
+    if message is None:
+        return
+    svc = services(context)
+    with session_scope(svc.engine) as session:
+        outcome = check_in(
+            session,
+            person=person,
+            answer=Answer.SAFE,
+            note=_note(update),
+            location=_location(update),
+            now=svc.clock(),
+        )
+    svc.wake_dispatcher()
+    lines = [f"✅ Recorded: you are safe ({render.utc_stamp(outcome.at)})."]
+    if outcome.location:
+        lines.append("Your location was recorded with it.")
+    for round_id, country in outcome.rounds:
+        lines.append(f"This answers roll call #{round_id} for {country_name(country)}.")
+    await message.reply_text("\n".join(lines))
+    for round_id, _ in outcome.rounds:
+        await refresh_roll(context.application, round_id)
+
+
+@requires(Role.STAFF)
+async def cmd_help_me(update: Update, context: Context, person: Staff) -> None:
+    """/help_me [note]: alert my leads now."""
+    message = update.effective_message
+    if message is None:
+        return
+    svc = services(context)
+    with session_scope(svc.engine) as session:
+        outcome = check_in(
+            session,
+            person=person,
+            answer=Answer.HELP,
+            note=_note(update),
+            location=_location(update),
+            now=svc.clock(),
+        )
+    svc.wake_dispatcher()
+    if outcome.leads_told == 0:
+        await message.reply_text(
+            "🆘 Recorded, but there is no security lead I can alert. Call your local "
+            "emergency number or your organisation's emergency line now."
+        )
+    else:
+        people = "person" if outcome.leads_told == 1 else "people"
+        await message.reply_text(
+            f"🆘 Your security leads are being alerted now ({outcome.leads_told} {people}) with "
+            "your name, username, note and last shared location. If you can, share your "
+            "location (📎 → Location) and keep your phone on. Send /safe when you are safe."
+        )
+    for round_id, _ in outcome.rounds:
+        await refresh_roll(context.application, round_id)
+
+
+@requires(Role.STAFF)
+async def cmd_share_location(update: Update, context: Context, person: Staff) -> None:
+    """A location sent on its own: recorded (and passed on after a recent call for help)."""
+    message = update.effective_message
+    location = _location(update)
+    if message is None or location is None:
+        return
+    svc = services(context)
+    with session_scope(svc.engine) as session:
+        told = share_location(session, person=person, location=location, now=svc.clock())
+    if told:
+        svc.wake_dispatcher()
+        await message.reply_text("📍 Location recorded and sent to your security leads.")
+    else:
+        await message.reply_text(
+            "📍 Location recorded. Your leads see it with /help_me and in roll calls."
+        )
+
+
+@requires(Role.LEAD, action="checkin")
+async def cmd_checkin(update: Update, context: Context, person: Staff) -> None:
+    """/checkin <country> [message] [deadline]: ask everyone there; reply with a live roll."""
+    message = update.effective_message
+    if message is None:
+        return
+    raw = command_argument(update)
+    svc = services(context)
+    now = svc.clock()
+    with session_scope(svc.engine) as session:
+        started = start_checkin(session, raw=raw, person=person, now=now, settings=svc.settings)
+        counts = (
+            plan.count_roll(db.roll_entries(session, rollcall=started))
+            if isinstance(started, RollCall)
+            else None
+        )
+    if isinstance(started, str) or counts is None:
+        await message.reply_text(str(started))
+        return
+    text = live_roll_text(started, counts)
+    svc.wake_dispatcher()
+    plan_round_jobs(context.application)
+    reply = await message.reply_text(text, parse_mode=ParseMode.HTML)
+    with session_scope(svc.engine) as session:
+        db.set_report(
+            session,
+            round_id=started.id or 0,
+            chat_id=reply.chat_id,
+            message_id=reply.message_id,
+        )
+    rolls(context.application).shown[(reply.chat_id, reply.message_id)] = text
+
+
+@requires(Role.LEAD, action="checkin_end")
+async def cmd_checkin_end(update: Update, context: Context, person: Staff) -> None:
+    """/checkin_end <round or country>: close a round now."""
+    message = update.effective_message
+    if message is None:
+        return
+    svc = services(context)
+    with session_scope(svc.engine) as session:
+        ended = end_checkin(
+            session, reference=command_argument(update), person=person, now=svc.clock()
+        )
+    if isinstance(ended, str):
+        await message.reply_text(ended)
+        return
+    plan_round_jobs(context.application)
+    rolls(context.application).last_edit.pop(ended.rollcall.id or 0, None)
+    await refresh_roll(context.application, ended.rollcall.id or 0)
+    for part in roll_details(ended.rollcall, ended.entries):
+        await message.reply_text(part, parse_mode=ParseMode.HTML)
+
+
+@requires(Role.LEAD, action="roll")
+async def cmd_roll(update: Update, context: Context, person: Staff) -> None:
+    """/roll [round or country]: the roll with names; alone, the running rounds."""
+    message = update.effective_message
+    if message is None:
+        return
+    reference = command_argument(update)
+    with session_scope(services(context).engine) as session:
+        view = (
+            roll_view(session, reference=reference, person=person)
+            if reference
+            else running_summary(session, person=person)
+        )
+    if isinstance(view, str):
+        await message.reply_text(view)
+        return
+    for part in roll_details(view.rollcall, view.entries):
+        await message.reply_text(part, parse_mode=ParseMode.HTML)
+
+
+@requires(Role.LEAD, action="roll_csv")
+async def cmd_roll_csv(update: Update, context: Context, person: Staff) -> None:
+    """/roll_csv <round or country>: the roll as a CSV file."""
+    message = update.effective_message
+    if message is None:
+        return
+    svc = services(context)
+    with session_scope(svc.engine) as session:
+        rollcall = find_round(
+            session, reference=command_argument(update), person=person, action="roll_csv"
+        )
+        entries = (
+            db.roll_entries(session, rollcall=rollcall) if isinstance(rollcall, RollCall) else []
+        )
+    if isinstance(rollcall, str):
+        await message.reply_text(rollcall)
+        return
+    await message.reply_document(
+        document=io.BytesIO(roll_csv(entries)),
+        filename=f"rollcall-{rollcall.id}-{rollcall.country}.csv",
+        caption=f"Roll call #{rollcall.id}, {country_name(rollcall.country)}, as of "
+        f"{render.utc_stamp(svc.clock())}",
+    )
+
+
+@requires(Role.STAFF, action="rollcall_answer")
+async def cb_rollcall(update: Update, context: Context, person: Staff) -> None:
+    """A press on "I'm safe" or "I need help"."""
+    query = update.callback_query
+    if query is None:
+        return
+    svc = services(context)
+    with session_scope(svc.engine) as session:
+        outcome = answer_press(session, data=query.data or "", presser=person, now=svc.clock())
+    if outcome.refusal is not None:
+        await query.answer(outcome.refusal, show_alert=True)
+        return
+    if outcome.queued:
+        svc.wake_dispatcher()
+    await query.answer(outcome.toast)
+    if outcome.text is not None and query.message is not None:
+        try:
+            await query.edit_message_text(
+                outcome.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=_markup(outcome.keyboard),
+            )
+        except BadRequest as error:
+            if "not modified" not in error.message.lower():
+                log.warning(
+                    "roll call %d: answer not shown: %s",
+                    outcome.round_id,
+                    error.message,
+                    extra={"round_id": outcome.round_id},
+                )
+        except TelegramError as error:
+            log.warning(
+                "roll call %d: answer not shown: %s",
+                outcome.round_id,
+                error.message,
+                extra={"round_id": outcome.round_id},
+            )
+    await refresh_roll(context.application, outcome.round_id)
+
+
+# -- wiring ----------------------------------------------------------------------------------
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    """Add the check-in handlers and jobs to the application."""
+    private = filters.ChatType.PRIVATE
+    application.add_handlers(
+        [
+            CommandHandler("safe", cmd_safe),
+            CommandHandler("help_me", cmd_help_me),
+            MessageHandler(
+                private & filters.LOCATION & filters.UpdateType.MESSAGE, cmd_share_location
+            ),
+            CommandHandler("checkin", cmd_checkin),
+            CommandHandler("checkin_end", cmd_checkin_end),
+            CommandHandler("roll", cmd_roll),
+            CommandHandler("roll_csv", cmd_roll_csv),
+            CallbackQueryHandler(cb_rollcall, pattern=r"^rc:"),
+        ]
+    )
+    jobs = application.job_queue
+    assert jobs is not None, "python-telegram-bot[job-queue] is required"
+    tick = services_of(application).settings.roll_update_seconds
+    jobs.run_repeating(job_update_rolls, interval=tick, first=tick, name=ROLLS_JOB)
+
+
+async def on_startup(application: Application) -> None:  # type: ignore[type-arg]
+    """Plan the open rounds' reminder and deadline jobs from the database."""
+    plan_round_jobs(application)

@@ -1,0 +1,664 @@
+"""The roll-call rules: who is asked, which presses count, what a check-in answers, when
+reminders and the deadline report go out, who may see or end a round.
+
+Nothing here knows about Telegram: the rules take a database session, the Services, or
+plain values, and say what happened; bot.rollcall.handlers shows it. Answers after the
+deadline are recorded as late (whether or not the deadline job has run); a round closed
+by `/checkin_end` or replaced by a newer round for the country refuses presses, pointing
+to /help_me. Every refused press is audited.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.access import row_id
+from bot.context import Services
+from bot.rollcall.parsing import CALLBACK, parse_checkin
+from bot.rollcall.texts import (
+    DEFAULT_QUESTION,
+    ROUND_USAGE,
+    answer_keyboard,
+    answered_text,
+    deadline_report,
+    help_alert_text,
+    live_roll_text,
+    location_passed_on_text,
+    question_text,
+    reminder_text,
+    safe_again_text,
+)
+from bot.settings import Settings
+from bot.subscriptions import understand_country
+from db import audit, deliveries, leads, subscriptions
+from db import checkins as db
+from db.checkins import Answer, CheckInKind, RollCall, RoundStatus
+from db.deliveries import Recipient
+from db.engine import session_scope
+from db.models import Alert, DeliveryStatus, Priority, Role, Staff
+from schedules import rollcall as plan
+from schedules.countries import country_name
+from schedules.rollcall import RollEntry
+
+log = logging.getLogger(__name__)
+
+# How long after asking for help a shared location is passed on to the leads.
+HELP_FOLLOW_UP = timedelta(hours=1)
+# A /safe this long after /help_me still tells the leads the person is safe again.
+HELP_MEMORY = timedelta(hours=24)
+
+
+# -- who hears about it --------------------------------------------------------------------
+def _leads_of(session: Session, *, countries: Iterable[str], exclude: int | None) -> list[Staff]:
+    """The leads of these countries and every admin, reachable, without `exclude`."""
+    found: dict[int, Staff] = {}
+    for country in sorted(set(countries)) or [""]:  # no country: the admins alone
+        for person in leads.leads_for_country(session, country=country):
+            if person.id is not None and person.id != exclude and person.reachable:
+                found[person.id] = person
+    return list(found.values())
+
+
+def _tell(
+    session: Session, *, people: Sequence[Staff], parts: list[str], key: str, now: datetime
+) -> int:
+    deliveries.enqueue(
+        session,
+        dedupe_key=key,
+        recipients=deliveries.recipients(people),
+        parts=parts,
+        priority=Priority.CRITICAL,
+        now=now,
+    )
+    return len(people)
+
+
+def _alert_help(
+    session: Session,
+    *,
+    person: Staff,
+    note: str | None,
+    extra_countries: Iterable[str],
+    source: str,
+    key: str,
+    now: datetime,
+) -> int:
+    """Tell the leads of every country the person follows that they need help; how many."""
+    countries = set(subscriptions.countries_of(session, staff_id=person.id or 0))
+    countries.update(extra_countries)
+    text = help_alert_text(
+        person=person,
+        note=note,
+        location=db.last_location(session, staff_id=person.id or 0),
+        countries=countries,
+        source=source,
+        at=now,
+    )
+    people = _leads_of(session, countries=countries, exclude=person.id)
+    return _tell(session, people=people, parts=[text], key=key, now=now)
+
+
+def _tell_safe_again(
+    session: Session, *, person: Staff, note: str | None, key: str, now: datetime
+) -> None:
+    countries = subscriptions.countries_of(session, staff_id=person.id or 0)
+    text = safe_again_text(person=person, note=note, at=now)
+    _tell(
+        session,
+        people=_leads_of(session, countries=countries, exclude=person.id),
+        parts=[text],
+        key=key,
+        now=now,
+    )
+
+
+# -- starting rounds -----------------------------------------------------------------------
+def _question_for(session: Session, rollcall: RollCall) -> str:
+    starter = (
+        session.get(Staff, rollcall.started_by_staff_id) if rollcall.started_by_staff_id else None
+    )
+    alert = session.get(Alert, rollcall.alert_id) if rollcall.alert_id else None
+    return question_text(
+        rollcall,
+        asked_by=starter.display_name if starter else None,
+        advisory=(alert.title or "official advisory") if alert else None,
+    )
+
+
+def start_round(
+    session: Session,
+    *,
+    country: str,
+    message: str,
+    deadline: timedelta,
+    now: datetime,
+    started_by: Staff | None,
+    alert_id: int | None,
+    remind_every_minutes: int,
+) -> RollCall | str:
+    """Ask every subscriber of `country`, through the outbox; the round, or why not."""
+    label = f"{country_name(country)} ({country})"
+    existing = db.open_round_for_country(session, country=country)
+    if existing is not None:
+        return (
+            f"Roll call #{existing.id} for {label} is still open: /roll {existing.id} shows "
+            f"it, /checkin_end {existing.id} closes it."
+        )
+    people = subscriptions.subscribers(session, country=country)
+    if not people:
+        return f"Nobody follows {label}, so there is nobody to ask."
+    db.supersede_rounds(session, country=country, now=now)
+    rollcall = db.create_round(
+        session,
+        country=country,
+        message=message,
+        started_by_staff_id=started_by.id if started_by else None,
+        alert_id=alert_id,
+        now=now,
+        deadline_at=now + deadline,
+        remind_every_minutes=remind_every_minutes,
+    )
+    round_id = rollcall.id or 0
+    members = db.add_members(session, round_id=round_id, staff_ids=[p.id or 0 for p in people])
+    question = _question_for(session, rollcall)
+    for person in people:
+        # Each person's buttons name their own member row, so one enqueue per person.
+        deliveries.enqueue(
+            session,
+            dedupe_key=db.question_key(round_id),
+            recipients=[Recipient(person.id or 0, person.chat_id)],
+            parts=[question],
+            priority=Priority.CRITICAL,
+            now=now,
+            reply_markup=answer_keyboard(round_id, members[person.id or 0]),
+            status=DeliveryStatus.PENDING if person.reachable else DeliveryStatus.UNREACHABLE,
+        )
+    db.link_deliveries(session, round_id=round_id)
+    # Every other lead of the country gets a live roll of their own, kept current too.
+    others = _leads_of(session, countries=[country], exclude=started_by.id if started_by else None)
+    _tell(
+        session,
+        people=others,
+        parts=[
+            live_roll_text(rollcall, plan.count_roll(db.roll_entries(session, rollcall=rollcall)))
+        ],
+        key=db.live_roll_key(round_id),
+        now=now,
+    )
+    log.info(
+        "roll call %d: started for %s, %d people asked",
+        round_id,
+        country,
+        len(people),
+        extra={"round_id": round_id, "alert_id": alert_id},
+    )
+    return rollcall
+
+
+def start_checkin(
+    session: Session, *, raw: str, person: Staff, now: datetime, settings: Settings
+) -> RollCall | str:
+    """`/checkin`: parse, check the lead may run the country's roll calls, start, audit."""
+    request = parse_checkin(
+        raw, default_deadline=timedelta(minutes=settings.checkin_default_deadline_minutes)
+    )
+    if isinstance(request, str):
+        return request
+    if not leads.may_see(session, person=person, country=request.country):
+        audit.record(
+            session,
+            action="checkin",
+            actor_telegram_id=person.telegram_user_id,
+            actor_staff_id=person.id,
+            outcome="refused",
+            reason=f"does not lead {request.country}",
+        )
+        return (
+            f"You don't lead {country_name(request.country)} ({request.country}). "
+            f"Pick it with /lead {request.country} to run its roll calls."
+        )
+    started = start_round(
+        session,
+        country=request.country,
+        message=request.message,
+        deadline=request.deadline,
+        now=now,
+        started_by=person,
+        alert_id=None,
+        remind_every_minutes=settings.checkin_reminder_minutes,
+    )
+    if isinstance(started, RollCall):
+        audit.record(
+            session,
+            action="checkin_start",
+            actor_telegram_id=person.telegram_user_id,
+            actor_staff_id=person.id,
+            country=request.country,
+            round_id=started.id,
+            deadline_minutes=int(request.deadline.total_seconds() // 60),
+        )
+    return started
+
+
+def start_automatic_round(
+    session: Session, *, alert_id: int, country: str, now: datetime, settings: Settings
+) -> int | None:
+    """A departure advisory for `country`: start a round, inside the caller's transaction.
+
+    Only writes rows and queues messages; the caller wakes the dispatcher and calls
+    `plan_round_jobs`. None when the setting is off, nobody follows the country, or a
+    round for it is already open.
+    """
+    if not settings.auto_checkin_on_departure:
+        return None
+    if session.get(Alert, alert_id) is None:
+        return None
+    started = start_round(
+        session,
+        country=country,
+        message=DEFAULT_QUESTION,  # the advisory's title is in the message's header
+        deadline=timedelta(minutes=settings.checkin_default_deadline_minutes),
+        now=now,
+        started_by=None,
+        alert_id=alert_id,
+        remind_every_minutes=settings.checkin_reminder_minutes,
+    )
+    if isinstance(started, str):
+        log.info(
+            "alert %d: no automatic roll call for %s: %s",
+            alert_id,
+            country,
+            started,
+            extra={"alert_id": alert_id},
+        )
+        return None
+    audit.record(
+        session,
+        action="checkin_start",
+        actor_telegram_id=None,
+        country=country,
+        round_id=started.id,
+        alert_id=alert_id,
+        via="departure advisory",
+    )
+    return started.id
+
+
+# -- answers -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PressOutcome:
+    """What a press did: a refusal to show, or what was recorded and the redrawn message."""
+
+    refusal: str | None = None
+    round_id: int = 0
+    toast: str = ""
+    text: str | None = None
+    keyboard: dict[str, Any] | None = None  # the answer buttons, as the Bot API's JSON
+    queued: bool = False
+
+
+def _refuse(session: Session, *, presser: Staff, data: str, reason: str, say: str) -> PressOutcome:
+    audit.record(
+        session,
+        action="rollcall_answer",
+        actor_telegram_id=presser.telegram_user_id,
+        actor_staff_id=presser.id,
+        outcome="refused",
+        reason=reason,
+        data=data[:64],
+    )
+    return PressOutcome(refusal=say)
+
+
+def answer_press(session: Session, *, data: str, presser: Staff, now: datetime) -> PressOutcome:
+    """A press on "I'm safe" / "I need help": check it, record it, alert on a call for help."""
+    match = CALLBACK.match(data)
+    if match is None:
+        return _refuse(
+            session, presser=presser, data=data, reason="malformed", say="That button is not valid."
+        )
+    round_id, member_id, code = int(match[1]), int(match[2]), match[3]
+    found = db.member_with_round(session, member_id=member_id)
+    if found is None or found[1].id != round_id:
+        return _refuse(
+            session,
+            presser=presser,
+            data=data,
+            reason="no such member in that round",
+            say="That button is not valid.",
+        )
+    member, rollcall = found
+    if member.staff_id != presser.id:
+        return _refuse(
+            session,
+            presser=presser,
+            data=data,
+            reason=f"member {member_id} is staff {member.staff_id}",
+            say="This button is not for you.",
+        )
+    if rollcall.status == RoundStatus.CLOSED.value:
+        return _refuse(
+            session,
+            presser=presser,
+            data=data,
+            reason=f"round {round_id} is closed",
+            say="This roll call is closed. If you need help, send /help_me.",
+        )
+    answer = Answer.SAFE if code == "s" else Answer.HELP
+    late = now > rollcall.deadline_at
+    previous = db.latest_answer(session, member_id=member_id)
+    question = _question_for(session, rollcall)
+    keyboard = answer_keyboard(round_id, member_id)
+    if previous is not None and previous.answer == answer.value:
+        # A second tap (or a replayed update) changes nothing.
+        return PressOutcome(
+            round_id=round_id,
+            toast="Already recorded.",
+            text=answered_text(question, answer=answer, at=previous.at, late=previous.late),
+            keyboard=keyboard,
+        )
+    row = db.record_answer(
+        session,
+        member=member,
+        answer=answer,
+        note=None,
+        location=None,
+        late=late,
+        via="button",
+        now=now,
+    )
+    queued = False
+    if answer is Answer.HELP:
+        source = f"Roll call #{round_id}: {country_name(rollcall.country)}" + (
+            " (after the deadline)" if late else ""
+        )
+        queued = bool(
+            _alert_help(
+                session,
+                person=presser,
+                note=None,
+                extra_countries=[rollcall.country],
+                source=source,
+                key=f"rollcall:{round_id}:help:{row.id}",
+                now=now,
+            )
+        )
+    elif previous is not None and previous.answer == Answer.HELP.value:
+        _tell_safe_again(
+            session, person=presser, note=None, key=f"rollcall:{round_id}:safe:{row.id}", now=now
+        )
+        queued = True
+    if answer is Answer.SAFE:
+        toast = "Recorded: you are safe."
+    elif queued:
+        toast = "Recorded. Your leads are being alerted."
+    else:
+        toast = "Recorded, but no lead could be alerted: call your emergency line."
+    return PressOutcome(
+        round_id=round_id,
+        toast=toast + (" (late)" if late else ""),
+        text=answered_text(question, answer=answer, at=now, late=late),
+        keyboard=keyboard,
+        queued=queued,
+    )
+
+
+@dataclass(frozen=True)
+class CheckInOutcome:
+    at: datetime
+    rounds: list[tuple[int, str]] = field(default_factory=list)  # (round id, country) answered
+    leads_told: int = 0
+    location: bool = False
+
+
+def check_in(
+    session: Session,
+    *,
+    person: Staff,
+    answer: Answer,
+    note: str | None,
+    location: tuple[float, float] | None,
+    now: datetime,
+) -> CheckInOutcome:
+    """`/safe` or `/help_me`: record it, answer the person's running roll calls with it,
+    and on a call for help alert their leads at once."""
+    staff_id = person.id or 0
+    was_help = answer is Answer.SAFE and db.help_since(
+        session, staff_id=staff_id, since=now - HELP_MEMORY
+    )
+    kind = CheckInKind.SAFE if answer is Answer.SAFE else CheckInKind.HELP
+    row = db.record_checkin(
+        session, staff_id=staff_id, kind=kind, note=note, location=location, now=now
+    )
+    answered = []
+    for member, rollcall in db.answerable_memberships(session, staff_id=staff_id):
+        db.record_answer(
+            session,
+            member=member,
+            answer=answer,
+            note=note,
+            location=location,
+            late=now > rollcall.deadline_at,
+            via=f"/{'safe' if answer is Answer.SAFE else 'help_me'}",
+            now=now,
+        )
+        answered.append((rollcall.id or 0, rollcall.country))
+    told = 0
+    if answer is Answer.HELP:
+        told = _alert_help(
+            session,
+            person=person,
+            note=note,
+            extra_countries=[country for _, country in answered],
+            source="Sent with /help_me",
+            key=f"help:{row.id}",
+            now=now,
+        )
+    elif was_help:
+        _tell_safe_again(session, person=person, note=note, key=f"safe:{row.id}", now=now)
+    return CheckInOutcome(at=now, rounds=answered, leads_told=told, location=location is not None)
+
+
+def share_location(
+    session: Session, *, person: Staff, location: tuple[float, float], now: datetime
+) -> int:
+    """A location shared on its own: recorded; passed on to the leads (how many) when the
+    person asked for help within the last hour and has not said they are safe since."""
+    staff_id = person.id or 0
+    row = db.record_checkin(
+        session,
+        staff_id=staff_id,
+        kind=CheckInKind.LOCATION,
+        note=None,
+        location=location,
+        now=now,
+    )
+    if not db.help_since(session, staff_id=staff_id, since=now - HELP_FOLLOW_UP):
+        return 0
+    text = location_passed_on_text(person=person, location=location, at=now)
+    countries = subscriptions.countries_of(session, staff_id=staff_id)
+    return _tell(
+        session,
+        people=_leads_of(session, countries=countries, exclude=person.id),
+        parts=[text],
+        key=f"location:{row.id}",
+        now=now,
+    )
+
+
+# -- reminders and the deadline ------------------------------------------------------------
+def send_due_reminder(svc: Services, round_id: int) -> int:
+    """Queue the reminder that is due now to everyone who has not answered; how many."""
+    now = svc.clock()
+    with session_scope(svc.engine) as session:
+        rollcall = db.by_id(session, round_id=round_id)
+        if rollcall is None or rollcall.status != RoundStatus.OPEN.value:
+            return 0
+        due = plan.due_reminder(
+            started_at=rollcall.started_at,
+            deadline_at=rollcall.deadline_at,
+            every=timedelta(minutes=rollcall.remind_every_minutes),
+            sent=rollcall.reminders_sent,
+            now=now,
+        )
+        if due is None or not db.claim_reminder(session, round_id=round_id, index=due.index):
+            return 0
+        text = reminder_text(rollcall)
+        targets = db.to_remind(session, round_id=round_id)
+        for member_id, staff_id, chat_id in targets:
+            deliveries.enqueue(
+                session,
+                dedupe_key=db.reminder_key(round_id, due.index),
+                recipients=[Recipient(staff_id, chat_id)],
+                parts=[text],
+                priority=Priority.CRITICAL,
+                now=now,
+                reply_markup=answer_keyboard(round_id, member_id),
+            )
+    log.info(
+        "roll call %d: reminder %d queued for %d people",
+        round_id,
+        due.index,
+        len(targets),
+        extra={"round_id": round_id},
+    )
+    if targets:
+        svc.wake_dispatcher()
+    return len(targets)
+
+
+def pass_round_deadline(svc: Services, round_id: int) -> bool:
+    """At the deadline: the leads get who never answered; late answers are still taken."""
+    now = svc.clock()
+    with session_scope(svc.engine) as session:
+        if not db.pass_deadline(session, round_id=round_id, now=now):
+            return False
+        rollcall = db.by_id(session, round_id=round_id)
+        assert rollcall is not None
+        people = _leads_of(session, countries=[rollcall.country], exclude=None)
+        starter = (
+            session.get(Staff, rollcall.started_by_staff_id)
+            if rollcall.started_by_staff_id
+            else None
+        )
+        if (
+            starter is not None
+            and starter.reachable
+            and starter.role != Role.STAFF.value
+            and all(p.id != starter.id for p in people)
+        ):
+            people.append(starter)
+        entries = db.roll_entries(session, rollcall=rollcall)
+        _tell(
+            session,
+            people=people,
+            parts=deadline_report(rollcall, entries),
+            key=db.deadline_key(round_id),
+            now=now,
+        )
+        audit.record(
+            session,
+            action="checkin_deadline",
+            actor_telegram_id=None,
+            round_id=round_id,
+            never_answered=plan.count_roll(entries).no_answer,
+        )
+    log.info(
+        "roll call %d: deadline passed; %d leads told",
+        round_id,
+        len(people),
+        extra={"round_id": round_id},
+    )
+    svc.wake_dispatcher()
+    return True
+
+
+@dataclass(frozen=True)
+class RoundView:
+    rollcall: RollCall
+    entries: list[RollEntry]
+
+
+def find_round(session: Session, *, reference: str, person: Staff, action: str) -> RollCall | str:
+    """The round a lead names by id or country, if they may see it (refusals audited)."""
+    ref = reference.strip().lstrip("#")
+    if not ref:
+        return ROUND_USAGE.format(command=action)
+    if ref.isascii() and ref.isdigit():
+        number = row_id(ref)
+        rollcall = db.by_id(session, round_id=number) if number is not None else None
+        missing = f"There is no roll call #{ref[:20]}."
+    else:
+        found = understand_country(ref)
+        if isinstance(found, str):
+            return found
+        rollcall = db.latest_round_for_country(session, country=found.code)
+        missing = f"There has been no roll call for {found.label()}."
+    if rollcall is not None and not leads.may_see(session, person=person, country=rollcall.country):
+        audit.record(
+            session,
+            action=action,
+            actor_telegram_id=person.telegram_user_id,
+            actor_staff_id=person.id,
+            outcome="refused",
+            round_id=rollcall.id,
+            reason=f"does not lead {rollcall.country}",
+        )
+        # Say no more than for a round that does not exist.
+        return f"There is no roll call {reference.strip()[:30]} in the countries you lead."
+    if rollcall is None:
+        return missing
+    audit.record(
+        session,
+        action=action,
+        actor_telegram_id=person.telegram_user_id,
+        actor_staff_id=person.id,
+        round_id=rollcall.id,
+    )
+    return rollcall
+
+
+def end_checkin(
+    session: Session, *, reference: str, person: Staff, now: datetime
+) -> RoundView | str:
+    """`/checkin_end`: close a round the lead may see; later presses are refused."""
+    rollcall = find_round(session, reference=reference, person=person, action="checkin_end")
+    if isinstance(rollcall, str):
+        return rollcall
+    round_id = rollcall.id or 0
+    if not db.end_round(session, round_id=round_id, by_staff_id=person.id, now=now):
+        return f"Roll call #{round_id} is already closed."
+    session.refresh(rollcall)
+    return RoundView(rollcall=rollcall, entries=db.roll_entries(session, rollcall=rollcall))
+
+
+def roll_view(session: Session, *, reference: str, person: Staff) -> RoundView | str:
+    rollcall = find_round(session, reference=reference, person=person, action="roll")
+    if isinstance(rollcall, str):
+        return rollcall
+    return RoundView(rollcall=rollcall, entries=db.roll_entries(session, rollcall=rollcall))
+
+
+def running_summary(session: Session, *, person: Staff) -> str:
+    """`/roll` without arguments: the running rounds the person may see."""
+    countries = leads.visible_countries(session, person=person)
+    if countries == []:
+        return "You lead no countries yet; pick yours with /lead <country>."
+    rounds = db.running_rounds(session, countries=countries)
+    if not rounds:
+        return "No roll call is running in the countries you lead. Start one with /checkin."
+    lines = ["Running roll calls:"]
+    for rollcall in rounds:
+        c = plan.count_roll(db.roll_entries(session, rollcall=rollcall))
+        lines.append(
+            f"#{rollcall.id} {country_name(rollcall.country)}: {c.safe} safe, {c.help} need "
+            f"help, {c.no_answer} no answer, {c.unreachable} unreachable"
+        )
+    lines.append("/roll <id> for names.")
+    return "\n".join(lines)

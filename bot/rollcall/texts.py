@@ -1,0 +1,299 @@
+"""What roll calls say: the question and its buttons, answers, reminders, live rolls,
+the roll with names, the deadline report, calls for help, and the roll as CSV."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from bot import render
+from db import checkins as db
+from db.checkins import Answer, RollCall, RoundStatus
+from db.models import Staff
+from schedules import rollcall as plan
+from schedules.countries import country_name
+from schedules.rollcall import RollCounts, RollEntry, RollStatus
+from schedules.zones import utc_to_local, zones_for_country
+
+DEFAULT_QUESTION = "Please tell us whether you are safe."
+# Names per group in /roll (a message or two on a phone) and in the deadline report.
+ROLL_GROUP_LIMIT = 30
+ROLL_HELP_LIMIT = 100
+ESCALATION_LIMIT = 300
+
+ROUND_USAGE = "Usage: /{command} <round id or country>, e.g. /{command} 12 or /{command} KZ"
+
+_STATUS_WORDS = {
+    RollStatus.SAFE: "safe",
+    RollStatus.HELP: "need help",
+    RollStatus.NO_ANSWER: "no answer",
+    RollStatus.UNREACHABLE: "unreachable",
+}
+_STATUS_ICONS = {
+    RollStatus.SAFE: "✅",
+    RollStatus.HELP: "🆘",
+    RollStatus.NO_ANSWER: "❔",
+    RollStatus.UNREACHABLE: "🚫",
+}
+
+
+def when_text(country: str, instant: datetime) -> str:
+    """A time as people there read it, and in UTC: "06 Jan 16:00 local time (… UTC)"."""
+    stamp = render.utc_stamp(instant)
+    zones = zones_for_country(country)
+    if not zones:
+        return stamp
+    local = utc_to_local(zones[0], instant)
+    place = (
+        "local time" if len(zones) == 1 else f"{zones[0].rsplit('/', 1)[-1].replace('_', ' ')} time"
+    )
+    return f"{local:%d %b %H:%M} {place} ({stamp})"
+
+
+def _who(name: str, username: str | None) -> str:
+    """A person for HTML: name and @username, escaped."""
+    return f"{render.esc(name)} (@{render.esc(username)})" if username else render.esc(name)
+
+
+def _plain_who(name: str, username: str | None) -> str:
+    return f"{name} (@{username})" if username else name
+
+
+def _where(latitude: float, longitude: float) -> str:
+    return f"{latitude:.5f}, {longitude:.5f}"
+
+
+def _map_link(latitude: float, longitude: float) -> str:
+    url = f"https://maps.google.com/?q={latitude:.5f},{longitude:.5f}"
+    return f'<a href="{html.escape(url, quote=True)}">{_where(latitude, longitude)}</a>'
+
+
+def answer_keyboard(round_id: int, member_id: int) -> dict[str, Any]:
+    """The two buttons as the Bot API's JSON (built directly: a round may ask thousands)."""
+    return {
+        "inline_keyboard": [
+            [
+                {"text": "I'm safe", "callback_data": f"rc:{round_id}:{member_id}:s"},
+                {"text": "I need help", "callback_data": f"rc:{round_id}:{member_id}:h"},
+            ]
+        ]
+    }
+
+
+def question_text(rollcall: RollCall, *, asked_by: str | None, advisory: str | None) -> str:
+    """The roll-call message each subscriber gets (before they answer)."""
+    lines = [f"🚨 <b>Safety roll call: {render.esc(country_name(rollcall.country))}</b>"]
+    if advisory is not None:
+        lines.append(f"<i>After a departure advisory: {render.esc(advisory[:300])}</i>")
+    elif asked_by is not None:
+        lines.append(f"<i>From {render.esc(asked_by)}</i>")
+    lines.append("")
+    lines.append(render.esc(rollcall.message or DEFAULT_QUESTION))
+    lines.append("")
+    lines.append(f"Please answer by <b>{when_text(rollcall.country, rollcall.deadline_at)}</b>.")
+    return "\n".join(lines)
+
+
+def answered_text(question: str, *, answer: Answer, at: datetime, late: bool) -> str:
+    """The question with what was recorded and when, as the person sees it after a press."""
+    when = render.utc_stamp(at) + (", after the deadline" if late else "")
+    if answer is Answer.SAFE:
+        footer = f"✅ <b>Recorded: you are safe</b> ({when})."
+    else:
+        footer = (
+            f"🆘 <b>Recorded: you need help</b> ({when}). Your security leads have been "
+            "alerted. If you can, share your location (📎 → Location)."
+        )
+    return f"{question}\n\n{footer}\nYou can change your answer with the buttons below."
+
+
+def reminder_text(rollcall: RollCall) -> str:
+    return (
+        f"⏰ <b>Reminder: safety roll call for {render.esc(country_name(rollcall.country))}</b>\n"
+        "We have not heard from you yet. Are you safe? Please answer by "
+        f"<b>{when_text(rollcall.country, rollcall.deadline_at)}</b>.\n\n"
+        f"{render.esc(rollcall.message or DEFAULT_QUESTION)}"
+    )
+
+
+def _state_line(rollcall: RollCall) -> str:
+    if rollcall.status == RoundStatus.OPEN.value:
+        return f"Open until {when_text(rollcall.country, rollcall.deadline_at)}"
+    if rollcall.status == RoundStatus.PAST_DEADLINE.value:
+        return (
+            f"Deadline passed {when_text(rollcall.country, rollcall.deadline_at)}; "
+            "late answers are still recorded"
+        )
+    closed = render.utc_stamp(rollcall.closed_at) if rollcall.closed_at else "?"
+    why = "replaced by a newer round" if rollcall.close_reason == "superseded" else "ended"
+    return f"Closed ({why}) {closed}"
+
+
+def live_roll_text(rollcall: RollCall, counts: RollCounts) -> str:
+    """The lead's live roll: counts only, so an edit happens only when a count changes."""
+    sending = f" ({counts.being_sent} still being sent)" if counts.being_sent else ""
+    late = f" · {counts.late} late" if counts.late else ""
+    lines = [
+        f"📋 <b>Roll call #{rollcall.id}: {render.esc(country_name(rollcall.country))}</b>",
+        _state_line(rollcall),
+        "",
+        f"✅ safe: {counts.safe}",
+        f"🆘 need help: {counts.help}",
+        f"❔ no answer: {counts.no_answer}{sending}",
+        f"🚫 unreachable: {counts.unreachable}",
+        f"of {counts.total} asked{late}",
+        "",
+        f"/roll {rollcall.id} for names",
+    ]
+    if rollcall.status != RoundStatus.CLOSED.value:
+        lines[-1] += f" · /checkin_end {rollcall.id} to close"
+    return "\n".join(lines)
+
+
+def _entry_line(entry: RollEntry) -> str:
+    line = f"• {_plain_who(entry.name, entry.username)}"
+    if entry.answered_at is not None:
+        line += f", {entry.answered_at:%d %b %H:%M} UTC"
+        if entry.late:
+            line += " (late)"
+    if entry.note:
+        line += f": “{entry.note}”"
+    if entry.location is not None:
+        line += f" [{_where(*entry.location)}]"
+    return line
+
+
+def _block(title: str, people: Sequence[RollEntry], *, limit: int, round_id: int) -> str:
+    """A titled list of people, cut at `limit` names (the CSV has everyone)."""
+    lines = [f"{title} ({len(people)}):", *(_entry_line(e) for e in people[:limit])]
+    if len(people) > limit:
+        lines.append(f"… and {len(people) - limit} more: /roll_csv {round_id} lists everyone.")
+    return "\n".join(lines)
+
+
+def roll_details(rollcall: RollCall, entries: Sequence[RollEntry]) -> list[str]:
+    """`/roll`: the roll with names in each group, who needs someone first.
+
+    Long groups are cut so that the answer stays a message or two; nobody needing help
+    is left out below ROLL_HELP_LIMIT.
+    """
+    counts = plan.count_roll(entries)
+    header = (
+        f"📋 <b>Roll call #{rollcall.id}: {render.esc(country_name(rollcall.country))}</b>\n"
+        f"{_state_line(rollcall)}\n{counts.total} asked"
+    )
+    blocks = []
+    for status, people in plan.group_roll(entries).items():
+        title = f"{_STATUS_ICONS[status]} {_STATUS_WORDS[status].capitalize()}"
+        limit = ROLL_HELP_LIMIT if status is RollStatus.HELP else ROLL_GROUP_LIMIT
+        blocks.append(_block(title, people, limit=limit, round_id=rollcall.id or 0))
+    return render.split_html(header, "\n\n".join(blocks))
+
+
+def deadline_report(rollcall: RollCall, entries: Sequence[RollEntry]) -> list[str]:
+    """What the leads get at the deadline: who never answered, and who still needs help."""
+    counts = plan.count_roll(entries)
+    groups = plan.group_roll(entries)
+    round_id = rollcall.id or 0
+    header = (
+        f"⏰ <b>Roll call #{round_id} for {render.esc(country_name(rollcall.country))}: "
+        f"deadline passed</b>\n"
+        f"✅ {counts.safe} safe · 🆘 {counts.help} need help · ❔ {counts.no_answer} no answer "
+        f"· 🚫 {counts.unreachable} unreachable, of {counts.total}"
+    )
+    silent = groups[RollStatus.NO_ANSWER]
+    blocks = [
+        _block("Never answered", silent, limit=ESCALATION_LIMIT, round_id=round_id)
+        if silent
+        else "Everyone reachable answered."
+    ]
+    for status, title in (
+        (RollStatus.UNREACHABLE, "Could not be reached on Telegram"),
+        (RollStatus.HELP, "Still need help"),
+    ):
+        if groups[status]:
+            blocks.append(_block(title, groups[status], limit=ESCALATION_LIMIT, round_id=round_id))
+    blocks.append(
+        f"Late answers are still recorded; /roll {round_id} shows them, "
+        f"/checkin_end {round_id} closes the round."
+    )
+    return render.split_html(header, "\n\n".join(blocks))
+
+
+def help_alert_text(
+    *,
+    person: Staff,
+    note: str | None,
+    location: db.Location | None,
+    countries: Iterable[str],
+    source: str,
+    at: datetime,
+) -> str:
+    lines = [
+        f"🆘 <b>{_who(person.display_name, person.username)} needs help</b>",
+        render.esc(source),
+    ]
+    if note:
+        lines.append(f"Note: “{render.esc(note)}”")
+    if location is not None:
+        lines.append(
+            f"Last location: {_map_link(location.latitude, location.longitude)} "
+            f"(shared {render.utc_stamp(location.at)})"
+        )
+    else:
+        lines.append("No location shared.")
+    names = ", ".join(country_name(c) for c in sorted(countries))
+    if names:
+        lines.append(f"Follows: {render.esc(names)}")
+    lines.append(f"Asked {render.utc_stamp(at)}. Please contact them now.")
+    return "\n".join(lines)
+
+
+def safe_again_text(*, person: Staff, note: str | None, at: datetime) -> str:
+    """What the leads hear when someone who asked for help says they are safe."""
+    text = (
+        f"✅ <b>{_who(person.display_name, person.username)} now says they are safe</b> "
+        f"({render.utc_stamp(at)}); they had asked for help."
+    )
+    if note:
+        text += f"\nNote: “{render.esc(note)}”"
+    return text
+
+
+def location_passed_on_text(*, person: Staff, location: tuple[float, float], at: datetime) -> str:
+    """A location shared after a call for help, as the leads get it."""
+    return (
+        f"📍 <b>{_who(person.display_name, person.username)}</b>, who asked for help, shared "
+        f"their location: {_map_link(*location)} ({render.utc_stamp(at)})."
+    )
+
+
+def _csv_cell(text: str) -> str:
+    """Names and notes come from people; keep spreadsheets from reading them as formulas."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def roll_csv(entries: Sequence[RollEntry]) -> bytes:
+    """name, username, status, answered at (UTC), note, location, late; UTF-8 with a BOM so
+    that spreadsheet programs read names in any script correctly."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["name", "username", "status", "answered_at_utc", "note", "location", "late"])
+    for status, people in plan.group_roll(entries).items():
+        for e in people:
+            writer.writerow(
+                [
+                    _csv_cell(e.name),
+                    e.username or "",
+                    _STATUS_WORDS[status],
+                    f"{e.answered_at:%Y-%m-%dT%H:%M:%SZ}" if e.answered_at else "",
+                    _csv_cell(e.note or ""),
+                    _where(*e.location).replace(" ", "") if e.location else "",
+                    "yes" if e.late else "",
+                ]
+            )
+    return out.getvalue().encode("utf-8-sig")
