@@ -1,17 +1,18 @@
-"""`/lead` and `/unlead`: the countries a lead answers for (their roll calls, and calls
-for help from people who follow them)."""
+"""`/lead` and `/unlead`: the countries a lead answers for (see `db.leads` for what that
+brings). Leads organise themselves; each change is audited and the admins are told."""
 
 from __future__ import annotations
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
+from bot import render
 from bot.access import command_argument, requires
 from bot.context import Context, services
 from bot.subscriptions import understand_country
-from db import audit, leads
+from db import audit, deliveries, leads, staff
 from db.engine import session_scope
-from db.models import Role, Staff
+from db.models import Priority, Role, Staff
 from schedules.countries import country_name
 
 
@@ -46,9 +47,11 @@ async def cmd_lead(update: Update, context: Context, person: Staff) -> None:
             changed=added,
         )
     if added:
+        _tell_admins(context, person, f"now answers for {found.label()}")
         await message.reply_text(
-            f"You now lead {found.label()}: you run its roll calls and hear at once when "
-            "someone there asks for help."
+            f"You now lead {found.label()}: you answer for it. Its calls for help, roll-call "
+            "reports, curfew proposals and unreachable notices come to you, and you may "
+            "broadcast, run roll calls and set curfews there."
         )
     else:
         await message.reply_text(f"You already lead {found.label()}.")
@@ -74,9 +77,35 @@ async def cmd_unlead(update: Update, context: Context, person: Staff) -> None:
             country=found.code,
             changed=removed,
         )
+    if removed:
+        _tell_admins(context, person, f"no longer answers for {found.label()}")
     await message.reply_text(
         f"You no longer lead {found.label()}." if removed else f"You did not lead {found.label()}."
     )
+
+
+def _tell_admins(context: Context, person: Staff, change: str) -> None:
+    """One message to each admin (but the person) about a change to who answers for what."""
+    svc = services(context)
+    now = svc.clock()
+    with session_scope(svc.engine) as session:
+        admins = [
+            a for a in staff.everyone(session) if a.role == Role.ADMIN.value and a.id != person.id
+        ]
+        who = (
+            f"{person.display_name} (@{person.username})"
+            if person.username
+            else person.display_name
+        )
+        deliveries.enqueue(
+            session,
+            dedupe_key=f"lead-change:{person.id}:{now.isoformat()}",
+            recipients=deliveries.recipients(admins),
+            parts=[render.esc(f"👤 {who} {change}.")],
+            priority=Priority.NORMAL,
+            now=now,
+        )
+    svc.wake_dispatcher()
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

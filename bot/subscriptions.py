@@ -9,7 +9,7 @@ from bot import render
 from bot.access import command_argument, requires
 from bot.context import Context, services
 from bot.curfews.jobs import plan_curfew_jobs
-from db import subscriptions
+from db import leads, subscriptions
 from db.engine import session_scope
 from db.models import Role, Staff
 from schedules.countries import Country, country_name, resolve_country, suggest_country
@@ -42,11 +42,19 @@ async def cmd_subscribe(update: Update, context: Context, person: Staff) -> None
         return
     with session_scope(services(context).engine) as session:
         added = subscriptions.subscribe(session, staff_id=person.id or 0, country=found.code)
-    if added:
-        plan_curfew_jobs(context.application)  # they may now need reminders
-        await message.reply_text(f"You will now get alerts for {found.label()}.")
-    else:
+        answers = leads.answers_for(session, person=person, country=found.code)
+    if not added:
         await message.reply_text(f"You already follow {found.label()}.")
+        return
+    plan_curfew_jobs(context.application)  # they may now need reminders
+    reply = f"You will now get alerts for {found.label()}."
+    if Role(person.role) is Role.LEAD and not answers:
+        # Said once, when a lead starts following a country someone else answers for.
+        reply += (
+            f"\nYou follow it; you do not answer for it: its calls for help, roll calls and "
+            f"curfew proposals go to the leads who do. /lead {found.code} takes it on."
+        )
+    await message.reply_text(reply)
 
 
 @requires(Role.STAFF)

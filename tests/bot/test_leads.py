@@ -88,3 +88,50 @@ async def test_a_lead_who_does_not_answer_for_a_country_may_not_act_on_it(
     # The lead who answers for Kazakhstan may.
     preview = await bot.say(lena.telegram_user_id, "/broadcast KZ Stay indoors tonight")
     assert "Stay indoors tonight" in preview
+
+
+async def test_taking_a_country_is_audited_and_the_admins_are_told_once(bot: RunningBot) -> None:
+    lena = bot.enrol("Lena Lead", role=Role.LEAD)
+    ada = bot.enrol("Ada Admin", role=Role.ADMIN)
+
+    reply = await bot.say(lena.telegram_user_id, "/lead Kazakhstan")
+    assert reply.startswith("You now lead Kazakhstan (KZ): you answer for it.")
+    await bot.fake.await_for(lambda f: len(f.messages_to(ada.chat_id)) == 1)
+    told = bot.fake.messages_to(ada.chat_id)[0].text
+    assert told == "👤 Lena Lead (@lena_lead) now answers for Kazakhstan (KZ)."
+    assert await bot.say(lena.telegram_user_id, "/lead KZ") == "You already lead Kazakhstan (KZ)."
+
+    assert (
+        await bot.say(lena.telegram_user_id, "/unlead KZ") == "You no longer lead Kazakhstan (KZ)."
+    )
+    await bot.fake.await_for(lambda f: len(f.messages_to(ada.chat_id)) == 2)
+    assert bot.fake.messages_to(ada.chat_id)[1].text == (
+        "👤 Lena Lead (@lena_lead) no longer answers for Kazakhstan (KZ)."
+    )
+    assert await bot.say(lena.telegram_user_id, "/unlead KZ") == "You did not lead Kazakhstan (KZ)."
+    # Nothing more for the repeats; the lead is not told about their own change.
+    assert len(bot.fake.messages_to(ada.chat_id)) == 2
+    assert not any("answers for" in m.text for m in bot.fake.messages_to(lena.chat_id))
+    with session_scope(bot.engine) as session:
+        actions = session.exec(
+            select(AuditEntry.action).where(AuditEntry.actor_staff_id == lena.id)
+        ).all()
+        assert sorted(actions) == ["lead", "lead", "unlead", "unlead"]
+
+
+async def test_a_lead_who_follows_a_country_is_told_what_that_brings(bot: RunningBot) -> None:
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("GE",))
+    sam = bot.enrol("Sam")
+
+    reply = await bot.say(lena.telegram_user_id, "/subscribe KZ")
+    assert reply == (
+        "You will now get alerts for Kazakhstan (KZ).\n"
+        "You follow it; you do not answer for it: its calls for help, roll calls and curfew "
+        "proposals go to the leads who do. /lead KZ takes it on."
+    )
+    assert await bot.say(lena.telegram_user_id, "/subscribe GE") == (
+        "You will now get alerts for Georgia (GE)."
+    )
+    assert await bot.say(sam.telegram_user_id, "/subscribe KZ") == (
+        "You will now get alerts for Kazakhstan (KZ)."
+    )
