@@ -51,9 +51,7 @@ def remove(session: Session, *, source_id: int) -> Source | None:
         return None
     session.execute(delete(SeenItem).where(col(SeenItem.source_id) == source_id))
     # Its alerts stay in the history, no longer tied to a source that is gone.
-    session.execute(
-        update(Alert).where(col(Alert.source_id) == source_id).values(source_id=None)
-    )
+    session.execute(update(Alert).where(col(Alert.source_id) == source_id).values(source_id=None))
     session.delete(source)
     return source
 
