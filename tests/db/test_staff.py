@@ -78,6 +78,7 @@ def test_a_person_is_found_by_username_with_or_without_at_in_any_case(engine: En
     with session_scope(engine) as session:
         aigerim = _person(session, "Aigerim", username="Aigerim_S")
         _person(session, "Nobody")  # no username: never matched by a name
+        _person(session, "Blank", username="")  # nor an empty one by an empty reference
         for reference in ("@Aigerim_S", "aigerim_s", "  @AIGERIM_S  ", "AiGeRiM_s"):
             found = staff.find(session, reference=reference)
             assert found is not None and found.id == aigerim.id, reference
@@ -149,6 +150,27 @@ def test_touch_keeps_name_username_and_chat_current_and_makes_them_reachable(
             None,
             True,
         )
+
+
+def test_a_person_marked_unreachable_who_writes_again_is_reachable(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        person = _person(session, "Gulnara", username="gulnara")
+        staff.mark_unreachable(session, staff_id=person.id or 0)
+    with session_scope(engine) as session:
+        fresh = session.get(Staff, person.id)
+        assert fresh is not None and fresh.reachable is False
+        staff.touch(
+            session,
+            person=fresh,
+            chat_id=fresh.chat_id,
+            display_name=fresh.display_name,
+            username=fresh.username,
+        )
+    with session_scope(engine) as session:
+        stored = session.get(Staff, person.id)
+        assert stored is not None and stored.reachable is True
+    with session_scope(engine) as session:
+        assert staff.mark_unreachable(session, staff_id=person.id or 0) is True
 
 
 @pytest.mark.parametrize(
