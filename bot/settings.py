@@ -36,9 +36,13 @@ class LoggingSettings(BaseSettings):
 
 
 class Settings(LoggingSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # A refused value is never repeated in the error: it may be the token or a secret.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
+    )
 
-    database_url: str = "sqlite:///dutybot.sqlite3"
+    # Kept out of repr: a database URL or a proxy URL may carry a password.
+    database_url: str = Field(default="sqlite:///dutybot.sqlite3", repr=False)
     # Upgrade the schema at start-up; false: refuse to start unless `dutybot db upgrade` ran.
     auto_migrate: bool = True
     admin_telegram_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
@@ -52,7 +56,7 @@ class Settings(LoggingSettings):
     feeds_enabled: bool = True
     feed_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     feed_max_bytes: int = Field(default=5_000_000, ge=10_000, le=100_000_000)
-    feed_proxy: str | None = None
+    feed_proxy: str | None = Field(default=None, repr=False)
     # Safety roll calls.
     auto_checkin_on_departure: bool = True
     checkin_reminder_minutes: int = Field(default=30, ge=1, le=1440)

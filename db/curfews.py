@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from db.models import Curfew, CurfewStatus, Staff, Subscription
@@ -72,15 +72,18 @@ def confirm(session: Session, *, curfew_id: int, by_staff_id: int, now: datetime
 
 def replaced_by(session: Session, *, curfew: Curfew, now: datetime) -> Curfew | None:
     """End the active curfew for the same place that `curfew` replaces, if there is one."""
-    area = func.lower(func.coalesce(Curfew.area, ""))
-    old = session.exec(
-        select(Curfew).where(
+    # Areas match whatever their case, compared here: SQLite's lower() folds ASCII only.
+    place = (curfew.area or "").casefold()
+    candidates = session.exec(
+        select(Curfew)
+        .where(
             Curfew.country == curfew.country,
-            area == (curfew.area or "").lower(),
             Curfew.status == CurfewStatus.ACTIVE.value,
             Curfew.id != curfew.id,
         )
-    ).first()
+        .order_by(col(Curfew.id))
+    ).all()
+    old = next((c for c in candidates if (c.area or "").casefold() == place), None)
     if old is not None:
         old.status = CurfewStatus.ENDED.value
         old.ended_at = now

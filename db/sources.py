@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, inspect
+from sqlalchemy import delete, inspect, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -50,6 +50,8 @@ def remove(session: Session, *, source_id: int) -> Source | None:
     if source is None:
         return None
     session.execute(delete(SeenItem).where(col(SeenItem.source_id) == source_id))
+    # Its alerts stay in the history, no longer tied to a source that is gone.
+    session.execute(update(Alert).where(col(Alert.source_id) == source_id).values(source_id=None))
     session.delete(source)
     return source
 
