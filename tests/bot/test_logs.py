@@ -43,7 +43,7 @@ def _records(stream: io.StringIO) -> list[dict[str, Any]]:
 async def test_a_broadcast_logs_one_json_line_with_its_alert_id_and_no_text(
     bot: RunningBot, json_log: io.StringIO
 ) -> None:
-    lead = bot.enrol("Lena Lead", role=Role.LEAD)
+    lead = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
     staff = [bot.enrol(f"Staff {n}", countries=("KZ",)) for n in range(3)]
     await bot.say(lead.telegram_user_id, f"/broadcast KZ {BODY}")
     message_id, data = _button(bot.fake, lead.telegram_user_id, "Send")
