@@ -663,6 +663,8 @@ class FakeTelegram:
         self.commands: list[dict[str, Any]] = []
         self.commands_by_scope: dict[str, list[dict[str, Any]]] = {}
         self.too_many_requests = 0
+        # When each 429 was answered (time.monotonic()), comparable with SentMessage.at.
+        self.too_many_requests_at: list[float] = []
         self.tokens_seen: set[str] = set()
         # The webhook set with setWebhook (url, secret_token, allowed_updates), if any.
         self.webhook: dict[str, Any] | None = None
@@ -1018,6 +1020,7 @@ class FakeTelegram:
             except _ApiError as err:
                 if err.status == HTTPStatus.TOO_MANY_REQUESTS:
                     self.too_many_requests += 1
+                    self.too_many_requests_at.append(time.monotonic())
                 response: dict[str, Any] = {
                     "ok": False,
                     "error_code": err.status,

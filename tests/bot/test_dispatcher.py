@@ -249,3 +249,47 @@ async def test_every_row_records_its_own_message_id_at_a_high_rate(bot: RunningB
     assert {r.status for r in rows} == {DeliveryStatus.SENT.value}
     assert {r.chat_id: r.telegram_message_id for r in rows} == given
     assert len(set(given.values())) > 1
+
+
+async def test_one_429_pauses_every_send_to_everyone_for_its_retry_after(
+    bot: RunningBot,
+) -> None:
+    # One request at a time: each answer is in before the next request is made, so the
+    # pause is owed from the very next one.
+    bot.services.settings.send_max_in_flight = 1
+    people = [bot.enrol(f"P{n}") for n in range(8)]
+    bot.fake.fail_next(
+        "sendMessage", status=429, description="Too Many Requests: retry after 2", retry_after=2
+    )
+    _queue(bot, people, "Stay indoors", key="flood", priority=Priority.NORMAL)
+    await bot.fake.await_for(lambda f: len(f.sent) == 8, timeout=30)
+    (refused_at,) = bot.fake.too_many_requests_at
+    # Nothing, to anyone, until Telegram's retry_after has passed ...
+    assert min(m.at for m in bot.fake.sent) >= refused_at + 2
+    # ... and then every message arrives, once each.
+    assert sorted(m.chat_id for m in bot.fake.sent) == sorted(p.chat_id for p in people)
+    assert {m.text for m in bot.fake.sent} == {"Stay indoors"}
+    await _until_recorded(bot)
+    assert {r.status for r in _rows(bot)} == {DeliveryStatus.SENT.value}
+    assert len([c for c in bot.fake.calls if c[0] == "sendMessage"]) == 9
+
+
+async def test_a_flood_longer_than_the_attempt_limit_still_delivers_a_critical_alert(
+    bot: RunningBot,
+) -> None:
+    bot.services.settings.send_max_attempts = 2
+    sam = bot.enrol("Sam")
+    bot.fake.fail_next(
+        "sendMessage",
+        status=429,
+        description="Too Many Requests: retry after 1",
+        retry_after=1,
+        count=3,
+    )
+    _queue(bot, [sam], "Shelter in place now", key="critical", priority=Priority.CRITICAL)
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1, timeout=30)
+    assert bot.fake.too_many_requests == 3
+    await _until_recorded(bot)
+    (row,) = _rows(bot)
+    assert row.status == DeliveryStatus.SENT.value and row.last_error is None
+    assert [m.text for m in bot.fake.messages_to(sam.chat_id)] == ["Shelter in place now"]

@@ -243,3 +243,25 @@ async def test_broken_feeds_during_a_broadcast_change_no_delivery(bot: RunningBo
         failing = {s.id: s.last_error for s in session.exec(select(Source)).all()}
     for name, source_id in ids.items():
         assert failing[source_id], f"the {name} feed was not recorded as failing"
+
+
+async def test_a_graceful_stop_records_what_telegram_accepted_while_the_database_was_down(
+    bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="bot.dispatcher")
+    sam = bot.enrol("Sam", countries=("KZ",))
+    bot.fake.slow("sendMessage", 2.0)  # Telegram takes its time to accept it
+    _broadcast(bot, [sam], "Stay indoors")
+    await bot.fake.await_for(lambda f: any(method == "sendMessage" for method, _ in f.calls))
+    (row,) = _rows(bot)
+    with database_outage(bot.engine):
+        # Telegram accepts the message while the bot cannot record it.
+        await bot.fake.await_for(lambda _: bool(_messages(caplog, f"delivery {row.id}: sent")))
+    dispatcher = bot.services.dispatcher
+    assert dispatcher is not None
+    await dispatcher.stop()
+
+    (stored,) = _rows(bot)
+    (accepted,) = bot.fake.messages_to(sam.chat_id)
+    assert stored.status == DeliveryStatus.SENT.value
+    assert stored.telegram_message_id == accepted.message_id

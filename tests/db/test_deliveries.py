@@ -117,8 +117,10 @@ def test_mark_sent_many_records_each_rows_own_message_id(engine: Engine) -> None
         )
     with session_scope(engine) as session:
         rows = _rows(session)
-    for n, row in enumerate(claimed):
-        stored = rows[row.id]
-        assert stored.status == DeliveryStatus.SENT.value
-        assert stored.telegram_message_id == 100 + n
-        assert stored.sent_at == NOW + timedelta(seconds=n)
+    assert len(claimed) == 5
+    assert {
+        row_id: (row.status, row.telegram_message_id, row.sent_at) for row_id, row in rows.items()
+    } == {
+        row.id: (DeliveryStatus.SENT.value, 100 + n, NOW + timedelta(seconds=n))
+        for n, row in enumerate(claimed)
+    }
