@@ -293,3 +293,25 @@ async def test_a_flood_longer_than_the_attempt_limit_still_delivers_a_critical_a
     (row,) = _rows(bot)
     assert row.status == DeliveryStatus.SENT.value and row.last_error is None
     assert [m.text for m in bot.fake.messages_to(sam.chat_id)] == ["Shelter in place now"]
+
+
+async def test_a_server_error_after_a_long_flood_is_retried_not_given_up(
+    bot: RunningBot,
+) -> None:
+    bot.services.settings.send_max_attempts = 2
+    sam = bot.enrol("Sam")
+    bot.fake.fail_next(
+        "sendMessage",
+        status=429,
+        description="Too Many Requests: retry after 1",
+        retry_after=1,
+        count=3,
+    )
+    bot.fake.fail_next("sendMessage", status=502, description="Bad Gateway")
+    _queue(bot, [sam], "Shelter in place now", key="critical", priority=Priority.CRITICAL)
+    await bot.fake.await_for(lambda f: f.too_many_requests == 3, timeout=30)
+    await _until_settled(bot, step_seconds=5)
+    (row,) = _rows(bot)
+    # The waits Telegram asked for are not attempts: one failure, then the send.
+    assert (row.status, row.attempts) == (DeliveryStatus.SENT.value, 2)
+    assert [m.text for m in bot.fake.messages_to(sam.chat_id)] == ["Shelter in place now"]
