@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import html
 import itertools
+import random
 import re
 
+import pytest
 from sqlmodel import col, select
 
+from bot.dispatcher import backoff_seconds
 from bot.render import split_html
 from bot.sim.telegram import FakeTelegram, RateLimits, SentMessage
 from db import deliveries, staff
@@ -315,3 +318,95 @@ async def test_a_server_error_after_a_long_flood_is_retried_not_given_up(
     # The waits Telegram asked for are not attempts: one failure, then the send.
     assert (row.status, row.attempts) == (DeliveryStatus.SENT.value, 2)
     assert [m.text for m in bot.fake.messages_to(sam.chat_id)] == ["Shelter in place now"]
+
+
+@pytest.mark.parametrize(
+    ("status", "description", "said"),
+    [
+        (400, "Bad Request: chat not found", "Chat not found"),
+        (400, "Bad Request: user is deactivated", "User is deactivated"),
+        (400, "Bad Request: bot was blocked by the user", "Bot was blocked by the user"),
+        (400, "Bad Request: PEER_ID_INVALID", "Peer_id_invalid"),
+        (
+            403,
+            "Forbidden: bot was kicked from the group chat",
+            "Forbidden: bot was kicked from the group chat",
+        ),
+    ],
+)
+async def test_a_chat_gone_for_good_stops_its_messages_and_tells_the_reachable_leads(
+    bot: RunningBot, status: int, description: str, said: str
+) -> None:
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, countries=("KZ",))
+    omar = bot.enrol("Omar Lead", role=Role.LEAD, countries=("KZ",))
+    with session_scope(bot.engine) as session:
+        assert staff.mark_unreachable(session, staff_id=omar.id or 0)
+    sam = bot.enrol("Sam Staff", countries=("KZ",))
+    bot.fake.fail_next("sendMessage", status=status, description=description, chat_id=sam.chat_id)
+    _queue(bot, [sam], "first", key="a", priority=Priority.NORMAL)
+    await bot.fake.await_for(lambda f: len(f.messages_to(lena.chat_id)) == 1)
+    await _until_settled(bot)
+    assert [m.text for m in bot.fake.messages_to(lena.chat_id)] == [
+        "⚠️ <b>Sam Staff (@sam_staff) can no longer be reached on Telegram.</b>\n"
+        f"They blocked the bot or their account is gone (Telegram said: {said}).\n"
+        "Messages to them are stopped until they write to the bot again; "
+        "please reach them another way."
+    ]
+    assert bot.fake.messages_to(omar.chat_id) == []
+    rows = _rows(bot)
+    (to_sam,) = [r for r in rows if r.staff_id == sam.id]
+    assert (to_sam.status, to_sam.last_error) == (DeliveryStatus.UNREACHABLE.value, said)
+    (notice,) = [r for r in rows if r.staff_id == lena.id]
+    # Erasing Sam's data later finds the notices about them by this key.
+    assert notice.dedupe_key == f"unreachable:{sam.id}:{to_sam.id}"
+    assert notice.priority == Priority.HIGH
+
+
+async def test_a_person_already_known_unreachable_is_not_reported_again(bot: RunningBot) -> None:
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, countries=("KZ",))
+    sam = bot.enrol("Sam Staff", countries=("KZ",))
+    with session_scope(bot.engine) as session:
+        assert staff.mark_unreachable(session, staff_id=sam.id or 0)
+    bot.fake.block(sam.chat_id)
+    _queue(bot, [sam], "first", key="a", priority=Priority.NORMAL)
+    await _until_settled(bot)
+    (row,) = _rows(bot)
+    assert row.status == DeliveryStatus.UNREACHABLE.value
+    assert bot.fake.messages_to(lena.chat_id) == []
+
+
+async def test_a_person_without_leads_is_marked_unreachable_quietly(bot: RunningBot) -> None:
+    sam = bot.enrol("Sam Staff")
+    bot.fake.block(sam.chat_id)
+    _queue(bot, [sam], "first", key="a", priority=Priority.NORMAL)
+    await _until_settled(bot)
+    (row,) = _rows(bot)
+    assert row.status == DeliveryStatus.UNREACHABLE.value
+    assert [c[0] for c in bot.fake.calls if c[0] == "sendMessage"] == ["sendMessage"]
+
+
+async def test_a_message_failing_past_the_attempt_limit_is_given_up_with_the_reason(
+    bot: RunningBot,
+) -> None:
+    bot.services.settings.send_max_attempts = 3
+    sam = bot.enrol("Sam")
+    bot.fake.fail_next("sendMessage", status=502, description="Bad Gateway", count=3)
+    _queue(bot, [sam], "hello", key="flaky", priority=Priority.NORMAL)
+    await _until_settled(bot)
+    (row,) = _rows(bot)
+    assert (row.status, row.attempts, row.last_error) == (
+        DeliveryStatus.FAILED.value,
+        3,
+        "NetworkError: Bad Gateway",
+    )
+    assert bot.fake.messages_to(sam.chat_id) == []
+    assert len([c for c in bot.fake.calls if c[0] == "sendMessage"]) == 3
+
+
+def test_retries_back_off_exponentially_with_jitter_up_to_five_minutes() -> None:
+    random.seed(1)
+    for attempts, base in ((1, 2.0), (2, 4.0), (5, 32.0), (8, 256.0), (9, 300.0), (30, 300.0)):
+        waits = [backoff_seconds(attempts) for _ in range(400)]
+        assert all(0.8 * base <= w <= 1.2 * base for w in waits)
+        # The jitter spreads them over the whole range.
+        assert min(waits) < 0.82 * base and max(waits) > 1.18 * base
