@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import itertools
+import logging
 import random
 import re
 
@@ -410,3 +411,25 @@ def test_retries_back_off_exponentially_with_jitter_up_to_five_minutes() -> None
         assert all(0.8 * base <= w <= 1.2 * base for w in waits)
         # The jitter spreads them over the whole range.
         assert min(waits) < 0.82 * base and max(waits) > 1.18 * base
+
+
+async def test_a_lone_message_is_recorded_as_soon_as_telegram_accepts_it(
+    bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    # What reads the outbox (roll-call reminders, reports) must see it at once, not after
+    # a batch's worth of waiting.
+    caplog.set_level(logging.DEBUG, logger="bot.dispatcher")
+    sam = bot.enrol("Sam")
+    _queue(bot, [sam], "hello", key="one", priority=Priority.NORMAL)
+    (row,) = _rows(bot)
+
+    def accepted(_: FakeTelegram) -> bool:
+        return any(r.getMessage() == f"delivery {row.id}: sent" for r in caplog.records)
+
+    await bot.fake.await_for(accepted)
+    (stored,) = _rows(bot)
+    (message,) = bot.fake.messages_to(sam.chat_id)
+    assert (stored.status, stored.telegram_message_id) == (
+        DeliveryStatus.SENT.value,
+        message.message_id,
+    )
