@@ -660,6 +660,7 @@ class FakeTelegram:
         self.edits: list[Edit] = []
         self.callback_answers: list[dict[str, Any]] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.call_times: list[float] = []  # when each of `calls` arrived (time.monotonic())
         self.commands: list[dict[str, Any]] = []
         self.commands_by_scope: dict[str, list[dict[str, Any]]] = {}
         self.too_many_requests = 0
@@ -1014,6 +1015,7 @@ class FakeTelegram:
                 self.tokens_seen.add(match["token"])
                 params = _parse_body(body, content_type, query)
                 self.calls.append((method, params))
+                self.call_times.append(time.monotonic())
                 self._cond.notify_all()
                 result = self._call(method, params)
                 return HTTPStatus.OK, {"ok": True, "result": result}

@@ -387,7 +387,7 @@ async def test_a_person_without_leads_is_marked_unreachable_quietly(bot: Running
 
 
 async def test_a_message_failing_past_the_attempt_limit_is_given_up_with_the_reason(
-    bot: RunningBot,
+    bot: RunningBot, caplog: pytest.LogCaptureFixture
 ) -> None:
     bot.services.settings.send_max_attempts = 3
     sam = bot.enrol("Sam")
@@ -402,6 +402,10 @@ async def test_a_message_failing_past_the_attempt_limit_is_given_up_with_the_rea
     )
     assert bot.fake.messages_to(sam.chat_id) == []
     assert len([c for c in bot.fake.calls if c[0] == "sendMessage"]) == 3
+    # The operator can follow the delivery through the log.
+    (gave_up,) = [r for r in caplog.records if "giving up" in r.getMessage()]
+    ids = {key: getattr(gave_up, key) for key in ("delivery_id", "staff_id", "alert_id")}
+    assert ids == {"delivery_id": row.id, "staff_id": sam.id, "alert_id": None}
 
 
 def test_retries_back_off_exponentially_with_jitter_up_to_five_minutes() -> None:
@@ -433,3 +437,22 @@ async def test_a_lone_message_is_recorded_as_soon_as_telegram_accepts_it(
         DeliveryStatus.SENT.value,
         message.message_id,
     )
+
+
+async def test_no_more_requests_are_under_way_at_once_than_allowed(bot: RunningBot) -> None:
+    bot.services.settings.send_max_in_flight = 2
+    people = [bot.enrol(f"P{n}") for n in range(6)]
+    bot.fake.slow("sendMessage", 0.5, count=6)  # Telegram is slow to answer
+    _queue(bot, people, "Stay indoors", key="slow", priority=Priority.NORMAL)
+    await bot.fake.await_for(lambda f: len(f.sent) == 6, timeout=30)
+    # At any moment, the requests Telegram has received but not yet answered.
+    arrived = [
+        t
+        for (method, _), t in zip(bot.fake.calls, bot.fake.call_times, strict=True)
+        if method == "sendMessage"
+    ]
+    events = sorted([(t, 1) for t in arrived] + [(m.at, -1) for m in bot.fake.sent])
+    under_way = list(itertools.accumulate(step for _, step in events))
+    assert max(under_way) == 2
+    await _until_recorded(bot)
+    assert {r.status for r in _rows(bot)} == {DeliveryStatus.SENT.value}
