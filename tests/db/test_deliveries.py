@@ -290,8 +290,11 @@ def test_due_lists_pending_rows_in_order_without_claiming_them(engine: Engine) -
         (people[0].chat_id, "r"),
         (people[1].chat_id, "r"),
     ]
+    (urgent_id,) = [
+        i for i, r in rows.items() if (r.dedupe_key, r.staff_id) == ("urgent", people[1].id)
+    ]
     assert due[0] == deliveries.DueDelivery(
-        id=due[0].id,
+        id=urgent_id,
         staff_id=people[1].id or 0,
         chat_id=people[1].chat_id,
         text="u",
