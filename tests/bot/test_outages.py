@@ -265,3 +265,34 @@ async def test_a_graceful_stop_records_what_telegram_accepted_while_the_database
     (accepted,) = bot.fake.messages_to(sam.chat_id)
     assert stored.status == DeliveryStatus.SENT.value
     assert stored.telegram_message_id == accepted.message_id
+
+
+async def test_telegrams_refusals_during_a_database_outage_are_acted_on_once_it_is_back(
+    bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="bot.dispatcher")
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, countries=("KZ",))
+    gus, fay = (bot.enrol(name, countries=("KZ",)) for name in ("Gus", "Fay"))
+    bot.fake.block(gus.chat_id)
+    bot.fake.slow("sendMessage", 2.0, count=2)  # both are with Telegram when it goes
+    _broadcast(bot, [gus, fay], "Stay indoors")
+    await bot.fake.await_for(lambda f: [m for m, _ in f.calls].count("sendMessage") == 2)
+    ids = {r.staff_id: r.id for r in _rows(bot)}
+    with database_outage(bot.engine):
+        # Telegram answers both while nothing can be recorded.
+        for line in (
+            f"delivery {ids[gus.id]}: staff {gus.id} is unreachable",
+            f"delivery {ids[fay.id]}: sent",
+        ):
+            await bot.fake.await_for(lambda _, line=line: bool(_messages(caplog, line)))
+
+    await _until_settled(bot)
+    statuses = {r.staff_id: r.status for r in _rows(bot)}
+    assert statuses == {
+        gus.id: DeliveryStatus.UNREACHABLE.value,
+        fay.id: DeliveryStatus.SENT.value,
+        lena.id: DeliveryStatus.SENT.value,  # told that Gus can no longer be reached
+    }
+    (notice,) = bot.fake.messages_to(lena.chat_id)
+    assert notice.text.startswith("⚠️ <b>Gus (@gus) can no longer be reached on Telegram.</b>")
+    assert _copies(bot, [fay], "Stay indoors") == {fay.chat_id: 1}
