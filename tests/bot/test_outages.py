@@ -22,6 +22,7 @@ from bot import checkins, feeds
 from bot.render import split_html
 from bot.settings import BotSettings
 from bot.sim.feeds import feed_server
+from bot.sim.telegram import FakeTelegram
 from db import deliveries, sources
 from db.deliveries import Recipient
 from db.engine import session_scope
@@ -278,13 +279,17 @@ async def test_telegrams_refusals_during_a_database_outage_are_acted_on_once_it_
     _broadcast(bot, [gus, fay], "Stay indoors")
     await bot.fake.await_for(lambda f: [m for m, _ in f.calls].count("sendMessage") == 2)
     ids = {r.staff_id: r.id for r in _rows(bot)}
+    answered = [
+        f"delivery {ids[gus.id or 0]}: staff {gus.id} is unreachable",
+        f"delivery {ids[fay.id or 0]}: sent",
+    ]
+
+    def logged(_: FakeTelegram) -> bool:
+        return all(_messages(caplog, line) for line in answered)
+
     with database_outage(bot.engine):
         # Telegram answers both while nothing can be recorded.
-        for line in (
-            f"delivery {ids[gus.id]}: staff {gus.id} is unreachable",
-            f"delivery {ids[fay.id]}: sent",
-        ):
-            await bot.fake.await_for(lambda _, line=line: bool(_messages(caplog, line)))
+        await bot.fake.await_for(logged)
 
     await _until_settled(bot)
     statuses = {r.staff_id: r.status for r in _rows(bot)}
