@@ -111,6 +111,8 @@ def test_mark_sent_many_records_each_rows_own_message_id(engine: Engine) -> None
         people = _people(session, 5)
         _queue(session, people, key="k", parts=["hello"], priority=Priority.NORMAL)
         claimed = deliveries.claim_due(session, now=NOW, limit=5)
+        # The first had failed once before: a success clears the error.
+        deliveries.mark_retry(session, delivery_id=claimed[0].id, error="Bad Gateway", at=NOW)
         deliveries.mark_sent_many(
             session,
             confirmed=[
@@ -122,9 +124,10 @@ def test_mark_sent_many_records_each_rows_own_message_id(engine: Engine) -> None
         rows = _rows(session)
     assert len(claimed) == 5
     assert {
-        row_id: (row.status, row.telegram_message_id, row.sent_at) for row_id, row in rows.items()
+        row_id: (row.status, row.telegram_message_id, row.sent_at, row.last_error)
+        for row_id, row in rows.items()
     } == {
-        row.id: (DeliveryStatus.SENT.value, 100 + n, NOW + timedelta(seconds=n))
+        row.id: (DeliveryStatus.SENT.value, 100 + n, NOW + timedelta(seconds=n), None)
         for n, row in enumerate(claimed)
     }
 
@@ -282,7 +285,19 @@ def test_due_lists_pending_rows_in_order_without_claiming_them(engine: Engine) -
             priority=Priority.CRITICAL,
             now=NOW + timedelta(seconds=1),
         )
+        # Already sent: never due again.
+        deliveries.enqueue(
+            session,
+            dedupe_key="done",
+            recipients=[Recipient(people[0].id or 0, people[0].chat_id)],
+            parts=["d"],
+            priority=Priority.CRITICAL,
+            now=NOW,
+        )
+        (done,) = [r for r in _rows(session).values() if r.dedupe_key == "done"]
+        deliveries.mark_sent(session, delivery_id=done.id or 0, message_id=9, now=NOW)
         due = deliveries.due(session, now=NOW, limit=3, busy_chats=[people[2].chat_id])
+        first_two = deliveries.due(session, now=NOW, limit=2, busy_chats=[people[2].chat_id])
         everything = deliveries.due(session, now=NOW + timedelta(seconds=1), limit=10)
         rows = _rows(session)
     assert [(d.chat_id, d.text) for d in due] == [
@@ -303,8 +318,11 @@ def test_due_lists_pending_rows_in_order_without_claiming_them(engine: Engine) -
         alert_id=alert_id,
     )
     assert due[1].reply_markup is None and due[1].alert_id is None
+    assert first_two == due[:2]
     assert [d.text for d in everything] == ["u", "u", "l", "r", "r"]
-    assert {r.status for r in rows.values()} == {DeliveryStatus.PENDING.value}
+    assert {r.status for r in rows.values() if r.dedupe_key != "done"} == {
+        DeliveryStatus.PENDING.value
+    }
 
 
 def test_outcomes_are_recorded_on_the_row_they_belong_to(engine: Engine) -> None:
@@ -314,6 +332,7 @@ def test_outcomes_are_recorded_on_the_row_they_belong_to(engine: Engine) -> None
         people = _people(session, 5)
         _queue(session, people, key="k", parts=["hello"], priority=Priority.NORMAL)
         ids = [row.id for row in deliveries.claim_due(session, now=NOW, limit=5)]
+        deliveries.mark_retry(session, delivery_id=ids[0], error="Bad Gateway", at=NOW)
         deliveries.mark_sent(session, delivery_id=ids[0], message_id=42, now=later)
         deliveries.mark_failed(session, delivery_id=ids[1], error=long_error)
         deliveries.mark_retry(session, delivery_id=ids[2], error=long_error, at=later)
