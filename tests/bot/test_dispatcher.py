@@ -8,9 +8,10 @@ import itertools
 import logging
 import random
 import re
+from datetime import timedelta
 
 import pytest
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 
 from bot.dispatcher import backoff_seconds
 from bot.render import split_html
@@ -456,3 +457,46 @@ async def test_no_more_requests_are_under_way_at_once_than_allowed(bot: RunningB
     assert max(under_way) == 2
     await _until_recorded(bot)
     assert {r.status for r in _rows(bot)} == {DeliveryStatus.SENT.value}
+
+
+async def test_a_message_that_failed_often_waits_its_backoff_before_the_next_try(
+    bot: RunningBot,
+) -> None:
+    sam = bot.enrol("Sam")
+    bot.fake.fail_next("sendMessage", status=502, description="Bad Gateway")
+    with session_scope(bot.engine) as session:
+        deliveries.enqueue(
+            session,
+            dedupe_key="flaky",
+            recipients=[Recipient(sam.id or 0, sam.chat_id)],
+            parts=["hello"],
+            priority=Priority.NORMAL,
+            now=bot.clock(),
+        )
+        # It has failed seven times already: the next wait is 2⁸ s, give or take a fifth.
+        session.execute(update(Delivery).values(attempts=7))
+    before = bot.clock()
+    bot.services.wake_dispatcher()
+    await bot.fake.await_for(lambda f: any(method == "sendMessage" for method, _ in f.calls))
+    (row,) = _rows(bot)
+    for _ in range(500):
+        if row.status == DeliveryStatus.PENDING.value:
+            break
+        await asyncio.sleep(0.01)
+        (row,) = _rows(bot)
+    after = bot.clock()
+    assert (row.status, row.attempts, row.last_error) == (
+        DeliveryStatus.PENDING.value,
+        8,
+        "NetworkError: Bad Gateway",
+    )
+    assert before + timedelta(seconds=0.8 * 256) <= row.next_attempt_at
+    assert row.next_attempt_at <= after + timedelta(seconds=1.2 * 256)
+    assert bot.fake.messages_to(sam.chat_id) == []
+
+    bot.clock.advance(seconds=1.2 * 256)
+    bot.services.wake_dispatcher()
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
+    await _until_recorded(bot)
+    (row,) = _rows(bot)
+    assert (row.status, row.attempts, row.last_error) == (DeliveryStatus.SENT.value, 9, None)
