@@ -479,7 +479,7 @@ async def test_a_message_that_failed_often_waits_its_backoff_before_the_next_try
     bot.services.wake_dispatcher()
     await bot.fake.await_for(lambda f: any(method == "sendMessage" for method, _ in f.calls))
     (row,) = _rows(bot)
-    for _ in range(500):
+    for _ in range(3000):
         if row.status == DeliveryStatus.PENDING.value:
             break
         await asyncio.sleep(0.01)
