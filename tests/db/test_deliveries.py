@@ -444,10 +444,26 @@ def test_an_alerts_counts_are_per_person_whatever_the_number_of_parts(engine: En
             )
         deliveries.mark_failed(session, delivery_id=rows[(people[4].id or 0, 0)], error="bad")
         deliveries.mark_unreachable(session, staff_id=people[5].id or 0, error="gone")
+        # The same alert sent to people[3] a second time still counts them once.
+        deliveries.enqueue(
+            session,
+            dedupe_key="a-again",
+            recipients=[Recipient(people[3].id or 0, people[3].chat_id)],
+            parts=["1"],
+            priority=Priority.NORMAL,
+            now=NOW,
+            alert_id=alert_id,
+        )
+        (again,) = [r for r in _rows(session).values() if r.dedupe_key == "a-again"]
+        deliveries.mark_sent(session, delivery_id=again.id or 0, message_id=2, now=NOW)
         counts = deliveries.counts_for_alert(session, alert_id=alert_id)
+        others = deliveries.counts_for_alert(session, alert_id=other_alert)
+        nothing = deliveries.counts_for_alert(session, alert_id=_alert(session))
     assert counts == deliveries.Counts(pending=2, sent=2, failed=1, unreachable=1)
     assert counts.total == 6
-    assert deliveries.Counts().total == 0
+    assert others == deliveries.Counts(pending=5, sent=0, failed=0, unreachable=1)
+    assert nothing == deliveries.Counts(pending=0, sent=0, failed=0, unreachable=0)
+    assert nothing.total == 0
 
 
 def test_only_stored_people_become_recipients() -> None:
