@@ -393,6 +393,8 @@ class Dispatcher:
                 delivery_id=row.id,
                 error=error,
                 at=self.clock() + timedelta(seconds=delay),
+                # A wait Telegram asked for is not an attempt: its claim is undone.
+                attempts=None if count_attempt else row.attempts,
             )
 
     def _unreachable(self, row: DueDelivery, reason: str) -> None:

@@ -35,6 +35,9 @@ class Pacer:
         async with self._lock:
             now = time.monotonic()
             slot = max(self._next, now - self.catch_up, self._paused_until)
-            self._next = slot + self.interval
-            if slot > now:
+            while slot > now:
                 await asyncio.sleep(slot - now)
+                # A 429 may have come in meanwhile: its pause holds this permit too.
+                now = time.monotonic()
+                slot = max(slot, self._paused_until)
+            self._next = slot + self.interval

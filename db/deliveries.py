@@ -259,12 +259,18 @@ def mark_sent(session: Session, *, delivery_id: int, message_id: int, now: datet
     )
 
 
-def mark_retry(session: Session, *, delivery_id: int, error: str, at: datetime) -> None:
-    session.execute(
-        update(Delivery)
-        .where(col(Delivery.id) == delivery_id)
-        .values(status=DeliveryStatus.PENDING.value, next_attempt_at=at, last_error=error[:500])
-    )
+def mark_retry(
+    session: Session, *, delivery_id: int, error: str, at: datetime, attempts: int | None = None
+) -> None:
+    """Queue a row again at `at`; `attempts`, when given, replaces the count (a claim undone)."""
+    values: dict[str, Any] = {
+        "status": DeliveryStatus.PENDING.value,
+        "next_attempt_at": at,
+        "last_error": error[:500],
+    }
+    if attempts is not None:
+        values["attempts"] = attempts
+    session.execute(update(Delivery).where(col(Delivery.id) == delivery_id).values(**values))
 
 
 def mark_failed(session: Session, *, delivery_id: int, error: str) -> None:

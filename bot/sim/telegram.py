@@ -660,9 +660,12 @@ class FakeTelegram:
         self.edits: list[Edit] = []
         self.callback_answers: list[dict[str, Any]] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.call_times: list[float] = []  # when each of `calls` arrived (time.monotonic())
         self.commands: list[dict[str, Any]] = []
         self.commands_by_scope: dict[str, list[dict[str, Any]]] = {}
         self.too_many_requests = 0
+        # When each 429 was answered (time.monotonic()), comparable with SentMessage.at.
+        self.too_many_requests_at: list[float] = []
         self.tokens_seen: set[str] = set()
         # The webhook set with setWebhook (url, secret_token, allowed_updates), if any.
         self.webhook: dict[str, Any] | None = None
@@ -1012,12 +1015,14 @@ class FakeTelegram:
                 self.tokens_seen.add(match["token"])
                 params = _parse_body(body, content_type, query)
                 self.calls.append((method, params))
+                self.call_times.append(time.monotonic())
                 self._cond.notify_all()
                 result = self._call(method, params)
                 return HTTPStatus.OK, {"ok": True, "result": result}
             except _ApiError as err:
                 if err.status == HTTPStatus.TOO_MANY_REQUESTS:
                     self.too_many_requests += 1
+                    self.too_many_requests_at.append(time.monotonic())
                 response: dict[str, Any] = {
                     "ok": False,
                     "error_code": err.status,

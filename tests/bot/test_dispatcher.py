@@ -5,10 +5,15 @@ from __future__ import annotations
 import asyncio
 import html
 import itertools
+import logging
+import random
 import re
+from datetime import timedelta
 
-from sqlmodel import col, select
+import pytest
+from sqlmodel import col, select, update
 
+from bot.dispatcher import backoff_seconds
 from bot.render import split_html
 from bot.sim.telegram import FakeTelegram, RateLimits, SentMessage
 from db import deliveries, staff
@@ -249,3 +254,249 @@ async def test_every_row_records_its_own_message_id_at_a_high_rate(bot: RunningB
     assert {r.status for r in rows} == {DeliveryStatus.SENT.value}
     assert {r.chat_id: r.telegram_message_id for r in rows} == given
     assert len(set(given.values())) > 1
+
+
+async def test_one_429_pauses_every_send_to_everyone_for_its_retry_after(
+    bot: RunningBot,
+) -> None:
+    # One request at a time: each answer is in before the next request is made, so the
+    # pause is owed from the very next one.
+    bot.services.settings.send_max_in_flight = 1
+    people = [bot.enrol(f"P{n}") for n in range(8)]
+    bot.fake.fail_next(
+        "sendMessage", status=429, description="Too Many Requests: retry after 2", retry_after=2
+    )
+    _queue(bot, people, "Stay indoors", key="flood", priority=Priority.NORMAL)
+    await bot.fake.await_for(lambda f: len(f.sent) == 8, timeout=30)
+    (refused_at,) = bot.fake.too_many_requests_at
+    # Nothing, to anyone, until Telegram's retry_after has passed ...
+    assert min(m.at for m in bot.fake.sent) >= refused_at + 2
+    # ... and then every message arrives, once each.
+    assert sorted(m.chat_id for m in bot.fake.sent) == sorted(p.chat_id for p in people)
+    assert {m.text for m in bot.fake.sent} == {"Stay indoors"}
+    await _until_recorded(bot)
+    assert {r.status for r in _rows(bot)} == {DeliveryStatus.SENT.value}
+    assert len([c for c in bot.fake.calls if c[0] == "sendMessage"]) == 9
+
+
+async def test_a_flood_longer_than_the_attempt_limit_still_delivers_a_critical_alert(
+    bot: RunningBot,
+) -> None:
+    bot.services.settings.send_max_attempts = 2
+    sam = bot.enrol("Sam")
+    bot.fake.fail_next(
+        "sendMessage",
+        status=429,
+        description="Too Many Requests: retry after 1",
+        retry_after=1,
+        count=3,
+    )
+    _queue(bot, [sam], "Shelter in place now", key="critical", priority=Priority.CRITICAL)
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1, timeout=30)
+    assert bot.fake.too_many_requests == 3
+    await _until_recorded(bot)
+    (row,) = _rows(bot)
+    assert row.status == DeliveryStatus.SENT.value and row.last_error is None
+    assert [m.text for m in bot.fake.messages_to(sam.chat_id)] == ["Shelter in place now"]
+
+
+async def test_a_server_error_after_a_long_flood_is_retried_not_given_up(
+    bot: RunningBot,
+) -> None:
+    bot.services.settings.send_max_attempts = 2
+    sam = bot.enrol("Sam")
+    bot.fake.fail_next(
+        "sendMessage",
+        status=429,
+        description="Too Many Requests: retry after 1",
+        retry_after=1,
+        count=3,
+    )
+    bot.fake.fail_next("sendMessage", status=502, description="Bad Gateway")
+    _queue(bot, [sam], "Shelter in place now", key="critical", priority=Priority.CRITICAL)
+    await bot.fake.await_for(lambda f: f.too_many_requests == 3, timeout=30)
+    await _until_settled(bot, step_seconds=5)
+    (row,) = _rows(bot)
+    # The waits Telegram asked for are not attempts: one failure, then the send.
+    assert (row.status, row.attempts) == (DeliveryStatus.SENT.value, 2)
+    assert [m.text for m in bot.fake.messages_to(sam.chat_id)] == ["Shelter in place now"]
+
+
+@pytest.mark.parametrize(
+    ("status", "description", "said"),
+    [
+        (400, "Bad Request: chat not found", "Chat not found"),
+        (400, "Bad Request: user is deactivated", "User is deactivated"),
+        (400, "Bad Request: bot was blocked by the user", "Bot was blocked by the user"),
+        (400, "Bad Request: PEER_ID_INVALID", "Peer_id_invalid"),
+        (
+            403,
+            "Forbidden: bot was kicked from the group chat",
+            "Forbidden: bot was kicked from the group chat",
+        ),
+    ],
+)
+async def test_a_chat_gone_for_good_stops_its_messages_and_tells_the_reachable_leads(
+    bot: RunningBot, status: int, description: str, said: str
+) -> None:
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, countries=("KZ",))
+    omar = bot.enrol("Omar Lead", role=Role.LEAD, countries=("KZ",))
+    with session_scope(bot.engine) as session:
+        assert staff.mark_unreachable(session, staff_id=omar.id or 0)
+    sam = bot.enrol("Sam Staff", countries=("KZ",))
+    bot.fake.fail_next("sendMessage", status=status, description=description, chat_id=sam.chat_id)
+    _queue(bot, [sam], "first", key="a", priority=Priority.NORMAL)
+    await bot.fake.await_for(lambda f: len(f.messages_to(lena.chat_id)) == 1)
+    await _until_settled(bot)
+    assert [m.text for m in bot.fake.messages_to(lena.chat_id)] == [
+        "⚠️ <b>Sam Staff (@sam_staff) can no longer be reached on Telegram.</b>\n"
+        f"They blocked the bot or their account is gone (Telegram said: {said}).\n"
+        "Messages to them are stopped until they write to the bot again; "
+        "please reach them another way."
+    ]
+    assert bot.fake.messages_to(omar.chat_id) == []
+    rows = _rows(bot)
+    (to_sam,) = [r for r in rows if r.staff_id == sam.id]
+    assert (to_sam.status, to_sam.last_error) == (DeliveryStatus.UNREACHABLE.value, said)
+    (notice,) = [r for r in rows if r.staff_id == lena.id]
+    # Erasing Sam's data later finds the notices about them by this key.
+    assert notice.dedupe_key == f"unreachable:{sam.id}:{to_sam.id}"
+    assert notice.priority == Priority.HIGH
+
+
+async def test_a_person_already_known_unreachable_is_not_reported_again(bot: RunningBot) -> None:
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, countries=("KZ",))
+    sam = bot.enrol("Sam Staff", countries=("KZ",))
+    with session_scope(bot.engine) as session:
+        assert staff.mark_unreachable(session, staff_id=sam.id or 0)
+    bot.fake.block(sam.chat_id)
+    _queue(bot, [sam], "first", key="a", priority=Priority.NORMAL)
+    await _until_settled(bot)
+    (row,) = _rows(bot)
+    assert row.status == DeliveryStatus.UNREACHABLE.value
+    assert bot.fake.messages_to(lena.chat_id) == []
+
+
+async def test_a_person_without_leads_is_marked_unreachable_quietly(bot: RunningBot) -> None:
+    sam = bot.enrol("Sam Staff")
+    bot.fake.block(sam.chat_id)
+    _queue(bot, [sam], "first", key="a", priority=Priority.NORMAL)
+    await _until_settled(bot)
+    (row,) = _rows(bot)
+    assert row.status == DeliveryStatus.UNREACHABLE.value
+    assert [c[0] for c in bot.fake.calls if c[0] == "sendMessage"] == ["sendMessage"]
+
+
+async def test_a_message_failing_past_the_attempt_limit_is_given_up_with_the_reason(
+    bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot.services.settings.send_max_attempts = 3
+    sam = bot.enrol("Sam")
+    bot.fake.fail_next("sendMessage", status=502, description="Bad Gateway", count=3)
+    _queue(bot, [sam], "hello", key="flaky", priority=Priority.NORMAL)
+    await _until_settled(bot)
+    (row,) = _rows(bot)
+    assert (row.status, row.attempts, row.last_error) == (
+        DeliveryStatus.FAILED.value,
+        3,
+        "NetworkError: Bad Gateway",
+    )
+    assert bot.fake.messages_to(sam.chat_id) == []
+    assert len([c for c in bot.fake.calls if c[0] == "sendMessage"]) == 3
+    # The operator can follow the delivery through the log.
+    (gave_up,) = [r for r in caplog.records if "giving up" in r.getMessage()]
+    ids = {key: getattr(gave_up, key) for key in ("delivery_id", "staff_id", "alert_id")}
+    assert ids == {"delivery_id": row.id, "staff_id": sam.id, "alert_id": None}
+
+
+def test_retries_back_off_exponentially_with_jitter_up_to_five_minutes() -> None:
+    random.seed(1)
+    for attempts, base in ((1, 2.0), (2, 4.0), (5, 32.0), (8, 256.0), (9, 300.0), (30, 300.0)):
+        waits = [backoff_seconds(attempts) for _ in range(400)]
+        assert all(0.8 * base <= w <= 1.2 * base for w in waits)
+        # The jitter spreads them over the whole range.
+        assert min(waits) < 0.82 * base and max(waits) > 1.18 * base
+
+
+async def test_a_lone_message_is_recorded_as_soon_as_telegram_accepts_it(
+    bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    # What reads the outbox (roll-call reminders, reports) must see it at once, not after
+    # a batch's worth of waiting.
+    caplog.set_level(logging.DEBUG, logger="bot.dispatcher")
+    sam = bot.enrol("Sam")
+    _queue(bot, [sam], "hello", key="one", priority=Priority.NORMAL)
+    (row,) = _rows(bot)
+
+    def accepted(_: FakeTelegram) -> bool:
+        return any(r.getMessage() == f"delivery {row.id}: sent" for r in caplog.records)
+
+    await bot.fake.await_for(accepted)
+    (stored,) = _rows(bot)
+    (message,) = bot.fake.messages_to(sam.chat_id)
+    assert (stored.status, stored.telegram_message_id) == (
+        DeliveryStatus.SENT.value,
+        message.message_id,
+    )
+
+
+async def test_no_more_requests_are_under_way_at_once_than_allowed(bot: RunningBot) -> None:
+    bot.services.settings.send_max_in_flight = 2
+    people = [bot.enrol(f"P{n}") for n in range(6)]
+    bot.fake.slow("sendMessage", 0.5, count=6)  # Telegram is slow to answer
+    _queue(bot, people, "Stay indoors", key="slow", priority=Priority.NORMAL)
+    await bot.fake.await_for(lambda f: len(f.sent) == 6, timeout=30)
+    # At any moment, the requests Telegram has received but not yet answered.
+    arrived = [
+        t
+        for (method, _), t in zip(bot.fake.calls, bot.fake.call_times, strict=True)
+        if method == "sendMessage"
+    ]
+    events = sorted([(t, 1) for t in arrived] + [(m.at, -1) for m in bot.fake.sent])
+    under_way = list(itertools.accumulate(step for _, step in events))
+    assert max(under_way) == 2
+    await _until_recorded(bot)
+    assert {r.status for r in _rows(bot)} == {DeliveryStatus.SENT.value}
+
+
+async def test_a_message_that_failed_often_waits_its_backoff_before_the_next_try(
+    bot: RunningBot,
+) -> None:
+    sam = bot.enrol("Sam")
+    bot.fake.fail_next("sendMessage", status=502, description="Bad Gateway")
+    with session_scope(bot.engine) as session:
+        deliveries.enqueue(
+            session,
+            dedupe_key="flaky",
+            recipients=[Recipient(sam.id or 0, sam.chat_id)],
+            parts=["hello"],
+            priority=Priority.NORMAL,
+            now=bot.clock(),
+        )
+        # It has failed seven times already: the next wait is 2⁸ s, give or take a fifth.
+        session.execute(update(Delivery).values(attempts=7))
+    before = bot.clock()
+    bot.services.wake_dispatcher()
+    await bot.fake.await_for(lambda f: any(method == "sendMessage" for method, _ in f.calls))
+    (row,) = _rows(bot)
+    for _ in range(3000):
+        if row.status == DeliveryStatus.PENDING.value:
+            break
+        await asyncio.sleep(0.01)
+        (row,) = _rows(bot)
+    after = bot.clock()
+    assert (row.status, row.attempts, row.last_error) == (
+        DeliveryStatus.PENDING.value,
+        8,
+        "NetworkError: Bad Gateway",
+    )
+    assert before + timedelta(seconds=0.8 * 256) <= row.next_attempt_at
+    assert row.next_attempt_at <= after + timedelta(seconds=1.2 * 256)
+    assert bot.fake.messages_to(sam.chat_id) == []
+
+    bot.clock.advance(seconds=1.2 * 256)
+    bot.services.wake_dispatcher()
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
+    await _until_recorded(bot)
+    (row,) = _rows(bot)
+    assert (row.status, row.attempts, row.last_error) == (DeliveryStatus.SENT.value, 9, None)

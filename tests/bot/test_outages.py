@@ -23,6 +23,7 @@ from bot.render import split_html
 from bot.rollcall import handlers as rollcall
 from bot.settings import BotSettings
 from bot.sim.feeds import feed_server
+from bot.sim.telegram import FakeTelegram
 from db import deliveries, sources
 from db.deliveries import Recipient
 from db.engine import session_scope
@@ -244,3 +245,60 @@ async def test_broken_feeds_during_a_broadcast_change_no_delivery(bot: RunningBo
         failing = {s.id: s.last_error for s in session.exec(select(Source)).all()}
     for name, source_id in ids.items():
         assert failing[source_id], f"the {name} feed was not recorded as failing"
+
+
+async def test_a_graceful_stop_records_what_telegram_accepted_while_the_database_was_down(
+    bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="bot.dispatcher")
+    sam = bot.enrol("Sam", countries=("KZ",))
+    bot.fake.slow("sendMessage", 2.0)  # Telegram takes its time to accept it
+    _broadcast(bot, [sam], "Stay indoors")
+    await bot.fake.await_for(lambda f: any(method == "sendMessage" for method, _ in f.calls))
+    (row,) = _rows(bot)
+    with database_outage(bot.engine):
+        # Telegram accepts the message while the bot cannot record it.
+        await bot.fake.await_for(lambda _: bool(_messages(caplog, f"delivery {row.id}: sent")))
+    dispatcher = bot.services.dispatcher
+    assert dispatcher is not None
+    await dispatcher.stop()
+
+    (stored,) = _rows(bot)
+    (accepted,) = bot.fake.messages_to(sam.chat_id)
+    assert stored.status == DeliveryStatus.SENT.value
+    assert stored.telegram_message_id == accepted.message_id
+
+
+async def test_telegrams_refusals_during_a_database_outage_are_acted_on_once_it_is_back(
+    bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="bot.dispatcher")
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, countries=("KZ",))
+    gus, fay = (bot.enrol(name, countries=("KZ",)) for name in ("Gus", "Fay"))
+    bot.fake.block(gus.chat_id)
+    bot.fake.slow("sendMessage", 2.0, count=2)  # both are with Telegram when it goes
+    _broadcast(bot, [gus, fay], "Stay indoors")
+    await bot.fake.await_for(lambda f: [m for m, _ in f.calls].count("sendMessage") == 2)
+    ids = {r.staff_id: r.id for r in _rows(bot)}
+    answered = [
+        f"delivery {ids[gus.id or 0]}: staff {gus.id} is unreachable",
+        f"delivery {ids[fay.id or 0]}: sent",
+    ]
+
+    def logged(_: FakeTelegram) -> bool:
+        return all(_messages(caplog, line) for line in answered)
+
+    with database_outage(bot.engine):
+        # Telegram answers both while nothing can be recorded.
+        await bot.fake.await_for(logged)
+
+    await _until_settled(bot)
+    statuses = {r.staff_id: r.status for r in _rows(bot)}
+    assert statuses == {
+        gus.id: DeliveryStatus.UNREACHABLE.value,
+        fay.id: DeliveryStatus.SENT.value,
+        lena.id: DeliveryStatus.SENT.value,  # told that Gus can no longer be reached
+    }
+    (notice,) = bot.fake.messages_to(lena.chat_id)
+    assert notice.text.startswith("⚠️ <b>Gus (@gus) can no longer be reached on Telegram.</b>")
+    assert _copies(bot, [fay], "Stay indoors") == {fay.chat_id: 1}

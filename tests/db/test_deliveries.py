@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from db import deliveries, staff
 from db.deliveries import Confirmed, Recipient
 from db.engine import session_scope
-from db.models import Delivery, DeliveryStatus, Priority, Role, Staff
+from db.models import Alert, Delivery, DeliveryStatus, Priority, Role, Staff
 
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 _ids = itertools.count(7_100_000_000)
@@ -108,6 +111,8 @@ def test_mark_sent_many_records_each_rows_own_message_id(engine: Engine) -> None
         people = _people(session, 5)
         _queue(session, people, key="k", parts=["hello"], priority=Priority.NORMAL)
         claimed = deliveries.claim_due(session, now=NOW, limit=5)
+        # The first had failed once before: a success clears the error.
+        deliveries.mark_retry(session, delivery_id=claimed[0].id, error="Bad Gateway", at=NOW)
         deliveries.mark_sent_many(
             session,
             confirmed=[
@@ -117,8 +122,362 @@ def test_mark_sent_many_records_each_rows_own_message_id(engine: Engine) -> None
         )
     with session_scope(engine) as session:
         rows = _rows(session)
-    for n, row in enumerate(claimed):
-        stored = rows[row.id]
-        assert stored.status == DeliveryStatus.SENT.value
-        assert stored.telegram_message_id == 100 + n
-        assert stored.sent_at == NOW + timedelta(seconds=n)
+    assert len(claimed) == 5
+    assert {
+        row_id: (row.status, row.telegram_message_id, row.sent_at, row.last_error)
+        for row_id, row in rows.items()
+    } == {
+        row.id: (DeliveryStatus.SENT.value, 100 + n, NOW + timedelta(seconds=n), None)
+        for n, row in enumerate(claimed)
+    }
+
+
+def _alert(session: Session) -> int:
+    alert = Alert(kind="broadcast", title="t")
+    session.add(alert)
+    session.flush()
+    assert alert.id is not None
+    return alert.id
+
+
+def test_queued_parts_carry_everything_to_send_and_buttons_only_on_the_last(
+    engine: Engine,
+) -> None:
+    markup = {"inline_keyboard": [[{"text": "I am safe", "callback_data": "safe"}]]}
+    with session_scope(engine) as session:
+        people = _people(session, 2)
+        alert_id = _alert(session)
+        recipients = [Recipient(p.id or 0, p.chat_id) for p in people]
+        queued = deliveries.enqueue(
+            session,
+            dedupe_key="alert:1",
+            recipients=recipients,
+            parts=["(1/3) a", "(2/3) b", "(3/3) c"],
+            priority=Priority.HIGH,
+            now=NOW,
+            alert_id=alert_id,
+            reply_markup=markup,
+        )
+        assert queued == 6
+        # The same thing queued again, or to nobody, queues nothing.
+        again = deliveries.enqueue(
+            session,
+            dedupe_key="alert:1",
+            recipients=recipients,
+            parts=["(1/3) a", "(2/3) b", "(3/3) c"],
+            priority=Priority.HIGH,
+            now=NOW,
+        )
+        assert again == 0
+        nobody = deliveries.enqueue(
+            session, dedupe_key="x", recipients=[], parts=["a"], priority=Priority.HIGH, now=NOW
+        )
+        assert nobody == 0
+    with session_scope(engine) as session:
+        rows = list(_rows(session).values())
+    expected_markup = json.dumps(markup)
+    assert [
+        (
+            r.dedupe_key,
+            r.staff_id,
+            r.chat_id,
+            r.part,
+            r.alert_id,
+            r.priority,
+            r.text,
+            r.reply_markup,
+            r.status,
+            r.attempts,
+            r.next_attempt_at,
+            r.created_at,
+        )
+        for r in rows
+    ] == [
+        (
+            "alert:1",
+            p.id,
+            p.chat_id,
+            part,
+            alert_id,
+            int(Priority.HIGH),
+            text,
+            expected_markup if part == 2 else None,
+            DeliveryStatus.PENDING.value,
+            0,
+            NOW,
+            NOW,
+        )
+        for p in people
+        for part, text in enumerate(["(1/3) a", "(2/3) b", "(3/3) c"])
+    ]
+
+
+def test_rows_for_someone_known_unreachable_are_queued_as_such(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        (person,) = _people(session, 1)
+        queued = deliveries.enqueue(
+            session,
+            dedupe_key="k",
+            recipients=[Recipient(person.id or 0, person.chat_id)],
+            parts=["hello"],
+            priority=Priority.NORMAL,
+            now=NOW,
+            status=DeliveryStatus.UNREACHABLE,
+        )
+        assert queued == 1
+        assert deliveries.claim_due(session, now=NOW, limit=5) == []
+    with session_scope(engine) as session:
+        ((_, row),) = _rows(session).items()
+    assert (row.status, row.reply_markup) == (DeliveryStatus.UNREACHABLE.value, None)
+
+
+def test_a_broadcast_of_thousands_of_rows_is_queued_whole(engine: Engine) -> None:
+    parts = [f"part {n}" for n in range(401)]
+    with session_scope(engine) as session:
+        people = _people(session, 3)
+        queued = deliveries.enqueue(
+            session,
+            dedupe_key="big",
+            recipients=[Recipient(p.id or 0, p.chat_id) for p in people],
+            parts=parts,
+            priority=Priority.NORMAL,
+            now=NOW,
+        )
+        assert queued == 1203
+    with session_scope(engine) as session:
+        stored = {(r.staff_id, r.part, r.text) for r in _rows(session).values()}
+    assert stored == {(p.id, n, text) for p in people for n, text in enumerate(parts)}
+
+
+def test_a_busy_chat_does_not_use_up_the_claim(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        people = _people(session, 4)
+        # The busy person's rows are the most urgent and the oldest.
+        _queue(session, people[:1], key="urgent", parts=["a", "b", "c"], priority=Priority.CRITICAL)
+        _queue(session, people[1:], key="routine", parts=["r"], priority=Priority.ROUTINE)
+        claimed = deliveries.claim_due(
+            session, now=NOW, limit=2, busy_chats=iter([people[0].chat_id])
+        )
+    assert [row.chat_id for row in claimed] == [people[1].chat_id, people[2].chat_id]
+
+
+def test_due_lists_pending_rows_in_order_without_claiming_them(engine: Engine) -> None:
+    markup = {"inline_keyboard": [[{"text": "OK", "callback_data": "ok"}]]}
+    with session_scope(engine) as session:
+        people = _people(session, 4)
+        alert_id = _alert(session)
+        _queue(session, people[:2], key="routine", parts=["r"], priority=Priority.ROUTINE)
+        deliveries.enqueue(
+            session,
+            dedupe_key="urgent",
+            recipients=[Recipient(p.id or 0, p.chat_id) for p in people[1:3]],
+            parts=["u"],
+            priority=Priority.CRITICAL,
+            now=NOW,
+            alert_id=alert_id,
+            reply_markup=markup,
+        )
+        deliveries.enqueue(
+            session,
+            dedupe_key="later",
+            recipients=[Recipient(people[3].id or 0, people[3].chat_id)],
+            parts=["l"],
+            priority=Priority.CRITICAL,
+            now=NOW + timedelta(seconds=1),
+        )
+        # Already sent: never due again.
+        deliveries.enqueue(
+            session,
+            dedupe_key="done",
+            recipients=[Recipient(people[0].id or 0, people[0].chat_id)],
+            parts=["d"],
+            priority=Priority.CRITICAL,
+            now=NOW,
+        )
+        (done,) = [r for r in _rows(session).values() if r.dedupe_key == "done"]
+        deliveries.mark_sent(session, delivery_id=done.id or 0, message_id=9, now=NOW)
+        due = deliveries.due(session, now=NOW, limit=3, busy_chats=[people[2].chat_id])
+        first_two = deliveries.due(session, now=NOW, limit=2, busy_chats=[people[2].chat_id])
+        everything = deliveries.due(session, now=NOW + timedelta(seconds=1), limit=10)
+        rows = _rows(session)
+    assert [(d.chat_id, d.text) for d in due] == [
+        (people[1].chat_id, "u"),
+        (people[0].chat_id, "r"),
+        (people[1].chat_id, "r"),
+    ]
+    (urgent_id,) = [
+        i for i, r in rows.items() if (r.dedupe_key, r.staff_id) == ("urgent", people[1].id)
+    ]
+    assert due[0] == deliveries.DueDelivery(
+        id=urgent_id,
+        staff_id=people[1].id or 0,
+        chat_id=people[1].chat_id,
+        text="u",
+        reply_markup=markup,
+        attempts=0,
+        alert_id=alert_id,
+    )
+    assert due[1].reply_markup is None and due[1].alert_id is None
+    assert first_two == due[:2]
+    assert [d.text for d in everything] == ["u", "u", "l", "r", "r"]
+    assert {r.status for r in rows.values() if r.dedupe_key != "done"} == {
+        DeliveryStatus.PENDING.value
+    }
+
+
+def test_outcomes_are_recorded_on_the_row_they_belong_to(engine: Engine) -> None:
+    long_error = "Bad Request: " + "x" * 600
+    later = NOW + timedelta(minutes=5)
+    with session_scope(engine) as session:
+        people = _people(session, 5)
+        _queue(session, people, key="k", parts=["hello"], priority=Priority.NORMAL)
+        ids = [row.id for row in deliveries.claim_due(session, now=NOW, limit=5)]
+        deliveries.mark_retry(session, delivery_id=ids[0], error="Bad Gateway", at=NOW)
+        deliveries.mark_sent(session, delivery_id=ids[0], message_id=42, now=later)
+        deliveries.mark_failed(session, delivery_id=ids[1], error=long_error)
+        deliveries.mark_retry(session, delivery_id=ids[2], error=long_error, at=later)
+        deliveries.mark_retry(session, delivery_id=ids[3], error="429", at=later, attempts=0)
+        rows = _rows(session)
+    assert [
+        (
+            rows[i].status,
+            rows[i].telegram_message_id,
+            rows[i].sent_at,
+            rows[i].last_error,
+            rows[i].attempts,
+            rows[i].next_attempt_at,
+        )
+        for i in ids
+    ] == [
+        (DeliveryStatus.SENT.value, 42, later, None, 1, NOW),
+        (DeliveryStatus.FAILED.value, None, None, long_error[:500], 1, NOW),
+        (DeliveryStatus.PENDING.value, None, None, long_error[:500], 1, later),
+        (DeliveryStatus.PENDING.value, None, None, "429", 0, later),
+        (DeliveryStatus.SENDING.value, None, None, None, 1, NOW),
+    ]
+
+
+def test_an_unreachable_person_has_only_their_waiting_rows_stopped(engine: Engine) -> None:
+    long_error = "Forbidden: " + "y" * 600
+    with session_scope(engine) as session:
+        gone, other = _people(session, 2)
+        _queue(session, [gone, other], key="a", parts=["1", "2", "3"], priority=Priority.NORMAL)
+        deliveries.claim_due(session, now=NOW, limit=5)  # part 1 of each is `sending`
+        (sent,) = [r for r in _rows(session).values() if r.staff_id == gone.id and r.part == 2]
+        deliveries.mark_sent(session, delivery_id=sent.id or 0, message_id=1, now=NOW)
+        stopped = deliveries.mark_unreachable(session, staff_id=gone.id or 0, error=long_error)
+        rows = _rows(session)
+    assert stopped == 2
+    assert {(r.staff_id, r.part): (r.status, r.last_error) for r in rows.values()} == {
+        (gone.id, 0): (DeliveryStatus.UNREACHABLE.value, long_error[:500]),
+        (gone.id, 1): (DeliveryStatus.UNREACHABLE.value, long_error[:500]),
+        (gone.id, 2): (DeliveryStatus.SENT.value, None),
+        (other.id, 0): (DeliveryStatus.SENDING.value, None),
+        (other.id, 1): (DeliveryStatus.PENDING.value, None),
+        (other.id, 2): (DeliveryStatus.PENDING.value, None),
+    }
+
+
+def test_rows_interrupted_by_a_crash_are_queued_again_at_start(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        people = _people(session, 3)
+        _queue(session, people, key="k", parts=["1", "2"], priority=Priority.NORMAL)
+        claimed = deliveries.claim_due(session, now=NOW, limit=4)
+        assert len(claimed) == 2
+        assert deliveries.requeue_interrupted(session) == 2
+        assert deliveries.requeue_interrupted(session) == 0
+        rows = _rows(session)
+    assert {r.status for r in rows.values()} == {DeliveryStatus.PENDING.value}
+    assert {rows[c.id].attempts for c in claimed} == {1}
+
+
+def test_the_next_due_time_is_that_of_the_earliest_waiting_row(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        assert deliveries.next_due_at(session) is None
+        people = _people(session, 3)
+        for n, person in enumerate(people):
+            deliveries.enqueue(
+                session,
+                dedupe_key="k",
+                recipients=[Recipient(person.id or 0, person.chat_id)],
+                parts=["hello"],
+                priority=Priority.NORMAL,
+                now=NOW + timedelta(minutes=n),
+            )
+        # The earliest one is on its way: it no longer counts.
+        deliveries.claim_due(session, now=NOW, limit=1)
+        assert deliveries.next_due_at(session) == NOW + timedelta(minutes=1)
+
+
+def test_an_alerts_counts_are_per_person_whatever_the_number_of_parts(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        people = _people(session, 6)
+        alert_id = _alert(session)
+        other_alert = _alert(session)
+        deliveries.enqueue(
+            session,
+            dedupe_key="a",
+            recipients=[Recipient(p.id or 0, p.chat_id) for p in people],
+            parts=["1", "2"],
+            priority=Priority.NORMAL,
+            now=NOW,
+            alert_id=alert_id,
+        )
+        deliveries.enqueue(
+            session,
+            dedupe_key="b",
+            recipients=[Recipient(p.id or 0, p.chat_id) for p in people],
+            parts=["other"],
+            priority=Priority.NORMAL,
+            now=NOW,
+            alert_id=other_alert,
+        )
+        rows = {
+            (r.staff_id, r.part): r.id or 0 for r in _rows(session).values() if r.dedupe_key == "a"
+        }
+        # people[0]: waiting; [1]: on its way; [2], [3]: sent; [4]: failed; [5]: unreachable.
+        deliveries.claim_due(session, now=NOW, limit=2, busy_chats=[people[0].chat_id])
+        deliveries.release(session, delivery_ids=[rows[(people[2].id or 0, 0)]])
+        for person in people[2:4]:
+            deliveries.mark_sent(
+                session, delivery_id=rows[(person.id or 0, 0)], message_id=1, now=NOW
+            )
+        deliveries.mark_failed(session, delivery_id=rows[(people[4].id or 0, 0)], error="bad")
+        deliveries.mark_unreachable(session, staff_id=people[5].id or 0, error="gone")
+        # The same alert sent to people[3] a second time still counts them once.
+        deliveries.enqueue(
+            session,
+            dedupe_key="a-again",
+            recipients=[Recipient(people[3].id or 0, people[3].chat_id)],
+            parts=["1"],
+            priority=Priority.NORMAL,
+            now=NOW,
+            alert_id=alert_id,
+        )
+        (again,) = [r for r in _rows(session).values() if r.dedupe_key == "a-again"]
+        deliveries.mark_sent(session, delivery_id=again.id or 0, message_id=2, now=NOW)
+        counts = deliveries.counts_for_alert(session, alert_id=alert_id)
+        others = deliveries.counts_for_alert(session, alert_id=other_alert)
+        nothing = deliveries.counts_for_alert(session, alert_id=_alert(session))
+    assert counts == deliveries.Counts(pending=2, sent=2, failed=1, unreachable=1)
+    assert counts.total == 6
+    assert others == deliveries.Counts(pending=5, sent=0, failed=0, unreachable=1)
+    assert nothing == deliveries.Counts(pending=0, sent=0, failed=0, unreachable=0)
+    assert nothing.total == 0
+
+
+def test_only_stored_people_become_recipients() -> None:
+    stored = Staff(
+        id=3, telegram_user_id=11, chat_id=12, display_name="A", username=None, role="staff"
+    )
+    unsaved = Staff(telegram_user_id=13, chat_id=14, display_name="B", username=None, role="staff")
+    assert deliveries.recipients([stored, unsaved]) == [Recipient(staff_id=3, chat_id=12)]
+
+
+def test_queueing_is_refused_on_a_database_the_bot_does_not_support() -> None:
+    with pytest.raises(RuntimeError, match=r"^unsupported database: mysql$"):
+        deliveries._insert_ignoring_duplicates(mysql.dialect())
+    # On PostgreSQL, as on SQLite, a duplicate is skipped rather than an error.
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    statement = deliveries._insert_ignoring_duplicates(dialect)
+    assert "ON CONFLICT DO NOTHING" in str(statement.compile(dialect=dialect))
