@@ -339,8 +339,8 @@ async def test_a_server_error_after_a_long_flood_is_retried_not_given_up(
 async def test_a_chat_gone_for_good_stops_its_messages_and_tells_the_reachable_leads(
     bot: RunningBot, status: int, description: str, said: str
 ) -> None:
-    lena = bot.enrol("Lena Lead", role=Role.LEAD, countries=("KZ",))
-    omar = bot.enrol("Omar Lead", role=Role.LEAD, countries=("KZ",))
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, countries=("KZ",), answers_for=("KZ",))
+    omar = bot.enrol("Omar Lead", role=Role.LEAD, countries=("KZ",), answers_for=("KZ",))
     with session_scope(bot.engine) as session:
         assert staff.mark_unreachable(session, staff_id=omar.id or 0)
     sam = bot.enrol("Sam Staff", countries=("KZ",))

@@ -273,7 +273,7 @@ async def test_telegrams_refusals_during_a_database_outage_are_acted_on_once_it_
     bot: RunningBot, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="bot.dispatcher")
-    lena = bot.enrol("Lena Lead", role=Role.LEAD, countries=("KZ",))
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, countries=("KZ",), answers_for=("KZ",))
     gus, fay = (bot.enrol(name, countries=("KZ",)) for name in ("Gus", "Fay"))
     bot.fake.block(gus.chat_id)
     bot.fake.slow("sendMessage", 2.0, count=2)  # both are with Telegram when it goes
