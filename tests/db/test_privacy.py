@@ -7,7 +7,7 @@ import itertools
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -523,3 +523,188 @@ def test_retention_removes_only_old_notes_and_locations(engine: Engine) -> None:
     assert texts[checkins.deadline_key(reports["recent"].id or 0)].startswith("recent")
     assert texts["alert:old"].startswith("old")  # not a check-in's copy
     assert texts[f"location:{rows[('old', CheckInKind.LOCATION)]}"].startswith("old")  # pending
+
+
+def test_what_is_kept_about_a_person_is_counted_in_full(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        world = _world(session)
+        sam = privacy.holdings(session, person=world.sam)
+        lena = privacy.holdings(session, person=world.lena)
+    assert sam == privacy.Holdings(
+        subscriptions=2,
+        countries_led=0,
+        checkins=2,
+        answers=1,
+        notes=2,
+        locations=3,
+        acknowledgements=1,
+        messages_to_them=2,
+        messages_about_them=3,
+        audit_entries=2,
+    )
+    assert (lena.subscriptions, lena.countries_led, lena.checkins, lena.audit_entries) == (
+        0,
+        1,
+        0,
+        2,
+    )
+
+
+def test_every_outbox_message_is_named_for_what_it_was() -> None:
+    assert {
+        key: privacy.message_kind(key)
+        for key in (
+            "rollcall:4",
+            "rollcall:4:remind",
+            "rollcall:4:deadline",
+            "rollcall:4:live",
+            "rollcall:4:help:9",
+            "rollcall:4:safe:9",
+            "rollcall:4:other",
+            "alert:3",
+            "help:3",
+            "safe:3",
+            "location:3",
+            "unreachable:3:1",
+            "curfew:3:2025-03-10",
+            "curfew-proposal:3",
+            "source-failing:3",
+            "welcome",
+        )
+    } == {
+        "rollcall:4": "roll call question",
+        "rollcall:4:remind": "roll call reminder",
+        "rollcall:4:deadline": "roll call deadline report",
+        "rollcall:4:live": "live roll",
+        "rollcall:4:help:9": "call for help",
+        "rollcall:4:safe:9": "safe again",
+        "rollcall:4:other": "roll call message",
+        "alert:3": "alert",
+        "help:3": "call for help",
+        "safe:3": "safe again",
+        "location:3": "location passed on",
+        "unreachable:3:1": "unreachable notice",
+        "curfew:3:2025-03-10": "curfew message",
+        "curfew-proposal:3": "curfew proposal",
+        "source-failing:3": "feed failure notice",
+        "welcome": "message",
+    }
+
+
+def test_export_times_are_utc_and_a_missing_time_stays_missing() -> None:
+    almaty = timezone(timedelta(hours=5))
+    assert privacy.iso(datetime(2025, 3, 10, 17, 0, 30, 999, tzinfo=almaty)) == (
+        "2025-03-10T12:00:30+00:00"
+    )
+    assert privacy.iso(None) is None
+
+
+def test_the_refusals_to_forget_say_what_to_do(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        ada = _person(session, "Ada", Role.ADMIN)
+        assert privacy.forget_refusal(
+            session, person=ada, configured_admin_ids=[ada.telegram_user_id]
+        ) == (
+            "You are an admin through ADMIN_TELEGRAM_IDS, so your next message would enrol "
+            "you again. Ask whoever runs the bot to remove your id there first."
+        )
+        assert privacy.forget_refusal(session, person=ada, configured_admin_ids=[1]) == (
+            "You are the last admin; promote someone else to admin first, then try again."
+        )
+        lena = _person(session, "Lena", Role.LEAD)
+        assert privacy.forget_refusal(session, person=lena, configured_admin_ids=[]) is None
+        _person(session, "Bo", Role.ADMIN)
+        assert privacy.forget_refusal(session, person=ada, configured_admin_ids=[]) is None
+
+
+def test_retention_redacts_every_kind_of_finished_copy_older_than_the_limit(
+    engine: Engine,
+) -> None:
+    keep = timedelta(days=30)
+    cutoff = NOW - keep
+    old = cutoff - timedelta(seconds=1)
+    markup = {"inline_keyboard": [[{"text": "Call", "callback_data": "x"}]]}
+    with session_scope(engine) as session:
+        lena = _person(session, "Lena", Role.LEAD)
+        detail_keys = [
+            "help:1",
+            "safe:1",
+            "location:1",
+            "rollcall:2:help:1",
+            "rollcall:2:safe:1",
+            "rollcall:2:deadline",
+        ]
+        other_keys = ["rollcall:2", "rollcall:2:remind", "alert:1", "unreachable:1:1"]
+        cases = [(key, old, DeliveryStatus.SENT) for key in detail_keys + other_keys]
+        cases += [
+            (f"help:{n}", old, status)
+            for n, status in enumerate(DeliveryStatus, start=10)
+            if status is not DeliveryStatus.SENT
+        ]
+        cases.append(("help:99", cutoff, DeliveryStatus.SENT))
+        for key, at, status in cases:
+            deliveries.enqueue(
+                session,
+                dedupe_key=key,
+                recipients=[Recipient(lena.id or 0, lena.chat_id)],
+                parts=["Sam at 41.0, 69.0"],
+                priority=Priority.CRITICAL,
+                now=at,
+                reply_markup=markup,
+                status=status,
+            )
+        purged = privacy.purge_expired_details(session, now=NOW, keep=keep)
+        rows = session.exec(select(Delivery.dedupe_key, Delivery.text, Delivery.reply_markup))
+        redacted = {key: (text, reply) for key, text, reply in rows.all()}
+    expected_keys = {
+        *detail_keys,
+        *(
+            f"help:{n}"
+            for n, status in enumerate(DeliveryStatus, start=10)
+            if status.value in ("failed", "unreachable")
+        ),
+    }
+    assert {k for k, (text, _) in redacted.items() if text == privacy.REDACTED_TEXT} == (
+        expected_keys
+    )
+    assert all(redacted[k][1] is None for k in expected_keys)
+    assert all(redacted[k][1] is not None for k in redacted.keys() - expected_keys)
+    assert (purged.notes, purged.locations, purged.messages) == (0, 0, len(expected_keys))
+    assert purged.total == len(expected_keys)
+
+
+def test_retention_keeps_what_is_exactly_at_the_limit_and_clears_half_locations(
+    engine: Engine,
+) -> None:
+    keep = timedelta(days=30)
+    cutoff = NOW - keep
+    with session_scope(engine) as session:
+        sam = _person(session, "Sam")
+        staff_id = sam.id or 0
+        at_limit = [
+            CheckIn(staff_id=staff_id, kind=kind, note="n", latitude=1.0, longitude=2.0, at=cutoff)
+            for kind in (CheckInKind.SAFE, CheckInKind.LOCATION)
+        ]
+        half = [
+            CheckIn(staff_id=staff_id, kind=CheckInKind.SAFE, latitude=1.0, at=cutoff - keep),
+            CheckIn(staff_id=staff_id, kind=CheckInKind.HELP, longitude=2.0, at=cutoff - keep),
+        ]
+        session.add_all([*at_limit, *half])
+        session.flush()
+        purged = privacy.purge_expired_details(session, now=NOW, keep=keep)
+    with session_scope(engine) as session:
+        found = sorted(
+            (
+                (c.kind, c.note, c.latitude, c.longitude)
+                for c in checkins.checkins_of(session, staff_id=staff_id)
+            ),
+            key=repr,
+        )
+    assert (purged.notes, purged.locations, purged.messages) == (0, 2, 0)
+    assert purged.total == 2
+    assert found == [
+        ("help", None, None, None),
+        ("location", "n", 1.0, 2.0),
+        ("safe", "n", 1.0, 2.0),
+        ("safe", None, None, None),
+    ]
