@@ -708,3 +708,224 @@ def test_retention_keeps_what_is_exactly_at_the_limit_and_clears_half_locations(
         ("safe", "n", 1.0, 2.0),
         ("safe", None, None, None),
     ]
+
+
+def test_an_export_lists_each_record_with_every_field(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        world = _world(session)
+        sam, sam_id = world.sam, world.sam.id or 0
+        created = invites.create(
+            session, role=Role.LEAD, created_by_staff_id=sam_id, now=NOW, ttl=timedelta(days=7)
+        )
+        used = invites.create(
+            session, role=Role.STAFF, created_by_staff_id=None, now=NOW, ttl=timedelta(days=7)
+        )
+        assert invites.redeem(session, code=used.code, staff_id=sam_id, now=NOW).ok
+        draft = broadcasts.create_draft(
+            session, country="KZ", text="Stay in", author_staff_id=sam_id, now=NOW
+        )
+        curfew_ids = [
+            curfews.create(
+                session,
+                country="KZ",
+                area=area,
+                zone="Asia/Almaty",
+                start="23:00",
+                end="07:00",
+                first_day=date(2025, 3, 10),
+                last_day=last_day,
+                status=CurfewStatus.ACTIVE,
+                now=NOW,
+                set_by_staff_id=sam_id,
+            ).id
+            for area, last_day in (("Almaty", date(2025, 3, 20)), (None, None))
+        ]
+        own = checkins.create_round(
+            session,
+            country="GE",
+            message="Are you safe in Tbilisi?",
+            started_by_staff_id=sam_id,
+            alert_id=None,
+            now=NOW,
+            deadline_at=NOW + timedelta(hours=2),
+            remind_every_minutes=30,
+        )
+        for rollcall in (world.rollcall, own):
+            rollcall.closed_by_staff_id = sam_id
+            rollcall.closed_at = NOW + timedelta(hours=1)
+            session.add(rollcall)
+        # A second copy of a report about Sam, not yet delivered.
+        deliveries.enqueue(
+            session,
+            dedupe_key=f"unreachable:{sam_id}:1",
+            recipients=[Recipient(world.nina.id or 0, world.nina.chat_id)],
+            parts=["Sam can't be reached"],
+            priority=Priority.CRITICAL,
+            now=NOW,
+        )
+        session.flush()
+        data = privacy.export(session, person=sam, now=NOW)
+        since = {
+            s.country: privacy.iso(s.created_at)
+            for s in session.exec(select(Subscription).where(Subscription.staff_id == sam_id))
+        }
+        audit_at = [
+            privacy.iso(e.at) for e in session.exec(select(AuditEntry).order_by(col(AuditEntry.id)))
+        ]
+        lena_messages = privacy.export(session, person=world.lena, now=NOW)["messages_to_you"]
+    assert data["person"] == {
+        "id": sam_id,
+        "telegram_user_id": sam.telegram_user_id,
+        "chat_id": sam.chat_id,
+        "display_name": "Sam",
+        "username": "sam",
+        "role": "staff",
+        "reachable": True,
+        "curfew_reminder_minutes": 60,
+        "enrolled_at": privacy.iso(sam.created_at),
+        "updated_at": privacy.iso(sam.updated_at),
+    }
+    assert data["subscriptions"] == [
+        {"country": "GE", "since": since["GE"]},
+        {"country": "KZ", "since": since["KZ"]},
+    ]
+    assert data["checkins"] == [
+        {
+            "kind": "safe",
+            "note": "Sam is at the hotel",
+            "latitude": 43.25,
+            "longitude": 76.95,
+            "at": "2025-03-10T09:00:00+00:00",
+        },
+        {
+            "kind": "location",
+            "note": None,
+            "latitude": 43.26,
+            "longitude": 76.96,
+            "at": "2025-03-10T10:00:00+00:00",
+        },
+    ]
+    assert data["roll_calls_asked"] == [
+        {
+            "round_id": world.rollcall.id,
+            "country": "KZ",
+            "question": "Explosion near the square; are you safe?",
+            "started_at": "2025-03-10T10:00:00+00:00",
+            "deadline_at": "2025-03-10T11:59:00+00:00",
+            "status": "open",
+            "answers": [
+                {
+                    "answer": "help",
+                    "note": "Sam hurt a leg",
+                    "latitude": 43.27,
+                    "longitude": 76.97,
+                    "late": False,
+                    "via": "/help_me",
+                    "at": "2025-03-10T11:00:00+00:00",
+                }
+            ],
+        }
+    ]
+    assert data["messages_to_you"] == [
+        {
+            "kind": kind,
+            "alert_id": alert_id,
+            "part": 0,
+            "status": "sent",
+            "attempts": 0,
+            "queued_at": "2025-03-10T12:00:00+00:00",
+            "sent_at": None,
+            "last_error": None,
+            "text": text,
+        }
+        for kind, alert_id, text in (
+            ("roll call question", None, "Are you safe?"),
+            ("alert", world.alert_id, "Leave now"),
+        )
+    ]
+    assert data["reports_about_you"][2] == {
+        "kind": "unreachable notice",
+        "queued_at": "2025-03-10T12:00:00+00:00",
+        "recipients": 2,
+        "delivered": 1,
+        "text": "Sam can't be reached",
+    }
+    assert data["invites_created"] == [
+        {
+            "id": created.id,
+            "role": "lead",
+            "created_at": "2025-03-10T12:00:00+00:00",
+            "expires_at": "2025-03-17T12:00:00+00:00",
+            "used_at": None,
+        }
+    ]
+    assert data["invite_used"] == [
+        {"id": used.id, "role": "staff", "used_at": "2025-03-10T12:00:00+00:00"}
+    ]
+    assert data["broadcasts_written"] == [
+        {
+            "alert_id": draft.id,
+            "country": "KZ",
+            "status": "draft",
+            "text": "Stay in",
+            "written_at": "2025-03-10T12:00:00+00:00",
+            "sent_at": None,
+        }
+    ]
+    assert data["roll_calls_run"] == [
+        {
+            "round_id": world.rollcall.id,
+            "country": "KZ",
+            "question": "Explosion near the square; are you safe?",
+            "you": ["ended"],
+            "started_at": "2025-03-10T10:00:00+00:00",
+            "deadline_at": "2025-03-10T11:59:00+00:00",
+            "closed_at": "2025-03-10T13:00:00+00:00",
+        },
+        {
+            "round_id": own.id,
+            "country": "GE",
+            "question": "Are you safe in Tbilisi?",
+            "you": ["started", "ended"],
+            "started_at": "2025-03-10T12:00:00+00:00",
+            "deadline_at": "2025-03-10T14:00:00+00:00",
+            "closed_at": "2025-03-10T13:00:00+00:00",
+        },
+    ]
+    assert data["curfews_set"] == [
+        {
+            "curfew_id": curfew_ids[0],
+            "country": "KZ",
+            "area": "Almaty",
+            "zone": "Asia/Almaty",
+            "start": "23:00",
+            "end": "07:00",
+            "first_day": "2025-03-10",
+            "last_day": "2025-03-20",
+            "status": "active",
+            "confirmed_at": None,
+        },
+        {
+            "curfew_id": curfew_ids[1],
+            "country": "KZ",
+            "area": None,
+            "zone": "Asia/Almaty",
+            "start": "23:00",
+            "end": "07:00",
+            "first_day": "2025-03-10",
+            "last_day": None,
+            "status": "active",
+            "confirmed_at": None,
+        },
+    ]
+    assert data["audit_log"] == [
+        {"at": audit_at[0], "action": "enrol", "outcome": "ok", "you": "acted", "detail": {}},
+        {
+            "at": audit_at[1],
+            "action": "promote",
+            "outcome": "ok",
+            "you": "were named",
+            "detail": {"new_role": "staff", "target": "you"},
+        },
+    ]
+    assert all(m["text_left_out"] == "it is about other people" for m in lena_messages)
