@@ -929,3 +929,121 @@ def test_an_export_lists_each_record_with_every_field(engine: Engine) -> None:
         },
     ]
     assert all(m["text_left_out"] == "it is about other people" for m in lena_messages)
+
+
+def test_forgetting_removes_each_line_about_the_person_and_their_links(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        lena = _person(session, "Lena", Role.LEAD)
+        ann = staff.enrol(
+            session,
+            telegram_user_id=next(_ids),
+            chat_id=next(_ids),
+            display_name="Ann O'Neil <&>",
+            username=None,
+            role=Role.LEAD,
+        )
+        sam = _person(session, "Sam")
+        ann_id = ann.id or 0
+        lines = {
+            "• Ann O'Neil &lt;&amp;&gt;": True,
+            "• Ann O'Neil &lt;&amp;&gt;, 10:00": True,
+            "• Ann O'Neil &lt;&amp;&gt;: “fine”": True,
+            "• Ann O'Neil &lt;&amp;&gt; [43.20, 76.90]": True,
+            "• Ann O'Neil &lt;&amp;&gt;son, 10:00": False,
+            "• Ann O'Neil <&>, 10:00": False,
+            "  • Ann O'Neil &lt;&amp;&gt;": False,
+            "• Sam (@sam), 10:00": False,
+        }
+        rounds = []
+        for asked, country in ((True, "KZ"), (False, "UZ")):
+            rollcall = checkins.create_round(
+                session,
+                country=country,
+                message="Are you safe?",
+                started_by_staff_id=lena.id,
+                alert_id=None,
+                now=NOW,
+                deadline_at=NOW + timedelta(hours=1),
+                remind_every_minutes=30,
+            )
+            members = [ann_id, sam.id or 0] if asked else [sam.id or 0]
+            checkins.add_members(session, round_id=rollcall.id or 0, staff_ids=members)
+            _sent(
+                session,
+                key=checkins.deadline_key(rollcall.id or 0),
+                to=lena,
+                text="\n".join(["<b>Roll call</b>", *lines]),
+            )
+            rounds.append(rollcall.id)
+        # A round Ann ended, a broadcast she sent, and its live report in her chat.
+        ended = checkins.create_round(
+            session,
+            country="GE",
+            message="Are you safe?",
+            started_by_staff_id=lena.id,
+            alert_id=None,
+            now=NOW,
+            deadline_at=NOW + timedelta(hours=1),
+            remind_every_minutes=30,
+        )
+        ended.closed_by_staff_id = ann_id
+        session.add(ended)
+        sent = broadcasts.create_draft(
+            session, country="KZ", text="Curfew", author_staff_id=ann_id, now=NOW
+        )
+        assert broadcasts.claim_draft(
+            session, alert_id=sent.id or 0, author_staff_id=ann_id, status=AlertStatus.SENT, now=NOW
+        )
+        broadcasts.set_report(session, alert_id=sent.id or 0, chat_id=ann.chat_id, message_id=5)
+        signed = render.broadcast_message(
+            country="KZ", text="Curfew", author=ann.display_name, at=NOW
+        )
+        _sent(session, key=f"alert:{sent.id}", to=sam, text=signed[0], alert_id=sent.id)
+        _sent(session, key="alert:999", to=sam, text=signed[0])
+        audit.record(
+            session,
+            action="promote",
+            actor_telegram_id=lena.telegram_user_id,
+            actor_staff_id=lena.id,
+            target_staff_id=ann_id,
+            by_staff_id=lena.id,
+            new_role="lead",
+        )
+        ids = (ended.id, sent.id)
+    with session_scope(engine) as session:
+        done = privacy.forget(session, staff_id=ann_id, configured_admin_ids=(), now=NOW)
+        assert isinstance(done, privacy.Forgotten) and done.round_ids == [rounds[0]]
+    with session_scope(engine) as session:
+        reports = [
+            session.exec(
+                select(Delivery.text).where(Delivery.dedupe_key == checkins.deadline_key(r or 0))
+            ).one()
+            for r in rounds
+        ]
+        kept_round, kept_alert = session.get(RollCall, ids[0]), session.get(Alert, ids[1])
+        texts = dict(
+            session.exec(
+                select(Delivery.dedupe_key, Delivery.text).where(Delivery.staff_id == sam.id)
+            ).all()
+        )
+        (entry,) = session.exec(select(AuditEntry).where(AuditEntry.action == "promote")).all()
+    assert reports[0].split("\n") == [
+        "<b>Roll call</b>",
+        *(privacy.FORGOTTEN_LINE if theirs else line for line, theirs in lines.items()),
+    ]
+    assert reports[1] == "\n".join(["<b>Roll call</b>", *lines])  # she was not asked there
+    assert kept_round is not None and kept_round.closed_by_staff_id is None
+    assert kept_alert is not None
+    assert (
+        kept_alert.status,
+        kept_alert.created_by_staff_id,
+        kept_alert.report_chat_id,
+        kept_alert.report_message_id,
+        kept_alert.report_done,
+    ) == ("sent", None, None, None, True)
+    assert texts[f"alert:{ids[1]}"] == signed[0].replace(
+        "<i>From Ann O'Neil &lt;&amp;&gt;", "<i>From your security team"
+    )
+    assert texts["alert:999"] == signed[0]  # not hers
+    assert (entry.actor_telegram_id, entry.actor_staff_id) == (lena.telegram_user_id, lena.id)
+    assert json.loads(entry.detail or "{}") == {"by_staff_id": lena.id, "new_role": "lead"}
