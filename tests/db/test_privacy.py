@@ -1047,3 +1047,25 @@ def test_forgetting_removes_each_line_about_the_person_and_their_links(engine: E
     assert texts["alert:999"] == signed[0]  # not hers
     assert (entry.actor_telegram_id, entry.actor_staff_id) == (lena.telegram_user_id, lena.id)
     assert json.loads(entry.detail or "{}") == {"by_staff_id": lena.id, "new_role": "lead"}
+
+
+def test_audit_entries_naming_a_longer_id_are_not_the_persons(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        sam = _person(session, "Sam")
+        lena = _person(session, "Lena", Role.ADMIN)
+        other = int(f"{sam.id}5")  # "staff_id": 15 looks like "staff_id": 1 to LIKE
+        audit.record(
+            session,
+            action="promote",
+            actor_telegram_id=lena.telegram_user_id,
+            actor_staff_id=lena.id,
+            target_staff_id=other,
+        )
+        assert privacy.export(session, person=sam, now=NOW)["audit_log"] == []
+        assert privacy.holdings(session, person=sam).audit_entries == 0
+        assert isinstance(
+            privacy.forget(session, staff_id=sam.id or 0, configured_admin_ids=(), now=NOW),
+            privacy.Forgotten,
+        )
+        (entry,) = session.exec(select(AuditEntry).where(AuditEntry.action == "promote")).all()
+        assert json.loads(entry.detail or "{}") == {"target_staff_id": other}
