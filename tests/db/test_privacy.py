@@ -6,10 +6,12 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -591,11 +593,18 @@ def test_every_outbox_message_is_named_for_what_it_was() -> None:
     }
 
 
-def test_export_times_are_utc_and_a_missing_time_stays_missing() -> None:
+def test_export_times_are_utc_and_a_missing_time_stays_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     almaty = timezone(timedelta(hours=5))
-    assert privacy.iso(datetime(2025, 3, 10, 17, 0, 30, 999, tzinfo=almaty)) == (
-        "2025-03-10T12:00:30+00:00"
-    )
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # the server's own zone plays no part
+    time.tzset()
+    try:
+        shown = privacy.iso(datetime(2025, 3, 10, 17, 0, 30, 999, tzinfo=almaty))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert shown == "2025-03-10T12:00:30+00:00"
     assert privacy.iso(None) is None
 
 
@@ -1069,3 +1078,27 @@ def test_audit_entries_naming_a_longer_id_are_not_the_persons(engine: Engine) ->
         )
         (entry,) = session.exec(select(AuditEntry).where(AuditEntry.action == "promote")).all()
         assert json.loads(entry.detail or "{}") == {"target_staff_id": other}
+
+
+def test_an_audit_entry_shows_the_person_as_you_and_leaves_out_others(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        sam = _person(session, "Sam")
+        lena = _person(session, "Lena", Role.ADMIN)
+        audit.record(
+            session,
+            action="promote",
+            actor_telegram_id=lena.telegram_user_id,
+            actor_staff_id=lena.id,
+            by_staff_id=lena.id,
+            new_role="lead",
+            staff_id=sam.id,
+            target_staff_id=sam.id,
+            zone="Asia/Almaty",
+        )
+        (entry,) = privacy.export(session, person=sam, now=NOW)["audit_log"]
+    assert entry["detail"] == {
+        "new_role": "lead",
+        "staff_id": "you",
+        "target": "you",
+        "zone": "Asia/Almaty",
+    }
