@@ -772,6 +772,27 @@ def test_an_export_lists_each_record_with_every_field(engine: Engine) -> None:
             priority=Priority.CRITICAL,
             now=NOW,
         )
+        # Someone else's acknowledgement of another alert, and a round Sam was asked in
+        # first although it was started later.
+        shelter = Alert(kind=AlertKind.SECURITY.value, country="GE", title="Shelter")
+        session.add(shelter)
+        session.flush()
+        session.add(Acknowledgement(alert_id=shelter.id, staff_id=world.lena.id, at=NOW))
+        earlier, later = (
+            checkins.create_round(
+                session,
+                country=country,
+                message="Still safe?",
+                started_by_staff_id=None,
+                alert_id=None,
+                now=NOW,
+                deadline_at=NOW + timedelta(hours=3),
+                remind_every_minutes=30,
+            )
+            for country in ("UZ", "TJ")
+        )
+        for rollcall in (later, earlier):
+            checkins.add_members(session, round_id=rollcall.id or 0, staff_ids=[sam_id])
         session.flush()
         data = privacy.export(session, person=sam, now=NOW)
         since = {
@@ -814,26 +835,32 @@ def test_an_export_lists_each_record_with_every_field(engine: Engine) -> None:
             "at": "2025-03-10T10:00:00+00:00",
         },
     ]
-    assert data["roll_calls_asked"] == [
-        {
-            "round_id": world.rollcall.id,
-            "country": "KZ",
-            "question": "Explosion near the square; are you safe?",
-            "started_at": "2025-03-10T10:00:00+00:00",
-            "deadline_at": "2025-03-10T11:59:00+00:00",
-            "status": "open",
-            "answers": [
-                {
-                    "answer": "help",
-                    "note": "Sam hurt a leg",
-                    "latitude": 43.27,
-                    "longitude": 76.97,
-                    "late": False,
-                    "via": "/help_me",
-                    "at": "2025-03-10T11:00:00+00:00",
-                }
-            ],
-        }
+    assert data["roll_calls_asked"][0] == {
+        "round_id": world.rollcall.id,
+        "country": "KZ",
+        "question": "Explosion near the square; are you safe?",
+        "started_at": "2025-03-10T10:00:00+00:00",
+        "deadline_at": "2025-03-10T11:59:00+00:00",
+        "status": "open",
+        "answers": [
+            {
+                "answer": "help",
+                "note": "Sam hurt a leg",
+                "latitude": 43.27,
+                "longitude": 76.97,
+                "late": False,
+                "via": "/help_me",
+                "at": "2025-03-10T11:00:00+00:00",
+            }
+        ],
+    }
+    assert [r["round_id"] for r in data["roll_calls_asked"]] == [
+        world.rollcall.id,
+        earlier.id,
+        later.id,
+    ]
+    assert data["acknowledgements"] == [
+        {"alert_id": world.alert_id, "title": "Leave Kazakhstan", "at": "2025-03-10T12:00:00+00:00"}
     ]
     assert data["messages_to_you"] == [
         {
