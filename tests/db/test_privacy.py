@@ -777,7 +777,16 @@ def test_an_export_lists_each_record_with_every_field(engine: Engine) -> None:
         shelter = Alert(kind=AlertKind.SECURITY.value, country="GE", title="Shelter")
         session.add(shelter)
         session.flush()
-        session.add(Acknowledgement(alert_id=shelter.id, staff_id=world.lena.id, at=NOW))
+        session.add(Acknowledgement(alert_id=shelter.id or 0, staff_id=world.lena.id or 0, at=NOW))
+        # The alert reached Sam at 12:05, after a failed first attempt.
+        delivered = session.exec(
+            select(Delivery).where(
+                Delivery.staff_id == sam_id, Delivery.dedupe_key == f"alert:{world.alert_id}"
+            )
+        ).one()
+        delivered.sent_at, delivered.attempts = NOW + timedelta(minutes=5), 2
+        delivered.last_error = "Bad Gateway"
+        session.add(delivered)
         earlier, later = (
             checkins.create_round(
                 session,
@@ -864,20 +873,27 @@ def test_an_export_lists_each_record_with_every_field(engine: Engine) -> None:
     ]
     assert data["messages_to_you"] == [
         {
-            "kind": kind,
-            "alert_id": alert_id,
+            "kind": "roll call question",
+            "alert_id": None,
             "part": 0,
             "status": "sent",
             "attempts": 0,
             "queued_at": "2025-03-10T12:00:00+00:00",
             "sent_at": None,
             "last_error": None,
-            "text": text,
-        }
-        for kind, alert_id, text in (
-            ("roll call question", None, "Are you safe?"),
-            ("alert", world.alert_id, "Leave now"),
-        )
+            "text": "Are you safe?",
+        },
+        {
+            "kind": "alert",
+            "alert_id": world.alert_id,
+            "part": 0,
+            "status": "sent",
+            "attempts": 2,
+            "queued_at": "2025-03-10T12:00:00+00:00",
+            "sent_at": "2025-03-10T12:05:00+00:00",
+            "last_error": "Bad Gateway",
+            "text": "Leave now",
+        },
     ]
     assert data["reports_about_you"][2] == {
         "kind": "unreachable notice",
