@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
+import asyncio
+import json
 
-from bot.broadcasts import parse_broadcast
+from sqlmodel import col, select
+
+from bot.broadcasts import MAX_TEXT, USAGE, BroadcastRequest, parse_broadcast
 from bot.sim.telegram import FakeTelegram
 from db.engine import session_scope
-from db.models import AuditEntry, Delivery, DeliveryStatus, Role
+from db.models import (
+    Alert,
+    AlertKind,
+    AlertStatus,
+    AuditEntry,
+    Delivery,
+    DeliveryStatus,
+    Priority,
+    Role,
+    Staff,
+)
 from tests.harness import ADMIN_ID, RunningBot
 
 
@@ -125,3 +138,311 @@ def test_parse_broadcast_arguments() -> None:
     assert "What should I send" in str(parse_broadcast("KZ"))
     assert "Usage" in str(parse_broadcast(""))
     assert "keep it under" in str(parse_broadcast("KZ " + "x" * 5000))
+
+
+def _alerts(bot: RunningBot) -> list[Alert]:
+    with session_scope(bot.engine) as session:
+        return list(session.exec(select(Alert).order_by(col(Alert.id))).all())
+
+
+def _deliveries(bot: RunningBot) -> list[tuple[int | None, str, int | None, int, str]]:
+    with session_scope(bot.engine) as session:
+        rows = session.exec(select(Delivery).order_by(col(Delivery.staff_id))).all()
+        return [(r.staff_id, r.dedupe_key, r.alert_id, r.priority, r.status) for r in rows]
+
+
+def _audit(bot: RunningBot) -> list[tuple[str, str, int | None, int | None, dict[str, object]]]:
+    with session_scope(bot.engine) as session:
+        entries = session.exec(select(AuditEntry).order_by(col(AuditEntry.id))).all()
+        return [
+            (
+                e.action,
+                e.outcome,
+                e.actor_telegram_id,
+                e.actor_staff_id,
+                json.loads(e.detail or "{}"),
+            )
+            for e in entries
+        ]
+
+
+def _unreachable(bot: RunningBot, person: Staff) -> None:
+    with session_scope(bot.engine) as session:
+        row = session.get(Staff, person.id)
+        assert row is not None
+        row.reachable = False
+        session.add(row)
+
+
+async def _leading(bot: RunningBot, name: str, country: str = "KZ") -> Staff:
+    lead = bot.enrol(name, role=Role.LEAD)
+    assert "You now lead" in await bot.say(lead.telegram_user_id, f"/lead {country}")
+    return lead
+
+
+async def test_the_preview_is_the_staff_message_with_its_buttons_and_who_gets_it(
+    bot: RunningBot,
+) -> None:
+    lena = await _leading(bot, "Lena <Lead>")
+    bot.enrol("Sam", countries=("KZ",))
+    gone = bot.enrol("Gus", countries=("KZ",))
+    _unreachable(bot, gone)
+    preview = await bot.say(lena.telegram_user_id, "/broadcast Kazakhstan Stay indoors\nAll day")
+    (alert,) = _alerts(bot)
+    assert (alert.kind, alert.status, alert.priority, alert.country, alert.body) == (
+        "broadcast",
+        "draft",
+        Priority.NORMAL,
+        "KZ",
+        "Stay indoors\nAll day",
+    )
+    assert alert.created_by_staff_id == lena.id and alert.sent_at is None
+    assert preview == (
+        "<b>Preview</b>: staff will see this message:\n\n"
+        "📢 <b>Security team message: Kazakhstan</b>\n"
+        f"<i>From Lena &lt;Lead&gt;, {alert.created_at:%d %b %Y %H:%M} UTC</i>\n\n"
+        "Stay indoors\nAll day\n\n"
+        "———\nIt goes to <b>2</b> people (1 of them currently unreachable). Send it?"
+    )
+    assert bot.fake.messages_to(lena.telegram_user_id)[-1].reply_markup == {
+        "inline_keyboard": [
+            [
+                {"text": "Send", "callback_data": f"bc:send:{alert.id}"},
+                {"text": "Cancel", "callback_data": f"bc:cancel:{alert.id}"},
+            ]
+        ]
+    }
+    assert _audit(bot)[-1] == (
+        "broadcast_draft",
+        "ok",
+        lena.telegram_user_id,
+        lena.id,
+        {"alert_id": alert.id, "country": "KZ"},
+    )
+    assert _deliveries(bot) == []
+
+
+async def test_one_follower_is_one_person(bot: RunningBot) -> None:
+    lena = await _leading(bot, "Lena Lead")
+    bot.enrol("Sam", countries=("KZ",))
+    preview = await bot.say(lena.telegram_user_id, "/broadcast KZ Drill")
+    assert preview.endswith("\n\n———\nIt goes to <b>1</b> person. Send it?")
+
+
+async def test_send_queues_everyone_and_the_report_counts_the_unreachable(
+    bot: RunningBot,
+) -> None:
+    lena = await _leading(bot, "Lena Lead")
+    sam = bot.enrol("Sam", countries=("KZ",))
+    gone = bot.enrol("Gus", countries=("KZ",))
+    _unreachable(bot, gone)
+    await bot.say(lena.telegram_user_id, "/broadcast KZ Stay indoors")
+    message_id, data = _button(bot.fake, lena.telegram_user_id, "Send")
+    (draft,) = _alerts(bot)
+    bot.clock.advance(hours=1)
+    pressed = bot.clock()
+    bot.press(
+        lena.telegram_user_id, chat_id=lena.telegram_user_id, message_id=message_id, data=data
+    )
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.telegram_user_id)) == 1)
+    final = (
+        "<b>Delivered: broadcast to Kazakhstan</b>\n✅ delivered: 1\n⏳ waiting: 0\n"
+        "❌ failed: 0\n🚫 unreachable: 1\nof 2"
+    )
+    await bot.fake.await_for(lambda f: f.current_text(lena.telegram_user_id, message_id) != "")
+    await bot.fake.await_for(lambda f: any(e.text == final for e in f.edits))
+    answer = bot.fake.callback_answers[0]
+    assert answer["text"] == "Sending…" and not answer.get("show_alert")
+    assert bot.fake.edits[-1].message_id == message_id
+    (alert,) = _alerts(bot)
+    assert alert.status == "sent" and alert.sent_at is not None
+    assert pressed <= alert.sent_at <= bot.clock()
+    assert alert.created_at == draft.created_at
+    assert (alert.report_chat_id, alert.report_message_id) == (lena.chat_id, message_id)
+    assert _deliveries(bot) == [
+        (sam.id, f"alert:{alert.id}", alert.id, Priority.NORMAL, "sent"),
+        (gone.id, f"alert:{alert.id}", alert.id, Priority.NORMAL, "unreachable"),
+    ]
+    assert bot.fake.messages_to(gone.telegram_user_id) == []
+    assert _audit(bot)[-1] == (
+        "broadcast_send",
+        "ok",
+        lena.telegram_user_id,
+        lena.id,
+        {"alert_id": alert.id},
+    )
+    # The report is closed once nobody waits.
+    for _ in range(1000):
+        if _alerts(bot)[0].report_done:
+            break
+        await asyncio.sleep(0.01)
+    assert _alerts(bot)[0].report_done
+
+
+async def test_a_report_edit_that_fails_is_made_again_later(bot: RunningBot) -> None:
+    lena = await _leading(bot, "Lena Lead")
+    gone = bot.enrol("Gus", countries=("KZ",))
+    _unreachable(bot, gone)
+    await bot.say(lena.telegram_user_id, "/broadcast KZ Stay indoors")
+    message_id, data = _button(bot.fake, lena.telegram_user_id, "Send")
+    bot.fake.fail_next("editMessageText", status=502, description="Bad Gateway")
+    bot.press(
+        lena.telegram_user_id, chat_id=lena.telegram_user_id, message_id=message_id, data=data
+    )
+    final = (
+        "<b>Delivered: broadcast to Kazakhstan</b>\n✅ delivered: 0\n⏳ waiting: 0\n"
+        "❌ failed: 0\n🚫 unreachable: 1\nof 1"
+    )
+    await bot.fake.await_for(lambda f: any(e.text == final for e in f.edits), timeout=20)
+    assert [e.message_id for e in bot.fake.edits] == [message_id]
+
+
+async def test_cancel_keeps_the_draft_from_going_out_even_on_a_later_send(
+    bot: RunningBot,
+) -> None:
+    lena = await _leading(bot, "Lena Lead")
+    sam = bot.enrol("Sam", countries=("KZ",))
+    await bot.say(lena.telegram_user_id, "/broadcast KZ Drill at 10:00")
+    message_id, cancel = _button(bot.fake, lena.telegram_user_id, "Cancel")
+    _, send = _button(bot.fake, lena.telegram_user_id, "Send")
+    bot.press(
+        lena.telegram_user_id, chat_id=lena.telegram_user_id, message_id=message_id, data=cancel
+    )
+    await bot.fake.await_for(
+        lambda f: (
+            f.current_text(lena.telegram_user_id, message_id) == "Cancelled. Nothing was sent."
+        )
+    )
+    assert bot.fake.callback_answers[0]["text"] == "Cancelled."
+    bot.press(
+        lena.telegram_user_id, chat_id=lena.telegram_user_id, message_id=message_id, data=send
+    )
+    await bot.fake.await_for(lambda f: len(f.callback_answers) == 2)
+    assert bot.fake.callback_answers[1]["text"] == (
+        "This preview has already been sent or cancelled."
+    )
+    assert bot.fake.callback_answers[1]["show_alert"] is True
+    (alert,) = _alerts(bot)
+    assert (alert.status, alert.sent_at, alert.report_message_id) == ("cancelled", None, None)
+    assert _deliveries(bot) == [] and bot.fake.messages_to(sam.telegram_user_id) == []
+    assert [entry[:2] for entry in _audit(bot)[-2:]] == [
+        ("broadcast_cancel", "ok"),
+        ("broadcast_send", "refused"),
+    ]
+
+
+async def test_another_leads_send_is_refused_and_the_draft_still_works_for_its_author(
+    bot: RunningBot,
+) -> None:
+    lena = await _leading(bot, "Lena Lead")
+    lars = await _leading(bot, "Lars Lead")
+    sam = bot.enrol("Sam", countries=("KZ",))
+    await bot.say(lena.telegram_user_id, "/broadcast KZ hello")
+    message_id, data = _button(bot.fake, lena.telegram_user_id, "Send")
+    bot.press(
+        lars.telegram_user_id, chat_id=lena.telegram_user_id, message_id=message_id, data=data
+    )
+    await bot.fake.await_for(lambda f: len(f.callback_answers) == 1)
+    assert bot.fake.callback_answers[0]["text"] == (
+        "This preview has already been sent or cancelled."
+    )
+    (alert,) = _alerts(bot)
+    assert alert.status == "draft"
+    assert _audit(bot)[-1] == (
+        "broadcast_send",
+        "refused",
+        lars.telegram_user_id,
+        lars.id,
+        {"alert_id": alert.id},
+    )
+    bot.press(
+        lena.telegram_user_id, chat_id=lena.telegram_user_id, message_id=message_id, data=data
+    )
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.telegram_user_id)) == 1)
+
+
+async def test_a_send_button_naming_a_feed_alert_sends_nothing(bot: RunningBot) -> None:
+    lena = await _leading(bot, "Lena Lead")
+    sam = bot.enrol("Sam", countries=("KZ",))
+    await bot.say(lena.telegram_user_id, "/broadcast KZ hello")
+    message_id, _ = _button(bot.fake, lena.telegram_user_id, "Send")
+    with session_scope(bot.engine) as session:
+        feed = Alert(
+            kind=AlertKind.SECURITY.value,
+            status=AlertStatus.DRAFT.value,
+            country="KZ",
+            title="Demonstration",
+            created_by_staff_id=lena.id,
+        )
+        session.add(feed)
+        session.flush()
+        feed_id = feed.id
+    bot.press(
+        lena.telegram_user_id,
+        chat_id=lena.telegram_user_id,
+        message_id=message_id,
+        data=f"bc:send:{feed_id}",
+    )
+    await bot.fake.await_for(lambda f: len(f.callback_answers) == 1)
+    assert bot.fake.callback_answers[0]["text"] == (
+        "This preview has already been sent or cancelled."
+    )
+    assert _deliveries(bot) == [] and bot.fake.messages_to(sam.telegram_user_id) == []
+
+
+async def test_buttons_that_are_no_broadcast_buttons_are_refused(bot: RunningBot) -> None:
+    lena = await _leading(bot, "Lena Lead")
+    bot.enrol("Sam", countries=("KZ",))
+    await bot.say(lena.telegram_user_id, "/broadcast KZ hello")
+    message_id, _ = _button(bot.fake, lena.telegram_user_id, "Send")
+    audited = len(_audit(bot))
+    forged = ["bc:publish:1", "bc:send:x", "bc:send:0", "bc:send", "bc:cancel:-1", "bc:send:1:2"]
+    for n, data in enumerate(forged, start=1):
+        bot.press(
+            lena.telegram_user_id, chat_id=lena.telegram_user_id, message_id=message_id, data=data
+        )
+        await bot.fake.await_for(lambda f, n=n: len(f.callback_answers) == n)  # type: ignore[misc]
+        answer = bot.fake.callback_answers[-1]
+        assert (answer["text"], answer["show_alert"]) == ("That button is not valid.", True), data
+    assert len(_audit(bot)) == audited
+    assert [a.status for a in _alerts(bot)] == ["draft"]
+
+
+async def test_a_broadcast_without_a_message_or_to_an_unknown_country_explains_itself(
+    bot: RunningBot,
+) -> None:
+    lena = await _leading(bot, "Lena Lead")
+    uid = lena.telegram_user_id
+    assert await bot.say(uid, "/broadcast") == USAGE
+    assert await bot.say(uid, "/broadcast KZ") == f"What should I send to Kazakhstan (KZ)?\n{USAGE}"
+    assert await bot.say(uid, "/broadcast Atlantis hi") == (
+        f"I don't know the country “Atlantis”.\n{USAGE}"
+    )
+    assert _alerts(bot) == []
+
+
+def test_parse_broadcast_reads_country_names_of_up_to_four_words() -> None:
+    for raw, code, text in [
+        ("Saint Kitts and Nevis Hurricane warning", "KN", "Hurricane warning"),
+        ("Bosnia and Herzegovina Roads closed", "BA", "Roads closed"),
+        ("kz   Stay\nin", "KZ", "Stay\nin"),
+        ("KZ\nOn the next line only", "KZ", "On the next line only"),
+        ("  Kazakhstan  Stay  indoors  ", "KZ", "Stay indoors"),
+        ("South Korea " + "x" * MAX_TEXT, "KR", "x" * MAX_TEXT),
+    ]:
+        parsed = parse_broadcast(raw)
+        assert isinstance(parsed, BroadcastRequest), (raw, parsed)
+        assert (parsed.country.code, parsed.text) == (code, text)
+    too_long = "KZ " + "x" * (MAX_TEXT + 1)
+    assert parse_broadcast(too_long) == (
+        f"That message is {MAX_TEXT + 1} characters; please keep it under {MAX_TEXT}."
+    )
+    assert parse_broadcast("") == USAGE
+    assert parse_broadcast(" \t ") == USAGE
+    assert parse_broadcast("  \n hello") == f"I don't know the country “hello”.\n{USAGE}"
+    assert parse_broadcast("KZ \n ") == f"What should I send to Kazakhstan (KZ)?\n{USAGE}"
+    assert parse_broadcast("Kazakstan hello") == (
+        f"I don't know the country “Kazakstan”. Did you mean Kazakhstan (KZ)?\n{USAGE}"
+    )
+    word = "Q" * 70
+    assert parse_broadcast(f"{word} hi") == f"I don't know the country “{'Q' * 60}”.\n{USAGE}"

@@ -18,9 +18,9 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
-from sqlmodel import col, select
+from sqlmodel import Session, SQLModel, col, select
 
-from bot.access import Refusal
+from bot.access import STRANGER_TEXT, Refusal
 from bot.broadcasts import MAX_TEXT, BroadcastRequest, parse_broadcast
 from bot.commands import CATALOGUE
 from bot.curfews.parsing import parse_curfew_request, parse_until
@@ -31,7 +31,7 @@ from bot.sim.telegram import SentMessage, check_message_text
 from bot.subscriptions import understand_country
 from db import curfews, leads
 from db.engine import session_scope
-from db.models import Curfew, CurfewStatus, Delivery, Role, Staff, Subscription
+from db.models import AuditEntry, Curfew, CurfewStatus, Delivery, Role, Staff, Subscription
 from schedules.curfew_times import format_window
 from schedules.zones import is_valid_zone
 from tests.harness import ADMIN_ID, RunningBot
@@ -313,16 +313,71 @@ async def test_every_command_answers_any_argument(
     await checked.send(_user_for(checked.bot, role), f"/{command}{separator}{argument}")
 
 
+def people(session: Session) -> list[Staff]:
+    return list(session.exec(select(Staff)).all())
+
+
+def _state(bot: RunningBot) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table but the audit log, and people without the details each
+    message refreshes (their name, username and when they last wrote)."""
+    with session_scope(bot.engine) as session:
+        state = {}
+        for table in SQLModel.metadata.sorted_tables:
+            if table.name == AuditEntry.__tablename__:
+                continue
+            rows = [tuple(r) for r in session.connection().execute(table.select()).all()]
+            if table.name == Staff.__tablename__:
+                rows = [(p.id, p.telegram_user_id, p.role, p.reachable) for p in people(session)]
+            state[table.name] = sorted(rows, key=repr)
+        return state
+
+
+def _audit(bot: RunningBot) -> list[AuditEntry]:
+    with session_scope(bot.engine) as session:
+        return list(session.exec(select(AuditEntry).order_by(col(AuditEntry.id))).all())
+
+
+STRANGER = 4_000_000_001
+
+
 @E2E
-@given(command=st.sampled_from([c.name for c in CATALOGUE]), argument=hostile_text)
+@given(
+    command=st.sampled_from([c.name for c in CATALOGUE if c.role is not Role.STAFF]),
+    argument=hostile_text,
+)
 async def test_staff_and_strangers_are_refused_politely(
     checked: Checked, command: str, argument: str
 ) -> None:
-    """Below the role, or not enrolled at all: one polite line, whatever the argument."""
-    staff = _user_for(checked.bot, Role.STAFF)
-    for user_id in (staff, 4_000_000_001):
+    """Below the role, or not enrolled at all: one polite line, whatever the argument;
+    nothing changes but one audit entry of the refusal."""
+    role = next(c.role for c in CATALOGUE if c.name == command)
+    staff = _person(checked.bot, "Fuzz staff", Role.STAFF)
+    who = "admins" if role is Role.ADMIN else "security leads"
+    refusals = {
+        staff.telegram_user_id: f"Sorry, only {who} can do that.",
+        STRANGER: STRANGER_TEXT,
+    }
+    for user_id, refusal in refusals.items():
+        before, audited = _state(checked.bot), len(_audit(checked.bot))
         replies = await checked.send(user_id, f"/{command} {argument}")
-        assert len(replies) >= 1
+        assert [r.text for r in replies] == [refusal]
+        assert _state(checked.bot) == before
+        (entry,) = _audit(checked.bot)[audited:]
+        assert (entry.actor_telegram_id, entry.outcome) == (user_id, "refused")
+        assert entry.actor_staff_id == (staff.id if user_id != STRANGER else None)
+
+
+@E2E
+@given(command=st.sampled_from([c.name for c in CATALOGUE]), argument=hostile_text)
+async def test_strangers_get_one_line_that_reveals_nothing(
+    checked: Checked, command: str, argument: str
+) -> None:
+    """Any command, even one every staff member may use: a stranger is not enrolled by it."""
+    _person(checked.bot, "Fuzz staff", Role.STAFF)
+    before = _state(checked.bot)
+    replies = await checked.send(STRANGER, f"/{command} {argument}")
+    assert [r.text for r in replies] == [STRANGER_TEXT]
+    assert _state(checked.bot) == before
 
 
 @E2E
@@ -455,7 +510,15 @@ async def test_subscribe_changes_nothing_when_refused(checked: Checked, name: st
     before = followed()
     replies = await checked.send(staff.telegram_user_id, f"/subscribe {name}")
     text = reply_text(replies)
-    if not text.startswith(("You will now", "You already")):
+    added = re.fullmatch(r"You will now get alerts for .+ \(([A-Z]{2})\)\.", text)
+    already = re.fullmatch(r"You already follow .+ \(([A-Z]{2})\)\.", text)
+    if added:
+        assert added[1] not in before
+        assert followed() == sorted([*before, added[1]])
+    elif already:
+        assert already[1] in before
+        assert followed() == before
+    else:
         assert followed() == before
         assert re.match(r"Which country|I don't know the country", text), text
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -523,3 +525,623 @@ def test_retention_removes_only_old_notes_and_locations(engine: Engine) -> None:
     assert texts[checkins.deadline_key(reports["recent"].id or 0)].startswith("recent")
     assert texts["alert:old"].startswith("old")  # not a check-in's copy
     assert texts[f"location:{rows[('old', CheckInKind.LOCATION)]}"].startswith("old")  # pending
+
+
+def test_what_is_kept_about_a_person_is_counted_in_full(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        world = _world(session)
+        sam = privacy.holdings(session, person=world.sam)
+        lena = privacy.holdings(session, person=world.lena)
+    assert sam == privacy.Holdings(
+        subscriptions=2,
+        countries_led=0,
+        checkins=2,
+        answers=1,
+        notes=2,
+        locations=3,
+        acknowledgements=1,
+        messages_to_them=2,
+        messages_about_them=3,
+        audit_entries=2,
+    )
+    assert (lena.subscriptions, lena.countries_led, lena.checkins, lena.audit_entries) == (
+        0,
+        1,
+        0,
+        2,
+    )
+
+
+def test_every_outbox_message_is_named_for_what_it_was() -> None:
+    assert {
+        key: privacy.message_kind(key)
+        for key in (
+            "rollcall:4",
+            "rollcall:4:remind",
+            "rollcall:4:deadline",
+            "rollcall:4:live",
+            "rollcall:4:help:9",
+            "rollcall:4:safe:9",
+            "rollcall:4:other",
+            "alert:3",
+            "help:3",
+            "safe:3",
+            "location:3",
+            "unreachable:3:1",
+            "curfew:3:2025-03-10",
+            "curfew-proposal:3",
+            "source-failing:3",
+            "welcome",
+        )
+    } == {
+        "rollcall:4": "roll call question",
+        "rollcall:4:remind": "roll call reminder",
+        "rollcall:4:deadline": "roll call deadline report",
+        "rollcall:4:live": "live roll",
+        "rollcall:4:help:9": "call for help",
+        "rollcall:4:safe:9": "safe again",
+        "rollcall:4:other": "roll call message",
+        "alert:3": "alert",
+        "help:3": "call for help",
+        "safe:3": "safe again",
+        "location:3": "location passed on",
+        "unreachable:3:1": "unreachable notice",
+        "curfew:3:2025-03-10": "curfew message",
+        "curfew-proposal:3": "curfew proposal",
+        "source-failing:3": "feed failure notice",
+        "welcome": "message",
+    }
+
+
+def test_export_times_are_utc_and_a_missing_time_stays_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    almaty = timezone(timedelta(hours=5))
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # the server's own zone plays no part
+    time.tzset()
+    try:
+        shown = privacy.iso(datetime(2025, 3, 10, 17, 0, 30, 999, tzinfo=almaty))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert shown == "2025-03-10T12:00:30+00:00"
+    assert privacy.iso(None) is None
+
+
+def test_the_refusals_to_forget_say_what_to_do(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        ada = _person(session, "Ada", Role.ADMIN)
+        assert privacy.forget_refusal(
+            session, person=ada, configured_admin_ids=[ada.telegram_user_id]
+        ) == (
+            "You are an admin through ADMIN_TELEGRAM_IDS, so your next message would enrol "
+            "you again. Ask whoever runs the bot to remove your id there first."
+        )
+        assert privacy.forget_refusal(session, person=ada, configured_admin_ids=[1]) == (
+            "You are the last admin; promote someone else to admin first, then try again."
+        )
+        lena = _person(session, "Lena", Role.LEAD)
+        assert privacy.forget_refusal(session, person=lena, configured_admin_ids=[]) is None
+        _person(session, "Bo", Role.ADMIN)
+        assert privacy.forget_refusal(session, person=ada, configured_admin_ids=[]) is None
+
+
+def test_retention_redacts_every_kind_of_finished_copy_older_than_the_limit(
+    engine: Engine,
+) -> None:
+    keep = timedelta(days=30)
+    cutoff = NOW - keep
+    old = cutoff - timedelta(seconds=1)
+    markup = {"inline_keyboard": [[{"text": "Call", "callback_data": "x"}]]}
+    with session_scope(engine) as session:
+        lena = _person(session, "Lena", Role.LEAD)
+        detail_keys = [
+            "help:1",
+            "safe:1",
+            "location:1",
+            "rollcall:2:help:1",
+            "rollcall:2:safe:1",
+            "rollcall:2:deadline",
+        ]
+        other_keys = ["rollcall:2", "rollcall:2:remind", "alert:1", "unreachable:1:1"]
+        cases = [(key, old, DeliveryStatus.SENT) for key in detail_keys + other_keys]
+        cases += [
+            (f"help:{n}", old, status)
+            for n, status in enumerate(DeliveryStatus, start=10)
+            if status is not DeliveryStatus.SENT
+        ]
+        cases.append(("help:99", cutoff, DeliveryStatus.SENT))
+        for key, at, status in cases:
+            deliveries.enqueue(
+                session,
+                dedupe_key=key,
+                recipients=[Recipient(lena.id or 0, lena.chat_id)],
+                parts=["Sam at 41.0, 69.0"],
+                priority=Priority.CRITICAL,
+                now=at,
+                reply_markup=markup,
+                status=status,
+            )
+        purged = privacy.purge_expired_details(session, now=NOW, keep=keep)
+        rows = session.exec(select(Delivery.dedupe_key, Delivery.text, Delivery.reply_markup))
+        redacted = {key: (text, reply) for key, text, reply in rows.all()}
+    expected_keys = {
+        *detail_keys,
+        *(
+            f"help:{n}"
+            for n, status in enumerate(DeliveryStatus, start=10)
+            if status.value in ("failed", "unreachable")
+        ),
+    }
+    assert {k for k, (text, _) in redacted.items() if text == privacy.REDACTED_TEXT} == (
+        expected_keys
+    )
+    assert all(redacted[k][1] is None for k in expected_keys)
+    assert all(redacted[k][1] is not None for k in redacted.keys() - expected_keys)
+    assert (purged.notes, purged.locations, purged.messages) == (0, 0, len(expected_keys))
+    assert purged.total == len(expected_keys)
+
+
+def test_retention_keeps_what_is_exactly_at_the_limit_and_clears_half_locations(
+    engine: Engine,
+) -> None:
+    keep = timedelta(days=30)
+    cutoff = NOW - keep
+    with session_scope(engine) as session:
+        sam = _person(session, "Sam")
+        staff_id = sam.id or 0
+        at_limit = [
+            CheckIn(staff_id=staff_id, kind=kind, note="n", latitude=1.0, longitude=2.0, at=cutoff)
+            for kind in (CheckInKind.SAFE, CheckInKind.LOCATION)
+        ]
+        half = [
+            CheckIn(staff_id=staff_id, kind=CheckInKind.SAFE, latitude=1.0, at=cutoff - keep),
+            CheckIn(staff_id=staff_id, kind=CheckInKind.HELP, longitude=2.0, at=cutoff - keep),
+        ]
+        session.add_all([*at_limit, *half])
+        session.flush()
+        purged = privacy.purge_expired_details(session, now=NOW, keep=keep)
+    with session_scope(engine) as session:
+        found = sorted(
+            (
+                (c.kind, c.note, c.latitude, c.longitude)
+                for c in checkins.checkins_of(session, staff_id=staff_id)
+            ),
+            key=repr,
+        )
+    assert (purged.notes, purged.locations, purged.messages) == (0, 2, 0)
+    assert purged.total == 2
+    assert found == [
+        ("help", None, None, None),
+        ("location", "n", 1.0, 2.0),
+        ("safe", "n", 1.0, 2.0),
+        ("safe", None, None, None),
+    ]
+
+
+def test_an_export_lists_each_record_with_every_field(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        world = _world(session)
+        sam, sam_id = world.sam, world.sam.id or 0
+        created = invites.create(
+            session, role=Role.LEAD, created_by_staff_id=sam_id, now=NOW, ttl=timedelta(days=7)
+        )
+        used = invites.create(
+            session, role=Role.STAFF, created_by_staff_id=None, now=NOW, ttl=timedelta(days=7)
+        )
+        assert invites.redeem(session, code=used.code, staff_id=sam_id, now=NOW).ok
+        draft = broadcasts.create_draft(
+            session, country="KZ", text="Stay in", author_staff_id=sam_id, now=NOW
+        )
+        curfew_ids = [
+            curfews.create(
+                session,
+                country="KZ",
+                area=area,
+                zone="Asia/Almaty",
+                start="23:00",
+                end="07:00",
+                first_day=date(2025, 3, 10),
+                last_day=last_day,
+                status=CurfewStatus.ACTIVE,
+                now=NOW,
+                set_by_staff_id=sam_id,
+            ).id
+            for area, last_day in (("Almaty", date(2025, 3, 20)), (None, None))
+        ]
+        own = checkins.create_round(
+            session,
+            country="GE",
+            message="Are you safe in Tbilisi?",
+            started_by_staff_id=sam_id,
+            alert_id=None,
+            now=NOW,
+            deadline_at=NOW + timedelta(hours=2),
+            remind_every_minutes=30,
+        )
+        for rollcall in (world.rollcall, own):
+            rollcall.closed_by_staff_id = sam_id
+            rollcall.closed_at = NOW + timedelta(hours=1)
+            session.add(rollcall)
+        # A second copy of a report about Sam, not yet delivered.
+        deliveries.enqueue(
+            session,
+            dedupe_key=f"unreachable:{sam_id}:1",
+            recipients=[Recipient(world.nina.id or 0, world.nina.chat_id)],
+            parts=["Sam can't be reached"],
+            priority=Priority.CRITICAL,
+            now=NOW,
+        )
+        # Someone else's acknowledgement of another alert, and a round Sam was asked in
+        # first although it was started later.
+        shelter = Alert(kind=AlertKind.SECURITY.value, country="GE", title="Shelter")
+        session.add(shelter)
+        session.flush()
+        session.add(Acknowledgement(alert_id=shelter.id or 0, staff_id=world.lena.id or 0, at=NOW))
+        # The alert reached Sam at 12:05, after a failed first attempt.
+        delivered = session.exec(
+            select(Delivery).where(
+                Delivery.staff_id == sam_id, Delivery.dedupe_key == f"alert:{world.alert_id}"
+            )
+        ).one()
+        delivered.sent_at, delivered.attempts = NOW + timedelta(minutes=5), 2
+        delivered.last_error = "Bad Gateway"
+        session.add(delivered)
+        earlier, later = (
+            checkins.create_round(
+                session,
+                country=country,
+                message="Still safe?",
+                started_by_staff_id=None,
+                alert_id=None,
+                now=NOW,
+                deadline_at=NOW + timedelta(hours=3),
+                remind_every_minutes=30,
+            )
+            for country in ("UZ", "TJ")
+        )
+        for rollcall in (later, earlier):
+            checkins.add_members(session, round_id=rollcall.id or 0, staff_ids=[sam_id])
+        session.flush()
+        data = privacy.export(session, person=sam, now=NOW)
+        since = {
+            s.country: privacy.iso(s.created_at)
+            for s in session.exec(select(Subscription).where(Subscription.staff_id == sam_id))
+        }
+        audit_at = [
+            privacy.iso(e.at) for e in session.exec(select(AuditEntry).order_by(col(AuditEntry.id)))
+        ]
+        lena_messages = privacy.export(session, person=world.lena, now=NOW)["messages_to_you"]
+    assert data["person"] == {
+        "id": sam_id,
+        "telegram_user_id": sam.telegram_user_id,
+        "chat_id": sam.chat_id,
+        "display_name": "Sam",
+        "username": "sam",
+        "role": "staff",
+        "reachable": True,
+        "curfew_reminder_minutes": 60,
+        "enrolled_at": privacy.iso(sam.created_at),
+        "updated_at": privacy.iso(sam.updated_at),
+    }
+    assert data["subscriptions"] == [
+        {"country": "GE", "since": since["GE"]},
+        {"country": "KZ", "since": since["KZ"]},
+    ]
+    assert data["checkins"] == [
+        {
+            "kind": "safe",
+            "note": "Sam is at the hotel",
+            "latitude": 43.25,
+            "longitude": 76.95,
+            "at": "2025-03-10T09:00:00+00:00",
+        },
+        {
+            "kind": "location",
+            "note": None,
+            "latitude": 43.26,
+            "longitude": 76.96,
+            "at": "2025-03-10T10:00:00+00:00",
+        },
+    ]
+    assert data["roll_calls_asked"][0] == {
+        "round_id": world.rollcall.id,
+        "country": "KZ",
+        "question": "Explosion near the square; are you safe?",
+        "started_at": "2025-03-10T10:00:00+00:00",
+        "deadline_at": "2025-03-10T11:59:00+00:00",
+        "status": "open",
+        "answers": [
+            {
+                "answer": "help",
+                "note": "Sam hurt a leg",
+                "latitude": 43.27,
+                "longitude": 76.97,
+                "late": False,
+                "via": "/help_me",
+                "at": "2025-03-10T11:00:00+00:00",
+            }
+        ],
+    }
+    assert [r["round_id"] for r in data["roll_calls_asked"]] == [
+        world.rollcall.id,
+        earlier.id,
+        later.id,
+    ]
+    assert data["acknowledgements"] == [
+        {"alert_id": world.alert_id, "title": "Leave Kazakhstan", "at": "2025-03-10T12:00:00+00:00"}
+    ]
+    assert data["messages_to_you"] == [
+        {
+            "kind": "roll call question",
+            "alert_id": None,
+            "part": 0,
+            "status": "sent",
+            "attempts": 0,
+            "queued_at": "2025-03-10T12:00:00+00:00",
+            "sent_at": None,
+            "last_error": None,
+            "text": "Are you safe?",
+        },
+        {
+            "kind": "alert",
+            "alert_id": world.alert_id,
+            "part": 0,
+            "status": "sent",
+            "attempts": 2,
+            "queued_at": "2025-03-10T12:00:00+00:00",
+            "sent_at": "2025-03-10T12:05:00+00:00",
+            "last_error": "Bad Gateway",
+            "text": "Leave now",
+        },
+    ]
+    assert data["reports_about_you"][2] == {
+        "kind": "unreachable notice",
+        "queued_at": "2025-03-10T12:00:00+00:00",
+        "recipients": 2,
+        "delivered": 1,
+        "text": "Sam can't be reached",
+    }
+    assert data["invites_created"] == [
+        {
+            "id": created.id,
+            "role": "lead",
+            "created_at": "2025-03-10T12:00:00+00:00",
+            "expires_at": "2025-03-17T12:00:00+00:00",
+            "used_at": None,
+        }
+    ]
+    assert data["invite_used"] == [
+        {"id": used.id, "role": "staff", "used_at": "2025-03-10T12:00:00+00:00"}
+    ]
+    assert data["broadcasts_written"] == [
+        {
+            "alert_id": draft.id,
+            "country": "KZ",
+            "status": "draft",
+            "text": "Stay in",
+            "written_at": "2025-03-10T12:00:00+00:00",
+            "sent_at": None,
+        }
+    ]
+    assert data["roll_calls_run"] == [
+        {
+            "round_id": world.rollcall.id,
+            "country": "KZ",
+            "question": "Explosion near the square; are you safe?",
+            "you": ["ended"],
+            "started_at": "2025-03-10T10:00:00+00:00",
+            "deadline_at": "2025-03-10T11:59:00+00:00",
+            "closed_at": "2025-03-10T13:00:00+00:00",
+        },
+        {
+            "round_id": own.id,
+            "country": "GE",
+            "question": "Are you safe in Tbilisi?",
+            "you": ["started", "ended"],
+            "started_at": "2025-03-10T12:00:00+00:00",
+            "deadline_at": "2025-03-10T14:00:00+00:00",
+            "closed_at": "2025-03-10T13:00:00+00:00",
+        },
+    ]
+    assert data["curfews_set"] == [
+        {
+            "curfew_id": curfew_ids[0],
+            "country": "KZ",
+            "area": "Almaty",
+            "zone": "Asia/Almaty",
+            "start": "23:00",
+            "end": "07:00",
+            "first_day": "2025-03-10",
+            "last_day": "2025-03-20",
+            "status": "active",
+            "confirmed_at": None,
+        },
+        {
+            "curfew_id": curfew_ids[1],
+            "country": "KZ",
+            "area": None,
+            "zone": "Asia/Almaty",
+            "start": "23:00",
+            "end": "07:00",
+            "first_day": "2025-03-10",
+            "last_day": None,
+            "status": "active",
+            "confirmed_at": None,
+        },
+    ]
+    assert data["audit_log"] == [
+        {"at": audit_at[0], "action": "enrol", "outcome": "ok", "you": "acted", "detail": {}},
+        {
+            "at": audit_at[1],
+            "action": "promote",
+            "outcome": "ok",
+            "you": "were named",
+            "detail": {"new_role": "staff", "target": "you"},
+        },
+    ]
+    assert all(m["text_left_out"] == "it is about other people" for m in lena_messages)
+
+
+def test_forgetting_removes_each_line_about_the_person_and_their_links(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        lena = _person(session, "Lena", Role.LEAD)
+        ann = staff.enrol(
+            session,
+            telegram_user_id=next(_ids),
+            chat_id=next(_ids),
+            display_name="Ann O'Neil <&>",
+            username=None,
+            role=Role.LEAD,
+        )
+        sam = _person(session, "Sam")
+        ann_id = ann.id or 0
+        lines = {
+            "• Ann O'Neil &lt;&amp;&gt;": True,
+            "• Ann O'Neil &lt;&amp;&gt;, 10:00": True,
+            "• Ann O'Neil &lt;&amp;&gt;: “fine”": True,
+            "• Ann O'Neil &lt;&amp;&gt; [43.20, 76.90]": True,
+            "• Ann O'Neil &lt;&amp;&gt;son, 10:00": False,
+            "• Ann O'Neil <&>, 10:00": False,
+            "  • Ann O'Neil &lt;&amp;&gt;": False,
+            "• Sam (@sam), 10:00": False,
+        }
+        rounds = []
+        for asked, country in ((True, "KZ"), (False, "UZ")):
+            rollcall = checkins.create_round(
+                session,
+                country=country,
+                message="Are you safe?",
+                started_by_staff_id=lena.id,
+                alert_id=None,
+                now=NOW,
+                deadline_at=NOW + timedelta(hours=1),
+                remind_every_minutes=30,
+            )
+            members = [ann_id, sam.id or 0] if asked else [sam.id or 0]
+            checkins.add_members(session, round_id=rollcall.id or 0, staff_ids=members)
+            _sent(
+                session,
+                key=checkins.deadline_key(rollcall.id or 0),
+                to=lena,
+                text="\n".join(["<b>Roll call</b>", *lines]),
+            )
+            rounds.append(rollcall.id)
+        # A round Ann ended, a broadcast she sent, and its live report in her chat.
+        ended = checkins.create_round(
+            session,
+            country="GE",
+            message="Are you safe?",
+            started_by_staff_id=lena.id,
+            alert_id=None,
+            now=NOW,
+            deadline_at=NOW + timedelta(hours=1),
+            remind_every_minutes=30,
+        )
+        ended.closed_by_staff_id = ann_id
+        session.add(ended)
+        sent = broadcasts.create_draft(
+            session, country="KZ", text="Curfew", author_staff_id=ann_id, now=NOW
+        )
+        assert broadcasts.claim_draft(
+            session, alert_id=sent.id or 0, author_staff_id=ann_id, status=AlertStatus.SENT, now=NOW
+        )
+        broadcasts.set_report(session, alert_id=sent.id or 0, chat_id=ann.chat_id, message_id=5)
+        signed = render.broadcast_message(
+            country="KZ", text="Curfew", author=ann.display_name, at=NOW
+        )
+        _sent(session, key=f"alert:{sent.id}", to=sam, text=signed[0], alert_id=sent.id)
+        _sent(session, key="alert:999", to=sam, text=signed[0])
+        audit.record(
+            session,
+            action="promote",
+            actor_telegram_id=lena.telegram_user_id,
+            actor_staff_id=lena.id,
+            target_staff_id=ann_id,
+            by_staff_id=lena.id,
+            new_role="lead",
+        )
+        ids = (ended.id, sent.id)
+    with session_scope(engine) as session:
+        done = privacy.forget(session, staff_id=ann_id, configured_admin_ids=(), now=NOW)
+        assert isinstance(done, privacy.Forgotten) and done.round_ids == [rounds[0]]
+    with session_scope(engine) as session:
+        reports = [
+            session.exec(
+                select(Delivery.text).where(Delivery.dedupe_key == checkins.deadline_key(r or 0))
+            ).one()
+            for r in rounds
+        ]
+        kept_round, kept_alert = session.get(RollCall, ids[0]), session.get(Alert, ids[1])
+        texts = dict(
+            session.exec(
+                select(Delivery.dedupe_key, Delivery.text).where(Delivery.staff_id == sam.id)
+            ).all()
+        )
+        (entry,) = session.exec(select(AuditEntry).where(AuditEntry.action == "promote")).all()
+    assert reports[0].split("\n") == [
+        "<b>Roll call</b>",
+        *(privacy.FORGOTTEN_LINE if theirs else line for line, theirs in lines.items()),
+    ]
+    assert reports[1] == "\n".join(["<b>Roll call</b>", *lines])  # she was not asked there
+    assert kept_round is not None and kept_round.closed_by_staff_id is None
+    assert kept_alert is not None
+    assert (
+        kept_alert.status,
+        kept_alert.created_by_staff_id,
+        kept_alert.report_chat_id,
+        kept_alert.report_message_id,
+        kept_alert.report_done,
+    ) == ("sent", None, None, None, True)
+    assert texts[f"alert:{ids[1]}"] == signed[0].replace(
+        "<i>From Ann O'Neil &lt;&amp;&gt;", "<i>From your security team"
+    )
+    assert texts["alert:999"] == signed[0]  # not hers
+    assert (entry.actor_telegram_id, entry.actor_staff_id) == (lena.telegram_user_id, lena.id)
+    assert json.loads(entry.detail or "{}") == {"by_staff_id": lena.id, "new_role": "lead"}
+
+
+def test_audit_entries_naming_a_longer_id_are_not_the_persons(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        sam = _person(session, "Sam")
+        lena = _person(session, "Lena", Role.ADMIN)
+        other = int(f"{sam.id}5")  # "staff_id": 15 looks like "staff_id": 1 to LIKE
+        audit.record(
+            session,
+            action="promote",
+            actor_telegram_id=lena.telegram_user_id,
+            actor_staff_id=lena.id,
+            target_staff_id=other,
+        )
+        assert privacy.export(session, person=sam, now=NOW)["audit_log"] == []
+        assert privacy.holdings(session, person=sam).audit_entries == 0
+        assert isinstance(
+            privacy.forget(session, staff_id=sam.id or 0, configured_admin_ids=(), now=NOW),
+            privacy.Forgotten,
+        )
+        (entry,) = session.exec(select(AuditEntry).where(AuditEntry.action == "promote")).all()
+        assert json.loads(entry.detail or "{}") == {"target_staff_id": other}
+
+
+def test_an_audit_entry_shows_the_person_as_you_and_leaves_out_others(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        sam = _person(session, "Sam")
+        lena = _person(session, "Lena", Role.ADMIN)
+        audit.record(
+            session,
+            action="promote",
+            actor_telegram_id=lena.telegram_user_id,
+            actor_staff_id=lena.id,
+            by_staff_id=lena.id,
+            new_role="lead",
+            staff_id=sam.id,
+            target_staff_id=sam.id,
+            zone="Asia/Almaty",
+        )
+        (entry,) = privacy.export(session, person=sam, now=NOW)["audit_log"]
+    assert entry["detail"] == {
+        "new_role": "lead",
+        "staff_id": "you",
+        "target": "you",
+        "zone": "Asia/Almaty",
+    }
