@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from schedules.curfew_text import FoundCurfew, find_curfews, parse_report, utc_check
+from schedules.curfew_text import find_curfews, parse_report, utc_check
 from schedules.curfew_times import Window
 
 EARLY_JAN_2022 = date(2022, 1, 6)
@@ -162,7 +162,9 @@ def test_country_is_not_taken_for_the_area() -> None:
 @given(text=st.text(max_size=400), reference=st.dates())
 def test_find_curfews_never_raises_on_any_text(text: str, reference: date) -> None:
     for found in find_curfews(text, reference=reference):
-        assert isinstance(found, FoundCurfew)
+        # Only a sentence that mentions a curfew is read, and it is quoted from the text.
+        assert "curfew" in found.sentence.lower()
+        assert found.window.start != found.window.end
 
 
 _PIECES = st.sampled_from(
@@ -214,6 +216,60 @@ def test_utc_check() -> None:
     assert utc_check(found, "Asia/Almaty", date(2025, 1, 6)) is False
     [plain] = find_curfews("A curfew from 2300 to 0700.", reference=EARLY_JAN_2022)
     assert utc_check(plain, "Asia/Almaty", date(2022, 1, 6)) is None
+
+
+@pytest.mark.parametrize(
+    ("stated", "matches"),
+    [
+        ("1700-0100 UTC", True),  # both right for UTC+6
+        ("1700-0200 UTC", False),  # only the end is wrong
+        ("1600-0100 UTC", False),  # only the start is wrong
+        ("1800-0200 UTC", False),  # both wrong: last year's UTC+5 reading
+    ],
+)
+def test_utc_check_compares_both_ends_of_the_stated_window(stated: str, matches: bool) -> None:
+    # Almaty on 6 January 2022 was UTC+6: 23:00-07:00 local is 17:00-01:00 UTC.
+    text = f"A curfew is in force in Almaty 2300-0700 local time ({stated})."
+    [found] = find_curfews(text, reference=EARLY_JAN_2022)
+    assert found.window == NIGHT
+    assert utc_check(found, "Asia/Almaty", EARLY_JAN_2022) is matches
+
+
+@pytest.mark.parametrize(
+    ("text", "stated", "matches"),
+    [
+        (
+            "Curfew in Almaty 23:00-07:00 (17:00-01:00 UTC).",
+            {"start": "17:00", "end": "01:00"},
+            True,
+        ),
+        (
+            "Curfew in Almaty 23:00-07:00 (17:00-02:00 UTC).",
+            {"start": "17:00", "end": "02:00"},
+            False,
+        ),
+        (
+            "Curfew in Almaty 23:00-07:00 (16:00-01:00 UTC).",
+            {"start": "16:00", "end": "01:00"},
+            False,
+        ),
+    ],
+)
+def test_parse_report_flags_a_stated_utc_window_wrong_at_either_end(
+    text: str, stated: dict[str, str], matches: bool
+) -> None:
+    assert parse_report(text, country="KZ", day=EARLY_JAN_2022) == [
+        {
+            "start": "23:00",
+            "end": "07:00",
+            "zone": "Asia/Almaty",
+            "start_utc": "17:00",
+            "end_utc": "01:00",
+            "until": None,
+            "stated_utc": stated,
+            "utc_matches": matches,
+        }
+    ]
 
 
 def test_parse_report_exact_output() -> None:
