@@ -16,6 +16,7 @@ from schedules.curfew_times import (
     next_change,
     occurrence,
     occurrences_between,
+    parse_clock,
     parse_window,
 )
 
@@ -91,6 +92,110 @@ def test_parse_window_rejects_with_message(text: str, message: str) -> None:
         parse_window(text)
 
 
+# The exact refusals a lead sees when typing a window.
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "no curfew window given: expected something like '23:00-07:00'"),
+        ("x" * 101, "curfew window too long: expected something like '23:00-07:00'"),
+        (
+            "curfew from eleven at night until seven in the morning, every day",
+            "could not read a curfew window from 'curfew from eleven at night until seven ': "
+            "expected something like '23:00-07:00' or '11pm to 7am'",
+        ),
+        (
+            "2300-2300 local time",
+            "start and end are both 23:00: a curfew window needs different start and end times",
+        ),
+        ("23:00-07:60", "minutes out of range in '07:60': minutes run 00-59"),
+        ("0pm-7am", "hour out of range in '0pm': 12-hour times run 1-12"),
+        ("24:30-07:00", "hour out of range in '24:30': hours run 00-23"),
+    ],
+)
+def test_parse_window_refusal_is_shown_word_for_word(text: str, message: str) -> None:
+    with pytest.raises(ValueError) as raised:
+        parse_window(text)
+    assert str(raised.value) == message
+
+
+def test_a_window_text_is_too_long_only_past_one_hundred_characters() -> None:
+    # Whitespace runs count as one space; 100 characters get a reading, 101 do not.
+    hundred = "curfew   " + "x" * 93
+    with pytest.raises(ValueError) as raised:
+        parse_window(hundred)
+    assert str(raised.value) == (
+        "could not read a curfew window from 'curfew xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx': "
+        "expected something like '23:00-07:00' or '11pm to 7am'"
+    )
+    with pytest.raises(ValueError) as raised:
+        parse_window(hundred + "x")
+    assert str(raised.value) == "curfew window too long: expected something like '23:00-07:00'"
+
+
+@pytest.mark.parametrize(
+    ("text", "clock"),
+    [
+        ("7", time(7, 0)),
+        ("0700", time(7, 0)),
+        ("1230", time(12, 30)),
+        ("2359", time(23, 59)),
+        ("23:59", time(23, 59)),
+        ("24:00", time(0, 0)),
+        ("2400", time(0, 0)),
+        ("00:00", time(0, 0)),
+        ("12am", time(0, 0)),
+        ("12:30am", time(0, 30)),
+        ("12pm", time(12, 0)),
+        ("12:30 p.m.", time(12, 30)),
+        ("1pm", time(13, 0)),
+        ("11PM", time(23, 0)),
+        ("7 A.M.", time(7, 0)),
+        ("11:59 pm", time(23, 59)),
+        ("Noon", time(12, 0)),
+        ("MIDDAY", time(12, 0)),
+        ("12 noon", time(12, 0)),
+        ("Midnight", time(0, 0)),
+        ("12 midnight", time(0, 0)),
+        ("  21h30 ", time(21, 30)),
+    ],
+)
+def test_parse_clock_reads_advisory_times(text: str, clock: time) -> None:
+    assert parse_clock(text) == clock
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("dusk", "not a clock time: 'dusk'"),
+        ("x" * 50, f"not a clock time: '{'x' * 40}'"),
+        ("23:60", "minutes out of range in '23:60': minutes run 00-59"),
+        ("2360", "minutes out of range in '2360': minutes run 00-59"),
+        (
+            "23:60 hours, until the emergency decree is lifted",
+            "minutes out of range in '23:60 hours, until the emergency decree ': minutes run 00-59",
+        ),
+        ("13pm", "hour out of range in '13pm': 12-hour times run 1-12"),
+        ("0am", "hour out of range in '0am': 12-hour times run 1-12"),
+        ("24:01", "hour out of range in '24:01': hours run 00-23"),
+        ("2430", "hour out of range in '2430': hours run 00-23"),
+        ("25:00", "hour out of range in '25:00': hours run 00-23"),
+        (
+            "99:00 local time, every night until the state of emergency ends",
+            "hour out of range in '99:00 local time, every night until the ': hours run 00-23",
+        ),
+        (
+            "13 p.m. local time, every night until the state of emergency ends",
+            "hour out of range in '13 p.m. local time, every night until th': "
+            "12-hour times run 1-12",
+        ),
+    ],
+)
+def test_parse_clock_refusal_is_exact(text: str, message: str) -> None:
+    with pytest.raises(ValueError) as raised:
+        parse_clock(text)
+    assert str(raised.value) == message
+
+
 _PIECES = st.sampled_from(
     ["23", ":", "00", "-", " to ", "pm", "a.m.", "2300", "hrs", ".", " ", "–", "noon", "24"]
 )
@@ -106,10 +211,27 @@ def test_parse_window_raises_only_value_error(text: str) -> None:
 
 
 def test_window_refuses_equal_times_and_tzinfo() -> None:
-    with pytest.raises(ValueError, match="different start and end"):
-        Window(time(23, 0), time(23, 0))
-    with pytest.raises(ValueError, match="without tzinfo"):
-        Window(time(23, 0, tzinfo=UTC), time(7, 0))
+    with pytest.raises(ValueError) as raised:
+        Window(time(5, 30), time(5, 30))
+    assert str(raised.value) == (
+        "start and end are both 05:30: a curfew window needs different start and end times"
+    )
+    for start, end in [
+        (time(23, 0, tzinfo=UTC), time(7, 0)),
+        (time(23, 0), time(7, 0, tzinfo=UTC)),
+        (time(23, 0, tzinfo=UTC), time(7, 0, tzinfo=UTC)),
+    ]:
+        with pytest.raises(ValueError) as raised:
+            Window(start, end)
+        assert str(raised.value) == "a curfew window holds local wall-clock times, without tzinfo"
+
+
+def test_window_label_and_midnight_crossing() -> None:
+    assert NIGHT.label() == "23:00-07:00"
+    assert NIGHT.crosses_midnight
+    assert Window(time(0, 0), time(5, 0)).crosses_midnight is False
+    assert Window(time(20, 0), time(0, 0)).crosses_midnight is True
+    assert Window(time(9, 5), time(17, 45)).label() == "09:05-17:45"
 
 
 # --- occurrence ----------------------------------------------------------------------
