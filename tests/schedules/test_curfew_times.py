@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 
 import pytest
 from hypothesis import given
@@ -423,3 +423,145 @@ def test_empty_night_is_skipped_by_next_change() -> None:
     change = next_change("America/New_York", window, date(2025, 3, 9), None, utc(2025, 3, 9))
     # The 9th has no curfew at all; the next start is 02:30 EDT on the 10th.
     assert change == ("start", utc(2025, 3, 10, 6, 30))
+
+
+class _NoOffset(tzinfo):
+    """A tzinfo that knows no offset: datetimes carrying it are naive all the same."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def tzname(self, dt: datetime | None) -> str | None:
+        return None
+
+
+@pytest.mark.parametrize(
+    "instant",
+    [datetime(2025, 1, 7), datetime(2025, 1, 7, tzinfo=_NoOffset())],  # noqa: DTZ001
+)
+def test_instants_without_an_offset_are_refused_by_name(instant: datetime) -> None:
+    later = utc(2025, 1, 8)
+    with pytest.raises(ValueError) as raised:
+        occurrences_between("Asia/Almaty", NIGHT, date(2025, 1, 1), None, instant, later)
+    assert str(raised.value) == "start_utc must be timezone-aware"
+    with pytest.raises(ValueError) as raised:
+        occurrences_between("Asia/Almaty", NIGHT, date(2025, 1, 1), None, utc(2025, 1, 6), instant)
+    assert str(raised.value) == "end_utc must be timezone-aware"
+    with pytest.raises(ValueError) as raised:
+        next_change("Asia/Almaty", NIGHT, date(2025, 1, 1), None, instant)
+    assert str(raised.value) == "now must be timezone-aware"
+
+
+def test_instants_in_any_offset_are_read_as_the_same_moment() -> None:
+    # 23:30 in Kolkata (UTC+5:30) on 6 January 2025 is 18:00 UTC: Almaty's curfew starts.
+    kolkata = timezone(timedelta(hours=5, minutes=30))
+    now = datetime(2025, 1, 6, 23, 30, tzinfo=kolkata)
+    assert next_change("Asia/Almaty", NIGHT, date(2025, 1, 1), None, now) == (
+        "end",
+        utc(2025, 1, 7, 2),
+    )
+    found = occurrences_between(
+        "Asia/Almaty",
+        NIGHT,
+        date(2025, 1, 1),
+        None,
+        now,
+        datetime(2025, 1, 7, 23, 30, tzinfo=kolkata),
+    )
+    assert [(o.starts_at, o.ends_at) for o in found] == [
+        (utc(2025, 1, 6, 18), utc(2025, 1, 7, 2)),
+    ]
+
+
+def test_a_curfew_that_ended_at_the_range_start_is_not_in_it() -> None:
+    # Almaty, 6 January 2025: 18:00-02:00 UTC. From 02:00 UTC on, only the next one counts.
+    found = occurrences_between(
+        "Asia/Almaty", NIGHT, date(2025, 1, 1), None, utc(2025, 1, 7, 2), utc(2025, 1, 8, 3)
+    )
+    assert [(o.day, o.starts_at, o.ends_at) for o in found] == [
+        (date(2025, 1, 7), utc(2025, 1, 7, 18), utc(2025, 1, 8, 2)),
+    ]
+    one_minute_earlier = occurrences_between(
+        "Asia/Almaty",
+        NIGHT,
+        date(2025, 1, 1),
+        None,
+        utc(2025, 1, 7, 1, 59),
+        utc(2025, 1, 7, 18, 1),
+    )
+    assert [o.day for o in one_minute_earlier] == [date(2025, 1, 6), date(2025, 1, 7)]
+
+
+def test_half_hour_zones_place_the_curfew_on_the_half_hour() -> None:
+    kolkata = occurrence("Asia/Kolkata", NIGHT, date(2025, 1, 6))
+    kathmandu = occurrence("Asia/Kathmandu", NIGHT, date(2025, 1, 6))
+    assert (kolkata.starts_at, kolkata.ends_at) == (utc(2025, 1, 6, 17, 30), utc(2025, 1, 7, 1, 30))
+    assert (kathmandu.starts_at, kathmandu.ends_at) == (
+        utc(2025, 1, 6, 17, 15),
+        utc(2025, 1, 7, 1, 15),
+    )
+    assert (
+        format_window("Asia/Kathmandu", NIGHT, date(2025, 1, 6))
+        == "23:00 to 07:00 local time (17:15-01:15 UTC)"
+    )
+
+
+def test_new_york_curfew_over_the_autumn_night_lasts_an_hour_longer() -> None:
+    # 2 November 2025, 02:00 EDT -> 01:00 EST: 23:00 EDT to 07:00 EST is nine hours.
+    found = occurrences_between(
+        "America/New_York",
+        NIGHT,
+        date(2025, 10, 31),
+        date(2025, 11, 2),
+        utc(2025, 11, 1),
+        utc(2025, 11, 4),
+    )
+    assert [(o.day, o.starts_at, o.ends_at) for o in found] == [
+        (date(2025, 10, 31), utc(2025, 11, 1, 3), utc(2025, 11, 1, 11)),
+        (date(2025, 11, 1), utc(2025, 11, 2, 3), utc(2025, 11, 2, 12)),
+        (date(2025, 11, 2), utc(2025, 11, 3, 4), utc(2025, 11, 3, 12)),
+    ]
+
+
+def test_the_last_day_still_has_its_curfew_in_a_range() -> None:
+    found = occurrences_between(
+        "Asia/Almaty",
+        NIGHT,
+        date(2025, 1, 6),
+        date(2025, 1, 7),
+        utc(2025, 1, 7, 12),
+        utc(2025, 1, 20),
+    )
+    assert [(o.day, o.starts_at) for o in found] == [(date(2025, 1, 7), utc(2025, 1, 7, 18))]
+
+
+def test_range_ending_late_in_the_utc_day_reaches_the_next_local_day() -> None:
+    # 20:00 UTC on 7 January is 01:00 on the 8th in Almaty: the 7th's curfew is running.
+    found = occurrences_between(
+        "Asia/Almaty", NIGHT, date(2025, 1, 1), None, utc(2025, 1, 7, 19), utc(2025, 1, 7, 20)
+    )
+    assert [o.day for o in found] == [date(2025, 1, 7)]
+
+
+@pytest.mark.parametrize(
+    ("delta", "text"),
+    [
+        (timedelta(seconds=29), "under 1 min"),
+        (timedelta(seconds=30), "1 min"),
+        (timedelta(hours=23, minutes=59, seconds=29), "23 h 59 min"),
+        (timedelta(hours=23, minutes=59, seconds=30), "1 d"),
+        (timedelta(days=2, minutes=1), "2 d 1 min"),
+        (timedelta(minutes=61), "1 h 1 min"),
+    ],
+)
+def test_format_duration_rounds_to_the_nearest_minute(delta: timedelta, text: str) -> None:
+    assert format_duration(delta) == text
+
+
+def test_format_duration_refusal_is_exact() -> None:
+    with pytest.raises(ValueError) as raised:
+        format_duration(timedelta(seconds=-1))
+    assert str(raised.value) == "duration must not be negative"
