@@ -330,3 +330,45 @@ def test_parse_report_rejects_unknown_country_and_zone() -> None:
 
 def test_parse_report_no_curfew_is_empty() -> None:
     assert parse_report("All calm.", country="KZ", day=date(2025, 1, 6)) == []
+
+
+# --- years, end dates and their limits ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("The curfew of 2030-2040 is planned.", []),  # ten years apart: a span of years
+        ("The curfew of 1930-1940 is history.", []),
+        ("The curfew of 2019-2020 ended.", []),
+        ("Curfew 2030-2041.", [Window(time(20, 30), time(20, 41))]),  # eleven apart: times
+        ("Curfew 2100-2105.", [Window(time(21, 0), time(21, 5))]),  # no year starts with 21
+        ("Curfew 1830-1835.", [Window(time(18, 30), time(18, 35))]),
+        ("Curfew 2040-2030.", [Window(time(20, 40), time(20, 30))]),  # backwards: times
+        ("Curfew 2030-20:40.", [Window(time(20, 30), time(20, 40))]),
+        ("Curfew 20:30-2040.", [Window(time(20, 30), time(20, 40))]),
+    ],
+)
+def test_a_span_of_years_is_not_a_window(text: str, found: list[Window]) -> None:
+    assert windows(text) == found
+
+
+@pytest.mark.parametrize(
+    ("text", "reference", "until"),
+    [
+        ("Curfew 23:00-07:00 until 19 January 2032.", EARLY_JAN_2022, date(2032, 1, 19)),
+        ("Curfew 23:00-07:00 until 19 January 2033.", EARLY_JAN_2022, None),
+        ("Curfew 23:00-07:00 until 19 January 2012.", EARLY_JAN_2022, date(2012, 1, 19)),
+        ("Curfew 23:00-07:00 until 19 January 2011.", EARLY_JAN_2022, None),
+        ("Curfew 23:00-07:00 until 19 January 0000.", EARLY_JAN_2022, None),
+        ("Curfew 23:00-07:00 until 2022-02-30.", EARLY_JAN_2022, None),
+        # 2100 is not a leap year: the next 29 February after March 2096 is in 2104.
+        ("Curfew 23:00-07:00 until 29 February.", date(2096, 3, 1), date(2104, 2, 29)),
+        ("Curfew 23:00-07:00 until 19 January.", date(9999, 6, 1), None),
+    ],
+)
+def test_end_dates_far_from_the_text_date_are_dropped(
+    text: str, reference: date, until: date | None
+) -> None:
+    found = find_curfews(text, reference=reference)
+    assert [(f.window, f.until) for f in found] == [(NIGHT, until)]
