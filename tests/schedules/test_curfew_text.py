@@ -372,3 +372,63 @@ def test_end_dates_far_from_the_text_date_are_dropped(
 ) -> None:
     found = find_curfews(text, reference=reference)
     assert [(f.window, f.until) for f in found] == [(NIGHT, until)]
+
+
+@pytest.mark.parametrize(
+    ("text", "stated"),
+    [
+        ("Curfew 2300-0700 local time (1700-0100 UTC).", Window(time(17), time(1))),
+        ("Curfew 1700Z-0100Z / 2300-0700 local.", Window(time(17), time(1))),
+        ("Curfew 2300-0700 (1700-0100 Zulu).", Window(time(17), time(1))),
+        ("Curfew 2300-0700 hrs (i.e. 1700-0100 UTC).", Window(time(17), time(1))),
+        ("Curfew 1700-0100 GMT, 2300-0700 local.", Window(time(17), time(1))),
+        ("Curfew [see map] 2300-0700 (1700-0100 UTC).", Window(time(17), time(1))),
+        ("Curfew (UTC times) 23:00-07:00 local.", None),
+    ],
+)
+def test_embassy_phrasings_of_a_stated_utc_window(text: str, stated: Window | None) -> None:
+    found = find_curfews(text, reference=EARLY_JAN_2022)
+    assert [(f.window, f.stated_utc) for f in found] == [(NIGHT, stated)]
+
+
+def test_a_local_window_in_brackets_is_a_second_curfew_not_a_utc_twin() -> None:
+    found = find_curfews("Curfew 2300-0700 (2200-0600 in Oral).", reference=EARLY_JAN_2022)
+    assert [(f.window, f.stated_utc, f.area) for f in found] == [
+        (NIGHT, None, None),
+        (Window(time(22), time(6)), None, "Oral"),
+    ]
+
+
+def test_each_window_keeps_its_own_utc_twin_area_and_end_date() -> None:
+    text = (
+        "Curfew 2300-0700 local time (1700-0100 UTC) in Almaty until 19 January; "
+        "curfew 2200-0600 in Oral until 20 January."
+    )
+    found = find_curfews(text, reference=EARLY_JAN_2022)
+    assert [(f.window, f.stated_utc, f.area, f.until) for f in found] == [
+        (NIGHT, Window(time(17), time(1)), "Almaty", date(2022, 1, 19)),
+        (Window(time(22), time(6)), None, "Oral", date(2022, 1, 20)),
+    ]
+    assert {f.sentence for f in found} == {text}
+
+
+@pytest.mark.parametrize(
+    ("text", "areas"),
+    [
+        ("The curfew in the city of Almaty runs 2300-0700.", ["Almaty"]),
+        ("The curfew across the Almaty Region runs 2300-0700.", ["Almaty Region"]),
+        ("The curfew in January in Almaty runs 2300-0700.", ["Almaty"]),
+        ("A curfew runs 2300-0700 in Almaty, and 2200-0600 in Oral.", ["Almaty", "Oral"]),
+        ("A curfew runs 2300-0700, but 2200-0600 in Oral.", [None, "Oral"]),
+        ("A curfew in Almaty runs 2300-0700 and 2200-0600.", ["Almaty", "Almaty"]),
+        ("Curfew 2300-0700 in Kazakhstan.", [None]),
+    ],
+)
+def test_area_belongs_to_the_window_next_to_it(text: str, areas: list[str | None]) -> None:
+    assert [f.area for f in find_curfews(text, reference=EARLY_JAN_2022)] == areas
+
+
+def test_a_sentence_is_split_after_its_full_stop() -> None:
+    text = "Shops close early. Dr. Smith said a curfew runs 2300-0700. Stay in."
+    [found] = find_curfews(text, reference=EARLY_JAN_2022)
+    assert found.sentence == "Smith said a curfew runs 2300-0700."
