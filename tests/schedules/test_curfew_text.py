@@ -432,3 +432,42 @@ def test_a_sentence_is_split_after_its_full_stop() -> None:
     text = "Shops close early. Dr. Smith said a curfew runs 2300-0700. Stay in."
     [found] = find_curfews(text, reference=EARLY_JAN_2022)
     assert found.sentence == "Smith said a curfew runs 2300-0700."
+
+
+@pytest.mark.parametrize(
+    ("text", "zones"),
+    [
+        (
+            "A curfew in Oral runs 2300-0700; in Almaty, a curfew from 2200 to 0600.",
+            ["Asia/Oral", "Asia/Almaty"],
+        ),
+        (
+            "A curfew in Almaty runs 2300-0700; in Oral, a curfew from 2200 to 0600.",
+            ["Asia/Almaty", "Asia/Oral"],
+        ),
+    ],
+)
+def test_parse_report_zone_of_each_window_is_that_of_its_own_area(
+    text: str, zones: list[str]
+) -> None:
+    report = parse_report(text, country="KZ", day=date(2025, 1, 6))
+    assert [row["zone"] for row in report] == zones
+
+
+def test_parse_report_refusals_are_exact() -> None:
+    with pytest.raises(ValueError) as raised:
+        parse_report("Curfew 2300-0700 in Pristina.", country="Kosovo", day=date(2025, 1, 6))
+    assert str(raised.value) == "no time zone is known for Kosovo (XK)"
+    with pytest.raises(ValueError) as raised:
+        parse_report("A curfew from 2300 to 0700 in Astana.", country="KZ", day=date(2025, 1, 6))
+    assert str(raised.value) == (
+        "Kazakhstan has several time zones and the text does not say which applies to "
+        "23:00-07:00; give one of: Asia/Almaty, Asia/Qyzylorda, Asia/Qostanay, Asia/Aqtobe, "
+        "Asia/Aqtau, Asia/Atyrau, Asia/Oral"
+    )
+    with pytest.raises(ValueError) as raised:
+        parse_report(ALMATY_TEXT, country="Atlantis", day=date(2025, 1, 6))
+    assert str(raised.value) == "unknown country: 'Atlantis'"
+    with pytest.raises(ValueError) as raised:
+        parse_report(ALMATY_TEXT, country="KZ", day=date(2025, 1, 6), zone="Asia/Atlantis")
+    assert str(raised.value) == "unknown time zone: 'Asia/Atlantis'"
