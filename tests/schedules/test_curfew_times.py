@@ -555,6 +555,8 @@ def test_range_ending_late_in_the_utc_day_reaches_the_next_local_day() -> None:
         (timedelta(hours=23, minutes=59, seconds=30), "1 d"),
         (timedelta(days=2, minutes=1), "2 d 1 min"),
         (timedelta(minutes=61), "1 h 1 min"),
+        # Exact whole-minute arithmetic even where a float would round up a minute.
+        (timedelta(days=900_000_000, seconds=29, microseconds=999_999), "900000000 d"),
     ],
 )
 def test_format_duration_rounds_to_the_nearest_minute(delta: timedelta, text: str) -> None:
