@@ -471,3 +471,33 @@ def test_parse_report_refusals_are_exact() -> None:
     with pytest.raises(ValueError) as raised:
         parse_report(ALMATY_TEXT, country="KZ", day=date(2025, 1, 6), zone="Asia/Atlantis")
     assert str(raised.value) == "unknown time zone: 'Asia/Atlantis'"
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        # "UTC" elsewhere in the sentence does not make an unbracketed window UTC.
+        ("The curfew, 2300-0700, was announced at 0900 UTC.", [NIGHT]),
+        # A bracket that says UTC holds a UTC window; what follows the bracket is local.
+        ("Curfew (UTC: 1700-0100) 2300-0700 local time.", [NIGHT]),
+        ("Curfew [UTC: 1700-0100) 2300-0700 local time.", [NIGHT]),
+        # A bracket saying both UTC and local is not read as UTC.
+        ("Curfew (UTC) 1700-0100 [local time 2300-0700].", [Window(time(17), time(1)), NIGHT]),
+    ],
+)
+def test_utc_windows_are_told_apart_by_their_own_bracket(text: str, found: list[Window]) -> None:
+    assert windows(text) == found
+
+
+@pytest.mark.parametrize(
+    ("text", "until", "area"),
+    [
+        ("Curfew 11 p.m.-7 a.m.until 19 January.", date(2022, 1, 19), None),
+        ("Curfew 11 p.m.-7 a.m.in Almaty.", None, "Almaty"),
+    ],
+)
+def test_end_date_or_area_written_right_after_the_window(
+    text: str, until: date | None, area: str | None
+) -> None:
+    found = find_curfews(text, reference=EARLY_JAN_2022)
+    assert [(f.window, f.until, f.area) for f in found] == [(NIGHT, until, area)]
