@@ -501,3 +501,22 @@ def test_end_date_or_area_written_right_after_the_window(
 ) -> None:
     found = find_curfews(text, reference=EARLY_JAN_2022)
     assert [(f.window, f.until, f.area) for f in found] == [(NIGHT, until, area)]
+
+
+# One hundred characters: the longest area kept (db.models.Curfew.area).
+LONGEST_AREA = "Abcdefghij" + " Abcdefghi" * 9
+
+
+@pytest.mark.parametrize(
+    ("text", "area"),
+    [
+        ("The curfew in UTC Almaty runs 2300-0700.", "Almaty"),
+        ("The curfew in This Almaty runs 2300-0700.", "Almaty"),
+        ("A curfew of 2300-0700 applies in Sector X.", "Sector X"),
+        ("A curfew of 2300-0700 applies in Almaty- and nearby.", "Almaty"),
+        (f"Curfew 2300-0700 in {LONGEST_AREA}.", LONGEST_AREA),
+        (f"Curfew 2300-0700 in {LONGEST_AREA}x.", None),
+    ],
+)
+def test_area_name_is_trimmed_and_bounded(text: str, area: str | None) -> None:
+    assert [f.area for f in find_curfews(text, reference=EARLY_JAN_2022)] == [area]
