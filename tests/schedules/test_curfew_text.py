@@ -383,6 +383,8 @@ def test_end_dates_far_from_the_text_date_are_dropped(
         ("Curfew 2300-0700 hrs (i.e. 1700-0100 UTC).", Window(time(17), time(1))),
         ("Curfew 1700-0100 GMT, 2300-0700 local.", Window(time(17), time(1))),
         ("Curfew [see map] 2300-0700 (1700-0100 UTC).", Window(time(17), time(1))),
+        ("Curfew (nightly) 2300-0700 local time (UTC: 1700-0100).", Window(time(17), time(1))),
+        ("Curfew [nightly] 2300-0700 local time [UTC: 1700-0100].", Window(time(17), time(1))),
         ("Curfew (UTC times) 23:00-07:00 local.", None),
     ],
 )
@@ -483,6 +485,12 @@ def test_parse_report_refusals_are_exact() -> None:
         ("Curfew [UTC: 1700-0100) 2300-0700 local time.", [NIGHT]),
         # A bracket saying both UTC and local is not read as UTC.
         ("Curfew (UTC) 1700-0100 [local time 2300-0700].", [Window(time(17), time(1)), NIGHT]),
+        # The bracket may open the text.
+        ("[UTC: 1700-0100] curfew 2300-0700 local.", [NIGHT]),
+        ("(UTC: 1700-0100) curfew 2300-0700 local.", [NIGHT]),
+        # Closed brackets earlier in the sentence do not put a window inside one.
+        ("The curfew (nightly) (see map) runs 2300-0700, as announced at 0900 UTC.", [NIGHT]),
+        ("The curfew [nightly] [see map] runs 2300-0700, as announced at 0900 UTC.", [NIGHT]),
     ],
 )
 def test_utc_windows_are_told_apart_by_their_own_bracket(text: str, found: list[Window]) -> None:
