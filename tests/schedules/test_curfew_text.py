@@ -485,6 +485,8 @@ def test_parse_report_refusals_are_exact() -> None:
         ("Curfew [UTC: 1700-0100) 2300-0700 local time.", [NIGHT]),
         # A bracket saying both UTC and local is not read as UTC.
         ("Curfew (UTC) 1700-0100 [local time 2300-0700].", [Window(time(17), time(1)), NIGHT]),
+        ("Curfew (UTC: 1700-0100) 2300-0700 local time (see map).", [NIGHT]),
+        ("Curfew [UTC: 1700-0100] 2300-0700 local time [see map].", [NIGHT]),
         # The bracket may open the text.
         ("[UTC: 1700-0100] curfew 2300-0700 local.", [NIGHT]),
         ("(UTC: 1700-0100) curfew 2300-0700 local.", [NIGHT]),
