@@ -424,6 +424,9 @@ def test_each_window_keeps_its_own_utc_twin_area_and_end_date() -> None:
         ("A curfew runs 2300-0700, but 2200-0600 in Oral.", [None, "Oral"]),
         ("A curfew in Almaty runs 2300-0700 and 2200-0600.", ["Almaty", "Almaty"]),
         ("Curfew 2300-0700 in Kazakhstan.", [None]),
+        # A capitalised time after "in" is the window itself, not a place.
+        ("The curfew is in Midnight to 5am.", [None]),
+        ("The curfew runs 2300-0700 and in Midnight to 0500.", [None, None]),
     ],
 )
 def test_area_belongs_to_the_window_next_to_it(text: str, areas: list[str | None]) -> None:
