@@ -345,6 +345,8 @@ def test_parse_report_no_curfew_is_empty() -> None:
         ("Curfew 2100-2105.", [Window(time(21, 0), time(21, 5))]),  # no year starts with 21
         ("Curfew 1830-1835.", [Window(time(18, 30), time(18, 35))]),
         ("Curfew 2040-2030.", [Window(time(20, 40), time(20, 30))]),  # backwards: times
+        ("Curfew 20pm-10am.", []),  # four characters, not digits: not years, and no time
+        ("The curfew, in place since 2020-2021, runs 2300-0700.", [NIGHT]),
         ("Curfew 2030-20:40.", [Window(time(20, 30), time(20, 40))]),
         ("Curfew 20:30-2040.", [Window(time(20, 30), time(20, 40))]),
     ],
@@ -533,3 +535,16 @@ LONGEST_AREA = "Abcdefghij" + " Abcdefghi" * 9
 )
 def test_area_name_is_trimmed_and_bounded(text: str, area: str | None) -> None:
     assert [f.area for f in find_curfews(text, reference=EARLY_JAN_2022)] == [area]
+
+
+def test_a_utc_twin_after_several_windows_pairs_with_the_last() -> None:
+    text = (
+        "A curfew runs 2300-0700 in Almaty, 2200-0600 in Oral "
+        "and 2100-0500 (1600-0000 UTC) in Aqtau."
+    )
+    found = find_curfews(text, reference=EARLY_JAN_2022)
+    assert [(f.window, f.stated_utc, f.area) for f in found] == [
+        (NIGHT, None, "Almaty"),
+        (Window(time(22), time(6)), None, "Oral"),
+        (Window(time(21), time(5)), Window(time(16), time(0)), "Aqtau"),
+    ]
