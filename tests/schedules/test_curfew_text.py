@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from schedules.curfew_text import FoundCurfew, find_curfews, parse_report, utc_check
+from schedules.curfew_text import find_curfews, parse_report, utc_check
 from schedules.curfew_times import Window
 
 EARLY_JAN_2022 = date(2022, 1, 6)
@@ -162,7 +162,9 @@ def test_country_is_not_taken_for_the_area() -> None:
 @given(text=st.text(max_size=400), reference=st.dates())
 def test_find_curfews_never_raises_on_any_text(text: str, reference: date) -> None:
     for found in find_curfews(text, reference=reference):
-        assert isinstance(found, FoundCurfew)
+        # Only a sentence that mentions a curfew is read, and it is quoted from the text.
+        assert "curfew" in found.sentence.lower()
+        assert found.window.start != found.window.end
 
 
 _PIECES = st.sampled_from(
@@ -214,6 +216,60 @@ def test_utc_check() -> None:
     assert utc_check(found, "Asia/Almaty", date(2025, 1, 6)) is False
     [plain] = find_curfews("A curfew from 2300 to 0700.", reference=EARLY_JAN_2022)
     assert utc_check(plain, "Asia/Almaty", date(2022, 1, 6)) is None
+
+
+@pytest.mark.parametrize(
+    ("stated", "matches"),
+    [
+        ("1700-0100 UTC", True),  # both right for UTC+6
+        ("1700-0200 UTC", False),  # only the end is wrong
+        ("1600-0100 UTC", False),  # only the start is wrong
+        ("1800-0200 UTC", False),  # both wrong: last year's UTC+5 reading
+    ],
+)
+def test_utc_check_compares_both_ends_of_the_stated_window(stated: str, matches: bool) -> None:
+    # Almaty on 6 January 2022 was UTC+6: 23:00-07:00 local is 17:00-01:00 UTC.
+    text = f"A curfew is in force in Almaty 2300-0700 local time ({stated})."
+    [found] = find_curfews(text, reference=EARLY_JAN_2022)
+    assert found.window == NIGHT
+    assert utc_check(found, "Asia/Almaty", EARLY_JAN_2022) is matches
+
+
+@pytest.mark.parametrize(
+    ("text", "stated", "matches"),
+    [
+        (
+            "Curfew in Almaty 23:00-07:00 (17:00-01:00 UTC).",
+            {"start": "17:00", "end": "01:00"},
+            True,
+        ),
+        (
+            "Curfew in Almaty 23:00-07:00 (17:00-02:00 UTC).",
+            {"start": "17:00", "end": "02:00"},
+            False,
+        ),
+        (
+            "Curfew in Almaty 23:00-07:00 (16:00-01:00 UTC).",
+            {"start": "16:00", "end": "01:00"},
+            False,
+        ),
+    ],
+)
+def test_parse_report_flags_a_stated_utc_window_wrong_at_either_end(
+    text: str, stated: dict[str, str], matches: bool
+) -> None:
+    assert parse_report(text, country="KZ", day=EARLY_JAN_2022) == [
+        {
+            "start": "23:00",
+            "end": "07:00",
+            "zone": "Asia/Almaty",
+            "start_utc": "17:00",
+            "end_utc": "01:00",
+            "until": None,
+            "stated_utc": stated,
+            "utc_matches": matches,
+        }
+    ]
 
 
 def test_parse_report_exact_output() -> None:
@@ -274,3 +330,221 @@ def test_parse_report_rejects_unknown_country_and_zone() -> None:
 
 def test_parse_report_no_curfew_is_empty() -> None:
     assert parse_report("All calm.", country="KZ", day=date(2025, 1, 6)) == []
+
+
+# --- years, end dates and their limits ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("The curfew of 2030-2040 is planned.", []),  # ten years apart: a span of years
+        ("The curfew of 1930-1940 is history.", []),
+        ("The curfew of 2019-2020 ended.", []),
+        ("Curfew 2030-2041.", [Window(time(20, 30), time(20, 41))]),  # eleven apart: times
+        ("Curfew 2100-2105.", [Window(time(21, 0), time(21, 5))]),  # no year starts with 21
+        ("Curfew 1830-1835.", [Window(time(18, 30), time(18, 35))]),
+        ("Curfew 2040-2030.", [Window(time(20, 40), time(20, 30))]),  # backwards: times
+        ("Curfew 20pm-10am.", []),  # four characters, not digits: not years, and no time
+        ("The curfew, in place since 2020-2021, runs 2300-0700.", [NIGHT]),
+        ("Curfew 2030-20:40.", [Window(time(20, 30), time(20, 40))]),
+        ("Curfew 20:30-2040.", [Window(time(20, 30), time(20, 40))]),
+    ],
+)
+def test_a_span_of_years_is_not_a_window(text: str, found: list[Window]) -> None:
+    assert windows(text) == found
+
+
+@pytest.mark.parametrize(
+    ("text", "reference", "until"),
+    [
+        ("Curfew 23:00-07:00 until 19 January 2032.", EARLY_JAN_2022, date(2032, 1, 19)),
+        ("Curfew 23:00-07:00 until 19 January 2033.", EARLY_JAN_2022, None),
+        ("Curfew 23:00-07:00 until 19 January 2012.", EARLY_JAN_2022, date(2012, 1, 19)),
+        ("Curfew 23:00-07:00 until 19 January 2011.", EARLY_JAN_2022, None),
+        ("Curfew 23:00-07:00 until 19 January 0000.", EARLY_JAN_2022, None),
+        ("Curfew 23:00-07:00 until 2022-02-30.", EARLY_JAN_2022, None),
+        # 2100 is not a leap year: the next 29 February after March 2096 is in 2104.
+        ("Curfew 23:00-07:00 until 29 February.", date(2096, 3, 1), date(2104, 2, 29)),
+        ("Curfew 23:00-07:00 until 19 January.", date(9999, 6, 1), None),
+    ],
+)
+def test_end_dates_far_from_the_text_date_are_dropped(
+    text: str, reference: date, until: date | None
+) -> None:
+    found = find_curfews(text, reference=reference)
+    assert [(f.window, f.until) for f in found] == [(NIGHT, until)]
+
+
+@pytest.mark.parametrize(
+    ("text", "stated"),
+    [
+        ("Curfew 2300-0700 local time (1700-0100 UTC).", Window(time(17), time(1))),
+        ("Curfew 1700Z-0100Z / 2300-0700 local.", Window(time(17), time(1))),
+        ("Curfew 2300-0700 (1700-0100 Zulu).", Window(time(17), time(1))),
+        ("Curfew 2300-0700 hrs (i.e. 1700-0100 UTC).", Window(time(17), time(1))),
+        ("Curfew 1700-0100 GMT, 2300-0700 local.", Window(time(17), time(1))),
+        ("Curfew [see map] 2300-0700 (1700-0100 UTC).", Window(time(17), time(1))),
+        ("Curfew (nightly) 2300-0700 local time (UTC: 1700-0100).", Window(time(17), time(1))),
+        ("Curfew [nightly] 2300-0700 local time [UTC: 1700-0100].", Window(time(17), time(1))),
+        ("Curfew (UTC times) 23:00-07:00 local.", None),
+    ],
+)
+def test_embassy_phrasings_of_a_stated_utc_window(text: str, stated: Window | None) -> None:
+    found = find_curfews(text, reference=EARLY_JAN_2022)
+    assert [(f.window, f.stated_utc) for f in found] == [(NIGHT, stated)]
+
+
+def test_a_local_window_in_brackets_is_a_second_curfew_not_a_utc_twin() -> None:
+    found = find_curfews("Curfew 2300-0700 (2200-0600 in Oral).", reference=EARLY_JAN_2022)
+    assert [(f.window, f.stated_utc, f.area) for f in found] == [
+        (NIGHT, None, None),
+        (Window(time(22), time(6)), None, "Oral"),
+    ]
+
+
+def test_each_window_keeps_its_own_utc_twin_area_and_end_date() -> None:
+    text = (
+        "Curfew 2300-0700 local time (1700-0100 UTC) in Almaty until 19 January; "
+        "curfew 2200-0600 in Oral until 20 January."
+    )
+    found = find_curfews(text, reference=EARLY_JAN_2022)
+    assert [(f.window, f.stated_utc, f.area, f.until) for f in found] == [
+        (NIGHT, Window(time(17), time(1)), "Almaty", date(2022, 1, 19)),
+        (Window(time(22), time(6)), None, "Oral", date(2022, 1, 20)),
+    ]
+    assert {f.sentence for f in found} == {text}
+
+
+@pytest.mark.parametrize(
+    ("text", "areas"),
+    [
+        ("The curfew in the city of Almaty runs 2300-0700.", ["Almaty"]),
+        ("The curfew across the Almaty Region runs 2300-0700.", ["Almaty Region"]),
+        ("The curfew in January in Almaty runs 2300-0700.", ["Almaty"]),
+        ("A curfew runs 2300-0700 in Almaty, and 2200-0600 in Oral.", ["Almaty", "Oral"]),
+        ("A curfew runs 2300-0700, but 2200-0600 in Oral.", [None, "Oral"]),
+        ("A curfew in Almaty runs 2300-0700 and 2200-0600.", ["Almaty", "Almaty"]),
+        ("Curfew 2300-0700 in Kazakhstan.", [None]),
+        # A capitalised time after "in" is the window itself, not a place.
+        ("The curfew is in Midnight to 5am.", [None]),
+        ("The curfew runs 2300-0700 and in Midnight to 0500.", [None, None]),
+    ],
+)
+def test_area_belongs_to_the_window_next_to_it(text: str, areas: list[str | None]) -> None:
+    assert [f.area for f in find_curfews(text, reference=EARLY_JAN_2022)] == areas
+
+
+def test_a_sentence_is_split_after_its_full_stop() -> None:
+    text = "Shops close early. Dr. Smith said a curfew runs 2300-0700. Stay in."
+    [found] = find_curfews(text, reference=EARLY_JAN_2022)
+    assert found.sentence == "Smith said a curfew runs 2300-0700."
+
+
+@pytest.mark.parametrize(
+    ("text", "zones"),
+    [
+        (
+            "A curfew in Oral runs 2300-0700; in Almaty, a curfew from 2200 to 0600.",
+            ["Asia/Oral", "Asia/Almaty"],
+        ),
+        (
+            "A curfew in Almaty runs 2300-0700; in Oral, a curfew from 2200 to 0600.",
+            ["Asia/Almaty", "Asia/Oral"],
+        ),
+    ],
+)
+def test_parse_report_zone_of_each_window_is_that_of_its_own_area(
+    text: str, zones: list[str]
+) -> None:
+    report = parse_report(text, country="KZ", day=date(2025, 1, 6))
+    assert [row["zone"] for row in report] == zones
+
+
+def test_parse_report_refusals_are_exact() -> None:
+    with pytest.raises(ValueError) as raised:
+        parse_report("Curfew 2300-0700 in Pristina.", country="Kosovo", day=date(2025, 1, 6))
+    assert str(raised.value) == "no time zone is known for Kosovo (XK)"
+    with pytest.raises(ValueError) as raised:
+        parse_report("A curfew from 2300 to 0700 in Astana.", country="KZ", day=date(2025, 1, 6))
+    assert str(raised.value) == (
+        "Kazakhstan has several time zones and the text does not say which applies to "
+        "23:00-07:00; give one of: Asia/Almaty, Asia/Qyzylorda, Asia/Qostanay, Asia/Aqtobe, "
+        "Asia/Aqtau, Asia/Atyrau, Asia/Oral"
+    )
+    with pytest.raises(ValueError) as raised:
+        parse_report(ALMATY_TEXT, country="Atlantis", day=date(2025, 1, 6))
+    assert str(raised.value) == "unknown country: 'Atlantis'"
+    with pytest.raises(ValueError) as raised:
+        parse_report(ALMATY_TEXT, country="KZ", day=date(2025, 1, 6), zone="Asia/Atlantis")
+    assert str(raised.value) == "unknown time zone: 'Asia/Atlantis'"
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        # "UTC" elsewhere in the sentence does not make an unbracketed window UTC.
+        ("The curfew, 2300-0700, was announced at 0900 UTC.", [NIGHT]),
+        # A bracket that says UTC holds a UTC window; what follows the bracket is local.
+        ("Curfew (UTC: 1700-0100) 2300-0700 local time.", [NIGHT]),
+        ("Curfew [UTC: 1700-0100) 2300-0700 local time.", [NIGHT]),
+        # A bracket saying both UTC and local is not read as UTC.
+        ("Curfew (UTC) 1700-0100 [local time 2300-0700].", [Window(time(17), time(1)), NIGHT]),
+        ("Curfew (UTC: 1700-0100) 2300-0700 local time (see map).", [NIGHT]),
+        ("Curfew [UTC: 1700-0100] 2300-0700 local time [see map].", [NIGHT]),
+        # The bracket may open the text.
+        ("[UTC: 1700-0100] curfew 2300-0700 local.", [NIGHT]),
+        ("(UTC: 1700-0100) curfew 2300-0700 local.", [NIGHT]),
+        # Closed brackets earlier in the sentence do not put a window inside one.
+        ("The curfew (nightly) (see map) runs 2300-0700, as announced at 0900 UTC.", [NIGHT]),
+        ("The curfew [nightly] [see map] runs 2300-0700, as announced at 0900 UTC.", [NIGHT]),
+    ],
+)
+def test_utc_windows_are_told_apart_by_their_own_bracket(text: str, found: list[Window]) -> None:
+    assert windows(text) == found
+
+
+@pytest.mark.parametrize(
+    ("text", "until", "area"),
+    [
+        ("Curfew 11 p.m.-7 a.m.until 19 January.", date(2022, 1, 19), None),
+        ("Curfew 11 p.m.-7 a.m.in Almaty.", None, "Almaty"),
+    ],
+)
+def test_end_date_or_area_written_right_after_the_window(
+    text: str, until: date | None, area: str | None
+) -> None:
+    found = find_curfews(text, reference=EARLY_JAN_2022)
+    assert [(f.window, f.until, f.area) for f in found] == [(NIGHT, until, area)]
+
+
+# One hundred characters: the longest area kept (db.models.Curfew.area).
+LONGEST_AREA = "Abcdefghij" + " Abcdefghi" * 9
+
+
+@pytest.mark.parametrize(
+    ("text", "area"),
+    [
+        ("The curfew in UTC Almaty runs 2300-0700.", "Almaty"),
+        ("The curfew in This Almaty runs 2300-0700.", "Almaty"),
+        ("A curfew of 2300-0700 applies in Sector X.", "Sector X"),
+        ("A curfew of 2300-0700 applies in Almaty- and nearby.", "Almaty"),
+        (f"Curfew 2300-0700 in {LONGEST_AREA}.", LONGEST_AREA),
+        (f"Curfew 2300-0700 in {LONGEST_AREA}x.", None),
+    ],
+)
+def test_area_name_is_trimmed_and_bounded(text: str, area: str | None) -> None:
+    assert [f.area for f in find_curfews(text, reference=EARLY_JAN_2022)] == [area]
+
+
+def test_a_utc_twin_after_several_windows_pairs_with_the_last() -> None:
+    text = (
+        "A curfew runs 2300-0700 in Almaty, 2200-0600 in Oral "
+        "and 2100-0500 (1600-0000 UTC) in Aqtau."
+    )
+    found = find_curfews(text, reference=EARLY_JAN_2022)
+    assert [(f.window, f.stated_utc, f.area) for f in found] == [
+        (NIGHT, None, "Almaty"),
+        (Window(time(22), time(6)), None, "Oral"),
+        (Window(time(21), time(5)), Window(time(16), time(0)), "Aqtau"),
+    ]

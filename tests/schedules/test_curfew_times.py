@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 
 import pytest
 from hypothesis import given
@@ -16,6 +16,7 @@ from schedules.curfew_times import (
     next_change,
     occurrence,
     occurrences_between,
+    parse_clock,
     parse_window,
 )
 
@@ -91,6 +92,110 @@ def test_parse_window_rejects_with_message(text: str, message: str) -> None:
         parse_window(text)
 
 
+# The exact refusals a lead sees when typing a window.
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "no curfew window given: expected something like '23:00-07:00'"),
+        ("x" * 101, "curfew window too long: expected something like '23:00-07:00'"),
+        (
+            "curfew from eleven at night until seven in the morning, every day",
+            "could not read a curfew window from 'curfew from eleven at night until seven ': "
+            "expected something like '23:00-07:00' or '11pm to 7am'",
+        ),
+        (
+            "2300-2300 local time",
+            "start and end are both 23:00: a curfew window needs different start and end times",
+        ),
+        ("23:00-07:60", "minutes out of range in '07:60': minutes run 00-59"),
+        ("0pm-7am", "hour out of range in '0pm': 12-hour times run 1-12"),
+        ("24:30-07:00", "hour out of range in '24:30': hours run 00-23"),
+    ],
+)
+def test_parse_window_refusal_is_shown_word_for_word(text: str, message: str) -> None:
+    with pytest.raises(ValueError) as raised:
+        parse_window(text)
+    assert str(raised.value) == message
+
+
+def test_a_window_text_is_too_long_only_past_one_hundred_characters() -> None:
+    # Whitespace runs count as one space; 100 characters get a reading, 101 do not.
+    hundred = "curfew   " + "x" * 93
+    with pytest.raises(ValueError) as raised:
+        parse_window(hundred)
+    assert str(raised.value) == (
+        "could not read a curfew window from 'curfew xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx': "
+        "expected something like '23:00-07:00' or '11pm to 7am'"
+    )
+    with pytest.raises(ValueError) as raised:
+        parse_window(hundred + "x")
+    assert str(raised.value) == "curfew window too long: expected something like '23:00-07:00'"
+
+
+@pytest.mark.parametrize(
+    ("text", "clock"),
+    [
+        ("7", time(7, 0)),
+        ("0700", time(7, 0)),
+        ("1230", time(12, 30)),
+        ("2359", time(23, 59)),
+        ("23:59", time(23, 59)),
+        ("24:00", time(0, 0)),
+        ("2400", time(0, 0)),
+        ("00:00", time(0, 0)),
+        ("12am", time(0, 0)),
+        ("12:30am", time(0, 30)),
+        ("12pm", time(12, 0)),
+        ("12:30 p.m.", time(12, 30)),
+        ("1pm", time(13, 0)),
+        ("11PM", time(23, 0)),
+        ("7 A.M.", time(7, 0)),
+        ("11:59 pm", time(23, 59)),
+        ("Noon", time(12, 0)),
+        ("MIDDAY", time(12, 0)),
+        ("12 noon", time(12, 0)),
+        ("Midnight", time(0, 0)),
+        ("12 midnight", time(0, 0)),
+        ("  21h30 ", time(21, 30)),
+    ],
+)
+def test_parse_clock_reads_advisory_times(text: str, clock: time) -> None:
+    assert parse_clock(text) == clock
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("dusk", "not a clock time: 'dusk'"),
+        ("x" * 50, f"not a clock time: '{'x' * 40}'"),
+        ("23:60", "minutes out of range in '23:60': minutes run 00-59"),
+        ("2360", "minutes out of range in '2360': minutes run 00-59"),
+        (
+            "23:60 hours, until the emergency decree is lifted",
+            "minutes out of range in '23:60 hours, until the emergency decree ': minutes run 00-59",
+        ),
+        ("13pm", "hour out of range in '13pm': 12-hour times run 1-12"),
+        ("0am", "hour out of range in '0am': 12-hour times run 1-12"),
+        ("24:01", "hour out of range in '24:01': hours run 00-23"),
+        ("2430", "hour out of range in '2430': hours run 00-23"),
+        ("25:00", "hour out of range in '25:00': hours run 00-23"),
+        (
+            "99:00 local time, every night until the state of emergency ends",
+            "hour out of range in '99:00 local time, every night until the ': hours run 00-23",
+        ),
+        (
+            "13 p.m. local time, every night until the state of emergency ends",
+            "hour out of range in '13 p.m. local time, every night until th': "
+            "12-hour times run 1-12",
+        ),
+    ],
+)
+def test_parse_clock_refusal_is_exact(text: str, message: str) -> None:
+    with pytest.raises(ValueError) as raised:
+        parse_clock(text)
+    assert str(raised.value) == message
+
+
 _PIECES = st.sampled_from(
     ["23", ":", "00", "-", " to ", "pm", "a.m.", "2300", "hrs", ".", " ", "–", "noon", "24"]
 )
@@ -106,10 +211,27 @@ def test_parse_window_raises_only_value_error(text: str) -> None:
 
 
 def test_window_refuses_equal_times_and_tzinfo() -> None:
-    with pytest.raises(ValueError, match="different start and end"):
-        Window(time(23, 0), time(23, 0))
-    with pytest.raises(ValueError, match="without tzinfo"):
-        Window(time(23, 0, tzinfo=UTC), time(7, 0))
+    with pytest.raises(ValueError) as raised:
+        Window(time(5, 30), time(5, 30))
+    assert str(raised.value) == (
+        "start and end are both 05:30: a curfew window needs different start and end times"
+    )
+    for start, end in [
+        (time(23, 0, tzinfo=UTC), time(7, 0)),
+        (time(23, 0), time(7, 0, tzinfo=UTC)),
+        (time(23, 0, tzinfo=UTC), time(7, 0, tzinfo=UTC)),
+    ]:
+        with pytest.raises(ValueError) as raised:
+            Window(start, end)
+        assert str(raised.value) == "a curfew window holds local wall-clock times, without tzinfo"
+
+
+def test_window_label_and_midnight_crossing() -> None:
+    assert NIGHT.label() == "23:00-07:00"
+    assert NIGHT.crosses_midnight
+    assert Window(time(0, 0), time(5, 0)).crosses_midnight is False
+    assert Window(time(20, 0), time(0, 0)).crosses_midnight is True
+    assert Window(time(9, 5), time(17, 45)).label() == "09:05-17:45"
 
 
 # --- occurrence ----------------------------------------------------------------------
@@ -301,3 +423,147 @@ def test_empty_night_is_skipped_by_next_change() -> None:
     change = next_change("America/New_York", window, date(2025, 3, 9), None, utc(2025, 3, 9))
     # The 9th has no curfew at all; the next start is 02:30 EDT on the 10th.
     assert change == ("start", utc(2025, 3, 10, 6, 30))
+
+
+class _NoOffset(tzinfo):
+    """A tzinfo that knows no offset: datetimes carrying it are naive all the same."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def tzname(self, dt: datetime | None) -> str | None:
+        return None
+
+
+@pytest.mark.parametrize(
+    "instant",
+    [datetime(2025, 1, 7), datetime(2025, 1, 7, tzinfo=_NoOffset())],  # noqa: DTZ001
+)
+def test_instants_without_an_offset_are_refused_by_name(instant: datetime) -> None:
+    later = utc(2025, 1, 8)
+    with pytest.raises(ValueError) as raised:
+        occurrences_between("Asia/Almaty", NIGHT, date(2025, 1, 1), None, instant, later)
+    assert str(raised.value) == "start_utc must be timezone-aware"
+    with pytest.raises(ValueError) as raised:
+        occurrences_between("Asia/Almaty", NIGHT, date(2025, 1, 1), None, utc(2025, 1, 6), instant)
+    assert str(raised.value) == "end_utc must be timezone-aware"
+    with pytest.raises(ValueError) as raised:
+        next_change("Asia/Almaty", NIGHT, date(2025, 1, 1), None, instant)
+    assert str(raised.value) == "now must be timezone-aware"
+
+
+def test_instants_in_any_offset_are_read_as_the_same_moment() -> None:
+    # 23:30 in Kolkata (UTC+5:30) on 6 January 2025 is 18:00 UTC: Almaty's curfew starts.
+    kolkata = timezone(timedelta(hours=5, minutes=30))
+    now = datetime(2025, 1, 6, 23, 30, tzinfo=kolkata)
+    assert next_change("Asia/Almaty", NIGHT, date(2025, 1, 1), None, now) == (
+        "end",
+        utc(2025, 1, 7, 2),
+    )
+    found = occurrences_between(
+        "Asia/Almaty",
+        NIGHT,
+        date(2025, 1, 1),
+        None,
+        now,
+        datetime(2025, 1, 7, 23, 30, tzinfo=kolkata),
+    )
+    assert [(o.starts_at, o.ends_at) for o in found] == [
+        (utc(2025, 1, 6, 18), utc(2025, 1, 7, 2)),
+    ]
+
+
+def test_a_curfew_that_ended_at_the_range_start_is_not_in_it() -> None:
+    # Almaty, 6 January 2025: 18:00-02:00 UTC. From 02:00 UTC on, only the next one counts.
+    found = occurrences_between(
+        "Asia/Almaty", NIGHT, date(2025, 1, 1), None, utc(2025, 1, 7, 2), utc(2025, 1, 8, 3)
+    )
+    assert [(o.day, o.starts_at, o.ends_at) for o in found] == [
+        (date(2025, 1, 7), utc(2025, 1, 7, 18), utc(2025, 1, 8, 2)),
+    ]
+    one_minute_earlier = occurrences_between(
+        "Asia/Almaty",
+        NIGHT,
+        date(2025, 1, 1),
+        None,
+        utc(2025, 1, 7, 1, 59),
+        utc(2025, 1, 7, 18, 1),
+    )
+    assert [o.day for o in one_minute_earlier] == [date(2025, 1, 6), date(2025, 1, 7)]
+
+
+def test_half_hour_zones_place_the_curfew_on_the_half_hour() -> None:
+    kolkata = occurrence("Asia/Kolkata", NIGHT, date(2025, 1, 6))
+    kathmandu = occurrence("Asia/Kathmandu", NIGHT, date(2025, 1, 6))
+    assert (kolkata.starts_at, kolkata.ends_at) == (utc(2025, 1, 6, 17, 30), utc(2025, 1, 7, 1, 30))
+    assert (kathmandu.starts_at, kathmandu.ends_at) == (
+        utc(2025, 1, 6, 17, 15),
+        utc(2025, 1, 7, 1, 15),
+    )
+    assert (
+        format_window("Asia/Kathmandu", NIGHT, date(2025, 1, 6))
+        == "23:00 to 07:00 local time (17:15-01:15 UTC)"
+    )
+
+
+def test_new_york_curfew_over_the_autumn_night_lasts_an_hour_longer() -> None:
+    # 2 November 2025, 02:00 EDT -> 01:00 EST: 23:00 EDT to 07:00 EST is nine hours.
+    found = occurrences_between(
+        "America/New_York",
+        NIGHT,
+        date(2025, 10, 31),
+        date(2025, 11, 2),
+        utc(2025, 11, 1),
+        utc(2025, 11, 4),
+    )
+    assert [(o.day, o.starts_at, o.ends_at) for o in found] == [
+        (date(2025, 10, 31), utc(2025, 11, 1, 3), utc(2025, 11, 1, 11)),
+        (date(2025, 11, 1), utc(2025, 11, 2, 3), utc(2025, 11, 2, 12)),
+        (date(2025, 11, 2), utc(2025, 11, 3, 4), utc(2025, 11, 3, 12)),
+    ]
+
+
+def test_the_last_day_still_has_its_curfew_in_a_range() -> None:
+    found = occurrences_between(
+        "Asia/Almaty",
+        NIGHT,
+        date(2025, 1, 6),
+        date(2025, 1, 7),
+        utc(2025, 1, 7, 12),
+        utc(2025, 1, 20),
+    )
+    assert [(o.day, o.starts_at) for o in found] == [(date(2025, 1, 7), utc(2025, 1, 7, 18))]
+
+
+def test_range_ending_late_in_the_utc_day_reaches_the_next_local_day() -> None:
+    # 20:00 UTC on 7 January is 01:00 on the 8th in Almaty: the 7th's curfew is running.
+    found = occurrences_between(
+        "Asia/Almaty", NIGHT, date(2025, 1, 1), None, utc(2025, 1, 7, 19), utc(2025, 1, 7, 20)
+    )
+    assert [o.day for o in found] == [date(2025, 1, 7)]
+
+
+@pytest.mark.parametrize(
+    ("delta", "text"),
+    [
+        (timedelta(seconds=29), "under 1 min"),
+        (timedelta(seconds=30), "1 min"),
+        (timedelta(hours=23, minutes=59, seconds=29), "23 h 59 min"),
+        (timedelta(hours=23, minutes=59, seconds=30), "1 d"),
+        (timedelta(days=2, minutes=1), "2 d 1 min"),
+        (timedelta(minutes=61), "1 h 1 min"),
+        # Exact whole-minute arithmetic even where a float would round up a minute.
+        (timedelta(days=900_000_000, seconds=29, microseconds=999_999), "900000000 d"),
+    ],
+)
+def test_format_duration_rounds_to_the_nearest_minute(delta: timedelta, text: str) -> None:
+    assert format_duration(delta) == text
+
+
+def test_format_duration_refusal_is_exact() -> None:
+    with pytest.raises(ValueError) as raised:
+        format_duration(timedelta(seconds=-1))
+    assert str(raised.value) == "duration must not be negative"

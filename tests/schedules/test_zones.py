@@ -57,9 +57,8 @@ def transitions(zone: str, year: int) -> list[tuple[datetime, timedelta, timedel
     tz = oracle(zone)
 
     def offset(at: datetime) -> timedelta:
-        value = at.astimezone(tz).utcoffset()
-        assert value is not None
-        return value
+        # The local wall time minus the UTC one: no Optional to narrow away.
+        return at.astimezone(tz).replace(tzinfo=None) - at.replace(tzinfo=None)
 
     found = []
     day = datetime(year, 1, 1, tzinfo=UTC)
