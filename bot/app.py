@@ -22,7 +22,7 @@ from telegram.ext import (
 
 from bot import broadcasts, enrolment, feeds, leads, privacy, subscriptions
 from bot.access import requires
-from bot.commands import menu_for
+from bot.commands import Command, menu_for
 from bot.context import SERVICES_KEY, Context, Services
 from bot.curfews import handlers as curfews
 from bot.curfews.jobs import job_replan_curfews, plan_curfew_jobs
@@ -99,15 +99,17 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     if svc.settings.health_port:
         svc.health = serve_health(svc)  # first: a port in use stops start-up before any work
     await application.bot.set_my_commands(
-        menu_for(Role.STAFF), scope=BotCommandScopeAllPrivateChats()
+        menu_for(COMMANDS, Role.STAFF), scope=BotCommandScopeAllPrivateChats()
     )
     with session_scope(svc.engine) as session:
         privileged = [p for p in staff.everyone(session) if p.role != Role.STAFF.value]
     for person in privileged:
         try:
             await application.bot.set_my_commands(
-                menu_for(Role(person.role)), scope=BotCommandScopeChat(person.chat_id)
+                menu_for(COMMANDS, Role(person.role)), scope=BotCommandScopeChat(person.chat_id)
             )
+            if person.role == Role.ADMIN.value:
+                svc.admin_menus.add(person.id or 0)
         except TelegramError as error:
             log.warning("could not set the menu for staff %s: %s", person.id, error)
     svc.dispatcher = Dispatcher(
@@ -133,6 +135,142 @@ async def _post_stop(application: Application) -> None:  # type: ignore[type-arg
         await svc.http.aclose()
 
 
+# Every command: name, arguments and line shown in /help, the least role that may use
+# it, and its handler. Registration, the command menus and /help are built from this
+# one table (in this order); tests/bot/test_commands.py checks each handler"s gate
+# asks for the role given here.
+COMMANDS: tuple[Command, ...] = (
+    Command("start", "[invite]", "enrol with an invite", None, enrolment.cmd_start, listed=False),
+    Command("help", "", "what you can do here", Role.STAFF, enrolment.cmd_help),
+    Command(
+        "subscribe",
+        "<country>",
+        "get alerts for a country, e.g. /subscribe Kazakhstan",
+        Role.STAFF,
+        subscriptions.cmd_subscribe,
+    ),
+    Command(
+        "unsubscribe",
+        "<country>",
+        "stop alerts for a country",
+        Role.STAFF,
+        subscriptions.cmd_unsubscribe,
+    ),
+    Command(
+        "subscriptions", "", "the countries you follow", Role.STAFF, subscriptions.cmd_subscriptions
+    ),
+    Command(
+        "safe", "[note]", "tell your security team you are safe", Role.STAFF, rollcall.cmd_safe
+    ),
+    Command("help_me", "[note]", "alert your security leads now", Role.STAFF, rollcall.cmd_help_me),
+    Command(
+        "curfew", "", "curfews where you are, in local time and UTC", Role.STAFF, curfews.cmd_curfew
+    ),
+    Command(
+        "remind",
+        "<minutes|off>",
+        "when to remind you before a curfew starts",
+        Role.STAFF,
+        curfews.cmd_remind,
+    ),
+    Command(
+        "export_me",
+        "",
+        "everything Dutybot stores about you, as a file",
+        Role.STAFF,
+        privacy.cmd_export_me,
+    ),
+    Command(
+        "forget_me",
+        "",
+        "delete your data from Dutybot (asks first)",
+        Role.STAFF,
+        privacy.cmd_forget_me,
+    ),
+    Command(
+        "broadcast",
+        "<country> <text>",
+        "send a message to a country's staff",
+        Role.LEAD,
+        broadcasts.cmd_broadcast,
+    ),
+    Command(
+        "countries",
+        "",
+        "countries with subscribers and how many",
+        Role.LEAD,
+        subscriptions.cmd_countries,
+    ),
+    Command(
+        "lead", "[country]", "the countries you lead; /lead KZ adds one", Role.LEAD, leads.cmd_lead
+    ),
+    Command("unlead", "<country>", "stop leading a country", Role.LEAD, leads.cmd_unlead),
+    Command(
+        "checkin",
+        "<country> [message] [deadline]",
+        "start a safety roll call, e.g. /checkin KZ Are you safe? 2h",
+        Role.LEAD,
+        rollcall.cmd_checkin,
+    ),
+    Command(
+        "roll",
+        "[round|country]",
+        "who is safe, needs help or has not answered",
+        Role.LEAD,
+        rollcall.cmd_roll,
+    ),
+    Command(
+        "roll_csv", "<round|country>", "a roll call as a CSV file", Role.LEAD, rollcall.cmd_roll_csv
+    ),
+    Command(
+        "checkin_end",
+        "<round|country>",
+        "close a roll call now",
+        Role.LEAD,
+        rollcall.cmd_checkin_end,
+    ),
+    Command(
+        "acks", "<alert id>", "who acknowledged a departure advisory", Role.LEAD, feeds.cmd_acks
+    ),
+    Command(
+        "curfew_set",
+        "<country> [area] <start>-<end> [until <date>]",
+        "set a curfew, e.g. /curfew_set KZ Almaty 23:00-07:00",
+        Role.LEAD,
+        curfews.cmd_curfew_set,
+    ),
+    Command("curfew_end", "<id>", "lift a curfew early", Role.LEAD, curfews.cmd_curfew_end),
+    Command(
+        "curfews", "[country]", "active curfews with their ids", Role.LEAD, curfews.cmd_curfews
+    ),
+    Command(
+        "invite", "[lead]", "create a single-use invite link", Role.ADMIN, enrolment.cmd_invite
+    ),
+    Command(
+        "promote",
+        "<@user|id> [lead|admin]",
+        "raise someone's role",
+        Role.ADMIN,
+        enrolment.cmd_promote,
+    ),
+    Command("demote", "<@user|id>", "lower someone's role", Role.ADMIN, enrolment.cmd_demote),
+    Command(
+        "staff", "", "everyone enrolled, with role and countries", Role.ADMIN, enrolment.cmd_staff
+    ),
+    Command(
+        "sources", "", "official feeds polled, with their health", Role.ADMIN, feeds.cmd_sources
+    ),
+    Command(
+        "source_add",
+        "<kind> <url> [country]",
+        "poll another feed",
+        Role.ADMIN,
+        feeds.cmd_source_add,
+    ),
+    Command("source_remove", "<id>", "stop polling a feed", Role.ADMIN, feeds.cmd_source_remove),
+)
+
+
 def build_application(
     settings: BotSettings,
     *,
@@ -150,38 +288,21 @@ def build_application(
         .concurrent_updates(True)
         .build()
     )
-    application.bot_data[SERVICES_KEY] = Services(settings=settings, engine=engine, clock=clock)
+    application.bot_data[SERVICES_KEY] = Services(
+        settings=settings, engine=engine, clock=clock, commands=COMMANDS
+    )
 
     private = filters.ChatType.PRIVATE
+    application.add_handlers([CommandHandler(c.name, c.handler) for c in COMMANDS])
     application.add_handlers(
         [
             # Enrolment and roles
-            CommandHandler("start", enrolment.cmd_start),
-            CommandHandler("help", enrolment.cmd_help),
-            CommandHandler("invite", enrolment.cmd_invite),
-            CommandHandler("promote", enrolment.cmd_promote),
-            CommandHandler("demote", enrolment.cmd_demote),
-            CommandHandler("staff", enrolment.cmd_staff),
             # Subscriptions
-            CommandHandler("subscribe", subscriptions.cmd_subscribe),
-            CommandHandler("unsubscribe", subscriptions.cmd_unsubscribe),
-            CommandHandler("subscriptions", subscriptions.cmd_subscriptions),
-            CommandHandler("countries", subscriptions.cmd_countries),
             # Lead broadcasts
-            CommandHandler("broadcast", broadcasts.cmd_broadcast),
             CallbackQueryHandler(broadcasts.cb_broadcast, pattern=r"^bc:"),
             # Official feeds
-            CommandHandler("sources", feeds.cmd_sources),
-            CommandHandler("source_add", feeds.cmd_source_add),
-            CommandHandler("source_remove", feeds.cmd_source_remove),
-            CommandHandler("acks", feeds.cmd_acks),
             CallbackQueryHandler(feeds.cb_acknowledge, pattern=r"^ack:"),
             # Curfews
-            CommandHandler("curfew_set", curfews.cmd_curfew_set),
-            CommandHandler("curfew_end", curfews.cmd_curfew_end),
-            CommandHandler("curfews", curfews.cmd_curfews),
-            CommandHandler("curfew", curfews.cmd_curfew),
-            CommandHandler("remind", curfews.cmd_remind),
             CallbackQueryHandler(curfews.cb_curfew, pattern=r"^cf:"),
             # Text a lead pastes or forwards: curfews in it are offered for confirmation
             MessageHandler(private & filters.TEXT & ~filters.COMMAND, curfews.msg_text),
@@ -189,12 +310,9 @@ def build_application(
     )
     # Safety check-ins and roll calls
     rollcall.register(application)
-    leads.register(application)
     # Privacy: a person's copy of their data, and erasure at their request
     application.add_handlers(
         [
-            CommandHandler("export_me", privacy.cmd_export_me),
-            CommandHandler("forget_me", privacy.cmd_forget_me),
             CallbackQueryHandler(privacy.cb_privacy, pattern=r"^pv:"),
         ]
     )

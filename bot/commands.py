@@ -1,78 +1,46 @@
-"""The command catalogue: one list drives /help and the client's command menu."""
+"""The shape of the command table and what is built from it: the client's command menu
+for each role and the /help text. The table itself, with each command's handler, is
+`bot.app.COMMANDS`, next to the rest of the wiring; the running bot keeps it in
+`Services.commands`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from telegram import BotCommand
+from telegram import BotCommand, Update
 
 from db.models import Role
+
+Handler = Callable[[Update, Any], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)
 class Command:
+    """One command: its name, the arguments and line /help shows, the least role that may
+    use it (None: anyone, as /start for a stranger with an invite), and its handler."""
+
     name: str
     args: str
     summary: str
-    role: Role
+    role: Role | None
+    handler: Handler
+    listed: bool = True  # in the menu and in /help
 
 
-CATALOGUE: tuple[Command, ...] = (
-    Command("help", "", "what you can do here", Role.STAFF),
-    Command(
-        "subscribe", "<country>", "get alerts for a country, e.g. /subscribe Kazakhstan", Role.STAFF
-    ),
-    Command("unsubscribe", "<country>", "stop alerts for a country", Role.STAFF),
-    Command("subscriptions", "", "the countries you follow", Role.STAFF),
-    Command("safe", "[note]", "tell your security team you are safe", Role.STAFF),
-    Command("help_me", "[note]", "alert your security leads now", Role.STAFF),
-    Command("curfew", "", "curfews where you are, in local time and UTC", Role.STAFF),
-    Command("remind", "<minutes|off>", "when to remind you before a curfew starts", Role.STAFF),
-    Command("export_me", "", "everything Dutybot stores about you, as a file", Role.STAFF),
-    Command("forget_me", "", "delete your data from Dutybot (asks first)", Role.STAFF),
-    Command("broadcast", "<country> <text>", "send a message to a country's staff", Role.LEAD),
-    Command("countries", "", "countries with subscribers and how many", Role.LEAD),
-    Command("lead", "[country]", "the countries you lead; /lead KZ adds one", Role.LEAD),
-    Command("unlead", "<country>", "stop leading a country", Role.LEAD),
-    Command(
-        "checkin",
-        "<country> [message] [deadline]",
-        "start a safety roll call, e.g. /checkin KZ Are you safe? 2h",
-        Role.LEAD,
-    ),
-    Command("roll", "[round|country]", "who is safe, needs help or has not answered", Role.LEAD),
-    Command("roll_csv", "<round|country>", "a roll call as a CSV file", Role.LEAD),
-    Command("checkin_end", "<round|country>", "close a roll call now", Role.LEAD),
-    Command("acks", "<alert id>", "who acknowledged a departure advisory", Role.LEAD),
-    Command(
-        "curfew_set",
-        "<country> [area] <start>-<end> [until <date>]",
-        "set a curfew, e.g. /curfew_set KZ Almaty 23:00-07:00",
-        Role.LEAD,
-    ),
-    Command("curfew_end", "<id>", "lift a curfew early", Role.LEAD),
-    Command("curfews", "[country]", "active curfews with their ids", Role.LEAD),
-    Command("invite", "[lead]", "create a single-use invite link", Role.ADMIN),
-    Command("promote", "<@user|id> [lead|admin]", "raise someone's role", Role.ADMIN),
-    Command("demote", "<@user|id>", "lower someone's role", Role.ADMIN),
-    Command("staff", "", "everyone enrolled, with role and countries", Role.ADMIN),
-    Command("sources", "", "official feeds polled, with their health", Role.ADMIN),
-    Command("source_add", "<kind> <url> [country]", "poll another feed", Role.ADMIN),
-    Command("source_remove", "<id>", "stop polling a feed", Role.ADMIN),
-)
+def commands_for(table: Sequence[Command], role: Role) -> list[Command]:
+    """The listed commands a person holding `role` may use, in the table's order."""
+    return [c for c in table if c.listed and (c.role is None or c.role.rank <= role.rank)]
 
 
-def commands_for(role: Role) -> list[Command]:
-    return [c for c in CATALOGUE if c.role.rank <= role.rank]
+def menu_for(table: Sequence[Command], role: Role) -> list[BotCommand]:
+    return [BotCommand(c.name, c.summary[:256]) for c in commands_for(table, role)]
 
 
-def menu_for(role: Role) -> list[BotCommand]:
-    return [BotCommand(c.name, c.summary[:256]) for c in commands_for(role)]
-
-
-def help_text(role: Role) -> str:
+def help_text(table: Sequence[Command], role: Role) -> str:
     lines = ["<b>What you can do</b>"]
-    for command in commands_for(role):
+    for command in commands_for(table, role):
         usage = f"/{command.name} {command.args}".strip()
         lines.append(f"{usage.replace('<', '&lt;').replace('>', '&gt;')}: {command.summary}")
     return "\n".join(lines)

@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy.engine import Engine
 from telegram.ext import CallbackContext
 
+from bot.commands import Command
 from bot.settings import BotSettings
 from db.types import utcnow
 
@@ -30,6 +31,9 @@ class Services:
     dispatcher: Dispatcher | None = None
     http: httpx.AsyncClient | None = None  # for feeds; opened at start-up
     health: HealthServer | None = None  # GET /healthz; started at start-up unless turned off
+    commands: tuple[Command, ...] = ()  # the command table (bot.app.COMMANDS)
+    # Admins from ADMIN_TELEGRAM_IDS given their menu since start-up (staff ids).
+    admin_menus: set[int] = field(default_factory=set)
 
     def wake_dispatcher(self) -> None:
         if self.dispatcher is not None:

@@ -73,7 +73,7 @@ async def cmd_start(update: Update, context: Context) -> None:
 async def cmd_help(update: Update, context: Context, person: Staff) -> None:
     if update.effective_message is not None:
         await update.effective_message.reply_text(
-            help_text(Role(person.role)), parse_mode=ParseMode.HTML
+            help_text(services(context).commands, Role(person.role)), parse_mode=ParseMode.HTML
         )
 
 
@@ -197,7 +197,8 @@ async def _set_menu(context: Context, person: Staff) -> None:
     """Give leads and admins their longer command menu in their own chat."""
     try:
         await context.bot.set_my_commands(
-            menu_for(Role(person.role)), scope=BotCommandScopeChat(person.chat_id)
+            menu_for(services(context).commands, Role(person.role)),
+            scope=BotCommandScopeChat(person.chat_id),
         )
     except TelegramError as error:
         log.warning("could not set the command menu for staff %s: %s", person.id, error)

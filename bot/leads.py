@@ -4,7 +4,6 @@ brings). Leads organise themselves; each change is audited and the admins are to
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler
 
 from bot import render
 from bot.access import command_argument, requires
@@ -106,9 +105,3 @@ def _tell_admins(context: Context, person: Staff, change: str) -> None:
             now=now,
         )
     svc.wake_dispatcher()
-
-
-def register(application: Application) -> None:  # type: ignore[type-arg]
-    application.add_handlers(
-        [CommandHandler("lead", cmd_lead), CommandHandler("unlead", cmd_unlead)]
-    )

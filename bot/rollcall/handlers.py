@@ -29,7 +29,6 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
-    CommandHandler,
     JobQueue,
     MessageHandler,
     filters,
@@ -397,15 +396,9 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
     application.add_handlers(
         [
-            CommandHandler("safe", cmd_safe),
-            CommandHandler("help_me", cmd_help_me),
             MessageHandler(
                 private & filters.LOCATION & filters.UpdateType.MESSAGE, cmd_share_location
             ),
-            CommandHandler("checkin", cmd_checkin),
-            CommandHandler("checkin_end", cmd_checkin_end),
-            CommandHandler("roll", cmd_roll),
-            CommandHandler("roll_csv", cmd_roll_csv),
             CallbackQueryHandler(cb_rollcall, pattern=r"^rc:"),
         ]
     )
