@@ -82,6 +82,38 @@ def test_country_by_name_then_gec_tag(name: str, tags: list[str], code: str | No
     assert country_for(name, tags) == code
 
 
+# The Country-Tag is the State Department's GEC code, never ISO: read as ISO, SG would send
+# Senegal's advisory to the staff in Singapore.
+GEC_TAGS = [
+    ("SG", "Senegal", "Senegall", "SN"),
+    ("SN", "Singapore", "Singapour", "SG"),
+    ("GM", "Germany", "Germnay", "DE"),
+    ("UK", "United Kingdom", "Untied Kingdom", "GB"),
+    ("KZ", "Kazakhstan", "Kazakstan", "KZ"),  # here the codes agree
+    ("AS", "Australia", "Austrailia", "AU"),  # American Samoa in ISO
+]
+
+
+@pytest.mark.parametrize(("tag", "name", "misspelt", "code"), GEC_TAGS)
+def test_gec_tag_maps_an_unreadable_title_to_the_right_country(
+    tag: str, name: str, misspelt: str, code: str
+) -> None:
+    readable, unreadable, lower_tag = parse(
+        StateItem(f"{name} - Level 2: {INCREASED}", tag=tag, slug="a"),
+        StateItem(f"{misspelt} - Level 2: {INCREASED}", tag=tag, slug="b"),
+        StateItem(f"Level 2: {INCREASED}", tag=tag.lower(), slug="c"),
+    )
+    assert (readable.country, unreadable.country, lower_tag.country) == (code, code, code)
+
+
+@pytest.mark.parametrize(("tag", "name", "misspelt", "code"), GEC_TAGS)
+def test_country_for_reads_gec_tags_not_iso(tag: str, name: str, misspelt: str, code: str) -> None:
+    assert country_for(name, [tag]) == code
+    assert country_for(misspelt, [tag]) == code
+    assert country_for(misspelt, ["ZZ", tag]) == code  # the first tag that means something
+    assert country_for(misspelt, []) is None
+
+
 def test_items_carry_country_level_label_and_text() -> None:
     [item] = parse(
         StateItem(
@@ -216,4 +248,6 @@ def test_a_whole_feed_of_countries_parses_with_unique_keys() -> None:
     parsed = parse(*items)
     assert len(parsed) == 200
     assert len({item.key for item in parsed}) == 200
-    assert all(item.country is not None for item in parsed)
+    assert [item.country for item in parsed] == [
+        country.alpha_2 for country in list(pycountry.countries)[:200]
+    ]
