@@ -64,7 +64,7 @@ def test_redated_or_relinked_unchanged_item_is_not_news() -> None:
 def test_same_level_new_text_is_updated() -> None:
     before = seen(state(CHAD))
     [change] = detect_changes(before, state(replace(CHAD, description="<p>Crime, terrorism.</p>")))
-    assert change.what == "updated"
+    assert (change.what, change.previous) == ("updated", before["TD"])
     assert change.level_change_text() is None
 
 
@@ -101,7 +101,7 @@ def test_a_duplicate_key_is_reported_once(caplog: pytest.LogCaptureFixture) -> N
     with caplog.at_level(logging.WARNING):
         changes = detect_changes({}, [item, replace(item, title="Chad again")])
     assert [c.item.title for c in changes] == [item.title]
-    assert "duplicate key" in caplog.text
+    assert caplog.messages == ["duplicate key 'TD' in one poll; ignoring 'Chad again'"]
 
 
 def test_a_lowered_level_is_a_level_change_too() -> None:

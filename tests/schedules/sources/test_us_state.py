@@ -251,3 +251,57 @@ def test_a_whole_feed_of_countries_parses_with_unique_keys() -> None:
     assert [item.country for item in parsed] == [
         country.alpha_2 for country in list(pycountry.countries)[:200]
     ]
+
+
+def test_a_title_without_level_or_threat_level_has_no_label() -> None:
+    assert parse_title("Worldwide Caution - Caution") == TitleParts("Worldwide Caution", None, None)
+    [item] = parse(StateItem("Worldwide Caution - Caution", tag=None))
+    assert (item.level, item.level_label) == (None, None)
+
+
+def test_the_threat_level_category_gives_the_level_a_title_lacks() -> None:
+    [item] = parse(
+        StateItem("Kazakhstan", tag="KZ", threat_level="Level 3: Reconsider Travel"),
+        old_layout=True,
+    )
+    assert (item.key, item.level, item.level_label) == ("KZ", 3, "Reconsider Travel")
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("Mainland China, Hong Kong & Macau", "CN"),
+        ("Israel, The West Bank and Gaza", "IL"),
+        ("Sint Eustatius", "BQ"),
+        ("Saint Barthelemy", "BL"),
+        ("Burma (Myanmar)", "MM"),
+        ("Georgia (the country)", "GE"),
+    ],
+)
+def test_state_department_names_resolve_without_a_tag(name: str, code: str) -> None:
+    assert country_for(name, []) == code
+
+
+def test_no_country_is_logged_with_the_title_and_tags(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        parse(StateItem(f"French West Indies - Level 1: {NORMAL}", tag="A3"))
+    assert caplog.messages == [
+        f"no country for State Department advisory 'French West Indies - Level 1: {NORMAL}' "
+        "(tags ['A3'])"
+    ]
+
+
+def test_an_advisory_without_a_name_is_keyed_by_its_link() -> None:
+    [item] = parse(StateItem(f"- Level 2: {INCREASED}", slug="unnamed"))
+    assert (item.country, item.key) == (None, f"{STATE_PAGE}/unnamed-travel-advisory.html")
+
+
+def test_an_advisory_without_a_link_points_at_its_guid() -> None:
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>Advisories</title>'
+        b"<item><title>Chad - Level 3: Reconsider Travel</title>"
+        b'<guid isPermaLink="false">chad-advisory-2025</guid>'
+        b"<description>Crime.</description></item></channel></rss>"
+    )
+    [item] = parse_feed(SourceKind.US_STATE, body, url=STATE_URL, fetched_at=FETCHED_AT)
+    assert (item.key, item.url) == ("TD", "chad-advisory-2025")
