@@ -158,3 +158,4 @@ def test_only_the_first_five_thousand_characters_are_read() -> None:
     assert countries_named_in("x " * 2500 + "Kazakhstan") == []
     assert countries_named_in("x " * 2496 + "Kazakhstan") == []  # cut to "Kazakhst"
     assert countries_named_in("x " * 2498 + "Chad") == [country("TD")]
+    assert countries_named_in("x " * 2498 + " Peru") == []  # cut to "Per"
