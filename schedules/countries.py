@@ -190,21 +190,31 @@ def leading_country(text: str, *, max_words: int = 4) -> tuple[Country, str]:
     raise ValueError(f"I don't know the country “{first[:60]}”.{hint}")
 
 
+@cache
+def _longest_name() -> int:
+    """Words in the longest known name ("Democratic Republic of the Congo" has five)."""
+    _, _, names = _index()
+    return max(len(name.split()) for name in names)
+
+
 def countries_named_in(text: str) -> list[Country]:
     """Countries named in prose, by their names (not by two- or three-letter codes, which
-    collide with ordinary words such as "IN" or "CAN"); in order of first mention."""
+    collide with ordinary words such as "IN" or "CAN"); in order of first mention. The
+    longest name wins, and its words name nothing else ("South Sudan" is not Sudan)."""
     _, _, names = _index()
     words = re.findall(r"[\w’'-]+", text[:5000])
     found: dict[str, Country] = {}
+    taken = 0  # words before this index belong to a name already found
     for start in range(len(words)):
-        if not words[start][:1].isupper():
+        if start < taken or not words[start][:1].isupper():
             continue
-        for length in (4, 3, 2, 1):
+        for length in range(_longest_name(), 0, -1):
             phrase = " ".join(words[start : start + length])
             if len(phrase) < 4:
                 continue
             code = names.get(normalise_name(phrase))
             if code is not None:
                 found.setdefault(code, country(code))
+                taken = start + length
                 break
     return list(found.values())

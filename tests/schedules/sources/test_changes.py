@@ -64,7 +64,7 @@ def test_redated_or_relinked_unchanged_item_is_not_news() -> None:
 def test_same_level_new_text_is_updated() -> None:
     before = seen(state(CHAD))
     [change] = detect_changes(before, state(replace(CHAD, description="<p>Crime, terrorism.</p>")))
-    assert change.what == "updated"
+    assert (change.what, change.previous) == ("updated", before["TD"])
     assert change.level_change_text() is None
 
 
@@ -101,4 +101,48 @@ def test_a_duplicate_key_is_reported_once(caplog: pytest.LogCaptureFixture) -> N
     with caplog.at_level(logging.WARNING):
         changes = detect_changes({}, [item, replace(item, title="Chad again")])
     assert [c.item.title for c in changes] == [item.title]
-    assert "duplicate key" in caplog.text
+    assert caplog.messages == ["duplicate key 'TD' in one poll; ignoring 'Chad again'"]
+
+
+def test_a_lowered_level_is_a_level_change_too() -> None:
+    raised = replace(CHAD, title="Chad - Level 3: Reconsider Travel")
+    lowered = replace(CHAD, title="Chad - Level 2: Exercise Increased Caution")
+    before = seen(state(raised, SAO_TOME_1))
+    [change] = detect_changes(before, state(lowered, SAO_TOME_1))
+    assert (change.what, change.item.key, change.previous) == ("level_change", "TD", before["TD"])
+    assert change.level_change_text() == "Level 3 -> Level 2"
+
+
+def test_a_level_change_with_new_text_reads_as_a_level_change() -> None:
+    before = seen(state(SAO_TOME_1))
+    moved = replace(SAO_TOME_2, description="<p>Entirely new text.</p>")
+    [change] = detect_changes(before, state(moved))
+    assert change.what == "level_change"
+    assert change.level_change_text() == "Level 1 -> Level 2"
+
+
+def test_a_level_that_disappears_reads_as_no_level() -> None:
+    [item] = state(CHAD)
+    previous = Seen(level=2, fingerprint=item.fingerprint)
+    [change] = detect_changes({"TD": previous}, [replace(item, level=None)])
+    assert (change.what, change.previous) == ("level_change", previous)
+    assert change.level_change_text() == "Level 2 -> no level"
+
+
+def test_a_new_item_has_no_level_change_text() -> None:
+    [change] = detect_changes({}, state(CHAD))
+    assert change.level_change_text() is None
+
+
+def test_a_duplicate_key_does_not_hide_the_items_after_it() -> None:
+    chad, sao_tome = state(CHAD, SAO_TOME_1)
+    changes = detect_changes({}, [chad, replace(chad, title="Chad again"), sao_tome])
+    assert [(c.what, c.item.title) for c in changes] == [
+        ("new", chad.title),
+        ("new", sao_tome.title),
+    ]
+
+
+def test_seen_keeps_the_level_and_fingerprint() -> None:
+    [item] = state(CHAD)
+    assert Seen.of(item) == Seen(level=3, fingerprint=item.fingerprint)

@@ -42,12 +42,12 @@ NOT_DEPARTURES = [
 
 @pytest.mark.parametrize("text", DEPARTURES)
 def test_departure_prose_is_a_departure(text: str) -> None:
-    assert mentions_departure(text)
+    assert mentions_departure(text) is True
 
 
 @pytest.mark.parametrize("text", NOT_DEPARTURES)
 def test_near_misses_are_not_departures(text: str) -> None:
-    assert not mentions_departure(text)
+    assert mentions_departure(text) is False
 
 
 def test_a_later_lift_cancels_the_history_of_an_order() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 import pytest
 
@@ -63,4 +64,4 @@ def test_atom_feed() -> None:
     )
     [item] = parse(body)
     assert (item.key, item.kind, item.departure) == ("urn:uuid:1", AlertKind.DEPARTURE, True)
-    assert item.published is not None and item.published.year == 2024
+    assert item.published == datetime(2024, 5, 1, 10, 0, tzinfo=UTC)

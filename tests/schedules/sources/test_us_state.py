@@ -82,6 +82,38 @@ def test_country_by_name_then_gec_tag(name: str, tags: list[str], code: str | No
     assert country_for(name, tags) == code
 
 
+# The Country-Tag is the State Department's GEC code, never ISO: read as ISO, SG would send
+# Senegal's advisory to the staff in Singapore.
+GEC_TAGS = [
+    ("SG", "Senegal", "Senegall", "SN"),
+    ("SN", "Singapore", "Singapour", "SG"),
+    ("GM", "Germany", "Germnay", "DE"),
+    ("UK", "United Kingdom", "Untied Kingdom", "GB"),
+    ("KZ", "Kazakhstan", "Kazakstan", "KZ"),  # here the codes agree
+    ("AS", "Australia", "Austrailia", "AU"),  # American Samoa in ISO
+]
+
+
+@pytest.mark.parametrize(("tag", "name", "misspelt", "code"), GEC_TAGS)
+def test_gec_tag_maps_an_unreadable_title_to_the_right_country(
+    tag: str, name: str, misspelt: str, code: str
+) -> None:
+    readable, unreadable, lower_tag = parse(
+        StateItem(f"{name} - Level 2: {INCREASED}", tag=tag, slug="a"),
+        StateItem(f"{misspelt} - Level 2: {INCREASED}", tag=tag, slug="b"),
+        StateItem(f"Level 2: {INCREASED}", tag=tag.lower(), slug="c"),
+    )
+    assert (readable.country, unreadable.country, lower_tag.country) == (code, code, code)
+
+
+@pytest.mark.parametrize(("tag", "name", "misspelt", "code"), GEC_TAGS)
+def test_country_for_reads_gec_tags_not_iso(tag: str, name: str, misspelt: str, code: str) -> None:
+    assert country_for(name, [tag]) == code
+    assert country_for(misspelt, [tag]) == code
+    assert country_for(misspelt, ["ZZ", tag]) == code  # the first tag that means something
+    assert country_for(misspelt, []) is None
+
+
 def test_items_carry_country_level_label_and_text() -> None:
     [item] = parse(
         StateItem(
@@ -216,4 +248,60 @@ def test_a_whole_feed_of_countries_parses_with_unique_keys() -> None:
     parsed = parse(*items)
     assert len(parsed) == 200
     assert len({item.key for item in parsed}) == 200
-    assert all(item.country is not None for item in parsed)
+    assert [item.country for item in parsed] == [
+        country.alpha_2 for country in list(pycountry.countries)[:200]
+    ]
+
+
+def test_a_title_without_level_or_threat_level_has_no_label() -> None:
+    assert parse_title("Worldwide Caution - Caution") == TitleParts("Worldwide Caution", None, None)
+    [item] = parse(StateItem("Worldwide Caution - Caution", tag=None))
+    assert (item.level, item.level_label) == (None, None)
+
+
+def test_the_threat_level_category_gives_the_level_a_title_lacks() -> None:
+    [item] = parse(
+        StateItem("Kazakhstan", tag="KZ", threat_level="Level 3: Reconsider Travel"),
+        old_layout=True,
+    )
+    assert (item.key, item.level, item.level_label) == ("KZ", 3, "Reconsider Travel")
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("Mainland China, Hong Kong & Macau", "CN"),
+        ("Israel, The West Bank and Gaza", "IL"),
+        ("Sint Eustatius", "BQ"),
+        ("Saint Barthelemy", "BL"),
+        ("Burma (Myanmar)", "MM"),
+        ("Georgia (the country)", "GE"),
+    ],
+)
+def test_state_department_names_resolve_without_a_tag(name: str, code: str) -> None:
+    assert country_for(name, []) == code
+
+
+def test_no_country_is_logged_with_the_title_and_tags(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        parse(StateItem(f"French West Indies - Level 1: {NORMAL}", tag="A3"))
+    assert caplog.messages == [
+        f"no country for State Department advisory 'French West Indies - Level 1: {NORMAL}' "
+        "(tags ['A3'])"
+    ]
+
+
+def test_an_advisory_without_a_name_is_keyed_by_its_link() -> None:
+    [item] = parse(StateItem(f"- Level 2: {INCREASED}", slug="unnamed"))
+    assert (item.country, item.key) == (None, f"{STATE_PAGE}/unnamed-travel-advisory.html")
+
+
+def test_an_advisory_without_a_link_points_at_its_guid() -> None:
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>Advisories</title>'
+        b"<item><title>Chad - Level 3: Reconsider Travel</title>"
+        b'<guid isPermaLink="false">chad-advisory-2025</guid>'
+        b"<description>Crime.</description></item></channel></rss>"
+    )
+    [item] = parse_feed(SourceKind.US_STATE, body, url=STATE_URL, fetched_at=FETCHED_AT)
+    assert (item.key, item.url) == ("TD", "chad-advisory-2025")
