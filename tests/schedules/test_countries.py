@@ -9,6 +9,7 @@ from schedules.countries import (
     countries_named_in,
     country,
     country_name,
+    leading_country,
     normalise_name,
     resolve_country,
     suggest_country,
@@ -159,3 +160,35 @@ def test_only_the_first_five_thousand_characters_are_read() -> None:
     assert countries_named_in("x " * 2496 + "Kazakhstan") == []  # cut to "Kazakhst"
     assert countries_named_in("x " * 2498 + "Chad") == [country("TD")]
     assert countries_named_in("x " * 2498 + " Peru") == []  # cut to "Per"
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "rest"),
+    [
+        ("KZ Stay indoors tonight", "KZ", "Stay indoors tonight"),
+        ("  kaz   Stay  indoors", "KZ", "Stay  indoors"),
+        ("United Kingdom London 22:30-05:00", "GB", "London 22:30-05:00"),
+        ("Bosnia and Herzegovina Sarajevo", "BA", "Sarajevo"),
+        ("South Korea\nLine two\nLine three", "KR", "Line two\nLine three"),
+        ("Georgia", "GE", ""),
+    ],
+)
+def test_the_country_a_command_starts_with_and_the_rest_as_written(
+    text: str, code: str, rest: str
+) -> None:
+    found, after = leading_country(text)
+    assert (found.code, after) == (code, rest)
+
+
+def test_a_command_that_starts_with_no_country_says_which_word_and_suggests_one() -> None:
+    with pytest.raises(ValueError) as error:
+        leading_country("Kazakstan Almaty 23:00-07:00")
+    assert str(error.value) == "I don't know the country “Kazakstan”. Did you mean Kazakhstan (KZ)?"
+    with pytest.raises(ValueError) as error:
+        leading_country("Atlantis is calm")
+    assert str(error.value) == "I don't know the country “Atlantis”."
+    # A name never runs onto the next line, and four words is the most a name may take.
+    with pytest.raises(ValueError, match="“United”"):
+        leading_country("United\nKingdom")
+    with pytest.raises(ValueError, match="“Bosnia”"):
+        leading_country("Bosnia and Herzegovina", max_words=2)

@@ -13,7 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schedules.zones import (
+    as_utc,
     is_valid_zone,
+    local_and_utc,
     local_to_utc,
     utc_offset_label,
     utc_to_local,
@@ -235,3 +237,20 @@ def test_is_valid_zone() -> None:
     assert is_valid_zone("UTC")
     assert not is_valid_zone("Asia/Nowhere")
     assert not is_valid_zone("")
+
+
+def test_a_time_is_shown_in_the_places_local_time_and_utc_for_its_date() -> None:
+    # Almaty was UTC+6 in January 2022 and UTC+5 from March 2024.
+    assert local_and_utc("Asia/Almaty", datetime(2022, 1, 6, 17, tzinfo=UTC)) == (
+        "06 Jan 23:00 Almaty (06 Jan 17:00 UTC)"
+    )
+    assert local_and_utc("Asia/Almaty", datetime(2025, 1, 6, 17, tzinfo=UTC), date_too=False) == (
+        "22:00 Almaty (17:00 UTC)"
+    )
+    assert local_and_utc("America/New_York", datetime(2024, 7, 4, 1, 30, tzinfo=UTC)) == (
+        "03 Jul 21:30 New York (04 Jul 01:30 UTC)"
+    )
+    with pytest.raises(ValueError, match="instant must be timezone-aware"):
+        local_and_utc("Asia/Almaty", datetime(2022, 1, 6, 17))  # noqa: DTZ001
+    with pytest.raises(ValueError, match="now must be timezone-aware"):
+        as_utc(datetime(2022, 1, 6, 17), "now")  # noqa: DTZ001
