@@ -27,7 +27,8 @@ from bot.sim.feeds import feed_server
 from db import sources
 from db.engine import make_engine, session_scope
 from db.migrations import create_schema
-from schedules.sources.base import SourceKind, parse_feed
+from schedules.sources.base import SourceKind
+from schedules.sources.parse import parse_feed
 
 COUNTRIES = [
     ("Kazakhstan", "KZ"), ("Georgia", "GG"), ("Kenya", "KE"), ("Peru", "PE"), ("Nepal", "NP"),

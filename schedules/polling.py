@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from schedules.sources.base import FeedError, FeedItem, SourceKind, parse_feed
+from schedules.sources.base import FeedError, FeedItem, SourceKind
 from schedules.sources.fcdo import slug_from_url
 from schedules.sources.fetch import fetch
+from schedules.sources.parse import parse_feed
 
 log = logging.getLogger(__name__)
 

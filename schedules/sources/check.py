@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 
 import httpx
 
-from schedules.sources.base import FeedItem, SourceKind, parse_feed
+from schedules.sources.base import FeedItem, SourceKind
 from schedules.sources.fetch import fetch
+from schedules.sources.parse import parse_feed
 
 _TITLE_WIDTH = 72
 

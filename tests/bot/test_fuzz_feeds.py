@@ -23,7 +23,8 @@ from db import leads, staff, subscriptions
 from db.engine import session_scope
 from db.models import Alert, Delivery, Role, Source
 from schedules.polling import PollResult
-from schedules.sources.base import FeedError, SourceKind, parse_feed
+from schedules.sources.base import FeedError, SourceKind
+from schedules.sources.parse import parse_feed
 from tests.schedules.sources.test_fuzz_feeds import atom_feeds, rss_feeds
 
 NOW = datetime(2025, 10, 8, 12, 0, tzinfo=UTC)

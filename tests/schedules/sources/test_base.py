@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schedules.sources.base import URGENCY, AlertKind, FeedError, SourceKind, parse_feed
+from schedules.sources.base import URGENCY, AlertKind, FeedError, SourceKind
+from schedules.sources.parse import parse_feed
 from tests.schedules.sources.samples import (
     EMPTY_RSS,
     FETCHED_AT,

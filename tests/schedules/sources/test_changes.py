@@ -7,8 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from schedules.sources.base import AlertKind, FeedItem, SourceKind, parse_feed
+from schedules.sources.base import AlertKind, FeedItem, SourceKind
 from schedules.sources.changes import Change, Seen, detect_changes
+from schedules.sources.parse import parse_feed
 from tests.schedules.sources.samples import FETCHED_AT, STATE_URL, StateItem, state_feed
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from schedules.sources.base import FeedError, SourceKind, parse_feed
+from schedules.sources.base import FeedError, SourceKind
 from schedules.sources.check import check_source, item_to_json, items_table
+from schedules.sources.parse import parse_feed
 from tests.schedules.sources.local_server import local_server
 from tests.schedules.sources.samples import (
     FETCHED_AT,

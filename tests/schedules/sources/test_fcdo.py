@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from schedules.sources.base import AlertKind, FeedError, FeedItem, SourceKind, parse_feed
+from schedules.sources.base import AlertKind, FeedError, FeedItem, SourceKind
 from schedules.sources.fcdo import slug_country
+from schedules.sources.parse import parse_feed
 from tests.schedules.sources.samples import FETCHED_AT, fcdo_atom, fcdo_json
 
 API_URL = "https://www.gov.uk/api/content/foreign-travel-advice/kazakhstan"

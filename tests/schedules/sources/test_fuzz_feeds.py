@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from schedules.sources.base import FeedError, FeedItem, SourceKind, parse_feed
+from schedules.sources.base import FeedError, FeedItem, SourceKind
 from schedules.sources.changes import Seen, detect_changes
 from schedules.sources.classify import classify
+from schedules.sources.parse import parse_feed
 from schedules.sources.text import (
     SUMMARY_LIMIT,
     extract_curfew_text,

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from schedules.sources.base import AlertKind, FeedItem, SourceKind, parse_feed
+from schedules.sources.base import AlertKind, FeedItem, SourceKind
+from schedules.sources.parse import parse_feed
 from schedules.sources.us_embassy import country_from_url, split_sections
 from tests.schedules.sources.samples import (
     FETCHED_AT,

@@ -7,7 +7,8 @@ import logging
 import pycountry
 import pytest
 
-from schedules.sources.base import AlertKind, FeedItem, SourceKind, parse_feed
+from schedules.sources.base import AlertKind, FeedItem, SourceKind
+from schedules.sources.parse import parse_feed
 from schedules.sources.us_state import TitleParts, country_for, parse_title
 from tests.schedules.sources.samples import (
     FETCHED_AT,
