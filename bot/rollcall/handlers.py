@@ -25,7 +25,6 @@ from typing import Any, cast
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -37,6 +36,7 @@ from telegram.ext import (
 from bot import render
 from bot.access import command_argument, requires
 from bot.context import Context, services
+from bot.messages import edit_text
 from bot.rollcall.live import refresh_roll, rolls, services_of
 from bot.rollcall.rules import (
     answer_press,
@@ -366,27 +366,15 @@ async def cb_rollcall(update: Update, context: Context, person: Staff) -> None:
         svc.wake_dispatcher()
     await query.answer(outcome.toast)
     if outcome.text is not None and query.message is not None:
-        try:
-            await query.edit_message_text(
-                outcome.text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=_markup(outcome.keyboard),
-            )
-        except BadRequest as error:
-            if "not modified" not in error.message.lower():
-                log.warning(
-                    "roll call %d: answer not shown: %s",
-                    outcome.round_id,
-                    error.message,
-                    extra={"round_id": outcome.round_id},
-                )
-        except TelegramError as error:
-            log.warning(
-                "roll call %d: answer not shown: %s",
-                outcome.round_id,
-                error.message,
-                extra={"round_id": outcome.round_id},
-            )
+        await edit_text(
+            context.bot,
+            chat_id=query.message.chat.id,
+            message_id=query.message.message_id,
+            text=outcome.text,
+            what=f"roll call {outcome.round_id}: answer",
+            reply_markup=_markup(outcome.keyboard),
+            extra={"round_id": outcome.round_id},
+        )
     await refresh_roll(context.application, outcome.round_id)
 
 

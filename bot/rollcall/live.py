@@ -10,11 +10,10 @@ import time
 from dataclasses import dataclass, field
 from typing import cast
 
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, JobQueue
 
 from bot.context import SERVICES_KEY, Context, Services
+from bot.messages import edit_text
 from bot.rollcall.texts import live_roll_text
 from db import checkins as db
 from db.checkins import RoundStatus
@@ -69,28 +68,17 @@ async def refresh_roll(application: Application, round_id: int) -> None:  # type
                 continue
             if svc.dispatcher is not None:
                 await svc.dispatcher.pacer.acquire()  # edits count against the same limit
-            try:
-                await application.bot.edit_message_text(
-                    text, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML
-                )
-                edited = True
-            except BadRequest as error:
-                # "not modified" is fine; a deleted message is not worth hammering.
-                if "not modified" not in error.message.lower():
-                    log.warning(
-                        "roll call %d: live roll not updated: %s",
-                        round_id,
-                        error.message,
-                        extra={"round_id": round_id},
-                    )
-            except TelegramError as error:
-                log.warning(
-                    "roll call %d: live roll not updated: %s",
-                    round_id,
-                    error.message,
-                    extra={"round_id": round_id},
-                )
+            settled = await edit_text(
+                application.bot,
+                chat_id=chat_id,
+                message_id=message_id,
+                text=text,
+                what=f"roll call {round_id}: live roll",
+                extra={"round_id": round_id},
+            )
+            if not settled:
                 continue  # try again on the next tick
+            edited = True
             state.shown[(chat_id, message_id)] = text
         if edited:
             state.last_edit[round_id] = time.monotonic()
