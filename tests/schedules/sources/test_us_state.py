@@ -306,3 +306,16 @@ def test_an_advisory_without_a_link_points_at_its_guid() -> None:
     )
     [item] = parse_feed(SourceKind.US_STATE, body, url=STATE_URL, fetched_at=FETCHED_AT)
     assert (item.key, item.url) == ("TD", "chad-advisory-2025")
+
+
+def test_an_advisory_links_to_its_page_not_its_guid() -> None:
+    body = (
+        b'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>'
+        b"<item><title>Kazakhstan - Level 2: Exercise Increased Caution</title>"
+        b"<link>https://travel.state.gov/kazakhstan-advisory.html</link>"
+        b'<guid isPermaLink="false">advisory-kz-2025</guid>'
+        b"<description>&lt;p&gt;Exercise increased caution.&lt;/p&gt;</description>"
+        b"</item></channel></rss>"
+    )
+    (item,) = parse_feed(SourceKind.US_STATE, body, url=STATE_URL, fetched_at=FETCHED_AT)
+    assert (item.country, item.url) == ("KZ", "https://travel.state.gov/kazakhstan-advisory.html")
