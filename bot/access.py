@@ -164,47 +164,61 @@ def requires(
     def decorate(handler: StaffHandler) -> Handler:
         @functools.wraps(handler)
         async def gated(update: Update, context: Context) -> None:
-            chat, user = update.effective_chat, update.effective_user
-            if chat is None or user is None:
-                return
-            if chat.type != "private":
-                await answer(update, PRIVATE_ONLY_TEXT)
-                return
-            person = identify(update, context)
-            if person is None or Role(person.role).rank < role.rank:
-                if role is not Role.STAFF:
-                    with session_scope(services(context).engine) as session:
-                        audit.record(
-                            session,
-                            action=action or handler.__name__.removeprefix("cmd_"),
-                            actor_telegram_id=user.id,
-                            actor_staff_id=person.id if person else None,
-                            outcome="refused",
-                            reason="not enrolled" if person is None else f"role {person.role}",
-                        )
-                if person is None:
-                    await answer(update, STRANGER_TEXT)
-                else:
-                    await answer(update, f"Sorry, only {_ROLE_WORDS[role]} can do that.")
-                return
-            if context.args:
-                context.args = [a for a in map(clean_text, context.args) if a]
-            try:
-                await handler(update, context, person)
-            except Refusal as refusal:
-                if role is not Role.STAFF:
-                    with session_scope(services(context).engine) as session:
-                        audit.record(
-                            session,
-                            action=action or handler.__name__.removeprefix("cmd_"),
-                            actor_telegram_id=user.id,
-                            actor_staff_id=person.id,
-                            outcome="refused",
-                            reason=refusal.text[:200],
-                        )
-                await answer(update, refusal.text)
+            await _pass_gate(update, context, handler=handler, role=role, action=action)
 
         GATES[gated] = role
         return gated
 
     return decorate
+
+
+async def _pass_gate(
+    update: Update, context: Context, *, handler: StaffHandler, role: Role, action: str | None
+) -> None:
+    """What every gated handler does first: refuse or run it, and answer its refusals."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return
+    if chat.type != "private":
+        await answer(update, PRIVATE_ONLY_TEXT)
+        return
+    what = action or handler.__name__.removeprefix("cmd_")
+    person = identify(update, context)
+    if person is None or Role(person.role).rank < role.rank:
+        if role is not Role.STAFF:
+            _audit_refusal(
+                context,
+                action=what,
+                user_id=user.id,
+                person=person,
+                reason="not enrolled" if person is None else f"role {person.role}",
+            )
+        if person is None:
+            await answer(update, STRANGER_TEXT)
+        else:
+            await answer(update, f"Sorry, only {_ROLE_WORDS[role]} can do that.")
+        return
+    if context.args:
+        context.args = [a for a in map(clean_text, context.args) if a]
+    try:
+        await handler(update, context, person)
+    except Refusal as refusal:
+        if role is not Role.STAFF:
+            _audit_refusal(
+                context, action=what, user_id=user.id, person=person, reason=refusal.text[:200]
+            )
+        await answer(update, refusal.text)
+
+
+def _audit_refusal(
+    context: Context, *, action: str, user_id: int, person: Staff | None, reason: str
+) -> None:
+    with session_scope(services(context).engine) as session:
+        audit.record(
+            session,
+            action=action,
+            actor_telegram_id=user_id,
+            actor_staff_id=person.id if person else None,
+            outcome="refused",
+            reason=reason,
+        )
