@@ -3,6 +3,7 @@ export, erasure and the retention rule, with an injected clock."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import re
@@ -1145,3 +1146,479 @@ def test_an_audit_entry_shows_the_person_as_you_and_leaves_out_others(engine: En
         "target": "you",
         "zone": "Asia/Almaty",
     }
+
+
+def _organiser_work(session: Session, person: Staff, *, country: str, to: Staff) -> None:
+    """What a lead leaves in the organisation's records: invites, broadcasts (a draft, a
+    sent one signed by them and its live report in their chat), a curfew, a roll call they
+    started and ended with its report in their chat, and the audit entries for them."""
+    staff_id = person.id or 0
+    invites.create(
+        session, role=Role.STAFF, created_by_staff_id=staff_id, now=NOW, ttl=timedelta(days=7)
+    )
+    broadcasts.create_draft(
+        session,
+        country=country,
+        text=f"{person.display_name} drafts",
+        author_staff_id=staff_id,
+        now=NOW,
+    )
+    sent = broadcasts.create_draft(
+        session, country=country, text="Stay indoors", author_staff_id=staff_id, now=NOW
+    )
+    assert broadcasts.claim_draft(
+        session, alert_id=sent.id or 0, author_staff_id=staff_id, status=AlertStatus.SENT, now=NOW
+    )
+    broadcasts.set_report(session, alert_id=sent.id or 0, chat_id=person.chat_id, message_id=11)
+    for part in render.broadcast_message(
+        country=country, text=sent.body, author=person.display_name, at=NOW
+    ):
+        _sent(session, key=f"alert:{sent.id}", to=to, text=part, alert_id=sent.id)
+    curfews.create(
+        session,
+        country=country,
+        area=None,
+        zone="Asia/Almaty",
+        start="22:00",
+        end="06:00",
+        first_day=date(2025, 3, 10),
+        last_day=None,
+        status=CurfewStatus.ACTIVE,
+        now=NOW,
+        set_by_staff_id=staff_id,
+    )
+    rollcall = checkins.create_round(
+        session,
+        country=country,
+        message=f"{person.display_name} asks: are you safe?",
+        started_by_staff_id=staff_id,
+        alert_id=None,
+        now=NOW,
+        deadline_at=NOW + timedelta(hours=1),
+        remind_every_minutes=30,
+    )
+    checkins.set_report(session, round_id=rollcall.id or 0, chat_id=person.chat_id, message_id=12)
+    question = question_text(rollcall, asked_by=person.display_name, advisory=None)
+    _sent(session, key=checkins.question_key(rollcall.id or 0), to=to, text=question)
+    assert checkins.end_round(session, round_id=rollcall.id or 0, by_staff_id=staff_id, now=NOW)
+    audit.record(
+        session,
+        action="curfew",
+        actor_telegram_id=person.telegram_user_id,
+        actor_staff_id=staff_id,
+        country=country,
+    )
+
+
+_TABLES: tuple[Any, ...] = (
+    Staff,
+    Subscription,
+    LeadCountry,
+    CheckIn,
+    RollCall,
+    RollCallMember,
+    RollCallAnswer,
+    Acknowledgement,
+    Alert,
+    Delivery,
+    Invite,
+    Curfew,
+    AuditEntry,
+)
+
+
+def _every_row(session: Session) -> dict[str, dict[int, dict[str, Any]]]:
+    """Every row of every table, column by column, by table and id."""
+    return {
+        model.__name__: {
+            row.id: {c.name: getattr(row, c.name) for c in model.__table__.columns}
+            for row in session.exec(select(model)).all()
+        }
+        for model in _TABLES
+    }
+
+
+def _touches(table: str, row: dict[str, Any], person: Staff, about: set[str]) -> bool:
+    """Whether forgetting `person` may change or delete this row: it is theirs, links to
+    them, lived in their chat, reports on them or carries their name."""
+    staff_id = person.id
+    if table == "Staff":
+        return bool(row["id"] == staff_id)
+    if table == "AuditEntry":
+        detail = json.loads(row["detail"] or "{}")
+        return (
+            row["actor_staff_id"] == staff_id
+            or row["actor_telegram_id"] == person.telegram_user_id
+            or any(k.endswith("staff_id") and v == staff_id for k, v in detail.items())
+        )
+    if table == "Delivery" and (row["dedupe_key"] in about or person.display_name in row["text"]):
+        return True
+    links = [v for k, v in row.items() if k.endswith("staff_id")]
+    return staff_id in links or row.get("report_chat_id") == person.chat_id
+
+
+def test_forgetting_one_person_leaves_everyone_elses_records_exactly_as_they_were(
+    engine: Engine,
+) -> None:
+    with session_scope(engine) as session:
+        world = _world(session)
+        lena, sam, nina = world.lena, world.sam, world.nina
+        # Everyone has records of every kind: Nina and Sam lead a country too, and each
+        # of the three does a lead's work that reaches the others.
+        leads.lead(session, staff_id=nina.id or 0, country="UZ")
+        leads.lead(session, staff_id=sam.id or 0, country="TJ")
+        subs.subscribe(session, staff_id=lena.id or 0, country="KZ")
+        _organiser_work(session, lena, country="GE", to=nina)
+        _organiser_work(session, nina, country="UZ", to=sam)
+        _organiser_work(session, sam, country="TJ", to=nina)
+        used = invites.create(
+            session, role=Role.STAFF, created_by_staff_id=None, now=NOW, ttl=timedelta(days=7)
+        )
+        assert invites.redeem(session, code=used.code, staff_id=nina.id or 0, now=NOW).ok
+        session.add(Acknowledgement(alert_id=world.alert_id, staff_id=lena.id or 0, at=NOW))
+        session.flush()
+        about_sam = {
+            key
+            for key in session.exec(select(Delivery.dedupe_key).where(Delivery.staff_id == lena.id))
+            if key.startswith(("safe:", "unreachable:", "help:"))
+            or (key.startswith("rollcall:") and ":help:" in key)
+        }
+        before = _every_row(session)
+        exports = {p.id: privacy.export(session, person=p, now=NOW) for p in (lena, nina)}
+        held = {p.id: privacy.holdings(session, person=p) for p in (lena, nina)}
+    # What forgetting Sam may touch, and that each table also has rows it must not.
+    touched = {
+        table: {i for i, row in rows.items() if _touches(table, row, sam, about_sam)}
+        for table, rows in before.items()
+    }
+    assert all(rows.keys() - touched[table] for table, rows in before.items()), touched
+
+    with session_scope(engine) as session:
+        done = privacy.forget(session, staff_id=sam.id or 0, configured_admin_ids=(), now=NOW)
+    assert isinstance(done, privacy.Forgotten)
+
+    with session_scope(engine) as session:
+        after = _every_row(session)
+        exports_after = {p.id: privacy.export(session, person=p, now=NOW) for p in (lena, nina)}
+        held_after = {p.id: privacy.holdings(session, person=p) for p in (lena, nina)}
+    for table, rows in before.items():
+        untouched = {i: row for i, row in rows.items() if i not in touched[table]}
+        kept = {i: row for i, row in after[table].items() if i in rows}
+        assert {i: kept.get(i) for i in untouched} == untouched, table
+    # Nothing new but the audit entry that a deletion happened.
+    assert {t: rows.keys() - before[t].keys() for t, rows in after.items()} == {
+        t: (set() if t != "AuditEntry" else {max(after[t])}) for t in after
+    }
+    # Nina's copy of her data is the same but for Sam's signature on what he sent her,
+    # and so is Lena's but for the three reports about Sam she had been sent.
+    nina_expected = dict(exports[nina.id])
+    nina_expected["messages_to_you"] = [
+        {**m, "text": m["text"].replace("<i>From Sam", "<i>From your security team")}
+        for m in nina_expected["messages_to_you"]
+    ]
+    assert nina_expected != exports[nina.id]
+    assert exports_after[nina.id] == nina_expected
+    assert held_after[nina.id] == held[nina.id]
+    lena_before, lena_after = exports[lena.id], exports_after[lena.id]
+    assert {k: v for k, v in lena_after.items() if k != "messages_to_you"} == {
+        k: v for k, v in lena_before.items() if k != "messages_to_you"
+    }
+    assert len(lena_after["messages_to_you"]) == len(lena_before["messages_to_you"]) - 3
+    assert held_after[lena.id] == dataclasses.replace(
+        held[lena.id], messages_to_them=held[lena.id].messages_to_them - 3
+    )
+
+
+def test_forgetting_rewrites_the_audit_entries_about_the_person_exactly(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        zoe = _person(session, "Zoë Ørsted", Role.LEAD)
+        lena = _person(session, "Lena", Role.ADMIN)
+        zoe_id = zoe.id or 0
+        acted = audit.record(
+            session,
+            action="broadcast",
+            actor_telegram_id=zoe.telegram_user_id,
+            actor_staff_id=zoe_id,
+            text="Évacuez — 東京",
+            country="FR",
+        )
+        named = audit.record(
+            session,
+            action="promote",
+            actor_telegram_id=lena.telegram_user_id,
+            actor_staff_id=lena.id,
+            target_staff_id=zoe_id,
+            by_staff_id=lena.id,
+            zone="Europe/Paris",
+            reason="Zoë leads Île-de-France",
+        )
+        # A round she started, whose live report is still in her chat.
+        rollcall = checkins.create_round(
+            session,
+            country="FR",
+            message="Are you safe?",
+            started_by_staff_id=zoe_id,
+            alert_id=None,
+            now=NOW,
+            deadline_at=NOW + timedelta(hours=1),
+            remind_every_minutes=30,
+        )
+        checkins.set_report(session, round_id=rollcall.id or 0, chat_id=zoe.chat_id, message_id=9)
+        ids = (acted.id, named.id, rollcall.id)
+    with session_scope(engine) as session:
+        done = privacy.forget(session, staff_id=zoe_id, configured_admin_ids=(), now=NOW)
+        assert isinstance(done, privacy.Forgotten)
+    with session_scope(engine) as session:
+        entries = {
+            e.id: (e.actor_telegram_id, e.actor_staff_id, e.detail)
+            for e in session.exec(select(AuditEntry))
+        }
+        kept_round = session.get(RollCall, ids[2])
+    assert entries[ids[0]] == (None, None, '{"country": "FR", "text": "Évacuez — 東京"}')
+    assert entries[ids[1]] == (
+        lena.telegram_user_id,
+        lena.id,
+        f'{{"by_staff_id": {lena.id}, "reason": "Zoë leads Île-de-France", '
+        '"zone": "Europe/Paris"}',
+    )
+    assert kept_round is not None
+    assert (
+        kept_round.started_by_staff_id,
+        kept_round.report_chat_id,
+        kept_round.report_message_id,
+    ) == (None, None, None)
+
+
+def test_audit_entries_whose_detail_is_not_an_object_show_no_detail(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        sam = _person(session, "Sam")
+        for detail in ("", "[1, 2]", '"promoted"', "null", "not json"):
+            session.add(
+                AuditEntry(
+                    action="promote",
+                    actor_telegram_id=sam.telegram_user_id,
+                    actor_staff_id=sam.id,
+                    detail=detail,
+                )
+            )
+        session.flush()
+        data = privacy.export(session, person=sam, now=NOW)
+        assert privacy.holdings(session, person=sam).audit_entries == 5
+        done = privacy.forget(session, staff_id=sam.id or 0, configured_admin_ids=(), now=NOW)
+        assert isinstance(done, privacy.Forgotten)
+        kept = session.exec(
+            select(AuditEntry.actor_staff_id, AuditEntry.detail).where(
+                AuditEntry.action == "promote"
+            )
+        ).all()
+    assert [(e["you"], e["detail"]) for e in data["audit_log"]] == [("acted", {})] * 5
+    assert kept == [(None, "{}")] * 5
+
+
+def test_an_export_explains_itself_and_gives_each_record_its_times(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        sam = _person(session, "Sam", Role.LEAD)
+        sam_id = sam.id or 0
+        leads.lead(session, staff_id=sam_id, country="KZ")
+        # An invite he made, used a day later by Nina.
+        invite = invites.create(
+            session, role=Role.STAFF, created_by_staff_id=sam_id, now=NOW, ttl=timedelta(days=7)
+        )
+        nina = _person(session, "Nina")
+        assert invites.redeem(
+            session, code=invite.code, staff_id=nina.id or 0, now=NOW + timedelta(days=1)
+        ).ok
+        # A broadcast he sent at 12:30, and a curfew proposal he confirmed at 13:00.
+        sent = broadcasts.create_draft(
+            session, country="KZ", text="Stay in", author_staff_id=sam_id, now=NOW
+        )
+        assert broadcasts.claim_draft(
+            session,
+            alert_id=sent.id or 0,
+            author_staff_id=sam_id,
+            status=AlertStatus.SENT,
+            now=NOW + timedelta(minutes=30),
+        )
+        proposal = curfews.create(
+            session,
+            country="KZ",
+            area=None,
+            zone="Asia/Almaty",
+            start="23:00",
+            end="06:00",
+            first_day=date(2025, 3, 11),
+            last_day=None,
+            status=CurfewStatus.PROPOSED,
+            now=NOW,
+        )
+        assert curfews.confirm(
+            session, curfew_id=proposal.id or 0, by_staff_id=sam_id, now=NOW + timedelta(hours=1)
+        )
+        # A roll call he was asked in and has not answered.
+        rollcall = checkins.create_round(
+            session,
+            country="KZ",
+            message="Are you safe?",
+            started_by_staff_id=None,
+            alert_id=None,
+            now=NOW,
+            deadline_at=NOW + timedelta(hours=2),
+            remind_every_minutes=30,
+        )
+        checkins.add_members(session, round_id=rollcall.id or 0, staff_ids=[sam_id])
+        led_since = session.exec(
+            select(LeadCountry.created_at).where(LeadCountry.staff_id == sam_id)
+        ).one()
+        data = privacy.export(session, person=sam, now=NOW)
+    assert data["about"] == (
+        "Everything Dutybot stores about you. Times are UTC (ISO 8601). Messages to you that "
+        "report on other people are listed without their text, and other people's answers to "
+        "roll calls you ran are not included. Invite codes are left out: an unused one still "
+        "works."
+    )
+    assert data["countries_led"] == [{"country": "KZ", "since": privacy.iso(led_since)}]
+    assert data["invites_created"] == [
+        {
+            "id": invite.id,
+            "role": "staff",
+            "created_at": "2025-03-10T12:00:00+00:00",
+            "expires_at": "2025-03-17T12:00:00+00:00",
+            "used_at": "2025-03-11T12:00:00+00:00",
+        }
+    ]
+    assert data["broadcasts_written"] == [
+        {
+            "alert_id": sent.id,
+            "country": "KZ",
+            "status": "sent",
+            "text": "Stay in",
+            "written_at": "2025-03-10T12:00:00+00:00",
+            "sent_at": "2025-03-10T12:30:00+00:00",
+        }
+    ]
+    assert data["curfews_set"] == [
+        {
+            "curfew_id": proposal.id,
+            "country": "KZ",
+            "area": None,
+            "zone": "Asia/Almaty",
+            "start": "23:00",
+            "end": "06:00",
+            "first_day": "2025-03-11",
+            "last_day": None,
+            "status": "active",
+            "confirmed_at": "2025-03-10T13:00:00+00:00",
+        }
+    ]
+    assert data["roll_calls_asked"] == [
+        {
+            "round_id": rollcall.id,
+            "country": "KZ",
+            "question": "Are you safe?",
+            "started_at": "2025-03-10T12:00:00+00:00",
+            "deadline_at": "2025-03-10T14:00:00+00:00",
+            "status": "open",
+            "answers": [],
+        }
+    ]
+
+
+def test_redacting_deadline_reports_counts_the_reports_it_changed(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        lena = _person(session, "Lena", Role.LEAD)
+        sam, nina = _person(session, "Sam"), _person(session, "Nina")
+        report = "\n".join(["<b>Roll call</b>", "• Sam (@sam), 10:00", "• Nina (@nina), 10:05"])
+        for country in ("KZ", "UZ", "TJ"):
+            rollcall = checkins.create_round(
+                session,
+                country=country,
+                message="Are you safe?",
+                started_by_staff_id=lena.id,
+                alert_id=None,
+                now=NOW,
+                deadline_at=NOW + timedelta(hours=1),
+                remind_every_minutes=30,
+            )
+            asked = [sam.id or 0, nina.id or 0] if country != "TJ" else [nina.id or 0]
+            checkins.add_members(session, round_id=rollcall.id or 0, staff_ids=asked)
+            # Two leads got the KZ report; the UZ one no longer names Sam.
+            text = report if country != "UZ" else report.replace("• Sam (@sam), 10:00\n", "")
+            for to in (lena, nina) if country == "KZ" else (lena,):
+                _sent(session, key=checkins.deadline_key(rollcall.id or 0), to=to, text=text)
+        assert privacy._redact_deadline_reports(session, person=sam) == 2
+        assert privacy._redact_deadline_reports(session, person=sam) == 0
+        assert privacy._redact_deadline_reports(session, person=nina) == 4
+
+
+def test_copies_of_calls_for_help_and_locations_count_as_reports_about_the_person(
+    engine: Engine,
+) -> None:
+    with session_scope(engine) as session:
+        lena = _person(session, "Lena", Role.LEAD)
+        sam = _person(session, "Sam")
+        nina = _person(session, "Nina")
+        for person in (sam, nina):
+            name = person.display_name
+            help_me = checkins.record_checkin(
+                session,
+                staff_id=person.id or 0,
+                kind=CheckInKind.HELP,
+                note=f"{name} is trapped",
+                location=None,
+                now=NOW,
+            )
+            shared = checkins.record_checkin(
+                session,
+                staff_id=person.id or 0,
+                kind=CheckInKind.LOCATION,
+                note=None,
+                location=(43.2, 76.9),
+                now=NOW,
+            )
+            _sent(session, key=f"help:{help_me.id}", to=lena, text=f"{name} needs help")
+            _sent(session, key=f"location:{shared.id}", to=lena, text=f"{name} is at 43.2, 76.9")
+        held = privacy.holdings(session, person=sam)
+        reports = privacy.export(session, person=sam, now=NOW)["reports_about_you"]
+        assert isinstance(
+            privacy.forget(session, staff_id=sam.id or 0, configured_admin_ids=(), now=NOW),
+            privacy.Forgotten,
+        )
+        left = session.exec(select(Delivery.text).where(Delivery.staff_id == lena.id)).all()
+    assert held.messages_about_them == 2
+    assert [(r["kind"], r["text"], r["recipients"], r["delivered"]) for r in reports] == [
+        ("call for help", "Sam needs help", 1, 1),
+        ("location passed on", "Sam is at 43.2, 76.9", 1, 1),
+    ]
+    assert sorted(left) == ["Nina is at 43.2, 76.9", "Nina needs help"]
+
+
+def test_unsigning_takes_names_literally(engine: Engine) -> None:
+    """A name with LIKE's wildcards or a backslash (PostgreSQL's default LIKE escape)."""
+    with session_scope(engine) as session:
+        names = ["Ops_Team 100%", "Ops\\Team", "Q\\%_"]
+        people = [_person(session, name, Role.LEAD) for name in names]
+        reader = _person(session, "Nina")
+        others = _person(session, "OpsXTeam 100%abc", Role.LEAD)
+        written = {}
+        for person in [*people, others]:
+            alert = broadcasts.create_draft(
+                session, country="KZ", text="Stay in", author_staff_id=person.id or 0, now=NOW
+            )
+            (text,) = render.broadcast_message(
+                country="KZ", text="Stay in", author=person.display_name, at=NOW
+            )
+            _sent(session, key=f"alert:{alert.id}", to=reader, text=text, alert_id=alert.id)
+            written[person.display_name] = (f"alert:{alert.id}", text)
+        for person in people:
+            done = privacy.forget(
+                session, staff_id=person.id or 0, configured_admin_ids=(), now=NOW
+            )
+            assert isinstance(done, privacy.Forgotten)
+        texts = dict(session.exec(select(Delivery.dedupe_key, Delivery.text)).all())
+    for name in names:
+        key, text = written[name]
+        signed = f"<i>From {name}"
+        assert signed in text
+        assert texts[key] == text.replace(signed, "<i>From your security team")
+    key, text = written[others.display_name]
+    assert texts[key] == text
