@@ -35,7 +35,7 @@ drill: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.broadcast
 
-# Mutation testing of the modules that keep people safe (about 25 minutes on two cores):
+# Mutation testing of the modules that keep people safe (over an hour on two cores in all):
 # a score per module and the mutants that survived. MUTANTS='bot.dispatcher*' for some.
 mutate: $(VENV)/.installed
 	$(BIN)/python -m tests.mutate $(MUTANTS)

@@ -7,7 +7,7 @@ the tests hang past mutmut's timeout counts as killed. Surviving mutants that no
 behaviour can tell apart from the original are listed, with the reason, in
 `tests/mutation_equivalents.toml`; they are shown but not counted.
 
-    python -m tests.mutate                       # everything (about 25 minutes on 2 cores)
+    python -m tests.mutate                       # everything (over an hour on 2 cores)
     python -m tests.mutate 'bot.dispatcher*'     # some mutants again, after new tests
     python -m tests.mutate --report              # only the table, from the last run
 
