@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
+from sqlmodel import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
 
 from bot import render
-from bot.access import command_argument, require_answers_for, requires, row_id
+from bot.access import Refusal, command_argument, require_answers_for, requires, row_id
 from bot.context import Context, services
+from bot.messages import edit_text
 from db import audit, broadcasts, deliveries, subscriptions
 from db.engine import session_scope
 from db.models import Alert, AlertStatus, Role, Staff
-from schedules.countries import Country, resolve_country, suggest_country
+from schedules.countries import Country, leading_country
 
 log = logging.getLogger(__name__)
 
@@ -33,25 +35,22 @@ class BroadcastRequest:
     text: str
 
 
-def parse_broadcast(raw: str) -> BroadcastRequest | str:
-    """Split `/broadcast` arguments into a country (one to four words) and the message."""
-    lines = raw.strip().split("\n", 1)
-    words = lines[0].split()
-    if not words:
-        return USAGE
-    for n in range(min(4, len(words)), 0, -1):
-        found = resolve_country(" ".join(words[:n]))
-        if found is not None:
-            rest = " ".join(words[n:])
-            text = (rest + ("\n" + lines[1] if len(lines) > 1 else "")).strip()
-            if not text:
-                return f"What should I send to {found.label()}?\n{USAGE}"
-            if len(text) > MAX_TEXT:
-                return f"That message is {len(text)} characters; please keep it under {MAX_TEXT}."
-            return BroadcastRequest(country=found, text=text)
-    suggestion = suggest_country(words[0])
-    hint = f" Did you mean {suggestion.label()}?" if suggestion else ""
-    return f"I don't know the country “{words[0][:60]}”.{hint}\n{USAGE}"
+def parse_broadcast(raw: str) -> BroadcastRequest:
+    """Split `/broadcast` arguments into a country (one to four words) and the message; a
+    `Refusal` says in one line what is wrong."""
+    first_line, newline, more = raw.strip().partition("\n")
+    if not first_line.strip():
+        raise Refusal(USAGE)
+    try:
+        country, rest = leading_country(first_line)
+    except ValueError as error:
+        raise Refusal(f"{error}\n{USAGE}") from None
+    text = (" ".join(rest.split()) + newline + more).strip()
+    if not text:
+        raise Refusal(f"What should I send to {country.label()}?\n{USAGE}")
+    if len(text) > MAX_TEXT:
+        raise Refusal(f"That message is {len(text)} characters; please keep it under {MAX_TEXT}.")
+    return BroadcastRequest(country=country, text=text)
 
 
 def staff_message(alert: Alert, author: str) -> list[str]:
@@ -71,6 +70,52 @@ def _buttons(alert_id: int) -> InlineKeyboardMarkup:
     )
 
 
+def decide_draft(
+    session: Session,
+    *,
+    alert_id: int,
+    send: bool,
+    person: Staff,
+    report_at: tuple[int, int],
+    now: datetime,
+) -> Alert | None:
+    """A lead's Send or Cancel on their own draft: claimed once, audited, and on Send
+    queued for everyone following the country, the preview becoming its report. None
+    when it is not (or no longer) a draft of theirs."""
+    draft = session.get(Alert, alert_id)
+    if draft is not None and draft.country and send:
+        # Still theirs to send: a lead may have given the country up since the preview.
+        require_answers_for(session, person=person, country=draft.country)
+    verb = "send" if send else "cancel"
+    status = AlertStatus.SENT if send else AlertStatus.CANCELLED
+    claimed = broadcasts.claim_draft(
+        session, alert_id=alert_id, author_staff_id=person.id or 0, status=status, now=now
+    )
+    audit.record(
+        session,
+        action=f"broadcast_{verb}",
+        actor_telegram_id=person.telegram_user_id,
+        actor_staff_id=person.id,
+        outcome="ok" if claimed else "refused",
+        alert_id=alert_id,
+    )
+    alert = session.get(Alert, alert_id) if claimed else None
+    if alert is not None and send:
+        queued, gone = broadcasts.fan_out(
+            session, alert=alert, parts=staff_message(alert, person.display_name), now=now
+        )
+        chat_id, message_id = report_at
+        broadcasts.set_report(session, alert_id=alert_id, chat_id=chat_id, message_id=message_id)
+        log.info(
+            "broadcast %d: queued for %d people (%d unreachable)",
+            alert_id,
+            queued,
+            gone,
+            extra={"alert_id": alert_id},
+        )
+    return alert
+
+
 @requires(Role.LEAD, action="broadcast")
 async def cmd_broadcast(update: Update, context: Context, person: Staff) -> None:
     """/broadcast <country> <text>: preview first, nothing goes out before Send."""
@@ -78,9 +123,6 @@ async def cmd_broadcast(update: Update, context: Context, person: Staff) -> None
     if message is None:
         return
     request = parse_broadcast(command_argument(update))
-    if isinstance(request, str):
-        await message.reply_text(request)
-        return
     svc = services(context)
     with session_scope(svc.engine) as session:
         require_answers_for(session, person=person, country=request.country.code)
@@ -126,42 +168,15 @@ async def cb_broadcast(update: Update, context: Context, person: Staff) -> None:
         await query.answer("That button is not valid.", show_alert=True)
         return
     svc = services(context)
-    now = svc.clock()
     with session_scope(svc.engine) as session:
-        draft = session.get(Alert, alert_id)
-        if draft is not None and draft.country and verb == "send":
-            # Still theirs to send: a lead may have given the country up since the preview.
-            require_answers_for(session, person=person, country=draft.country)
-        status = AlertStatus.SENT if verb == "send" else AlertStatus.CANCELLED
-        claimed = broadcasts.claim_draft(
-            session, alert_id=alert_id, author_staff_id=person.id or 0, status=status, now=now
-        )
-        audit.record(
+        alert = decide_draft(
             session,
-            action=f"broadcast_{verb}",
-            actor_telegram_id=person.telegram_user_id,
-            actor_staff_id=person.id,
-            outcome="ok" if claimed else "refused",
             alert_id=alert_id,
+            send=verb == "send",
+            person=person,
+            report_at=(query.message.chat.id, query.message.message_id),
+            now=svc.clock(),
         )
-        alert = session.get(Alert, alert_id) if claimed else None
-        if alert is not None and verb == "send":
-            queued, gone = broadcasts.fan_out(
-                session, alert=alert, parts=staff_message(alert, person.display_name), now=now
-            )
-            broadcasts.set_report(
-                session,
-                alert_id=alert_id,
-                chat_id=query.message.chat.id,
-                message_id=query.message.message_id,
-            )
-            log.info(
-                "broadcast %d: queued for %d people (%d unreachable)",
-                alert_id,
-                queued,
-                gone,
-                extra={"alert_id": alert_id},
-            )
     if alert is None:
         await query.answer("This preview has already been sent or cancelled.", show_alert=True)
         return
@@ -188,29 +203,16 @@ async def refresh_report(context: Context, alert: Alert) -> None:
         return
     if svc.dispatcher is not None:
         await svc.dispatcher.pacer.acquire()  # edits count against the same limit
-    try:
-        await context.bot.edit_message_text(
-            text,
-            chat_id=alert.report_chat_id,
-            message_id=alert.report_message_id,
-            parse_mode=ParseMode.HTML,
-        )
-    except BadRequest as error:
-        if "not modified" not in error.message.lower():
-            log.warning(
-                "broadcast %d: report not updated: %s",
-                alert.id,
-                error.message,
-                extra={"alert_id": alert.id},
-            )
-    except TelegramError as error:
-        log.warning(
-            "broadcast %d: report not updated: %s",
-            alert.id,
-            error.message,
-            extra={"alert_id": alert.id},
-        )
-        return
+    settled = await edit_text(
+        context.bot,
+        chat_id=alert.report_chat_id,
+        message_id=alert.report_message_id,
+        text=text,
+        what=f"broadcast {alert.id}: report",
+        extra={"alert_id": alert.id},
+    )
+    if not settled:
+        return  # tried again on the next tick
     shown[alert.id] = text
     if finished:
         shown.pop(alert.id, None)
