@@ -39,6 +39,7 @@ from bot.context import Context, services
 from bot.messages import edit_text
 from bot.rollcall.live import refresh_roll, rolls, services_of
 from bot.rollcall.rules import (
+    CheckInOutcome,
     answer_press,
     check_in,
     end_checkin,
@@ -172,23 +173,31 @@ async def job_update_rolls(context: Context) -> None:
 
 
 # -- handlers ------------------------------------------------------------------------------
+async def _check_in(
+    update: Update, context: Context, person: Staff, answer: Answer
+) -> CheckInOutcome:
+    """Record a /safe or /help_me with its note and location, and wake the dispatcher."""
+    svc = services(context)
+    with session_scope(svc.engine) as session:
+        outcome = check_in(
+            session,
+            person=person,
+            answer=answer,
+            note=_note(update),
+            location=_location(update),
+            now=svc.clock(),
+        )
+    svc.wake_dispatcher()
+    return outcome
+
+
 @requires(Role.STAFF)
 async def cmd_safe(update: Update, context: Context, person: Staff) -> None:
     """/safe [note]: I am safe (a location sent with it is recorded too)."""
     message = update.effective_message
     if message is None:
         return
-    svc = services(context)
-    with session_scope(svc.engine) as session:
-        outcome = check_in(
-            session,
-            person=person,
-            answer=Answer.SAFE,
-            note=_note(update),
-            location=_location(update),
-            now=svc.clock(),
-        )
-    svc.wake_dispatcher()
+    outcome = await _check_in(update, context, person, Answer.SAFE)
     lines = [f"✅ Recorded: you are safe ({render.utc_stamp(outcome.at)})."]
     if outcome.location:
         lines.append("Your location was recorded with it.")
@@ -205,17 +214,7 @@ async def cmd_help_me(update: Update, context: Context, person: Staff) -> None:
     message = update.effective_message
     if message is None:
         return
-    svc = services(context)
-    with session_scope(svc.engine) as session:
-        outcome = check_in(
-            session,
-            person=person,
-            answer=Answer.HELP,
-            note=_note(update),
-            location=_location(update),
-            now=svc.clock(),
-        )
-    svc.wake_dispatcher()
+    outcome = await _check_in(update, context, person, Answer.HELP)
     if outcome.leads_told == 0:
         await message.reply_text(
             "🆘 Recorded, but there is no security lead I can alert. Call your local "
