@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from itertools import pairwise
 
 import pytest
 from sqlmodel import col, select
@@ -71,6 +72,18 @@ async def test_preview_then_send_reaches_each_subscriber_once(bot: RunningBot) -
             and "Delivered: broadcast" in f.current_text(lead.telegram_user_id, message_id)
         )
     )
+
+    # Each edit of the report, in HTML, changed what it said: no edit is sent for nothing.
+    edits = [e for e in bot.fake.edits if e.message_id == message_id]
+    assert edits and {e.parse_mode for e in edits} == {"HTML"}
+    asked = [
+        params
+        for method, params in bot.fake.calls
+        if method == "editMessageText" and int(params.get("message_id", 0)) == message_id
+    ]
+    assert len(asked) == len(edits)
+    shown = [e.text for e in edits]
+    assert all(before != after for before, after in pairwise(shown))
 
     # A second tap on Send sends nothing more.
     bot.press(
