@@ -9,7 +9,7 @@ from bot import render
 from bot.access import command_argument, requires
 from bot.context import Context, services
 from bot.subscriptions import understand_country
-from db import audit, deliveries, leads, staff
+from db import audit, deliveries, leads
 from db.engine import session_scope
 from db.models import Priority, Role, Staff
 from schedules.countries import country_name
@@ -88,9 +88,8 @@ def _tell_admins(context: Context, person: Staff, change: str) -> None:
     svc = services(context)
     now = svc.clock()
     with session_scope(svc.engine) as session:
-        admins = [
-            a for a in staff.everyone(session) if a.role == Role.ADMIN.value and a.id != person.id
-        ]
+        # Answering for no country in particular: the admins (db.leads, the one rule).
+        admins = leads.leads_for_countries(session, countries=(), exclude=person.id)
         who = (
             f"{person.display_name} (@{person.username})"
             if person.username
