@@ -46,7 +46,7 @@ from db import deliveries, staff
 from db import leads as lead_rules
 from db.deliveries import DueDelivery, Recipient
 from db.engine import session_scope
-from db.models import Priority, Staff
+from db.models import DeliveryKind, Priority, Staff
 
 log = logging.getLogger(__name__)
 
@@ -420,7 +420,9 @@ class Dispatcher:
             )
             deliveries.enqueue(
                 session,
+                kind=DeliveryKind.UNREACHABLE,
                 dedupe_key=f"unreachable:{row.staff_id}:{row.id}",
+                about_staff_id=row.staff_id,
                 recipients=[
                     Recipient(staff_id=lead.id, chat_id=lead.chat_id)
                     for lead in leads

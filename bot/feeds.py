@@ -29,7 +29,7 @@ from bot.settings import Settings
 from db import acks, audit, broadcasts, deliveries, sources, staff
 from db.deliveries import Recipient
 from db.engine import session_scope
-from db.models import Alert, Priority, Role, Source, Staff
+from db.models import Alert, DeliveryKind, Priority, Role, Source, Staff
 from schedules import polling
 from schedules.countries import resolve_country
 from schedules.sources.base import SourceKind
@@ -275,6 +275,7 @@ def _tell_admins_of_failure(session: Session, *, source: Source, now: datetime) 
     )
     deliveries.enqueue(
         session,
+        kind=DeliveryKind.SOURCE_FAILING,
         dedupe_key=f"source-failing:{source.id}:{since}",
         recipients=[Recipient(p.id or 0, p.chat_id) for p in admins],
         parts=[text],

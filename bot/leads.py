@@ -11,7 +11,7 @@ from bot.context import Context, services
 from bot.subscriptions import understand_country
 from db import audit, deliveries, leads
 from db.engine import session_scope
-from db.models import Priority, Role, Staff
+from db.models import DeliveryKind, Priority, Role, Staff
 from schedules.countries import country_name
 
 
@@ -97,7 +97,9 @@ def _tell_admins(context: Context, person: Staff, change: str) -> None:
         )
         deliveries.enqueue(
             session,
+            kind=DeliveryKind.LEAD_CHANGE,
             dedupe_key=f"lead-change:{person.id}:{now.isoformat()}",
+            about_staff_id=person.id,
             recipients=deliveries.recipients(admins),
             parts=[render.esc(f"👤 {who} {change}.")],
             priority=Priority.NORMAL,

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from db import deliveries, subscriptions
 from db.deliveries import Recipient
-from db.models import Alert, AlertKind, AlertStatus, DeliveryStatus, Priority
+from db.models import Alert, AlertKind, AlertStatus, DeliveryKind, DeliveryStatus, Priority
 
 
 def create_draft(
@@ -74,6 +74,9 @@ def fan_out(
     ):
         deliveries.enqueue(
             session,
+            kind=DeliveryKind.BROADCAST
+            if alert.kind == AlertKind.BROADCAST.value
+            else DeliveryKind.FEED_ALERT,
             dedupe_key=f"alert:{alert.id}",
             recipients=recipients,
             parts=parts,

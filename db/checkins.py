@@ -36,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy import select as sa_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from db.models import Delivery, DeliveryStatus, Staff
+from db.models import Delivery, DeliveryKind, DeliveryStatus, Staff
 from db.types import UTCDateTime, utcnow
 from schedules.rollcall import RollEntry
 
@@ -63,7 +63,7 @@ class CloseReason(StrEnum):
     SUPERSEDED = "superseded"  # a newer round for the same country started
 
 
-# Where a round's messages live in the outbox (dedupe keys).
+# The dedupe keys of a round's messages, which keep each from being queued twice.
 def question_key(round_id: int) -> str:
     return f"rollcall:{round_id}"
 
@@ -347,7 +347,9 @@ def link_deliveries(session: Session, *, round_id: int) -> int:
     """Tie each member to the outbox row that carries their question."""
     rows = session.exec(
         select(Delivery.id, Delivery.staff_id).where(
-            Delivery.dedupe_key == question_key(round_id), Delivery.part == 0
+            Delivery.round_id == round_id,
+            Delivery.kind == DeliveryKind.ROLLCALL_QUESTION.value,
+            Delivery.part == 0,
         )
     ).all()
     by_staff = {staff_id: delivery_id for delivery_id, staff_id in rows}
@@ -546,7 +548,8 @@ def report_targets(session: Session, *, rollcall: RollCall) -> list[tuple[int, i
     rows = session.exec(
         select(Delivery.chat_id, Delivery.telegram_message_id)
         .where(
-            Delivery.dedupe_key == live_roll_key(rollcall.id or 0),
+            Delivery.round_id == rollcall.id,
+            Delivery.kind == DeliveryKind.LIVE_ROLL.value,
             Delivery.part == 0,
             Delivery.status == DeliveryStatus.SENT.value,
             col(Delivery.telegram_message_id).is_not(None),
@@ -562,7 +565,8 @@ def live_rolls_pending(session: Session, *, round_id: int) -> bool:
     return (
         session.exec(
             select(Delivery.id).where(
-                Delivery.dedupe_key == live_roll_key(round_id),
+                Delivery.round_id == round_id,
+                Delivery.kind == DeliveryKind.LIVE_ROLL.value,
                 col(Delivery.status).in_(
                     [DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value]
                 ),

@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlmodel import Session, col, select
 
-from db.models import Delivery, DeliveryStatus, Staff
+from db.models import Delivery, DeliveryKind, DeliveryStatus, Staff
 
 
 @dataclass(frozen=True)
@@ -76,17 +76,23 @@ def _insert_ignoring_duplicates(dialect: Dialect) -> Any:
 def enqueue(
     session: Session,
     *,
+    kind: DeliveryKind,
     dedupe_key: str,
     recipients: Iterable[Recipient],
     parts: Sequence[str],
     priority: int,
     now: datetime,
+    about_staff_id: int | None = None,
+    round_id: int | None = None,
     alert_id: int | None = None,
     reply_markup: dict[str, Any] | None = None,
     status: DeliveryStatus = DeliveryStatus.PENDING,
 ) -> int:
     """Queue `parts` for every recipient; returns how many new rows were queued.
 
+    Every row says what it is (`kind`) and, for a report to leads or admins, whom it is
+    about (`about_staff_id`) and which roll call (`round_id`): privacy and reports read
+    these, never the dedupe key, which only keeps a message from being queued twice.
     The reply markup goes on the last part, where the buttons belong. Rows for people
     already known to be unreachable are written with that status, so reports count them.
     """
@@ -94,6 +100,9 @@ def enqueue(
     rows = [
         {
             "dedupe_key": dedupe_key,
+            "kind": kind.value,
+            "about_staff_id": about_staff_id,
+            "round_id": round_id,
             "staff_id": r.staff_id,
             "chat_id": r.chat_id,
             "part": index,

@@ -51,6 +51,28 @@ class AlertStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class DeliveryKind(StrEnum):
+    """What an outbox row is. Privacy and reports ask this column, never the dedupe key;
+    the values are the words `/export_me` shows."""
+
+    BROADCAST = "broadcast"  # a lead's broadcast to a country's staff
+    FEED_ALERT = "feed alert"  # an alert read from an official source
+    CURFEW_NOTICE = "curfew notice"  # a curfew set, changed or ended, to subscribers
+    CURFEW_REMINDER = "curfew reminder"
+    CURFEW_PROPOSAL = "curfew proposal"  # a curfew found in a text, offered to leads
+    ROLLCALL_QUESTION = "roll call question"
+    ROLLCALL_REMINDER = "roll call reminder"
+    ROLLCALL_REPORT = "roll call deadline report"  # to leads: who answered, who did not
+    LIVE_ROLL = "live roll"
+    HELP_ALERT = "call for help"  # to leads, about the person who asked
+    SAFE_AGAIN = "safe again"  # to leads, about the person who is safe again
+    LOCATION = "location passed on"  # to leads, about the person who shared it
+    UNREACHABLE = "unreachable notice"  # to leads, about a person Telegram cannot reach
+    SOURCE_FAILING = "feed failure notice"
+    LEAD_CHANGE = "lead change"  # to admins, about a lead who took or dropped a country
+    OTHER = "message"  # rows from before kinds were recorded that matched none of these
+
+
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"  # handed to Telegram; if the process dies now the outcome is unknown
@@ -223,6 +245,17 @@ class Delivery(SQLModel, table=True):
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     part: int = 0
     alert_id: int | None = Field(default=None, foreign_key="alert.id", index=True)
+    kind: str = Field(default=DeliveryKind.OTHER.value, max_length=32)
+    # The person a message to leads or admins reports on (a call for help, an unreachable
+    # notice): their data, so /export_me lists it and /forget_me deletes it.
+    about_staff_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("staff.id", ondelete="CASCADE"), nullable=True, index=True
+        ),
+    )
+    # The roll call a question, reminder, report or answer passed on belongs to.
+    round_id: int | None = Field(default=None, foreign_key="rollcall.id", index=True)
     priority: int = Field(default=Priority.NORMAL)
     text: str = Field(sa_type=Text)
     reply_markup: str | None = Field(default=None, sa_type=Text)  # JSON

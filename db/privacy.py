@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, literal, or_, union_all, update
+from sqlalchemy import delete, func, or_, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
@@ -37,6 +37,7 @@ from db.models import (
     AuditEntry,
     Curfew,
     Delivery,
+    DeliveryKind,
     DeliveryStatus,
     Invite,
     Role,
@@ -49,16 +50,13 @@ REDACTED_TEXT = "[Removed: check-in details are kept for a limited time only.]"
 # A deadline report's line about a person who asked to be forgotten.
 FORGOTTEN_LINE = "• (removed at their request)"
 
-# Outbox rows that carry check-in notes or locations, by dedupe key (made in
-# bot/rollcall/): calls for help, "safe again", locations passed on, answers in a
-# round that alerted the leads, and the deadline report's lists of names.
-_DETAIL_KEYS = (
-    "help:%",
-    "safe:%",
-    "location:%",
-    "rollcall:%:help:%",
-    "rollcall:%:safe:%",
-    "rollcall:%:deadline",
+# Outbox rows that carry check-in notes or locations: calls for help, "safe again",
+# locations passed on, and the deadline report's lists of names.
+_DETAIL_KINDS = (
+    DeliveryKind.HELP_ALERT.value,
+    DeliveryKind.SAFE_AGAIN.value,
+    DeliveryKind.LOCATION.value,
+    DeliveryKind.ROLLCALL_REPORT.value,
 )
 _DONE = (
     DeliveryStatus.SENT.value,
@@ -72,42 +70,11 @@ def iso(instant: datetime | None) -> str | None:
     return instant.astimezone(UTC).isoformat(timespec="seconds") if instant else None
 
 
-def message_kind(dedupe_key: str) -> str:
-    """What an outbox row was, in words, from its dedupe key (which may name others)."""
-    parts = dedupe_key.split(":")
-    head = parts[0]
-    if head == "rollcall":
-        if len(parts) == 2:
-            return "roll call question"
-        return {
-            "remind": "roll call reminder",
-            "deadline": "roll call deadline report",
-            "live": "live roll",
-            "help": "call for help",
-            "safe": "safe again",
-        }.get(parts[2], "roll call message")
-    return {
-        "alert": "alert",
-        "help": "call for help",
-        "safe": "safe again",
-        "location": "location passed on",
-        "unreachable": "unreachable notice",
-        "curfew": "curfew message",
-        "curfew-proposal": "curfew proposal",
-        "source-failing": "feed failure notice",
-    }.get(head, "message")
-
-
-# Messages to leads that report on other people: their texts are not the reader's data.
-_ABOUT_OTHERS = frozenset(
-    {
-        "call for help",
-        "safe again",
-        "location passed on",
-        "unreachable notice",
-        "roll call deadline report",
-    }
-)
+def _about_others(row: Delivery) -> bool:
+    """A message to this row's reader that reports on other people: not the reader's data."""
+    if row.kind == DeliveryKind.ROLLCALL_REPORT.value:
+        return True
+    return row.about_staff_id is not None and row.about_staff_id != row.staff_id
 
 
 # -- what is kept ------------------------------------------------------------------------
@@ -131,33 +98,9 @@ def _count(session: Session, query: Any) -> int:
     return int(session.exec(select(func.count()).select_from(query.subquery())).one())
 
 
-def _keys_about(staff_id: int) -> Any:
-    """A select of the dedupe keys of outbox rows that report on this person's check-ins
-    and answers (the leads' copies), as made in bot/rollcall/."""
-    checkin_id = cast(col(CheckIn.id), String)
-    mine = col(CheckIn.staff_id) == staff_id
-    answer_id = cast(col(RollCallAnswer.id), String)
-    round_id = cast(col(RollCallAnswer.round_id), String)
-    answered = col(RollCallAnswer.staff_id) == staff_id
-    return union_all(
-        *(
-            select(literal(f"{prefix}:", String) + checkin_id).where(mine)
-            for prefix in ("help", "safe", "location")
-        ),
-        *(
-            select(
-                literal("rollcall:", String) + round_id + literal(f":{kind}:", String) + answer_id
-            ).where(answered)
-            for kind in ("help", "safe")
-        ),
-    )
-
-
 def _about_them(staff_id: int) -> ColumnElement[bool]:
-    return or_(
-        col(Delivery.dedupe_key).in_(_keys_about(staff_id)),
-        col(Delivery.dedupe_key).like(f"unreachable:{staff_id}:%"),
-    )
+    """Outbox rows that report on this person to others: their leads' copies."""
+    return col(Delivery.about_staff_id) == staff_id
 
 
 def _names(detail: dict[str, Any], staff_id: int) -> bool:
@@ -286,11 +229,10 @@ def export(session: Session, *, person: Staff, now: datetime) -> dict[str, Any]:
     for row in session.exec(
         select(Delivery).where(Delivery.staff_id == staff_id).order_by(col(Delivery.id))
     ).all():
-        kind = message_kind(row.dedupe_key)
-        about_others = kind in _ABOUT_OTHERS
+        about_others = _about_others(row)
         messages.append(
             {
-                "kind": kind,
+                "kind": row.kind,
                 "alert_id": row.alert_id,
                 "part": row.part,
                 "status": row.status,
@@ -309,7 +251,7 @@ def export(session: Session, *, person: Staff, now: datetime) -> dict[str, Any]:
         report = reports.setdefault(
             (row.dedupe_key, row.part),
             {
-                "kind": message_kind(row.dedupe_key),
+                "kind": row.kind,
                 "queued_at": iso(row.created_at),
                 "recipients": 0,
                 "delivered": 0,
@@ -511,13 +453,13 @@ def _redact_deadline_reports(session: Session, *, person: Staff) -> int:
     """
     who = f"{person.display_name} (@{person.username})" if person.username else person.display_name
     start = f"• {html.escape(who, quote=False)}"
-    keys = select(
-        literal("rollcall:", String)
-        + cast(col(RollCallMember.round_id), String)
-        + literal(":deadline", String)
-    ).where(RollCallMember.staff_id == (person.id or 0))
+    rounds = select(RollCallMember.round_id).where(RollCallMember.staff_id == (person.id or 0))
+    reports = select(Delivery).where(
+        col(Delivery.kind) == DeliveryKind.ROLLCALL_REPORT.value,
+        col(Delivery.round_id).in_(rounds),
+    )
     changed = 0
-    for row in session.exec(select(Delivery).where(col(Delivery.dedupe_key).in_(keys))).all():
+    for row in session.exec(reports).all():
         lines = row.text.split("\n")
         kept = [FORGOTTEN_LINE if _is_line_of(line, start) else line for line in lines]
         if kept != lines:
@@ -535,16 +477,16 @@ def _unsign(session: Session, *, person: Staff) -> None:
     """
     staff_id = person.id or 0
     signed = f"<i>From {html.escape(person.display_name, quote=False)}"
-    alerts = select(literal("alert:", String) + cast(col(Alert.id), String)).where(
-        Alert.created_by_staff_id == staff_id
-    )
-    rounds = select(literal("rollcall:", String) + cast(col(RollCall.id), String)).where(
-        RollCall.started_by_staff_id == staff_id
-    )
+    alerts = select(Alert.id).where(Alert.created_by_staff_id == staff_id)
+    rounds = select(RollCall.id).where(RollCall.started_by_staff_id == staff_id)
     session.execute(
         update(Delivery)
         .where(
-            or_(col(Delivery.dedupe_key).in_(alerts), col(Delivery.dedupe_key).in_(rounds)),
+            or_(
+                col(Delivery.alert_id).in_(alerts),
+                (col(Delivery.kind) == DeliveryKind.ROLLCALL_QUESTION.value)
+                & col(Delivery.round_id).in_(rounds),
+            ),
             col(Delivery.text).contains(signed, autoescape=True),
         )
         .values(text=func.replace(col(Delivery.text), signed, "<i>From your security team"))
@@ -685,7 +627,7 @@ def purge_expired_details(session: Session, *, now: datetime, keep: timedelta) -
             .where(
                 col(Delivery.created_at) < cutoff,
                 col(Delivery.status).in_(_DONE),
-                or_(*(col(Delivery.dedupe_key).like(pattern) for pattern in _DETAIL_KEYS)),
+                col(Delivery.kind).in_(_DETAIL_KINDS),
                 col(Delivery.text) != REDACTED_TEXT,
             )
             .values(text=REDACTED_TEXT, reply_markup=None)

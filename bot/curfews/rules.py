@@ -33,7 +33,7 @@ from db import audit, curfews, deliveries, staff, subscriptions
 from db import leads as lead_rules
 from db.deliveries import Recipient
 from db.engine import session_scope
-from db.models import Curfew, CurfewStatus, Priority, Staff
+from db.models import Curfew, CurfewStatus, DeliveryKind, Priority, Staff
 from schedules import zones
 from schedules.curfew_text import find_curfews
 from schedules.curfew_times import occurrence
@@ -58,6 +58,7 @@ def tell_subscribers(
     recipients = [Recipient(p.id or 0, p.chat_id) for p in people if p.reachable]
     deliveries.enqueue(
         session,
+        kind=DeliveryKind.CURFEW_NOTICE,
         dedupe_key=key,
         recipients=recipients,
         parts=render.split_html("", text),
@@ -111,6 +112,7 @@ def propose_curfews(
         ids.append(curfew.id)
         deliveries.enqueue(
             session,
+            kind=DeliveryKind.CURFEW_PROPOSAL,
             dedupe_key=f"curfew-proposal:{curfew.id}",
             recipients=[Recipient(p.id or 0, p.chat_id) for p in recipients if p.reachable],
             parts=[proposal_text(curfew, found, published)],
@@ -148,24 +150,29 @@ def queue_due_curfew_messages(svc: Services) -> int:
         reminders, notices, by_id = plans(session, now=now, horizon=timedelta(seconds=1))
         wanted = {r.staff_id for r in reminders} | {n.staff_id for n in notices}
         chats = {p.id: p.chat_id for p in staff.everyone(session) if p.id in wanted}
-        groups: dict[tuple[str, str], list[Recipient]] = defaultdict(list)
+        groups: dict[tuple[DeliveryKind, str, str], list[Recipient]] = defaultdict(list)
         for reminder in reminders:
             curfew = by_id[reminder.curfew_id]
             occ = occurrence(curfew.zone, window_of(curfew), reminder.day)
             minutes_left = max(0, round((occ.starts_at - now).total_seconds() / 60))
             text = f"⏰ {render.esc(render_reminder(spec_of(curfew), occ, minutes_left))}"
             key = f"curfew:{curfew.id}:{reminder.day.isoformat()}"
-            groups[(key, text)].append(Recipient(reminder.staff_id, chats[reminder.staff_id]))
+            groups[(DeliveryKind.CURFEW_REMINDER, key, text)].append(
+                Recipient(reminder.staff_id, chats[reminder.staff_id])
+            )
         for notice in notices:
             curfew = by_id[notice.curfew_id]
             assert curfew.last_day is not None
             occ = occurrence(curfew.zone, window_of(curfew), curfew.last_day)
             text = render.esc(render_notice(spec_of(curfew), occ))
             key = f"curfew:{curfew.id}:ended"
-            groups[(key, text)].append(Recipient(notice.staff_id, chats[notice.staff_id]))
-        for (key, text), recipients in groups.items():
+            groups[(DeliveryKind.CURFEW_NOTICE, key, text)].append(
+                Recipient(notice.staff_id, chats[notice.staff_id])
+            )
+        for (kind, key, text), recipients in groups.items():
             queued += deliveries.enqueue(
                 session,
+                kind=kind,
                 dedupe_key=key,
                 recipients=recipients,
                 parts=[text],

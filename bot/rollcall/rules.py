@@ -41,7 +41,7 @@ from db import checkins as db
 from db.checkins import Answer, CheckInKind, RollCall, RoundStatus
 from db.deliveries import Recipient
 from db.engine import session_scope
-from db.models import Alert, DeliveryStatus, Priority, Role, Staff
+from db.models import Alert, DeliveryKind, DeliveryStatus, Priority, Role, Staff
 from schedules import rollcall as plan
 from schedules.countries import country_name
 from schedules.rollcall import RollEntry
@@ -66,15 +66,26 @@ def _leads_of(session: Session, *, countries: Iterable[str], exclude: int | None
 
 
 def _tell(
-    session: Session, *, people: Sequence[Staff], parts: list[str], key: str, now: datetime
+    session: Session,
+    *,
+    people: Sequence[Staff],
+    parts: list[str],
+    kind: DeliveryKind,
+    key: str,
+    now: datetime,
+    about: Staff | None = None,
+    round_id: int | None = None,
 ) -> int:
     deliveries.enqueue(
         session,
+        kind=kind,
         dedupe_key=key,
         recipients=deliveries.recipients(people),
         parts=parts,
         priority=Priority.CRITICAL,
         now=now,
+        about_staff_id=about.id if about else None,
+        round_id=round_id,
     )
     return len(people)
 
@@ -88,6 +99,7 @@ def _alert_help(
     source: str,
     key: str,
     now: datetime,
+    round_id: int | None = None,
 ) -> int:
     """Tell the leads of every country the person follows that they need help; how many."""
     countries = set(subscriptions.countries_of(session, staff_id=person.id or 0))
@@ -101,11 +113,26 @@ def _alert_help(
         at=now,
     )
     people = _leads_of(session, countries=countries, exclude=person.id)
-    return _tell(session, people=people, parts=[text], key=key, now=now)
+    return _tell(
+        session,
+        people=people,
+        parts=[text],
+        kind=DeliveryKind.HELP_ALERT,
+        key=key,
+        now=now,
+        about=person,
+        round_id=round_id,
+    )
 
 
 def _tell_safe_again(
-    session: Session, *, person: Staff, note: str | None, key: str, now: datetime
+    session: Session,
+    *,
+    person: Staff,
+    note: str | None,
+    key: str,
+    now: datetime,
+    round_id: int | None = None,
 ) -> None:
     countries = subscriptions.countries_of(session, staff_id=person.id or 0)
     text = safe_again_text(person=person, note=note, at=now)
@@ -113,6 +140,9 @@ def _tell_safe_again(
         session,
         people=_leads_of(session, countries=countries, exclude=person.id),
         parts=[text],
+        kind=DeliveryKind.SAFE_AGAIN,
+        about=person,
+        round_id=round_id,
         key=key,
         now=now,
     )
@@ -171,7 +201,9 @@ def start_round(
         # Each person's buttons name their own member row, so one enqueue per person.
         deliveries.enqueue(
             session,
+            kind=DeliveryKind.ROLLCALL_QUESTION,
             dedupe_key=db.question_key(round_id),
+            round_id=round_id,
             recipients=[Recipient(person.id or 0, person.chat_id)],
             parts=[question],
             priority=Priority.CRITICAL,
@@ -188,8 +220,10 @@ def start_round(
         parts=[
             live_roll_text(rollcall, plan.count_roll(db.roll_entries(session, rollcall=rollcall)))
         ],
+        kind=DeliveryKind.LIVE_ROLL,
         key=db.live_roll_key(round_id),
         now=now,
+        round_id=round_id,
     )
     log.info(
         "roll call %d: started for %s, %d people asked",
@@ -387,11 +421,17 @@ def answer_press(session: Session, *, data: str, presser: Staff, now: datetime) 
                 source=source,
                 key=f"rollcall:{round_id}:help:{row.id}",
                 now=now,
+                round_id=round_id,
             )
         )
     elif previous is not None and previous.answer == Answer.HELP.value:
         _tell_safe_again(
-            session, person=presser, note=None, key=f"rollcall:{round_id}:safe:{row.id}", now=now
+            session,
+            person=presser,
+            note=None,
+            key=f"rollcall:{round_id}:safe:{row.id}",
+            now=now,
+            round_id=round_id,
         )
         queued = True
     if answer is Answer.SAFE:
@@ -487,8 +527,10 @@ def share_location(
         session,
         people=_leads_of(session, countries=countries, exclude=person.id),
         parts=[text],
+        kind=DeliveryKind.LOCATION,
         key=f"location:{row.id}",
         now=now,
+        about=person,
     )
 
 
@@ -514,7 +556,9 @@ def send_due_reminder(svc: Services, round_id: int) -> int:
         for member_id, staff_id, chat_id in targets:
             deliveries.enqueue(
                 session,
+                kind=DeliveryKind.ROLLCALL_REMINDER,
                 dedupe_key=db.reminder_key(round_id, due.index),
+                round_id=round_id,
                 recipients=[Recipient(staff_id, chat_id)],
                 parts=[text],
                 priority=Priority.CRITICAL,
@@ -559,8 +603,10 @@ def pass_round_deadline(svc: Services, round_id: int) -> bool:
             session,
             people=people,
             parts=deadline_report(rollcall, entries),
+            kind=DeliveryKind.ROLLCALL_REPORT,
             key=db.deadline_key(round_id),
             now=now,
+            round_id=round_id,
         )
         audit.record(
             session,

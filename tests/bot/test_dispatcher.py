@@ -19,7 +19,7 @@ from bot.sim.telegram import FakeTelegram, RateLimits, SentMessage
 from db import deliveries, staff
 from db.deliveries import Recipient
 from db.engine import session_scope
-from db.models import Delivery, DeliveryStatus, Priority, Role, Staff
+from db.models import Delivery, DeliveryKind, DeliveryStatus, Priority, Role, Staff
 from tests.harness import RunningBot
 
 
@@ -29,6 +29,7 @@ def _queue(
     with session_scope(bot.engine) as session:
         deliveries.enqueue(
             session,
+            kind=DeliveryKind.BROADCAST,
             dedupe_key=key,
             recipients=[Recipient(p.id or 0, p.chat_id) for p in people],
             parts=split_html("", text),
@@ -74,6 +75,7 @@ async def test_critical_goes_before_routine_even_when_queued_later(bot: RunningB
         ):
             deliveries.enqueue(
                 session,
+                kind=DeliveryKind.BROADCAST,
                 dedupe_key=key,
                 recipients=[Recipient(p.id or 0, p.chat_id) for p in group],
                 parts=[key],
@@ -180,6 +182,7 @@ async def test_a_message_telegram_rejects_is_failed_not_retried(bot: RunningBot)
     with session_scope(bot.engine) as session:
         deliveries.enqueue(
             session,
+            kind=DeliveryKind.BROADCAST,
             dedupe_key="bad",
             recipients=[Recipient(sam.id or 0, sam.chat_id)],
             parts=["<blink>not Telegram HTML</blink>"],
@@ -467,6 +470,7 @@ async def test_a_message_that_failed_often_waits_its_backoff_before_the_next_try
     with session_scope(bot.engine) as session:
         deliveries.enqueue(
             session,
+            kind=DeliveryKind.BROADCAST,
             dedupe_key="flaky",
             recipients=[Recipient(sam.id or 0, sam.chat_id)],
             parts=["hello"],

@@ -21,7 +21,7 @@ from db import deliveries, sources, staff
 from db.deliveries import Recipient
 from db.engine import make_engine, session_scope
 from db.health import OutboxState
-from db.models import Priority, Role
+from db.models import DeliveryKind, Priority, Role
 from tests.harness import MutableClock, RunningBot, free_ports, running_bot
 
 
@@ -53,6 +53,7 @@ def _queue(engine: Engine, *, at: datetime, key: str) -> None:
         )
         deliveries.enqueue(
             session,
+            kind=DeliveryKind.BROADCAST,
             dedupe_key=key,
             recipients=[Recipient(staff_id=person.id or 0, chat_id=person.chat_id)],
             parts=["Stay indoors"],

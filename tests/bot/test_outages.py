@@ -27,7 +27,7 @@ from bot.sim.telegram import FakeTelegram
 from db import deliveries, sources
 from db.deliveries import Recipient
 from db.engine import session_scope
-from db.models import Delivery, DeliveryStatus, Priority, Role, Source, Staff
+from db.models import Delivery, DeliveryKind, DeliveryStatus, Priority, Role, Source, Staff
 from tests.harness import RunningBot
 from tests.schedules.sources.samples import StateItem, state_feed
 
@@ -80,6 +80,7 @@ def _broadcast(bot: RunningBot, people: list[Staff], text: str) -> None:
     with session_scope(bot.engine) as session:
         deliveries.enqueue(
             session,
+            kind=DeliveryKind.BROADCAST,
             dedupe_key=f"drill:{text}",
             recipients=[Recipient(p.id or 0, p.chat_id) for p in people],
             parts=split_html("", text),

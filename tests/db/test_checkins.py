@@ -14,7 +14,7 @@ from db import checkins, deliveries, leads, staff
 from db.checkins import Answer, CheckInKind, RollCall, RoundStatus
 from db.deliveries import Recipient
 from db.engine import session_scope
-from db.models import Delivery, DeliveryStatus, Priority, Role, Staff
+from db.models import Delivery, DeliveryKind, DeliveryStatus, Priority, Role, Staff
 
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 _ids = itertools.count(7_000_000_000)
@@ -126,7 +126,9 @@ def test_the_roll_from_members_deliveries_and_the_latest_answers(engine: Engine)
         for person in people:
             deliveries.enqueue(
                 session,
+                kind=DeliveryKind.ROLLCALL_QUESTION,
                 dedupe_key=checkins.question_key(round_id),
+                round_id=round_id,
                 recipients=[Recipient(person.id or 0, person.chat_id)],
                 parts=["Are you safe?"],
                 priority=Priority.CRITICAL,
@@ -266,7 +268,9 @@ def _ask(session: Session, rollcall: RollCall, people: list[Staff]) -> dict[int,
     for person in people:
         deliveries.enqueue(
             session,
+            kind=DeliveryKind.ROLLCALL_QUESTION,
             dedupe_key=checkins.question_key(round_id),
+            round_id=round_id,
             recipients=[Recipient(person.id or 0, person.chat_id)],
             parts=["Are you safe?", "(part two)"],
             priority=Priority.CRITICAL,
@@ -342,6 +346,7 @@ def test_each_member_is_tied_to_the_first_part_of_their_own_question(engine: Eng
         members = _ask(session, rollcall, [sam, kim])
         deliveries.enqueue(  # someone else's message under another key
             session,
+            kind=DeliveryKind.FEED_ALERT,
             dedupe_key="alert:1",
             recipients=[Recipient(outsider.id or 0, outsider.chat_id)],
             parts=["x"],
@@ -391,7 +396,9 @@ def test_the_live_rolls_are_the_reply_and_each_copy_telegram_has(engine: Engine)
         assert not checkins.live_rolls_pending(session, round_id=round_id)
         deliveries.enqueue(
             session,
+            kind=DeliveryKind.LIVE_ROLL,
             dedupe_key=checkins.live_roll_key(round_id),
+            round_id=round_id,
             recipients=deliveries.recipients([omar, pat, lena]),
             parts=["roll", "roll, part two"],
             priority=Priority.CRITICAL,

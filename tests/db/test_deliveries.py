@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from db import deliveries, staff
 from db.deliveries import Confirmed, Recipient
 from db.engine import session_scope
-from db.models import Alert, Delivery, DeliveryStatus, Priority, Role, Staff
+from db.models import Alert, Delivery, DeliveryKind, DeliveryStatus, Priority, Role, Staff
 
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 _ids = itertools.count(7_100_000_000)
@@ -42,6 +42,7 @@ def _queue(
 ) -> None:
     deliveries.enqueue(
         session,
+        kind=DeliveryKind.BROADCAST,
         dedupe_key=key,
         recipients=[Recipient(p.id or 0, p.chat_id) for p in people],
         parts=parts,
@@ -150,6 +151,7 @@ def test_queued_parts_carry_everything_to_send_and_buttons_only_on_the_last(
         recipients = [Recipient(p.id or 0, p.chat_id) for p in people]
         queued = deliveries.enqueue(
             session,
+            kind=DeliveryKind.BROADCAST,
             dedupe_key="alert:1",
             recipients=recipients,
             parts=["(1/3) a", "(2/3) b", "(3/3) c"],
@@ -162,6 +164,7 @@ def test_queued_parts_carry_everything_to_send_and_buttons_only_on_the_last(
         # The same thing queued again, or to nobody, queues nothing.
         again = deliveries.enqueue(
             session,
+            kind=DeliveryKind.BROADCAST,
             dedupe_key="alert:1",
             recipients=recipients,
             parts=["(1/3) a", "(2/3) b", "(3/3) c"],
@@ -170,7 +173,13 @@ def test_queued_parts_carry_everything_to_send_and_buttons_only_on_the_last(
         )
         assert again == 0
         nobody = deliveries.enqueue(
-            session, dedupe_key="x", recipients=[], parts=["a"], priority=Priority.HIGH, now=NOW
+            session,
+            kind=DeliveryKind.BROADCAST,
+            dedupe_key="x",
+            recipients=[],
+            parts=["a"],
+            priority=Priority.HIGH,
+            now=NOW,
         )
         assert nobody == 0
     with session_scope(engine) as session:
@@ -217,6 +226,7 @@ def test_rows_for_someone_known_unreachable_are_queued_as_such(engine: Engine) -
         (person,) = _people(session, 1)
         queued = deliveries.enqueue(
             session,
+            kind=DeliveryKind.BROADCAST,
             dedupe_key="k",
             recipients=[Recipient(person.id or 0, person.chat_id)],
             parts=["hello"],
@@ -237,6 +247,7 @@ def test_a_broadcast_of_thousands_of_rows_is_queued_whole(engine: Engine) -> Non
         people = _people(session, 3)
         queued = deliveries.enqueue(
             session,
+            kind=DeliveryKind.BROADCAST,
             dedupe_key="big",
             recipients=[Recipient(p.id or 0, p.chat_id) for p in people],
             parts=parts,
@@ -269,6 +280,7 @@ def test_due_lists_pending_rows_in_order_without_claiming_them(engine: Engine) -
         _queue(session, people[:2], key="routine", parts=["r"], priority=Priority.ROUTINE)
         deliveries.enqueue(
             session,
+            kind=DeliveryKind.BROADCAST,
             dedupe_key="urgent",
             recipients=[Recipient(p.id or 0, p.chat_id) for p in people[1:3]],
             parts=["u"],
@@ -279,6 +291,7 @@ def test_due_lists_pending_rows_in_order_without_claiming_them(engine: Engine) -
         )
         deliveries.enqueue(
             session,
+            kind=DeliveryKind.BROADCAST,
             dedupe_key="later",
             recipients=[Recipient(people[3].id or 0, people[3].chat_id)],
             parts=["l"],
@@ -288,6 +301,7 @@ def test_due_lists_pending_rows_in_order_without_claiming_them(engine: Engine) -
         # Already sent: never due again.
         deliveries.enqueue(
             session,
+            kind=DeliveryKind.BROADCAST,
             dedupe_key="done",
             recipients=[Recipient(people[0].id or 0, people[0].chat_id)],
             parts=["d"],
@@ -398,6 +412,7 @@ def test_the_next_due_time_is_that_of_the_earliest_waiting_row(engine: Engine) -
         for n, person in enumerate(people):
             deliveries.enqueue(
                 session,
+                kind=DeliveryKind.BROADCAST,
                 dedupe_key="k",
                 recipients=[Recipient(person.id or 0, person.chat_id)],
                 parts=["hello"],
@@ -416,6 +431,7 @@ def test_an_alerts_counts_are_per_person_whatever_the_number_of_parts(engine: En
         other_alert = _alert(session)
         deliveries.enqueue(
             session,
+            kind=DeliveryKind.BROADCAST,
             dedupe_key="a",
             recipients=[Recipient(p.id or 0, p.chat_id) for p in people],
             parts=["1", "2"],
@@ -425,6 +441,7 @@ def test_an_alerts_counts_are_per_person_whatever_the_number_of_parts(engine: En
         )
         deliveries.enqueue(
             session,
+            kind=DeliveryKind.BROADCAST,
             dedupe_key="b",
             recipients=[Recipient(p.id or 0, p.chat_id) for p in people],
             parts=["other"],
@@ -447,6 +464,7 @@ def test_an_alerts_counts_are_per_person_whatever_the_number_of_parts(engine: En
         # The same alert sent to people[3] a second time still counts them once.
         deliveries.enqueue(
             session,
+            kind=DeliveryKind.BROADCAST,
             dedupe_key="a-again",
             recipients=[Recipient(people[3].id or 0, people[3].chat_id)],
             parts=["1"],

@@ -249,3 +249,91 @@ def test_without_auto_migrate_an_old_database_is_refused_not_upgraded(empty_engi
     migrations.prepare(empty_engine, auto_migrate=True)
     migrations.prepare(empty_engine, auto_migrate=False)  # at the head: accepted
     assert migrations.current_revision(empty_engine) == migrations.head_revision()
+
+
+def test_outbox_rows_from_the_first_revision_are_told_what_they_are(empty_engine: Engine) -> None:
+    # Rows as the first revision's code keyed them; every row is classified by 0002.
+    command.upgrade(migrations.alembic_config(_url(empty_engine)), migrations.INITIAL_REVISION)
+    written = _fill(empty_engine)
+    sam, lena = (row["id"] for row in written["staff"])
+    checkin = written["checkin"][0]
+    answer = written["rollcallanswer"][0]
+    round_id = answer["round_id"]
+    broadcast, feed_alert = (row["id"] for row in written["alert"])
+    expected = {
+        f"alert:{broadcast}": ("broadcast", None, None),
+        f"alert:{feed_alert}": ("feed alert", None, None),
+        f"help:{checkin['id']}": ("call for help", checkin["staff_id"], None),
+        f"safe:{checkin['id']}": ("safe again", checkin["staff_id"], None),
+        f"location:{checkin['id']}": ("location passed on", checkin["staff_id"], None),
+        f"rollcall:{round_id}": ("roll call question", None, round_id),
+        f"rollcall:{round_id}:remind:1": ("roll call reminder", None, round_id),
+        f"rollcall:{round_id}:deadline": ("roll call deadline report", None, round_id),
+        f"rollcall:{round_id}:live": ("live roll", None, round_id),
+        f"rollcall:{round_id}:help:{answer['id']}": ("call for help", answer["staff_id"], round_id),
+        f"rollcall:{round_id}:safe:{answer['id']}": ("safe again", answer["staff_id"], round_id),
+        f"unreachable:{sam}:7": ("unreachable notice", sam, None),
+        "curfew:3:2025-03-10": ("curfew reminder", None, None),
+        "curfew:3:set": ("curfew notice", None, None),
+        "curfew:3:ended": ("curfew notice", None, None),
+        "curfew-proposal:3": ("curfew proposal", None, None),
+        "source-failing:1:2025-03-10 09:00 UTC": ("feed failure notice", None, None),
+        f"lead-change:{lena}:2025-03-10T09:00:00+00:00": ("lead change", lena, None),
+        # References to rows that are not there, and keys nobody writes, name no one.
+        "help:9999": ("call for help", None, None),
+        "unreachable:9999:1": ("unreachable notice", None, None),
+        "rollcall:9999": ("roll call question", None, None),
+        "rollcall:x": ("message", None, None),
+        "alert:9999": ("message", None, None),
+        "welcome": ("message", None, None),
+    }
+    tables = MetaData()
+    tables.reflect(empty_engine)
+    delivery = tables.tables["delivery"]
+    at = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
+    with empty_engine.begin() as connection:
+        connection.execute(
+            tables.tables["alert"].update().where(tables.tables["alert"].c.id == broadcast),
+            {"kind": "broadcast"},
+        )
+        written["alert"][0]["kind"] = "broadcast"
+        connection.execute(
+            delivery.insert(),
+            [
+                {
+                    "dedupe_key": key,
+                    "staff_id": lena,
+                    "chat_id": 100,
+                    "part": 0,
+                    "priority": 0,
+                    "text": "x",
+                    "status": "sent",
+                    "attempts": 1,
+                    "next_attempt_at": at,
+                    "created_at": at,
+                }
+                for key in expected
+            ],
+        )
+
+    _upgrade_to_the_head(empty_engine)
+
+    tables = MetaData()
+    tables.reflect(empty_engine)
+    delivery = tables.tables["delivery"]
+    with empty_engine.connect() as connection:
+        found = connection.execute(
+            select(
+                delivery.c.dedupe_key,
+                delivery.c.kind,
+                delivery.c.about_staff_id,
+                delivery.c.round_id,
+            )
+        ).all()
+    classified = {key: (kind, about, round_) for key, kind, about, round_ in found}
+    assert {key: classified[key] for key in expected} == expected
+    # The rows _fill wrote with keys of no meaning are plain messages.
+    assert {classified[row["dedupe_key"]] for row in written["delivery"]} == {
+        ("message", None, None)
+    }
+    _assert_every_row_kept(empty_engine, written)

@@ -33,6 +33,7 @@ from db.models import (
     Curfew,
     CurfewStatus,
     Delivery,
+    DeliveryKind,
     DeliveryStatus,
     Invite,
     Priority,
@@ -58,10 +59,23 @@ def _person(session: Session, name: str, role: Role = Role.STAFF) -> Staff:
     )
 
 
-def _sent(session: Session, *, key: str, to: Staff, text: str, alert_id: int | None = None) -> None:
+def _sent(
+    session: Session,
+    *,
+    kind: DeliveryKind,
+    key: str,
+    to: Staff,
+    text: str,
+    alert_id: int | None = None,
+    about: int | None = None,
+    round_id: int | None = None,
+) -> None:
     deliveries.enqueue(
         session,
+        kind=kind,
         dedupe_key=key,
+        about_staff_id=about,
+        round_id=round_id,
         recipients=[Recipient(to.id or 0, to.chat_id)],
         parts=[text],
         priority=Priority.CRITICAL,
@@ -112,7 +126,14 @@ def _life_of(
         now=NOW - timedelta(hours=2),
     )
     members = checkins.add_members(session, round_id=rollcall.id or 0, staff_ids=[staff_id])
-    _sent(session, key=checkins.question_key(rollcall.id or 0), to=person, text="Are you safe?")
+    _sent(
+        session,
+        kind=DeliveryKind.ROLLCALL_QUESTION,
+        key=checkins.question_key(rollcall.id or 0),
+        round_id=rollcall.id,
+        to=person,
+        text="Are you safe?",
+    )
     checkins.link_deliveries(session, round_id=rollcall.id or 0)
     member = session.get(RollCallMember, members[staff_id])
     assert member is not None
@@ -126,17 +147,41 @@ def _life_of(
         via="/help_me",
         now=NOW - timedelta(hours=1),
     )
-    _sent(session, key=f"alert:{alert_id}", to=person, text="Leave now", alert_id=alert_id)
-    session.add(Acknowledgement(alert_id=alert_id, staff_id=staff_id, at=NOW))
-    # What the lead was told about them.
-    _sent(session, key=f"safe:{safe.id}", to=lead, text=f"{name} now says they are safe")
     _sent(
         session,
+        kind=DeliveryKind.FEED_ALERT,
+        key=f"alert:{alert_id}",
+        to=person,
+        text="Leave now",
+        alert_id=alert_id,
+    )
+    session.add(Acknowledgement(alert_id=alert_id, staff_id=staff_id, at=NOW))
+    # What the lead was told about them.
+    _sent(
+        session,
+        kind=DeliveryKind.SAFE_AGAIN,
+        key=f"safe:{safe.id}",
+        about=staff_id,
+        to=lead,
+        text=f"{name} now says they are safe",
+    )
+    _sent(
+        session,
+        kind=DeliveryKind.HELP_ALERT,
         key=f"rollcall:{rollcall.id}:help:{answer.id}",
+        about=staff_id,
+        round_id=rollcall.id,
         to=lead,
         text=f"{name} needs help: {name} hurt a leg [{latitude + 0.27:.2f}, 76.97]",
     )
-    _sent(session, key=f"unreachable:{staff_id}:1", to=lead, text=f"{name} can't be reached")
+    _sent(
+        session,
+        kind=DeliveryKind.UNREACHABLE,
+        key=f"unreachable:{staff_id}:1",
+        about=staff_id,
+        to=lead,
+        text=f"{name} can't be reached",
+    )
     audit.record(session, action="enrol", actor_telegram_id=person.telegram_user_id)
     audit.record(
         session,
@@ -177,7 +222,14 @@ def _world(session: Session) -> World:
     # The deadline report names both of them, as the bot writes it.
     session.flush()
     for part in deadline_report(rollcall, checkins.roll_entries(session, rollcall=rollcall)):
-        _sent(session, key=checkins.deadline_key(rollcall.id or 0), to=lena, text=part)
+        _sent(
+            session,
+            kind=DeliveryKind.ROLLCALL_REPORT,
+            key=checkins.deadline_key(rollcall.id or 0),
+            round_id=rollcall.id,
+            to=lena,
+            text=part,
+        )
     return World(lena=lena, sam=sam, nina=nina, rollcall=rollcall, alert_id=alert.id or 0)
 
 
@@ -324,12 +376,26 @@ def test_forgetting_deletes_only_that_persons_data(engine: Engine) -> None:
         )
         # What staff got from Sam: a roll-call question and a broadcast, signed by him.
         question = question_text(own_round, asked_by="Sam", advisory=None)
-        _sent(session, key=checkins.question_key(own_round.id or 0), to=world.nina, text=question)
+        _sent(
+            session,
+            kind=DeliveryKind.ROLLCALL_QUESTION,
+            key=checkins.question_key(own_round.id or 0),
+            round_id=own_round.id,
+            to=world.nina,
+            text=question,
+        )
         sent = broadcasts.create_draft(
             session, country="KZ", text="Curfew at 23:00", author_staff_id=sam_id, now=NOW
         )
         for part in render.broadcast_message(country="KZ", text=sent.body, author="Sam", at=NOW):
-            _sent(session, key=f"alert:{sent.id}", to=world.nina, text=part, alert_id=sent.id)
+            _sent(
+                session,
+                kind=DeliveryKind.BROADCAST,
+                key=f"alert:{sent.id}",
+                to=world.nina,
+                text=part,
+                alert_id=sent.id,
+            )
         nina_before = privacy.holdings(session, person=world.nina)
         nina_rows = _rows_of(session, nina_id)
         lena_rows = _rows_of(session, world.lena.id or 0)
@@ -477,15 +543,38 @@ def test_retention_removes_only_old_notes_and_locations(engine: Engine) -> None:
                 via="/safe",
                 now=at,
             )
-            for key, status in (
-                (f"help:{rows[(label, CheckInKind.HELP)]}", DeliveryStatus.SENT),
-                (checkins.deadline_key(reports[label].id or 0), DeliveryStatus.SENT),
-                (f"alert:{label}", DeliveryStatus.SENT),
-                (f"location:{rows[(label, CheckInKind.LOCATION)]}", DeliveryStatus.PENDING),
+            sam_id = sam.id or 0
+            report_round = reports[label].id or 0
+            for delivery_kind, key, about, round_id, status in (
+                (
+                    DeliveryKind.HELP_ALERT,
+                    f"help:{rows[(label, CheckInKind.HELP)]}",
+                    sam_id,
+                    None,
+                    DeliveryStatus.SENT,
+                ),
+                (
+                    DeliveryKind.ROLLCALL_REPORT,
+                    checkins.deadline_key(report_round),
+                    None,
+                    report_round,
+                    DeliveryStatus.SENT,
+                ),
+                (DeliveryKind.FEED_ALERT, f"alert:{label}", None, None, DeliveryStatus.SENT),
+                (
+                    DeliveryKind.LOCATION,
+                    f"location:{rows[(label, CheckInKind.LOCATION)]}",
+                    sam_id,
+                    None,
+                    DeliveryStatus.PENDING,
+                ),
             ):
                 deliveries.enqueue(
                     session,
+                    kind=delivery_kind,
                     dedupe_key=key,
+                    about_staff_id=about,
+                    round_id=round_id,
                     recipients=[Recipient(lena.id or 0, lena.chat_id)],
                     parts=[f"{label}: Sam at 41.0, 69.0"],
                     priority=Priority.CRITICAL,
@@ -553,47 +642,6 @@ def test_what_is_kept_about_a_person_is_counted_in_full(engine: Engine) -> None:
     )
 
 
-def test_every_outbox_message_is_named_for_what_it_was() -> None:
-    assert {
-        key: privacy.message_kind(key)
-        for key in (
-            "rollcall:4",
-            "rollcall:4:remind",
-            "rollcall:4:deadline",
-            "rollcall:4:live",
-            "rollcall:4:help:9",
-            "rollcall:4:safe:9",
-            "rollcall:4:other",
-            "alert:3",
-            "help:3",
-            "safe:3",
-            "location:3",
-            "unreachable:3:1",
-            "curfew:3:2025-03-10",
-            "curfew-proposal:3",
-            "source-failing:3",
-            "welcome",
-        )
-    } == {
-        "rollcall:4": "roll call question",
-        "rollcall:4:remind": "roll call reminder",
-        "rollcall:4:deadline": "roll call deadline report",
-        "rollcall:4:live": "live roll",
-        "rollcall:4:help:9": "call for help",
-        "rollcall:4:safe:9": "safe again",
-        "rollcall:4:other": "roll call message",
-        "alert:3": "alert",
-        "help:3": "call for help",
-        "safe:3": "safe again",
-        "location:3": "location passed on",
-        "unreachable:3:1": "unreachable notice",
-        "curfew:3:2025-03-10": "curfew message",
-        "curfew-proposal:3": "curfew proposal",
-        "source-failing:3": "feed failure notice",
-        "welcome": "message",
-    }
-
-
 def test_export_times_are_utc_and_a_missing_time_stays_missing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -636,16 +684,19 @@ def test_retention_redacts_every_kind_of_finished_copy_older_than_the_limit(
     markup = {"inline_keyboard": [[{"text": "Call", "callback_data": "x"}]]}
     with session_scope(engine) as session:
         lena = _person(session, "Lena", Role.LEAD)
-        detail_keys = [
-            "help:1",
-            "safe:1",
-            "location:1",
-            "rollcall:2:help:1",
-            "rollcall:2:safe:1",
-            "rollcall:2:deadline",
-        ]
-        other_keys = ["rollcall:2", "rollcall:2:remind", "alert:1", "unreachable:1:1"]
-        cases = [(key, old, DeliveryStatus.SENT) for key in detail_keys + other_keys]
+        # Every kind that can carry a note or a location, then every other kind.
+        details = {
+            "help:1": DeliveryKind.HELP_ALERT,
+            "safe:1": DeliveryKind.SAFE_AGAIN,
+            "location:1": DeliveryKind.LOCATION,
+            "rollcall:2:help:1": DeliveryKind.HELP_ALERT,
+            "rollcall:2:safe:1": DeliveryKind.SAFE_AGAIN,
+            "rollcall:2:deadline": DeliveryKind.ROLLCALL_REPORT,
+        }
+        others = {f"other:{kind}": kind for kind in DeliveryKind if kind not in details.values()}
+        detail_keys = list(details)
+        kinds = details | others
+        cases = [(key, old, DeliveryStatus.SENT) for key in kinds]
         cases += [
             (f"help:{n}", old, status)
             for n, status in enumerate(DeliveryStatus, start=10)
@@ -655,6 +706,7 @@ def test_retention_redacts_every_kind_of_finished_copy_older_than_the_limit(
         for key, at, status in cases:
             deliveries.enqueue(
                 session,
+                kind=kinds.get(key, DeliveryKind.HELP_ALERT),
                 dedupe_key=key,
                 recipients=[Recipient(lena.id or 0, lena.chat_id)],
                 parts=["Sam at 41.0, 69.0"],
@@ -767,7 +819,9 @@ def test_an_export_lists_each_record_with_every_field(engine: Engine) -> None:
         # A second copy of a report about Sam, not yet delivered.
         deliveries.enqueue(
             session,
+            kind=DeliveryKind.UNREACHABLE,
             dedupe_key=f"unreachable:{sam_id}:1",
+            about_staff_id=sam_id,
             recipients=[Recipient(world.nina.id or 0, world.nina.chat_id)],
             parts=["Sam can't be reached"],
             priority=Priority.CRITICAL,
@@ -1023,7 +1077,9 @@ def test_forgetting_removes_each_line_about_the_person_and_their_links(engine: E
             checkins.add_members(session, round_id=rollcall.id or 0, staff_ids=members)
             _sent(
                 session,
+                kind=DeliveryKind.ROLLCALL_REPORT,
                 key=checkins.deadline_key(rollcall.id or 0),
+                round_id=rollcall.id,
                 to=lena,
                 text="\n".join(["<b>Roll call</b>", *lines]),
             )
@@ -1051,8 +1107,15 @@ def test_forgetting_removes_each_line_about_the_person_and_their_links(engine: E
         signed = render.broadcast_message(
             country="KZ", text="Curfew", author=ann.display_name, at=NOW
         )
-        _sent(session, key=f"alert:{sent.id}", to=sam, text=signed[0], alert_id=sent.id)
-        _sent(session, key="alert:999", to=sam, text=signed[0])
+        _sent(
+            session,
+            kind=DeliveryKind.BROADCAST,
+            key=f"alert:{sent.id}",
+            to=sam,
+            text=signed[0],
+            alert_id=sent.id,
+        )
+        _sent(session, kind=DeliveryKind.BROADCAST, key="alert:999", to=sam, text=signed[0])
         audit.record(
             session,
             action="promote",
@@ -1173,7 +1236,14 @@ def _organiser_work(session: Session, person: Staff, *, country: str, to: Staff)
     for part in render.broadcast_message(
         country=country, text=sent.body, author=person.display_name, at=NOW
     ):
-        _sent(session, key=f"alert:{sent.id}", to=to, text=part, alert_id=sent.id)
+        _sent(
+            session,
+            kind=DeliveryKind.BROADCAST,
+            key=f"alert:{sent.id}",
+            to=to,
+            text=part,
+            alert_id=sent.id,
+        )
     curfews.create(
         session,
         country=country,
@@ -1199,7 +1269,14 @@ def _organiser_work(session: Session, person: Staff, *, country: str, to: Staff)
     )
     checkins.set_report(session, round_id=rollcall.id or 0, chat_id=person.chat_id, message_id=12)
     question = question_text(rollcall, asked_by=person.display_name, advisory=None)
-    _sent(session, key=checkins.question_key(rollcall.id or 0), to=to, text=question)
+    _sent(
+        session,
+        kind=DeliveryKind.ROLLCALL_QUESTION,
+        key=checkins.question_key(rollcall.id or 0),
+        round_id=rollcall.id,
+        to=to,
+        text=question,
+    )
     assert checkins.end_round(session, round_id=rollcall.id or 0, by_staff_id=staff_id, now=NOW)
     audit.record(
         session,
@@ -1544,7 +1621,14 @@ def test_redacting_deadline_reports_counts_the_reports_it_changed(engine: Engine
             # Two leads got the KZ report; the UZ one no longer names Sam.
             text = report if country != "UZ" else report.replace("• Sam (@sam), 10:00\n", "")
             for to in (lena, nina) if country == "KZ" else (lena,):
-                _sent(session, key=checkins.deadline_key(rollcall.id or 0), to=to, text=text)
+                _sent(
+                    session,
+                    kind=DeliveryKind.ROLLCALL_REPORT,
+                    key=checkins.deadline_key(rollcall.id or 0),
+                    round_id=rollcall.id,
+                    to=to,
+                    text=text,
+                )
         assert privacy._redact_deadline_reports(session, person=sam) == 2
         assert privacy._redact_deadline_reports(session, person=sam) == 0
         assert privacy._redact_deadline_reports(session, person=nina) == 4
@@ -1575,8 +1659,22 @@ def test_copies_of_calls_for_help_and_locations_count_as_reports_about_the_perso
                 location=(43.2, 76.9),
                 now=NOW,
             )
-            _sent(session, key=f"help:{help_me.id}", to=lena, text=f"{name} needs help")
-            _sent(session, key=f"location:{shared.id}", to=lena, text=f"{name} is at 43.2, 76.9")
+            _sent(
+                session,
+                kind=DeliveryKind.HELP_ALERT,
+                key=f"help:{help_me.id}",
+                about=person.id,
+                to=lena,
+                text=f"{name} needs help",
+            )
+            _sent(
+                session,
+                kind=DeliveryKind.LOCATION,
+                key=f"location:{shared.id}",
+                about=person.id,
+                to=lena,
+                text=f"{name} is at 43.2, 76.9",
+            )
         held = privacy.holdings(session, person=sam)
         reports = privacy.export(session, person=sam, now=NOW)["reports_about_you"]
         assert isinstance(
@@ -1607,7 +1705,14 @@ def test_unsigning_takes_names_literally(engine: Engine) -> None:
             (text,) = render.broadcast_message(
                 country="KZ", text="Stay in", author=person.display_name, at=NOW
             )
-            _sent(session, key=f"alert:{alert.id}", to=reader, text=text, alert_id=alert.id)
+            _sent(
+                session,
+                kind=DeliveryKind.BROADCAST,
+                key=f"alert:{alert.id}",
+                to=reader,
+                text=text,
+                alert_id=alert.id,
+            )
             written[person.display_name] = (f"alert:{alert.id}", text)
         for person in people:
             done = privacy.forget(
