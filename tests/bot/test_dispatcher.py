@@ -362,7 +362,8 @@ async def test_a_chat_gone_for_good_stops_its_messages_and_tells_the_reachable_l
     (to_sam,) = [r for r in rows if r.staff_id == sam.id]
     assert (to_sam.status, to_sam.last_error) == (DeliveryStatus.UNREACHABLE.value, said)
     (notice,) = [r for r in rows if r.staff_id == lena.id]
-    # Erasing Sam's data later finds the notices about them by this key.
+    # Erasing Sam's data later finds the notices about them by these columns.
+    assert (notice.kind, notice.about_staff_id) == (DeliveryKind.UNREACHABLE.value, sam.id)
     assert notice.dedupe_key == f"unreachable:{sam.id}:{to_sam.id}"
     assert notice.priority == Priority.HIGH
 

@@ -12,7 +12,7 @@ from bot.curfews.rules import propose_curfews
 from bot.sim.telegram import FakeTelegram
 from db import broadcasts
 from db.engine import session_scope
-from db.models import AuditEntry, Curfew, CurfewStatus, Role
+from db.models import AuditEntry, Curfew, CurfewStatus, Delivery, DeliveryKind, Role
 from tests.harness import RunningBot
 
 REFUSED = "You don't answer for Kazakhstan; /lead KZ takes it on."
@@ -117,6 +117,11 @@ async def test_taking_a_country_is_audited_and_the_admins_are_told_once(bot: Run
             select(AuditEntry.action).where(AuditEntry.actor_staff_id == lena.id)
         ).all()
         assert sorted(actions) == ["lead", "lead", "unlead", "unlead"]
+        # The notices are about Lena: her /export_me lists them, /forget_me deletes them.
+        notices = session.exec(
+            select(Delivery.kind, Delivery.about_staff_id).where(Delivery.staff_id == ada.id)
+        ).all()
+        assert notices == [(DeliveryKind.LEAD_CHANGE.value, lena.id)] * 2
 
 
 async def test_a_lead_who_follows_a_country_is_told_what_that_brings(bot: RunningBot) -> None:

@@ -283,7 +283,7 @@ def test_an_export_has_everything_about_the_person_and_nothing_about_others(
     ]
     assert {(m["kind"], m["text"]) for m in sam_data["messages_to_you"]} == {
         ("roll call question", "Are you safe?"),
-        ("alert", "Leave now"),
+        ("feed alert", "Leave now"),
     }
     assert {(r["kind"], r["text"], r["recipients"]) for r in sam_data["reports_about_you"]} == {
         ("safe again", "Sam now says they are safe", 1),
@@ -939,7 +939,7 @@ def test_an_export_lists_each_record_with_every_field(engine: Engine) -> None:
             "text": "Are you safe?",
         },
         {
-            "kind": "alert",
+            "kind": "feed alert",
             "alert_id": world.alert_id,
             "part": 0,
             "status": "sent",
