@@ -14,9 +14,9 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from sqlmodel import Session
-from telegram import BotCommandScopeChat, Update
+from telegram import Update
 
-from bot.commands import menu_for
+from bot import menus
 from bot.context import Context, services
 from db import audit, leads, staff
 from db.engine import session_scope
@@ -132,23 +132,14 @@ def identify(update: Update, context: Context) -> Staff | None:
         configured_admin = user.id in svc.settings.admin_telegram_ids
         if person is not None and configured_admin and person.role != Role.ADMIN.value:
             staff.set_role(session, person=person, role=Role.ADMIN)
-            _give_admin_menu(context, chat.id)
-        elif person is not None and configured_admin and person.id not in svc.admin_menus:
-            _give_admin_menu(context, chat.id)
-        if person is not None and configured_admin:
-            svc.admin_menus.add(person.id or 0)
-        return person
-
-
-def _give_admin_menu(context: Context, chat_id: int) -> None:
-    """An admin named in ADMIN_TELEGRAM_IDS gets the admin menu in their chat, once per
-    start of the bot (enrolled on first contact, they were never given it otherwise)."""
-    svc = services(context)
-    menu = menu_for(svc.commands, Role.ADMIN)
-    context.application.create_task(
-        context.bot.set_my_commands(menu, scope=BotCommandScopeChat(chat_id)),
-        name=f"admin-menu:{chat_id}",
-    )
+    if person is not None and person.menu != menus.role_fingerprint(svc.commands, person.role):
+        # Enrolled on first contact, promoted through the settings, or their last menu
+        # failed: the chat shows another role's menu until this one lands.
+        context.application.create_task(
+            menus.give_menu(context.bot, svc.engine, svc.commands, person),
+            name=f"menu:{chat.id}",
+        )
+    return person
 
 
 # The least role each gated handler asks for, so that the command table can be checked

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -9,7 +10,7 @@ from datetime import datetime
 import httpx
 from apscheduler.triggers.date import DateTrigger  # type: ignore[import-untyped]
 from sqlalchemy.engine import Engine
-from telegram import BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
+from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
@@ -20,9 +21,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot import broadcasts, enrolment, feeds, leads, privacy, subscriptions
+from bot import broadcasts, enrolment, feeds, leads, menus, privacy, subscriptions
 from bot.access import requires
-from bot.commands import Command, menu_for
+from bot.commands import Command
 from bot.context import SERVICES_KEY, Context, Services
 from bot.curfews import handlers as curfews
 from bot.curfews.jobs import job_replan_curfews, plan_curfew_jobs
@@ -31,8 +32,8 @@ from bot.dispatcher import DATABASE_UNAVAILABLE, Dispatcher
 from bot.health import serve_health
 from bot.rollcall import handlers as rollcall
 from bot.settings import BotSettings
-from db import migrations, staff
-from db.engine import make_engine, session_scope
+from db import migrations
+from db.engine import make_engine
 from db.models import Role, Staff
 from db.types import utcnow
 
@@ -98,20 +99,11 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     svc: Services = application.bot_data[SERVICES_KEY]
     if svc.settings.health_port:
         svc.health = serve_health(svc)  # first: a port in use stops start-up before any work
-    await application.bot.set_my_commands(
-        menu_for(COMMANDS, Role.STAFF), scope=BotCommandScopeAllPrivateChats()
+    await menus.give_stranger_menu(application.bot, svc.commands)
+    # In the background: alerts must not wait for menus.
+    svc.menu_task = asyncio.create_task(
+        menus.bring_menus_up_to_date(application.bot, svc.engine, svc.commands), name="menus"
     )
-    with session_scope(svc.engine) as session:
-        privileged = [p for p in staff.everyone(session) if p.role != Role.STAFF.value]
-    for person in privileged:
-        try:
-            await application.bot.set_my_commands(
-                menu_for(COMMANDS, Role(person.role)), scope=BotCommandScopeChat(person.chat_id)
-            )
-            if person.role == Role.ADMIN.value:
-                svc.admin_menus.add(person.id or 0)
-        except TelegramError as error:
-            log.warning("could not set the menu for staff %s: %s", person.id, error)
     svc.dispatcher = Dispatcher(
         bot=application.bot, engine=svc.engine, settings=svc.settings, clock=svc.clock
     )
@@ -127,6 +119,8 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
 
 async def _post_stop(application: Application) -> None:  # type: ignore[type-arg]
     svc: Services = application.bot_data[SERVICES_KEY]
+    if svc.menu_task is not None:
+        svc.menu_task.cancel()  # what it did not reach, the next start-up does
     if svc.health is not None:
         await svc.health.stop()
     if svc.dispatcher is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,8 +33,7 @@ class Services:
     http: httpx.AsyncClient | None = None  # for feeds; opened at start-up
     health: HealthServer | None = None  # GET /healthz; started at start-up unless turned off
     commands: tuple[Command, ...] = ()  # the command table (bot.app.COMMANDS)
-    # Admins from ADMIN_TELEGRAM_IDS given their menu since start-up (staff ids).
-    admin_menus: set[int] = field(default_factory=set)
+    menu_task: asyncio.Task[int] | None = None  # bringing people's menus up to date
 
     def wake_dispatcher(self) -> None:
         if self.dispatcher is not None:

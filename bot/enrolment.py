@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from telegram import BotCommandScopeChat, Update
+from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
 
-from bot import render
+from bot import menus, render
 from bot.access import STRANGER_TEXT, clean_text, identify, requires
-from bot.commands import help_text, menu_for
+from bot.commands import help_text
 from bot.context import Context, services
 from db import audit, invites, staff, subscriptions
 from db.engine import session_scope
@@ -194,11 +193,6 @@ async def cmd_staff(update: Update, context: Context, person: Staff) -> None:
 
 
 async def _set_menu(context: Context, person: Staff) -> None:
-    """Give leads and admins their longer command menu in their own chat."""
-    try:
-        await context.bot.set_my_commands(
-            menu_for(services(context).commands, Role(person.role)),
-            scope=BotCommandScopeChat(person.chat_id),
-        )
-    except TelegramError as error:
-        log.warning("could not set the command menu for staff %s: %s", person.id, error)
+    """Give a person their role's command menu in their own chat."""
+    svc = services(context)
+    await menus.give_menu(context.bot, svc.engine, svc.commands, person)

@@ -91,6 +91,9 @@ class Staff(SQLModel, table=True):
     reachable: bool = True
     # Minutes before each curfew start to remind this person; None: no reminders.
     curfew_reminder_minutes: int | None = 60
+    # A fingerprint of the command menu Telegram shows in their chat (None: not given
+    # yet), so that a restart gives menus only to the people whose menu changed.
+    menu: str | None = Field(default=None, max_length=16)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -76,6 +76,18 @@ def set_role(session: Session, *, person: Staff, role: Role) -> None:
     session.add(person)
 
 
+def set_menu(session: Session, *, staff_id: int, menu: str) -> None:
+    """Record the fingerprint of the command menu now shown in a person's chat."""
+    session.execute(update(Staff).where(col(Staff.id) == staff_id).values(menu=menu))
+
+
+def without_menu(session: Session, *, menus: dict[Role, str]) -> Sequence[Staff]:
+    """The people whose chat does not show their role's menu (`menus`: each role's
+    fingerprint), admins first: they have the most to miss."""
+    found = [p for p in everyone(session) if p.menu != menus.get(Role(p.role))]
+    return sorted(found, key=lambda p: -Role(p.role).rank)
+
+
 def count_admins(session: Session) -> int:
     return session.exec(
         select(func.count()).select_from(Staff).where(Staff.role == Role.ADMIN.value)

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
+from sqlalchemy.engine import Engine
 from telegram.ext import CommandHandler
 
+from bot import menus
 from bot.access import GATES
 from bot.app import COMMANDS
 from bot.commands import commands_for, help_text, menu_for
+from bot.settings import BotSettings
+from bot.sim.telegram import FakeTelegram
+from db import staff
+from db.engine import session_scope
 from db.models import Role
-from tests.harness import ADMIN_ID, RunningBot
+from tests.harness import ADMIN_ID, MutableClock, RunningBot, running_bot
 
 
 def test_each_handler_asks_for_the_role_its_row_gives() -> None:
@@ -55,3 +63,89 @@ async def test_an_admin_named_in_the_settings_gets_the_admin_menu_on_first_conta
     await bot.say(ADMIN_ID, "/help")
     setting = [method for method, _ in bot.fake.calls if method == "setMyCommands"]
     assert len(setting) == 2  # everyone's default at start-up, then hers, once
+
+
+def _names(menu: list[dict[str, str]] | None) -> list[str]:
+    return [c["command"] for c in menu or []]
+
+
+def _decoded(value: Any) -> Any:
+    """A parameter as the bot sent it: JSON in a form field, or already decoded."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _chat_scope(chat_id: int) -> str:
+    return f'{{"chat_id":{chat_id},"type":"chat"}}'
+
+
+async def test_a_stranger_is_offered_only_enrolment_and_a_new_person_gets_their_menu(
+    bot: RunningBot,
+) -> None:
+    default = bot.fake.commands_by_scope['{"type":"all_private_chats"}']
+    assert _names(default) == ["start"]  # not /help_me, not anything of the staff's
+    code = re.search(r"\?start=([\w-]+)", await bot.say(ADMIN_ID, "/invite"))
+    assert code is not None
+    assert "enrolled as staff" in await bot.say(7_000_321, f"/start {code.group(1)}")
+    await bot.fake.await_for(
+        lambda f: (
+            _names(f.commands_by_scope.get(_chat_scope(7_000_321)))
+            == [c.command for c in menu_for(COMMANDS, Role.STAFF)]
+        )
+    )
+
+
+async def test_start_up_gives_menus_only_to_people_whose_menu_is_not_their_roles(
+    settings: BotSettings, engine: Engine, fake: FakeTelegram, clock: MutableClock
+) -> None:
+    with session_scope(engine) as session:
+        people = {
+            role: staff.enrol(
+                session,
+                telegram_user_id=8_000_000 + role.rank,
+                chat_id=8_000_000 + role.rank,
+                display_name=f"{role} person",
+                username=None,
+                role=role,
+            )
+            for role in Role
+        }
+        # Someone whose chat already shows the staff menu, and a lead whose chat still
+        # shows the menu of staff (promoted while the bot was down).
+        for chat_id, role, shown in (
+            (8_000_010, Role.STAFF, Role.STAFF),
+            (8_000_011, Role.LEAD, Role.STAFF),
+        ):
+            person = staff.enrol(
+                session,
+                telegram_user_id=chat_id,
+                chat_id=chat_id,
+                display_name="Up to date",
+                username=None,
+                role=role,
+            )
+            staff.set_menu(
+                session, staff_id=person.id or 0, menu=menus.role_fingerprint(COMMANDS, shown)
+            )
+
+    def menus_given() -> dict[int, list[str]]:
+        given = {}
+        for method, params in fake.calls:
+            scope, commands = (_decoded(params.get(name)) for name in ("scope", "commands"))
+            if method == "setMyCommands" and scope.get("type") == "chat":
+                given[int(scope["chat_id"])] = _names(commands)
+        return given
+
+    async with running_bot(settings, engine=engine, fake=fake, clock=clock) as bot:
+        assert bot.services.menu_task is not None
+        assert await bot.services.menu_task == 4
+    assert menus_given() == {
+        **{p.chat_id: [c.command for c in menu_for(COMMANDS, role)] for role, p in people.items()},
+        8_000_011: [c.command for c in menu_for(COMMANDS, Role.LEAD)],
+    }
+
+    # Started again, nobody's menu needs changing: only the strangers' default is set.
+    before = len(fake.calls)
+    async with running_bot(settings, engine=engine, fake=fake, clock=clock) as bot:
+        assert bot.services.menu_task is not None
+        assert await bot.services.menu_task == 0
+    assert [m for m, _ in fake.calls[before:] if m == "setMyCommands"] == ["setMyCommands"]

@@ -120,11 +120,6 @@ async def test_help_lists_what_the_role_may_use(bot: RunningBot) -> None:
     assert "/broadcast" in admin_help and "/invite" in admin_help
 
 
-async def test_command_menu_is_registered(bot: RunningBot) -> None:
-    names = {c["command"] for c in bot.fake.commands}
-    assert {"help", "subscribe", "unsubscribe", "subscriptions"} <= names
-
-
 async def test_the_last_admin_and_configured_admins_cannot_be_demoted(bot: RunningBot) -> None:
     await bot.say(ADMIN_ID, "/help")  # enrols the configured admin
     other = bot.enrol("Olga Admin", role=Role.ADMIN)
