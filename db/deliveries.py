@@ -131,35 +131,6 @@ def enqueue(
     return queued
 
 
-def due(
-    session: Session, *, now: datetime, limit: int, busy_chats: Iterable[int] = ()
-) -> list[DueDelivery]:
-    query = (
-        select(Delivery)
-        .where(
-            Delivery.status == DeliveryStatus.PENDING.value,
-            col(Delivery.next_attempt_at) <= now,
-        )
-        .order_by(col(Delivery.priority), col(Delivery.id))
-        .limit(limit)
-    )
-    busy = list(busy_chats)
-    if busy:
-        query = query.where(col(Delivery.chat_id).not_in(busy))
-    return [
-        DueDelivery(
-            id=row.id or 0,
-            staff_id=row.staff_id,
-            chat_id=row.chat_id,
-            text=row.text,
-            reply_markup=json.loads(row.reply_markup) if row.reply_markup else None,
-            attempts=row.attempts,
-            alert_id=row.alert_id,
-        )
-        for row in session.exec(query).all()
-    ]
-
-
 def claim_due(
     session: Session, *, now: datetime, limit: int, busy_chats: Iterable[int] = ()
 ) -> list[DueDelivery]:
@@ -253,19 +224,6 @@ def next_due_at(session: Session) -> datetime | None:
             Delivery.status == DeliveryStatus.PENDING.value
         )
     ).one()
-
-
-def mark_sent(session: Session, *, delivery_id: int, message_id: int, now: datetime) -> None:
-    session.execute(
-        update(Delivery)
-        .where(col(Delivery.id) == delivery_id)
-        .values(
-            status=DeliveryStatus.SENT.value,
-            telegram_message_id=message_id,
-            sent_at=now,
-            last_error=None,
-        )
-    )
 
 
 def mark_retry(

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from db import checkins, deliveries, leads, staff
 from db.checkins import Answer, CheckInKind, RollCall, RoundStatus
-from db.deliveries import Recipient
+from db.deliveries import Confirmed, Recipient
 from db.engine import session_scope
 from db.models import Delivery, DeliveryKind, DeliveryStatus, Priority, Role, Staff
 
@@ -135,12 +135,13 @@ def test_the_roll_from_members_deliveries_and_the_latest_answers(engine: Engine)
                 now=NOW,
             )
         assert checkins.link_deliveries(session, round_id=round_id) == 5
-        due = deliveries.due(session, now=NOW, limit=10)
-        for row in due:
+        for row in deliveries.claim_due(session, now=NOW, limit=10):
             if row.staff_id == gone.id:
                 deliveries.mark_unreachable(session, staff_id=row.staff_id, error="blocked")
             elif row.staff_id != pending.id:
-                deliveries.mark_sent(session, delivery_id=row.id, message_id=1, now=NOW)
+                deliveries.mark_sent_many(
+                    session, confirmed=[Confirmed(delivery_id=row.id, message_id=1, at=NOW)]
+                )
 
         def member(person: Staff) -> checkins.RollCallMember:
             found = checkins.member_with_round(session, member_id=members[person.id or 0])
@@ -407,12 +408,12 @@ def test_the_live_rolls_are_the_reply_and_each_copy_telegram_has(engine: Engine)
         assert checkins.live_rolls_pending(session, round_id=round_id)
         omar_id, lena_id = omar.id or 0, lena.id or 0
         rows = {(r.staff_id, r.part): r for r in session.exec(select(Delivery)).all()}
-        deliveries.mark_sent(session, delivery_id=rows[omar_id, 0].id or 0, message_id=41, now=NOW)
-        deliveries.mark_sent(session, delivery_id=rows[omar_id, 1].id or 0, message_id=42, now=NOW)
-        deliveries.mark_sent(session, delivery_id=rows[lena_id, 0].id or 0, message_id=43, now=NOW)
+        deliveries.mark_sent_many(session, confirmed=[Confirmed(rows[omar_id, 0].id or 0, 41, NOW)])
+        deliveries.mark_sent_many(session, confirmed=[Confirmed(rows[omar_id, 1].id or 0, 42, NOW)])
+        deliveries.mark_sent_many(session, confirmed=[Confirmed(rows[lena_id, 0].id or 0, 43, NOW)])
         deliveries.mark_unreachable(session, staff_id=pat.id or 0, error="blocked")
         assert checkins.live_rolls_pending(session, round_id=round_id)  # Lena's second part
-        deliveries.mark_sent(session, delivery_id=rows[lena_id, 1].id or 0, message_id=44, now=NOW)
+        deliveries.mark_sent_many(session, confirmed=[Confirmed(rows[lena_id, 1].id or 0, 44, NOW)])
         assert not checkins.live_rolls_pending(session, round_id=round_id)
         checkins.set_report(session, round_id=round_id, chat_id=7, message_id=8)
         session.refresh(rollcall)

@@ -272,71 +272,58 @@ def test_a_busy_chat_does_not_use_up_the_claim(engine: Engine) -> None:
     assert [row.chat_id for row in claimed] == [people[1].chat_id, people[2].chat_id]
 
 
-def test_due_lists_pending_rows_in_order_without_claiming_them(engine: Engine) -> None:
+def test_a_claim_carries_what_to_send_and_never_takes_a_sent_row(engine: Engine) -> None:
     markup = {"inline_keyboard": [[{"text": "OK", "callback_data": "ok"}]]}
     with session_scope(engine) as session:
-        people = _people(session, 4)
+        people = _people(session, 2)
         alert_id = _alert(session)
-        _queue(session, people[:2], key="routine", parts=["r"], priority=Priority.ROUTINE)
+        _queue(session, people[1:], key="routine", parts=["r"], priority=Priority.ROUTINE)
         deliveries.enqueue(
             session,
             kind=DeliveryKind.BROADCAST,
             dedupe_key="urgent",
-            recipients=[Recipient(p.id or 0, p.chat_id) for p in people[1:3]],
+            recipients=[Recipient(people[0].id or 0, people[0].chat_id)],
             parts=["u"],
             priority=Priority.CRITICAL,
             now=NOW,
             alert_id=alert_id,
             reply_markup=markup,
         )
-        deliveries.enqueue(
-            session,
-            kind=DeliveryKind.BROADCAST,
-            dedupe_key="later",
-            recipients=[Recipient(people[3].id or 0, people[3].chat_id)],
-            parts=["l"],
-            priority=Priority.CRITICAL,
-            now=NOW + timedelta(seconds=1),
-        )
-        # Already sent: never due again.
+        # Already sent, and more urgent than anything: never due again.
         deliveries.enqueue(
             session,
             kind=DeliveryKind.BROADCAST,
             dedupe_key="done",
-            recipients=[Recipient(people[0].id or 0, people[0].chat_id)],
+            recipients=[Recipient(people[1].id or 0, people[1].chat_id)],
             parts=["d"],
             priority=Priority.CRITICAL,
             now=NOW,
         )
-        (done,) = [r for r in _rows(session).values() if r.dedupe_key == "done"]
-        deliveries.mark_sent(session, delivery_id=done.id or 0, message_id=9, now=NOW)
-        due = deliveries.due(session, now=NOW, limit=3, busy_chats=[people[2].chat_id])
-        first_two = deliveries.due(session, now=NOW, limit=2, busy_chats=[people[2].chat_id])
-        everything = deliveries.due(session, now=NOW + timedelta(seconds=1), limit=10)
-        rows = _rows(session)
-    assert [(d.chat_id, d.text) for d in due] == [
-        (people[1].chat_id, "u"),
-        (people[0].chat_id, "r"),
-        (people[1].chat_id, "r"),
+        ids = {r.dedupe_key: r.id or 0 for r in _rows(session).values()}
+        deliveries.mark_sent_many(
+            session, confirmed=[Confirmed(delivery_id=ids["done"], message_id=9, at=NOW)]
+        )
+        claimed = deliveries.claim_due(session, now=NOW, limit=10)
+    assert claimed == [
+        deliveries.DueDelivery(
+            id=ids["urgent"],
+            staff_id=people[0].id or 0,
+            chat_id=people[0].chat_id,
+            text="u",
+            reply_markup=markup,
+            attempts=0,
+            alert_id=alert_id,
+        ),
+        deliveries.DueDelivery(
+            id=ids["routine"],
+            staff_id=people[1].id or 0,
+            chat_id=people[1].chat_id,
+            text="r",
+            reply_markup=None,
+            attempts=0,
+            alert_id=None,
+        ),
     ]
-    (urgent_id,) = [
-        i for i, r in rows.items() if (r.dedupe_key, r.staff_id) == ("urgent", people[1].id)
-    ]
-    assert due[0] == deliveries.DueDelivery(
-        id=urgent_id,
-        staff_id=people[1].id or 0,
-        chat_id=people[1].chat_id,
-        text="u",
-        reply_markup=markup,
-        attempts=0,
-        alert_id=alert_id,
-    )
-    assert due[1].reply_markup is None and due[1].alert_id is None
-    assert first_two == due[:2]
-    assert [d.text for d in everything] == ["u", "u", "l", "r", "r"]
-    assert {r.status for r in rows.values() if r.dedupe_key != "done"} == {
-        DeliveryStatus.PENDING.value
-    }
 
 
 def test_outcomes_are_recorded_on_the_row_they_belong_to(engine: Engine) -> None:
@@ -347,7 +334,9 @@ def test_outcomes_are_recorded_on_the_row_they_belong_to(engine: Engine) -> None
         _queue(session, people, key="k", parts=["hello"], priority=Priority.NORMAL)
         ids = [row.id for row in deliveries.claim_due(session, now=NOW, limit=5)]
         deliveries.mark_retry(session, delivery_id=ids[0], error="Bad Gateway", at=NOW)
-        deliveries.mark_sent(session, delivery_id=ids[0], message_id=42, now=later)
+        deliveries.mark_sent_many(
+            session, confirmed=[Confirmed(delivery_id=ids[0], message_id=42, at=later)]
+        )
         deliveries.mark_failed(session, delivery_id=ids[1], error=long_error)
         deliveries.mark_retry(session, delivery_id=ids[2], error=long_error, at=later)
         deliveries.mark_retry(session, delivery_id=ids[3], error="429", at=later, attempts=0)
@@ -378,7 +367,9 @@ def test_an_unreachable_person_has_only_their_waiting_rows_stopped(engine: Engin
         _queue(session, [gone, other], key="a", parts=["1", "2", "3"], priority=Priority.NORMAL)
         deliveries.claim_due(session, now=NOW, limit=5)  # part 1 of each is `sending`
         (sent,) = [r for r in _rows(session).values() if r.staff_id == gone.id and r.part == 2]
-        deliveries.mark_sent(session, delivery_id=sent.id or 0, message_id=1, now=NOW)
+        deliveries.mark_sent_many(
+            session, confirmed=[Confirmed(delivery_id=sent.id or 0, message_id=1, at=NOW)]
+        )
         stopped = deliveries.mark_unreachable(session, staff_id=gone.id or 0, error=long_error)
         rows = _rows(session)
     assert stopped == 2
@@ -456,8 +447,8 @@ def test_an_alerts_counts_are_per_person_whatever_the_number_of_parts(engine: En
         deliveries.claim_due(session, now=NOW, limit=2, busy_chats=[people[0].chat_id])
         deliveries.release(session, delivery_ids=[rows[(people[2].id or 0, 0)]])
         for person in people[2:4]:
-            deliveries.mark_sent(
-                session, delivery_id=rows[(person.id or 0, 0)], message_id=1, now=NOW
+            deliveries.mark_sent_many(
+                session, confirmed=[Confirmed(rows[(person.id or 0, 0)], 1, NOW)]
             )
         deliveries.mark_failed(session, delivery_id=rows[(people[4].id or 0, 0)], error="bad")
         deliveries.mark_unreachable(session, staff_id=people[5].id or 0, error="gone")
@@ -473,7 +464,9 @@ def test_an_alerts_counts_are_per_person_whatever_the_number_of_parts(engine: En
             alert_id=alert_id,
         )
         (again,) = [r for r in _rows(session).values() if r.dedupe_key == "a-again"]
-        deliveries.mark_sent(session, delivery_id=again.id or 0, message_id=2, now=NOW)
+        deliveries.mark_sent_many(
+            session, confirmed=[Confirmed(delivery_id=again.id or 0, message_id=2, at=NOW)]
+        )
         counts = deliveries.counts_for_alert(session, alert_id=alert_id)
         others = deliveries.counts_for_alert(session, alert_id=other_alert)
         nothing = deliveries.counts_for_alert(session, alert_id=_alert(session))
