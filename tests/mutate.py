@@ -3,9 +3,10 @@
 Runs mutmut (configured under `[tool.mutmut]` in pyproject.toml: which modules, which
 tests), then reads its results and prints, per module, how many mutants the tests
 killed, which survived, and the score: killed / (all - equivalent). A mutant that makes
-the tests hang past mutmut's timeout counts as killed. Surviving mutants that no
-behaviour can tell apart from the original are listed, with the reason, in
-`tests/mutation_equivalents.toml`; they are shown but not counted.
+the tests hang past mutmut's timeout counts as killed, and so does one that mypy --strict
+rejects (mutmut's type-check filter): `make test` would not let that code in either.
+Surviving mutants that no behaviour can tell apart from the original are listed, with
+the reason, in `tests/mutation_equivalents.toml`; they are shown but not counted.
 
     python -m tests.mutate                       # everything (over an hour on 2 cores)
     python -m tests.mutate 'bot.dispatcher*'     # some mutants again, after new tests
@@ -33,6 +34,8 @@ MINIMUM_SCORE = 0.90
 # mutmut's exit codes for a mutant's test run (mutmut.stats.status_by_exit_code).
 KILLED = {1, 3}
 TIMEOUT = {36, -24, 24, 152, 255}
+# Rejected by mypy --strict before any test ran: `make test` would refuse that code too.
+TYPE_CHECK = {37}
 SURVIVED = {0}
 NO_TESTS = {5, 33}
 
@@ -42,6 +45,7 @@ class Module:
     name: str
     killed: int = 0
     timeout: int = 0
+    type_check: int = 0
     survived: list[str] = field(default_factory=list)
     no_tests: list[str] = field(default_factory=list)
     equivalent: list[str] = field(default_factory=list)
@@ -49,11 +53,15 @@ class Module:
 
     @property
     def counted(self) -> int:
-        return self.killed + self.timeout + len(self.survived) + len(self.no_tests)
+        return self.caught + len(self.survived) + len(self.no_tests)
+
+    @property
+    def caught(self) -> int:
+        return self.killed + self.timeout + self.type_check
 
     @property
     def score(self) -> float:
-        return (self.killed + self.timeout) / self.counted if self.counted else 1.0
+        return self.caught / self.counted if self.counted else 1.0
 
 
 def module_of(mutant: str) -> str:
@@ -80,6 +88,8 @@ def collect(equivalents: dict[str, str]) -> dict[str, Module]:
             module.killed += 1
         elif code in TIMEOUT:
             module.timeout += 1
+        elif code in TYPE_CHECK:
+            module.type_check += 1
         elif mutant in equivalents and code in SURVIVED | NO_TESTS:
             module.equivalent.append(mutant)
         elif code in SURVIVED:
@@ -94,7 +104,7 @@ def collect(equivalents: dict[str, str]) -> dict[str, Module]:
 def report(modules: dict[str, Module], equivalents: dict[str, str]) -> bool:
     """Print the table and the survivors; True when every module meets the minimum."""
     header = (
-        f"{'module':<30} {'mutants':>7} {'killed':>6} {'timeout':>7} {'survived':>8} "
+        f"{'module':<30} {'mutants':>7} {'killed':>6} {'timeout':>7} {'mypy':>5} {'survived':>8} "
         f"{'no test':>7} {'equiv.':>6} {'score':>6}"
     )
     print(header)
@@ -108,11 +118,12 @@ def report(modules: dict[str, Module], equivalents: dict[str, str]) -> bool:
         ok = ok and not flag and not module.other
         print(
             f"{module.name:<30} {total:>7} {module.killed:>6} {module.timeout:>7} "
+            f"{module.type_check:>5} "
             f"{len(module.survived):>8} {len(module.no_tests):>7} {len(module.equivalent):>6} "
             f"{module.score:>6.1%}{flag}"
         )
     everything = list(modules.values())
-    killed = sum(m.killed + m.timeout for m in everything)
+    killed = sum(m.caught for m in everything)
     counted = sum(m.counted for m in everything)
     print("-" * len(header))
     print(f"{'all':<30} {'':>7} {killed:>6} of {counted} counted: {killed / max(counted, 1):.1%}")
