@@ -45,7 +45,9 @@ from bot.rollcall import live
 from bot.settings import BotSettings
 from bot.sim.feed_samples import EmbassyItem, StateItem, embassy_feed, state_feed
 from bot.sim.feeds import FeedServer, feed_server
-from bot.sim.telegram import FakeTelegram, SentMessage, check_message_text
+from bot.sim.telegram.server import FakeTelegram
+from bot.sim.telegram.state import SentMessage
+from bot.sim.telegram.validation import check_message_text
 from db import sources, staff
 from db.engine import make_engine, session_scope
 from db.migrations import create_schema

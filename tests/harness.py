@@ -16,7 +16,7 @@ from telegram.ext import Application
 from bot.app import build_application
 from bot.context import SERVICES_KEY, Services
 from bot.settings import BotSettings
-from bot.sim.telegram import FakeTelegram
+from bot.sim.telegram.server import FakeTelegram
 from db import leads, staff, subscriptions
 from db.engine import session_scope
 from db.models import Role, Staff

@@ -21,7 +21,7 @@ from bot.rollcall import handlers, rules
 from bot.rollcall.parsing import parse_checkin
 from bot.rollcall.texts import deadline_report, roll_details
 from bot.settings import BotSettings
-from bot.sim.telegram import FakeTelegram
+from bot.sim.telegram.server import FakeTelegram
 from db import checkins as db
 from db import staff
 from db.checkins import RollCall, RollCallAnswer

@@ -18,7 +18,7 @@ from bot.access import STRANGER_TEXT
 from bot.privacy import CANCELLED_TEXT, DONE_TEXT, EXPIRED_TEXT, RETENTION_JOB
 from bot.rollcall import rules
 from bot.settings import BotSettings
-from bot.sim.telegram import FakeTelegram
+from bot.sim.telegram.server import FakeTelegram
 from db import checkins as db
 from db import privacy
 from db.checkins import CheckIn, RollCall, RollCallAnswer, RollCallMember
