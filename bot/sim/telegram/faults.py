@@ -2,7 +2,8 @@
 
 Flood control has its own module; here are one-off errors (``fail_next``), slow answers
 (``slow``), outages of a given length, as 5xx or timeouts (``fail_for``), people who
-blocked the bot (403) and chats that are gone (400).
+blocked the bot (403) and chats that are gone (400). Whether a chat can be reached is
+checked in ``BotApiState._check_reachable``, as every message handler needs it.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""``FakeTelegram``: a simulated Telegram Bot API server for the demo, benchmarks, drills
-and tests, and the HTTP server that routes each call to its handler.
+"""``FakeTelegram``, the simulated Bot API server, and the HTTP server that routes its calls.
+
+The demo, the benchmarks, the drills and the tests use it.
 
 The fake speaks real HTTP on 127.0.0.1, so the bot under test runs its genuine
 python-telegram-bot stack (``ApplicationBuilder().base_url(fake.base_url)`` or
