@@ -60,7 +60,9 @@ from sqlmodel import SQLModel, col, select  # noqa: E402
 from bot import render  # noqa: E402
 from bot.sim.feed_samples import StateItem, state_feed  # noqa: E402
 from bot.sim.feeds import FeedServer, feed_server  # noqa: E402
-from bot.sim.telegram import FakeTelegram, RateLimits, SentMessage  # noqa: E402
+from bot.sim.telegram.flood import RateLimits  # noqa: E402
+from bot.sim.telegram.server import FakeTelegram  # noqa: E402
+from bot.sim.telegram.state import SentMessage  # noqa: E402
 from db import leads, sources  # noqa: E402
 from db.engine import make_engine, session_scope  # noqa: E402
 from db.migrations import create_schema  # noqa: E402

@@ -19,7 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.settings import BotSettings
-from bot.sim.telegram import FakeTelegram, RateLimits
+from bot.sim.telegram.flood import RateLimits
+from bot.sim.telegram.server import FakeTelegram
 from db import curfews, staff, subscriptions
 from db.engine import make_engine, session_scope
 from db.migrations import create_schema

@@ -55,7 +55,8 @@ from bot import feeds
 from bot.broadcasts import staff_message
 from bot.settings import BotSettings
 from bot.sim.feeds import feed_server
-from bot.sim.telegram import FakeTelegram, RateLimits
+from bot.sim.telegram.flood import RateLimits
+from bot.sim.telegram.server import FakeTelegram
 from db import broadcasts, sources, staff, subscriptions
 from db.engine import make_engine, session_scope
 from db.migrations import create_schema

@@ -30,7 +30,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.settings import BotSettings
-from bot.sim.telegram import FakeTelegram, RateLimits, SentMessage
+from bot.sim.telegram.flood import RateLimits
+from bot.sim.telegram.server import FakeTelegram
+from bot.sim.telegram.state import SentMessage
 from db import leads, staff, subscriptions
 from db.engine import make_engine, session_scope
 from db.migrations import create_schema

@@ -262,7 +262,7 @@ def cmd_curfew_parse(args: argparse.Namespace) -> int:
 
 
 def cmd_demo() -> int:
-    from bot.demo import run_demo
+    from bot.demo.script import run_demo
 
     # The transcript is the output; the bot's own log says only what went wrong. The
     # replay updates live rolls several times a second, and a tick skipped because the

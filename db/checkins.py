@@ -455,15 +455,6 @@ def record_answer(
     return row
 
 
-def answers_of(session: Session, *, member_id: int) -> Sequence[RollCallAnswer]:
-    """A member's answers, oldest first."""
-    return session.exec(
-        select(RollCallAnswer)
-        .where(RollCallAnswer.member_id == member_id)
-        .order_by(col(RollCallAnswer.id))
-    ).all()
-
-
 def roll_entries(session: Session, *, rollcall: RollCall) -> list[RollEntry]:
     """Everyone asked in a round with their latest answer, delivery and location."""
     round_id = rollcall.id or 0
@@ -597,12 +588,6 @@ def record_checkin(
     session.add(row)
     session.flush()
     return row
-
-
-def checkins_of(session: Session, *, staff_id: int) -> Sequence[CheckIn]:
-    return session.exec(
-        select(CheckIn).where(CheckIn.staff_id == staff_id).order_by(col(CheckIn.id))
-    ).all()
 
 
 def last_location(session: Session, *, staff_id: int) -> Location | None:

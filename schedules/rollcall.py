@@ -73,24 +73,6 @@ def _check_every(every: timedelta) -> None:
         raise ValueError("the reminder interval must be positive")
 
 
-def reminder_times(
-    *, started_at: datetime, deadline_at: datetime, every: timedelta
-) -> list[datetime]:
-    """Every reminder of a round: start + k * every for k = 1, 2 ... before the deadline."""
-    _check_every(every)
-    start, deadline = _aware(started_at, "started_at"), _aware(deadline_at, "deadline_at")
-    times = []
-    at = start + every
-    while at < deadline:
-        times.append(at)
-        at += every
-    return times
-
-
-def reminder_at(*, started_at: datetime, index: int, every: timedelta) -> datetime:
-    return _aware(started_at, "started_at") + every * index
-
-
 @dataclass(frozen=True)
 class PlannedReminder:
     index: int  # 1 for the first reminder

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 from bot.settings import BotSettings
-from bot.sim.telegram import FakeTelegram
+from bot.sim.telegram.server import FakeTelegram
 from db.engine import make_engine
 from db.migrations import create_schema
 from tests.harness import ADMIN_ID, MutableClock, RunningBot, running_bot

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import itertools
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
 from telegram.ext import Application
 
 from bot.app import build_application
 from bot.context import SERVICES_KEY, Services
 from bot.settings import BotSettings
-from bot.sim.telegram import FakeTelegram
+from bot.sim.telegram.server import FakeTelegram
 from db import leads, staff, subscriptions
+from db.checkins import CheckIn, RollCallAnswer
 from db.engine import session_scope
 from db.models import Role, Staff
 
@@ -135,3 +137,21 @@ async def running_bot(
         assert application.post_stop is not None
         await application.post_stop(application)
         await application.shutdown()
+
+
+# The bot never reads back one person's check-ins or one member's answers in full; tests
+# do, to see what was recorded.
+def checkins_of(session: Session, *, staff_id: int) -> Sequence[CheckIn]:
+    """A person's check-ins, oldest first."""
+    return session.exec(
+        select(CheckIn).where(CheckIn.staff_id == staff_id).order_by(col(CheckIn.id))
+    ).all()
+
+
+def answers_of(session: Session, *, member_id: int) -> Sequence[RollCallAnswer]:
+    """A member's answers, oldest first."""
+    return session.exec(
+        select(RollCallAnswer)
+        .where(RollCallAnswer.member_id == member_id)
+        .order_by(col(RollCallAnswer.id))
+    ).all()

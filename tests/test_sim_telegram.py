@@ -17,7 +17,8 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.request import HTTPXRequest
 
-from bot.sim.telegram import FakeTelegram, RateLimits
+from bot.sim.telegram.flood import RateLimits
+from bot.sim.telegram.server import FakeTelegram
 
 CHAT = 4242
 

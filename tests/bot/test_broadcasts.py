@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from bot.access import Refusal
 from bot.broadcasts import MAX_TEXT, USAGE, parse_broadcast
-from bot.sim.telegram import FakeTelegram
+from bot.sim.telegram.server import FakeTelegram
 from db.engine import session_scope
 from db.models import (
     Alert,

@@ -21,14 +21,14 @@ from bot.rollcall import handlers, rules
 from bot.rollcall.parsing import parse_checkin
 from bot.rollcall.texts import deadline_report, roll_details
 from bot.settings import BotSettings
-from bot.sim.telegram import FakeTelegram
+from bot.sim.telegram.server import FakeTelegram
 from db import checkins as db
 from db import staff
 from db.checkins import RollCall, RollCallAnswer
 from db.engine import session_scope
 from db.models import Alert, AlertKind, AuditEntry, Delivery, Priority, Role, Staff
 from schedules.rollcall import RollEntry
-from tests.harness import ADMIN_ID, MutableClock, RunningBot, running_bot
+from tests.harness import ADMIN_ID, MutableClock, RunningBot, checkins_of, running_bot
 
 
 @pytest.fixture
@@ -407,7 +407,7 @@ async def test_help_me_alerts_the_leads_of_every_country_followed(bot: RunningBo
         lambda f: any("now says they are safe" in t for t in _texts(f, omar.chat_id))
     )
     with session_scope(bot.engine) as session:
-        kinds = [c.kind for c in db.checkins_of(session, staff_id=nina.id or 0)]
+        kinds = [c.kind for c in checkins_of(session, staff_id=nina.id or 0)]
         help_rows = session.exec(select(Delivery).where(col(Delivery.dedupe_key).like("help:%")))
         assert {r.priority for r in help_rows} == {Priority.CRITICAL}
     assert kinds == ["safe", "help", "location", "safe"]
@@ -1052,7 +1052,7 @@ async def test_safe_again_and_locations_reach_the_leads_only_soon_after_a_call_f
     assert len(_sent(bot.fake, lena, "now says they are safe")) == 1
     assert len(_sent(bot.fake, lena, "shared their location")) == 1
     with session_scope(bot.engine) as session:
-        kinds = [c.kind for c in db.checkins_of(session, staff_id=sam.id or 0)]
+        kinds = [c.kind for c in checkins_of(session, staff_id=sam.id or 0)]
     assert kinds == [
         "location",
         "help",

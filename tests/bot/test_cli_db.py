@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
-from bot.sim.telegram import FakeTelegram
+from bot.sim.telegram.server import FakeTelegram
 from db import migrations
 from tests.bot.test_cli import _dutybot
 

@@ -14,7 +14,7 @@ from bot.access import GATES
 from bot.app import COMMANDS
 from bot.commands import commands_for, help_text, menu_for
 from bot.settings import BotSettings
-from bot.sim.telegram import FakeTelegram
+from bot.sim.telegram.server import FakeTelegram
 from db import staff
 from db.engine import session_scope
 from db.models import Role

@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 
-from bot.demo import AIGERIM, DANIYAR, PEOPLE, SARAH, TOM, Entry, Person, Transcript, replay
+from bot.demo.people import AIGERIM, DANIYAR, PEOPLE, SARAH, TOM, Person
+from bot.demo.script import replay
+from bot.demo.transcript import Entry, Transcript
 
 
 def _messages(transcript: Transcript, person: Person, containing: str) -> list[Entry]:

@@ -15,7 +15,9 @@ from sqlmodel import col, select, update
 
 from bot.dispatcher import backoff_seconds
 from bot.render import split_html
-from bot.sim.telegram import FakeTelegram, RateLimits, SentMessage
+from bot.sim.telegram.flood import RateLimits
+from bot.sim.telegram.server import FakeTelegram
+from bot.sim.telegram.state import SentMessage
 from db import deliveries, staff
 from db.deliveries import Recipient
 from db.engine import session_scope

@@ -8,7 +8,7 @@ import re
 from sqlmodel import select
 
 from bot.access import STRANGER_TEXT
-from bot.sim.telegram import FakeTelegram
+from bot.sim.telegram.server import FakeTelegram
 from db.engine import session_scope
 from db.models import AuditEntry, Role, Staff
 from tests.harness import ADMIN_ID, RunningBot

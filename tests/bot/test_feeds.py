@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from bot import feeds
 from bot.settings import BotSettings
 from bot.sim.feeds import FeedServer, feed_server
-from bot.sim.telegram import FakeTelegram
+from bot.sim.telegram.server import FakeTelegram
 from db import sources
 from db.engine import session_scope
 from db.models import Alert, Delivery, Role, Source

@@ -27,7 +27,8 @@ from bot.curfews.parsing import parse_curfew_request, parse_until
 from bot.curfews.texts import describe
 from bot.feeds import parse_source_args
 from bot.rollcall.parsing import MAX_MESSAGE, CheckinRequest, parse_checkin
-from bot.sim.telegram import SentMessage, check_message_text
+from bot.sim.telegram.state import SentMessage
+from bot.sim.telegram.validation import check_message_text
 from bot.subscriptions import understand_country
 from db import curfews, leads
 from db.engine import session_scope

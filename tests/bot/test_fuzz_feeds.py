@@ -18,7 +18,7 @@ from sqlmodel import col, select
 
 from bot.feeds import apply_items
 from bot.settings import BotSettings
-from bot.sim.telegram import check_message_text
+from bot.sim.telegram.validation import check_message_text
 from db import leads, staff, subscriptions
 from db.engine import session_scope
 from db.models import Alert, Delivery, Role, Source

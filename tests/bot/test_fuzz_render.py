@@ -17,7 +17,7 @@ from bot import render
 from bot.curfews.texts import describe, proposal_text
 from bot.rollcall import texts
 from bot.rollcall.parsing import MAX_MESSAGE
-from bot.sim.telegram import check_message_text
+from bot.sim.telegram.validation import check_message_text
 from db import checkins as db_checkins
 from db.checkins import RollCall
 from db.deliveries import Counts

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from bot.context import Services
 from bot.health import HealthServer, assess, serve_health
 from bot.settings import BotSettings, ConfigError
-from bot.sim.telegram import FakeTelegram
+from bot.sim.telegram.server import FakeTelegram
 from db import deliveries, sources, staff
 from db.deliveries import Recipient
 from db.engine import make_engine, session_scope

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from sqlmodel import select
 
 from bot.curfews.rules import propose_curfews
-from bot.sim.telegram import FakeTelegram
+from bot.sim.telegram.server import FakeTelegram
 from db import broadcasts
 from db.engine import session_scope
 from db.models import AuditEntry, Curfew, CurfewStatus, Delivery, DeliveryKind, Role

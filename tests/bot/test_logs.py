@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import select
 
 from bot.logs import MASK, configure_logging, redact
-from bot.sim.telegram import FakeTelegram
+from bot.sim.telegram.server import FakeTelegram
 from db.engine import session_scope
 from db.models import Alert, Role
 from tests.bot.test_broadcasts import _button

@@ -23,7 +23,7 @@ from bot.render import split_html
 from bot.rollcall import handlers as rollcall
 from bot.settings import BotSettings
 from bot.sim.feeds import feed_server
-from bot.sim.telegram import FakeTelegram
+from bot.sim.telegram.server import FakeTelegram
 from db import deliveries, sources
 from db.deliveries import Recipient
 from db.engine import session_scope

@@ -18,13 +18,12 @@ from bot.access import STRANGER_TEXT
 from bot.privacy import CANCELLED_TEXT, DONE_TEXT, EXPIRED_TEXT, RETENTION_JOB
 from bot.rollcall import rules
 from bot.settings import BotSettings
-from bot.sim.telegram import FakeTelegram
-from db import checkins as db
+from bot.sim.telegram.server import FakeTelegram
 from db import privacy
 from db.checkins import CheckIn, RollCall, RollCallAnswer, RollCallMember
 from db.engine import session_scope
 from db.models import AuditEntry, Delivery, Role, Staff, Subscription
-from tests.harness import ADMIN_ID, RunningBot
+from tests.harness import ADMIN_ID, RunningBot, checkins_of
 
 _ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
 SAM_NOTE, SAM_PLACE = "At the Rixos hotel", (43.2389, 76.9453)
@@ -309,7 +308,7 @@ async def test_the_daily_retention_job_removes_only_old_notes_and_locations(
     assert "removed 2 notes and 1 locations older than 90 days; redacted 1" in caplog.text
 
     with session_scope(bot.engine) as session:
-        kept = [(c.kind, c.note, c.latitude) for c in db.checkins_of(session, staff_id=sam.id or 0)]
+        kept = [(c.kind, c.note, c.latitude) for c in checkins_of(session, staff_id=sam.id or 0)]
         help_copy = session.exec(
             select(Delivery.text).where(col(Delivery.dedupe_key).like("help:%"))
         ).one()

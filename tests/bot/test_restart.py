@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot.broadcasts import staff_message
-from bot.sim.telegram import FakeTelegram
+from bot.sim.telegram.server import FakeTelegram
 from db import broadcasts, staff, subscriptions
 from db.engine import session_scope
 from db.models import AlertStatus, Delivery, DeliveryStatus, Role

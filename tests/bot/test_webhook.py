@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot.settings import ConfigError, load_bot_settings
-from bot.sim.telegram import FakeTelegram
+from bot.sim.telegram.server import FakeTelegram
 from db.engine import session_scope
 from db.models import Role, Staff
 from tests.harness import ADMIN_ID, free_ports

@@ -15,6 +15,7 @@ from db.checkins import Answer, CheckInKind, RollCall, RoundStatus
 from db.deliveries import Confirmed, Recipient
 from db.engine import session_scope
 from db.models import Delivery, DeliveryKind, DeliveryStatus, Priority, Role, Staff
+from tests.harness import answers_of, checkins_of
 
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 _ids = itertools.count(7_000_000_000)
@@ -203,7 +204,7 @@ def test_the_roll_from_members_deliveries_and_the_latest_answers(engine: Engine)
             now=NOW - timedelta(days=1),
         )
         entries = {e.name: e for e in checkins.roll_entries(session, rollcall=rollcall)}
-        assert [a.answer for a in checkins.answers_of(session, member_id=member(safe).id or 0)] == [
+        assert [a.answer for a in answers_of(session, member_id=member(safe).id or 0)] == [
             "help",
             "safe",
         ]
@@ -259,7 +260,7 @@ def test_check_ins_keep_the_last_location_and_whether_help_is_outstanding(
             now=NOW + timedelta(minutes=9),
         )
         assert not checkins.help_since(session, staff_id=staff_id, since=NOW)
-        kinds = [c.kind for c in checkins.checkins_of(session, staff_id=staff_id)]
+        kinds = [c.kind for c in checkins_of(session, staff_id=staff_id)]
     assert kinds == ["safe", "help", "safe"]
 
 

@@ -41,6 +41,7 @@ from db.models import (
     Staff,
     Subscription,
 )
+from tests.harness import answers_of, checkins_of
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 _ids = itertools.count(8_000_000_000)
@@ -592,10 +593,9 @@ def test_retention_removes_only_old_notes_and_locations(engine: Engine) -> None:
     with session_scope(engine) as session:
         again = privacy.purge_expired_details(session, now=NOW, keep=keep)
         found = {
-            c.id: (c.kind, c.note, c.latitude)
-            for c in checkins.checkins_of(session, staff_id=sam.id or 0)
+            c.id: (c.kind, c.note, c.latitude) for c in checkins_of(session, staff_id=sam.id or 0)
         }
-        answers = checkins.answers_of(session, member_id=member.id or 0)
+        answers = answers_of(session, member_id=member.id or 0)
         texts = dict(session.exec(select(Delivery.dedupe_key, Delivery.text)).all())
     assert again.total == 0
     assert found == {
@@ -758,7 +758,7 @@ def test_retention_keeps_what_is_exactly_at_the_limit_and_clears_half_locations(
         found = sorted(
             (
                 (c.kind, c.note, c.latitude, c.longitude)
-                for c in checkins.checkins_of(session, staff_id=staff_id)
+                for c in checkins_of(session, staff_id=staff_id)
             ),
             key=repr,
         )

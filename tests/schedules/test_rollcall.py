@@ -16,8 +16,6 @@ from schedules.rollcall import (
     looks_like_deadline,
     next_reminder,
     parse_deadline,
-    reminder_at,
-    reminder_times,
 )
 
 START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
@@ -67,18 +65,23 @@ def test_format_duration() -> None:
     assert format_duration(timedelta(minutes=45)) == "45 min"
 
 
+def _planned(started_at: datetime, deadline_at: datetime) -> list[datetime]:
+    """Every reminder of a round, planned as the bot plans them: one job at a time, the
+    next one when the last has gone out."""
+    times: list[datetime] = []
+    sent, now = 0, started_at
+    while found := next_reminder(
+        started_at=started_at, deadline_at=deadline_at, every=HALF_HOUR, sent=sent, now=now
+    ):
+        times.append(found.at)
+        sent, now = found.index, found.at
+    return times
+
+
 def test_reminders_every_interval_strictly_before_the_deadline() -> None:
-    assert reminder_times(started_at=START, deadline_at=at(120), every=HALF_HOUR) == [
-        at(30),
-        at(60),
-        at(90),
-    ]
-    assert reminder_times(started_at=START, deadline_at=at(100), every=HALF_HOUR) == [
-        at(30),
-        at(60),
-        at(90),
-    ]
-    assert reminder_times(started_at=START, deadline_at=at(30), every=HALF_HOUR) == []
+    assert _planned(START, at(120)) == [at(30), at(60), at(90)]
+    assert _planned(START, at(100)) == [at(30), at(60), at(90)]
+    assert _planned(START, at(30)) == []
 
 
 def _due(now: datetime, sent: int, deadline: float = 120) -> int | None:
@@ -119,9 +122,15 @@ def test_next_reminder_to_plan() -> None:
 
 def test_naive_times_are_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        reminder_times(started_at=START.replace(tzinfo=None), deadline_at=at(120), every=HALF_HOUR)
+        next_reminder(
+            started_at=START.replace(tzinfo=None),
+            deadline_at=at(120),
+            every=HALF_HOUR,
+            sent=0,
+            now=START,
+        )
     with pytest.raises(ValueError, match="positive"):
-        reminder_times(started_at=START, deadline_at=at(120), every=timedelta(0))
+        next_reminder(started_at=START, deadline_at=at(120), every=timedelta(0), sent=0, now=START)
 
 
 def _entry(
@@ -207,8 +216,6 @@ def test_every_time_argument_must_say_its_zone() -> None:
     ]
     for kwargs, message in cases:
         with pytest.raises(ValueError, match=message):
-            reminder_times(every=HALF_HOUR, **kwargs)
-        with pytest.raises(ValueError, match=message):
             due_reminder(every=HALF_HOUR, sent=0, now=at(30), **kwargs)
         with pytest.raises(ValueError, match=message):
             next_reminder(every=HALF_HOUR, sent=0, now=at(30), **kwargs)
@@ -217,17 +224,15 @@ def test_every_time_argument_must_say_its_zone() -> None:
             planner(started_at=START, deadline_at=at(120), every=HALF_HOUR, sent=0, now=naive)
         with pytest.raises(ValueError, match=r"^the reminder interval must be positive$"):
             planner(started_at=START, deadline_at=at(120), every=-HALF_HOUR, sent=0, now=at(30))
-    with pytest.raises(ValueError, match="started_at must be timezone-aware"):
-        reminder_at(started_at=naive, index=1, every=HALF_HOUR)
 
 
 def test_times_in_other_zones_are_planned_in_utc() -> None:
     almaty = timezone(timedelta(hours=5))
     start = START.astimezone(almaty)
-    assert reminder_at(started_at=start, index=3, every=HALF_HOUR) == at(90)
-    assert reminder_at(started_at=start, index=3, every=HALF_HOUR).tzinfo is UTC
-    (first, *_) = reminder_times(started_at=start, deadline_at=at(120), every=HALF_HOUR)
-    assert first.tzinfo is UTC
+    third = next_reminder(started_at=start, deadline_at=at(120), every=HALF_HOUR, sent=2, now=start)
+    assert third is not None and third.at == at(90) and third.at.tzinfo is UTC
+    planned = _planned(start, at(120))
+    assert planned and all(instant.tzinfo is UTC for instant in planned)
     due = due_reminder(started_at=start, deadline_at=at(120), every=HALF_HOUR, sent=0, now=at(31))
     assert due is not None and due.at.tzinfo is UTC and due.at == at(30)
 

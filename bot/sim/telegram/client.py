@@ -1,0 +1,166 @@
+"""The users' side of the simulated Telegram, as tests play and read it.
+
+Tests read what each chat received (``messages_to``, ``current_text``,
+``current_markup``; the raw records are ``sent``, ``edits`` and ``callback_answers``),
+play the users (``inject_message``, ``inject_callback``), whose updates the bot picks up
+through ordinary ``getUpdates`` long polling, and wait for an outcome (``wait_for``,
+``await_for``) instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from typing import Any, Self, cast
+
+from bot.sim.telegram.state import BotApiState, SentMessage
+from bot.sim.telegram.validation import utf16_len
+
+
+class ClientSide(BotApiState):
+    """What users received, what they do, and waiting for either."""
+
+    def messages_to(self, chat_id: int) -> list[SentMessage]:
+        with self._cond:
+            return [m for m in self.sent if m.chat_id == chat_id]
+
+    def _stored(self, chat_id: int, message_id: int) -> dict[str, Any]:
+        try:
+            return self._messages[(chat_id, message_id)]
+        except KeyError:
+            known = sorted(mid for cid, mid in self._messages if cid == chat_id)
+            raise KeyError(
+                f"the bot sent no message {message_id} to chat {chat_id} (its messages there: "
+                f"{known})"
+            ) from None
+
+    def current_text(self, chat_id: int, message_id: int) -> str:
+        with self._cond:
+            self._stored(chat_id, message_id)  # KeyError with context if unknown
+            return self._raw_texts[(chat_id, message_id)]
+
+    def current_markup(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
+        with self._cond:
+            markup = self._stored(chat_id, message_id).get("reply_markup")
+            return cast(dict[str, Any] | None, markup)
+
+    # -- what users do
+
+    def _user(self, user_id: int, first_name: str, username: str | None) -> dict[str, Any]:
+        user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
+        if username is not None:
+            user["username"] = username
+        self._users[user_id] = user
+        return user
+
+    def _queue_update(self, update: dict[str, Any]) -> dict[str, Any]:
+        update["update_id"] = self._next_update_id
+        self._next_update_id += 1
+        if self.webhook is not None:
+            return update  # Telegram pushes it to the webhook; getUpdates never serves it
+        self._updates.append(update)
+        self._cond.notify_all()
+        return update
+
+    def inject_message(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        first_name: str = "User",
+        username: str | None = None,
+        location: tuple[float, float] | None = None,
+    ) -> dict[str, Any]:
+        """Queue a private message from ``user_id``; returns the update dict.
+
+        With a webhook set, nothing is queued: post the update to the webhook instead.
+        """
+        with self._cond:
+            user = self._user(user_id, first_name, username)
+            message: dict[str, Any] = {
+                "message_id": self._new_message_id(user_id),
+                "date": int(time.time()),
+                "chat": self._chat(user_id),
+                "from": dict(user),
+            }
+            if text:
+                message["text"] = text
+                if text.startswith("/"):
+                    # PTB's CommandHandler only fires with a bot_command entity.
+                    command = text.split(maxsplit=1)[0]
+                    message["entities"] = [
+                        {"type": "bot_command", "offset": 0, "length": utf16_len(command)}
+                    ]
+            if location is not None:
+                message["location"] = {"latitude": location[0], "longitude": location[1]}
+            return self._queue_update({"message": message})
+
+    def inject_callback(
+        self,
+        user_id: int,
+        *,
+        chat_id: int,
+        message_id: int,
+        data: str,
+        first_name: str = "User",
+        username: str | None = None,
+    ) -> str:
+        """Queue a button press on a bot message; returns the callback query id."""
+        with self._cond:
+            message = json.loads(json.dumps(self._stored(chat_id, message_id)))  # deep copy
+            query_id = str(4_000_000_000_000_000 + self._next_callback_id)
+            self._next_callback_id += 1
+            self._open_callbacks.add(query_id)
+            self._queue_update(
+                {
+                    "callback_query": {
+                        "id": query_id,
+                        "from": dict(self._user(user_id, first_name, username)),
+                        "chat_instance": "ci",
+                        "data": data,
+                        "message": message,
+                    }
+                }
+            )
+            return query_id
+
+    # -- waiting
+
+    def _describe(self) -> str:
+        recent_calls = [method for method, _ in self.calls[-10:]]
+        recent_sent = [(m.chat_id, m.message_id, m.text[:60]) for m in self.sent[-5:]]
+        return (
+            f"{len(self.sent)} sent, {len(self.edits)} edits, "
+            f"{len(self.callback_answers)} callback answers, {len(self.calls)} calls, "
+            f"{len(self._updates)} updates not yet fetched; last calls: {recent_calls}; "
+            f"last messages: {recent_sent}"
+        )
+
+    def wait_for(self, predicate: Callable[[Self], bool], timeout: float = 10.0) -> None:
+        """Block the calling thread until ``predicate(self)`` holds.
+
+        Do not call this from the event loop the bot runs on (it would freeze the bot);
+        use ``await_for`` there.
+        """
+        with self._cond:
+            if not self._cond.wait_for(lambda: predicate(self), timeout=timeout):
+                raise TimeoutError(f"condition not met within {timeout:.1f} s: {self._describe()}")
+
+    async def await_for(
+        self,
+        predicate: Callable[[Self], bool],
+        timeout: float = 10.0,  # noqa: ASYNC109 - same signature as wait_for, by design
+    ) -> None:
+        """Like ``wait_for`` but yields to the event loop (10 ms polls) while waiting."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._cond:
+                if predicate(self):
+                    return
+                if time.monotonic() >= deadline:
+                    raise TimeoutError(
+                        f"condition not met within {timeout:.1f} s: {self._describe()}"
+                    )
+            await asyncio.sleep(0.01)

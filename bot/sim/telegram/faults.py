@@ -1,0 +1,112 @@
+"""The failures the bot must survive in the field, arranged by tests on the simulated Telegram.
+
+Flood control has its own module; here are one-off errors (``fail_next``), slow answers
+(``slow``), outages of a given length, as 5xx or timeouts (``fail_for``), people who
+blocked the bot (403) and chats that are gone (400). Whether a chat can be reached is
+checked in ``BotApiState._check_reachable``, as every message handler needs it.
+"""
+
+from __future__ import annotations
+
+import time
+from http import HTTPStatus
+
+from bot.sim.telegram.errors import ApiError
+from bot.sim.telegram.state import BotApiState, FailRule, Outage, SlowRule
+
+
+class FaultInjection(BotApiState):
+    """Arranging faults (public, for tests) and applying them to each call (for the server)."""
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int,
+        description: str,
+        retry_after: int | None = None,
+        count: int = 1,
+        chat_id: int | None = None,
+    ) -> None:
+        """Answer the next ``count`` calls of ``method`` (to ``chat_id``, if given) with an error.
+
+        ``description`` is sent as is, so include Telegram's prefix ("Bad Request: ...").
+        """
+        with self._cond:
+            self._fail_rules.append(
+                FailRule(method, status, description, retry_after, count, chat_id)
+            )
+
+    def slow(self, method: str, seconds: float, *, count: int = 1) -> None:
+        """Delay the next ``count`` responses of ``method`` by ``seconds``."""
+        with self._cond:
+            self._slow_rules.setdefault(method, []).append(SlowRule(seconds, count))
+
+    def fail_for(
+        self,
+        method: str,
+        seconds: float,
+        *,
+        status: int = HTTPStatus.BAD_GATEWAY,
+        description: str = "Bad Gateway",
+        delay: float = 0.0,
+    ) -> None:
+        """An outage: every call of ``method`` for the next ``seconds`` fails with ``status``.
+
+        Each answer is held back ``delay`` seconds first; a delay longer than the client's
+        read timeout makes the calls time out instead. Nothing is delivered meanwhile.
+        """
+        with self._cond:
+            self._outages.append(
+                Outage(method, time.monotonic() + seconds, int(status), description, delay)
+            )
+
+    def in_outage(self, method: str) -> bool:
+        """Whether a ``fail_for`` window for ``method`` is still open."""
+        with self._cond:
+            now = time.monotonic()
+            return any(o.method == method and o.until > now for o in self._outages)
+
+    def block(self, chat_id: int) -> None:
+        with self._cond:
+            self._blocked.add(chat_id)
+
+    def unblock(self, chat_id: int) -> None:
+        """The person unblocked the bot (and typically writes to it again)."""
+        with self._cond:
+            self._blocked.discard(chat_id)
+
+    def forget_chat(self, chat_id: int) -> None:
+        with self._cond:
+            self._forgotten.add(chat_id)
+
+    def _apply_fail_rules(self, method: str, chat_id: int | None) -> None:
+        for rule in self._fail_rules:
+            if rule.method == method and rule.chat_id in (None, chat_id):
+                rule.remaining -= 1
+                if rule.remaining <= 0:
+                    self._fail_rules.remove(rule)
+                raise ApiError(rule.status, rule.description, rule.retry_after)
+
+    def _apply_outages(self, method: str) -> None:
+        now = time.monotonic()
+        self._outages = [o for o in self._outages if o.until > now]
+        for outage in self._outages:
+            if outage.method == method:
+                self.outage_answers += 1
+                if outage.delay > 0:
+                    # Releases the lock meanwhile, like slow(); stop() cuts it short.
+                    self._cond.wait_for(lambda: self._stopping, timeout=outage.delay)
+                raise ApiError(outage.status, outage.description)
+
+    def _apply_slow_rules(self, method: str) -> None:
+        rules = self._slow_rules.get(method)
+        if not rules:
+            return
+        rule = rules[0]
+        rule.remaining -= 1
+        if rule.remaining <= 0:
+            rules.pop(0)
+        # Waiting on the condition releases the lock, so other requests go on meanwhile,
+        # and stop() cuts the delay short.
+        self._cond.wait_for(lambda: self._stopping, timeout=rule.seconds)

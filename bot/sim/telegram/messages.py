@@ -1,0 +1,239 @@
+"""Sending and editing messages on the simulated Telegram.
+
+sendMessage, sendDocument, editMessageText and editMessageReplyMarkup: each is checked
+as Telegram checks it (the chat, flood control, the text and the buttons), stored as
+Telegram stores it, and recorded in ``sent`` or ``edits`` for tests to read.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from bot.sim.telegram.errors import bad_request
+from bot.sim.telegram.params import UploadedFile, int_param, markup_param
+from bot.sim.telegram.state import BotApiState, Edit, SentMessage
+from bot.sim.telegram.validation import (
+    MAX_CAPTION_UTF16,
+    MAX_TEXT_UTF16,
+    check_markup,
+    checked_text,
+)
+
+
+class MessageMethods(BotApiState):
+    """Handlers: each takes the decoded parameters and returns the call's ``result``."""
+
+    def _target_chat(self, params: dict[str, Any]) -> int:
+        chat_id = int_param(params, "chat_id")
+        if chat_id is None:
+            # Usernames ("@channel") are not modelled: the bot only talks to private chats.
+            raise bad_request("chat not found")
+        self._check_reachable(chat_id)
+        return chat_id
+
+    def _send_message(self, params: dict[str, Any]) -> Any:
+        chat_id = self._target_chat(params)
+        now = time.monotonic()
+        self._flood.check(chat_id, now)
+        text = params.get("text")
+        if not isinstance(text, str) or not text:
+            raise bad_request("message text is empty")
+        parse_mode = params.get("parse_mode")
+        plain, entities = checked_text(
+            text,
+            parse_mode,
+            limit=MAX_TEXT_UTF16,
+            too_long="message is too long",
+            allow_empty=False,
+        )
+        markup = markup_param(params)
+        check_markup(markup)
+
+        message = self._new_bot_message(chat_id, text)
+        self._set_text(message, "text", plain, entities)
+        if markup is not None:
+            message["reply_markup"] = markup
+        self._flood.accept(chat_id, now)
+        self.sent.append(
+            SentMessage(
+                chat_id=chat_id,
+                message_id=message["message_id"],
+                text=text,
+                parse_mode=parse_mode,
+                reply_markup=markup,
+                at=now,
+                method="sendMessage",
+            )
+        )
+        return json.loads(json.dumps(message))
+
+    def _send_document(self, params: dict[str, Any]) -> Any:
+        chat_id = self._target_chat(params)
+        now = time.monotonic()
+        self._flood.check(chat_id, now)
+        document = params.get("document")
+        if isinstance(document, str) and document.startswith("attach://"):
+            document = params.get(document.removeprefix("attach://"))
+        content: bytes | None = None
+        filename: str | None = None
+        if isinstance(document, UploadedFile):
+            content, filename = document.content, document.filename
+        elif not isinstance(document, str) or not document:
+            raise bad_request("there is no document in the request")
+        caption = params.get("caption")
+        caption = "" if caption is None else str(caption)
+        parse_mode = params.get("parse_mode")
+        plain, entities = checked_text(
+            caption,
+            parse_mode,
+            limit=MAX_CAPTION_UTF16,
+            too_long="message caption is too long",
+            allow_empty=True,
+        )
+        markup = markup_param(params)
+        check_markup(markup)
+
+        file_no = self._next_file_id
+        self._next_file_id += 1
+        doc: dict[str, Any] = {
+            # A file_id sent back by the bot is "re-sent" as is, like Telegram does.
+            "file_id": document if isinstance(document, str) else f"BQACAgFake{file_no:08d}",
+            "file_unique_id": f"AgADFake{file_no:08d}",
+        }
+        if filename is not None:
+            doc["file_name"] = filename
+        if content is not None:
+            doc["file_size"] = len(content)
+        message = self._new_bot_message(chat_id, caption)
+        message["document"] = doc
+        if plain:
+            self._set_text(message, "caption", plain, entities)
+        if markup is not None:
+            message["reply_markup"] = markup
+        self._flood.accept(chat_id, now)
+        self.sent.append(
+            SentMessage(
+                chat_id=chat_id,
+                message_id=message["message_id"],
+                text=caption,
+                parse_mode=parse_mode,
+                reply_markup=markup,
+                at=now,
+                method="sendDocument",
+                document=content,
+                filename=filename,
+            )
+        )
+        return json.loads(json.dumps(message))
+
+    def _new_bot_message(self, chat_id: int, raw_text: str) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "message_id": self._new_message_id(chat_id),
+            "date": int(time.time()),
+            "chat": self._chat(chat_id),
+            "from": self._bot_user(),
+        }
+        self._messages[(chat_id, message["message_id"])] = message
+        self._raw_texts[(chat_id, message["message_id"])] = raw_text
+        return message
+
+    @staticmethod
+    def _set_text(
+        message: dict[str, Any], field: str, plain: str, entities: list[dict[str, Any]]
+    ) -> None:
+        # What Telegram stores and returns: the text without markup, formatting as
+        # entities (so PTB's message.text_html round-trips).
+        message[field] = plain
+        entities_field = "entities" if field == "text" else "caption_entities"
+        if entities:
+            message[entities_field] = entities
+        else:
+            message.pop(entities_field, None)
+
+    def _message_to_edit(self, params: dict[str, Any]) -> tuple[int, int, dict[str, Any]]:
+        if params.get("inline_message_id") is not None:
+            # The bot never sends inline messages; editing one would be a bug.
+            raise bad_request("message to edit not found")
+        chat_id = self._target_chat(params)
+        message_id = int_param(params, "message_id")
+        stored = self._messages.get((chat_id, message_id or 0))
+        if message_id is None or stored is None:
+            raise bad_request("message to edit not found")
+        return chat_id, message_id, stored
+
+    _NOT_MODIFIED = (
+        "message is not modified: specified new message content and reply markup are "
+        "exactly the same as a current content and reply markup of the message"
+    )
+
+    def _edit_message_text(self, params: dict[str, Any]) -> Any:
+        chat_id, message_id, stored = self._message_to_edit(params)
+        text = params.get("text")
+        if not isinstance(text, str) or not text:
+            raise bad_request("message text is empty")
+        plain, entities = checked_text(
+            text,
+            params.get("parse_mode"),
+            limit=MAX_TEXT_UTF16,
+            too_long="message is too long",
+            allow_empty=False,
+        )
+        if "text" not in stored:
+            raise bad_request("there is no text in the message to edit")
+        # Like Telegram: an edit without reply_markup removes the inline keyboard.
+        markup = markup_param(params)
+        check_markup(markup)
+        # Telegram compares the result (text and entities), not the markup sent.
+        if (
+            stored["text"] == plain
+            and stored.get("entities", []) == entities
+            and stored.get("reply_markup") == markup
+        ):
+            raise bad_request(self._NOT_MODIFIED)
+        self._set_text(stored, "text", plain, entities)
+        self._raw_texts[(chat_id, message_id)] = text
+        self._set_markup(stored, markup)
+        return self._record_edit(
+            chat_id, message_id, text, markup, stored, parse_mode=params.get("parse_mode")
+        )
+
+    def _edit_message_reply_markup(self, params: dict[str, Any]) -> Any:
+        chat_id, message_id, stored = self._message_to_edit(params)
+        markup = markup_param(params)
+        check_markup(markup)
+        if stored.get("reply_markup") == markup:
+            raise bad_request(self._NOT_MODIFIED)
+        self._set_markup(stored, markup)
+        return self._record_edit(chat_id, message_id, None, markup, stored)
+
+    @staticmethod
+    def _set_markup(stored: dict[str, Any], markup: dict[str, Any] | None) -> None:
+        if markup is None:
+            stored.pop("reply_markup", None)
+        else:
+            stored["reply_markup"] = markup
+
+    def _record_edit(
+        self,
+        chat_id: int,
+        message_id: int,
+        text: str | None,
+        markup: dict[str, Any] | None,
+        stored: dict[str, Any],
+        *,
+        parse_mode: str | None = None,
+    ) -> Any:
+        stored["edit_date"] = int(time.time())
+        self.edits.append(
+            Edit(
+                chat_id=chat_id,
+                message_id=message_id,
+                parse_mode=parse_mode,
+                text=text,
+                reply_markup=markup,
+                at=time.monotonic(),
+            )
+        )
+        return json.loads(json.dumps(stored))

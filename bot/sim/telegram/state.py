@@ -1,0 +1,143 @@
+"""What the simulated Telegram knows: chats, messages, updates, faults and what the bot did.
+
+The state sits in one base class that the other parts of ``FakeTelegram`` (the client
+side, the faults, the method handlers, the server) extend. The bot may run in this
+process or in a subprocess, and the HTTP server answers on its own threads, so all of it
+sits behind one ``threading.Condition`` which is notified after every change.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+from bot.sim.telegram.errors import ApiError, bad_request
+from bot.sim.telegram.flood import FloodControl, RateLimits
+
+
+@dataclass
+class SentMessage:
+    """A message the fake accepted from the bot (sendMessage or sendDocument)."""
+
+    chat_id: int
+    message_id: int
+    text: str  # for sendDocument: the caption or ""
+    parse_mode: str | None
+    reply_markup: dict[str, Any] | None  # decoded JSON
+    at: float  # time.monotonic() when accepted
+    method: str  # "sendMessage" or "sendDocument"
+    document: bytes | None = None
+    filename: str | None = None
+
+
+@dataclass
+class Edit:
+    """An accepted editMessageText / editMessageReplyMarkup."""
+
+    chat_id: int
+    message_id: int
+    text: str | None  # None for editMessageReplyMarkup
+    reply_markup: dict[str, Any] | None
+    at: float
+    parse_mode: str | None = None
+
+
+# Faults a test arranged (see `FaultInjection`), waiting for the calls they apply to.
+@dataclass
+class FailRule:
+    method: str
+    status: int
+    description: str
+    retry_after: int | None
+    remaining: int
+    chat_id: int | None
+
+
+@dataclass
+class SlowRule:
+    seconds: float
+    remaining: int
+
+
+@dataclass
+class Outage:
+    method: str
+    until: float  # time.monotonic()
+    status: int
+    description: str
+    delay: float
+
+
+class BotApiState:
+    """The state of the simulated Bot API, and the helpers more than one part needs."""
+
+    BOT_ID = 7000000001
+    BOT_USERNAME = "dutybot_test_bot"
+    TOKEN = "7000000001:AAFakeTokenForTestsOnly_abcdefghijklmno"
+
+    def __init__(self, *, rate_limits: RateLimits | None = None) -> None:
+        self._cond = threading.Condition()  # RLock inside: predicates may call our getters
+        self._stopping = False
+        self._flood = FloodControl(rate_limits)
+
+        # What the bot did.
+        self.sent: list[SentMessage] = []
+        self.edits: list[Edit] = []
+        self.callback_answers: list[dict[str, Any]] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.call_times: list[float] = []  # when each of `calls` arrived (time.monotonic())
+        self.commands: list[dict[str, Any]] = []
+        self.commands_by_scope: dict[str, list[dict[str, Any]]] = {}
+        self.too_many_requests = 0
+        # When each 429 was answered (time.monotonic()), comparable with SentMessage.at.
+        self.too_many_requests_at: list[float] = []
+        self.tokens_seen: set[str] = set()
+        # The webhook set with setWebhook (url, secret_token, allowed_updates), if any.
+        self.webhook: dict[str, Any] | None = None
+
+        # Internal state.
+        self._updates: list[dict[str, Any]] = []
+        self._next_update_id = 1
+        self._next_message_id: dict[int, int] = {}  # per chat, shared by bot and user
+        self._messages: dict[tuple[int, int], dict[str, Any]] = {}  # bot messages, current
+        self._raw_texts: dict[tuple[int, int], str] = {}  # their text as the bot sent it
+        self._users: dict[int, dict[str, Any]] = {}
+        self._open_callbacks: set[str] = set()
+        self._next_callback_id = 1
+        self._next_file_id = 1
+        self._fail_rules: list[FailRule] = []
+        self._slow_rules: dict[str, list[SlowRule]] = {}
+        self._outages: list[Outage] = []
+        self.outage_answers = 0  # calls answered with an error by fail_for()
+        self._blocked: set[int] = set()
+        self._forgotten: set[int] = set()
+
+    def _chat(self, chat_id: int) -> dict[str, Any]:
+        chat: dict[str, Any] = {"id": chat_id, "type": "private", "first_name": "User"}
+        user = self._users.get(chat_id)
+        if user is not None:
+            chat["first_name"] = user["first_name"]
+            if "username" in user:
+                chat["username"] = user["username"]
+        return chat
+
+    def _new_message_id(self, chat_id: int) -> int:
+        message_id = self._next_message_id.get(chat_id, 1)
+        self._next_message_id[chat_id] = message_id + 1
+        return message_id
+
+    def _check_reachable(self, chat_id: int) -> None:
+        if chat_id in self._blocked:
+            raise ApiError(HTTPStatus.FORBIDDEN, "Forbidden: bot was blocked by the user")
+        if chat_id in self._forgotten:
+            raise bad_request("chat not found")
+
+    def _bot_user(self) -> dict[str, Any]:
+        return {
+            "id": self.BOT_ID,
+            "is_bot": True,
+            "first_name": "Dutybot",
+            "username": self.BOT_USERNAME,
+        }
