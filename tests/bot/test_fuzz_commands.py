@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, SQLModel, col, select
 
-from bot.access import STRANGER_TEXT, Refusal
+from bot.access import STRANGER_TEXT
 from bot.app import COMMANDS
 from bot.broadcasts import MAX_TEXT, parse_broadcast
 from bot.curfews.parsing import parse_curfew_request, parse_until
@@ -32,6 +32,7 @@ from bot.subscriptions import understand_country
 from db import curfews, leads
 from db.engine import session_scope
 from db.models import AuditEntry, Curfew, CurfewStatus, Delivery, Role, Staff, Subscription
+from db.refusal import Refusal
 from schedules.curfew_times import format_window
 from schedules.zones import is_valid_zone
 from tests.harness import ADMIN_ID, RunningBot
