@@ -202,11 +202,11 @@ def test_understand_country(text: str) -> None:
     )
 )
 def test_parse_source_args(args: list[str]) -> None:
-    parsed = parse_source_args([a for a in args if a])
-    if isinstance(parsed, str):
-        clear(parsed)
+    try:
+        _kind, url, country = parse_source_args([a for a in args if a])
+    except Refusal as refusal:
+        clear(refusal.text)
         return
-    _kind, url, country = parsed
     assert url.startswith(("http://", "https://")) and len(url) <= 1000
     assert country is None or len(country) == 2
 
