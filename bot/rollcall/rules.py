@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from bot.access import row_id
 from bot.context import Services
+from bot.countries import understand_country
 from bot.rollcall.parsing import CALLBACK, parse_checkin
 from bot.rollcall.texts import (
     DEFAULT_QUESTION,
@@ -35,13 +36,13 @@ from bot.rollcall.texts import (
     safe_again_text,
 )
 from bot.settings import Settings
-from bot.subscriptions import understand_country
 from db import audit, deliveries, leads, subscriptions
 from db import checkins as db
 from db.checkins import Answer, CheckInKind, RollCall, RoundStatus
 from db.deliveries import Recipient
 from db.engine import session_scope
 from db.models import Alert, DeliveryStatus, Priority, Role, Staff
+from db.refusal import Refusal
 from schedules import rollcall as plan
 from schedules.countries import country_name
 from schedules.rollcall import RollEntry
@@ -595,9 +596,10 @@ def find_round(session: Session, *, reference: str, person: Staff, action: str) 
         rollcall = db.by_id(session, round_id=number) if number is not None else None
         missing = f"There is no roll call #{ref[:20]}."
     else:
-        found = understand_country(ref)
-        if isinstance(found, str):
-            return found
+        try:
+            found = understand_country(ref)
+        except Refusal as refusal:
+            return refusal.text
         rollcall = db.latest_round_for_country(session, country=found.code)
         missing = f"There has been no roll call for {found.label()}."
     if rollcall is not None and not leads.may_see(session, person=person, country=rollcall.country):

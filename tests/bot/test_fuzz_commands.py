@@ -23,12 +23,12 @@ from sqlmodel import Session, SQLModel, col, select
 from bot.access import STRANGER_TEXT
 from bot.app import COMMANDS
 from bot.broadcasts import MAX_TEXT, parse_broadcast
+from bot.countries import understand_country
 from bot.curfews.parsing import parse_curfew_request, parse_until
 from bot.curfews.texts import describe
 from bot.feeds import parse_source_args
 from bot.rollcall.parsing import MAX_MESSAGE, CheckinRequest, parse_checkin
 from bot.sim.telegram import SentMessage, check_message_text
-from bot.subscriptions import understand_country
 from db import curfews, leads
 from db.engine import session_scope
 from db.models import AuditEntry, Curfew, CurfewStatus, Delivery, Role, Staff, Subscription
@@ -181,9 +181,10 @@ def test_parse_checkin(raw: str) -> None:
 @settings(max_examples=100)
 @given(text=st.one_of(arguments, countries))
 def test_understand_country(text: str) -> None:
-    found = understand_country(text)
-    if isinstance(found, str):
-        clear(found)
+    try:
+        understand_country(text)
+    except Refusal as refusal:
+        clear(refusal.text)
 
 
 @settings(max_examples=80)
