@@ -27,7 +27,7 @@ from bot.countries import understand_country
 from bot.curfews.parsing import parse_curfew_request, parse_until
 from bot.curfews.texts import describe
 from bot.feeds import parse_source_args
-from bot.rollcall.parsing import MAX_MESSAGE, CheckinRequest, parse_checkin
+from bot.rollcall.parsing import MAX_MESSAGE, parse_checkin
 from bot.sim.telegram import SentMessage, check_message_text
 from db import curfews, leads
 from db.engine import session_scope
@@ -169,11 +169,11 @@ def test_29_february_is_the_next_one_there_is() -> None:
     )
 )
 def test_parse_checkin(raw: str) -> None:
-    request = parse_checkin(raw, default_deadline=timedelta(hours=2))
-    if isinstance(request, str):
-        clear(request)
+    try:
+        request = parse_checkin(raw, default_deadline=timedelta(hours=2))
+    except Refusal as refusal:
+        clear(refusal.text)
         return
-    assert isinstance(request, CheckinRequest)
     assert len(request.message) <= MAX_MESSAGE
     assert timedelta(minutes=5) <= request.deadline <= timedelta(hours=72)
 
