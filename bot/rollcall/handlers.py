@@ -42,16 +42,13 @@ from bot.rollcall.rules import (
     CheckInOutcome,
     answer_press,
     check_in,
-    end_checkin,
-    find_round,
     pass_round_deadline,
-    roll_view,
-    running_summary,
     send_due_reminder,
     share_location,
     start_checkin,
 )
 from bot.rollcall.texts import live_roll_text, roll_csv, roll_details
+from bot.rollcall.views import end_checkin, find_round, roll_view, running_summary
 from db import checkins as db
 from db.checkins import Answer, RoundStatus
 from db.engine import session_scope
