@@ -3,8 +3,9 @@
 Every handler is wrapped by `requires(role)`. It refuses group chats, answers strangers
 with one polite line that reveals nothing, refuses people below the role (and audits
 the attempt when the command is privileged), and hands the handler the person's row.
-A rule that turns a request down raises `Refusal(text)`; the gate makes it the reply
-(and audits it for privileged commands), so no handler formats a refusal of its own.
+A rule that turns a request down raises `Refusal(text)` (db.refusal); the gate makes it
+the reply (and audits it for privileged commands), so no handler formats a refusal of
+its own.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.context import Context, services
 from db import audit, leads, staff
 from db.engine import session_scope
 from db.models import Role, Staff
+from db.refusal import Refusal
 from schedules.countries import country_name
 
 STRANGER_TEXT = (
@@ -33,14 +35,6 @@ Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 StaffHandler = Callable[[Update, Context, Staff], Coroutine[Any, Any, None]]
 
 _ROLE_WORDS = {Role.LEAD: "security leads", Role.ADMIN: "admins"}
-
-
-class Refusal(Exception):
-    """A request turned down; the text is the whole reply, naming the way forward."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self.text = text
 
 
 def require_answers_for(session: Session, *, person: Staff, country: str) -> None:

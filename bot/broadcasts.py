@@ -15,12 +15,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 
 from bot import render
-from bot.access import Refusal, command_argument, require_answers_for, requires, row_id
+from bot.access import command_argument, require_answers_for, requires, row_id
 from bot.context import Context, services
 from bot.messages import edit_text
 from db import audit, broadcasts, deliveries, subscriptions
 from db.engine import session_scope
 from db.models import Alert, AlertStatus, Role, Staff
+from db.refusal import Refusal
 from schedules.countries import Country, leading_country
 
 log = logging.getLogger(__name__)

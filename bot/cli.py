@@ -16,6 +16,7 @@ from bot.settings import ConfigError, load_bot_settings, load_logging_settings, 
 from db import audit, migrations, sources, staff
 from db.engine import make_engine, session_scope
 from db.models import Role
+from db.refusal import Refusal
 from schedules.countries import resolve_country
 from schedules.curfew_text import parse_report
 from schedules.sources.base import FeedError, SourceKind
@@ -187,13 +188,13 @@ def cmd_sources(args: argparse.Namespace) -> int:
                 print(describe_source(source))
             return 0
         if args.sources_command == "add":
-            parsed = parse_source_args(
-                [args.kind, args.url, *([args.country] if args.country else [])]
-            )
-            if isinstance(parsed, str):
-                print(parsed, file=sys.stderr)
+            try:
+                kind, url, country = parse_source_args(
+                    [args.kind, args.url, *([args.country] if args.country else [])]
+                )
+            except Refusal as refusal:
+                print(refusal.text, file=sys.stderr)
                 return 2
-            kind, url, country = parsed
             added = sources.add(session, kind=kind.value, url=url, country=country)
             if added is None:
                 print("That source is already there.", file=sys.stderr)

@@ -30,6 +30,7 @@ from db import acks, audit, broadcasts, deliveries, sources, staff
 from db.deliveries import Recipient
 from db.engine import session_scope
 from db.models import Alert, DeliveryKind, Priority, Role, Source, Staff
+from db.refusal import Refusal
 from schedules import polling
 from schedules.countries import resolve_country
 from schedules.sources.base import SourceKind
@@ -366,30 +367,31 @@ async def cmd_acks(update: Update, context: Context, person: Staff) -> None:
 
 
 # -- managing sources --------------------------------------------------------------------
-def parse_source_args(args: list[str]) -> tuple[SourceKind, str, str | None] | str:
-    """`<kind> <url> [country]` checked, or a one-line reason it is not acceptable."""
+def parse_source_args(args: list[str]) -> tuple[SourceKind, str, str | None]:
+    """`<kind> <url> [country]` checked; a `Refusal` says in one line why it is not
+    acceptable (the bot replies with it, the command line prints it)."""
     kinds = ", ".join(k.value for k in SourceKind)
     if len(args) < 2:
-        return f"Usage: /source_add <kind> <url> [country]; kinds: {kinds}"
+        raise Refusal(f"Usage: /source_add <kind> <url> [country]; kinds: {kinds}")
     try:
         kind = SourceKind(args[0].lower())
     except ValueError:
-        return f"Unknown kind “{args[0][:30]}”; use one of: {kinds}"
+        raise Refusal(f"Unknown kind “{args[0][:30]}”; use one of: {kinds}") from None
     url = args[1]
     try:
         parts = urlsplit(url)
     except ValueError:  # "http://[x": a bracketed host that is no IP address
-        return f"That is not a URL I can fetch: “{url[:60]}”."
+        raise Refusal(f"That is not a URL I can fetch: “{url[:60]}”.") from None
     if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 1000:
-        return "The URL must start with http:// or https://"
+        raise Refusal("The URL must start with http:// or https://")
     country: str | None = None
     if len(args) > 2:
         found = resolve_country(" ".join(args[2:]))
         if found is None:
-            return f"I don't know the country “{' '.join(args[2:])[:60]}”."
+            raise Refusal(f"I don't know the country “{' '.join(args[2:])[:60]}”.")
         country = found.code
     if kind is SourceKind.RSS and country is None:
-        return "An rss source needs a country: /source_add rss <url> <country>"
+        raise Refusal("An rss source needs a country: /source_add rss <url> <country>")
     return kind, url, country
 
 
@@ -421,11 +423,7 @@ async def cmd_source_add(update: Update, context: Context, person: Staff) -> Non
     message = update.effective_message
     if message is None:
         return
-    parsed = parse_source_args(context.args or [])
-    if isinstance(parsed, str):
-        await message.reply_text(parsed)
-        return
-    kind, url, country = parsed
+    kind, url, country = parse_source_args(context.args or [])
     with session_scope(services(context).engine) as session:
         source = sources.add(session, kind=kind.value, url=url, country=country)
         if source is not None:

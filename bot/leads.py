@@ -8,11 +8,11 @@ from telegram import Update
 from bot import render
 from bot.access import command_argument, requires
 from bot.context import Context, services
-from bot.subscriptions import understand_country
+from bot.countries import change_country
 from db import audit, deliveries, leads
 from db.engine import session_scope
 from db.models import DeliveryKind, Priority, Role, Staff
-from schedules.countries import country_name
+from schedules.countries import Country, country_name
 
 
 @requires(Role.LEAD, action="lead")
@@ -31,22 +31,8 @@ async def cmd_lead(update: Update, context: Context, person: Staff) -> None:
             names = "\n".join(f"• {country_name(c)} ({c})" for c in codes)
             await message.reply_text(f"You lead:\n{names}")
         return
-    found = understand_country(argument)
-    if isinstance(found, str):
-        await message.reply_text(found)
-        return
-    with session_scope(services(context).engine) as session:
-        added = leads.lead(session, staff_id=person.id or 0, country=found.code)
-        audit.record(
-            session,
-            action="lead",
-            actor_telegram_id=person.telegram_user_id,
-            actor_staff_id=person.id,
-            country=found.code,
-            changed=added,
-        )
+    found, added = _change(context, person, argument, take=True)
     if added:
-        _tell_admins(context, person, f"now answers for {found.label()}")
         await message.reply_text(
             f"You now lead {found.label()}: you answer for it. Its calls for help, roll-call "
             "reports, curfew proposals and unreachable notices come to you, and you may "
@@ -62,25 +48,32 @@ async def cmd_unlead(update: Update, context: Context, person: Staff) -> None:
     message = update.effective_message
     if message is None:
         return
-    found = understand_country(command_argument(update))
-    if isinstance(found, str):
-        await message.reply_text(found)
-        return
-    with session_scope(services(context).engine) as session:
-        removed = leads.unlead(session, staff_id=person.id or 0, country=found.code)
-        audit.record(
-            session,
-            action="unlead",
-            actor_telegram_id=person.telegram_user_id,
-            actor_staff_id=person.id,
-            country=found.code,
-            changed=removed,
-        )
-    if removed:
-        _tell_admins(context, person, f"no longer answers for {found.label()}")
+    found, removed = _change(context, person, command_argument(update), take=False)
     await message.reply_text(
         f"You no longer lead {found.label()}." if removed else f"You did not lead {found.label()}."
     )
+
+
+def _change(context: Context, person: Staff, text: str, *, take: bool) -> tuple[Country, bool]:
+    """Take or give up the country `text` names, audited with the change; the admins are
+    told when it changed anything. A name that is no country is refused, changing nothing."""
+    with session_scope(services(context).engine) as session:
+        found, changed = change_country(
+            session, person=person, text=text, change=leads.lead if take else leads.unlead
+        )
+        audit.record(
+            session,
+            action="lead" if take else "unlead",
+            actor_telegram_id=person.telegram_user_id,
+            actor_staff_id=person.id,
+            country=found.code,
+            changed=changed,
+        )
+    if changed:
+        _tell_admins(
+            context, person, f"{'now' if take else 'no longer'} answers for {found.label()}"
+        )
+    return found, changed
 
 
 def _tell_admins(context: Context, person: Staff, change: str) -> None:

@@ -41,6 +41,7 @@ from db import audit, privacy
 from db import checkins as db_checkins
 from db.engine import session_scope
 from db.models import Role, Staff
+from db.refusal import Refusal
 
 log = logging.getLogger(__name__)
 
@@ -149,13 +150,10 @@ async def cmd_forget_me(update: Update, context: Context, person: Staff) -> None
         return
     svc = services(context)
     with session_scope(svc.engine) as session:
-        refusal = privacy.forget_refusal(
+        privacy.require_may_forget(
             session, person=person, configured_admin_ids=svc.settings.admin_telegram_ids
         )
-        held = privacy.holdings(session, person=person) if refusal is None else None
-    if held is None:
-        await message.reply_text(refusal or "")
-        return
+        held = privacy.holdings(session, person=person)
     await message.reply_text(
         forget_preview(held), reply_markup=_buttons(person.id or 0, svc.clock())
     )
@@ -194,20 +192,22 @@ async def cb_privacy(update: Update, context: Context, person: Staff) -> None:
         await query.answer(EXPIRED_TEXT, show_alert=True)
         await _edit(query, EXPIRED_TEXT)
         return
-    with session_scope(svc.engine) as session:
-        outcome = privacy.forget(
-            session,
-            staff_id=person.id or 0,
-            configured_admin_ids=svc.settings.admin_telegram_ids,
-            now=now,
-        )
-        live = {r.id for r in db_checkins.live_rounds(session)}
+    try:
+        with session_scope(svc.engine) as session:
+            outcome = privacy.forget(
+                session,
+                staff_id=person.id or 0,
+                configured_admin_ids=svc.settings.admin_telegram_ids,
+                now=now,
+            )
+            live = {r.id for r in db_checkins.live_rounds(session)}
+    except Refusal as refusal:
+        # The preview says why in full (the gate's pop-up holds 200 characters), and its
+        # Delete button, which would only be refused again, goes with it.
+        await _edit(query, refusal.text)
+        raise
     if outcome is None:
         await query.answer("Your data has already been deleted.", show_alert=True)
-        return
-    if isinstance(outcome, str):
-        await query.answer(outcome[:200], show_alert=True)
-        await _edit(query, outcome)
         return
     log.info("a person's data was deleted at their request")
     await query.answer("Deleted.")

@@ -8,26 +8,12 @@ from telegram.constants import ParseMode
 from bot import render
 from bot.access import command_argument, requires
 from bot.context import Context, services
+from bot.countries import change_country
 from bot.curfews.jobs import plan_curfew_jobs
 from db import leads, subscriptions
 from db.engine import session_scope
 from db.models import Role, Staff
-from schedules.countries import Country, country_name, resolve_country, suggest_country
-
-
-def understand_country(text: str) -> Country | str:
-    """The country meant, or a one-line explanation of why there is none."""
-    cleaned = " ".join(text.split())
-    if not cleaned:
-        return "Which country? For example: Kazakhstan, KZ or KAZ."
-    found = resolve_country(cleaned)
-    if found is not None:
-        return found
-    shown = cleaned[:60]
-    suggestion = suggest_country(cleaned)
-    if suggestion is not None:
-        return f"I don't know the country “{shown}”. Did you mean {suggestion.label()}?"
-    return f"I don't know the country “{shown}”. Use its English name or ISO code, e.g. KZ."
+from schedules.countries import country_name
 
 
 @requires(Role.STAFF)
@@ -36,12 +22,10 @@ async def cmd_subscribe(update: Update, context: Context, person: Staff) -> None
     message = update.effective_message
     if message is None:
         return
-    found = understand_country(command_argument(update))
-    if isinstance(found, str):
-        await message.reply_text(found)
-        return
     with session_scope(services(context).engine) as session:
-        added = subscriptions.subscribe(session, staff_id=person.id or 0, country=found.code)
+        found, added = change_country(
+            session, person=person, text=command_argument(update), change=subscriptions.subscribe
+        )
         answers = leads.answers_for(session, person=person, country=found.code)
     if not added:
         await message.reply_text(f"You already follow {found.label()}.")
@@ -63,12 +47,10 @@ async def cmd_unsubscribe(update: Update, context: Context, person: Staff) -> No
     message = update.effective_message
     if message is None:
         return
-    found = understand_country(command_argument(update))
-    if isinstance(found, str):
-        await message.reply_text(found)
-        return
     with session_scope(services(context).engine) as session:
-        removed = subscriptions.unsubscribe(session, staff_id=person.id or 0, country=found.code)
+        found, removed = change_country(
+            session, person=person, text=command_argument(update), change=subscriptions.unsubscribe
+        )
     if removed:
         plan_curfew_jobs(context.application)
         await message.reply_text(f"You will no longer get alerts for {found.label()}.")

@@ -44,6 +44,7 @@ from db.models import (
     Staff,
     Subscription,
 )
+from db.refusal import Refusal
 
 # What an outbox row about someone's check-in reads once its details are gone.
 REDACTED_TEXT = "[Removed: check-in details are kept for a limited time only.]"
@@ -421,18 +422,20 @@ def export(session: Session, *, person: Staff, now: datetime) -> dict[str, Any]:
 
 
 # -- erasure -----------------------------------------------------------------------------
-def forget_refusal(
+def require_may_forget(
     session: Session, *, person: Staff, configured_admin_ids: Iterable[int]
-) -> str | None:
-    """Why a person may not delete themselves (as /demote protects the same people)."""
+) -> None:
+    """Refuse a person who may not delete themselves (as /demote protects the same people),
+    saying what to do first."""
     if person.telegram_user_id in set(configured_admin_ids):
-        return (
+        raise Refusal(
             "You are an admin through ADMIN_TELEGRAM_IDS, so your next message would enrol "
             "you again. Ask whoever runs the bot to remove your id there first."
         )
     if person.role == Role.ADMIN.value and staff.count_admins(session) <= 1:
-        return "You are the last admin; promote someone else to admin first, then try again."
-    return None
+        raise Refusal(
+            "You are the last admin; promote someone else to admin first, then try again."
+        )
 
 
 @dataclass(frozen=True)
@@ -495,9 +498,9 @@ def _unsign(session: Session, *, person: Staff) -> None:
 
 def forget(
     session: Session, *, staff_id: int, configured_admin_ids: Iterable[int], now: datetime
-) -> Forgotten | str | None:
-    """Delete a person and everything about them; the refusal text when they may not
-    be deleted; None when they are already gone (a second tap).
+) -> Forgotten | None:
+    """Delete a person and everything about them; None when they are already gone (a
+    second tap). A `Refusal` when they may not be deleted, before anything is deleted.
 
     The first statement writes the person's row, so two confirmations at once are
     serialised and the second finds nobody.
@@ -509,9 +512,7 @@ def forget(
     if person is None:
         return None
     session.refresh(person)
-    refusal = forget_refusal(session, person=person, configured_admin_ids=configured_admin_ids)
-    if refusal is not None:
-        return refusal
+    require_may_forget(session, person=person, configured_admin_ids=configured_admin_ids)
     held = holdings(session, person=person)
     round_ids = sorted(
         set(

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from bot.access import Refusal
+from db.refusal import Refusal
 from schedules import zones
 from schedules.countries import leading_country
 from schedules.curfew_text import MAX_AREA, UNTIL_YEARS

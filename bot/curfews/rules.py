@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session
 
 from bot import render
-from bot.access import Refusal, require_answers_for
+from bot.access import require_answers_for
 from bot.context import Services
 from bot.curfews.parsing import CurfewRequest
 from bot.curfews.texts import (
@@ -34,6 +34,7 @@ from db import leads as lead_rules
 from db.deliveries import Recipient
 from db.engine import session_scope
 from db.models import Curfew, CurfewStatus, DeliveryKind, Priority, Staff
+from db.refusal import Refusal
 from schedules import zones
 from schedules.curfew_text import find_curfews
 from schedules.curfew_times import occurrence

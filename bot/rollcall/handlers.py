@@ -42,18 +42,15 @@ from bot.rollcall.rules import (
     CheckInOutcome,
     answer_press,
     check_in,
-    end_checkin,
-    find_round,
     pass_round_deadline,
-    roll_view,
-    running_summary,
     send_due_reminder,
     share_location,
     start_checkin,
 )
 from bot.rollcall.texts import live_roll_text, roll_csv, roll_details
+from bot.rollcall.views import end_checkin, find_round, roll_view, running_summary
 from db import checkins as db
-from db.checkins import Answer, RollCall, RoundStatus
+from db.checkins import Answer, RoundStatus
 from db.engine import session_scope
 from db.models import Role, Staff
 from schedules import rollcall as plan
@@ -261,14 +258,7 @@ async def cmd_checkin(update: Update, context: Context, person: Staff) -> None:
     now = svc.clock()
     with session_scope(svc.engine) as session:
         started = start_checkin(session, raw=raw, person=person, now=now, settings=svc.settings)
-        counts = (
-            plan.count_roll(db.roll_entries(session, rollcall=started))
-            if isinstance(started, RollCall)
-            else None
-        )
-    if isinstance(started, str) or counts is None:
-        await message.reply_text(str(started))
-        return
+        counts = plan.count_roll(db.roll_entries(session, rollcall=started))
     text = live_roll_text(started, counts)
     svc.wake_dispatcher()
     plan_round_jobs(context.application)
@@ -294,9 +284,6 @@ async def cmd_checkin_end(update: Update, context: Context, person: Staff) -> No
         ended = end_checkin(
             session, reference=command_argument(update), person=person, now=svc.clock()
         )
-    if isinstance(ended, str):
-        await message.reply_text(ended)
-        return
     plan_round_jobs(context.application)
     rolls(context.application).last_edit.pop(ended.rollcall.id or 0, None)
     await refresh_roll(context.application, ended.rollcall.id or 0)
@@ -311,15 +298,14 @@ async def cmd_roll(update: Update, context: Context, person: Staff) -> None:
     if message is None:
         return
     reference = command_argument(update)
-    with session_scope(services(context).engine) as session:
-        view = (
-            roll_view(session, reference=reference, person=person)
-            if reference
-            else running_summary(session, person=person)
-        )
-    if isinstance(view, str):
-        await message.reply_text(view)
+    engine = services(context).engine
+    if not reference:
+        with session_scope(engine) as session:
+            summary = running_summary(session, person=person)
+        await message.reply_text(summary)
         return
+    with session_scope(engine) as session:
+        view = roll_view(session, reference=reference, person=person)
     for part in roll_details(view.rollcall, view.entries):
         await message.reply_text(part, parse_mode=ParseMode.HTML)
 
@@ -335,12 +321,7 @@ async def cmd_roll_csv(update: Update, context: Context, person: Staff) -> None:
         rollcall = find_round(
             session, reference=command_argument(update), person=person, action="roll_csv"
         )
-        entries = (
-            db.roll_entries(session, rollcall=rollcall) if isinstance(rollcall, RollCall) else []
-        )
-    if isinstance(rollcall, str):
-        await message.reply_text(rollcall)
-        return
+        entries = db.roll_entries(session, rollcall=rollcall)
     await message.reply_document(
         document=io.BytesIO(roll_csv(entries)),
         filename=f"rollcall-{rollcall.id}-{rollcall.country}.csv",

@@ -7,8 +7,9 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+from db.refusal import Refusal
 from schedules import rollcall as plan
-from schedules.countries import resolve_country, suggest_country
+from schedules.countries import leading_country
 
 CALLBACK = re.compile(r"^rc:([0-9]{1,9}):([0-9]{1,9}):([sh])$")  # ids within INTEGER
 MAX_MESSAGE = 1000  # the roll-call question; people read it on a phone in a hurry
@@ -27,25 +28,16 @@ class CheckinRequest:
     deadline: timedelta
 
 
-def parse_checkin(raw: str, *, default_deadline: timedelta) -> CheckinRequest | str:
-    """`<country> [message] [deadline]`; the deadline may also come right after the country."""
+def parse_checkin(raw: str, *, default_deadline: timedelta) -> CheckinRequest:
+    """`<country> [message] [deadline]`; the deadline may also come right after the country.
+    A `Refusal` says in one line what is wrong, with the usage where it helps."""
     usage = CHECKIN_USAGE.format(default=plan.format_duration(default_deadline))
-    text = raw.strip()
-    words = text.split("\n", 1)[0].split()
-    if not words:
-        return usage
-    for n in range(min(4, len(words)), 0, -1):
-        found = resolve_country(" ".join(words[:n]))
-        if found is not None:
-            break
-    else:
-        suggestion = suggest_country(words[0])
-        hint = f" Did you mean {suggestion.label()}?" if suggestion else ""
-        return f"I don't know the country “{words[0][:60]}”.{hint}\n{usage}"
-    rest = text
-    for word in words[:n]:
-        rest = rest[rest.index(word) + len(word) :]
-    rest = rest.strip()
+    if not raw.strip():
+        raise Refusal(usage)
+    try:
+        found, rest = leading_country(raw)
+    except ValueError as error:
+        raise Refusal(f"{error}\n{usage}") from None
     deadline = default_deadline
     first, *after = rest.split(None, 1) or [""]
     *before, last = rest.rsplit(None, 1) or [""]
@@ -55,8 +47,10 @@ def parse_checkin(raw: str, *, default_deadline: timedelta) -> CheckinRequest | 
         elif first and plan.looks_like_deadline(first):
             deadline, rest = plan.parse_deadline(first), "".join(after)
     except ValueError as error:
-        return f"{error}\n{usage}"
+        raise Refusal(f"{error}\n{usage}") from None
     rest = rest.strip()
     if len(rest) > MAX_MESSAGE:
-        return f"That message is {len(rest)} characters; please keep it under {MAX_MESSAGE}."
+        raise Refusal(
+            f"That message is {len(rest)} characters; please keep it under {MAX_MESSAGE}."
+        )
     return CheckinRequest(country=found.code, message=rest, deadline=deadline)

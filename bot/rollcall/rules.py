@@ -1,11 +1,12 @@
 """The roll-call rules: who is asked, which presses count, what a check-in answers, when
-reminders and the deadline report go out, who may see or end a round.
+reminders and the deadline report go out.
 
 Nothing here knows about Telegram: the rules take a database session, the Services, or
-plain values, and say what happened; bot.rollcall.handlers shows it. Answers after the
-deadline are recorded as late (whether or not the deadline job has run); a round closed
-by `/checkin_end` or replaced by a newer round for the country refuses presses, pointing
-to /help_me. Every refused press is audited.
+plain values, and say what happened (a request turned down raises a `Refusal`);
+bot.rollcall.handlers shows it, and bot.rollcall.views finds the round a lead names.
+Answers after the deadline are recorded as late (whether or not the deadline job has
+run); a round closed by `/checkin_end` or replaced by a newer round for the country
+refuses presses, pointing to /help_me. Every refused press is audited.
 """
 
 from __future__ import annotations
@@ -18,12 +19,11 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.access import row_id
+from bot.access import require_answers_for
 from bot.context import Services
 from bot.rollcall.parsing import CALLBACK, parse_checkin
 from bot.rollcall.texts import (
     DEFAULT_QUESTION,
-    ROUND_USAGE,
     answer_keyboard,
     answered_text,
     deadline_report,
@@ -35,16 +35,15 @@ from bot.rollcall.texts import (
     safe_again_text,
 )
 from bot.settings import Settings
-from bot.subscriptions import understand_country
 from db import audit, deliveries, leads, subscriptions
 from db import checkins as db
 from db.checkins import Answer, CheckInKind, RollCall, RoundStatus
 from db.deliveries import Recipient
 from db.engine import session_scope
 from db.models import Alert, DeliveryKind, DeliveryStatus, Priority, Role, Staff
+from db.refusal import Refusal
 from schedules import rollcall as plan
 from schedules.countries import country_name
-from schedules.rollcall import RollEntry
 
 log = logging.getLogger(__name__)
 
@@ -171,18 +170,19 @@ def start_round(
     started_by: Staff | None,
     alert_id: int | None,
     remind_every_minutes: int,
-) -> RollCall | str:
-    """Ask every subscriber of `country`, through the outbox; the round, or why not."""
+) -> RollCall:
+    """Ask every subscriber of `country`, through the outbox; the round. A `Refusal` says
+    why not (a round still open, nobody to ask), before anything is written."""
     label = f"{country_name(country)} ({country})"
     existing = db.open_round_for_country(session, country=country)
     if existing is not None:
-        return (
+        raise Refusal(
             f"Roll call #{existing.id} for {label} is still open: /roll {existing.id} shows "
             f"it, /checkin_end {existing.id} closes it."
         )
     people = subscriptions.subscribers(session, country=country)
     if not people:
-        return f"Nobody follows {label}, so there is nobody to ask."
+        raise Refusal(f"Nobody follows {label}, so there is nobody to ask.")
     db.supersede_rounds(session, country=country, now=now)
     rollcall = db.create_round(
         session,
@@ -237,26 +237,12 @@ def start_round(
 
 def start_checkin(
     session: Session, *, raw: str, person: Staff, now: datetime, settings: Settings
-) -> RollCall | str:
-    """`/checkin`: parse, check the lead may run the country's roll calls, start, audit."""
+) -> RollCall:
+    """`/checkin`: parse, check the lead answers for the country, start, audit."""
     request = parse_checkin(
         raw, default_deadline=timedelta(minutes=settings.checkin_default_deadline_minutes)
     )
-    if isinstance(request, str):
-        return request
-    if not leads.may_see(session, person=person, country=request.country):
-        audit.record(
-            session,
-            action="checkin",
-            actor_telegram_id=person.telegram_user_id,
-            actor_staff_id=person.id,
-            outcome="refused",
-            reason=f"does not lead {request.country}",
-        )
-        return (
-            f"You don't lead {country_name(request.country)} ({request.country}). "
-            f"Pick it with /lead {request.country} to run its roll calls."
-        )
+    require_answers_for(session, person=person, country=request.country)
     started = start_round(
         session,
         country=request.country,
@@ -267,16 +253,15 @@ def start_checkin(
         alert_id=None,
         remind_every_minutes=settings.checkin_reminder_minutes,
     )
-    if isinstance(started, RollCall):
-        audit.record(
-            session,
-            action="checkin_start",
-            actor_telegram_id=person.telegram_user_id,
-            actor_staff_id=person.id,
-            country=request.country,
-            round_id=started.id,
-            deadline_minutes=int(request.deadline.total_seconds() // 60),
-        )
+    audit.record(
+        session,
+        action="checkin_start",
+        actor_telegram_id=person.telegram_user_id,
+        actor_staff_id=person.id,
+        country=request.country,
+        round_id=started.id,
+        deadline_minutes=int(request.deadline.total_seconds() // 60),
+    )
     return started
 
 
@@ -293,22 +278,23 @@ def start_automatic_round(
         return None
     if session.get(Alert, alert_id) is None:
         return None
-    started = start_round(
-        session,
-        country=country,
-        message=DEFAULT_QUESTION,  # the advisory's title is in the message's header
-        deadline=timedelta(minutes=settings.checkin_default_deadline_minutes),
-        now=now,
-        started_by=None,
-        alert_id=alert_id,
-        remind_every_minutes=settings.checkin_reminder_minutes,
-    )
-    if isinstance(started, str):
+    try:
+        started = start_round(
+            session,
+            country=country,
+            message=DEFAULT_QUESTION,  # the advisory's title is in the message's header
+            deadline=timedelta(minutes=settings.checkin_default_deadline_minutes),
+            now=now,
+            started_by=None,
+            alert_id=alert_id,
+            remind_every_minutes=settings.checkin_reminder_minutes,
+        )
+    except Refusal as refusal:  # refused before writing: the feed's transaction goes on
         log.info(
             "alert %d: no automatic roll call for %s: %s",
             alert_id,
             country,
-            started,
+            refusal.text,
             extra={"alert_id": alert_id},
         )
         return None
@@ -623,88 +609,3 @@ def pass_round_deadline(svc: Services, round_id: int) -> bool:
     )
     svc.wake_dispatcher()
     return True
-
-
-@dataclass(frozen=True)
-class RoundView:
-    rollcall: RollCall
-    entries: list[RollEntry]
-
-
-def find_round(session: Session, *, reference: str, person: Staff, action: str) -> RollCall | str:
-    """The round a lead names by id or country, if they may see it (refusals audited)."""
-    ref = reference.strip().lstrip("#")
-    if not ref:
-        return ROUND_USAGE.format(command=action)
-    if ref.isascii() and ref.isdigit():
-        number = row_id(ref)
-        rollcall = db.by_id(session, round_id=number) if number is not None else None
-        missing = f"There is no roll call #{ref[:20]}."
-    else:
-        found = understand_country(ref)
-        if isinstance(found, str):
-            return found
-        rollcall = db.latest_round_for_country(session, country=found.code)
-        missing = f"There has been no roll call for {found.label()}."
-    if rollcall is not None and not leads.may_see(session, person=person, country=rollcall.country):
-        audit.record(
-            session,
-            action=action,
-            actor_telegram_id=person.telegram_user_id,
-            actor_staff_id=person.id,
-            outcome="refused",
-            round_id=rollcall.id,
-            reason=f"does not lead {rollcall.country}",
-        )
-        # Say no more than for a round that does not exist.
-        return f"There is no roll call {reference.strip()[:30]} in the countries you lead."
-    if rollcall is None:
-        return missing
-    audit.record(
-        session,
-        action=action,
-        actor_telegram_id=person.telegram_user_id,
-        actor_staff_id=person.id,
-        round_id=rollcall.id,
-    )
-    return rollcall
-
-
-def end_checkin(
-    session: Session, *, reference: str, person: Staff, now: datetime
-) -> RoundView | str:
-    """`/checkin_end`: close a round the lead may see; later presses are refused."""
-    rollcall = find_round(session, reference=reference, person=person, action="checkin_end")
-    if isinstance(rollcall, str):
-        return rollcall
-    round_id = rollcall.id or 0
-    if not db.end_round(session, round_id=round_id, by_staff_id=person.id, now=now):
-        return f"Roll call #{round_id} is already closed."
-    session.refresh(rollcall)
-    return RoundView(rollcall=rollcall, entries=db.roll_entries(session, rollcall=rollcall))
-
-
-def roll_view(session: Session, *, reference: str, person: Staff) -> RoundView | str:
-    rollcall = find_round(session, reference=reference, person=person, action="roll")
-    if isinstance(rollcall, str):
-        return rollcall
-    return RoundView(rollcall=rollcall, entries=db.roll_entries(session, rollcall=rollcall))
-
-
-def running_summary(session: Session, *, person: Staff) -> str:
-    """`/roll` without arguments: the running rounds the person may see."""
-    countries = leads.visible_countries(session, person=person)
-    if countries == []:
-        return "You lead no countries yet; pick yours with /lead <country>."
-    rounds = db.running_rounds(session, countries=countries)
-    if not rounds:
-        return "No roll call is running in the countries you lead. Start one with /checkin."
-    lines = ["Running roll calls:"]
-    for rollcall in rounds:
-        c = plan.count_roll(db.roll_entries(session, rollcall=rollcall))
-        lines.append(
-            f"#{rollcall.id} {country_name(rollcall.country)}: {c.safe} safe, {c.help} need "
-            f"help, {c.no_answer} no answer, {c.unreachable} unreachable"
-        )
-    lines.append("/roll <id> for names.")
-    return "\n".join(lines)

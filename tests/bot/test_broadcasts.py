@@ -9,7 +9,6 @@ from itertools import pairwise
 import pytest
 from sqlmodel import col, select
 
-from bot.access import Refusal
 from bot.broadcasts import MAX_TEXT, USAGE, parse_broadcast
 from bot.sim.telegram.server import FakeTelegram
 from db.engine import session_scope
@@ -24,6 +23,7 @@ from db.models import (
     Role,
     Staff,
 )
+from db.refusal import Refusal
 from tests.harness import ADMIN_ID, RunningBot
 
 

@@ -18,17 +18,21 @@ from sqlmodel import col, select
 
 from bot import render
 from bot.rollcall import handlers, rules
-from bot.rollcall.parsing import parse_checkin
+from bot.rollcall.parsing import CHECKIN_USAGE, MAX_MESSAGE, parse_checkin
 from bot.rollcall.texts import deadline_report, roll_details
 from bot.settings import BotSettings
 from bot.sim.telegram.server import FakeTelegram
 from db import checkins as db
 from db import staff
-from db.checkins import RollCall, RollCallAnswer
+from db.checkins import RollCall, RollCallAnswer, RoundStatus
 from db.engine import session_scope
 from db.models import Alert, AlertKind, AuditEntry, Delivery, Priority, Role, Staff
+from db.refusal import Refusal
 from schedules.rollcall import RollEntry
 from tests.harness import ADMIN_ID, MutableClock, RunningBot, checkins_of, running_bot
+
+NOT_KZ = "You don't answer for Kazakhstan; /lead KZ takes it on."
+ATLANTIS = "I don't know the country “Atlantis”. Use its English name or ISO code, e.g. KZ."
 
 
 @pytest.fixture
@@ -303,15 +307,16 @@ async def test_only_leads_of_the_country_and_admins_see_roll_calls(bot: RunningB
 
     assert "only security leads" in await bot.say(sam.telegram_user_id, "/checkin KZ")
     assert "only security leads" in await bot.say(sam.telegram_user_id, "/roll KZ")
-    refused = await bot.say(omar.telegram_user_id, "/checkin KZ")
-    assert "You don't lead Kazakhstan (KZ)" in refused and "/lead KZ" in refused
+    assert await bot.say(omar.telegram_user_id, "/checkin KZ") == NOT_KZ
+    with session_scope(bot.engine) as session:
+        assert session.exec(select(RollCall)).all() == []
     assert "Roll call #" in await bot.say(lena.telegram_user_id, "/checkin KZ")
     round_id = _round(bot.engine).id
     for command in ("roll", "roll_csv", "checkin_end"):
         reply = await bot.say(omar.telegram_user_id, f"/{command} {round_id}")
-        assert "in the countries you lead" in reply, command
-        reply = await bot.say(omar.telegram_user_id, f"/{command} KZ")
-        assert "in the countries you lead" in reply, command
+        assert reply == f"There is no roll call {round_id} in the countries you lead.", command
+        assert await bot.say(omar.telegram_user_id, f"/{command} KZ") == NOT_KZ, command
+    assert _round(bot.engine).status == RoundStatus.OPEN.value  # /checkin_end changed nothing
     assert "No roll call is running" in await bot.say(omar.telegram_user_id, "/roll")
     # Admins see every country.
     assert "Sam" in await bot.say(ADMIN_ID, f"/roll {round_id}")
@@ -320,8 +325,8 @@ async def test_only_leads_of_the_country_and_admins_see_roll_calls(bot: RunningB
     with session_scope(bot.engine) as session:
         refusals = session.exec(select(AuditEntry).where(AuditEntry.outcome == "refused")).all()
         actions = sorted(e.action for e in refusals)
-    expected = ["checkin", "checkin", "checkin_end", "checkin_end", "roll", "roll", "roll"]
-    assert actions == [*expected, "roll_csv", "roll_csv"]
+    expected = ["checkin", "checkin", "checkin", "checkin_end", "checkin_end", "roll", "roll"]
+    assert actions == [*expected, "roll", "roll_csv", "roll_csv"]
 
 
 async def test_roll_names_each_group_and_the_csv_has_everyone(bot: RunningBot) -> None:
@@ -416,36 +421,55 @@ async def test_help_me_alerts_the_leads_of_every_country_followed(bot: RunningBo
 async def test_checkin_usage_and_refusals(bot: RunningBot) -> None:
     lena = await _lead(bot, "Lena Lead", "KZ")
     bot.enrol("Sam", countries=("KZ",))
-    assert "Usage: /checkin" in await bot.say(lena.telegram_user_id, "/checkin")
+    usage = CHECKIN_USAGE.format(default="2 h")
+    assert await bot.say(lena.telegram_user_id, "/checkin") == usage
     assert "at most 72 hours" in await bot.say(lena.telegram_user_id, "/checkin KZ hello 100h")
-    assert "Did you mean Kazakhstan" in await bot.say(lena.telegram_user_id, "/checkin Kazakstan")
+    assert await bot.say(lena.telegram_user_id, "/checkin Kazakstan") == (
+        f"I don't know the country “Kazakstan”. Did you mean Kazakhstan (KZ)?\n{usage}"
+    )
+    with session_scope(bot.engine) as session:
+        assert session.exec(select(RollCall)).all() == []
+        assert session.exec(select(Delivery)).all() == []
     assert "Roll call #" in await bot.say(lena.telegram_user_id, "/checkin KZ")
     again = await bot.say(lena.telegram_user_id, "/checkin KZ")
     assert "is still open" in again and "/checkin_end" in again
+    with session_scope(bot.engine) as session:
+        assert len(session.exec(select(RollCall)).all()) == 1
+
+
+def _refusal(raw: str) -> str:
+    with pytest.raises(Refusal) as refused:
+        parse_checkin(raw, default_deadline=timedelta(hours=2))
+    return refused.value.text
 
 
 def test_parse_checkin() -> None:
     two_hours = timedelta(hours=2)
     parsed = parse_checkin("South Korea Shelter in place 90m", default_deadline=two_hours)
-    assert not isinstance(parsed, str)
     assert (parsed.country, parsed.message, parsed.deadline) == (
         "KR",
         "Shelter in place",
         timedelta(minutes=90),
     )
     parsed = parse_checkin("kz 1h30m Are you safe?\nReply now", default_deadline=two_hours)
-    assert not isinstance(parsed, str)
     assert (parsed.message, parsed.deadline) == ("Are you safe?\nReply now", timedelta(hours=1.5))
     parsed = parse_checkin("KAZ", default_deadline=two_hours)
-    assert not isinstance(parsed, str) and (parsed.message, parsed.deadline) == ("", two_hours)
-    assert "not a deadline" not in str(parse_checkin("KZ meet at 5", default_deadline=two_hours))
+    assert (parsed.message, parsed.deadline) == ("", two_hours)
+    parsed = parse_checkin("KZ meet at 5", default_deadline=two_hours)
+    assert (parsed.message, parsed.deadline) == ("meet at 5", two_hours)
     parsed = parse_checkin("KZ Are you safe?\n2h", default_deadline=timedelta(hours=1))
-    assert not isinstance(parsed, str) and (parsed.message, parsed.deadline) == (
-        "Are you safe?",
-        two_hours,
+    assert (parsed.message, parsed.deadline) == ("Are you safe?", two_hours)
+    parsed = parse_checkin(" \n KZ\nAre you safe?", default_deadline=two_hours)
+    assert (parsed.country, parsed.message) == ("KZ", "Are you safe?")
+    usage = CHECKIN_USAGE.format(default="2 h")
+    assert _refusal(" \n ") == usage
+    assert _refusal("Kazakstan 2h") == (
+        f"I don't know the country “Kazakstan”. Did you mean Kazakhstan (KZ)?\n{usage}"
     )
-    assert "at least 5 minutes" in str(parse_checkin("KZ go 1m", default_deadline=two_hours))
-    assert "keep it under" in str(parse_checkin("KZ " + "x" * 1200, default_deadline=two_hours))
+    assert "at least 5 minutes" in _refusal("KZ go 1m")
+    assert _refusal("KZ " + "x" * 1200) == (
+        f"That message is 1200 characters; please keep it under {MAX_MESSAGE}."
+    )
 
 
 async def test_the_live_roll_is_edited_at_most_once_per_interval(bot: RunningBot) -> None:
@@ -833,9 +857,7 @@ async def test_leads_name_rounds_by_number_or_country_and_hear_exactly_what_is_w
     assert await bot.say(lena.telegram_user_id, "/checkin_end #") == (
         "Usage: /checkin_end <round id or country>, e.g. /checkin_end 12 or /checkin_end KZ"
     )
-    assert await bot.say(lena.telegram_user_id, "/roll_csv Atlantis") == (
-        "I don't know the country “Atlantis”. Use its English name or ISO code, e.g. KZ."
-    )
+    assert await bot.say(lena.telegram_user_id, "/roll_csv Atlantis") == ATLANTIS
     await bot.say(lena.telegram_user_id, "/checkin KZ 90m")
     round_id = _round(bot.engine).id or 0
     assert await bot.say(lena.telegram_user_id, "/checkin KZ") == (
@@ -854,11 +876,12 @@ async def test_leads_name_rounds_by_number_or_country_and_hear_exactly_what_is_w
     )
     roll = await bot.say(lena.telegram_user_id, f"/roll #{round_id}")
     assert roll.startswith(f"📋 <b>Roll call #{round_id}: Kazakhstan</b>\nOpen until ")
+    # A round named by number that the lead may not see: no word of where it is.
     refused = await bot.say(newbie.telegram_user_id, f"/roll_csv  #{round_id} ")
     assert refused == f"There is no roll call #{round_id} in the countries you lead."
-    assert await bot.say(newbie.telegram_user_id, "/checkin KZ") == (
-        "You don't lead Kazakhstan (KZ). Pick it with /lead KZ to run its roll calls."
-    )
+    # Named by country: the same words as every command that acts on a country.
+    assert await bot.say(newbie.telegram_user_id, "/roll KZ") == NOT_KZ
+    assert await bot.say(newbie.telegram_user_id, "/checkin KZ") == NOT_KZ
     ended = await bot.say(lena.telegram_user_id, "/checkin_end KZ")
     assert ended.startswith(f"📋 <b>Roll call #{round_id}: Kazakhstan</b>\nClosed (ended) ")
     assert await bot.say(lena.telegram_user_id, "/checkin_end KZ") == (
@@ -867,20 +890,56 @@ async def test_leads_name_rounds_by_number_or_country_and_hear_exactly_what_is_w
     assert await bot.say(lena.telegram_user_id, "/roll") == (
         "No roll call is running in the countries you lead. Start one with /checkin."
     )
+    # Each refusal is audited with what the lead was told, and only what was done is "ok".
     assert _audits(bot.engine, "checkin", "checkin_start", "roll_csv") == [
+        (
+            "checkin",
+            "refused",
+            lena.id,
+            {"reason": "Nobody follows Georgia (GE), so there is nobody to ask."},
+        ),
+        (
+            "roll_csv",
+            "refused",
+            lena.id,
+            {"reason": ATLANTIS},
+        ),
         (
             "checkin_start",
             "ok",
             lena.id,
             {"country": "KZ", "deadline_minutes": 90, "round_id": round_id},
         ),
-        ("roll_csv", "refused", newbie.id, {"reason": "does not lead KZ", "round_id": round_id}),
-        ("checkin", "refused", newbie.id, {"reason": "does not lead KZ"}),
+        (
+            "checkin",
+            "refused",
+            lena.id,
+            {
+                "reason": f"Roll call #{round_id} for Kazakhstan (KZ) is still open: /roll "
+                f"{round_id} shows it, /checkin_end {round_id} closes it."
+            },
+        ),
+        (
+            "roll_csv",
+            "refused",
+            newbie.id,
+            {"reason": f"There is no roll call #{round_id} in the countries you lead."},
+        ),
+        ("checkin", "refused", newbie.id, {"reason": NOT_KZ}),
     ]
     assert _audits(bot.engine, "checkin_end")[-2:] == [
         ("checkin_end", "ok", lena.id, {"round_id": round_id}),
-        ("checkin_end", "ok", lena.id, {"round_id": round_id}),
+        (
+            "checkin_end",
+            "refused",
+            lena.id,
+            {"reason": f"Roll call #{round_id} is already closed."},
+        ),
     ]
+    with session_scope(bot.engine) as session:
+        assert [(r.id, r.country) for r in session.exec(select(RollCall)).all()] == [
+            (round_id, "KZ")
+        ]
 
 
 STAMP = r"\d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d UTC"

@@ -11,13 +11,13 @@ import pytest
 from sqlmodel import select
 
 from bot import feeds
-from bot.access import Refusal
 from bot.curfews.parsing import parse_curfew_request, parse_until
 from bot.curfews.rules import queue_due_curfew_messages
 from bot.sim.feeds import feed_server
 from db import sources
 from db.engine import session_scope
 from db.models import Curfew, CurfewStatus, Role
+from db.refusal import Refusal
 from tests.bot.test_cli import _dutybot
 from tests.harness import RunningBot
 from tests.schedules.sources.samples import EmbassyItem, embassy_feed

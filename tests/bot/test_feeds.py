@@ -3,6 +3,7 @@ acknowledgements, failing sources that never stop the others, and managing sourc
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -15,7 +16,7 @@ from bot.sim.feeds import FeedServer, feed_server
 from bot.sim.telegram.server import FakeTelegram
 from db import sources
 from db.engine import session_scope
-from db.models import Alert, Delivery, Role, Source
+from db.models import Alert, AuditEntry, Delivery, Role, Source
 from tests.harness import ADMIN_ID, MutableClock, RunningBot, running_bot
 from tests.schedules.sources.samples import StateItem, state_feed
 
@@ -240,13 +241,35 @@ async def test_admins_are_told_once_when_a_source_fails_for_an_hour(
 
 
 async def test_admins_manage_sources(bot: RunningBot) -> None:
+    with session_scope(bot.engine) as session:
+        there = [(s.kind, s.url, s.country) for s in sources.every(session)]
     sam = bot.enrol("Sam")
     assert "only admins" in await bot.say(
         sam.telegram_user_id, "/source_add rss https://x.example/feed KZ"
     )
-    assert "Unknown kind" in await bot.say(ADMIN_ID, "/source_add atom https://x.example/feed")
-    assert "needs a country" in await bot.say(ADMIN_ID, "/source_add rss https://x.example/feed")
-    assert "must start with http" in await bot.say(ADMIN_ID, "/source_add rss ftp://x KZ")
+    kinds = "us-state, us-embassy, fcdo, rss"
+    refused = {
+        "/source_add": f"Usage: /source_add <kind> <url> [country]; kinds: {kinds}",
+        "/source_add atom https://x.example/feed": f"Unknown kind “atom”; use one of: {kinds}",
+        "/source_add rss https://x.example/feed": (
+            "An rss source needs a country: /source_add rss <url> <country>"
+        ),
+        "/source_add rss ftp://x KZ": "The URL must start with http:// or https://",
+        "/source_add rss http://[x KZ": "That is not a URL I can fetch: “http://[x”.",
+        "/source_add rss https://x.example/feed Atlantis": "I don't know the country “Atlantis”.",
+    }
+    for command, reply in refused.items():
+        assert await bot.say(ADMIN_ID, command) == reply, command
+    # Each refusal is audited with what the admin was told, and no source was added.
+    with session_scope(bot.engine) as session:
+        assert [(s.kind, s.url, s.country) for s in sources.every(session)] == there
+        details = session.exec(
+            select(AuditEntry.detail)
+            .where(AuditEntry.action == "source_add", AuditEntry.outcome == "refused")
+            .order_by(col(AuditEntry.id))
+        ).all()
+    reasons = [json.loads(detail)["reason"] for detail in details]
+    assert reasons == ["role staff", *refused.values()]
     added = await bot.say(ADMIN_ID, "/source_add rss https://x.example/feed Kazakhstan")
     assert "Added source #" in added
     assert "already there" in await bot.say(ADMIN_ID, "/source_add rss https://x.example/feed KZ")

@@ -20,19 +20,20 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, SQLModel, col, select
 
-from bot.access import STRANGER_TEXT, Refusal
+from bot.access import STRANGER_TEXT
 from bot.app import COMMANDS
 from bot.broadcasts import MAX_TEXT, parse_broadcast
+from bot.countries import understand_country
 from bot.curfews.parsing import parse_curfew_request, parse_until
 from bot.curfews.texts import describe
 from bot.feeds import parse_source_args
-from bot.rollcall.parsing import MAX_MESSAGE, CheckinRequest, parse_checkin
+from bot.rollcall.parsing import MAX_MESSAGE, parse_checkin
 from bot.sim.telegram.state import SentMessage
 from bot.sim.telegram.validation import check_message_text
-from bot.subscriptions import understand_country
 from db import curfews, leads
 from db.engine import session_scope
 from db.models import AuditEntry, Curfew, CurfewStatus, Delivery, Role, Staff, Subscription
+from db.refusal import Refusal
 from schedules.curfew_times import format_window
 from schedules.zones import is_valid_zone
 from tests.harness import ADMIN_ID, RunningBot
@@ -169,11 +170,11 @@ def test_29_february_is_the_next_one_there_is() -> None:
     )
 )
 def test_parse_checkin(raw: str) -> None:
-    request = parse_checkin(raw, default_deadline=timedelta(hours=2))
-    if isinstance(request, str):
-        clear(request)
+    try:
+        request = parse_checkin(raw, default_deadline=timedelta(hours=2))
+    except Refusal as refusal:
+        clear(refusal.text)
         return
-    assert isinstance(request, CheckinRequest)
     assert len(request.message) <= MAX_MESSAGE
     assert timedelta(minutes=5) <= request.deadline <= timedelta(hours=72)
 
@@ -181,9 +182,10 @@ def test_parse_checkin(raw: str) -> None:
 @settings(max_examples=100)
 @given(text=st.one_of(arguments, countries))
 def test_understand_country(text: str) -> None:
-    found = understand_country(text)
-    if isinstance(found, str):
-        clear(found)
+    try:
+        understand_country(text)
+    except Refusal as refusal:
+        clear(refusal.text)
 
 
 @settings(max_examples=80)
@@ -202,11 +204,11 @@ def test_understand_country(text: str) -> None:
     )
 )
 def test_parse_source_args(args: list[str]) -> None:
-    parsed = parse_source_args([a for a in args if a])
-    if isinstance(parsed, str):
-        clear(parsed)
+    try:
+        _kind, url, country = parse_source_args([a for a in args if a])
+    except Refusal as refusal:
+        clear(refusal.text)
         return
-    _kind, url, country = parsed
     assert url.startswith(("http://", "https://")) and len(url) <= 1000
     assert country is None or len(country) == 2
 

@@ -3,6 +3,7 @@ alerts like anyone else, but no call for help, and may not act on it."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
@@ -10,7 +11,7 @@ from sqlmodel import select
 
 from bot.curfews.rules import propose_curfews
 from bot.sim.telegram.server import FakeTelegram
-from db import broadcasts
+from db import broadcasts, leads
 from db.engine import session_scope
 from db.models import AuditEntry, Curfew, CurfewStatus, Delivery, DeliveryKind, Role
 from tests.harness import RunningBot
@@ -122,6 +123,31 @@ async def test_taking_a_country_is_audited_and_the_admins_are_told_once(bot: Run
             select(Delivery.kind, Delivery.about_staff_id).where(Delivery.staff_id == ada.id)
         ).all()
         assert notices == [(DeliveryKind.LEAD_CHANGE.value, lena.id)] * 2
+
+
+async def test_a_country_lead_or_unlead_cannot_read_changes_nothing(bot: RunningBot) -> None:
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("GE",))
+    ada = bot.enrol("Ada Admin", role=Role.ADMIN)
+
+    refused = {
+        "/lead Kazakstan": "I don't know the country “Kazakstan”. Did you mean Kazakhstan (KZ)?",
+        "/unlead Atlantis": (
+            "I don't know the country “Atlantis”. Use its English name or ISO code, e.g. KZ."
+        ),
+        "/unlead": "Which country? For example: Kazakhstan, KZ or KAZ.",
+    }
+    for command, reply in refused.items():
+        assert await bot.say(lena.telegram_user_id, command) == reply, command
+    with session_scope(bot.engine) as session:
+        assert leads.countries_led(session, staff_id=lena.id or 0) == ["GE"]
+        entries = session.exec(select(AuditEntry).where(AuditEntry.actor_staff_id == lena.id)).all()
+        # The gate audits each refusal with what the lead was told; no change is recorded.
+        assert [(e.action, e.outcome, json.loads(e.detail)) for e in entries] == [
+            ("lead", "refused", {"reason": refused["/lead Kazakstan"]}),
+            ("unlead", "refused", {"reason": refused["/unlead Atlantis"]}),
+            ("unlead", "refused", {"reason": refused["/unlead"]}),
+        ]
+    assert bot.fake.messages_to(ada.chat_id) == []
 
 
 async def test_a_lead_who_follows_a_country_is_told_what_that_brings(bot: RunningBot) -> None:

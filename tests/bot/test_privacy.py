@@ -25,6 +25,8 @@ from db.engine import session_scope
 from db.models import AuditEntry, Delivery, Role, Staff, Subscription
 from tests.harness import ADMIN_ID, RunningBot, checkins_of
 
+LAST_ADMIN = "You are the last admin; promote someone else to admin first, then try again."
+
 _ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
 SAM_NOTE, SAM_PLACE = "At the Rixos hotel", (43.2389, 76.9453)
 NINA_NOTE, NINA_PLACE = "Nina's flat is fine", (51.1605, 71.4704)
@@ -254,9 +256,12 @@ async def test_forget_me_previews_cancels_and_deletes_once(bot: RunningBot) -> N
 
 async def test_forget_me_refusals_foreign_and_expired_buttons(bot: RunningBot) -> None:
     ada = bot.enrol("Ada Admin", role=Role.ADMIN)
-    assert "last admin" in await bot.say(ada.telegram_user_id, "/forget_me")
+    assert await bot.say(ada.telegram_user_id, "/forget_me") == LAST_ADMIN
     # An admin through ADMIN_TELEGRAM_IDS (enrolled by this very message) is refused too.
-    assert "ADMIN_TELEGRAM_IDS" in await bot.say(ADMIN_ID, "/forget_me")
+    assert await bot.say(ADMIN_ID, "/forget_me") == (
+        "You are an admin through ADMIN_TELEGRAM_IDS, so your next message would enrol "
+        "you again. Ask whoever runs the bot to remove your id there first."
+    )
     assert bot.fake.messages_to(ada.chat_id)[-1].reply_markup is None  # no buttons offered
     assert await bot.say(5_999_999_999, "/forget_me") == STRANGER_TEXT
     assert await bot.say(5_999_999_999, "/export_me") == STRANGER_TEXT
@@ -282,6 +287,33 @@ async def test_forget_me_refusals_foreign_and_expired_buttons(bot: RunningBot) -
     assert await _press(bot, ada, message_id, labels["Delete my data"]) == "Deleted."
     with session_scope(bot.engine) as session:
         assert session.get(Staff, ada.id) is None
+
+
+async def test_a_delete_refused_at_the_press_says_why_and_deletes_nothing(
+    bot: RunningBot,
+) -> None:
+    ada = bot.enrol("Ada Admin", role=Role.ADMIN, countries=("KZ",))
+    bo = bot.enrol("Bo Admin", role=Role.ADMIN)
+    # Ada is shown the preview while Bo is still there; Bo then leaves first.
+    await bot.say(ada.telegram_user_id, "/forget_me")
+    message_id, labels = _labels(bot.fake, ada.chat_id)
+    await bot.say(bo.telegram_user_id, "/forget_me")
+    bo_message, bo_labels = _labels(bot.fake, bo.chat_id)
+    assert await _press(bot, bo, bo_message, bo_labels["Delete my data"]) == "Deleted."
+
+    # Ada is now the last admin: her Delete is refused in a pop-up, and the preview
+    # says why in place of its buttons.
+    assert await _press(bot, ada, message_id, labels["Delete my data"]) == LAST_ADMIN
+    assert bot.fake.callback_answers[-1].get("show_alert") is True
+    await bot.fake.await_for(lambda f: f.current_text(ada.chat_id, message_id) == LAST_ADMIN)
+    with session_scope(bot.engine) as session:
+        kept = session.get(Staff, ada.id)
+        assert kept is not None and kept.role == Role.ADMIN.value
+        assert session.exec(
+            select(Subscription.country).where(Subscription.staff_id == ada.id)
+        ).all() == ["KZ"]
+        forgotten = session.exec(select(AuditEntry).where(AuditEntry.action == "forget_me"))
+        assert len(forgotten.all()) == 1  # Bo's
 
 
 async def test_the_daily_retention_job_removes_only_old_notes_and_locations(

@@ -41,6 +41,7 @@ from db.models import (
     Staff,
     Subscription,
 )
+from db.refusal import Refusal
 from tests.harness import answers_of, checkins_of
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
@@ -479,12 +480,10 @@ def test_the_last_admin_and_configured_admins_are_refused(engine: Engine) -> Non
         ada = _person(session, "Ada", Role.ADMIN)
         subs.subscribe(session, staff_id=ada.id or 0, country="KZ")
         ids = (ada.telegram_user_id,)
-        configured = privacy.forget(
-            session, staff_id=ada.id or 0, configured_admin_ids=ids, now=NOW
-        )
-        assert isinstance(configured, str) and "ADMIN_TELEGRAM_IDS" in configured
-        last = privacy.forget(session, staff_id=ada.id or 0, configured_admin_ids=(), now=NOW)
-        assert isinstance(last, str) and "last admin" in last
+        with pytest.raises(Refusal, match="ADMIN_TELEGRAM_IDS"):
+            privacy.forget(session, staff_id=ada.id or 0, configured_admin_ids=ids, now=NOW)
+        with pytest.raises(Refusal, match="last admin"):
+            privacy.forget(session, staff_id=ada.id or 0, configured_admin_ids=(), now=NOW)
         assert subs.countries_of(session, staff_id=ada.id or 0) == ["KZ"]
         _person(session, "Bo", Role.ADMIN)
         gone = privacy.forget(session, staff_id=ada.id or 0, configured_admin_ids=(), now=NOW)
@@ -660,19 +659,23 @@ def test_export_times_are_utc_and_a_missing_time_stays_missing(
 def test_the_refusals_to_forget_say_what_to_do(engine: Engine) -> None:
     with session_scope(engine) as session:
         ada = _person(session, "Ada", Role.ADMIN)
-        assert privacy.forget_refusal(
-            session, person=ada, configured_admin_ids=[ada.telegram_user_id]
-        ) == (
+        with pytest.raises(Refusal) as configured:
+            privacy.require_may_forget(
+                session, person=ada, configured_admin_ids=[ada.telegram_user_id]
+            )
+        assert configured.value.text == (
             "You are an admin through ADMIN_TELEGRAM_IDS, so your next message would enrol "
             "you again. Ask whoever runs the bot to remove your id there first."
         )
-        assert privacy.forget_refusal(session, person=ada, configured_admin_ids=[1]) == (
+        with pytest.raises(Refusal) as last:
+            privacy.require_may_forget(session, person=ada, configured_admin_ids=[1])
+        assert last.value.text == (
             "You are the last admin; promote someone else to admin first, then try again."
         )
         lena = _person(session, "Lena", Role.LEAD)
-        assert privacy.forget_refusal(session, person=lena, configured_admin_ids=[]) is None
+        privacy.require_may_forget(session, person=lena, configured_admin_ids=[])
         _person(session, "Bo", Role.ADMIN)
-        assert privacy.forget_refusal(session, person=ada, configured_admin_ids=[]) is None
+        privacy.require_may_forget(session, person=ada, configured_admin_ids=[])
 
 
 def test_retention_redacts_every_kind_of_finished_copy_older_than_the_limit(
