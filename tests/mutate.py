@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -113,8 +114,8 @@ def report(modules: dict[str, Module], equivalents: dict[str, str]) -> bool:
     for module in sorted(modules.values(), key=lambda m: m.name):
         total = module.counted + len(module.equivalent) + len(module.other)
         flag = "" if module.score >= MINIMUM_SCORE else f"  < {MINIMUM_SCORE:.0%}"
-        if total == 0:
-            flag = "  not run"
+        if module.other:
+            flag = f"  {len(module.other)} not run"
         ok = ok and not flag and not module.other
         print(
             f"{module.name:<30} {total:>7} {module.killed:>6} {module.timeout:>7} "
@@ -163,7 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         command = [str(Path(sys.executable).with_name("mutmut")), "run", *args.mutants]
         if args.max_children:
             command += ["--max-children", str(args.max_children)]
-        completed = subprocess.run(command, cwd=ROOT, check=False)
+        # mutmut's type-check filter calls `mypy`: the one next to this Python.
+        bin_dir = str(Path(sys.executable).parent)
+        env = {**os.environ, "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
+        completed = subprocess.run(command, cwd=ROOT, env=env, check=False)
         if completed.returncode not in (0, 1):
             print(f"mutmut run failed ({completed.returncode})", file=sys.stderr)
             return completed.returncode
