@@ -12,7 +12,6 @@ refuses presses, pointing to /help_me. Every refused press is audited.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,21 +20,20 @@ from sqlmodel import Session
 
 from bot.access import require_answers_for
 from bot.context import Services
+from bot.rollcall import notices
 from bot.rollcall.parsing import CALLBACK, parse_checkin
 from bot.rollcall.texts import (
     DEFAULT_QUESTION,
     answer_keyboard,
     answered_text,
     deadline_report,
-    help_alert_text,
     live_roll_text,
     location_passed_on_text,
     question_text,
     reminder_text,
-    safe_again_text,
 )
 from bot.settings import Settings
-from db import audit, deliveries, leads, subscriptions
+from db import audit, deliveries, subscriptions
 from db import checkins as db
 from db.checkins import Answer, CheckInKind, RollCall, RoundStatus
 from db.deliveries import Recipient
@@ -51,100 +49,6 @@ log = logging.getLogger(__name__)
 HELP_FOLLOW_UP = timedelta(hours=1)
 # A /safe this long after /help_me still tells the leads the person is safe again.
 HELP_MEMORY = timedelta(hours=24)
-
-
-# -- who hears about it --------------------------------------------------------------------
-def _leads_of(session: Session, *, countries: Iterable[str], exclude: int | None) -> list[Staff]:
-    """The leads of these countries and every admin, reachable, without `exclude`."""
-    found: dict[int, Staff] = {}
-    for country in sorted(set(countries)) or [""]:  # no country: the admins alone
-        for person in leads.leads_for_country(session, country=country):
-            if person.id is not None and person.id != exclude and person.reachable:
-                found[person.id] = person
-    return list(found.values())
-
-
-def _tell(
-    session: Session,
-    *,
-    people: Sequence[Staff],
-    parts: list[str],
-    kind: DeliveryKind,
-    key: str,
-    now: datetime,
-    about: Staff | None = None,
-    round_id: int | None = None,
-) -> int:
-    deliveries.enqueue(
-        session,
-        kind=kind,
-        dedupe_key=key,
-        recipients=deliveries.recipients(people),
-        parts=parts,
-        priority=Priority.CRITICAL,
-        now=now,
-        about_staff_id=about.id if about else None,
-        round_id=round_id,
-    )
-    return len(people)
-
-
-def _alert_help(
-    session: Session,
-    *,
-    person: Staff,
-    note: str | None,
-    extra_countries: Iterable[str],
-    source: str,
-    key: str,
-    now: datetime,
-    round_id: int | None = None,
-) -> int:
-    """Tell the leads of every country the person follows that they need help; how many."""
-    countries = set(subscriptions.countries_of(session, staff_id=person.id or 0))
-    countries.update(extra_countries)
-    text = help_alert_text(
-        person=person,
-        note=note,
-        location=db.last_location(session, staff_id=person.id or 0),
-        countries=countries,
-        source=source,
-        at=now,
-    )
-    people = _leads_of(session, countries=countries, exclude=person.id)
-    return _tell(
-        session,
-        people=people,
-        parts=[text],
-        kind=DeliveryKind.HELP_ALERT,
-        key=key,
-        now=now,
-        about=person,
-        round_id=round_id,
-    )
-
-
-def _tell_safe_again(
-    session: Session,
-    *,
-    person: Staff,
-    note: str | None,
-    key: str,
-    now: datetime,
-    round_id: int | None = None,
-) -> None:
-    countries = subscriptions.countries_of(session, staff_id=person.id or 0)
-    text = safe_again_text(person=person, note=note, at=now)
-    _tell(
-        session,
-        people=_leads_of(session, countries=countries, exclude=person.id),
-        parts=[text],
-        kind=DeliveryKind.SAFE_AGAIN,
-        about=person,
-        round_id=round_id,
-        key=key,
-        now=now,
-    )
 
 
 # -- starting rounds -----------------------------------------------------------------------
@@ -213,8 +117,10 @@ def start_round(
         )
     db.link_deliveries(session, round_id=round_id)
     # Every other lead of the country gets a live roll of their own, kept current too.
-    others = _leads_of(session, countries=[country], exclude=started_by.id if started_by else None)
-    _tell(
+    others = notices.leads_to_tell(
+        session, countries=[country], exclude=started_by.id if started_by else None
+    )
+    notices.tell(
         session,
         people=others,
         parts=[
@@ -399,7 +305,7 @@ def answer_press(session: Session, *, data: str, presser: Staff, now: datetime) 
             " (after the deadline)" if late else ""
         )
         queued = bool(
-            _alert_help(
+            notices.alert_help(
                 session,
                 person=presser,
                 note=None,
@@ -411,7 +317,7 @@ def answer_press(session: Session, *, data: str, presser: Staff, now: datetime) 
             )
         )
     elif previous is not None and previous.answer == Answer.HELP.value:
-        _tell_safe_again(
+        notices.tell_safe_again(
             session,
             person=presser,
             note=None,
@@ -477,7 +383,7 @@ def check_in(
         answered.append((rollcall.id or 0, rollcall.country))
     told = 0
     if answer is Answer.HELP:
-        told = _alert_help(
+        told = notices.alert_help(
             session,
             person=person,
             note=note,
@@ -487,7 +393,7 @@ def check_in(
             now=now,
         )
     elif was_help:
-        _tell_safe_again(session, person=person, note=note, key=f"safe:{row.id}", now=now)
+        notices.tell_safe_again(session, person=person, note=note, key=f"safe:{row.id}", now=now)
     return CheckInOutcome(at=now, rounds=answered, leads_told=told, location=location is not None)
 
 
@@ -509,9 +415,9 @@ def share_location(
         return 0
     text = location_passed_on_text(person=person, location=location, at=now)
     countries = subscriptions.countries_of(session, staff_id=staff_id)
-    return _tell(
+    return notices.tell(
         session,
-        people=_leads_of(session, countries=countries, exclude=person.id),
+        people=notices.leads_to_tell(session, countries=countries, exclude=person.id),
         parts=[text],
         kind=DeliveryKind.LOCATION,
         key=f"location:{row.id}",
@@ -571,7 +477,7 @@ def pass_round_deadline(svc: Services, round_id: int) -> bool:
             return False
         rollcall = db.by_id(session, round_id=round_id)
         assert rollcall is not None
-        people = _leads_of(session, countries=[rollcall.country], exclude=None)
+        people = notices.leads_to_tell(session, countries=[rollcall.country], exclude=None)
         starter = (
             session.get(Staff, rollcall.started_by_staff_id)
             if rollcall.started_by_staff_id
@@ -585,7 +491,7 @@ def pass_round_deadline(svc: Services, round_id: int) -> bool:
         ):
             people.append(starter)
         entries = db.roll_entries(session, rollcall=rollcall)
-        _tell(
+        notices.tell(
             session,
             people=people,
             parts=deadline_report(rollcall, entries),
