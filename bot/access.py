@@ -2,7 +2,8 @@
 
 Every handler is wrapped by `requires(role)`. It refuses group chats, answers strangers
 with one polite line that reveals nothing, refuses people below the role (and audits
-the attempt when the command is privileged), and hands the handler the person's row.
+the attempt when the command is privileged), and hands the handler the person's row and
+the message (the one a button is on, for a press).
 A rule that turns a request down raises `Refusal(text)` (db.refusal); the gate makes it
 the reply (and audits it for privileged commands), so no handler formats a refusal of
 its own.
@@ -15,7 +16,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from sqlmodel import Session
-from telegram import Update
+from telegram import Message, Update
 
 from bot import menus
 from bot.context import Context, services
@@ -32,7 +33,8 @@ STRANGER_TEXT = (
 PRIVATE_ONLY_TEXT = "Please talk to me in a private chat."
 
 Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
-StaffHandler = Callable[[Update, Context, Staff], Coroutine[Any, Any, None]]
+# A gated handler gets the person and the message (or the message a button is on).
+StaffHandler = Callable[[Update, Context, Staff, Message], Coroutine[Any, Any, None]]
 
 _ROLE_WORDS = {Role.LEAD: "security leads", Role.ADMIN: "admins"}
 
@@ -161,9 +163,9 @@ async def _pass_gate(
     update: Update, context: Context, *, handler: StaffHandler, role: Role, action: str | None
 ) -> None:
     """What every gated handler does first: refuse or run it, and answer its refusals."""
-    chat, user = update.effective_chat, update.effective_user
-    if chat is None or user is None:
-        return
+    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    if chat is None or user is None or message is None:
+        return  # nothing a person sent, nowhere to answer
     if chat.type != "private":
         await answer(update, PRIVATE_ONLY_TEXT)
         return
@@ -186,7 +188,7 @@ async def _pass_gate(
     if context.args:
         context.args = [a for a in map(clean_text, context.args) if a]
     try:
-        await handler(update, context, person)
+        await handler(update, context, person, message)
     except Refusal as refusal:
         if role is not Role.STAFF:
             _audit_refusal(

@@ -10,7 +10,7 @@ from datetime import datetime
 import httpx
 from apscheduler.triggers.date import DateTrigger  # type: ignore[import-untyped]
 from sqlalchemy.engine import Engine
-from telegram import Update
+from telegram import Message, Update
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
@@ -48,7 +48,7 @@ JOB_RETRY_SECONDS = 30.0
 
 
 @requires(Role.STAFF)
-async def cmd_unknown(update: Update, context: Context, person: Staff) -> None:
+async def cmd_unknown(update: Update, context: Context, person: Staff, message: Message) -> None:
     if update.effective_message is not None:
         await update.effective_message.reply_text(
             "I don't know that one. /help lists what you can do."
@@ -56,7 +56,7 @@ async def cmd_unknown(update: Update, context: Context, person: Staff) -> None:
 
 
 @requires(Role.STAFF)
-async def cb_unknown(update: Update, context: Context, person: Staff) -> None:
+async def cb_unknown(update: Update, context: Context, person: Staff, message: Message) -> None:
     if update.callback_query is not None:
         await update.callback_query.answer("That button is no longer valid.", show_alert=True)
 

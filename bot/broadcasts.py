@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 
 from bot import render
@@ -118,11 +118,8 @@ def decide_draft(
 
 
 @requires(Role.LEAD, action="broadcast")
-async def cmd_broadcast(update: Update, context: Context, person: Staff) -> None:
+async def cmd_broadcast(update: Update, context: Context, person: Staff, message: Message) -> None:
     """/broadcast <country> <text>: preview first, nothing goes out before Send."""
-    message = update.effective_message
-    if message is None:
-        return
     request = parse_broadcast(command_argument(update))
     svc = services(context)
     with session_scope(svc.engine) as session:
@@ -159,7 +156,7 @@ async def cmd_broadcast(update: Update, context: Context, person: Staff) -> None
 
 
 @requires(Role.LEAD, action="broadcast_button")
-async def cb_broadcast(update: Update, context: Context, person: Staff) -> None:
+async def cb_broadcast(update: Update, context: Context, person: Staff, message: Message) -> None:
     query = update.callback_query
     if query is None or query.data is None or query.message is None:
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.constants import ParseMode
 
 from bot import menus, render
@@ -69,19 +69,15 @@ async def cmd_start(update: Update, context: Context) -> None:
 
 
 @requires(Role.STAFF)
-async def cmd_help(update: Update, context: Context, person: Staff) -> None:
-    if update.effective_message is not None:
-        await update.effective_message.reply_text(
-            help_text(services(context).commands, Role(person.role)), parse_mode=ParseMode.HTML
-        )
+async def cmd_help(update: Update, context: Context, person: Staff, message: Message) -> None:
+    await message.reply_text(
+        help_text(services(context).commands, Role(person.role)), parse_mode=ParseMode.HTML
+    )
 
 
 @requires(Role.ADMIN)
-async def cmd_invite(update: Update, context: Context, person: Staff) -> None:
+async def cmd_invite(update: Update, context: Context, person: Staff, message: Message) -> None:
     """/invite [lead]: a single-use invite link."""
-    message = update.effective_message
-    if message is None:
-        return
     args = [a.lower() for a in context.args or []]
     if args not in ([], ["lead"], ["staff"]):
         await message.reply_text("Usage: /invite for staff, or /invite lead for a security lead.")
@@ -115,21 +111,18 @@ async def cmd_invite(update: Update, context: Context, person: Staff) -> None:
 
 
 @requires(Role.ADMIN)
-async def cmd_promote(update: Update, context: Context, person: Staff) -> None:
+async def cmd_promote(update: Update, context: Context, person: Staff, message: Message) -> None:
     """/promote <@user|id> [lead|admin]"""
-    await _change_role(update, context, person, up=True)
+    await _change_role(context, person, message, up=True)
 
 
 @requires(Role.ADMIN)
-async def cmd_demote(update: Update, context: Context, person: Staff) -> None:
+async def cmd_demote(update: Update, context: Context, person: Staff, message: Message) -> None:
     """/demote <@user|id>"""
-    await _change_role(update, context, person, up=False)
+    await _change_role(context, person, message, up=False)
 
 
-async def _change_role(update: Update, context: Context, actor: Staff, *, up: bool) -> None:
-    message = update.effective_message
-    if message is None:
-        return
+async def _change_role(context: Context, actor: Staff, message: Message, *, up: bool) -> None:
     args = context.args or []
     verb = "promote" if up else "demote"
     usage = f"Usage: /{verb} @username (or their Telegram id)" + (" [lead|admin]" if up else "")
@@ -171,11 +164,8 @@ async def _change_role(update: Update, context: Context, actor: Staff, *, up: bo
 
 
 @requires(Role.ADMIN)
-async def cmd_staff(update: Update, context: Context, person: Staff) -> None:
+async def cmd_staff(update: Update, context: Context, person: Staff, message: Message) -> None:
     """/staff: everyone enrolled."""
-    message = update.effective_message
-    if message is None:
-        return
     svc = services(context)
     with session_scope(svc.engine) as session:
         people = staff.everyone(session)

@@ -14,7 +14,7 @@ from typing import cast
 from urllib.parse import urlsplit
 
 from sqlmodel import Session
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, JobQueue
@@ -293,7 +293,7 @@ def ack_markup(alert_id: int) -> InlineKeyboardMarkup:
 
 
 @requires(Role.STAFF, action="acknowledge")
-async def cb_acknowledge(update: Update, context: Context, person: Staff) -> None:
+async def cb_acknowledge(update: Update, context: Context, person: Staff, message: Message) -> None:
     query = update.callback_query
     if query is None or query.data is None:
         return
@@ -321,8 +321,7 @@ async def cb_acknowledge(update: Update, context: Context, person: Staff) -> Non
     await query.answer(
         "Thank you, acknowledged." if outcome is acks.AckOutcome.NEW else "Already acknowledged."
     )
-    message = query.message
-    if outcome is acks.AckOutcome.NEW and message is not None and hasattr(message, "text_html"):
+    if outcome is acks.AckOutcome.NEW:
         try:
             await query.edit_message_text(
                 render.acknowledged(message.text_html, now),
@@ -334,11 +333,8 @@ async def cb_acknowledge(update: Update, context: Context, person: Staff) -> Non
 
 
 @requires(Role.LEAD)
-async def cmd_acks(update: Update, context: Context, person: Staff) -> None:
+async def cmd_acks(update: Update, context: Context, person: Staff, message: Message) -> None:
     """/acks <alert id>: who acknowledged a departure advisory, and who has not yet."""
-    message = update.effective_message
-    if message is None:
-        return
     args = context.args or []
     alert_id = row_id(args[0]) if len(args) == 1 else None
     if alert_id is None:
@@ -407,10 +403,7 @@ def describe_source(source: Source) -> str:
 
 
 @requires(Role.ADMIN)
-async def cmd_sources(update: Update, context: Context, person: Staff) -> None:
-    message = update.effective_message
-    if message is None:
-        return
+async def cmd_sources(update: Update, context: Context, person: Staff, message: Message) -> None:
     with session_scope(services(context).engine) as session:
         lines = [describe_source(s) for s in sources.every(session)]
     body = "\n".join(lines) or "No sources. Add one with /source_add."
@@ -419,10 +412,7 @@ async def cmd_sources(update: Update, context: Context, person: Staff) -> None:
 
 
 @requires(Role.ADMIN)
-async def cmd_source_add(update: Update, context: Context, person: Staff) -> None:
-    message = update.effective_message
-    if message is None:
-        return
+async def cmd_source_add(update: Update, context: Context, person: Staff, message: Message) -> None:
     kind, url, country = parse_source_args(context.args or [])
     with session_scope(services(context).engine) as session:
         source = sources.add(session, kind=kind.value, url=url, country=country)
@@ -448,10 +438,9 @@ async def cmd_source_add(update: Update, context: Context, person: Staff) -> Non
 
 
 @requires(Role.ADMIN)
-async def cmd_source_remove(update: Update, context: Context, person: Staff) -> None:
-    message = update.effective_message
-    if message is None:
-        return
+async def cmd_source_remove(
+    update: Update, context: Context, person: Staff, message: Message
+) -> None:
     args = context.args or []
     source_id = row_id(args[0]) if len(args) == 1 else None
     if source_id is None:

@@ -3,7 +3,7 @@ brings). Leads organise themselves; each change is audited and the admins are to
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Message, Update
 
 from bot import render
 from bot.access import command_argument, requires
@@ -16,11 +16,8 @@ from schedules.countries import Country, country_name
 
 
 @requires(Role.LEAD, action="lead")
-async def cmd_lead(update: Update, context: Context, person: Staff) -> None:
+async def cmd_lead(update: Update, context: Context, person: Staff, message: Message) -> None:
     """/lead [country]: answer for a country's roll calls and calls for help; alone, list them."""
-    message = update.effective_message
-    if message is None:
-        return
     argument = command_argument(update)
     if not argument:
         with session_scope(services(context).engine) as session:
@@ -43,11 +40,8 @@ async def cmd_lead(update: Update, context: Context, person: Staff) -> None:
 
 
 @requires(Role.LEAD, action="unlead")
-async def cmd_unlead(update: Update, context: Context, person: Staff) -> None:
+async def cmd_unlead(update: Update, context: Context, person: Staff, message: Message) -> None:
     """/unlead <country>"""
-    message = update.effective_message
-    if message is None:
-        return
     found, removed = _change(context, person, command_argument(update), take=False)
     await message.reply_text(
         f"You no longer lead {found.label()}." if removed else f"You did not lead {found.label()}."

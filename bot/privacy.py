@@ -28,6 +28,7 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    Message,
     Update,
 )
 from telegram.error import TelegramError
@@ -111,11 +112,8 @@ def _buttons(staff_id: int, issued: datetime) -> InlineKeyboardMarkup:
 
 
 @requires(Role.STAFF)
-async def cmd_export_me(update: Update, context: Context, person: Staff) -> None:
+async def cmd_export_me(update: Update, context: Context, person: Staff, message: Message) -> None:
     """/export_me: everything stored about you, as a JSON file."""
-    message = update.effective_message
-    if message is None:
-        return
     svc = services(context)
     now = svc.clock()
     with session_scope(svc.engine) as session:
@@ -143,11 +141,8 @@ async def cmd_export_me(update: Update, context: Context, person: Staff) -> None
 
 
 @requires(Role.STAFF)
-async def cmd_forget_me(update: Update, context: Context, person: Staff) -> None:
+async def cmd_forget_me(update: Update, context: Context, person: Staff, message: Message) -> None:
     """/forget_me: a preview with Delete / Cancel; nothing is deleted before Delete."""
-    message = update.effective_message
-    if message is None:
-        return
     svc = services(context)
     with session_scope(svc.engine) as session:
         privacy.require_may_forget(
@@ -172,7 +167,7 @@ async def _edit(query: CallbackQuery, text: str) -> None:
 
 
 @requires(Role.STAFF)
-async def cb_privacy(update: Update, context: Context, person: Staff) -> None:
+async def cb_privacy(update: Update, context: Context, person: Staff, message: Message) -> None:
     """A press on Delete my data or Cancel."""
     query = update.callback_query
     if query is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.constants import ParseMode
 
 from bot import render
@@ -17,11 +17,8 @@ from schedules.countries import country_name
 
 
 @requires(Role.STAFF)
-async def cmd_subscribe(update: Update, context: Context, person: Staff) -> None:
+async def cmd_subscribe(update: Update, context: Context, person: Staff, message: Message) -> None:
     """/subscribe <country>"""
-    message = update.effective_message
-    if message is None:
-        return
     with session_scope(services(context).engine) as session:
         found, added = change_country(
             session, person=person, text=command_argument(update), change=subscriptions.subscribe
@@ -42,11 +39,10 @@ async def cmd_subscribe(update: Update, context: Context, person: Staff) -> None
 
 
 @requires(Role.STAFF)
-async def cmd_unsubscribe(update: Update, context: Context, person: Staff) -> None:
+async def cmd_unsubscribe(
+    update: Update, context: Context, person: Staff, message: Message
+) -> None:
     """/unsubscribe <country>"""
-    message = update.effective_message
-    if message is None:
-        return
     with session_scope(services(context).engine) as session:
         found, removed = change_country(
             session, person=person, text=command_argument(update), change=subscriptions.unsubscribe
@@ -59,11 +55,10 @@ async def cmd_unsubscribe(update: Update, context: Context, person: Staff) -> No
 
 
 @requires(Role.STAFF)
-async def cmd_subscriptions(update: Update, context: Context, person: Staff) -> None:
+async def cmd_subscriptions(
+    update: Update, context: Context, person: Staff, message: Message
+) -> None:
     """/subscriptions"""
-    message = update.effective_message
-    if message is None:
-        return
     with session_scope(services(context).engine) as session:
         codes = subscriptions.countries_of(session, staff_id=person.id or 0)
     if not codes:
@@ -74,11 +69,8 @@ async def cmd_subscriptions(update: Update, context: Context, person: Staff) -> 
 
 
 @requires(Role.LEAD)
-async def cmd_countries(update: Update, context: Context, person: Staff) -> None:
+async def cmd_countries(update: Update, context: Context, person: Staff, message: Message) -> None:
     """/countries: where subscribers are (leads only)."""
-    message = update.effective_message
-    if message is None:
-        return
     with session_scope(services(context).engine) as session:
         rows = subscriptions.countries_with_subscribers(session)
     if not rows:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 
 from bot import render
@@ -24,11 +24,8 @@ from schedules.curfew_text import find_curfews
 
 
 @requires(Role.LEAD, action="curfew_set")
-async def cmd_curfew_set(update: Update, context: Context, person: Staff) -> None:
+async def cmd_curfew_set(update: Update, context: Context, person: Staff, message: Message) -> None:
     """/curfew_set <country> [area] <start>-<end> [until <date>]"""
-    message = update.effective_message
-    if message is None:
-        return
     svc = services(context)
     now = svc.clock()
     request = parse_curfew_request(command_argument(update), today=now.date())
@@ -42,7 +39,7 @@ async def cmd_curfew_set(update: Update, context: Context, person: Staff) -> Non
 
 
 @requires(Role.LEAD, action="curfew_button")
-async def cb_curfew(update: Update, context: Context, person: Staff) -> None:
+async def cb_curfew(update: Update, context: Context, person: Staff, message: Message) -> None:
     query = update.callback_query
     if query is None or query.data is None:
         return
@@ -65,11 +62,8 @@ async def cb_curfew(update: Update, context: Context, person: Staff) -> None:
 
 
 @requires(Role.LEAD, action="curfew_end")
-async def cmd_curfew_end(update: Update, context: Context, person: Staff) -> None:
+async def cmd_curfew_end(update: Update, context: Context, person: Staff, message: Message) -> None:
     """/curfew_end <id>"""
-    message = update.effective_message
-    if message is None:
-        return
     args = context.args or []
     curfew_id = row_id(args[0]) if len(args) == 1 else None
     if curfew_id is None:
@@ -84,11 +78,8 @@ async def cmd_curfew_end(update: Update, context: Context, person: Staff) -> Non
 
 
 @requires(Role.LEAD)
-async def cmd_curfews(update: Update, context: Context, person: Staff) -> None:
+async def cmd_curfews(update: Update, context: Context, person: Staff, message: Message) -> None:
     """/curfews [country]: active curfews, with ids."""
-    message = update.effective_message
-    if message is None:
-        return
     countries: Sequence[str] | None = None
     if context.args:
         found = resolve_country(" ".join(context.args))
@@ -109,11 +100,8 @@ async def cmd_curfews(update: Update, context: Context, person: Staff) -> None:
 
 
 @requires(Role.STAFF)
-async def cmd_curfew(update: Update, context: Context, person: Staff) -> None:
+async def cmd_curfew(update: Update, context: Context, person: Staff, message: Message) -> None:
     """/curfew: the curfews where you are, in local time and UTC, and when they next change."""
-    message = update.effective_message
-    if message is None:
-        return
     svc = services(context)
     now = svc.clock()
     with session_scope(svc.engine) as session:
@@ -135,11 +123,8 @@ async def cmd_curfew(update: Update, context: Context, person: Staff) -> None:
 
 
 @requires(Role.STAFF)
-async def cmd_remind(update: Update, context: Context, person: Staff) -> None:
+async def cmd_remind(update: Update, context: Context, person: Staff, message: Message) -> None:
     """/remind <minutes> | off"""
-    message = update.effective_message
-    if message is None:
-        return
     args = context.args or []
     if len(args) != 1 or not (
         args[0].lower() == "off" or (args[0].isascii() and args[0].isdigit())
@@ -164,10 +149,9 @@ async def cmd_remind(update: Update, context: Context, person: Staff) -> None:
 
 
 @requires(Role.STAFF)
-async def msg_text(update: Update, context: Context, person: Staff) -> None:
+async def msg_text(update: Update, context: Context, person: Staff, message: Message) -> None:
     """Text a lead pasted or forwarded: any curfew in it is offered back for confirmation."""
-    message = update.effective_message
-    if message is None or message.text is None:
+    if message.text is None:
         return
     if Role(person.role) is Role.STAFF:
         await message.reply_text("I don't know that one. /help lists what you can do.")

@@ -23,7 +23,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     Application,
@@ -69,9 +69,8 @@ def _note(update: Update) -> str | None:
     return note or None
 
 
-def _location(update: Update) -> tuple[float, float] | None:
-    message = update.effective_message
-    if message is None or message.location is None:
+def _location(message: Message) -> tuple[float, float] | None:
+    if message.location is None:
         return None
     return (message.location.latitude, message.location.longitude)
 
@@ -171,7 +170,7 @@ async def job_update_rolls(context: Context) -> None:
 
 # -- handlers ------------------------------------------------------------------------------
 async def _check_in(
-    update: Update, context: Context, person: Staff, answer: Answer
+    update: Update, context: Context, person: Staff, message: Message, answer: Answer
 ) -> CheckInOutcome:
     """Record a /safe or /help_me with its note and location, and wake the dispatcher."""
     svc = services(context)
@@ -181,7 +180,7 @@ async def _check_in(
             person=person,
             answer=answer,
             note=_note(update),
-            location=_location(update),
+            location=_location(message),
             now=svc.clock(),
         )
     svc.wake_dispatcher()
@@ -189,12 +188,9 @@ async def _check_in(
 
 
 @requires(Role.STAFF)
-async def cmd_safe(update: Update, context: Context, person: Staff) -> None:
+async def cmd_safe(update: Update, context: Context, person: Staff, message: Message) -> None:
     """/safe [note]: I am safe (a location sent with it is recorded too)."""
-    message = update.effective_message
-    if message is None:
-        return
-    outcome = await _check_in(update, context, person, Answer.SAFE)
+    outcome = await _check_in(update, context, person, message, Answer.SAFE)
     lines = [f"✅ Recorded: you are safe ({render.utc_stamp(outcome.at)})."]
     if outcome.location:
         lines.append("Your location was recorded with it.")
@@ -206,12 +202,9 @@ async def cmd_safe(update: Update, context: Context, person: Staff) -> None:
 
 
 @requires(Role.STAFF)
-async def cmd_help_me(update: Update, context: Context, person: Staff) -> None:
+async def cmd_help_me(update: Update, context: Context, person: Staff, message: Message) -> None:
     """/help_me [note]: alert my leads now."""
-    message = update.effective_message
-    if message is None:
-        return
-    outcome = await _check_in(update, context, person, Answer.HELP)
+    outcome = await _check_in(update, context, person, message, Answer.HELP)
     if outcome.leads_told == 0:
         await message.reply_text(
             "🆘 Recorded, but there is no security lead I can alert. Call your local "
@@ -229,11 +222,12 @@ async def cmd_help_me(update: Update, context: Context, person: Staff) -> None:
 
 
 @requires(Role.STAFF)
-async def cmd_share_location(update: Update, context: Context, person: Staff) -> None:
+async def cmd_share_location(
+    update: Update, context: Context, person: Staff, message: Message
+) -> None:
     """A location sent on its own: recorded (and passed on after a recent call for help)."""
-    message = update.effective_message
-    location = _location(update)
-    if message is None or location is None:
+    location = _location(message)
+    if location is None:
         return
     svc = services(context)
     with session_scope(svc.engine) as session:
@@ -248,11 +242,8 @@ async def cmd_share_location(update: Update, context: Context, person: Staff) ->
 
 
 @requires(Role.LEAD, action="checkin")
-async def cmd_checkin(update: Update, context: Context, person: Staff) -> None:
+async def cmd_checkin(update: Update, context: Context, person: Staff, message: Message) -> None:
     """/checkin <country> [message] [deadline]: ask everyone there; reply with a live roll."""
-    message = update.effective_message
-    if message is None:
-        return
     raw = command_argument(update)
     svc = services(context)
     now = svc.clock()
@@ -274,11 +265,10 @@ async def cmd_checkin(update: Update, context: Context, person: Staff) -> None:
 
 
 @requires(Role.LEAD, action="checkin_end")
-async def cmd_checkin_end(update: Update, context: Context, person: Staff) -> None:
+async def cmd_checkin_end(
+    update: Update, context: Context, person: Staff, message: Message
+) -> None:
     """/checkin_end <round or country>: close a round now."""
-    message = update.effective_message
-    if message is None:
-        return
     svc = services(context)
     with session_scope(svc.engine) as session:
         ended = end_checkin(
@@ -292,11 +282,8 @@ async def cmd_checkin_end(update: Update, context: Context, person: Staff) -> No
 
 
 @requires(Role.LEAD, action="roll")
-async def cmd_roll(update: Update, context: Context, person: Staff) -> None:
+async def cmd_roll(update: Update, context: Context, person: Staff, message: Message) -> None:
     """/roll [round or country]: the roll with names; alone, the running rounds."""
-    message = update.effective_message
-    if message is None:
-        return
     reference = command_argument(update)
     engine = services(context).engine
     if not reference:
@@ -311,11 +298,8 @@ async def cmd_roll(update: Update, context: Context, person: Staff) -> None:
 
 
 @requires(Role.LEAD, action="roll_csv")
-async def cmd_roll_csv(update: Update, context: Context, person: Staff) -> None:
+async def cmd_roll_csv(update: Update, context: Context, person: Staff, message: Message) -> None:
     """/roll_csv <round or country>: the roll as a CSV file."""
-    message = update.effective_message
-    if message is None:
-        return
     svc = services(context)
     with session_scope(svc.engine) as session:
         rollcall = find_round(
@@ -331,7 +315,7 @@ async def cmd_roll_csv(update: Update, context: Context, person: Staff) -> None:
 
 
 @requires(Role.STAFF, action="rollcall_answer")
-async def cb_rollcall(update: Update, context: Context, person: Staff) -> None:
+async def cb_rollcall(update: Update, context: Context, person: Staff, message: Message) -> None:
     """A press on "I'm safe" or "I need help"."""
     query = update.callback_query
     if query is None:
