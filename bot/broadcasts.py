@@ -92,11 +92,10 @@ def decide_draft(
     claimed = broadcasts.claim_draft(
         session, alert_id=alert_id, author_staff_id=person.id or 0, status=status, now=now
     )
-    audit.record(
+    audit.by(
         session,
+        person,
         action=f"broadcast_{verb}",
-        actor_telegram_id=person.telegram_user_id,
-        actor_staff_id=person.id,
         outcome="ok" if claimed else "refused",
         alert_id=alert_id,
     )
@@ -132,11 +131,10 @@ async def cmd_broadcast(update: Update, context: Context, person: Staff, message
             now=svc.clock(),
         )
         total, reachable = subscriptions.count_subscribers(session, country=request.country.code)
-        audit.record(
+        audit.by(
             session,
+            person,
             action="broadcast_draft",
-            actor_telegram_id=person.telegram_user_id,
-            actor_staff_id=person.id,
             alert_id=alert.id,
             country=request.country.code,
         )

@@ -93,11 +93,10 @@ async def cmd_invite(update: Update, context: Context, person: Staff, message: M
             now=now,
             ttl=timedelta(days=svc.settings.invite_ttl_days),
         )
-        audit.record(
+        audit.by(
             session,
+            person,
             action="invite",
-            actor_telegram_id=person.telegram_user_id,
-            actor_staff_id=person.id,
             role=role.value,
             invite_id=invite.id,
         )
@@ -144,11 +143,10 @@ async def _change_role(context: Context, actor: Staff, message: Message, *, up: 
                 configured_admin_ids=svc.settings.admin_telegram_ids,
             )
             if change.new is not None:
-                audit.record(
+                audit.by(
                     session,
+                    actor,
                     action=verb,
-                    actor_telegram_id=actor.telegram_user_id,
-                    actor_staff_id=actor.id,
                     target_staff_id=target.id,
                     old_role=change.old.value,
                     new_role=change.new.value,

@@ -307,11 +307,10 @@ async def cb_acknowledge(update: Update, context: Context, person: Staff, messag
             else acks.AckOutcome.NOT_YOURS
         )
         if outcome is acks.AckOutcome.NOT_YOURS:
-            audit.record(
+            audit.by(
                 session,
+                person,
                 action="acknowledge",
-                actor_telegram_id=person.telegram_user_id,
-                actor_staff_id=person.id,
                 outcome="refused",
                 data=query.data[:64],
             )
@@ -417,11 +416,10 @@ async def cmd_source_add(update: Update, context: Context, person: Staff, messag
     with session_scope(services(context).engine) as session:
         source = sources.add(session, kind=kind.value, url=url, country=country)
         if source is not None:
-            audit.record(
+            audit.by(
                 session,
+                person,
                 action="source_add",
-                actor_telegram_id=person.telegram_user_id,
-                actor_staff_id=person.id,
                 source_id=source.id,
                 kind=kind.value,
                 url=url,
@@ -449,11 +447,10 @@ async def cmd_source_remove(
     with session_scope(services(context).engine) as session:
         removed = sources.remove(session, source_id=source_id)
         if removed is not None:
-            audit.record(
+            audit.by(
                 session,
+                person,
                 action="source_remove",
-                actor_telegram_id=person.telegram_user_id,
-                actor_staff_id=person.id,
                 source_id=source_id,
                 url=removed.url,
             )

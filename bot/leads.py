@@ -55,11 +55,10 @@ def _change(context: Context, person: Staff, text: str, *, take: bool) -> tuple[
         found, changed = change_country(
             session, person=person, text=text, change=leads.lead if take else leads.unlead
         )
-        audit.record(
+        audit.by(
             session,
+            person,
             action="lead" if take else "unlead",
-            actor_telegram_id=person.telegram_user_id,
-            actor_staff_id=person.id,
             country=found.code,
             changed=changed,
         )

@@ -117,11 +117,10 @@ async def cmd_export_me(update: Update, context: Context, person: Staff, message
     svc = services(context)
     now = svc.clock()
     with session_scope(svc.engine) as session:
-        audit.record(
+        audit.by(
             session,
+            person,
             action="export_me",
-            actor_telegram_id=person.telegram_user_id,
-            actor_staff_id=person.id,
         )
         fresh = session.get(Staff, person.id)
         data = privacy.export(session, person=fresh or person, now=now)

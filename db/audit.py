@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
-from db.models import AuditEntry
+from db.models import AuditEntry, Staff
 
 
 def record(
@@ -29,6 +29,20 @@ def record(
     session.add(entry)
     session.flush()
     return entry
+
+
+def by(
+    session: Session, person: Staff, *, action: str, outcome: str = "ok", **detail: object
+) -> AuditEntry:
+    """`record` for something an enrolled person did (or tried)."""
+    return record(
+        session,
+        action=action,
+        actor_telegram_id=person.telegram_user_id,
+        actor_staff_id=person.id,
+        outcome=outcome,
+        **detail,
+    )
 
 
 def recent(session: Session, *, limit: int = 50) -> Sequence[AuditEntry]:

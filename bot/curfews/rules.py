@@ -235,11 +235,10 @@ def decide(
     count = tell_subscribers(
         session, curfew=confirmed, text=text, key=f"curfew:{confirmed.id}:set", now=now
     )
-    audit.record(
+    audit.by(
         session,
+        person,
         action="curfew_confirm",
-        actor_telegram_id=person.telegram_user_id,
-        actor_staff_id=person.id,
         curfew_id=curfew_id,
         replaced=old.id if old else None,
     )
@@ -266,11 +265,10 @@ def draft_curfew(
         now=now,
         set_by_staff_id=person.id,
     )
-    audit.record(
+    audit.by(
         session,
+        person,
         action="curfew_draft",
-        actor_telegram_id=person.telegram_user_id,
-        actor_staff_id=person.id,
         curfew_id=curfew.id,
     )
     return curfew, today
@@ -292,11 +290,10 @@ def end_curfew(session: Session, *, curfew_id: int, person: Staff, now: datetime
         key=f"curfew:{curfew_id}:ended",
         now=now,
     )
-    audit.record(
+    audit.by(
         session,
+        person,
         action="curfew_end",
-        actor_telegram_id=person.telegram_user_id,
-        actor_staff_id=person.id,
         curfew_id=curfew_id,
     )
     return count

@@ -159,11 +159,10 @@ def start_checkin(
         alert_id=None,
         remind_every_minutes=settings.checkin_reminder_minutes,
     )
-    audit.record(
+    audit.by(
         session,
+        person,
         action="checkin_start",
-        actor_telegram_id=person.telegram_user_id,
-        actor_staff_id=person.id,
         country=request.country,
         round_id=started.id,
         deadline_minutes=int(request.deadline.total_seconds() // 60),
@@ -230,11 +229,10 @@ class PressOutcome:
 
 
 def _refuse(session: Session, *, presser: Staff, data: str, reason: str, say: str) -> PressOutcome:
-    audit.record(
+    audit.by(
         session,
+        presser,
         action="rollcall_answer",
-        actor_telegram_id=presser.telegram_user_id,
-        actor_staff_id=presser.id,
         outcome="refused",
         reason=reason,
         data=data[:64],

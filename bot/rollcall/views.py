@@ -55,11 +55,10 @@ def find_round(session: Session, *, reference: str, person: Staff, action: str) 
         rollcall = db.latest_round_for_country(session, country=country.code)
         if rollcall is None:
             raise Refusal(f"There has been no roll call for {country.label()}.")
-    audit.record(
+    audit.by(
         session,
+        person,
         action=action,
-        actor_telegram_id=person.telegram_user_id,
-        actor_staff_id=person.id,
         round_id=rollcall.id,
     )
     return rollcall

@@ -53,6 +53,24 @@ class MessageMethods(BotApiState):
 
         message = self._new_bot_message(chat_id, text)
         self._set_text(message, "text", plain, entities)
+        return self._deliver(
+            message, text=text, parse_mode=parse_mode, markup=markup, now=now, method="sendMessage"
+        )
+
+    def _deliver(
+        self,
+        message: dict[str, Any],
+        *,
+        text: str,
+        parse_mode: Any,
+        markup: dict[str, Any] | None,
+        now: float,
+        method: str,
+        document: bytes | None = None,
+        filename: str | None = None,
+    ) -> Any:
+        """A message the bot sent is accepted: counted against the limits and recorded."""
+        chat_id = message["chat"]["id"]
         if markup is not None:
             message["reply_markup"] = markup
         self._flood.accept(chat_id, now)
@@ -64,7 +82,9 @@ class MessageMethods(BotApiState):
                 parse_mode=parse_mode,
                 reply_markup=markup,
                 at=now,
-                method="sendMessage",
+                method=method,
+                document=document,
+                filename=filename,
             )
         )
         return json.loads(json.dumps(message))
@@ -110,23 +130,16 @@ class MessageMethods(BotApiState):
         message["document"] = doc
         if plain:
             self._set_text(message, "caption", plain, entities)
-        if markup is not None:
-            message["reply_markup"] = markup
-        self._flood.accept(chat_id, now)
-        self.sent.append(
-            SentMessage(
-                chat_id=chat_id,
-                message_id=message["message_id"],
-                text=caption,
-                parse_mode=parse_mode,
-                reply_markup=markup,
-                at=now,
-                method="sendDocument",
-                document=content,
-                filename=filename,
-            )
+        return self._deliver(
+            message,
+            text=caption,
+            parse_mode=parse_mode,
+            markup=markup,
+            now=now,
+            method="sendDocument",
+            document=content,
+            filename=filename,
         )
-        return json.loads(json.dumps(message))
 
     def _new_bot_message(self, chat_id: int, raw_text: str) -> dict[str, Any]:
         message: dict[str, Any] = {
