@@ -23,8 +23,8 @@ from bot import render
 from bot.access import require_answers_for, requires, row_id
 from bot.context import SERVICES_KEY, Context, Services, services
 from bot.curfews.rules import propose_curfews
-from bot.rollcall import handlers as rollcall
 from bot.rollcall import rules
+from bot.rollcall.jobs import plan_round_jobs
 from bot.settings import Settings
 from db import acks, audit, broadcasts, deliveries, sources, staff
 from db.deliveries import Recipient
@@ -78,7 +78,7 @@ async def job_poll_source(context: Context) -> None:
     assert context.job is not None
     source_id = cast(int, context.job.data)
     if await poll_source(services(context), source_id):
-        rollcall.plan_round_jobs(context.application)  # a departure may have started one
+        plan_round_jobs(context.application)  # a departure may have started one
 
 
 async def poll_source(svc: Services, source_id: int) -> list[int]:

@@ -86,10 +86,6 @@ def empty_engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def fake() -> Iterator[FakeTelegram]:
     with FakeTelegram() as server:
-        if "MUTANT_UNDER_TEST" in os.environ:
-            # Testing a mutant: a bot that has not answered in 4 s is broken, not slow
-            # (mutmut's clean run, with the same limit, shows the original code is not).
-            server.wait_timeout = 4.0
         yield server
 
 

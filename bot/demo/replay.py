@@ -34,7 +34,7 @@ from bot.curfews.jobs import plan_curfew_jobs
 from bot.demo.news import EMBASSY_PATH, STATE_PATH
 from bot.demo.people import PEOPLE, Person, almaty
 from bot.demo.transcript import Entry, Transcript, first_line, shown, transcript_of
-from bot.rollcall import handlers as rollcall
+from bot.rollcall import jobs as rollcall
 from bot.rollcall import live
 from bot.settings import BotSettings
 from bot.sim.feeds import FeedServer

@@ -17,7 +17,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from bot import render
-from bot.rollcall import handlers, rules
+from bot.rollcall import rules
+from bot.rollcall.jobs import plan_round_jobs
 from bot.rollcall.parsing import CHECKIN_USAGE, MAX_MESSAGE, parse_checkin
 from bot.rollcall.texts import deadline_report, roll_details
 from bot.settings import BotSettings
@@ -529,12 +530,12 @@ async def test_a_departure_advisory_starts_a_round_by_itself(bot: RunningBot) ->
             is None
         )
     bot.services.wake_dispatcher()
-    handlers.plan_round_jobs(bot.application)
+    plan_round_jobs(bot.application)
     jobs = bot.application.job_queue
     assert jobs is not None
     assert jobs.get_jobs_by_name(f"rollcall-remind:{round_id}")
     assert jobs.get_jobs_by_name(f"rollcall-deadline:{round_id}")
-    handlers.plan_round_jobs(bot.application)  # again: nothing doubled
+    plan_round_jobs(bot.application)  # again: nothing doubled
     assert len(jobs.get_jobs_by_name(f"rollcall-deadline:{round_id}")) == 1
 
     await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)

@@ -20,7 +20,7 @@ from sqlmodel import select
 
 from bot import feeds
 from bot.render import split_html
-from bot.rollcall import handlers as rollcall
+from bot.rollcall import jobs as rollcall
 from bot.settings import BotSettings
 from bot.sim.feeds import feed_server
 from bot.sim.telegram.server import FakeTelegram

@@ -22,10 +22,6 @@ from bot.sim.telegram.validation import utf16_len
 class ClientSide(BotApiState):
     """What users received, what they do, and waiting for either."""
 
-    # How long a wait lasts unless the caller says: ample for a bot that answers in
-    # milliseconds; mutation runs shorten it, since a broken mutant waits it out in full.
-    wait_timeout: float = 10.0
-
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         with self._cond:
             return [m for m in self.sent if m.chat_id == chat_id]
@@ -142,14 +138,12 @@ class ClientSide(BotApiState):
             f"last messages: {recent_sent}"
         )
 
-    def wait_for(self, predicate: Callable[[Self], bool], timeout: float | None = None) -> None:
-        """Block the calling thread until ``predicate(self)`` holds (at most ``timeout``
-        seconds, ``wait_timeout`` by default).
+    def wait_for(self, predicate: Callable[[Self], bool], timeout: float = 10.0) -> None:
+        """Block the calling thread until ``predicate(self)`` holds.
 
         Do not call this from the event loop the bot runs on (it would freeze the bot);
         use ``await_for`` there.
         """
-        timeout = self.wait_timeout if timeout is None else timeout
         with self._cond:
             if not self._cond.wait_for(lambda: predicate(self), timeout=timeout):
                 raise TimeoutError(f"condition not met within {timeout:.1f} s: {self._describe()}")
@@ -157,10 +151,9 @@ class ClientSide(BotApiState):
     async def await_for(
         self,
         predicate: Callable[[Self], bool],
-        timeout: float | None = None,  # noqa: ASYNC109 - same signature as wait_for, by design
+        timeout: float = 10.0,  # noqa: ASYNC109 - same signature as wait_for, by design
     ) -> None:
         """Like ``wait_for`` but yields to the event loop (10 ms polls) while waiting."""
-        timeout = self.wait_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         while True:
             with self._cond:
