@@ -20,6 +20,7 @@ from bot.sim.telegram.server import FakeTelegram
 from db.engine import make_engine
 from db.migrations import create_schema
 from tests.harness import ADMIN_ID, MutableClock, RunningBot, running_bot
+from tests.mutate import tests_of
 
 # Property tests: the same examples on every run (CI must not pass or fail by luck), no
 # per-example deadline (the machine is shared), nothing written to the working tree.
@@ -42,11 +43,19 @@ def _durations() -> dict[str, float]:
     return {str(k): float(v) for k, v in stats.get("duration_by_test", {}).items()}
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Testing a mutant, run the fastest tests first: the first failure ends the run, and
-    a mutant most tests catch should not wait on the slow ones."""
-    if "MUTANT_UNDER_TEST" not in os.environ:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Testing a mutant, run only the tests about its module (tests/mutate.py), fastest
+    first: the first failure ends the run, and a mutant most tests catch should not wait
+    on the slow ones."""
+    mutant = os.environ.get("MUTANT_UNDER_TEST", "")
+    if not mutant:
         return
+    allowed = tests_of(mutant)
+    if allowed is not None:
+        left_out = [item for item in items if not item.nodeid.startswith(allowed)]
+        if left_out:
+            config.hook.pytest_deselected(items=left_out)
+            items[:] = [item for item in items if item.nodeid.startswith(allowed)]
     durations = _durations()
     items.sort(key=lambda item: durations.get(item.nodeid, float("inf")))
 

@@ -70,6 +70,61 @@ def module_of(mutant: str) -> str:
     return mutant.split(".x", 1)[0]
 
 
+_ROLL_CALLS = ("tests/bot/test_checkins.py", "tests/bot/test_leads.py", "tests/bot/test_privacy.py")
+_CURFEWS = ("tests/schedules/", "tests/bot/test_curfews.py")
+_FEEDS = ("tests/schedules/sources/", "tests/bot/test_feeds.py")
+_BROADCASTS = (
+    "tests/bot/test_broadcasts.py",
+    "tests/db/test_broadcasts.py",
+    "tests/bot/test_feeds.py",
+)
+# The tests that are about each module: a mutant runs those of them that reach the function
+# it changed (mutmut's own selection), not every test of the bot that happens to pass
+# through it. Without this a surviving mutant of the dispatcher runs 150 bot tests.
+TESTS_OF: dict[str, tuple[str, ...]] = {
+    "bot.dispatcher": ("tests/bot/test_dispatcher.py", "tests/bot/test_outages.py"),
+    "bot.ratelimit": ("tests/bot/test_ratelimit.py", "tests/bot/test_dispatcher.py"),
+    "db.deliveries": (
+        "tests/db/test_deliveries.py",
+        "tests/bot/test_dispatcher.py",
+        "tests/bot/test_outages.py",
+        "tests/bot/test_broadcasts.py",
+    ),
+    "bot.access": (
+        "tests/bot/test_access.py",
+        "tests/bot/test_commands.py",
+        "tests/bot/test_fuzz_commands.py",
+        "tests/bot/test_leads.py",
+        "tests/bot/test_enrolment.py",
+    ),
+    "bot.rollcall.rules": _ROLL_CALLS,
+    "bot.rollcall.views": _ROLL_CALLS,
+    "bot.rollcall.notices": _ROLL_CALLS,
+    "db.checkins": ("tests/db/test_checkins.py", "tests/db/test_privacy.py", *_ROLL_CALLS),
+    "schedules.rollcall": ("tests/schedules/test_rollcall.py", "tests/bot/test_checkins.py"),
+    "schedules.curfew_times": _CURFEWS,
+    "schedules.curfew_text": _CURFEWS,
+    "schedules.sources.changes": _FEEDS,
+    "schedules.sources.classify": _FEEDS,
+    "schedules.sources.us_state": _FEEDS,
+    "schedules.countries": (
+        "tests/schedules/",
+        "tests/bot/test_subscriptions.py",
+        "tests/bot/test_broadcasts.py",
+        "tests/bot/test_leads.py",
+    ),
+    "bot.broadcasts": _BROADCASTS,
+    "db.broadcasts": _BROADCASTS,
+    "db.privacy": ("tests/db/test_privacy.py", "tests/bot/test_privacy.py"),
+}
+
+
+def tests_of(mutant: str) -> tuple[str, ...] | None:
+    """The test files a mutant may run; None when it is no mutant of a listed module (the
+    clean and stats runs, which run everything)."""
+    return TESTS_OF.get(module_of(mutant)) if "__mutmut_" in mutant else None
+
+
 def load_equivalents() -> dict[str, str]:
     if not EQUIVALENTS.exists():
         return {}
