@@ -193,7 +193,10 @@ def report(modules: dict[str, Module], equivalents: dict[str, str]) -> bool:
         if module.other:
             print(f"\n{len(module.other)} not checked (or suspicious) in {module.name}")
     codes = all_codes()
-    stale = sorted(n for n in equivalents if codes.get(n, 0) not in SURVIVED | NO_TESTS)
+    # Gone, killed or caught since it was listed; a mutant not run yet says nothing.
+    stale = sorted(
+        n for n in equivalents if n not in codes or codes[n] not in SURVIVED | NO_TESTS | {None}
+    )
     if stale:
         ok = False
         print("\nlisted as equivalent, but now killed or changed (look again):")

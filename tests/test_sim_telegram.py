@@ -230,6 +230,19 @@ async def test_edits_and_callbacks(fake: FakeTelegram, bot: Bot) -> None:
         await bot.edit_message_text("x", chat_id=CHAT, message_id=999)
 
 
+async def test_a_callback_answer_over_200_characters_is_refused_and_the_query_stays_open(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    message = await bot.send_message(CHAT, "Are you safe?", reply_markup=_keyboard("safe"))
+    fake.inject_callback(CHAT, chat_id=CHAT, message_id=message.message_id, data="safe")
+    [update] = await bot.get_updates(timeout=0)
+    assert update.callback_query is not None
+    with pytest.raises(BadRequest, match=r"(?i)message_too_long"):
+        await update.callback_query.answer("x" * 201)
+    await update.callback_query.answer("x" * 200)
+    assert [len(a["text"]) for a in fake.callback_answers] == [200]
+
+
 async def test_unknown_method_and_json_body(fake: FakeTelegram) -> None:
     async with httpx.AsyncClient() as client:
         url = f"{fake.base_url}{FakeTelegram.TOKEN}"

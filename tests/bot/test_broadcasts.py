@@ -18,6 +18,7 @@ from db.models import (
     AlertStatus,
     AuditEntry,
     Delivery,
+    DeliveryKind,
     DeliveryStatus,
     Priority,
     Role,
@@ -96,6 +97,7 @@ async def test_preview_then_send_reaches_each_subscriber_once(bot: RunningBot) -
         rows = session.exec(select(Delivery)).all()
         assert len(rows) == 5 and {r.status for r in rows} == {DeliveryStatus.SENT.value}
         assert all(r.telegram_message_id for r in rows)
+        assert {(r.kind, r.about_staff_id) for r in rows} == {(DeliveryKind.BROADCAST.value, None)}
         actions = [e.action for e in session.exec(select(AuditEntry)).all()]
     assert "broadcast_draft" in actions and "broadcast_send" in actions
 
@@ -136,6 +138,26 @@ async def test_another_lead_cannot_press_someone_elses_send(bot: RunningBot) -> 
         lars.telegram_user_id, chat_id=lena.telegram_user_id, message_id=message_id, data=data
     )
     await bot.fake.await_for(lambda f: len(f.callback_answers) >= 1)
+    assert bot.fake.messages_to(sam.telegram_user_id) == []
+
+
+async def test_a_lead_who_gave_the_country_up_after_the_preview_cannot_send_it(
+    bot: RunningBot,
+) -> None:
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+    sam = bot.enrol("Sam", countries=("KZ",))
+    await bot.say(lena.telegram_user_id, "/broadcast KZ hello")
+    message_id, data = _button(bot.fake, lena.telegram_user_id, "Send")
+    assert "no longer lead" in await bot.say(lena.telegram_user_id, "/unlead KZ")
+    bot.press(
+        lena.telegram_user_id, chat_id=lena.telegram_user_id, message_id=message_id, data=data
+    )
+    await bot.fake.await_for(lambda f: len(f.callback_answers) >= 1)
+    assert bot.fake.callback_answers[0]["text"] == (
+        "You don't answer for Kazakhstan; /lead KZ takes it on."
+    )
+    assert [a.status for a in _alerts(bot)] == ["draft"]
+    assert _deliveries(bot) == []
     assert bot.fake.messages_to(sam.telegram_user_id) == []
 
 

@@ -25,9 +25,9 @@ from bot.settings import BotSettings
 from bot.sim.telegram.server import FakeTelegram
 from db import checkins as db
 from db import staff
-from db.checkins import RollCall, RollCallAnswer, RoundStatus
+from db.checkins import Answer, RollCall, RollCallAnswer, RoundStatus
 from db.engine import session_scope
-from db.models import Alert, AlertKind, AuditEntry, Delivery, Priority, Role, Staff
+from db.models import Alert, AlertKind, AuditEntry, Delivery, DeliveryKind, Priority, Role, Staff
 from db.refusal import Refusal
 from schedules.rollcall import RollEntry
 from tests.harness import ADMIN_ID, MutableClock, RunningBot, checkins_of, running_bot
@@ -1260,3 +1260,128 @@ async def test_every_refused_press_is_audited_with_who_what_and_why(bot: Running
             {"data": labels["I'm safe"], "reason": f"round {round_id} is closed"},
         ),
     ]
+
+
+def _reports(engine: Engine, *kinds: DeliveryKind) -> list[tuple[str, int | None, int | None, int]]:
+    """(kind, the person it is about, its round, to whom) of each queued row of `kinds`."""
+    with session_scope(engine) as session:
+        rows = session.exec(
+            select(Delivery).where(col(Delivery.kind).in_([k.value for k in kinds]))
+        ).all()
+        return sorted((r.kind, r.about_staff_id, r.round_id, r.staff_id) for r in rows)
+
+
+async def test_what_the_leads_hear_about_a_person_is_theirs_and_never_told_to_them(
+    bot: RunningBot,
+) -> None:
+    # Kai leads KZ and follows it: in trouble himself, he is not told about himself.
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    kai = await _lead(bot, "Kai Lead", "KZ")
+    assert "You will now get alerts" in await bot.say(kai.telegram_user_id, "/subscribe KZ")
+    sam = bot.enrol("Sam", countries=("KZ",))
+    for person in (sam, kai):
+        await bot.say(person.telegram_user_id, "/help_me")
+        assert "sent to your security leads" in await bot.say(
+            person.telegram_user_id, "", location=(43.3, 77.0)
+        )
+        await bot.say(person.telegram_user_id, "/safe")
+    await _until_recorded(bot.engine)
+
+    kinds = (DeliveryKind.HELP_ALERT, DeliveryKind.LOCATION, DeliveryKind.SAFE_AGAIN)
+    assert _reports(bot.engine, *kinds) == sorted(
+        (kind.value, about.id, None, to.id)
+        for about in (sam, kai)
+        for kind in kinds
+        for to in (lena, kai)
+        if to.id != about.id
+    )
+
+
+async def test_a_rounds_messages_carry_its_number(bot: RunningBot) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    omar = await _lead(bot, "Omar Lead", "KZ")
+    sam = bot.enrol("Sam", countries=("KZ",))
+    await bot.say(lena.telegram_user_id, "/checkin KZ 1h")
+    round_id = _round(bot.engine).id
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
+    bot.clock.advance(minutes=30)
+    assert rules.send_due_reminder(bot.services, round_id or 0) == 1
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 2)
+    before = len(bot.fake.callback_answers)
+    _press(bot, sam, "I need help")
+    assert "alerted" in await _answered(bot, before)
+    before = len(bot.fake.callback_answers)
+    _press(bot, sam, "I'm safe")
+    assert "safe" in await _answered(bot, before)
+    await _until_recorded(bot.engine)
+
+    assert _reports(
+        bot.engine,
+        DeliveryKind.ROLLCALL_QUESTION,
+        DeliveryKind.ROLLCALL_REMINDER,
+        DeliveryKind.LIVE_ROLL,
+        DeliveryKind.HELP_ALERT,
+        DeliveryKind.SAFE_AGAIN,
+    ) == sorted(
+        [
+            (DeliveryKind.ROLLCALL_QUESTION.value, None, round_id, sam.id),
+            (DeliveryKind.ROLLCALL_REMINDER.value, None, round_id, sam.id),
+            (DeliveryKind.LIVE_ROLL.value, None, round_id, omar.id),
+            *(
+                (kind.value, sam.id, round_id, to.id)
+                for kind in (DeliveryKind.HELP_ALERT, DeliveryKind.SAFE_AGAIN)
+                for to in (lena, omar)
+            ),
+        ]
+    )
+
+
+async def test_checkin_end_records_who_ended_the_round(bot: RunningBot) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    bot.enrol("Sam", countries=("KZ",))
+    await bot.say(lena.telegram_user_id, "/checkin KZ 1h")
+    round_id = _round(bot.engine).id
+    await bot.say(lena.telegram_user_id, f"/checkin_end {round_id}")
+    ended = _round(bot.engine)
+    assert (ended.status, ended.closed_by_staff_id) == (RoundStatus.CLOSED.value, lena.id)
+
+
+async def test_seeing_a_roll_is_audited_under_the_command_used(bot: RunningBot) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    bot.enrol("Sam", countries=("KZ",))
+    await bot.say(lena.telegram_user_id, "/checkin KZ 1h")
+    round_id = _round(bot.engine).id
+    await bot.say(lena.telegram_user_id, "/roll KZ")
+    await bot.say(lena.telegram_user_id, f"/checkin_end {round_id}")
+    assert _audits(bot.engine, "roll", "checkin_end") == [
+        ("roll", "ok", lena.id, {"round_id": round_id}),
+        ("checkin_end", "ok", lena.id, {"round_id": round_id}),
+    ]
+
+
+async def test_an_answer_exactly_at_the_deadline_is_on_time(bot: RunningBot) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    sam = bot.enrol("Sam", countries=("KZ",))
+    nina = bot.enrol("Nina", countries=("KZ",))
+    await bot.say(lena.telegram_user_id, "/checkin KZ 1h")
+    rollcall = _round(bot.engine)
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
+    _, labels = _buttons(bot.fake, sam.chat_id, -1)
+    # The bot's clock keeps running, so the instant itself is handed to the rules.
+    with session_scope(bot.engine) as session:
+        presser, person = session.get(Staff, sam.id), session.get(Staff, nina.id)
+        assert presser is not None and person is not None
+        pressed = rules.answer_press(
+            session, data=labels["I'm safe"], presser=presser, now=rollcall.deadline_at
+        )
+        rules.check_in(
+            session,
+            person=person,
+            answer=Answer.SAFE,
+            note=None,
+            location=None,
+            now=rollcall.deadline_at,
+        )
+        answers = session.exec(select(RollCallAnswer.staff_id, RollCallAnswer.late)).all()
+    assert pressed.toast == "Recorded: you are safe."
+    assert sorted(answers) == sorted([(sam.id, False), (nina.id, False)])

@@ -16,7 +16,7 @@ from bot.sim.feeds import FeedServer, feed_server
 from bot.sim.telegram.server import FakeTelegram
 from db import sources
 from db.engine import session_scope
-from db.models import Alert, AuditEntry, Delivery, Role, Source
+from db.models import Alert, AuditEntry, Delivery, DeliveryKind, Role, Source
 from tests.harness import ADMIN_ID, MutableClock, RunningBot, running_bot
 from tests.schedules.sources.samples import StateItem, state_feed
 
@@ -135,6 +135,11 @@ async def test_baseline_then_each_change_pushed_once_even_across_a_restart(
         assert "Safety roll call: Kazakhstan" in roll_call.text
         assert "DEPARTURE ADVISORY" in message.text and "Level 1 -&gt; Level 4" in message.text
         assert f"alert {departure_id}" in message.text
+        with session_scope(again.engine) as session:
+            queued_as = session.exec(
+                select(Delivery.kind).where(Delivery.alert_id == departure_id).distinct()
+            ).all()
+        assert queued_as == [DeliveryKind.FEED_ALERT.value]
         assert message.reply_markup == {
             "inline_keyboard": [[{"text": "Acknowledge", "callback_data": f"ack:{departure_id}"}]]
         }

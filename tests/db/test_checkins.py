@@ -532,3 +532,81 @@ def test_help_is_outstanding_until_a_later_safe_check_in_or_answer(engine: Engin
         assert checkins.help_since(session, staff_id=staff_id, since=NOW)
         _answer(session, members[staff_id], Answer.SAFE, 5)
         assert not checkins.help_since(session, staff_id=staff_id, since=NOW)
+
+
+def test_only_the_persons_own_call_for_help_counts_from_the_instant_given(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        sam, nina = _person(session, "Sam"), _person(session, "Nina")
+        rollcall = _round(session)
+        members = _ask(session, rollcall, [sam, nina])
+        checkins.record_checkin(
+            session, staff_id=nina.id or 0, kind=CheckInKind.HELP, note=None, location=None, now=NOW
+        )
+        nina_member = session.get(checkins.RollCallMember, members[nina.id or 0])
+        assert nina_member is not None
+        checkins.record_answer(
+            session,
+            member=nina_member,
+            answer=Answer.HELP,
+            note=None,
+            location=None,
+            late=False,
+            via="button",
+            now=NOW,
+        )
+        # Nina's calls for help say nothing about Sam.
+        assert checkins.help_since(session, staff_id=nina.id or 0, since=NOW)
+        assert not checkins.help_since(session, staff_id=sam.id or 0, since=NOW)
+        # Sam's own, pressed exactly at `since`, counts; then his /safe a minute later wins.
+        sam_member = session.get(checkins.RollCallMember, members[sam.id or 0])
+        assert sam_member is not None
+        checkins.record_answer(
+            session,
+            member=sam_member,
+            answer=Answer.HELP,
+            note=None,
+            location=None,
+            late=False,
+            via="button",
+            now=NOW,
+        )
+        assert checkins.help_since(session, staff_id=sam.id or 0, since=NOW)
+        checkins.record_checkin(
+            session,
+            staff_id=sam.id or 0,
+            kind=CheckInKind.SAFE,
+            note=None,
+            location=None,
+            now=NOW + timedelta(minutes=1),
+        )
+        assert not checkins.help_since(session, staff_id=sam.id or 0, since=NOW)
+        # Help pressed again after that /safe: the newest of the two kinds of answer wins.
+        checkins.record_answer(
+            session,
+            member=sam_member,
+            answer=Answer.HELP,
+            note=None,
+            location=None,
+            late=False,
+            via="button",
+            now=NOW + timedelta(minutes=2),
+        )
+        assert checkins.help_since(session, staff_id=sam.id or 0, since=NOW)
+
+
+def test_a_round_reminds_only_its_own_members_once_each(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        people = [_person(session, name) for name in ("Sam", "Nina", "Omar")]
+        kz, ge = _round(session, "KZ"), _round(session, "GE")
+        for rollcall, asked in ((kz, people[:2]), (ge, people[2:])):
+            _ask(session, rollcall, asked)
+            checkins.link_deliveries(session, round_id=rollcall.id or 0)
+        for row in deliveries.claim_due(session, now=NOW, limit=10):
+            deliveries.mark_sent_many(
+                session, confirmed=[Confirmed(delivery_id=row.id, message_id=1, at=NOW)]
+            )
+        for rollcall, asked in ((kz, people[:2]), (ge, people[2:])):
+            reminded = checkins.to_remind(session, round_id=rollcall.id or 0)
+            assert sorted(staff_id for _, staff_id, _ in reminded) == sorted(
+                p.id or 0 for p in asked
+            )

@@ -24,6 +24,10 @@ def _scope_key(scope: Any) -> str:
     return json.dumps(scope or {"type": "default"}, sort_keys=True, separators=(",", ":"))
 
 
+# A callback answer's pop-up or notification: 0-200 characters (Bot API).
+MAX_CALLBACK_ANSWER = 200
+
+
 class BotMethods(BotApiState):
     """Handlers: each takes the decoded parameters and returns the call's ``result``."""
 
@@ -126,6 +130,9 @@ class BotMethods(BotApiState):
             raise bad_request(
                 "query is too old and response timeout expired or query ID is invalid"
             )
+        text = params.get("text")
+        if isinstance(text, str) and len(text) > MAX_CALLBACK_ANSWER:
+            raise bad_request("MESSAGE_TOO_LONG")  # and the query stays open, as on Telegram
         self._open_callbacks.discard(query_id)
         self.callback_answers.append(dict(params))
         return True
