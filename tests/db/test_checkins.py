@@ -537,61 +537,30 @@ def test_help_is_outstanding_until_a_later_safe_check_in_or_answer(engine: Engin
 def test_only_the_persons_own_call_for_help_counts_from_the_instant_given(engine: Engine) -> None:
     with session_scope(engine) as session:
         sam, nina = _person(session, "Sam"), _person(session, "Nina")
-        rollcall = _round(session)
-        members = _ask(session, rollcall, [sam, nina])
+        members = _ask(session, _round(session), [sam, nina])
+        sam_id, nina_id = sam.id or 0, nina.id or 0
         checkins.record_checkin(
-            session, staff_id=nina.id or 0, kind=CheckInKind.HELP, note=None, location=None, now=NOW
+            session, staff_id=nina_id, kind=CheckInKind.HELP, note=None, location=None, now=NOW
         )
-        nina_member = session.get(checkins.RollCallMember, members[nina.id or 0])
-        assert nina_member is not None
-        checkins.record_answer(
-            session,
-            member=nina_member,
-            answer=Answer.HELP,
-            note=None,
-            location=None,
-            late=False,
-            via="button",
-            now=NOW,
-        )
+        _answer(session, members[nina_id], Answer.HELP, 0)
         # Nina's calls for help say nothing about Sam.
-        assert checkins.help_since(session, staff_id=nina.id or 0, since=NOW)
-        assert not checkins.help_since(session, staff_id=sam.id or 0, since=NOW)
+        assert checkins.help_since(session, staff_id=nina_id, since=NOW)
+        assert not checkins.help_since(session, staff_id=sam_id, since=NOW)
         # Sam's own, pressed exactly at `since`, counts; then his /safe a minute later wins.
-        sam_member = session.get(checkins.RollCallMember, members[sam.id or 0])
-        assert sam_member is not None
-        checkins.record_answer(
-            session,
-            member=sam_member,
-            answer=Answer.HELP,
-            note=None,
-            location=None,
-            late=False,
-            via="button",
-            now=NOW,
-        )
-        assert checkins.help_since(session, staff_id=sam.id or 0, since=NOW)
+        _answer(session, members[sam_id], Answer.HELP, 0)
+        assert checkins.help_since(session, staff_id=sam_id, since=NOW)
         checkins.record_checkin(
             session,
-            staff_id=sam.id or 0,
+            staff_id=sam_id,
             kind=CheckInKind.SAFE,
             note=None,
             location=None,
             now=NOW + timedelta(minutes=1),
         )
-        assert not checkins.help_since(session, staff_id=sam.id or 0, since=NOW)
+        assert not checkins.help_since(session, staff_id=sam_id, since=NOW)
         # Help pressed again after that /safe: the newest of the two kinds of answer wins.
-        checkins.record_answer(
-            session,
-            member=sam_member,
-            answer=Answer.HELP,
-            note=None,
-            location=None,
-            late=False,
-            via="button",
-            now=NOW + timedelta(minutes=2),
-        )
-        assert checkins.help_since(session, staff_id=sam.id or 0, since=NOW)
+        _answer(session, members[sam_id], Answer.HELP, 2)
+        assert checkins.help_since(session, staff_id=sam_id, since=NOW)
 
 
 def test_a_round_reminds_only_its_own_members_once_each(engine: Engine) -> None:

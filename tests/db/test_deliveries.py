@@ -290,15 +290,7 @@ def test_a_claim_carries_what_to_send_and_never_takes_a_sent_row(engine: Engine)
             reply_markup=markup,
         )
         # Already sent, and more urgent than anything: never due again.
-        deliveries.enqueue(
-            session,
-            kind=DeliveryKind.BROADCAST,
-            dedupe_key="done",
-            recipients=[Recipient(people[1].id or 0, people[1].chat_id)],
-            parts=["d"],
-            priority=Priority.CRITICAL,
-            now=NOW,
-        )
+        _queue(session, people[1:], key="done", parts=["d"], priority=Priority.CRITICAL)
         ids = {r.dedupe_key: r.id or 0 for r in _rows(session).values()}
         deliveries.mark_sent_many(
             session, confirmed=[Confirmed(delivery_id=ids["done"], message_id=9, at=NOW)]
