@@ -300,6 +300,8 @@ def test_outbox_rows_from_the_first_revision_are_told_what_they_are(empty_engine
             delivery.insert(),
             [
                 {
+                    # Ids given, as _fill gives them (PostgreSQL's sequence has not moved).
+                    "id": 100 + n,
                     "dedupe_key": key,
                     "staff_id": lena,
                     "chat_id": 100,
@@ -311,7 +313,7 @@ def test_outbox_rows_from_the_first_revision_are_told_what_they_are(empty_engine
                     "next_attempt_at": at,
                     "created_at": at,
                 }
-                for key in expected
+                for n, key in enumerate(expected)
             ],
         )
 
