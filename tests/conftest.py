@@ -44,13 +44,12 @@ def _durations() -> dict[str, float]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Testing a mutant, run only the tests about its module (tests/mutate.py), fastest
+    """Under mutmut, run only the tests about the mutant's module (tests/mutate.py), fastest
     first: the first failure ends the run, and a mutant most tests catch should not wait
-    on the slow ones."""
-    mutant = os.environ.get("MUTANT_UNDER_TEST", "")
-    if not mutant:
+    on the slow ones. mutmut's own runs (stats, clean) run the tests of any mutant."""
+    if "MUTANT_UNDER_TEST" not in os.environ:
         return
-    allowed = tests_of(mutant)
+    allowed = tests_of(os.environ["MUTANT_UNDER_TEST"])
     if allowed is not None:
         left_out = [item for item in items if not item.nodeid.startswith(allowed)]
         if left_out:
@@ -99,7 +98,11 @@ def fake() -> Iterator[FakeTelegram]:
 
 
 @pytest.fixture
-def settings(fake: FakeTelegram, database_url: str) -> BotSettings:
+def settings(request: pytest.FixtureRequest, fake: FakeTelegram, database_url: str) -> BotSettings:
+    # Telegram allows one message a second to a chat, and tests marked `telegram_chat_limit`
+    # hold the bot to it; elsewhere a person's messages follow each other quickly, so that
+    # no test waits out a second for each one.
+    per_chat = 1.0 if request.node.get_closest_marker("telegram_chat_limit") else 20.0
     return BotSettings(
         _env_file=None,
         telegram_bot_token=FakeTelegram.TOKEN,
@@ -109,6 +112,7 @@ def settings(fake: FakeTelegram, database_url: str) -> BotSettings:
         # Tests never reach the real feeds; feed tests add local sources themselves.
         feeds_enabled=False,
         health_port=0,  # tests that want /healthz pick a free port themselves
+        send_rate_per_chat_per_second=per_chat,
     )
 
 

@@ -119,10 +119,17 @@ TESTS_OF: dict[str, tuple[str, ...]] = {
 }
 
 
+# Every test file some mutant may run: all that mutmut's stats and clean runs need to run.
+ANY_MUTANT = tuple(sorted({path for paths in TESTS_OF.values() for path in paths}))
+
+
 def tests_of(mutant: str) -> tuple[str, ...] | None:
-    """The test files a mutant may run; None when it is no mutant of a listed module (the
-    clean and stats runs, which run everything)."""
-    return TESTS_OF.get(module_of(mutant)) if "__mutmut_" in mutant else None
+    """The test files a run under mutmut may run: a mutant's, or for mutmut's own runs
+    (stats, clean, forced failure) those of any mutant; None for a mutant of a module not
+    listed, which runs what mutmut chose."""
+    if "__mutmut_" not in mutant:
+        return ANY_MUTANT
+    return TESTS_OF.get(module_of(mutant))
 
 
 def load_equivalents() -> dict[str, str]:

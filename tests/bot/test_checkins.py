@@ -37,18 +37,9 @@ ATLANTIS = "I don't know the country “Atlantis”. Use its English name or ISO
 
 
 @pytest.fixture
-def settings(fake: FakeTelegram, database_url: str) -> BotSettings:
-    # As in conftest, with a short live-roll interval so tests do not wait seconds for it.
-    return BotSettings(
-        _env_file=None,
-        telegram_bot_token=FakeTelegram.TOKEN,
-        telegram_base_url=fake.base_url,
-        database_url=database_url,
-        admin_telegram_ids=[ADMIN_ID],
-        feeds_enabled=False,
-        roll_update_seconds=0.2,
-        health_port=0,
-    )
+def settings(settings: BotSettings) -> BotSettings:
+    # The shared settings, with a short live-roll interval so tests do not wait seconds for it.
+    return settings.model_copy(update={"roll_update_seconds": 0.2})
 
 
 def _buttons(fake: FakeTelegram, chat_id: int, index: int = -1) -> tuple[int, dict[str, str]]:

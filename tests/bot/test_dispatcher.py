@@ -105,6 +105,7 @@ async def test_rate_is_held_under_telegrams_limits(bot: RunningBot) -> None:
     assert {r.status for r in _rows(bot)} == {DeliveryStatus.SENT.value}
 
 
+@pytest.mark.telegram_chat_limit
 async def test_a_long_message_arrives_in_order_one_second_apart(bot: RunningBot) -> None:
     bot.fake.rate_limits = RateLimits()
     sam = bot.enrol("Sam")
