@@ -7,14 +7,16 @@ same ids in the message itself.
 
 Secrets stay out: the libraries that would log request URLs (which hold the bot token)
 are kept at WARNING, nothing here logs message texts at INFO, and as a last guard the
-token and the webhook secret are masked in every formatted line.
+token and the webhook secret are masked in every formatted line. What people write stays
+out too: python-telegram-bot logs a whole update it could not process (at CRITICAL, with
+the person's words in it); such a line names the update by id and kind instead.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import IO, Literal
 
 from pythonjsonlogger.json import JsonFormatter
@@ -41,6 +43,34 @@ class RedactingFormatter(logging.Formatter):
         for secret in self.secrets:
             text = text.replace(secret, MASK)
         return text
+
+
+def _update_summary(value: object) -> object:
+    """An update (or the JSON it came as) as `update 17 (message)`; anything else as it is."""
+    if isinstance(value, Mapping) and "update_id" in value:
+        kinds = [str(k) for k in value if k != "update_id"]
+        return f"update {value['update_id']} ({', '.join(kinds) or 'empty'})"
+    update_id = getattr(value, "update_id", None)
+    if isinstance(update_id, int):
+        kinds = [k for k in _UPDATE_KINDS if getattr(value, k, None) is not None]
+        return f"update {update_id} ({', '.join(kinds) or 'other'})"
+    return value
+
+
+_UPDATE_KINDS = ("message", "edited_message", "callback_query", "channel_post", "my_chat_member")
+
+
+class _WithoutUpdateContents(logging.Filter):
+    """Replace updates in python-telegram-bot's log arguments by their id and kind."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("telegram") and record.args:
+            if isinstance(record.args, tuple):
+                record.args = tuple(_update_summary(a) for a in record.args)
+            elif isinstance(record.args, Mapping) and "update_id" in record.args:
+                # logging unwraps a lone mapping argument: it is the update itself
+                record.args = (_update_summary(record.args),)
+        return True
 
 
 def _formatter(log_format: Literal["text", "json"]) -> logging.Formatter:
@@ -76,6 +106,7 @@ def configure_logging(
     global _installed
     handler: logging.Handler = _StderrHandler() if stream is None else logging.StreamHandler(stream)
     handler.setFormatter(RedactingFormatter(_formatter(log_format)))
+    handler.addFilter(_WithoutUpdateContents())
     root = logging.getLogger()
     if _installed is not None:
         root.removeHandler(_installed)

@@ -9,6 +9,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from db.models import Role, Staff
+from db.refusal import Refusal
 from db.types import utcnow
 
 
@@ -17,7 +18,12 @@ def by_telegram_id(session: Session, *, telegram_user_id: int) -> Staff | None:
 
 
 def find(session: Session, *, reference: str) -> Staff | None:
-    """A person named by `@username`, `username` or numeric Telegram id."""
+    """A person named by `@username`, `username` or numeric Telegram id.
+
+    Telegram usernames change hands: two people may hold the same one in our records (one
+    of them from before it moved). Then no one is picked; the refusal lists both with
+    their ids, which never change.
+    """
     ref = reference.strip()
     digits = ref.removeprefix("-")
     if digits.isascii() and digits.isdigit():
@@ -27,7 +33,16 @@ def find(session: Session, *, reference: str) -> Staff | None:
     name = ref.removeprefix("@").casefold()
     if not name:
         return None
-    return session.exec(select(Staff).where(func.lower(Staff.username) == name)).first()
+    holders = session.exec(
+        select(Staff).where(func.lower(Staff.username) == name).order_by(col(Staff.id))
+    ).all()
+    if len(holders) > 1:
+        listed = "\n".join(f"• {p.display_name} (id {p.telegram_user_id})" for p in holders)
+        raise Refusal(
+            f"{len(holders)} enrolled people have the username @{name[:64]}:\n{listed}\n"
+            "Use the id of the one you mean instead."
+        )
+    return holders[0] if holders else None
 
 
 def enrol(

@@ -106,6 +106,28 @@ async def test_promote_and_demote(bot: RunningBot) -> None:
     assert actions.count("promote") == 2 and actions.count("demote") == 1
 
 
+async def test_a_username_two_people_hold_picks_neither_and_names_both(bot: RunningBot) -> None:
+    # Sam gave up @sam_staff and a newcomer took it; our record of Sam is from before.
+    old = bot.enrol("Sam Staff")
+    new = bot.enrol("Sam Staff")
+    reply = await bot.say(ADMIN_ID, "/promote @Sam_Staff lead")
+    assert "2 enrolled people have the username @sam_staff" in reply
+    assert f"Sam Staff (id {old.telegram_user_id})" in reply
+    assert f"Sam Staff (id {new.telegram_user_id})" in reply
+    with session_scope(bot.engine) as session:
+        roles = {p.telegram_user_id: p.role for p in session.exec(select(Staff)).all()}
+        promotions = [e for e in session.exec(select(AuditEntry)).all() if e.action == "promote"]
+    assert roles[old.telegram_user_id] == roles[new.telegram_user_id] == Role.STAFF
+    # The refusal is audited, as every refused admin command is; no role changed.
+    assert [json.loads(e.detail or "{}")["reason"][:41] for e in promotions] == [
+        "2 enrolled people have the username @sam_"
+    ]
+    assert "now a security lead" in await bot.say(ADMIN_ID, f"/promote {new.telegram_user_id}")
+    with session_scope(bot.engine) as session:
+        assert session.get(Staff, new.id).role == Role.LEAD  # type: ignore[union-attr]
+        assert session.get(Staff, old.id).role == Role.STAFF  # type: ignore[union-attr]
+
+
 async def test_staff_cannot_use_admin_commands(bot: RunningBot) -> None:
     sam = bot.enrol("Sam Staff")
     assert "only admins" in await bot.say(sam.telegram_user_id, "/invite")

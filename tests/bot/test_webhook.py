@@ -178,3 +178,20 @@ def test_polling_is_the_default_and_the_webhook_path_comes_from_the_url(
     assert settings.webhook_path == "/telegram/updates"
     assert (settings.webhook_listen, settings.webhook_port) == ("127.0.0.1", 8443)
     assert settings.health_port == 8080
+
+
+def test_an_update_that_cannot_be_read_is_logged_by_id_without_the_words_in_it(
+    fake: FakeTelegram, engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    words = "hiding in the basement of the Rixos with two colleagues"
+    broken = {"update_id": 4711, "message": {"message_id": 1, "date": 0, "text": words, "chat": 7}}
+    log = tmp_path / "bot.log"
+    with webhook_bot(fake, database_url, tmp_path, log) as (webhook, _healthz):
+        assert post(webhook, broken, secret=SECRET) == 400  # PTB refuses what it cannot read
+        # The next update is read after the broken one: its reply means that one was handled.
+        assert post(webhook, fake.inject_message(ADMIN_ID, "/start"), secret=SECRET) == 200
+        fake.wait_for(lambda f: len(f.messages_to(ADMIN_ID)) >= 1, timeout=30)
+    text = log.read_text()
+    assert words not in text
+    records = [json.loads(line) for line in text.splitlines() if line.strip()]
+    assert any("update 4711 (message)" in r["message"] for r in records), text
