@@ -12,6 +12,10 @@ minute and broken feeds, each during a broadcast, and the figures are printed.
   and started again. The bot must keep running, log the outage, and catch up. Needs
   PostgreSQL's server programs (Debian: `apt-get install postgresql`); without them the
   drill says so and is skipped.
+- silent-database: the same PostgreSQL, reached through a relay that falls silent for a
+  minute (connections and queries hang, nothing is refused), as a host that froze or
+  dropped off the network would. The bot must answer every command meanwhile (with
+  "something went wrong"), then catch up and serve everyone once.
 - telegram: the Bot API answers 502 for 30 seconds, then does not answer at all for 30
   seconds. Nothing may be lost, and the backoff must show in the log.
 - feeds: every kind of broken feed (HTTP error, timeout, oversize body, HTML instead of
@@ -55,6 +59,7 @@ from bot import feeds
 from bot.broadcasts import staff_message
 from bot.settings import BotSettings
 from bot.sim.feeds import feed_server
+from bot.sim.silent import SilentHost
 from bot.sim.telegram.flood import RateLimits
 from bot.sim.telegram.server import FakeTelegram
 from db import broadcasts, sources, staff, subscriptions
@@ -448,6 +453,95 @@ def drill_database(people: int, outage_seconds: float = 30.0) -> list[str] | Non
     return lines
 
 
+# -- drill: the database host falls silent ----------------------------------------------
+def answered(fake: FakeTelegram, before: int) -> Callable[[], bool]:
+    """The lead has more than `before` messages: the bot answered."""
+    return lambda: len(fake.messages_to(LEAD_ID)) > before
+
+
+def drill_silent_database(people: int, silent_seconds: float = 60.0) -> list[str] | None:
+    """PostgreSQL's host stops answering (no refusal: connections and queries just hang)
+    for a minute mid-broadcast; the bot must keep answering and then catch up."""
+    programs = postgres_programs()
+    if programs is None:
+        say("PostgreSQL's server programs (initdb, pg_ctl) are not installed; skipped.")
+        return None
+    lines = Report()
+    with tempfile.TemporaryDirectory(prefix="dutybot-drill-") as name, realistic_telegram() as fake:
+        folder = Path(name)
+        if os.geteuid() == 0:
+            os.chmod(folder, 0o755)  # the postgres user must reach its data folder
+        postgres = Postgres(programs, folder)
+        postgres.init()
+        postgres.start()
+        bot = BotProcess(fake, "", folder, "silent-database")
+        drill_engine: Engine | None = None
+        answer_times: list[float] = []
+        answers: list[str] = []
+        try:
+            url = postgres.create_database("dutybot_drill")
+            drill_engine = make_engine(url)
+            create_schema(drill_engine)
+            seed_broadcast(drill_engine, people)
+            with SilentHost(("127.0.0.1", postgres.port)) as host:
+                bot.database_url = postgres.url("dutybot_drill").replace(
+                    f":{postgres.port}/", f":{host.port}/"
+                )
+                bot.start()
+                wait_until("a quarter of the broadcast", lambda: len(fake.sent) >= people // 4, 300)
+                host.silence()
+                went_silent = time.monotonic()
+                sent_at_silence = len(copies(fake, people))
+                # A lead keeps asking during the silence; each question must get an answer.
+                while time.monotonic() - went_silent < silent_seconds - 15:
+                    asked = time.monotonic()
+                    before = len(fake.messages_to(LEAD_ID))
+                    fake.inject_message(
+                        LEAD_ID, "/subscriptions", first_name="Lena", username="lena"
+                    )
+                    wait_until("an answer while the database is silent", answered(fake, before), 60)
+                    answer_times.append(time.monotonic() - asked)
+                    answers.append(fake.messages_to(LEAD_ID)[-1].text)
+                time.sleep(max(0.0, silent_seconds - (time.monotonic() - went_silent)))
+                sent_during = len(copies(fake, people)) - sent_at_silence
+                if not bot.alive():
+                    raise DrillFailed("the bot died while the database was silent")
+                host.speak()
+                spoke = time.monotonic()
+                wait_until("the first message after", more_sent_than(fake, len(fake.sent)), 120)
+                resumed = time.monotonic() - spoke
+                wait_until("the broadcast to finish", lambda: all_sent(drill_engine), 600)
+                finished = time.monotonic() - spoke
+                replies = len(fake.messages_to(LEAD_ID))
+                fake.inject_message(LEAD_ID, "/subscriptions", first_name="Lena", username="lena")
+                wait_until("an answer after", lambda: len(fake.messages_to(LEAD_ID)) > replies, 30)
+                answer_after = fake.messages_to(LEAD_ID)[-1].text
+                bot.stop()
+        finally:
+            bot.stop()
+            if drill_engine is not None:
+                drill_engine.dispose()
+            with contextlib.suppress(subprocess.CalledProcessError):
+                postgres.stop()
+        lines.extend(check_served_once(fake, people, allowed_twice=set()))
+        if not answers or any("something went wrong" not in a for a in answers):
+            raise DrillFailed(f"answers while silent: {answers!r}")
+        if "something went wrong" in answer_after:
+            raise DrillFailed(f"the answer after the silence: {answer_after!r}")
+        lines.extend(
+            [
+                f"database host silent for {silent_seconds:.0f} s; the bot kept running",
+                f"a lead asked {len(answers)} times meanwhile; each got 'something went wrong' "
+                f"after {min(answer_times):.1f}-{max(answer_times):.1f} s",
+                f"sent while it was silent: {sent_during} (requests already on their way)",
+                f"sending resumed {resumed:.1f} s after the host answered again; "
+                f"the broadcast finished {finished:.0f} s after",
+                f"tracebacks in the log: {len(bot.log_lines(r'^Traceback'))}",
+            ]
+        )
+    return lines
+
+
 # -- drill: Telegram failing for a minute -------------------------------------------------
 def drill_telegram(people: int, seconds: float = 30.0) -> list[str]:
     lines = Report()
@@ -600,6 +694,10 @@ def drill_feeds(people: int) -> list[str]:
 DRILLS: dict[str, tuple[str, Callable[[int], list[str] | None]]] = {
     "kill": ("SIGKILL ten times during a broadcast", drill_kill),
     "database": ("PostgreSQL stopped for 30 s during a broadcast", drill_database),
+    "silent-database": (
+        "PostgreSQL's host silent for 60 s during a broadcast",
+        drill_silent_database,
+    ),
     "telegram": ("Telegram 5xx for 30 s, then timing out for 30 s", drill_telegram),
     "feeds": ("every kind of broken feed during a broadcast", drill_feeds),
 }

@@ -271,7 +271,7 @@ def build_application(
     engine: Engine | None = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> Application:  # type: ignore[type-arg]
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(settings.database_url, timeout=settings.database_timeout_seconds)
     migrations.prepare(engine, auto_migrate=settings.auto_migrate)
     application = (
         ApplicationBuilder()

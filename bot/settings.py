@@ -43,6 +43,9 @@ class Settings(LoggingSettings):
 
     # Kept out of repr: a database URL or a proxy URL may carry a password.
     database_url: str = Field(default="sqlite:///dutybot.sqlite3", repr=False)
+    # PostgreSQL: how long connecting or one statement may take before the bot counts the
+    # database as unavailable (a host that stops answering must not freeze the bot).
+    database_timeout_seconds: float = Field(default=5.0, ge=2, le=300)
     # Upgrade the schema at start-up; false: refuse to start unless `dutybot db upgrade` ran.
     auto_migrate: bool = True
     admin_telegram_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)

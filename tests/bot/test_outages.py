@@ -23,12 +23,13 @@ from bot.render import split_html
 from bot.rollcall import jobs as rollcall
 from bot.settings import BotSettings
 from bot.sim.feeds import feed_server
+from bot.sim.silent import SilentHost
 from bot.sim.telegram.server import FakeTelegram
 from db import deliveries, sources
 from db.deliveries import Recipient
-from db.engine import session_scope
+from db.engine import make_engine, session_scope
 from db.models import Delivery, DeliveryKind, DeliveryStatus, Priority, Role, Source, Staff
-from tests.harness import RunningBot
+from tests.harness import MutableClock, RunningBot, running_bot
 from tests.schedules.sources.samples import StateItem, state_feed
 
 
@@ -303,3 +304,45 @@ async def test_telegrams_refusals_during_a_database_outage_are_acted_on_once_it_
     (notice,) = bot.fake.messages_to(lena.chat_id)
     assert notice.text.startswith("⚠️ <b>Gus (@gus) can no longer be reached on Telegram.</b>")
     assert _copies(bot, [fay], "Stay indoors") == {fay.chat_id: 1}
+
+
+async def test_a_database_host_that_falls_silent_costs_answers_seconds_and_loses_nothing(
+    settings: BotSettings, engine: Engine, fake: FakeTelegram, clock: MutableClock
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a database host to fall silent needs PostgreSQL (TEST_DATABASE_URL)")
+    url = engine.url
+    with SilentHost((url.host or "127.0.0.1", url.port or 5432)) as host:
+        relayed = make_engine(
+            url.set(host="127.0.0.1", port=host.port).render_as_string(hide_password=False),
+            timeout=2,
+        )
+        async with running_bot(settings, engine=relayed, fake=fake, clock=clock) as bot:
+            lena = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+            sam = bot.enrol("Sam Staff", countries=("KZ",))
+            host.silence()
+            # Every wait on the database ends within seconds: people hear that something
+            # went wrong instead of nothing at all.
+            before = len(fake.messages_to(sam.chat_id))
+            fake.inject_message(sam.telegram_user_id, "/help_me at the airport, road blocked")
+            await fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) > before, timeout=60)
+            assert "something went wrong" in fake.messages_to(sam.chat_id)[before].text
+            host.speak()
+            await fake.await_for(lambda _f: _answers(relayed), timeout=60)
+            # Back: the same call for help goes through and reaches the lead.
+            reply = await bot.say(sam.telegram_user_id, "/help_me at the airport, road blocked")
+            assert "something went wrong" not in reply
+            await fake.await_for(
+                lambda f: any("road blocked" in m.text for m in f.messages_to(lena.chat_id)),
+                timeout=60,
+            )
+        relayed.dispose()
+
+
+def _answers(engine: Engine) -> bool:
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError:
+        return False
+    return True

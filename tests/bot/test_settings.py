@@ -48,6 +48,7 @@ def test_every_setting_but_the_token_has_a_default() -> None:
     assert settings.model_dump(exclude={"telegram_bot_token"}) == {
         "log_format": "text",
         "database_url": "sqlite:///dutybot.sqlite3",
+        "database_timeout_seconds": 5.0,
         "auto_migrate": True,
         "admin_telegram_ids": [],
         "invite_ttl_days": 7,
