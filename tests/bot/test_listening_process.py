@@ -6,17 +6,23 @@ either log format, holds the token."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
 from bot.cli import EXIT_TOKEN_REJECTED
 from bot.sim.telegram.server import FakeTelegram
+from tests.bot.test_webhook import webhook_bot
 from tests.listening import (
     AGAIN,
     FAILING,
     REJECTED,
+    ROOT,
     BotRun,
     deaf_for_a_while,
     token_rejected,
@@ -111,3 +117,67 @@ def test_getupdates_404_for_a_while_the_bot_recovers_and_healthz_tells(
     assert deaf.about_it == 3 and deaf.tracebacks == 0
     assert deaf.exit_code == 0
     _no_token(run.output())
+
+
+def test_webhook_mode_reports_what_getwebhookinfo_says(
+    fake: FakeTelegram, database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    fake.webhook_delivery_failed("Wrong response from the webhook: 502 Bad Gateway", at=1709294400)
+    with webhook_bot(fake, database_url, tmp_path, tmp_path / "bot.log") as (_webhook, healthz):
+        # The first check runs as the bot starts; until then the report says it has not run.
+        wait_until(
+            "the first getWebhookInfo",
+            lambda: httpx.get(healthz, timeout=10).json()["telegram"]["webhook"] is not None,
+            60,
+        )
+        response = httpx.get(healthz, timeout=10)
+    assert response.status_code == 200
+    telegram = response.json()["telegram"]
+    assert telegram["heard_by"] in ("getWebhookInfo", "update")
+    assert telegram["webhook"] == {
+        "checked_at": telegram["webhook"]["checked_at"],
+        "pending_update_count": 0,
+        "last_error_date": "2024-03-01T12:00:00+00:00",
+        "last_error_message": "Wrong response from the webhook: 502 Bad Gateway",
+    }
+    log = (tmp_path / "bot.log").read_text()
+    assert log.count("Telegram could not deliver an update to the webhook") == 1
+
+
+def test_what_python_would_print_by_itself_goes_through_the_masking_log(tmp_path: Path) -> None:
+    script = f"""
+import asyncio, threading, warnings
+from bot.logs import configure_logging, log_loop_exception, redact
+TOKEN = {FakeTelegram.TOKEN!r}
+configure_logging("json")
+redact([TOKEN, TOKEN.partition(":")[2]])
+warnings.warn("calling bot" + TOKEN)
+thread = threading.Thread(target=lambda: 1 / 0 if TOKEN else None, name="worker")
+thread.start()
+thread.join()
+loop = asyncio.new_event_loop()
+loop.set_exception_handler(log_loop_exception)
+async def fails():
+    raise RuntimeError("loop saw " + TOKEN)
+task = loop.create_task(fails())
+loop.run_until_complete(asyncio.sleep(0.01))
+del task
+loop.close()
+raise RuntimeError("bot" + TOKEN.partition(":")[2] + " refused")
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    _no_token(result.stdout + result.stderr)
+    records = [json.loads(line) for line in result.stderr.decode().splitlines()]
+    messages = [r["message"] for r in records]
+    assert any("calling bot[redacted]" in m for m in messages)  # a warning
+    assert "uncaught exception in worker" in messages
+    assert any(m.startswith("Task exception was never retrieved") for m in messages)
+    assert messages[-1] == "uncaught exception"
+    assert "bot[redacted] refused" in records[-1]["exc_info"]
