@@ -21,6 +21,8 @@ minute and broken feeds, each during a broadcast, and the figures are printed.
 - feeds: every kind of broken feed (HTTP error, timeout, oversize body, HTML instead of
   a feed, garbage, an empty feed) is polled over and over during a broadcast, which must
   go out as if nothing happened.
+- token, deaf: the token revoked mid-run, getUpdates answering 404 for two minutes
+  (benchmarks/listening.py).
 
 The bot talks to the simulated Bot API (`bot.sim.telegram`) with Telegram's rate limits.
 The exit status is 1 if any drill missed its requirement.
@@ -703,7 +705,16 @@ DRILLS: dict[str, tuple[str, Callable[[int], list[str] | None]]] = {
 }
 
 
+def _register_listening_drills() -> None:
+    # Their own module (benchmarks/listening.py), which imports this one's helpers.
+    from benchmarks.listening import drill_deaf, drill_token
+
+    DRILLS["token"] = ("the token revoked while the bot polls", drill_token)
+    DRILLS["deaf"] = ("getUpdates answering 404 for 2 minutes", drill_deaf)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _register_listening_drills()
     parser = argparse.ArgumentParser(prog="python -m benchmarks.drills", description=__doc__)
     parser.add_argument("drills", nargs="*", metavar="DRILL", help=", ".join(DRILLS))
     parser.add_argument("--people", type=int, default=2000, help="subscribers (default 2000)")

@@ -18,6 +18,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -30,6 +31,13 @@ from bot.curfews.jobs import job_replan_curfews, plan_curfew_jobs
 from bot.curfews.rules import queue_due_curfew_messages
 from bot.dispatcher import DATABASE_UNAVAILABLE, Dispatcher
 from bot.health import serve_health
+from bot.listening import (
+    WEBHOOK_CHECK_SECONDS,
+    TelegramLink,
+    build_requests,
+    job_check_webhook,
+    record_update,
+)
 from bot.rollcall import handlers as rollcall
 from bot.settings import BotSettings
 from db import migrations
@@ -273,18 +281,30 @@ def build_application(
 ) -> Application:  # type: ignore[type-arg]
     engine = engine or make_engine(settings.database_url, timeout=settings.database_timeout_seconds)
     migrations.prepare(engine, auto_migrate=settings.auto_migrate)
+    # Every call to Telegram goes through the link's requests: outages of getUpdates are
+    # ridden out and logged once, a rejected token stops the bot (bot/listening.py). Its
+    # clock is the real one: a test that moves the bot's clock on has not made Telegram
+    # fall silent.
+    link = TelegramLink(clock=utcnow, retry_max_seconds=settings.telegram_retry_max_seconds)
+    request, get_updates_request = build_requests(link)
     application = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_base_url)
+        .request(request)
+        .get_updates_request(get_updates_request)
         .post_init(_post_init)
         .post_stop(_post_stop)
         .concurrent_updates(True)
         .build()
     )
     application.bot_data[SERVICES_KEY] = Services(
-        settings=settings, engine=engine, clock=clock, commands=COMMANDS
+        settings=settings, engine=engine, clock=clock, commands=COMMANDS, link=link
     )
+    webhook_mode = settings.telegram_webhook_url is not None
+    if webhook_mode:
+        # Before every other handler: an update that arrived is word from Telegram.
+        application.add_handler(TypeHandler(Update, record_update), group=-1)
 
     private = filters.ChatType.PRIVATE
     application.add_handlers([CommandHandler(c.name, c.handler) for c in COMMANDS])
@@ -334,4 +354,11 @@ def build_application(
         first=privacy.RETENTION_FIRST_SECONDS,
         name=privacy.RETENTION_JOB,
     )
+    if webhook_mode:
+        jobs.run_repeating(
+            job_check_webhook,
+            interval=WEBHOOK_CHECK_SECONDS,
+            first=0,
+            name="webhook-check",
+        )
     return application

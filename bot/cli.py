@@ -1,4 +1,10 @@
-"""The `dutybot` command: run the bot, create the schema, add an admin."""
+"""The `dutybot` command: run the bot, create the schema, add an admin.
+
+`dutybot run` exits 0 when stopped (SIGTERM, SIGINT), 78 (EX_CONFIG) when Telegram
+rejects the token, 2 for a setting that is missing or wrong, and 1 for anything else
+that stops it; each failure is one line on stderr (a JSON object with LOG_FORMAT=json)
+that never shows the token.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,18 @@ import json
 import logging
 import sys
 from datetime import date
+from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from bot.logs import configure_logging, redact
-from bot.settings import ConfigError, load_bot_settings, load_logging_settings, load_settings
+from bot.logs import configure_logging, explained_elsewhere, log_loop_exception, mask, redact
+from bot.settings import (
+    BotSettings,
+    ConfigError,
+    load_bot_settings,
+    load_logging_settings,
+    load_settings,
+)
 from db import audit, migrations, sources, staff
 from db.engine import make_engine, session_scope
 from db.models import Role
@@ -23,6 +36,14 @@ from schedules.sources.base import FeedError, SourceKind
 from schedules.sources.check import check_source, item_to_json, items_table
 
 log = logging.getLogger("bot")
+
+# sysexits' EX_CONFIG: the bot cannot run with this configuration. A supervisor that
+# restarts on failure tries again (a token fixed in .env is picked up then).
+EXIT_TOKEN_REJECTED = 78
+EXIT_CONFIG = 2
+EXIT_FAILED = 1
+
+_log_format = "text"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -77,21 +98,75 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _configure_logging() -> None:
-    configure_logging(load_logging_settings().log_format)
+    global _log_format
+    _log_format = load_logging_settings().log_format
+    configure_logging(_log_format)
+
+
+def fail(message: str) -> None:
+    """Say why the command stops, in one line on stderr: `dutybot: ...`, or with
+    LOG_FORMAT=json one JSON object, so a log collector reads it like any other."""
+    if _log_format == "json":
+        log.critical(message)
+    else:
+        print(f"dutybot: {mask(message)}", file=sys.stderr, flush=True)
+
+
+def _one_line(error: BaseException) -> str:
+    """An unexpected error as one line: its type, its first line and where it was raised."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    where = ""
+    traceback = error.__traceback__
+    while traceback is not None and traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    if traceback is not None:
+        code = traceback.tb_frame.f_code
+        where = f" (in {code.co_name}, {code.co_filename.rsplit('/', 1)[-1]}:{traceback.tb_lineno})"
+    return f"stopped by {type(error).__name__}: {text}{where}"
 
 
 def cmd_run() -> int:
     from bot.app import ALLOWED_UPDATES, build_application
+    from bot.context import SERVICES_KEY, Services
+    from bot.listening import TokenRejected, rejection_message
 
     settings = load_bot_settings()
     token = settings.telegram_bot_token.get_secret_value()
     secret = settings.telegram_webhook_secret
     redact([token, token.partition(":")[2], *([secret.get_secret_value()] if secret else [])])
+    explained_elsewhere(TokenRejected)
     application = build_application(settings)
+    services: Services = application.bot_data[SERVICES_KEY]
+    link = services.link
+    assert link is not None
+    # A rejected token stops the bot, which then exits with one line (below).
+    link.on_rejected = application.stop_running
+    # PTB runs on the loop set here; what the loop catches goes through the masking log.
+    loop = asyncio.new_event_loop()
+    loop.set_exception_handler(log_loop_exception)
+    asyncio.set_event_loop(loop)
+    try:
+        _serve(application, settings, ALLOWED_UPDATES)
+    except Exception:
+        if not link.rejected:
+            raise
+    if link.rejected:
+        fail(rejection_message())
+        return EXIT_TOKEN_REJECTED
+    return 0
+
+
+def _serve(
+    application: Any,
+    settings: BotSettings,
+    allowed_updates: list[str],
+) -> None:
+    """Long polling, or the webhook; returns when the bot has stopped."""
     if settings.telegram_webhook_url is None:
         log.info("receiving updates by long polling")
-        application.run_polling(allowed_updates=ALLOWED_UPDATES)
-        return 0
+        application.run_polling(allowed_updates=allowed_updates)
+        return
+    secret = settings.telegram_webhook_secret
     assert secret is not None  # the settings refuse webhook mode without one
     log.info(
         "receiving updates by webhook at %s, served on %s:%d",
@@ -107,9 +182,8 @@ def cmd_run() -> int:
         url_path=settings.webhook_path,
         webhook_url=settings.telegram_webhook_url,
         secret_token=secret.get_secret_value(),
-        allowed_updates=ALLOWED_UPDATES,
+        allowed_updates=allowed_updates,
     )
-    return 0
 
 
 def cmd_db(command: str, message: str | None = None) -> int:
@@ -278,7 +352,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _configure_logging()
         if args.command == "run":
-            return cmd_run()
+            try:
+                return cmd_run()
+            except (ConfigError, migrations.SchemaError) as error:
+                fail(str(error))
+                return EXIT_CONFIG
+            except Exception as error:
+                # One line, never a traceback that could show the token; the details that
+                # matter (type, message, where) are in it.
+                fail(_one_line(error))
+                return EXIT_FAILED
         if args.command == "init-db":
             return cmd_db("upgrade")
         if args.command == "demo":

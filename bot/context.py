@@ -1,4 +1,5 @@
-"""What handlers and jobs share: the settings, the database engine, the clock, the dispatcher."""
+"""What handlers and jobs share: the settings, the database engine, the clock, the dispatcher,
+and what the bot last heard from Telegram."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from db.types import utcnow
 if TYPE_CHECKING:
     from bot.dispatcher import Dispatcher
     from bot.health import HealthServer
+    from bot.listening import TelegramLink
 
 Context = CallbackContext[Any, Any, Any, Any]
 
@@ -34,6 +36,7 @@ class Services:
     health: HealthServer | None = None  # GET /healthz; started at start-up unless turned off
     commands: tuple[Command, ...] = ()  # the command table (bot.app.COMMANDS)
     menu_task: asyncio.Task[int] | None = None  # bringing people's menus up to date
+    link: TelegramLink | None = None  # when the bot last heard from Telegram (/healthz)
 
     def wake_dispatcher(self) -> None:
         if self.dispatcher is not None:

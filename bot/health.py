@@ -1,9 +1,11 @@
 """GET /healthz: is the bot able to do its job? Served from the bot's own event loop.
 
 200 with a JSON report when all is well; 503 with the same report when the database
-cannot be reached or the outbox is stuck (a message has been due for longer than
-HEALTH_OUTBOX_STUCK_SECONDS while the dispatcher is not waiting out a 429). Feeds that
-fail are shown but do not make the bot unhealthy: they are reported to the admins.
+cannot be reached, the outbox is stuck (a message has been due for longer than
+HEALTH_OUTBOX_STUCK_SECONDS while the dispatcher is not waiting out a 429), or the bot has
+not heard from Telegram for longer than HEALTH_TELEGRAM_SILENCE_SECONDS. Feeds that fail
+are shown but do not make the bot unhealthy: they are reported to the admins. Feed URLs
+are shown without their user info and query string, which can hold credentials.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import tornado.httpserver
 import tornado.netutil
@@ -23,6 +27,7 @@ import tornado.web
 from sqlalchemy.engine import Engine
 
 from bot.context import Services
+from bot.listening import TelegramLink
 from bot.settings import ConfigError
 from db import health
 from db.engine import session_scope
@@ -48,6 +53,69 @@ def _age(moment: datetime | None, now: datetime) -> float | None:
     return None if moment is None else round(max(0.0, (now - moment).total_seconds()), 1)
 
 
+_MASK = "[redacted]"
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+
+
+def mask_url(url: str) -> str:
+    """`url` without what may be a credential: the user info and the query string."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return _MASK
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = f"{_MASK}@{host}" + (f":{port}" if port is not None else "")
+    query = _MASK if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def mask_urls(text: str | None) -> str | None:
+    """Every URL in `text` (an error message can quote one) masked as `mask_url` does."""
+    return None if text is None else _URL.sub(lambda m: mask_url(m.group(0)), text)
+
+
+def _telegram(
+    link: TelegramLink, *, mode: str, silence_after: float
+) -> tuple[str | None, dict[str, Any]]:
+    """A problem, if the bot has not heard from Telegram for too long, and the report.
+
+    The silence is measured on the link's own clock, the real one."""
+    silent = link.silent_for()
+    problem = None
+    if link.rejected:
+        problem = "Telegram rejected the bot's token (401 Unauthorized)"
+    elif silent > silence_after:
+        problem = f"not heard from Telegram for {silent:.0f} s"
+        if link.last_error is not None:
+            problem += f" (last error: {link.last_error})"
+    body: dict[str, Any] = {
+        "last_heard_at": _iso(link.last_heard_at),
+        "heard_by": link.heard_by,
+        "silent_seconds": round(silent, 1),
+        "silent_after_seconds": silence_after,
+        "failing_since": _iso(link.failing_since),
+        "failed_attempts": link.failed_attempts,
+        "last_error": link.last_error,
+        "token_rejected": link.rejected,
+    }
+    if mode == "webhook":
+        hook = link.webhook
+        body["webhook"] = (
+            None
+            if hook is None
+            else {
+                "checked_at": _iso(hook.checked_at),
+                "pending_update_count": hook.pending_update_count,
+                "last_error_date": _iso(hook.last_error_date),
+                "last_error_message": hook.last_error_message,
+            }
+        )
+    return problem, body
+
+
 def assess(
     *,
     mode: str,
@@ -57,11 +125,18 @@ def assess(
     outbox: OutboxState | None,
     paused_for: float,
     stuck_after: float,
+    link: TelegramLink | None = None,
+    silence_after: float = 90.0,
 ) -> HealthReport:
     """The report for what was read; pure, so every rule is tested without a server."""
     problems: list[str] = []
     if database_error is not None:
         problems.append(f"database unreachable ({database_error})")
+    telegram_body: dict[str, Any] | None = None
+    if link is not None:
+        telegram_problem, telegram_body = _telegram(link, mode=mode, silence_after=silence_after)
+        if telegram_problem is not None:
+            problems.append(telegram_problem)
     outbox_body: dict[str, Any] | None = None
     if outbox is not None:
         overdue = _age(outbox.oldest_due_at, now)
@@ -82,16 +157,17 @@ def assess(
         "mode": mode,
         "time": now.isoformat(),
         "database": {"reachable": database_error is None},
+        "telegram": telegram_body,
         "sources": None
         if database_error is not None
         else [
             {
                 "id": s.id,
                 "kind": s.kind,
-                "url": s.url,
+                "url": mask_url(s.url),
                 "country": s.country,
                 "last_success_at": _iso(s.last_success_at),
-                "last_error": s.last_error,
+                "last_error": mask_urls(s.last_error),
                 "failing_since": _iso(s.failing_since),
             }
             for s in sources
@@ -114,6 +190,8 @@ async def check(
     mode: str,
     paused_for: float,
     stuck_after: float,
+    link: TelegramLink | None = None,
+    silence_after: float = 90.0,
 ) -> HealthReport:
     """Read the database off the event loop, so a hanging database cannot stall the bot."""
     database_error: str | None = None
@@ -137,6 +215,8 @@ async def check(
         outbox=outbox,
         paused_for=paused_for,
         stuck_after=stuck_after,
+        link=link,
+        silence_after=silence_after,
     )
 
 
@@ -208,6 +288,8 @@ def serve_health(svc: Services) -> HealthServer:
             mode=mode,
             paused_for=dispatcher.pacer.paused_for() if dispatcher is not None else 0.0,
             stuck_after=settings.health_outbox_stuck_seconds,
+            link=svc.link,
+            silence_after=settings.health_telegram_silence_seconds,
         )
 
     server = HealthServer(probe)

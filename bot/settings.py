@@ -106,6 +106,12 @@ class BotSettings(Settings):
     health_port: int = Field(default=8080, ge=0, le=65535)
     # The outbox counts as stuck when a message has been due this long and is not sent.
     health_outbox_stuck_seconds: float = Field(default=300.0, ge=10, le=86400)
+    # /healthz answers 503 when the bot has not heard from Telegram for this long: no
+    # successful getUpdates (polling), no update and no getWebhookInfo (webhook mode).
+    health_telegram_silence_seconds: float = Field(default=90.0, ge=1, le=86400)
+    # While Telegram does not answer getUpdates (or getMe, or the webhook calls at start-up),
+    # the bot asks again after 1 s, then 1.5 times longer each time, up to this.
+    telegram_retry_max_seconds: float = Field(default=30.0, gt=0, le=600)
 
     @field_validator("telegram_webhook_url", "telegram_webhook_secret", mode="before")
     @classmethod

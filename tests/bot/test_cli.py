@@ -134,3 +134,21 @@ def test_sources_add_list_remove(tmp_path: Path, database_url: str, engine: Engi
         "sources", "add", "rss", "https://y.example/feed", cwd=tmp_path, DATABASE_URL=database_url
     )
     assert bad.returncode == 2 and "needs a country" in bad.stderr
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_run_stopped_by_anything_else_says_it_in_one_line(log_format: str, tmp_path: Path) -> None:
+    token = "123456789:AAE" + "x" * 32
+    result = _dutybot(
+        "run",
+        cwd=tmp_path,
+        TELEGRAM_BOT_TOKEN=token,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'missing-folder' / 'dutybot.sqlite3'}",
+        HEALTH_PORT="0",
+        LOG_FORMAT=log_format,
+    )
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    said = json.loads(line)["message"] if log_format == "json" else line.removeprefix("dutybot: ")
+    assert said.startswith("stopped by OperationalError: (sqlite3.OperationalError) unable to open")
+    assert token.partition(":")[2] not in result.stdout + result.stderr

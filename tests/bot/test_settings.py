@@ -73,6 +73,8 @@ def test_every_setting_but_the_token_has_a_default() -> None:
         "health_listen": "127.0.0.1",
         "health_port": 8080,
         "health_outbox_stuck_seconds": 300.0,
+        "health_telegram_silence_seconds": 90.0,
+        "telegram_retry_max_seconds": 30.0,
     }
     assert settings.webhook_path == "/"
 

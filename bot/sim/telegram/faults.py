@@ -2,8 +2,10 @@
 
 Flood control has its own module; here are one-off errors (``fail_next``), slow answers
 (``slow``), outages of a given length, as 5xx or timeouts (``fail_for``), people who
-blocked the bot (403) and chats that are gone (400). Whether a chat can be reached is
-checked in ``BotApiState._check_reachable``, as every message handler needs it.
+blocked the bot (403) and chats that are gone (400), a token revoked in BotFather (401 to
+every call) and a webhook Telegram could not deliver to (getWebhookInfo's last error).
+Whether a chat can be reached is checked in ``BotApiState._check_reachable``, as every
+message handler needs it.
 """
 
 from __future__ import annotations
@@ -79,6 +81,22 @@ class FaultInjection(BotApiState):
     def forget_chat(self, chat_id: int) -> None:
         with self._cond:
             self._forgotten.add(chat_id)
+
+    def revoke_token(self, token: str | None = None) -> None:
+        """The token (the bot's, by default) was revoked in BotFather: from now on every
+        call made with it is answered 401, as Telegram does, whatever the method."""
+        with self._cond:
+            self._revoked.add(token or self.TOKEN)
+
+    def webhook_delivery_failed(self, message: str, *, at: float | None = None) -> None:
+        """Telegram could not deliver an update to the webhook: getWebhookInfo reports
+        ``message`` as its last error, at ``at`` (unix time; now by default)."""
+        with self._cond:
+            self._webhook_error = (int(time.time() if at is None else at), message)
+
+    def _check_token(self, token: str) -> None:
+        if token in self._revoked:
+            raise ApiError(HTTPStatus.UNAUTHORIZED, "Unauthorized")
 
     def _apply_fail_rules(self, method: str, chat_id: int | None) -> None:
         for rule in self._fail_rules:

@@ -94,6 +94,8 @@ class BotMethods(BotApiState):
         }
         if self.webhook is not None and self.webhook["allowed_updates"] is not None:
             info["allowed_updates"] = self.webhook["allowed_updates"]
+        if self.webhook is not None:
+            info.update(self._webhook_error_fields())
         return info
 
     def _delete_webhook(self, params: dict[str, Any]) -> Any:

@@ -233,6 +233,7 @@ class FakeTelegram(ClientSide, FaultInjection, MessageMethods, BotMethods):
                 self.calls.append((method, params))
                 self.call_times.append(time.monotonic())
                 self._cond.notify_all()
+                self._check_token(match["token"])
                 result = self._call(method, params)
                 return HTTPStatus.OK, {"ok": True, "result": result}
             except ApiError as err:

@@ -113,6 +113,9 @@ class BotApiState:
         self.outage_answers = 0  # calls answered with an error by fail_for()
         self._blocked: set[int] = set()
         self._forgotten: set[int] = set()
+        self._revoked: set[str] = set()  # tokens every call with is answered 401
+        # getWebhookInfo's last_error_date (unix time) and last_error_message, once set.
+        self._webhook_error: tuple[int, str] | None = None
 
     def _chat(self, chat_id: int) -> dict[str, Any]:
         chat: dict[str, Any] = {"id": chat_id, "type": "private", "first_name": "User"}
@@ -141,3 +144,10 @@ class BotApiState:
             "first_name": "Dutybot",
             "username": self.BOT_USERNAME,
         }
+
+    def _webhook_error_fields(self) -> dict[str, Any]:
+        """getWebhookInfo's fields about the last failed delivery, if one failed."""
+        if self._webhook_error is None:
+            return {}
+        at, message = self._webhook_error
+        return {"last_error_date": at, "last_error_message": message}
