@@ -44,9 +44,10 @@ _explained: tuple[type[BaseException], ...] = ()
 log = logging.getLogger("bot")
 
 
-def mask(text: str) -> str:
-    """`text` with every secret `redact` was told about replaced by MASK."""
-    for secret in _secrets:
+def mask(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with every secret `redact` was told about (and `secrets`) replaced by MASK."""
+    # Longest first: the whole token before the part of it after the colon.
+    for secret in sorted({*_secrets, *secrets}, key=len, reverse=True):
         text = text.replace(secret, MASK)
     return text
 
@@ -60,10 +61,7 @@ class RedactingFormatter(logging.Formatter):
         self.secrets: set[str] = set()
 
     def format(self, record: logging.LogRecord) -> str:
-        text = self.inner.format(record)
-        for secret in self.secrets | _secrets:
-            text = text.replace(secret, MASK)
-        return text
+        return mask(self.inner.format(record), self.secrets)
 
 
 def _update_summary(value: object) -> object:
