@@ -17,6 +17,7 @@ minute and broken feeds, each during a broadcast, and the figures are printed.
 - feeds: every kind of broken feed (HTTP error, timeout, oversize body, HTML instead of
   a feed, garbage, an empty feed) is polled over and over during a broadcast, which must
   go out as if nothing happened.
+- flood: a broadcast to 60 while strangers write 150 messages a second (benchmarks/flood.py).
 
 The bot talks to the simulated Bot API (`bot.sim.telegram`) with Telegram's rate limits.
 The exit status is 1 if any drill missed its requirement.
@@ -606,6 +607,9 @@ DRILLS: dict[str, tuple[str, Callable[[int], list[str] | None]]] = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    from benchmarks.flood import drill_flood  # its own module, which uses this one's pieces
+
+    DRILLS["flood"] = ("a broadcast while strangers flood the bot", drill_flood)
     parser = argparse.ArgumentParser(prog="python -m benchmarks.drills", description=__doc__)
     parser.add_argument("drills", nargs="*", metavar="DRILL", help=", ".join(DRILLS))
     parser.add_argument("--people", type=int, default=2000, help="subscribers (default 2000)")

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from telegram.ext import CallbackContext
 
 from bot.commands import Command
+from bot.ratelimit import ReplyAllowance
 from bot.settings import BotSettings
 from db.types import utcnow
 
@@ -34,6 +35,9 @@ class Services:
     health: HealthServer | None = None  # GET /healthz; started at start-up unless turned off
     commands: tuple[Command, ...] = ()  # the command table (bot.app.COMMANDS)
     menu_task: asyncio.Task[int] | None = None  # bringing people's menus up to date
+    # Whether a stranger, or someone whose update failed, is answered at all.
+    stranger_replies: ReplyAllowance = field(default_factory=ReplyAllowance)
+    error_replies: ReplyAllowance = field(default_factory=ReplyAllowance)
 
     def wake_dispatcher(self) -> None:
         if self.dispatcher is not None:
