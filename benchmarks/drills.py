@@ -23,6 +23,7 @@ minute and broken feeds, each during a broadcast, and the figures are printed.
   go out as if nothing happened.
 - token, deaf: the token revoked mid-run, getUpdates answering 404 for two minutes
   (benchmarks/listening.py).
+- flood: a broadcast to 60 while strangers write 150 messages a second (benchmarks/flood.py).
 
 The bot talks to the simulated Bot API (`bot.sim.telegram`) with Telegram's rate limits.
 The exit status is 1 if any drill missed its requirement.
@@ -715,6 +716,9 @@ def _register_listening_drills() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     _register_listening_drills()
+    from benchmarks.flood import drill_flood  # its own module, which uses this one's pieces
+
+    DRILLS["flood"] = ("a broadcast while strangers flood the bot", drill_flood)
     parser = argparse.ArgumentParser(prog="python -m benchmarks.drills", description=__doc__)
     parser.add_argument("drills", nargs="*", metavar="DRILL", help=", ".join(DRILLS))
     parser.add_argument("--people", type=int, default=2000, help="subscribers (default 2000)")

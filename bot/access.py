@@ -1,9 +1,11 @@
 """Who may do what: the gate in front of every command and button.
 
 Every handler is wrapped by `requires(role)`. It refuses group chats, answers strangers
-with one polite line that reveals nothing, refuses people below the role (and audits
-the attempt when the command is privileged), and hands the handler the person's row and
-the message (the one a button is on, for a press).
+with one polite line that reveals nothing (once a minute each at most, and only a few a
+second in all: past that, silence, so that a flood of strangers spends nothing of the
+flood budget the alerts need), refuses people below the role (and audits the attempt
+when the command is privileged), and hands the handler the person's row and the message
+(the one a button is on, for a press).
 A rule that turns a request down raises `Refusal(text)` (db.refusal); the gate makes it
 the reply (and audits it for privileged commands), so no handler formats a refusal of
 its own.
@@ -13,13 +15,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, cast
 
 from sqlmodel import Session
 from telegram import Message, Update
+from telegram.ext import ExtBot
 
 from bot import menus
 from bot.context import Context, services
+from bot.ratelimit import Rank
 from db import audit, leads, staff
 from db.engine import session_scope
 from db.models import Role, Staff
@@ -45,12 +49,29 @@ def require_answers_for(session: Session, *, person: Staff, country: str) -> Non
         raise Refusal(f"You don't answer for {country_name(country)}; /lead {country} takes it on.")
 
 
-async def answer(update: Update, text: str) -> None:
-    """Reply to a command with a message, or to a button with a short pop-up."""
+async def answer(update: Update, text: str, *, rank: Rank = Rank.REPLY) -> None:
+    """Reply to a command with a message, or to a button with a short pop-up; `rank` is
+    the reply's place in the flood budget."""
+    message = update.effective_message
     if update.callback_query is not None:
-        await update.callback_query.answer(text[:200], show_alert=True)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text)
+        await update.callback_query.answer(text[:200], show_alert=True)  # not a message
+    elif message is not None:
+        # The bot's own send_message, as Message.reply_text does, but with the rank.
+        bot = cast("ExtBot[int]", message.get_bot())
+        await bot.send_message(chat_id=message.chat_id, text=text, rate_limit_args=rank)
+
+
+async def answer_stranger(update: Update, context: Context, text: str) -> None:
+    """Answer someone who is not enrolled, last in the budget, unless they were answered
+    a moment ago or too many strangers are: then nothing is sent at all."""
+    user = update.effective_user
+    allowance = services(context).stranger_replies
+    if user is None or not allowance.take(user.id):
+        return
+    try:
+        await answer(update, text, rank=Rank.STRANGER)
+    finally:
+        allowance.done()
 
 
 # Control characters (but tab and line breaks) mean nothing in what people write, and
@@ -167,7 +188,10 @@ async def _pass_gate(
     if chat is None or user is None or message is None:
         return  # nothing a person sent, nowhere to answer
     if chat.type != "private":
-        await answer(update, PRIVATE_ONLY_TEXT)
+        if _enrolled(context, user.id):
+            await answer(update, PRIVATE_ONLY_TEXT)
+        else:
+            await answer_stranger(update, context, PRIVATE_ONLY_TEXT)
         return
     what = action or handler.__name__.removeprefix("cmd_")
     person = identify(update, context)
@@ -181,7 +205,7 @@ async def _pass_gate(
                 reason="not enrolled" if person is None else f"role {person.role}",
             )
         if person is None:
-            await answer(update, STRANGER_TEXT)
+            await answer_stranger(update, context, STRANGER_TEXT)
         else:
             await answer(update, f"Sorry, only {_ROLE_WORDS[role]} can do that.")
         return
@@ -195,6 +219,15 @@ async def _pass_gate(
                 context, action=what, user_id=user.id, person=person, reason=refusal.text[:200]
             )
         await answer(update, refusal.text)
+
+
+def _enrolled(context: Context, user_id: int) -> bool:
+    """Whether `user_id` is enrolled or a configured admin; only looks (unlike `identify`)."""
+    svc = services(context)
+    if user_id in svc.settings.admin_telegram_ids:
+        return True
+    with session_scope(svc.engine) as session:
+        return staff.by_telegram_id(session, telegram_user_id=user_id) is not None
 
 
 def _audit_refusal(

@@ -11,7 +11,7 @@ import httpx
 from apscheduler.triggers.date import DateTrigger  # type: ignore[import-untyped]
 from sqlalchemy.engine import Engine
 from telegram import Message, Update
-from telegram.error import TelegramError
+from telegram.error import RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -25,7 +25,7 @@ from telegram.ext import (
 from bot import broadcasts, enrolment, feeds, leads, menus, privacy, subscriptions
 from bot.access import requires
 from bot.commands import Command
-from bot.context import SERVICES_KEY, Context, Services
+from bot.context import SERVICES_KEY, Context, Services, services
 from bot.curfews import handlers as curfews
 from bot.curfews.jobs import job_replan_curfews, plan_curfew_jobs
 from bot.curfews.rules import queue_due_curfew_messages
@@ -38,6 +38,7 @@ from bot.listening import (
     job_check_webhook,
     record_update,
 )
+from bot.ratelimit import ReplyAllowance, SendBudget
 from bot.rollcall import handlers as rollcall
 from bot.settings import BotSettings
 from db import migrations
@@ -48,6 +49,7 @@ from db.types import utcnow
 log = logging.getLogger(__name__)
 
 REPORT_INTERVAL_SECONDS = 2.0
+ERROR_TEXT = "Sorry, something went wrong on our side. The operators have the details."
 # The updates the bot handles, in both polling and webhook mode.
 ALLOWED_UPDATES = ["message", "callback_query"]
 # A one-off job (a reminder, a deadline) that met a database outage runs again this much
@@ -70,22 +72,39 @@ async def cb_unknown(update: Update, context: Context, person: Staff, message: M
 
 
 async def on_error(update: object, context: Context) -> None:
-    """Log first, then tell the person something went wrong (never the details)."""
+    """Log first, then tell the person something went wrong (never the details).
+
+    When the failure was Telegram refusing or flooding a send, nothing more is sent: a
+    reply would meet the same refusal, and under a flood each failure would add one more.
+    Apologies are limited like answers to strangers: during an outage nobody can be
+    looked up, and whoever floods the bot must not be answered for every message.
+    """
+    what = f"job {context.job.name}" if context.job is not None else "an update"
+    if isinstance(context.error, RetryAfter):
+        # One line, no traceback: a flood may bring many of them.
+        log.warning("Telegram flood control (429) while handling %s: %s", what, context.error)
+        return
+    if isinstance(context.error, TelegramError):
+        log.error("Telegram refused a request while handling %s", what, exc_info=context.error)
+        return
     if isinstance(context.error, DATABASE_UNAVAILABLE):
         # One line per failure during an outage, not a traceback for every tick and update.
         reason = str(getattr(context.error, "orig", None) or context.error).strip()
-        what = f"job {context.job.name}" if context.job is not None else "an update"
         log.error("database unavailable while handling %s: %s", what, reason.splitlines()[0])
         _retry_one_off_job(context)
     else:
         log.error("error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:
+        user = update.effective_user
+        apologies = services(context).error_replies
+        if user is None or not apologies.take(user.id):
+            return
         try:
-            await update.effective_message.reply_text(
-                "Sorry, something went wrong on our side. The operators have the details."
-            )
+            await update.effective_message.reply_text(ERROR_TEXT)
         except TelegramError:
             log.warning("could not tell the user about the error")
+        finally:
+            apologies.done()
 
 
 def _retry_one_off_job(context: Context) -> None:
@@ -296,10 +315,30 @@ def build_application(
         .post_init(_post_init)
         .post_stop(_post_stop)
         .concurrent_updates(True)
+        # Every message the bot sends, replies included, spends this one budget.
+        .rate_limiter(SendBudget(settings.send_rate_per_second))
         .build()
     )
+
+    def seconds() -> float:
+        return clock().timestamp()
+
     application.bot_data[SERVICES_KEY] = Services(
-        settings=settings, engine=engine, clock=clock, commands=COMMANDS, link=link
+        settings=settings,
+        engine=engine,
+        clock=clock,
+        commands=COMMANDS,
+        link=link,
+        stranger_replies=ReplyAllowance(
+            per_person_seconds=settings.stranger_reply_seconds,
+            per_second=settings.stranger_replies_per_second,
+            clock=seconds,
+        ),
+        error_replies=ReplyAllowance(
+            per_person_seconds=settings.stranger_reply_seconds,
+            per_second=settings.stranger_replies_per_second,
+            clock=seconds,
+        ),
     )
     webhook_mode = settings.telegram_webhook_url is not None
     if webhook_mode:
@@ -307,7 +346,10 @@ def build_application(
         application.add_handler(TypeHandler(Update, record_update), group=-1)
 
     private = filters.ChatType.PRIVATE
-    application.add_handlers([CommandHandler(c.name, c.handler) for c in COMMANDS])
+    # New messages only: PTB hands edited messages to command and message handlers too,
+    # and an edited "/help_me" must not call for help a second time.
+    new = filters.UpdateType.MESSAGE
+    application.add_handlers([CommandHandler(c.name, c.handler, filters=new) for c in COMMANDS])
     application.add_handlers(
         [
             # Enrolment and roles
@@ -319,7 +361,7 @@ def build_application(
             # Curfews
             CallbackQueryHandler(curfews.cb_curfew, pattern=r"^cf:"),
             # Text a lead pastes or forwards: curfews in it are offered for confirmation
-            MessageHandler(private & filters.TEXT & ~filters.COMMAND, curfews.msg_text),
+            MessageHandler(new & private & filters.TEXT & ~filters.COMMAND, curfews.msg_text),
         ]
     )
     # Safety check-ins and roll calls
@@ -333,7 +375,7 @@ def build_application(
     # Anything else, so strangers and typos get an answer; these must come last.
     application.add_handlers(
         [
-            MessageHandler(private & (filters.COMMAND | filters.TEXT), cmd_unknown),
+            MessageHandler(new & private & (filters.COMMAND | filters.TEXT), cmd_unknown),
             CallbackQueryHandler(cb_unknown),
         ]
     )

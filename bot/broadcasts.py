@@ -197,8 +197,6 @@ async def refresh_report(context: Context, alert: Alert) -> None:
     shown: dict[int, str] = context.application.bot_data.setdefault("report_texts", {})
     if shown.get(alert.id) == text and not finished:
         return
-    if svc.dispatcher is not None:
-        await svc.dispatcher.pacer.acquire()  # edits count against the same limit
     settled = await edit_text(
         context.bot,
         chat_id=alert.report_chat_id,

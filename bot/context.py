@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from telegram.ext import CallbackContext
 
 from bot.commands import Command
+from bot.ratelimit import ReplyAllowance
 from bot.settings import BotSettings
 from db.types import utcnow
 
@@ -37,6 +38,9 @@ class Services:
     commands: tuple[Command, ...] = ()  # the command table (bot.app.COMMANDS)
     menu_task: asyncio.Task[int] | None = None  # bringing people's menus up to date
     link: TelegramLink | None = None  # when the bot last heard from Telegram (/healthz)
+    # Whether a stranger, or someone whose update failed, is answered at all.
+    stranger_replies: ReplyAllowance = field(default_factory=ReplyAllowance)
+    error_replies: ReplyAllowance = field(default_factory=ReplyAllowance)
 
     def wake_dispatcher(self) -> None:
         if self.dispatcher is not None:

@@ -1,12 +1,13 @@
 """The delivery dispatcher: sends the outbox to Telegram in priority order, within limits.
 
 One long-running task. It claims due rows (most urgent first, then oldest) half a
-second's worth at a time, paces them under the global rate, keeps each chat under its
-own rate, and records every outcome in the database:
+second's worth at a time, hands them to the bot's flood budget (bot.ratelimit.SendBudget,
+which every reply spends too) ranked by their priority, keeps each chat under its own
+rate, and records every outcome in the database:
 
 - sent: Telegram's message id is stored (when many are under way, a batch at a time
   within RECORD_SECONDS); the row is never sent again;
-- 429: the row waits `retry_after` and the whole dispatcher pauses as long;
+- 429: the row waits `retry_after`, and the budget pauses every send as long;
 - timeout, 5xx, network errors: retried with exponential backoff;
 - 403, "chat not found", deactivated: the person is marked unreachable, everything
   queued for them stops, and their leads are told;
@@ -35,12 +36,13 @@ from functools import partial
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import ExtBot
 
 from bot import render
-from bot.ratelimit import Pacer
+from bot.ratelimit import HAS_SLOT, SendBudget, delivery_rank, retry_after_seconds
 from bot.settings import Settings
 from db import deliveries, staff
 from db import leads as lead_rules
@@ -79,7 +81,7 @@ class Dispatcher:
     def __init__(
         self,
         *,
-        bot: Bot,
+        bot: ExtBot[int],
         engine: Engine,
         settings: Settings,
         clock: Callable[[], datetime],
@@ -90,7 +92,10 @@ class Dispatcher:
         self.settings = settings
         self.clock = clock
         self.on_progress = on_progress
-        self.pacer = Pacer(settings.send_rate_per_second)
+        # The bot's one budget, which replies spend too: each send takes a slot there at
+        # its row's rank, and is not held again on its way out.
+        self.budget = SendBudget.of(bot)
+        self.pacer = self.budget.pacer
         self._chat_interval = 1.0 / settings.send_rate_per_chat_per_second
         self._chat_free_at: dict[int, float] = {}
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -223,7 +228,9 @@ class Dispatcher:
                 break
             while len(self._in_flight) >= self.settings.send_max_in_flight:
                 await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
-            await self.pacer.acquire()
+            # The slot is taken here, before the send starts, so that nothing is sent
+            # after an outage or a more urgent row showed up meanwhile.
+            await self.budget.slot(delivery_rank(row.priority))
             self._start_send(row)
         return bool(batch)
 
@@ -286,11 +293,10 @@ class Dispatcher:
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
                 link_preview_options=None,
+                rate_limit_args=HAS_SLOT,
             )
         except RetryAfter as error:
-            wait = error.retry_after
-            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-            self.pacer.pause(seconds)
+            seconds = retry_after_seconds(error)  # the budget has paused every send as long
             log.warning(
                 "delivery %d: Telegram asked to wait %.0f s (429)", row.id, seconds, extra=_ids(row)
             )

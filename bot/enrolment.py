@@ -9,7 +9,7 @@ from telegram import Message, Update
 from telegram.constants import ParseMode
 
 from bot import menus, render
-from bot.access import STRANGER_TEXT, clean_text, identify, requires
+from bot.access import STRANGER_TEXT, answer_stranger, clean_text, identify, requires
 from bot.commands import help_text
 from bot.context import Context, services
 from db import audit, invites, staff, subscriptions
@@ -39,7 +39,7 @@ async def cmd_start(update: Update, context: Context) -> None:
     code = clean_text(context.args[0]) if context.args else ""
     svc = services(context)
     if not code or len(code) > 64:
-        await message.reply_text(STRANGER_TEXT)
+        await answer_stranger(update, context, STRANGER_TEXT)
         return
     with session_scope(svc.engine) as session:
         outcome = invites.enrol_with_invite(
@@ -60,7 +60,7 @@ async def cmd_start(update: Update, context: Context) -> None:
                 role=outcome.person.role,
             )
     if outcome.person is None:
-        await message.reply_text(STRANGER_TEXT)
+        await answer_stranger(update, context, STRANGER_TEXT)
         return
     await _set_menu(context, outcome.person)
     await message.reply_text(

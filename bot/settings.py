@@ -55,6 +55,10 @@ class Settings(LoggingSettings):
     send_rate_per_chat_per_second: float = Field(default=1.0, gt=0, le=30)
     send_max_attempts: int = Field(default=20, ge=1, le=1000)
     send_max_in_flight: int = Field(default=16, ge=1, le=512)
+    # Strangers (people not enrolled) are answered at most once in this many seconds each,
+    # and at most this many a second in all; past either, they get no answer at all.
+    stranger_reply_seconds: float = Field(default=60.0, ge=1, le=86400)
+    stranger_replies_per_second: float = Field(default=1.0, gt=0, le=30)
     # Official feeds: polled on each source's own interval.
     feeds_enabled: bool = True
     feed_timeout_seconds: float = Field(default=20.0, gt=0, le=300)

@@ -42,6 +42,7 @@ class DueDelivery:
     reply_markup: dict[str, Any] | None
     attempts: int
     alert_id: int | None
+    priority: int  # its place in the queue for Telegram's flood budget (Priority)
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,7 @@ def claim_due(
             col(Delivery.reply_markup),
             col(Delivery.attempts),
             col(Delivery.alert_id),
+            col(Delivery.priority),
         )
         .where(
             col(Delivery.status) == DeliveryStatus.PENDING.value,
@@ -174,6 +176,7 @@ def claim_due(
                 reply_markup=json.loads(row.reply_markup) if row.reply_markup else None,
                 attempts=row.attempts,
                 alert_id=row.alert_id,
+                priority=row.priority,
             )
         )
     if claimed:

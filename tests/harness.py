@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import socket
 from collections.abc import AsyncIterator, Sequence
@@ -79,6 +80,16 @@ class RunningBot:
         self.fake.inject_message(user_id, text, **self._identity(user_id, kwargs))
         await self.fake.await_for(lambda f: len(f.messages_to(user_id)) > before)
         return self.fake.messages_to(user_id)[before].text
+
+    async def settled(self) -> None:
+        """Wait until the bot has fetched and finished every update sent so far."""
+        application = self.application
+        for _ in range(1000):
+            busy = application.update_processor.current_concurrent_updates
+            if not self.fake._updates and busy == 0 and application.update_queue.empty():
+                return
+            await asyncio.sleep(0.01)
+        raise TimeoutError("the bot did not finish handling its updates")
 
     def press(self, user_id: int, *, chat_id: int, message_id: int, data: str) -> None:
         self.fake.inject_callback(

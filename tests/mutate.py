@@ -83,7 +83,11 @@ _BROADCASTS = (
 # through it. Without this a surviving mutant of the dispatcher runs 150 bot tests.
 TESTS_OF: dict[str, tuple[str, ...]] = {
     "bot.dispatcher": ("tests/bot/test_dispatcher.py", "tests/bot/test_outages.py"),
-    "bot.ratelimit": ("tests/bot/test_ratelimit.py", "tests/bot/test_dispatcher.py"),
+    "bot.ratelimit": (
+        "tests/bot/test_ratelimit.py",
+        "tests/bot/test_budget.py",
+        "tests/bot/test_dispatcher.py",
+    ),
     "db.deliveries": (
         "tests/db/test_deliveries.py",
         "tests/bot/test_dispatcher.py",
@@ -96,6 +100,7 @@ TESTS_OF: dict[str, tuple[str, ...]] = {
         "tests/bot/test_fuzz_commands.py",
         "tests/bot/test_leads.py",
         "tests/bot/test_enrolment.py",
+        "tests/bot/test_budget.py",
     ),
     "bot.rollcall.rules": _ROLL_CALLS,
     "bot.rollcall.views": _ROLL_CALLS,

@@ -198,6 +198,23 @@ async def test_get_updates_returns_injected_command(fake: FakeTelegram, bot: Bot
     assert await bot.get_updates(offset=update.update_id + 1, timeout=0) == ()
 
 
+async def test_a_user_edits_a_message_they_sent(fake: FakeTelegram, bot: Bot) -> None:
+    sent = fake.inject_message(CHAT, "hello", first_name="Ana")["message"]
+    edited = fake.inject_edit(CHAT, sent["message_id"], "/help_me now")
+
+    [first, update] = await bot.get_updates(timeout=0)
+
+    assert update.update_id == edited["update_id"] == first.update_id + 1
+    assert update.message is None and update.edited_message is not None
+    message = update.edited_message
+    assert (message.message_id, message.text) == (sent["message_id"], "/help_me now")
+    assert message.date.timestamp() == sent["date"] and message.edit_date is not None
+    [entity] = message.entities  # a command now, so it carries the entity
+    assert (entity.type, entity.offset, entity.length) == ("bot_command", 0, 8)
+    with pytest.raises(KeyError, match="sent no message"):
+        fake.inject_edit(CHAT + 1, sent["message_id"], "not theirs")
+
+
 async def test_long_poll_wakes_up_on_injected_update(fake: FakeTelegram, bot: Bot) -> None:
     poll = asyncio.create_task(bot.get_updates(timeout=5))
     await fake.await_for(lambda tg: any(m == "getUpdates" for m, _ in tg.calls), timeout=2)

@@ -66,8 +66,6 @@ async def refresh_roll(application: Application, round_id: int) -> None:  # type
         for chat_id, message_id in targets:
             if state.shown.get((chat_id, message_id)) == text:
                 continue
-            if svc.dispatcher is not None:
-                await svc.dispatcher.pacer.acquire()  # edits count against the same limit
             settled = await edit_text(
                 application.bot,
                 chat_id=chat_id,

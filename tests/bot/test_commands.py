@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 from telegram.ext import CommandHandler
 
 from bot import menus
@@ -17,7 +18,7 @@ from bot.settings import BotSettings
 from bot.sim.telegram.server import FakeTelegram
 from db import staff
 from db.engine import session_scope
-from db.models import Role
+from db.models import Delivery, Role
 from tests.harness import ADMIN_ID, MutableClock, RunningBot, running_bot
 
 
@@ -149,3 +150,28 @@ async def test_start_up_gives_menus_only_to_people_whose_menu_is_not_their_roles
         assert bot.services.menu_task is not None
         assert await bot.services.menu_task == 0
     assert [m for m, _ in fake.calls[before:] if m == "setMyCommands"] == ["setMyCommands"]
+
+
+async def test_an_edited_command_does_nothing_again(bot: RunningBot) -> None:
+    """Editing "/help_me" (or any message) is not a new request: no second call for help,
+    no second reply, not even to text that is no command."""
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+    sam = bot.enrol("Sam Staff", countries=("KZ",))
+    update = bot.fake.inject_message(sam.telegram_user_id, "/help_me Car crash")
+    await bot.fake.await_for(lambda f: len(f.messages_to(lena.chat_id)) == 1)
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
+    typed = bot.fake.inject_message(sam.telegram_user_id, "hello")
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 2)
+
+    message_id = update["message"]["message_id"]
+    bot.fake.inject_edit(sam.telegram_user_id, message_id, "/help_me Car crash, two hurt")
+    bot.fake.inject_edit(sam.telegram_user_id, typed["message"]["message_id"], "/help_me")
+    await bot.settled()
+    # Whatever the bot does next is after the edits: a reply to this shows it is done.
+    assert "What you can do" in await bot.say(sam.telegram_user_id, "/help")
+    bot.services.wake_dispatcher()
+    await bot.settled()
+    assert len(bot.fake.messages_to(sam.chat_id)) == 3
+    assert len(bot.fake.messages_to(lena.chat_id)) == 1
+    with session_scope(bot.engine) as session:
+        assert len(session.exec(select(Delivery)).all()) == 1

@@ -10,7 +10,6 @@ only messages Telegram would accept.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from datetime import UTC, date, datetime, time, timedelta
@@ -221,17 +220,6 @@ E2E = settings(
 )
 
 
-async def settled(bot: RunningBot) -> None:
-    """Wait until the bot has fetched and finished every update sent so far."""
-    application = bot.application
-    for _ in range(1000):
-        busy = application.update_processor.current_concurrent_updates
-        if not bot.fake._updates and busy == 0 and application.update_queue.empty():
-            return
-        await asyncio.sleep(0.01)
-    raise TimeoutError("the bot did not finish handling its updates")
-
-
 class Checked:
     """Sends commands and checks what came back, and what was logged and queued meanwhile."""
 
@@ -246,7 +234,7 @@ class Checked:
         logged = len(self.caplog.records)
         deliveries = self._delivery_count()
         await bot.say(user_id, text)
-        await settled(bot)
+        await bot.settled()
         replies = bot.fake.messages_to(user_id)[before:]
         assert replies, f"no reply to {text[:80]!r}"
         for reply in replies:
@@ -360,6 +348,7 @@ async def test_staff_and_strangers_are_refused_politely(
         staff.telegram_user_id: f"Sorry, only {who} can do that.",
         STRANGER: STRANGER_TEXT,
     }
+    checked.bot.clock.advance(minutes=1)  # a stranger is answered once a minute at most
     for user_id, refusal in refusals.items():
         before, audited = _state(checked.bot), len(_audit(checked.bot))
         replies = await checked.send(user_id, f"/{command} {argument}")
@@ -377,6 +366,7 @@ async def test_strangers_get_one_line_that_reveals_nothing(
 ) -> None:
     """Any command, even one every staff member may use: a stranger is not enrolled by it."""
     _person(checked.bot, "Fuzz staff", Role.STAFF)
+    checked.bot.clock.advance(minutes=1)  # a stranger is answered once a minute at most
     before = _state(checked.bot)
     replies = await checked.send(STRANGER, f"/{command} {argument}")
     assert [r.text for r in replies] == [STRANGER_TEXT]
@@ -429,7 +419,7 @@ async def test_curfew_set_reads_or_refuses(
             lead, chat_id=lead, message_id=message.message_id, data=f"cf:ok:{draft.id}"
         )
         await checked.bot.fake.await_for(lambda f: len(f.callback_answers) > before)
-        await settled(checked.bot)
+        await checked.bot.settled()
         # Reminders are planned from it; then it is lifted again.
         await checked.send(lead, f"/curfew_end {draft.id}")
 
@@ -469,7 +459,7 @@ async def test_broadcast_previews_or_refuses(
         before = len(checked.bot.fake.callback_answers)
         checked.bot.press(lead, chat_id=lead, message_id=preview.message_id, data=data)
         await checked.bot.fake.await_for(lambda f: len(f.callback_answers) > before)
-        await settled(checked.bot)
+        await checked.bot.settled()
         checked._check_outbox(since=0)
 
 

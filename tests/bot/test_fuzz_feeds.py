@@ -100,7 +100,7 @@ def test_hostile_items_become_alerts_and_valid_messages(
         stored = session.exec(select(Alert).where(col(Alert.id).in_(alert_ids))).all()
         assert len(stored) == len(alert_ids)
         texts = session.exec(select(Delivery.text).order_by(col(Delivery.id))).all()[before:]
-    if any(a.country for a in stored):
+    if any(a.country == "KZ" for a in stored):  # "BA" is a title, and Bosnia's code
         assert texts, "alerts about Kazakhstan reach its subscribers"
     for text in texts:
         try:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
 from bot import feeds
+from bot.app import ERROR_TEXT
 from bot.render import split_html
 from bot.rollcall import jobs as rollcall
 from bot.settings import BotSettings
@@ -304,6 +305,25 @@ async def test_telegrams_refusals_during_a_database_outage_are_acted_on_once_it_
     (notice,) = bot.fake.messages_to(lena.chat_id)
     assert notice.text.startswith("⚠️ <b>Gus (@gus) can no longer be reached on Telegram.</b>")
     assert _copies(bot, [fay], "Stay indoors") == {fay.chat_id: 1}
+
+
+async def test_during_an_outage_a_person_is_told_once_a_minute_that_something_went_wrong(
+    bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    sam = bot.enrol("Sam Staff")
+
+    def failures() -> int:
+        return len(_messages(caplog, "database unavailable while handling an update"))
+
+    with database_outage(bot.engine):
+        assert await bot.say(sam.telegram_user_id, "/subscriptions") == ERROR_TEXT
+        for _ in range(3):
+            bot.fake.inject_message(sam.telegram_user_id, "/subscriptions")
+        await bot.fake.await_for(lambda _: failures() == 4)
+        await bot.settled()
+        assert [m.text for m in bot.fake.messages_to(sam.chat_id)] == [ERROR_TEXT]
+        bot.clock.advance(minutes=1)
+        assert await bot.say(sam.telegram_user_id, "/subscriptions") == ERROR_TEXT
 
 
 async def test_a_database_host_that_falls_silent_costs_answers_seconds_and_loses_nothing(

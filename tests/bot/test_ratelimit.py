@@ -1,11 +1,26 @@
-"""The pacer: permits evenly spaced at the rate, and Telegram's retry_after honoured by all."""
+"""The pacer: permits evenly spaced at the rate, and Telegram's retry_after honoured by all;
+the budget every message spends, the most urgent first; when strangers are answered."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Coroutine
+from typing import Any
 
-from bot.ratelimit import Pacer
+import pytest
+from telegram.error import RetryAfter
+
+from bot.ratelimit import (
+    HAS_SLOT,
+    Pacer,
+    Rank,
+    ReplyAllowance,
+    SendBudget,
+    delivery_rank,
+    spends_budget,
+)
+from db.models import Priority
 
 
 async def test_permits_are_spaced_evenly_at_the_rate() -> None:
@@ -67,3 +82,136 @@ def test_a_shorter_pause_does_not_cut_a_longer_one_short() -> None:
     pacer.pause(5.0)
     pacer.pause(1.0)
     assert 4.0 < pacer.paused_for() <= 5.0
+
+
+# -- the budget: one pacer, the most urgent first ------------------------------------------
+def _request(
+    budget: SendBudget, done: list[str], label: str, rank: int | None, endpoint: str = "sendMessage"
+) -> Coroutine[Any, Any, object]:
+    async def call() -> bool:
+        done.append(label)
+        return True
+
+    return budget.process_request(call, (), {}, endpoint, {}, rank)
+
+
+async def test_each_slot_goes_to_the_most_urgent_request_waiting() -> None:
+    budget = SendBudget(50.0)
+    done: list[str] = []
+    await asyncio.gather(
+        _request(budget, done, "stranger", Rank.STRANGER),
+        _request(budget, done, "reply", None),
+        _request(budget, done, "routine", delivery_rank(Priority.ROUTINE)),
+        _request(budget, done, "help", delivery_rank(Priority.CRITICAL)),
+        _request(budget, done, "alert", delivery_rank(Priority.NORMAL)),
+        _request(budget, done, "second reply", Rank.REPLY),
+    )
+    assert done == ["help", "alert", "reply", "second reply", "routine", "stranger"]
+
+
+async def test_requests_share_the_rate_of_the_one_pacer() -> None:
+    budget = SendBudget(20.0)
+    done: list[str] = []
+    start = time.monotonic()
+    await asyncio.gather(
+        *(
+            _request(budget, done, str(n), rank)
+            for n, rank in enumerate([None, 1, Rank.STRANGER] * 3)
+        )
+    )
+    assert len(done) == 9
+    assert time.monotonic() - start >= 8 / 20 - 0.05  # nine slots, 1/20 s apart
+
+
+async def test_a_429_on_any_message_pauses_every_slot() -> None:
+    budget = SendBudget(1000.0)
+
+    async def flooded() -> bool:
+        raise RetryAfter(3)
+
+    with pytest.raises(RetryAfter):
+        await budget.process_request(flooded, (), {}, "sendMessage", {}, Rank.STRANGER)
+    assert budget.pacer.paused_for() > 2.0
+
+
+async def test_what_is_not_a_message_is_never_held() -> None:
+    budget = SendBudget(1000.0)
+    budget.pacer.pause(60)  # nothing that spends the budget may go for a minute
+    done: list[str] = []
+    held = asyncio.create_task(_request(budget, done, "message", None))
+    for endpoint in ("answerCallbackQuery", "getMe", "setMyCommands", "sendChatAction"):
+        await asyncio.wait_for(_request(budget, done, endpoint, None, endpoint), timeout=10)
+    assert done == ["answerCallbackQuery", "getMe", "setMyCommands", "sendChatAction"]
+    assert budget.waiting() == 1 and not held.done()
+    held.cancel()
+    await budget.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "spends"),
+    [
+        ("sendMessage", True),
+        ("sendDocument", True),
+        ("sendPhoto", True),
+        ("copyMessage", True),
+        ("forwardMessage", True),
+        ("editMessageText", True),
+        ("editMessageReplyMarkup", True),
+        ("sendChatAction", False),
+        ("answerCallbackQuery", False),
+        ("getUpdates", False),
+        ("setMyCommands", False),
+        ("getMe", False),
+    ],
+)
+def test_messages_and_edits_spend_the_budget(endpoint: str, spends: bool) -> None:
+    assert spends_budget(endpoint) is spends
+
+
+def test_alerts_go_before_replies_then_routine_notices_then_strangers() -> None:
+    alerts = [delivery_rank(p) for p in (Priority.CRITICAL, Priority.HIGH, Priority.NORMAL)]
+    ranks = [*alerts, Rank.REPLY, delivery_rank(Priority.ROUTINE), Rank.STRANGER]
+    assert ranks == sorted(ranks) and len(set(ranks)) == len(ranks)
+    assert all(rank for rank in ranks)  # PTB passes a falsy rate_limit_args on as None
+    assert HAS_SLOT not in ranks
+
+
+# -- whether to answer someone who may be flooding the bot --------------------------------
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_person_is_answered_once_per_interval() -> None:
+    clock = _Clock()
+    allowance = ReplyAllowance(per_person_seconds=60, per_second=100, clock=clock)
+    assert allowance.take(1)
+    allowance.done()
+    clock.now += 59.9
+    assert not allowance.take(1)
+    assert allowance.take(2)  # someone else is answered meanwhile
+    allowance.done()
+    clock.now += 0.1
+    assert allowance.take(1)
+
+
+def test_answers_in_all_are_held_to_the_rate_after_a_burst() -> None:
+    clock = _Clock()
+    allowance = ReplyAllowance(per_person_seconds=60, per_second=2, burst=5, clock=clock)
+    assert [allowance.take(person) for person in range(7)] == [True] * 5 + [False] * 2
+    for _ in range(5):
+        allowance.done()
+    clock.now += 0.5  # one more at 2 a second
+    assert [allowance.take(person) for person in range(10, 13)] == [True, False, False]
+    clock.now += 3600  # the bucket holds no more than the burst, however long it rested
+    assert sum(allowance.take(person) for person in range(20, 40)) == 5
+
+
+def test_no_more_answers_wait_than_allowed() -> None:
+    allowance = ReplyAllowance(per_second=100, burst=100, on_their_way=3, clock=_Clock())
+    assert [allowance.take(person) for person in range(4)] == [True, True, True, False]
+    allowance.done()
+    assert allowance.take(5)

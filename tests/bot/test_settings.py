@@ -56,6 +56,8 @@ def test_every_setting_but_the_token_has_a_default() -> None:
         "send_rate_per_chat_per_second": 1.0,
         "send_max_attempts": 20,
         "send_max_in_flight": 16,
+        "stranger_reply_seconds": 60.0,
+        "stranger_replies_per_second": 1.0,
         "feeds_enabled": True,
         "feed_timeout_seconds": 20.0,
         "feed_max_bytes": 5_000_000,

@@ -305,6 +305,7 @@ def test_a_claim_carries_what_to_send_and_never_takes_a_sent_row(engine: Engine)
             reply_markup=markup,
             attempts=0,
             alert_id=alert_id,
+            priority=Priority.CRITICAL,
         ),
         deliveries.DueDelivery(
             id=ids["routine"],
@@ -314,6 +315,7 @@ def test_a_claim_carries_what_to_send_and_never_takes_a_sent_row(engine: Engine)
             reply_markup=None,
             attempts=0,
             alert_id=None,
+            priority=Priority.ROUTINE,
         ),
     ]
 

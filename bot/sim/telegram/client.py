@@ -2,9 +2,9 @@
 
 Tests read what each chat received (``messages_to``, ``current_text``,
 ``current_markup``; the raw records are ``sent``, ``edits`` and ``callback_answers``),
-play the users (``inject_message``, ``inject_callback``), whose updates the bot picks up
-through ordinary ``getUpdates`` long polling, and wait for an outcome (``wait_for``,
-``await_for``) instead of sleeping.
+play the users (``inject_message``, ``inject_edit``, ``inject_callback``), whose updates
+the bot picks up through ordinary ``getUpdates`` long polling, and wait for an outcome
+(``wait_for``, ``await_for``) instead of sleeping.
 """
 
 from __future__ import annotations
@@ -17,6 +17,14 @@ from typing import Any, Self, cast
 
 from bot.sim.telegram.state import BotApiState, SentMessage
 from bot.sim.telegram.validation import utf16_len
+
+
+def _set_text(message: dict[str, Any], text: str) -> None:
+    message["text"] = text
+    if text.startswith("/"):
+        # PTB's CommandHandler only fires with a bot_command entity.
+        command = text.split(maxsplit=1)[0]
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
 
 
 class ClientSide(BotApiState):
@@ -86,16 +94,27 @@ class ClientSide(BotApiState):
                 "from": dict(user),
             }
             if text:
-                message["text"] = text
-                if text.startswith("/"):
-                    # PTB's CommandHandler only fires with a bot_command entity.
-                    command = text.split(maxsplit=1)[0]
-                    message["entities"] = [
-                        {"type": "bot_command", "offset": 0, "length": utf16_len(command)}
-                    ]
+                _set_text(message, text)
             if location is not None:
                 message["location"] = {"latitude": location[0], "longitude": location[1]}
-            return self._queue_update({"message": message})
+            self._user_messages[(user_id, message["message_id"])] = message
+            return self._queue_update({"message": json.loads(json.dumps(message))})
+
+    def inject_edit(self, user_id: int, message_id: int, text: str) -> dict[str, Any]:
+        """Queue an ``edited_message``: ``user_id`` changed their message ``message_id`` (one
+        ``inject_message`` returned) to ``text``; returns the update dict.
+
+        As on Telegram, the message keeps its id and date and gains an ``edit_date``.
+        """
+        with self._cond:
+            try:
+                message = self._user_messages[(user_id, message_id)]
+            except KeyError:
+                raise KeyError(f"user {user_id} sent no message {message_id}") from None
+            message.pop("entities", None)
+            _set_text(message, text)
+            message["edit_date"] = max(int(time.time()), message["date"])
+            return self._queue_update({"edited_message": json.loads(json.dumps(message))})
 
     def inject_callback(
         self,

@@ -104,6 +104,7 @@ class BotApiState:
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}  # bot messages, current
         self._raw_texts: dict[tuple[int, int], str] = {}  # their text as the bot sent it
         self._users: dict[int, dict[str, Any]] = {}
+        self._user_messages: dict[tuple[int, int], dict[str, Any]] = {}  # as users sent them
         self._open_callbacks: set[str] = set()
         self._next_callback_id = 1
         self._next_file_id = 1
