@@ -27,7 +27,7 @@ class SilentHost:
         self._closing = threading.Event()
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = set()
-        self._stale: set[socket.socket] = set()  # open while silent: broken once it speaks
+        self._stale: set[socket.socket] = set()  # open while silent: broken when it speaks
         self._threads: list[threading.Thread] = []
 
     def start(self) -> SilentHost:
@@ -40,12 +40,14 @@ class SilentHost:
             self._stale |= self._sockets
 
     def speak(self) -> None:
+        # Break the connections of the silence first: what was held back on them must
+        # never arrive late (a COMMIT its client gave up on, say).
         with self._lock:
-            self._silent.clear()
             stale, self._stale = self._stale, set()
-        for sock in stale:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+            for sock in stale:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            self._silent.clear()
 
     def close(self) -> None:
         self._closing.set()
@@ -116,9 +118,7 @@ class SilentHost:
                 # is not there. The connection is broken when the host speaks again.
                 while self._silent.is_set() and not self._closing.is_set():
                     self._silent_wait()
-                if source in self._stale or sink in self._stale:
-                    break
-                sink.sendall(data)
+                sink.sendall(data)  # fails on a connection `speak` broke
         except OSError:
             pass
         finally:
