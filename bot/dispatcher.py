@@ -280,12 +280,25 @@ class Dispatcher:
             InlineKeyboardMarkup.de_json(row.reply_markup, self.bot) if row.reply_markup else None
         )
         try:
-            message = await self.bot.send_message(
-                chat_id=row.chat_id,
-                text=row.text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                link_preview_options=None,
+            # A photo, voice note or file from a call for help goes as a copy of the
+            # original, with the row's text as its caption.
+            message = (
+                await self.bot.copy_message(
+                    chat_id=row.chat_id,
+                    from_chat_id=row.copy_from[0],
+                    message_id=row.copy_from[1],
+                    caption=row.text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                )
+                if row.copy_from is not None
+                else await self.bot.send_message(
+                    chat_id=row.chat_id,
+                    text=row.text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                    link_preview_options=None,
+                )
             )
         except RetryAfter as error:
             wait = error.retry_after

@@ -42,6 +42,8 @@ class DueDelivery:
     reply_markup: dict[str, Any] | None
     attempts: int
     alert_id: int | None
+    # Set, the message is a copy of this one (copyMessage) with `text` as its caption.
+    copy_from: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -87,12 +89,16 @@ def enqueue(
     alert_id: int | None = None,
     reply_markup: dict[str, Any] | None = None,
     status: DeliveryStatus = DeliveryStatus.PENDING,
+    call_id: int | None = None,
+    copy_from: tuple[int, int] | None = None,
 ) -> int:
     """Queue `parts` for every recipient; returns how many new rows were queued.
 
     Every row says what it is (`kind`) and, for a report to leads or admins, whom it is
     about (`about_staff_id`) and which roll call (`round_id`): privacy and reports read
     these, never the dedupe key, which only keeps a message from being queued twice.
+    A message of a call for help carries its `call_id`; a photo, voice note or file is
+    sent as a copy of `copy_from` (chat id, message id) with the part as its caption.
     The reply markup goes on the last part, where the buttons belong. Rows for people
     already known to be unreachable are written with that status, so reports count them.
     """
@@ -103,6 +109,9 @@ def enqueue(
             "kind": kind.value,
             "about_staff_id": about_staff_id,
             "round_id": round_id,
+            "call_id": call_id,
+            "copy_from_chat_id": copy_from[0] if copy_from else None,
+            "copy_message_id": copy_from[1] if copy_from else None,
             "staff_id": r.staff_id,
             "chat_id": r.chat_id,
             "part": index,
@@ -149,6 +158,8 @@ def claim_due(
             col(Delivery.reply_markup),
             col(Delivery.attempts),
             col(Delivery.alert_id),
+            col(Delivery.copy_from_chat_id),
+            col(Delivery.copy_message_id),
         )
         .where(
             col(Delivery.status) == DeliveryStatus.PENDING.value,
@@ -174,6 +185,9 @@ def claim_due(
                 reply_markup=json.loads(row.reply_markup) if row.reply_markup else None,
                 attempts=row.attempts,
                 alert_id=row.alert_id,
+                copy_from=(row.copy_from_chat_id, row.copy_message_id)
+                if row.copy_from_chat_id is not None and row.copy_message_id is not None
+                else None,
             )
         )
     if claimed:
