@@ -380,4 +380,4 @@ def open_calls_text(session: Session, *, lead: Staff, now: datetime) -> str:
         return "No open calls for help."
     more = len(lines) - INCIDENTS_LIMIT
     shown = lines[:INCIDENTS_LIMIT] + ([f"… and {more} more."] if more > 0 else [])
-    return "\n\n".join([*shown, "/resolve <id> closes one."])
+    return "\n\n".join([*shown, "/resolve &lt;id&gt; closes one."])
