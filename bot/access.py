@@ -19,7 +19,7 @@ from typing import Any, cast
 
 from sqlmodel import Session
 from telegram import Message, Update
-from telegram.ext import ExtBot
+from telegram.ext import ApplicationHandlerStop, ExtBot
 
 from bot import menus
 from bot.context import Context, services
@@ -208,7 +208,8 @@ async def _pass_gate(
             await answer_stranger(update, context, STRANGER_TEXT)
         else:
             await answer(update, f"Sorry, only {_ROLE_WORDS[role]} can do that.")
-        return
+        # Answered once: no handler of a later group answers the same update again.
+        raise ApplicationHandlerStop
     if context.args:
         context.args = [a for a in map(clean_text, context.args) if a]
     try:

@@ -31,6 +31,7 @@ from bot.curfews.jobs import job_replan_curfews, plan_curfew_jobs
 from bot.curfews.rules import queue_due_curfew_messages
 from bot.dispatcher import DATABASE_UNAVAILABLE, Dispatcher
 from bot.health import serve_health
+from bot.incidents import handlers as incidents
 from bot.listening import (
     WEBHOOK_CHECK_SECONDS,
     TelegramLink,
@@ -251,6 +252,14 @@ COMMANDS: tuple[Command, ...] = (
         rollcall.cmd_checkin_end,
     ),
     Command(
+        "incidents",
+        "",
+        "open calls for help: age, who handles each, last message",
+        Role.LEAD,
+        incidents.cmd_incidents,
+    ),
+    Command("resolve", "<id>", "close a call for help", Role.LEAD, incidents.cmd_resolve),
+    Command(
         "acks", "<alert id>", "who acknowledged a departure advisory", Role.LEAD, feeds.cmd_acks
     ),
     Command(
@@ -350,6 +359,15 @@ def build_application(
     # and an edited "/help_me" must not call for help a second time.
     new = filters.UpdateType.MESSAGE
     application.add_handlers([CommandHandler(c.name, c.handler, filters=new) for c in COMMANDS])
+    # Calls for help: whatever a person sends goes here first, in a group of its own, so
+    # that nothing typed in trouble is lost; what it leaves goes on to the handlers below.
+    application.add_handler(
+        MessageHandler(
+            private & ~filters.COMMAND & filters.UpdateType.MESSAGE & incidents.SENDABLE,
+            incidents.msg_from_person,
+        ),
+        group=-1,
+    )
     application.add_handlers(
         [
             # Enrolment and roles
@@ -366,6 +384,13 @@ def build_application(
     )
     # Safety check-ins and roll calls
     rollcall.register(application)
+    # Calls for help: the leads' buttons, and the buttons offered for typed words
+    application.add_handlers(
+        [
+            CallbackQueryHandler(incidents.cb_call, pattern=r"^hc:"),
+            CallbackQueryHandler(incidents.cb_offer, pattern=r"^hx:"),
+        ]
+    )
     # Privacy: a person's copy of their data, and erasure at their request
     application.add_handlers(
         [

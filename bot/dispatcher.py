@@ -287,13 +287,27 @@ class Dispatcher:
             InlineKeyboardMarkup.de_json(row.reply_markup, self.bot) if row.reply_markup else None
         )
         try:
-            message = await self.bot.send_message(
-                chat_id=row.chat_id,
-                text=row.text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                link_preview_options=None,
-                rate_limit_args=HAS_SLOT,
+            # A photo, voice note or file from a call for help goes as a copy of the
+            # original, with the row's text as its caption.
+            message = (
+                await self.bot.copy_message(
+                    chat_id=row.chat_id,
+                    from_chat_id=row.copy_from[0],
+                    message_id=row.copy_from[1],
+                    caption=row.text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                    rate_limit_args=HAS_SLOT,
+                )
+                if row.copy_from is not None
+                else await self.bot.send_message(
+                    chat_id=row.chat_id,
+                    text=row.text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                    link_preview_options=None,
+                    rate_limit_args=HAS_SLOT,
+                )
             )
         except RetryAfter as error:
             seconds = retry_after_seconds(error)  # the budget has paused every send as long

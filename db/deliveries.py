@@ -43,6 +43,8 @@ class DueDelivery:
     attempts: int
     alert_id: int | None
     priority: int  # its place in the queue for Telegram's flood budget (Priority)
+    # Set, the message is a copy of this one (copyMessage) with `text` as its caption.
+    copy_from: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -88,12 +90,16 @@ def enqueue(
     alert_id: int | None = None,
     reply_markup: dict[str, Any] | None = None,
     status: DeliveryStatus = DeliveryStatus.PENDING,
+    call_id: int | None = None,
+    copy_from: tuple[int, int] | None = None,
 ) -> int:
     """Queue `parts` for every recipient; returns how many new rows were queued.
 
     Every row says what it is (`kind`) and, for a report to leads or admins, whom it is
     about (`about_staff_id`) and which roll call (`round_id`): privacy and reports read
     these, never the dedupe key, which only keeps a message from being queued twice.
+    A message of a call for help carries its `call_id`; a photo, voice note or file is
+    sent as a copy of `copy_from` (chat id, message id) with the part as its caption.
     The reply markup goes on the last part, where the buttons belong. Rows for people
     already known to be unreachable are written with that status, so reports count them.
     """
@@ -104,6 +110,9 @@ def enqueue(
             "kind": kind.value,
             "about_staff_id": about_staff_id,
             "round_id": round_id,
+            "call_id": call_id,
+            "copy_from_chat_id": copy_from[0] if copy_from else None,
+            "copy_message_id": copy_from[1] if copy_from else None,
             "staff_id": r.staff_id,
             "chat_id": r.chat_id,
             "part": index,
@@ -151,6 +160,8 @@ def claim_due(
             col(Delivery.attempts),
             col(Delivery.alert_id),
             col(Delivery.priority),
+            col(Delivery.copy_from_chat_id),
+            col(Delivery.copy_message_id),
         )
         .where(
             col(Delivery.status) == DeliveryStatus.PENDING.value,
@@ -177,6 +188,9 @@ def claim_due(
                 attempts=row.attempts,
                 alert_id=row.alert_id,
                 priority=row.priority,
+                copy_from=(row.copy_from_chat_id, row.copy_message_id)
+                if row.copy_from_chat_id is not None and row.copy_message_id is not None
+                else None,
             )
         )
     if claimed:

@@ -15,7 +15,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-from db import checkins, leads, models  # noqa: F401  # registers the tables on SQLModel.metadata
+from db import checkins, incidents, leads, models  # noqa: F401  # registers the tables on SQLModel.metadata
 
 # How long one statement (or connecting) may take on PostgreSQL before the bot gives up
 # on it and treats the database as unavailable.

@@ -65,6 +65,8 @@ class DeliveryKind(StrEnum):
     ROLLCALL_REPORT = "roll call deadline report"  # to leads: who answered, who did not
     LIVE_ROLL = "live roll"
     HELP_ALERT = "call for help"  # to leads, about the person who asked
+    HELP_MESSAGE = "help message"  # what a person in a call for help sent, to their leads
+    HELP_REPLY = "help reply"  # their security team's answer, to them and the other leads
     SAFE_AGAIN = "safe again"  # to leads, about the person who is safe again
     LOCATION = "location passed on"  # to leads, about the person who shared it
     UNREACHABLE = "unreachable notice"  # to leads, about a person Telegram cannot reach
@@ -259,6 +261,18 @@ class Delivery(SQLModel, table=True):
     )
     # The roll call a question, reminder, report or answer passed on belongs to.
     round_id: int | None = Field(default=None, foreign_key="rollcall.id", index=True)
+    # The call for help (db.incidents) a message belongs to, so that a lead's reply to it
+    # reaches the person and a claim can edit every lead's copy.
+    call_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("helpcall.id", ondelete="SET NULL"), nullable=True, index=True
+        ),
+    )
+    # Set, the message is a copy of this one (a photo, a voice note) sent with
+    # copyMessage, and `text` is its caption.
+    copy_from_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    copy_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     priority: int = Field(default=Priority.NORMAL)
     text: str = Field(sa_type=Text)
     reply_markup: str | None = Field(default=None, sa_type=Text)  # JSON

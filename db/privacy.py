@@ -27,8 +27,9 @@ from sqlalchemy import delete, func, or_, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
-from db import audit, staff
+from db import audit, incidents, staff
 from db.checkins import CheckIn, CheckInKind, RollCall, RollCallAnswer, RollCallMember
+from db.incidents import HelpCall, HelpMessage, HelpReplying
 from db.leads import LeadCountry
 from db.models import (
     Acknowledgement,
@@ -189,6 +190,30 @@ def _cleaned_detail(detail: dict[str, Any], staff_id: int) -> dict[str, Any]:
     return cleaned
 
 
+def _calls_for_help(session: Session, *, staff_id: int) -> list[dict[str, Any]]:
+    """A person's calls for help with their threads; the security team's side without the
+    names of the leads in it."""
+    return [
+        {
+            "call_id": call.id,
+            "opened_at": iso(call.opened_at),
+            "handled_since": iso(call.owned_at),
+            "closed_at": iso(call.closed_at),
+            "close_reason": call.close_reason,
+            "messages": [
+                {
+                    "from": "you" if message.from_person else "your security team",
+                    "kind": message.kind,
+                    "text": message.text,
+                    "at": iso(message.at),
+                }
+                for message in incidents.thread(session, call_id=call.id or 0)
+            ],
+        }
+        for call in incidents.calls_of(session, staff_id=staff_id)
+    ]
+
+
 def export(session: Session, *, person: Staff, now: datetime) -> dict[str, Any]:
     """Everything stored about a person, with UTC ISO 8601 times; nothing about others.
 
@@ -331,6 +356,7 @@ def export(session: Session, *, person: Staff, now: datetime) -> dict[str, Any]:
                 select(CheckIn).where(CheckIn.staff_id == staff_id).order_by(col(CheckIn.id))
             ).all()
         ],
+        "calls_for_help": _calls_for_help(session, staff_id=staff_id),
         "roll_calls_asked": [
             {
                 "round_id": rollcall.id,
@@ -526,6 +552,12 @@ def forget(
     _redact_deadline_reports(session, person=person)
     for model in (RollCallAnswer, RollCallMember, CheckIn, Acknowledgement, Delivery):
         session.execute(delete(model).where(col(model.staff_id) == staff_id))
+    # Their calls for help with every message in them, the leads' answers included.
+    calls = [call.id for call in incidents.calls_of(session, staff_id=staff_id)]
+    session.execute(delete(HelpMessage).where(col(HelpMessage.call_id).in_(calls)))
+    session.execute(delete(HelpReplying).where(col(HelpReplying.call_id).in_(calls)))
+    session.execute(delete(HelpReplying).where(col(HelpReplying.staff_id) == staff_id))
+    session.execute(delete(HelpCall).where(col(HelpCall.staff_id) == staff_id))
     session.execute(delete(Subscription).where(col(Subscription.staff_id) == staff_id))
     session.execute(delete(LeadCountry).where(col(LeadCountry.staff_id) == staff_id))
     # Records of the organisation stay, without the link to them, and the messages staff
@@ -546,6 +578,9 @@ def forget(
         (Curfew, "set_by_staff_id"),
         (RollCall, "started_by_staff_id"),
         (RollCall, "closed_by_staff_id"),
+        (HelpCall, "owner_staff_id"),
+        (HelpCall, "closed_by_staff_id"),
+        (HelpMessage, "sender_staff_id"),
     )
     for model, name in links:
         session.execute(update(model).where(getattr(model, name) == staff_id).values({name: None}))

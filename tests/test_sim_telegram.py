@@ -315,3 +315,43 @@ async def test_a_webhook_replaces_get_updates_until_it_is_deleted(
     assert fake.webhook is None and (await bot.get_webhook_info()).url == ""
     fake.inject_message(CHAT, "after")
     assert [u.message.text for u in await bot.get_updates() if u.message] == ["after"]
+
+
+async def test_copy_message_copies_what_a_user_sent_and_checks_it(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    photo = fake.inject_message(CHAT, "", media="photo", caption="the street")["message"]
+    text = fake.inject_message(CHAT, "words")["message"]
+    copied = await bot.copy_message(
+        chat_id=7, from_chat_id=CHAT, message_id=photo["message_id"], caption="<b>From Nina</b>"
+    )
+    (sent,) = fake.messages_to(7)
+    assert sent.message_id == copied.message_id and sent.method == "copyMessage"
+    assert sent.copy_of == (CHAT, photo["message_id"])
+    assert sent.content is not None and sent.content["photo"] == photo["photo"]
+    assert [size["width"] for size in photo["photo"]] == [90, 320, 1280]
+    assert sent.text == "<b>From Nina</b>"
+    with pytest.raises(BadRequest, match="Message to copy not found"):
+        await bot.copy_message(chat_id=7, from_chat_id=CHAT, message_id=999)
+    with pytest.raises(BadRequest, match="caption"):
+        await bot.copy_message(
+            chat_id=7, from_chat_id=CHAT, message_id=text["message_id"], caption="x"
+        )
+    with pytest.raises(BadRequest, match="caption is too long"):
+        await bot.copy_message(
+            chat_id=7, from_chat_id=CHAT, message_id=photo["message_id"], caption="x" * 1025
+        )
+    await bot.copy_message(chat_id=8, from_chat_id=CHAT, message_id=text["message_id"])
+    assert fake.messages_to(8)[0].text == "words"
+
+
+async def test_replies_name_a_message_of_their_own_chat(fake: FakeTelegram, bot: Bot) -> None:
+    asked = fake.inject_message(CHAT, "help")["message"]
+    reply = await bot.send_message(CHAT, "Alert?", reply_to_message_id=asked["message_id"])
+    assert reply.reply_to_message is not None and reply.reply_to_message.text == "help"
+    with pytest.raises(BadRequest, match="Message to be replied not found"):
+        await bot.send_message(CHAT, "Alert?", reply_to_message_id=999)
+    # A user's reply to the bot's message carries it, one level deep.
+    answer = fake.inject_message(CHAT, "yes", reply_to=reply.message_id)["message"]
+    assert answer["reply_to_message"]["text"] == "Alert?"
+    assert "reply_to_message" not in answer["reply_to_message"]

@@ -162,7 +162,9 @@ async def msg_text(update: Update, context: Context, person: Staff, message: Mes
     named = countries_named_in(text)
     if not find_curfews(text, reference=now.date()):
         await message.reply_text(
-            "I found no curfew times in that text. /help lists what you can do."
+            "I found no curfew times in that text. Paste or forward an official alert and I "
+            "offer you the curfews in it; /broadcast KZ <text> sends your words to a "
+            "country's staff; /help_me alerts your own security team; /help lists the rest."
         )
         return
     if len(named) != 1:

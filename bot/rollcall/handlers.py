@@ -32,6 +32,7 @@ from telegram.ext import (
 from bot import render
 from bot.access import command_argument, requires
 from bot.context import Context, services
+from bot.incidents.texts import LOCATION_PASSED_ON, TYPE_WHAT
 from bot.messages import edit_text
 from bot.rollcall.jobs import ROLLS_JOB, job_update_rolls, plan_round_jobs
 from bot.rollcall.live import refresh_roll, rolls, services_of
@@ -125,8 +126,8 @@ async def cmd_help_me(update: Update, context: Context, person: Staff, message: 
         people = "person" if outcome.leads_told == 1 else "people"
         await message.reply_text(
             f"🆘 Your security leads are being alerted now ({outcome.leads_told} {people}) with "
-            "your name, username, note and last shared location. If you can, share your "
-            "location (📎 → Location) and keep your phone on. Send /safe when you are safe."
+            "your name, username, note and last shared location. Keep your phone on and "
+            f"send /safe when you are safe.\n\n{TYPE_WHAT}"
         )
     for round_id, _ in outcome.rounds:
         await refresh_roll(context.application, round_id)
@@ -145,7 +146,7 @@ async def cmd_share_location(
         told = share_location(session, person=person, location=location, now=svc.clock())
     if told:
         svc.wake_dispatcher()
-        await message.reply_text("📍 Location recorded and sent to your security leads.")
+        await message.reply_text(LOCATION_PASSED_ON)
     else:
         await message.reply_text(
             "📍 Location recorded. Your leads see it with /help_me and in roll calls."
@@ -250,6 +251,8 @@ async def cb_rollcall(update: Update, context: Context, person: Staff, message: 
             reply_markup=_markup(outcome.keyboard),
             extra={"round_id": outcome.round_id},
         )
+    if outcome.asked_help and query.message is not None:
+        await context.bot.send_message(query.message.chat.id, TYPE_WHAT)
     await refresh_roll(context.application, outcome.round_id)
 
 

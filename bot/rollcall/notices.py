@@ -13,9 +13,10 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from bot.incidents.texts import alert_keyboard
 from bot.rollcall.texts import help_alert_text, safe_again_text
 from db import checkins as db
-from db import deliveries, leads, subscriptions
+from db import deliveries, incidents, leads, subscriptions
 from db.models import DeliveryKind, Priority, Staff
 
 
@@ -38,8 +39,10 @@ def tell(
     now: datetime,
     about: Staff | None = None,
     round_id: int | None = None,
+    call_id: int | None = None,
 ) -> int:
-    """Queue `parts` for `people` at the top priority; how many were told."""
+    """Queue `parts` for `people` at the top priority; how many were told. A call for
+    help's alert carries the buttons to own and answer it."""
     deliveries.enqueue(
         session,
         kind=kind,
@@ -50,6 +53,8 @@ def tell(
         now=now,
         about_staff_id=about.id if about else None,
         round_id=round_id,
+        call_id=call_id,
+        reply_markup=alert_keyboard(call_id) if call_id is not None else None,
     )
     return len(people)
 
@@ -65,7 +70,11 @@ def alert_help(
     now: datetime,
     round_id: int | None = None,
 ) -> int:
-    """Tell the leads of every country the person follows that they need help; how many."""
+    """Tell the leads of every country the person follows that they need help; how many.
+
+    It opens the person's call for help (or adds to the one open), so that what they
+    send next reaches the same leads and one of them can own it."""
+    call, _ = incidents.open_call(session, staff_id=person.id or 0, now=now)
     countries = set(subscriptions.countries_of(session, staff_id=person.id or 0))
     countries.update(extra_countries)
     text = help_alert_text(
@@ -86,6 +95,7 @@ def alert_help(
         now=now,
         about=person,
         round_id=round_id,
+        call_id=call.id,
     )
 
 

@@ -33,7 +33,7 @@ from bot.rollcall.texts import (
     reminder_text,
 )
 from bot.settings import Settings
-from db import audit, deliveries, subscriptions
+from db import audit, deliveries, incidents, subscriptions
 from db import checkins as db
 from db.checkins import Answer, CheckInKind, RollCall, RoundStatus
 from db.deliveries import Recipient
@@ -226,6 +226,7 @@ class PressOutcome:
     text: str | None = None
     keyboard: dict[str, Any] | None = None  # the answer buttons, as the Bot API's JSON
     queued: bool = False
+    asked_help: bool = False  # a new call for help: the person is told how to go on
 
 
 def _refuse(session: Session, *, presser: Staff, data: str, reason: str, say: str) -> PressOutcome:
@@ -298,6 +299,8 @@ def answer_press(session: Session, *, data: str, presser: Staff, now: datetime) 
         now=now,
     )
     queued = False
+    if answer is Answer.SAFE:
+        incidents.close_when_safe(session, staff_id=presser.id or 0, now=now)
     if answer is Answer.HELP:
         source = f"Roll call #{round_id}: {country_name(rollcall.country)}" + (
             " (after the deadline)" if late else ""
@@ -336,6 +339,7 @@ def answer_press(session: Session, *, data: str, presser: Staff, now: datetime) 
         text=answered_text(question, answer=answer, at=now, late=late),
         keyboard=keyboard,
         queued=queued,
+        asked_help=answer is Answer.HELP,
     )
 
 
@@ -390,8 +394,12 @@ def check_in(
             key=f"help:{row.id}",
             now=now,
         )
-    elif was_help:
-        notices.tell_safe_again(session, person=person, note=note, key=f"safe:{row.id}", now=now)
+    else:
+        incidents.close_when_safe(session, staff_id=staff_id, now=now)
+        if was_help:
+            notices.tell_safe_again(
+                session, person=person, note=note, key=f"safe:{row.id}", now=now
+            )
     return CheckInOutcome(at=now, rounds=answered, leads_told=told, location=location is not None)
 
 

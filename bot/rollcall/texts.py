@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from bot import render
+from bot.incidents.texts import profile_link
 from db import checkins as db
 from db.checkins import Answer, RollCall, RoundStatus
 from db.models import Staff
@@ -52,11 +53,6 @@ def when_text(country: str, instant: datetime) -> str:
         "local time" if len(zones) == 1 else f"{zones[0].rsplit('/', 1)[-1].replace('_', ' ')} time"
     )
     return f"{local:%d %b %H:%M} {place} ({stamp})"
-
-
-def _who(name: str, username: str | None) -> str:
-    """A person for HTML: name and @username, escaped."""
-    return f"{render.esc(name)} (@{render.esc(username)})" if username else render.esc(name)
 
 
 def _plain_who(name: str, username: str | None) -> str:
@@ -234,7 +230,7 @@ def help_alert_text(
     at: datetime,
 ) -> str:
     lines = [
-        f"🆘 <b>{_who(person.display_name, person.username)} needs help</b>",
+        f"🆘 <b>{profile_link(person)} needs help</b>",
         render.esc(source),
     ]
     if note:
@@ -256,7 +252,7 @@ def help_alert_text(
 def safe_again_text(*, person: Staff, note: str | None, at: datetime) -> str:
     """What the leads hear when someone who asked for help says they are safe."""
     text = (
-        f"✅ <b>{_who(person.display_name, person.username)} now says they are safe</b> "
+        f"✅ <b>{profile_link(person)} now says they are safe</b> "
         f"({render.utc_stamp(at)}); they had asked for help."
     )
     if note:
@@ -267,7 +263,7 @@ def safe_again_text(*, person: Staff, note: str | None, at: datetime) -> str:
 def location_passed_on_text(*, person: Staff, location: tuple[float, float], at: datetime) -> str:
     """A location shared after a call for help, as the leads get it."""
     return (
-        f"📍 <b>{_who(person.display_name, person.username)}</b>, who asked for help, shared "
+        f"📍 <b>{profile_link(person)}</b>, who asked for help, shared "
         f"their location: {_map_link(*location)} ({render.utc_stamp(at)})."
     )
 

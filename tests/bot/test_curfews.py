@@ -312,8 +312,8 @@ async def test_a_lead_pastes_an_advisory_and_gets_the_curfew_offered(bot: Runnin
     message_id, data = _last_button(bot, lead.chat_id, "Ignore")
     bot.press(lead.telegram_user_id, chat_id=lead.chat_id, message_id=message_id, data=data)
     await bot.fake.await_for(lambda f: "Discarded" in f.current_text(lead.chat_id, message_id))
-    # Staff pasting text just get the usual answer; nothing is proposed.
-    assert "I don't know that one" in await bot.say(sam.telegram_user_id, pasted)
+    # Staff pasting text are asked whether to pass it to their team; nothing is proposed.
+    assert await bot.say(sam.telegram_user_id, pasted) == "Send this to your security team?"
     with session_scope(bot.engine) as session:
         (curfew,) = session.exec(select(Curfew)).all()
         assert curfew.status == CurfewStatus.DISCARDED.value

@@ -27,6 +27,13 @@ def _set_text(message: dict[str, Any], text: str) -> None:
         message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
 
 
+def _one_level(message: dict[str, Any]) -> dict[str, Any]:
+    """A replied-to message as Telegram nests it: without its own reply_to_message."""
+    copy: dict[str, Any] = json.loads(json.dumps(message))
+    copy.pop("reply_to_message", None)
+    return copy
+
+
 class ClientSide(BotApiState):
     """What users received, what they do, and waiting for either."""
 
@@ -66,6 +73,11 @@ class ClientSide(BotApiState):
     def _queue_update(self, update: dict[str, Any]) -> dict[str, Any]:
         update["update_id"] = self._next_update_id
         self._next_update_id += 1
+        message = update.get("message")
+        if message is not None:
+            # Kept, as Telegram keeps it: the bot may reply to it or copy it.
+            key = (message["chat"]["id"], message["message_id"])
+            self._user_messages[key] = json.loads(json.dumps(message))
         if self.webhook is not None:
             return update  # Telegram pushes it to the webhook; getUpdates never serves it
         self._updates.append(update)
@@ -80,10 +92,18 @@ class ClientSide(BotApiState):
         first_name: str = "User",
         username: str | None = None,
         location: tuple[float, float] | None = None,
+        live_period: int | None = None,
+        media: str | None = None,
+        caption: str | None = None,
+        reply_to: int | None = None,
     ) -> dict[str, Any]:
         """Queue a private message from ``user_id``; returns the update dict.
 
-        With a webhook set, nothing is queued: post the update to the webhook instead.
+        ``media`` ("photo", "voice", "video", "document") attaches a file as Telegram
+        describes it (a photo is a list of sizes), with ``caption``; ``live_period``
+        makes ``location`` a live location; ``reply_to`` makes it a reply to a message
+        in the chat, which must exist. With a webhook set, nothing is queued: post the
+        update to the webhook instead.
         """
         with self._cond:
             user = self._user(user_id, first_name, username)
@@ -97,8 +117,18 @@ class ClientSide(BotApiState):
                 _set_text(message, text)
             if location is not None:
                 message["location"] = {"latitude": location[0], "longitude": location[1]}
-            self._user_messages[(user_id, message["message_id"])] = message
-            return self._queue_update({"message": json.loads(json.dumps(message))})
+                if live_period is not None:
+                    message["location"]["live_period"] = live_period
+            if media is not None:
+                message.update(self._attachment(media))
+                if caption:
+                    message["caption"] = caption
+            if reply_to is not None:
+                replied = self._any_message(user_id, reply_to)
+                if replied is None:
+                    raise KeyError(f"no message {reply_to} in chat {user_id} to reply to")
+                message["reply_to_message"] = _one_level(replied)
+            return self._queue_update({"message": message})
 
     def inject_edit(self, user_id: int, message_id: int, text: str) -> dict[str, Any]:
         """Queue an ``edited_message``: ``user_id`` changed their message ``message_id`` (one
@@ -115,6 +145,46 @@ class ClientSide(BotApiState):
             _set_text(message, text)
             message["edit_date"] = max(int(time.time()), message["date"])
             return self._queue_update({"edited_message": json.loads(json.dumps(message))})
+
+    def _attachment(self, media: str) -> dict[str, Any]:
+        """A file as Telegram puts it in a message; each gets file ids of its own."""
+        number = self._next_file_id
+        self._next_file_id += 1
+
+        def ids(prefix: str, size: str = "") -> dict[str, Any]:
+            return {
+                "file_id": f"{prefix}Fake{number:08d}{size}",
+                "file_unique_id": f"AQADFake{number:08d}{size}",
+            }
+
+        if media == "photo":
+            return {
+                "photo": [
+                    {**ids("AgACAgI", "s"), "width": 90, "height": 67, "file_size": 1400},
+                    {**ids("AgACAgI", "m"), "width": 320, "height": 240, "file_size": 17000},
+                    {**ids("AgACAgI", "x"), "width": 1280, "height": 960, "file_size": 160000},
+                ]
+            }
+        if media == "voice":
+            return {
+                "voice": {
+                    **ids("AwACAgI"),
+                    "duration": 7,
+                    "mime_type": "audio/ogg",
+                    "file_size": 21000,
+                }
+            }
+        if media == "video":
+            return {"video": {**ids("BAACAgI"), "width": 640, "height": 360, "duration": 12}}
+        if media == "document":
+            return {
+                "document": {
+                    **ids("BQACAgI"),
+                    "file_name": "map.pdf",
+                    "mime_type": "application/pdf",
+                }
+            }
+        raise ValueError(f"unknown media {media!r}")
 
     def inject_callback(
         self,

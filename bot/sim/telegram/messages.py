@@ -1,8 +1,9 @@
 """Sending and editing messages on the simulated Telegram.
 
-sendMessage, sendDocument, editMessageText and editMessageReplyMarkup: each is checked
-as Telegram checks it (the chat, flood control, the text and the buttons), stored as
-Telegram stores it, and recorded in ``sent`` or ``edits`` for tests to read.
+sendMessage, sendDocument, copyMessage, editMessageText and editMessageReplyMarkup: each
+is checked as Telegram checks it (the chat, flood control, the text and the buttons, the
+message replied to or copied), stored as Telegram stores it, and recorded in ``sent`` or
+``edits`` for tests to read.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from typing import Any
 
 from bot.sim.telegram.errors import bad_request
-from bot.sim.telegram.params import UploadedFile, int_param, markup_param
+from bot.sim.telegram.params import UploadedFile, bool_param, int_param, json_param, markup_param
 from bot.sim.telegram.state import BotApiState, Edit, SentMessage
 from bot.sim.telegram.validation import (
     MAX_CAPTION_UTF16,
@@ -51,11 +52,106 @@ class MessageMethods(BotApiState):
         markup = markup_param(params)
         check_markup(markup)
 
+        replied = self._replied_to(chat_id, params)
         message = self._new_bot_message(chat_id, text)
         self._set_text(message, "text", plain, entities)
+        if replied is not None:
+            message["reply_to_message"] = replied
         return self._deliver(
             message, text=text, parse_mode=parse_mode, markup=markup, now=now, method="sendMessage"
         )
+
+    def _replied_to(self, chat_id: int, params: dict[str, Any]) -> dict[str, Any] | None:
+        """The message a send replies to (reply_parameters, or the older
+        reply_to_message_id), nested one level deep; a 400 when it is not in the chat."""
+        reply = json_param(params, "reply_parameters")
+        if reply is None and params.get("reply_to_message_id") is not None:
+            reply = {
+                "message_id": int_param(params, "reply_to_message_id"),
+                "allow_sending_without_reply": bool_param(params, "allow_sending_without_reply"),
+            }
+        if reply is None:
+            return None
+        if not isinstance(reply, dict) or not isinstance(reply.get("message_id"), int):
+            raise bad_request("can't parse reply parameters JSON object")
+        if reply.get("chat_id") not in (None, chat_id):
+            raise bad_request("message to be replied not found")  # quotes elsewhere: unused
+        found = self._any_message(chat_id, reply["message_id"])
+        if found is None:
+            if reply.get("allow_sending_without_reply"):
+                return None
+            raise bad_request("message to be replied not found")
+        nested: dict[str, Any] = json.loads(json.dumps(found))
+        nested.pop("reply_to_message", None)
+        return nested
+
+    # What a copy keeps of the original: its content, never who sent it or when.
+    _COPIED = (
+        "text",
+        "entities",
+        "photo",
+        "voice",
+        "video",
+        "video_note",
+        "audio",
+        "animation",
+        "document",
+        "location",
+        "venue",
+        "caption",
+        "caption_entities",
+    )
+    _CAPTIONED = ("photo", "voice", "video", "audio", "animation", "document")
+
+    def _copy_message(self, params: dict[str, Any]) -> Any:
+        chat_id = self._target_chat(params)
+        from_chat_id = int_param(params, "from_chat_id")
+        message_id = int_param(params, "message_id")
+        now = time.monotonic()
+        self._flood.check(chat_id, now)
+        source = self._any_message(from_chat_id or 0, message_id or 0)
+        if source is None:
+            raise bad_request("message to copy not found")
+        if not any(key in source for key in self._COPIED):
+            raise bad_request("message can't be copied")
+        caption = params.get("caption")
+        parse_mode = params.get("parse_mode")
+        markup = markup_param(params)
+        check_markup(markup)
+        message = self._new_bot_message(chat_id, "")
+        for key in self._COPIED:
+            if key in source:
+                message[key] = json.loads(json.dumps(source[key]))
+        shown = message.get("text") or message.get("caption") or ""
+        if caption is not None and any(key in source for key in self._CAPTIONED):
+            # A new caption replaces the original's, checked as any caption is.
+            plain, entities = checked_text(
+                str(caption),
+                parse_mode,
+                limit=MAX_CAPTION_UTF16,
+                too_long="message caption is too long",
+                allow_empty=True,
+            )
+            message.pop("caption", None)
+            if plain:
+                self._set_text(message, "caption", plain, entities)
+            shown = str(caption)
+        elif caption is not None:
+            # Text, a location: Telegram has no caption to put it in.
+            raise bad_request("message can't have a caption")
+        self._raw_texts[(chat_id, message["message_id"])] = shown
+        self._deliver(
+            message,
+            text=shown,
+            parse_mode=parse_mode,
+            markup=markup,
+            now=now,
+            method="copyMessage",
+            copy_of=(from_chat_id or 0, message_id or 0),
+            content={k: message[k] for k in self._COPIED if k in message},
+        )
+        # copyMessage answers with the new message's id alone (a MessageId).
+        return {"message_id": message["message_id"]}
 
     def _deliver(
         self,
@@ -68,6 +164,8 @@ class MessageMethods(BotApiState):
         method: str,
         document: bytes | None = None,
         filename: str | None = None,
+        copy_of: tuple[int, int] | None = None,
+        content: dict[str, Any] | None = None,
     ) -> Any:
         """A message the bot sent is accepted: counted against the limits and recorded."""
         chat_id = message["chat"]["id"]
@@ -85,6 +183,8 @@ class MessageMethods(BotApiState):
                 method=method,
                 document=document,
                 filename=filename,
+                copy_of=copy_of,
+                content=content,
             )
         )
         return json.loads(json.dumps(message))

@@ -285,6 +285,7 @@ class FakeTelegram(ClientSide, FaultInjection, MessageMethods, BotMethods):
         "answercallbackquery": BotMethods._answer_callback_query,
         "sendmessage": MessageMethods._send_message,
         "senddocument": MessageMethods._send_document,
+        "copymessage": MessageMethods._copy_message,
         "editmessagetext": MessageMethods._edit_message_text,
         "editmessagereplymarkup": MessageMethods._edit_message_reply_markup,
     }

@@ -19,7 +19,7 @@ from bot.sim.telegram.flood import FloodControl, RateLimits
 
 @dataclass
 class SentMessage:
-    """A message the fake accepted from the bot (sendMessage or sendDocument)."""
+    """A message the fake accepted from the bot (sendMessage, sendDocument, copyMessage)."""
 
     chat_id: int
     message_id: int
@@ -27,9 +27,13 @@ class SentMessage:
     parse_mode: str | None
     reply_markup: dict[str, Any] | None  # decoded JSON
     at: float  # time.monotonic() when accepted
-    method: str  # "sendMessage" or "sendDocument"
+    method: str  # "sendMessage", "sendDocument" or "copyMessage"
     document: bytes | None = None
     filename: str | None = None
+    # copyMessage: the (chat id, message id) copied, and what the copy carries (the
+    # photo sizes, the voice note, the location ...), as Telegram returns it.
+    copy_of: tuple[int, int] | None = None
+    content: dict[str, Any] | None = None
 
 
 @dataclass
@@ -103,8 +107,9 @@ class BotApiState:
         self._next_message_id: dict[int, int] = {}  # per chat, shared by bot and user
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}  # bot messages, current
         self._raw_texts: dict[tuple[int, int], str] = {}  # their text as the bot sent it
+        # What users sent, so the bot can reply to it or copy it as Telegram allows.
+        self._user_messages: dict[tuple[int, int], dict[str, Any]] = {}
         self._users: dict[int, dict[str, Any]] = {}
-        self._user_messages: dict[tuple[int, int], dict[str, Any]] = {}  # as users sent them
         self._open_callbacks: set[str] = set()
         self._next_callback_id = 1
         self._next_file_id = 1
@@ -131,6 +136,12 @@ class BotApiState:
         message_id = self._next_message_id.get(chat_id, 1)
         self._next_message_id[chat_id] = message_id + 1
         return message_id
+
+    def _any_message(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
+        """A message in a chat, the bot's or the user's, as Telegram stores it."""
+        return self._messages.get((chat_id, message_id)) or self._user_messages.get(
+            (chat_id, message_id)
+        )
 
     def _check_reachable(self, chat_id: int) -> None:
         if chat_id in self._blocked:

@@ -1,0 +1,1 @@
+"""Calls for help as conversations between a person in trouble and their security team."""
