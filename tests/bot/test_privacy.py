@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from bot.access import STRANGER_TEXT
+from bot.incidents.texts import TYPE_WHAT
 from bot.privacy import CANCELLED_TEXT, DONE_TEXT, EXPIRED_TEXT, RETENTION_JOB
 from bot.rollcall import rules
 from bot.settings import BotSettings
@@ -140,6 +141,8 @@ async def _a_roll_call(bot: RunningBot) -> tuple[Staff, Staff, Staff, int]:
         message_id, labels = _labels(bot.fake, person.chat_id)
         assert (await _press(bot, person, message_id, labels[label])).startswith("Recorded")
     await bot.fake.await_for(lambda f: any("needs help</b>" in t for t in _texts(f, lena.chat_id)))
+    # After "I need help" Sam is asked what is happening: that comes before anything else.
+    await bot.fake.await_for(lambda f: _texts(f, sam.chat_id)[-1] == TYPE_WHAT)
     await _until_recorded(bot.engine)
     return lena, sam, nina, rollcall.id or 0
 
