@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from bot.sim.telegram.server import FakeTelegram
 from db import leads, staff, subscriptions
 from db.checkins import CheckIn, RollCallAnswer
 from db.engine import session_scope
-from db.models import Role, Staff
+from db.models import Delivery, Role, Staff
 
 ADMIN_ID = 1_000_000_001
 _ids = itertools.count(5_000_000_000)  # above 2**32: Telegram ids are 64-bit
@@ -84,7 +85,8 @@ class RunningBot:
     async def settled(self) -> None:
         """Wait until the bot has fetched and finished every update sent so far."""
         application = self.application
-        for _ in range(1000):
+        deadline = time.monotonic() + FakeTelegram.WAIT_SECONDS
+        while time.monotonic() < deadline:
             busy = application.update_processor.current_concurrent_updates
             if not self.fake._updates and busy == 0 and application.update_queue.empty():
                 return
@@ -166,3 +168,23 @@ def answers_of(session: Session, *, member_id: int) -> Sequence[RollCallAnswer]:
         .where(RollCallAnswer.member_id == member_id)
         .order_by(col(RollCallAnswer.id))
     ).all()
+
+
+async def until_recorded(engine: Engine, *, seconds: float = 30.0) -> None:
+    """Telegram has the messages; wait until the dispatcher has recorded every outcome."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with session_scope(engine) as session:
+            busy = session.exec(
+                select(Delivery.id).where(col(Delivery.status).in_(["pending", "sending"]))
+            ).first()
+        if busy is None:
+            return
+        await asyncio.sleep(0.01)
+    with session_scope(engine) as session:
+        left = session.exec(
+            select(Delivery.dedupe_key, Delivery.staff_id, Delivery.status).where(
+                col(Delivery.status).in_(["pending", "sending"])
+            )
+        ).all()
+    raise AssertionError(f"deliveries not recorded after {seconds:.0f} s: {left}")

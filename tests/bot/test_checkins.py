@@ -3,7 +3,6 @@ the deadline, the live roll, refused presses, who may see what, and restarts."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import itertools
@@ -31,7 +30,14 @@ from db.engine import session_scope
 from db.models import Alert, AlertKind, AuditEntry, Delivery, DeliveryKind, Priority, Role, Staff
 from db.refusal import Refusal
 from schedules.rollcall import RollEntry
-from tests.harness import ADMIN_ID, MutableClock, RunningBot, checkins_of, running_bot
+from tests.harness import (
+    ADMIN_ID,
+    MutableClock,
+    RunningBot,
+    checkins_of,
+    running_bot,
+    until_recorded,
+)
 
 NOT_KZ = "You don't answer for Kazakhstan; /lead KZ takes it on."
 ATLANTIS = "I don't know the country “Atlantis”. Use its English name or ISO code, e.g. KZ."
@@ -110,25 +116,6 @@ def _refusals(engine: Engine) -> list[AuditEntry]:
         )
 
 
-async def _until_recorded(engine: Engine) -> None:
-    """Telegram has the messages; wait for the dispatcher to record that it sent them."""
-    for _ in range(500):
-        with session_scope(engine) as session:
-            busy = session.exec(
-                select(Delivery.id).where(col(Delivery.status).in_(["pending", "sending"]))
-            ).first()
-        if busy is None:
-            return
-        await asyncio.sleep(0.01)
-    with session_scope(engine) as session:
-        left = session.exec(
-            select(Delivery.dedupe_key, Delivery.staff_id, Delivery.status).where(
-                col(Delivery.status).in_(["pending", "sending"])
-            )
-        ).all()
-    raise AssertionError(f"deliveries not recorded: {left}")
-
-
 async def _lead(bot: RunningBot, name: str, *countries: str) -> Staff:
     person = bot.enrol(name, role=Role.LEAD)
     for country in countries:
@@ -189,7 +176,7 @@ async def test_a_round_for_three_safe_help_and_silent(bot: RunningBot) -> None:
     )
 
     # Sid is silent: reminded after 30 minutes, once; the others are not.
-    await _until_recorded(bot.engine)
+    await until_recorded(bot.engine)
     bot.clock.advance(minutes=30)
     assert rules.send_due_reminder(bot.services, rollcall.id or 0) == 1
     assert rules.send_due_reminder(bot.services, rollcall.id or 0) == 0
@@ -567,7 +554,7 @@ async def test_a_restart_neither_loses_nor_repeats_reminders_or_the_escalation(
         await fake.await_for(lambda f: len(f.messages_to(sid.chat_id)) == 1)
         rollcall = _round(engine)
         round_id = rollcall.id or 0
-        await _until_recorded(engine)
+        await until_recorded(engine)
         clock.advance(minutes=31)
         assert rules.send_due_reminder(bot.services, round_id) == 1
         await fake.await_for(lambda f: len(f.messages_to(sid.chat_id)) == 2)
@@ -1000,7 +987,7 @@ async def test_a_call_for_help_reaches_every_reachable_lead_but_never_the_asker(
     # A lead who needs help is not told about it themselves.
     assert "(1 person)" in await bot.say(lena.telegram_user_id, "/help_me")
     await bot.fake.await_for(_got(ada.chat_id, "Lena Lead (@lena_lead) needs help"))
-    await _until_recorded(bot.engine)
+    await until_recorded(bot.engine)
     assert _sent(bot.fake, lena, "Lena Lead (@lena_lead) needs help") == []
     assert _sent(bot.fake, ulla, "needs help") == _sent(bot.fake, omar, "needs help") == []
 
@@ -1111,7 +1098,7 @@ async def test_safe_again_and_locations_reach_the_leads_only_during_a_call_for_h
     bot.clock.advance(hours=24, minutes=1)
     await bot.say(sam.telegram_user_id, "/safe")
     await bot.say(sam.telegram_user_id, "/safe")
-    await _until_recorded(bot.engine)
+    await until_recorded(bot.engine)
     assert len(_sent(bot.fake, lena, "now says they are safe")) == 1
     assert len(_sent(bot.fake, lena, "shared their location")) == 2
     with session_scope(bot.engine) as session:
@@ -1157,7 +1144,7 @@ async def test_the_deadline_report_goes_to_the_leads_and_a_starter_who_still_lea
     await bot.fake.await_for(
         lambda f: sum("deadline passed" in t for t in _texts(f, ada.chat_id)) == 3
     )
-    await _until_recorded(bot.engine)
+    await until_recorded(bot.engine)
     assert [t.split("\n")[0] for t in _sent(bot.fake, lena, "deadline passed")] == [
         f"⏰ <b>Roll call #{rounds['KZ']} for Kazakhstan: deadline passed</b>"
     ]
@@ -1174,7 +1161,7 @@ async def test_a_closed_round_sends_no_reminder_and_no_deadline_report(bot: Runn
     await bot.say(lena.telegram_user_id, "/checkin KZ 1h")
     round_id = _round(bot.engine).id or 0
     await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
-    await _until_recorded(bot.engine)
+    await until_recorded(bot.engine)
     await bot.say(lena.telegram_user_id, f"/checkin_end {round_id}")
     bot.clock.advance(minutes=30)
     assert rules.send_due_reminder(bot.services, round_id) == 0
@@ -1285,14 +1272,14 @@ async def test_what_the_leads_hear_about_a_person_is_theirs_and_never_told_to_th
     for person in (sam, kai):
         # What Kai is told about Sam is out first: it goes before replies, and each `say`
         # reads the next message to the person.
-        await _until_recorded(bot.engine)
+        await until_recorded(bot.engine)
         await bot.say(person.telegram_user_id, "/help_me")
         assert "sent to your security leads" in await bot.say(
             person.telegram_user_id, "", location=(43.3, 77.0)
         )
         await bot.say(person.telegram_user_id, "/safe")
         # What Kai hears about Sam arrives first, not in between his own replies.
-        await _until_recorded(bot.engine)
+        await until_recorded(bot.engine)
 
     kinds = (DeliveryKind.HELP_ALERT, DeliveryKind.LOCATION, DeliveryKind.SAFE_AGAIN)
     assert _reports(bot.engine, *kinds) == sorted(
@@ -1320,7 +1307,7 @@ async def test_a_rounds_messages_carry_its_number(bot: RunningBot) -> None:
     before = len(bot.fake.callback_answers)
     _press(bot, sam, "I'm safe")
     assert "safe" in await _answered(bot, before)
-    await _until_recorded(bot.engine)
+    await until_recorded(bot.engine)
 
     assert _reports(
         bot.engine,

@@ -22,7 +22,7 @@ from db import deliveries, staff
 from db.deliveries import Recipient
 from db.engine import session_scope
 from db.models import Delivery, DeliveryKind, DeliveryStatus, Priority, Role, Staff
-from tests.harness import RunningBot
+from tests.harness import RunningBot, until_recorded
 
 
 def _queue(
@@ -44,15 +44,6 @@ def _queue(
 def _rows(bot: RunningBot) -> list[Delivery]:
     with session_scope(bot.engine) as session:
         return list(session.exec(select(Delivery).order_by(col(Delivery.id))).all())
-
-
-async def _until_recorded(bot: RunningBot) -> None:
-    """Telegram has the messages; wait for the dispatcher to record its answers."""
-    for _ in range(500):
-        if all(r.status not in ("pending", "sending") for r in _rows(bot)):
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("outcomes not recorded")
 
 
 async def _until_settled(bot: RunningBot, *, step_seconds: float = 30) -> None:
@@ -95,13 +86,13 @@ async def test_rate_is_held_under_telegrams_limits(bot: RunningBot) -> None:
     bot.fake.rate_limits = RateLimits(global_per_second=limit, per_chat_per_second=1)
     people = [bot.enrol(f"P{n}") for n in range(90)]
     _queue(bot, people, "Stay indoors", key="load", priority=Priority.NORMAL)
-    await bot.fake.await_for(lambda f: len(f.sent) == 90, timeout=20)
+    await bot.fake.await_for(lambda f: len(f.sent) == 90)
     times = sorted(m.at for m in bot.fake.sent)
     rate = (len(times) - 1) / (times[-1] - times[0])
     print(f"\ndispatcher held {rate:.1f} msg/s against a limit of {limit:.0f} ({rate / limit:.0%})")
     assert bot.fake.too_many_requests == 0
     assert rate <= limit * 1.05
-    await _until_recorded(bot)
+    await until_recorded(bot.engine)
     assert {r.status for r in _rows(bot)} == {DeliveryStatus.SENT.value}
 
 
@@ -111,7 +102,7 @@ async def test_a_long_message_arrives_in_order_one_second_apart(bot: RunningBot)
     sam = bot.enrol("Sam")
     text = "\n\n".join(f"Paragraph {n}: " + "stay safe & keep calm " * 40 for n in range(12))
     _queue(bot, [sam], text, key="long", priority=Priority.NORMAL)
-    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 3, timeout=10)
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 3)
     received = bot.fake.messages_to(sam.chat_id)
     assert received[1].text.startswith("(2/3)") and received[2].text.startswith("(3/3)")
     assert "Paragraph 0" in received[0].text and "Paragraph 11" in received[2].text
@@ -126,10 +117,10 @@ async def test_429_waits_retry_after_and_delivers_once(bot: RunningBot) -> None:
         "sendMessage", status=429, description="Too Many Requests: retry after 1", retry_after=1
     )
     _queue(bot, [sam], "hello", key="flood", priority=Priority.NORMAL)
-    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1, timeout=10)
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
     attempts = [c for c in bot.fake.calls if c[0] == "sendMessage"]
     assert len(attempts) == 2
-    await _until_recorded(bot)
+    await until_recorded(bot.engine)
     (row,) = _rows(bot)
     assert row.status == DeliveryStatus.SENT.value
 
@@ -228,7 +219,7 @@ async def test_urgent_news_queued_mid_batch_overtakes_the_rest_of_the_claim(
     await bot.fake.await_for(lambda f: len(f.sent) >= 3)
     _queue(bot, critical, "critical", key="critical", priority=Priority.CRITICAL)
     queued_after = len(bot.fake.sent)
-    await bot.fake.await_for(lambda f: len(f.sent) == 45, timeout=20)
+    await bot.fake.await_for(lambda f: len(f.sent) == 45)
     order = [m.text for m in bot.fake.sent]
     first_critical = order.index("critical")
     last_critical = len(order) - 1 - order[::-1].index("critical")
@@ -236,7 +227,7 @@ async def test_urgent_news_queued_mid_batch_overtakes_the_rest_of_the_claim(
     # rest of the routine rows claimed (more than 30 of them at that point).
     assert first_critical - queued_after <= 5
     assert order[first_critical : last_critical + 1] == ["critical"] * 5
-    await _until_recorded(bot)
+    await until_recorded(bot.engine)
     rows = _rows(bot)
     assert {r.status for r in rows} == {DeliveryStatus.SENT.value}
     assert {r.attempts for r in rows} == {1}  # a claim given back is not an attempt
@@ -253,8 +244,8 @@ async def test_every_row_records_its_own_message_id_at_a_high_rate(bot: RunningB
         return [m for m in fake.sent if m.text == "Stay indoors"]
 
     _queue(bot, people, "Stay indoors", key="fast", priority=Priority.NORMAL)
-    await bot.fake.await_for(lambda f: len(broadcast(f)) == 120, timeout=20)
-    await _until_recorded(bot)
+    await bot.fake.await_for(lambda f: len(broadcast(f)) == 120)
+    await until_recorded(bot.engine)
     given = {m.chat_id: m.message_id for m in broadcast(bot.fake)}
     rows = [r for r in _rows(bot) if r.dedupe_key == "fast"]
     assert {r.status for r in rows} == {DeliveryStatus.SENT.value}
@@ -280,7 +271,7 @@ async def test_one_429_pauses_every_send_to_everyone_for_its_retry_after(
     # ... and then every message arrives, once each.
     assert sorted(m.chat_id for m in bot.fake.sent) == sorted(p.chat_id for p in people)
     assert {m.text for m in bot.fake.sent} == {"Stay indoors"}
-    await _until_recorded(bot)
+    await until_recorded(bot.engine)
     assert {r.status for r in _rows(bot)} == {DeliveryStatus.SENT.value}
     assert len([c for c in bot.fake.calls if c[0] == "sendMessage"]) == 9
 
@@ -300,7 +291,7 @@ async def test_a_flood_longer_than_the_attempt_limit_still_delivers_a_critical_a
     _queue(bot, [sam], "Shelter in place now", key="critical", priority=Priority.CRITICAL)
     await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1, timeout=30)
     assert bot.fake.too_many_requests == 3
-    await _until_recorded(bot)
+    await until_recorded(bot.engine)
     (row,) = _rows(bot)
     assert row.status == DeliveryStatus.SENT.value and row.last_error is None
     assert [m.text for m in bot.fake.messages_to(sam.chat_id)] == ["Shelter in place now"]
@@ -462,7 +453,7 @@ async def test_no_more_requests_are_under_way_at_once_than_allowed(bot: RunningB
     events = sorted([(t, 1) for t in arrived] + [(m.at, -1) for m in bot.fake.sent])
     under_way = list(itertools.accumulate(step for _, step in events))
     assert max(under_way) == 2
-    await _until_recorded(bot)
+    await until_recorded(bot.engine)
     assert {r.status for r in _rows(bot)} == {DeliveryStatus.SENT.value}
 
 
@@ -505,6 +496,6 @@ async def test_a_message_that_failed_often_waits_its_backoff_before_the_next_try
     bot.clock.advance(seconds=1.2 * 256)
     bot.services.wake_dispatcher()
     await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
-    await _until_recorded(bot)
+    await until_recorded(bot.engine)
     (row,) = _rows(bot)
     assert (row.status, row.attempts, row.last_error) == (DeliveryStatus.SENT.value, 9, None)

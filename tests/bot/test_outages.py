@@ -184,7 +184,7 @@ async def test_telegram_failing_for_a_while_loses_nothing_and_backs_off(
     people = [bot.enrol(f"P{n}", countries=("KZ",)) for n in range(30)]
     bot.fake.fail_for("sendMessage", 1.0)  # 502 Bad Gateway for a second
     _broadcast(bot, people, "Stay indoors")
-    await bot.fake.await_for(lambda f: not f.in_outage("sendMessage"), timeout=10)
+    await bot.fake.await_for(lambda f: not f.in_outage("sendMessage"))
     await _until_settled(bot, step_seconds=30)
 
     copies = _copies(bot, people, "Stay indoors")

@@ -3,7 +3,6 @@ retention job, with the real bot and database."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -24,7 +23,7 @@ from db import privacy
 from db.checkins import CheckIn, RollCall, RollCallAnswer, RollCallMember
 from db.engine import session_scope
 from db.models import AuditEntry, Delivery, Role, Staff, Subscription
-from tests.harness import ADMIN_ID, RunningBot, checkins_of
+from tests.harness import ADMIN_ID, RunningBot, checkins_of, until_recorded
 
 LAST_ADMIN = "You are the last admin; promote someone else to admin first, then try again."
 
@@ -55,19 +54,6 @@ async def _press(bot: RunningBot, person: Staff, message_id: int, data: str) -> 
     bot.press(person.telegram_user_id, chat_id=person.chat_id, message_id=message_id, data=data)
     await bot.fake.await_for(lambda f: len(f.callback_answers) > before)
     return str(bot.fake.callback_answers[before].get("text", ""))
-
-
-async def _until_recorded(engine: Engine) -> None:
-    """Telegram has the messages; wait for the dispatcher to record that it sent them."""
-    for _ in range(500):
-        with session_scope(engine) as session:
-            busy = session.exec(
-                select(Delivery.id).where(col(Delivery.status).in_(["pending", "sending"]))
-            ).first()
-        if busy is None:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("deliveries not recorded")
 
 
 async def _export(bot: RunningBot, person: Staff) -> dict[str, Any]:
@@ -143,7 +129,7 @@ async def _a_roll_call(bot: RunningBot) -> tuple[Staff, Staff, Staff, int]:
     await bot.fake.await_for(lambda f: any("needs help</b>" in t for t in _texts(f, lena.chat_id)))
     # After "I need help" Sam is asked what is happening: that comes before anything else.
     await bot.fake.await_for(lambda f: _texts(f, sam.chat_id)[-1] == TYPE_WHAT)
-    await _until_recorded(bot.engine)
+    await until_recorded(bot.engine)
     return lena, sam, nina, rollcall.id or 0
 
 
@@ -195,7 +181,7 @@ async def test_forget_me_previews_cancels_and_deletes_once(bot: RunningBot) -> N
     bot.clock.advance(hours=2, minutes=1)
     assert rules.pass_round_deadline(bot.services, round_id)
     await bot.fake.await_for(lambda f: any("deadline passed" in t for t in _texts(f, lena.chat_id)))
-    await _until_recorded(bot.engine)
+    await until_recorded(bot.engine)
     nina_rows = _rows_of(bot.engine, nina.id or 0)
     sam_rows = _rows_of(bot.engine, sam.id or 0)
     live_roll = bot.fake.messages_to(lena.chat_id)[1].message_id  # her /checkin reply
@@ -340,7 +326,7 @@ async def test_the_daily_retention_job_removes_only_old_notes_and_locations(
     await bot.fake.await_for(lambda f: any("needs help</b>" in t for t in _texts(f, lena.chat_id)))
     bot.clock.advance(days=91)
     await bot.say(sam.telegram_user_id, "/safe Recent note", location=(42.2, 70.2))
-    await _until_recorded(bot.engine)
+    await until_recorded(bot.engine)
 
     caplog.set_level(logging.INFO, logger="bot.privacy")
     await job.run(bot.application)

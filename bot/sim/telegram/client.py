@@ -227,7 +227,11 @@ class ClientSide(BotApiState):
             f"last messages: {recent_sent}"
         )
 
-    def wait_for(self, predicate: Callable[[Self], bool], timeout: float = 10.0) -> None:
+    # Long enough for a loaded two-core machine: a wait ends as soon as its condition holds,
+    # so the bound only decides how long a test that has already failed takes to say so.
+    WAIT_SECONDS = 30.0
+
+    def wait_for(self, predicate: Callable[[Self], bool], timeout: float = WAIT_SECONDS) -> None:
         """Block the calling thread until ``predicate(self)`` holds.
 
         Do not call this from the event loop the bot runs on (it would freeze the bot);
@@ -240,7 +244,7 @@ class ClientSide(BotApiState):
     async def await_for(
         self,
         predicate: Callable[[Self], bool],
-        timeout: float = 10.0,  # noqa: ASYNC109 - same signature as wait_for, by design
+        timeout: float = WAIT_SECONDS,  # noqa: ASYNC109 - same signature as wait_for, by design
     ) -> None:
         """Like ``wait_for`` but yields to the event loop (10 ms polls) while waiting."""
         deadline = time.monotonic() + timeout
