@@ -375,28 +375,47 @@ class Postgres:
         return self.url(name)
 
 
-def drill_database(people: int, outage_seconds: float = 30.0) -> list[str] | None:
-    programs = postgres_programs()
-    if programs is None:
-        say("PostgreSQL's server programs (initdb, pg_ctl) are not installed; skipped.")
-        say("Install them with `apt-get install postgresql` (as .ci/run does) to run it.")
-        return None
-    lines = Report()
-    with tempfile.TemporaryDirectory(prefix="dutybot-drill-") as name, realistic_telegram() as fake:
+@contextmanager
+def postgres_broadcast(programs: Path, people: int) -> Iterator[tuple[Path, Postgres, Engine]]:
+    """A PostgreSQL of the drill's own, in a folder of its own, with a broadcast to
+    `people` queued; yields (folder, cluster, engine) and stops the cluster after."""
+    with tempfile.TemporaryDirectory(prefix="dutybot-drill-") as name:
         folder = Path(name)
         if os.geteuid() == 0:
             os.chmod(folder, 0o755)  # the postgres user must reach its data folder
         postgres = Postgres(programs, folder)
         postgres.init()
         postgres.start()
-        bot = BotProcess(fake, "", folder, "database")
-        drill_engine: Engine | None = None
+        engine: Engine | None = None
         try:
-            url = postgres.create_database("dutybot_drill")
-            drill_engine = make_engine(url)
-            create_schema(drill_engine)
-            seed_broadcast(drill_engine, people)
-            bot.database_url = url
+            engine = make_engine(postgres.create_database("dutybot_drill"))
+            create_schema(engine)
+            seed_broadcast(engine, people)
+            yield folder, postgres, engine
+        finally:
+            if engine is not None:
+                engine.dispose()
+            with contextlib.suppress(subprocess.CalledProcessError):
+                postgres.stop()  # unless already stopped
+
+
+def no_postgres() -> None:
+    say("PostgreSQL's server programs (initdb, pg_ctl) are not installed; skipped.")
+    say("Install them with `apt-get install postgresql` (as .ci/run does) to run it.")
+
+
+def drill_database(people: int, outage_seconds: float = 30.0) -> list[str] | None:
+    programs = postgres_programs()
+    if programs is None:
+        no_postgres()
+        return None
+    lines = Report()
+    with (
+        postgres_broadcast(programs, people) as (folder, postgres, drill_engine),
+        realistic_telegram() as fake,
+    ):
+        bot = BotProcess(fake, postgres.url("dutybot_drill"), folder, "database")
+        try:
             bot.start()
             wait_until("a quarter of the broadcast", lambda: len(fake.sent) >= people // 4, 300)
 
@@ -427,10 +446,6 @@ def drill_database(people: int, outage_seconds: float = 30.0) -> list[str] | Non
             answer_after = fake.messages_to(LEAD_ID)[-1].text
         finally:
             bot.stop()
-            if drill_engine is not None:
-                drill_engine.dispose()
-            with contextlib.suppress(subprocess.CalledProcessError):
-                postgres.stop()  # unless already stopped
         lines.extend(check_served_once(fake, people, allowed_twice=set()))
         paused = bot.log_lines(r"database unavailable; sending paused")
         back = bot.log_lines(r"database available again")
@@ -468,25 +483,17 @@ def drill_silent_database(people: int, silent_seconds: float = 60.0) -> list[str
     for a minute mid-broadcast; the bot must keep answering and then catch up."""
     programs = postgres_programs()
     if programs is None:
-        say("PostgreSQL's server programs (initdb, pg_ctl) are not installed; skipped.")
+        no_postgres()
         return None
     lines = Report()
-    with tempfile.TemporaryDirectory(prefix="dutybot-drill-") as name, realistic_telegram() as fake:
-        folder = Path(name)
-        if os.geteuid() == 0:
-            os.chmod(folder, 0o755)  # the postgres user must reach its data folder
-        postgres = Postgres(programs, folder)
-        postgres.init()
-        postgres.start()
+    answer_times: list[float] = []
+    answers: list[str] = []
+    with (
+        postgres_broadcast(programs, people) as (folder, postgres, drill_engine),
+        realistic_telegram() as fake,
+    ):
         bot = BotProcess(fake, "", folder, "silent-database")
-        drill_engine: Engine | None = None
-        answer_times: list[float] = []
-        answers: list[str] = []
         try:
-            url = postgres.create_database("dutybot_drill")
-            drill_engine = make_engine(url)
-            create_schema(drill_engine)
-            seed_broadcast(drill_engine, people)
             # Staff who follow no country: what they are told is not counted as the broadcast.
             with session_scope(drill_engine) as session:
                 for n in range(40):
@@ -499,9 +506,7 @@ def drill_silent_database(people: int, silent_seconds: float = 60.0) -> list[str
                         role=Role.STAFF,
                     )
             with SilentHost(("127.0.0.1", postgres.port)) as host:
-                bot.database_url = postgres.url("dutybot_drill").replace(
-                    f":{postgres.port}/", f":{host.port}/"
-                )
+                bot.database_url = host.relayed(postgres.url("dutybot_drill"))
                 bot.start()
                 wait_until("a quarter of the broadcast", lambda: len(fake.sent) >= people // 4, 300)
                 host.silence()
@@ -535,13 +540,8 @@ def drill_silent_database(people: int, silent_seconds: float = 60.0) -> list[str
                 fake.inject_message(LEAD_ID, "/subscriptions", first_name="Lena", username="lena")
                 wait_until("an answer after", lambda: len(fake.messages_to(LEAD_ID)) > replies, 30)
                 answer_after = fake.messages_to(LEAD_ID)[-1].text
-                bot.stop()
         finally:
             bot.stop()
-            if drill_engine is not None:
-                drill_engine.dispose()
-            with contextlib.suppress(subprocess.CalledProcessError):
-                postgres.stop()
         lines.extend(check_served_once(fake, people, allowed_twice=set()))
         if not answers or any("something went wrong" not in a for a in answers):
             raise DrillFailed(f"answers while silent: {answers!r}")

@@ -15,6 +15,8 @@ import socket
 import threading
 from types import TracebackType
 
+from sqlalchemy.engine import URL, make_url
+
 
 class SilentHost:
     """Relays 127.0.0.1:`port` to `target`; `silence()` and `speak()` switch it."""
@@ -29,6 +31,14 @@ class SilentHost:
         self._sockets: set[socket.socket] = set()
         self._stale: set[socket.socket] = set()  # open while silent: broken when it speaks
         self._threads: list[threading.Thread] = []
+
+    def relayed(self, url: URL | str) -> str:
+        """The database URL `url` (whose host and port are `target`), through this relay."""
+        return (
+            make_url(url)
+            .set(host="127.0.0.1", port=self.port)
+            .render_as_string(hide_password=False)
+        )
 
     def start(self) -> SilentHost:
         self._spawn(self._accept)

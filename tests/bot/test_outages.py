@@ -333,10 +333,7 @@ async def test_a_database_host_that_falls_silent_costs_answers_seconds_and_loses
         pytest.skip("a database host to fall silent needs PostgreSQL (TEST_DATABASE_URL)")
     url = engine.url
     with SilentHost((url.host or "127.0.0.1", url.port or 5432)) as host:
-        relayed = make_engine(
-            url.set(host="127.0.0.1", port=host.port).render_as_string(hide_password=False),
-            timeout=2,
-        )
+        relayed = make_engine(host.relayed(url), timeout=2)
         async with running_bot(settings, engine=relayed, fake=fake, clock=clock) as bot:
             lena = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
             sam = bot.enrol("Sam Staff", countries=("KZ",))

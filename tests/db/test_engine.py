@@ -26,10 +26,7 @@ def silent_host(engine: Engine) -> Iterator[tuple[SilentHost, Engine]]:
         pytest.skip("a database host to fall silent needs PostgreSQL (TEST_DATABASE_URL)")
     url = engine.url
     with SilentHost((url.host or "127.0.0.1", url.port or 5432)) as host:
-        relayed = make_engine(
-            url.set(host="127.0.0.1", port=host.port).render_as_string(hide_password=False),
-            timeout=2,
-        )
+        relayed = make_engine(host.relayed(url), timeout=2)
         yield host, relayed
         relayed.dispose()
 
