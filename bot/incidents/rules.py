@@ -23,7 +23,7 @@ from bot.rollcall import notices
 from bot.rollcall.texts import location_passed_on_text
 from db import audit, checkins, deliveries, incidents, leads, subscriptions
 from db.checkins import CheckInKind
-from db.incidents import HelpCall, Part
+from db.incidents import HelpCall, HelpMessage, Part
 from db.models import DeliveryKind, Priority, Role, Staff
 from db.refusal import Refusal
 
@@ -104,21 +104,36 @@ def _answering(session: Session, person: Staff) -> list[Staff]:
     return notices.leads_to_tell(session, countries=countries, exclude=person.id)
 
 
-def relay_from_person(session: Session, *, person: Staff, incoming: Incoming, now: datetime) -> int:
-    """Keep a message in the person's call (opened if none is) and pass it to every lead
-    who answers for them, at the top priority; how many leads."""
-    call, _ = incidents.open_call(session, staff_id=person.id or 0, now=now)
-    call_id = call.id or 0
-    row = incidents.add_message(
+def _keep(
+    session: Session,
+    *,
+    call_id: int,
+    sender: Staff,
+    from_person: bool,
+    incoming: Incoming,
+    now: datetime,
+) -> HelpMessage:
+    """One message of a call's thread, kept in order: the person's, or a lead's."""
+    return incidents.add_message(
         session,
         call_id=call_id,
-        sender_staff_id=person.id or 0,
-        from_person=True,
+        sender_staff_id=sender.id or 0,
+        from_person=from_person,
         kind=incoming.kind,
         text=incoming.text if incoming.location is None else _place(incoming),
         chat_id=incoming.chat_id,
         message_id=incoming.message_id,
         now=now,
+    )
+
+
+def relay_from_person(session: Session, *, person: Staff, incoming: Incoming, now: datetime) -> int:
+    """Keep a message in the person's call (opened if none is) and pass it to every lead
+    who answers for them, at the top priority; how many leads."""
+    call, _ = incidents.open_call(session, staff_id=person.id or 0, now=now)
+    call_id = call.id or 0
+    row = _keep(
+        session, call_id=call_id, sender=person, from_person=True, incoming=incoming, now=now
     )
     kind = DeliveryKind.HELP_MESSAGE
     if incoming.location is not None:
@@ -191,16 +206,8 @@ def relay_from_lead(
     call; the person."""
     call, person = call_for_lead(session, lead=lead, call_id=call_id)
     _open(call)
-    row = incidents.add_message(
-        session,
-        call_id=call_id,
-        sender_staff_id=lead.id or 0,
-        from_person=False,
-        kind=incoming.kind,
-        text=incoming.text if incoming.location is None else _place(incoming),
-        chat_id=incoming.chat_id,
-        message_id=incoming.message_id,
-        now=now,
+    row = _keep(
+        session, call_id=call_id, sender=lead, from_person=False, incoming=incoming, now=now
     )
     words = incoming.text if incoming.location is None else f"📍 {_place(incoming)}"
     copy_from = (incoming.chat_id, incoming.message_id) if incoming.media else None
