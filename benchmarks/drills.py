@@ -48,7 +48,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -694,19 +694,24 @@ async def _drill_feeds(people: int) -> list[str]:
     return lines
 
 
-def drill_feeds(people: int) -> list[str]:
-    # The bot runs in this process here: its log goes where the other drills' logs go.
-    log_path = Path(tempfile.gettempdir()) / "dutybot-drill-feeds.log"
+def run_in_process(name: str, drill: Coroutine[Any, Any, list[str]]) -> list[str]:
+    """Run a drill whose bot runs in this process; its log goes where the other drills'
+    logs go (dutybot-drill-NAME.log)."""
+    log_path = Path(tempfile.gettempdir()) / f"dutybot-drill-{name}.log"
     handler = logging.FileHandler(log_path, mode="w")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     try:
-        return asyncio.run(_drill_feeds(people))
+        return asyncio.run(drill)
     finally:
         root.removeHandler(handler)
         handler.close()
+
+
+def drill_feeds(people: int) -> list[str]:
+    return run_in_process("feeds", _drill_feeds(people))
 
 
 # -- running them ----------------------------------------------------------------------------

@@ -18,14 +18,11 @@ tests/bot/test_flood.py runs a smaller one with the same requirements.
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-from benchmarks.drills import DrillFailed, Report, sqlite_workspace
+from benchmarks.drills import DrillFailed, Report, run_in_process, sqlite_workspace
 from bot.settings import BotSettings
 from bot.sim.telegram.flood import RateLimits
 from bot.sim.telegram.server import FakeTelegram
@@ -183,15 +180,4 @@ async def _drill() -> list[str]:
 
 def drill_flood(_people: int) -> list[str]:
     """The drill, with its own PEOPLE whatever the other drills' --people."""
-    # The bot runs in this process: its log goes where the other drills' logs go.
-    log_path = Path(tempfile.gettempdir()) / "dutybot-drill-flood.log"
-    handler = logging.FileHandler(log_path, mode="w")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    try:
-        return asyncio.run(_drill())
-    finally:
-        root.removeHandler(handler)
-        handler.close()
+    return run_in_process("flood", _drill())
