@@ -7,7 +7,7 @@
   it hears nothing and 200 after. Prints how long each took and the log lines it made.
 
 The scenarios are those of tests/bot/test_listening_process.py (tests/listening.py), at
-full length: Telegram's own backoff ceiling (30 s) and /healthz's threshold (90 s) are
+full length: the bot's backoff ceiling (10 s) and /healthz's threshold (90 s) are
 left at their defaults.
 """
 

@@ -115,7 +115,7 @@ class BotSettings(Settings):
     health_telegram_silence_seconds: float = Field(default=90.0, ge=1, le=86400)
     # While Telegram does not answer getUpdates (or getMe, or the webhook calls at start-up),
     # the bot asks again after 1 s, then 1.5 times longer each time, up to this.
-    telegram_retry_max_seconds: float = Field(default=30.0, gt=0, le=600)
+    telegram_retry_max_seconds: float = Field(default=10.0, gt=0, le=600)
 
     @field_validator("telegram_webhook_url", "telegram_webhook_secret", mode="before")
     @classmethod

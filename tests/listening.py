@@ -69,6 +69,9 @@ class BotRun:
         return f"http://127.0.0.1:{self.health_port}/healthz"
 
     def start(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            # A second process would leave the first polling, unseen, until the machine stops.
+            raise RuntimeError("this bot is running already")
         if not self.health_port:
             (self.health_port,) = free_ports(1)
         env = {
@@ -151,7 +154,8 @@ def token_rejected(run: BotRun, *, mid_run: bool, timeout: float = 60) -> Reject
         run.start()
         logged_before = 0
     else:
-        run.start()
+        if run.process is None:
+            run.start()
         wait_until_polling(run, timeout)
         logged_before = len(run.lines())
         run.fake.revoke_token()

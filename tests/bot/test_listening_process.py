@@ -72,7 +72,10 @@ def test_404s_are_ridden_out_then_a_revoked_token_ends_the_run_with_one_line(
     assert "(3 attempts failed)" in again[0] and "(4 attempts failed)" in again[1]
     assert run.process is not None and run.process.poll() is None  # still running
 
-    rejection = token_rejected(run, mid_run=True)
+    try:
+        rejection = token_rejected(run, mid_run=True)
+    finally:
+        run.stop()
     assert rejection.exit_code == EXIT_TOKEN_REJECTED
     said = [line for line in rejection.log_lines_after if REJECTED in line]
     assert len(said) == 1 and _is_rejection(said[0], log_format), rejection.log_lines_after

@@ -76,7 +76,7 @@ def test_every_setting_but_the_token_has_a_default() -> None:
         "health_port": 8080,
         "health_outbox_stuck_seconds": 300.0,
         "health_telegram_silence_seconds": 90.0,
-        "telegram_retry_max_seconds": 30.0,
+        "telegram_retry_max_seconds": 10.0,
     }
     assert settings.webhook_path == "/"
 
