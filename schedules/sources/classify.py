@@ -107,9 +107,7 @@ _SECURITY_DENIED = re.compile(
     re.IGNORECASE,
 )
 # Not violence at all: medicine and wildlife.
-_NOT_SECURITY = re.compile(
-    r"\b(?:heart|panic|asthma|shark|dog|animal)\s+attacks?\b", re.IGNORECASE
-)
+_NOT_SECURITY = re.compile(r"\b(?:heart|panic|asthma|shark|dog|animal)\s+attacks?\b", re.IGNORECASE)
 # A page's references to its own sections ("(See 'Summary' and 'Terrorism' pages)",
 # "Terrorism section and summary –") say where the words are, not what happened.
 _SECTION_REFERENCE = re.compile(
