@@ -191,15 +191,15 @@ def test_global_feed_skips_what_is_no_country_and_says_so_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     body = global_feed(
-        ("atlantis", "2025-10-08T09:00:00+01:00", "Attacks on the coast."),
+        ("el-dorado", "2025-10-08T09:00:00+01:00", "Attacks on the coast."),
         ("kazakhstan", "2025-10-08T08:00:00+01:00", "Updated information."),
     )
     with caplog.at_level(logging.WARNING):
         for _ in range(3):
             items = parse_feed(SourceKind.FCDO_GLOBAL, body, url=GLOBAL_URL, fetched_at=FETCHED_AT)
             assert [(i.key, i.country) for i in items] == [("kazakhstan", "KZ")]
-    assert [r.getMessage() for r in caplog.records if "atlantis" in r.getMessage()] == [
-        "GOV.UK travel advice entry 'atlantis' skipped: no known country"
+    assert [r.getMessage() for r in caplog.records if "el-dorado" in r.getMessage()] == [
+        "GOV.UK travel advice entry 'el-dorado' skipped: no known country"
     ]
 
 
