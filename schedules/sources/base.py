@@ -17,6 +17,8 @@ class SourceKind(StrEnum):
     US_STATE = "us-state"
     US_EMBASSY = "us-embassy"
     FCDO = "fcdo"
+    # GOV.UK's feed of every country's travel advice updates, one entry per update.
+    FCDO_GLOBAL = "fcdo-global"
     RSS = "rss"
 
 

@@ -1,11 +1,17 @@
-"""GOV.UK foreign travel advice (FCDO): one country's page, as Atom or as content-API JSON.
+"""GOV.UK foreign travel advice (FCDO): one country's page, as Atom or as content-API JSON,
+and the global Atom feed of every country's updates.
 
-Both come from `https://www.gov.uk/foreign-travel-advice/<slug>`: `.atom` gives the
+A page's two forms come from `https://www.gov.uk/foreign-travel-advice/<slug>`: `.atom` gives the
 latest change description, `/api/content/...` gives it with the warnings in force
 (`details.alert_status`). Which one a body is, is read from the body. The page is known
 by its slug, because Atom entry ids change with every update; it changes when the change
 description or the warnings do. Slugs are not ISO codes (`usa`,
-`bonaire-st-eustatius-saba`).
+`bonaire-st-eustatius-saba`), and old ones stay in use (`macedonia`, `swaziland`).
+
+The global feed (`https://www.gov.uk/foreign-travel-advice.atom`) has one entry per
+update, for any country: each entry is read like a page's Atom entry, its country taken
+from its link's slug alone. An entry whose slug names no known country is skipped rather
+than sent to a guessed one.
 """
 
 from __future__ import annotations
@@ -32,6 +38,15 @@ _SLUG_IN_PATH = re.compile(r"/foreign-travel-advice/(?P<slug>[a-z0-9-]+?)(?:\.at
 # Slugs whose words are not a name pycountry or the aliases know.
 _SLUG_COUNTRIES: dict[str, str] = {
     "bonaire-st-eustatius-saba": "BQ",
+    "macedonia": "MK",
+    "uae": "AE",
+    "sint-maarten": "SX",
+    "democratic-republic-of-congo": "CD",
+    "occupied-palestinian-territories": "PS",
+    "south-georgia-and-south-sandwich-islands": "GS",
+    "antarctica-british-antarctic-territory": "AQ",
+    # One page for three territories; the Cook Islands are where its staff would be.
+    "cook-islands-tokelau-and-niue": "CK",
     "cote-d-ivoire": "CI",
     "ivory-coast": "CI",
     "pitcairn-island": "PN",
@@ -64,6 +79,42 @@ def parse(body: bytes, *, url: str, country: str | None, fetched_at: datetime) -
     if not entries:
         return []
     return [_from_atom(_latest(entries), url=url, country=country, fetched_at=fetched_at)]
+
+
+def parse_global(body: bytes, *, fetched_at: datetime) -> list[FeedItem]:
+    """One item per country in GOV.UK's global feed: that country's newest entry.
+
+    The feed lists every update, so a busy country appears several times; its newest
+    entry is its current word, as on its own page.
+    """
+    newest: dict[str, Any] = {}
+    for entry in read_feed(body):
+        slug = _entry_slug(entry)
+        if slug is None:
+            _skip_once(text_field(entry, "link") or text_field(entry, "id"), "not a country page")
+            continue
+        if slug_country(slug) is None:
+            _skip_once(slug, "no known country")
+            continue
+        newest[slug] = _latest([newest[slug], entry]) if slug in newest else entry
+    return [
+        _from_atom(entry, url="", country=slug_country(slug), fetched_at=fetched_at)
+        for slug, entry in newest.items()
+    ]
+
+
+# What has been reported as skipped: a feed polled every few minutes would repeat it.
+_SKIPPED: set[str] = set()
+
+
+def _skip_once(what: str, why: str) -> None:
+    if what not in _SKIPPED:
+        _SKIPPED.add(what)
+        logger.warning("GOV.UK travel advice entry %r skipped: %s", what[:200], why)
+
+
+def _entry_slug(entry: Any) -> str | None:
+    return slug_from_url(text_field(entry, "link")) or slug_from_url(text_field(entry, "id"))
 
 
 def slug_country(slug: str) -> str | None:
@@ -120,8 +171,7 @@ def _from_content_api(
 
 
 def _from_atom(entry: Any, *, url: str, country: str | None, fetched_at: datetime) -> FeedItem:
-    link = text_field(entry, "link")
-    slug = slug_from_url(link) or slug_from_url(url) or slug_from_url(text_field(entry, "id"))
+    slug = _entry_slug(entry) or slug_from_url(url)
     if not slug:
         raise FeedError("Atom entry is not a foreign travel advice page")
     return _item(

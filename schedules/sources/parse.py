@@ -27,7 +27,8 @@ def parse_feed(
 
     `country` binds a one-country source (embassy, GOV.UK page, plain RSS) to a country
     when it cannot be read from the body or the URL; the State Department feed names its
-    countries itself and ignores it. A valid feed with no items gives `[]`.
+    countries itself and ignores it, and so does GOV.UK's global travel advice feed. A
+    valid feed with no items gives `[]`.
     """
     if fetched_at.tzinfo is None:
         raise ValueError("fetched_at must be timezone-aware")
@@ -38,6 +39,8 @@ def parse_feed(
         items = us_embassy.parse(body, url=url, country=code, fetched_at=fetched_at)
     elif kind is SourceKind.FCDO:
         items = fcdo.parse(body, url=url, country=code, fetched_at=fetched_at)
+    elif kind is SourceKind.FCDO_GLOBAL:
+        items = fcdo.parse_global(body, fetched_at=fetched_at)
     else:
         items = rss.parse(body, url=url, country=code, fetched_at=fetched_at)
     return [_storable(item) for item in items]

@@ -252,7 +252,7 @@ async def test_admins_manage_sources(bot: RunningBot) -> None:
     assert "only admins" in await bot.say(
         sam.telegram_user_id, "/source_add rss https://x.example/feed KZ"
     )
-    kinds = "us-state, us-embassy, fcdo, rss"
+    kinds = "us-state, us-embassy, fcdo, fcdo-global, rss"
     refused = {
         "/source_add": f"Usage: /source_add <kind> <url> [country]; kinds: {kinds}",
         "/source_add atom https://x.example/feed": f"Unknown kind “atom”; use one of: {kinds}",
@@ -295,3 +295,44 @@ async def test_each_source_gets_its_own_named_polling_job(bot: RunningBot) -> No
     with session_scope(bot.engine) as session:
         ids = [s.id for s in sources.every(session)]
     assert {f"poll:{i}" for i in ids} <= names
+
+
+def _global_feed(*entries: tuple[str, str, str]) -> bytes:
+    """GOV.UK's global travel advice feed: (slug, updated, change description) each."""
+    page = "https://www.gov.uk/foreign-travel-advice"
+    body = "".join(
+        f"<entry><id>{page}/{slug}#{updated}</id><updated>{updated}</updated>"
+        f'<link rel="alternate" type="text/html" href="{page}/{slug}"/>'
+        f"<title>{slug.title()}</title><summary>{summary}</summary></entry>"
+        for slug, updated, summary in entries
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<id>{page}.atom</id><title>Foreign travel advice</title>"
+        f"<updated>2025-10-08T10:00:00Z</updated>{body}</feed>"
+    ).encode()
+
+
+async def test_the_global_gov_uk_feed_reaches_each_country_s_people(
+    bot: RunningBot, feeds_server: FeedServer
+) -> None:
+    il = bot.enrol("Ilan in Haifa", countries=("IL",))
+    kz = bot.enrol("Kim in Almaty", countries=("KZ",))
+    calm = ("israel", "2025-10-01T09:00:00Z", "Updated information on entry requirements.")
+    feeds_server.serve("/ta.atom", _global_feed(calm), content_type="application/atom+xml")
+    added = await bot.say(ADMIN_ID, f"/source_add fcdo-global {feeds_server.url('/ta.atom')}")
+    source_id = int(added.split("#")[1].split(".")[0])
+
+    assert await feeds.poll_source(bot.services, source_id) == []  # the baseline
+    rockets = ("israel", "2025-10-08T09:00:00Z", "Rockets were fired towards Haifa on 8 October.")
+    nowhere = ("atlantis", "2025-10-08T08:00:00Z", "Attacks on the coast.")
+    feeds_server.serve(
+        "/ta.atom", _global_feed(rockets, nowhere, calm), content_type="application/atom+xml"
+    )
+    (alert_id,) = await feeds.poll_source(bot.services, source_id)
+    await bot.fake.await_for(lambda f: len(f.messages_to(il.chat_id)) == 1)
+    assert "Rockets were fired towards Haifa" in bot.fake.messages_to(il.chat_id)[0].text
+    assert await feeds.poll_source(bot.services, source_id) == []  # seen once, sent once
+    (alert,) = _alerts(bot.engine)
+    assert (alert.id, alert.kind, alert.country) == (alert_id, "security", "IL")
+    assert bot.fake.messages_to(kz.chat_id) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import pytest
@@ -144,3 +145,94 @@ def test_atom_with_no_entries_is_empty_not_an_error() -> None:
 def test_json_that_is_not_a_travel_advice_page(body: bytes) -> None:
     with pytest.raises(FeedError):
         parse(body, url="https://www.gov.uk/api/content/help")
+
+
+GLOBAL_URL = "https://www.gov.uk/foreign-travel-advice.atom"
+
+
+def global_feed(*entries: tuple[str, str, str]) -> bytes:
+    """GOV.UK's global feed: (slug, updated, change description) per entry."""
+    body = "".join(
+        f"<entry><id>https://www.gov.uk/foreign-travel-advice/{slug}#{updated}</id>"
+        f"<updated>{updated}</updated>"
+        f'<link rel="alternate" type="text/html" href="https://www.gov.uk/foreign-travel-advice/{slug}"/>'
+        f"<title>{slug.replace('-', ' ').title()}</title>"
+        f'<summary type="html">{summary}</summary></entry>'
+        for slug, updated, summary in entries
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<id>{GLOBAL_URL}</id><title>Foreign travel advice</title>"
+        f"<updated>2025-10-08T10:00:00+01:00</updated>{body}</feed>"
+    ).encode()
+
+
+def test_global_feed_gives_each_country_its_newest_entry() -> None:
+    body = global_feed(
+        ("israel", "2025-10-08T09:00:00+01:00", "Rockets were fired towards Haifa."),
+        ("macedonia", "2025-10-07T12:00:00+01:00", "Updated information on entry requirements."),
+        ("israel", "2025-10-06T09:00:00+01:00", "Editorial changes."),
+        ("cote-d-ivoire", "2025-10-05T09:00:00+01:00", "British nationals should leave now."),
+    )
+    items = parse_feed(
+        SourceKind.FCDO_GLOBAL, body, url=GLOBAL_URL, country="KZ", fetched_at=FETCHED_AT
+    )
+    got = [(i.key, i.country, i.kind, i.departure) for i in items]
+    assert got == [
+        ("israel", "IL", AlertKind.SECURITY, False),
+        ("macedonia", "MK", AlertKind.ADVISORY, False),
+        ("cote-d-ivoire", "CI", AlertKind.DEPARTURE, True),
+    ]
+    assert items[0].url == "https://www.gov.uk/foreign-travel-advice/israel"
+    assert items[0].summary == "Rockets were fired towards Haifa."
+
+
+def test_global_feed_skips_what_is_no_country_and_says_so_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    body = global_feed(
+        ("el-dorado", "2025-10-08T09:00:00+01:00", "Attacks on the coast."),
+        ("kazakhstan", "2025-10-08T08:00:00+01:00", "Updated information."),
+    )
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):
+            items = parse_feed(SourceKind.FCDO_GLOBAL, body, url=GLOBAL_URL, fetched_at=FETCHED_AT)
+            assert [(i.key, i.country) for i in items] == [("kazakhstan", "KZ")]
+    assert [r.getMessage() for r in caplog.records if "el-dorado" in r.getMessage()] == [
+        "GOV.UK travel advice entry 'el-dorado' skipped: no known country"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("slug", "code"),
+    [
+        ("macedonia", "MK"),
+        ("north-macedonia", "MK"),
+        ("the-gambia", "GM"),
+        ("congo", "CG"),
+        ("north-korea", "KP"),
+        ("ivory-coast", "CI"),
+        ("st-maarten", "SX"),
+        ("occupied-palestinian-territories", "PS"),
+        ("kosovo", "XK"),
+        ("cape-verde", "CV"),
+        ("eswatini", "SZ"),
+        ("swaziland", "SZ"),
+        ("myanmar", "MM"),
+        ("burma", "MM"),
+        ("turkey", "TR"),
+        ("turkiye", "TR"),
+        ("czech-republic", "CZ"),
+        ("czechia", "CZ"),
+        ("uae", "AE"),
+        ("united-arab-emirates", "AE"),
+        ("timor-leste", "TL"),
+        ("macao", "MO"),
+        ("laos", "LA"),
+        ("st-martin", "MF"),
+        ("saint-barthelemy", "BL"),
+        ("south-georgia-and-the-south-sandwich-islands", "GS"),
+    ],
+)
+def test_old_and_odd_slugs(slug: str, code: str) -> None:
+    assert slug_country(slug) == code

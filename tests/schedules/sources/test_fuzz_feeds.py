@@ -33,6 +33,7 @@ URLS = {
     SourceKind.US_STATE: "https://travel.state.gov/_res/rss/TAsTWs.xml",
     SourceKind.US_EMBASSY: "https://kz.usembassy.gov/category/alert/feed/",
     SourceKind.FCDO: "https://www.gov.uk/foreign-travel-advice/kazakhstan.atom",
+    SourceKind.FCDO_GLOBAL: "https://www.gov.uk/foreign-travel-advice.atom",
     SourceKind.RSS: "https://example.org/feed.xml",
 }
 # What the database holds (db.models: SeenItem.key, Alert.title, Alert.link).
