@@ -268,6 +268,9 @@ def test_parse_report_flags_a_stated_utc_window_wrong_at_either_end(
             "until": None,
             "stated_utc": stated,
             "utc_matches": matches,
+            "place": "Almaty",
+            "days": None,
+            "zones": ["Asia/Almaty"],
         }
     ]
 
@@ -284,6 +287,9 @@ def test_parse_report_exact_output() -> None:
             "until": "2022-01-19",
             "stated_utc": {"start": "17:00", "end": "01:00"},
             "utc_matches": True,
+            "place": "Almaty",
+            "days": None,
+            "zones": ["Asia/Almaty"],
         }
     ]
 
@@ -314,11 +320,24 @@ def test_parse_report_single_zone_country_needs_no_area() -> None:
     assert (row["zone"], row["start_utc"], row["end_utc"]) == ("Africa/Nairobi", "20:00", "04:00")
 
 
-def test_parse_report_several_zones_and_nothing_decides() -> None:
-    with pytest.raises(ValueError, match="several time zones") as raised:
-        parse_report("A curfew from 2300 to 0700 in Astana.", country="KZ", day=date(2025, 1, 6))
-    assert "Asia/Almaty" in str(raised.value)
-    assert "Asia/Oral" in str(raised.value)
+def test_parse_report_a_place_the_gazetteer_knows_decides_the_zone() -> None:
+    # Astana has no zone of its own; GeoNames puts it in Asia/Almaty.
+    [row] = parse_report("A curfew from 2300 to 0700 in Astana.", country="KZ", day=date(2022, 1, 6))
+    assert (row["zone"], row["place"], row["zones"]) == ("Asia/Almaty", "Astana", ["Asia/Almaty"])
+
+
+def test_parse_report_nationwide_with_different_offsets_gives_one_window_per_offset() -> None:
+    # On 6 January 2022 Kazakhstan had UTC+6 (Almaty, Qostanay) and UTC+5 (the west).
+    rows = parse_report("A nationwide curfew runs 2300-0700.", country="KZ", day=EARLY_JAN_2022)
+    assert [(r["zone"], r["start_utc"], r["zones"]) for r in rows] == [
+        ("Asia/Almaty", "17:00", ["Asia/Almaty", "Asia/Qostanay"]),
+        ("Asia/Qyzylorda", "18:00", [
+            "Asia/Qyzylorda", "Asia/Aqtobe", "Asia/Aqtau", "Asia/Atyrau", "Asia/Oral"
+        ]),
+    ]
+    # Since March 2024 the whole country is UTC+5: one window, no question.
+    [row] = parse_report("A nationwide curfew runs 2300-0700.", country="KZ", day=date(2025, 1, 6))
+    assert (row["zone"], row["start_utc"], len(row["zones"])) == ("Asia/Almaty", "18:00", 7)
 
 
 def test_parse_report_rejects_unknown_country_and_zone() -> None:
@@ -463,15 +482,11 @@ def test_parse_report_zone_of_each_window_is_that_of_its_own_area(
 
 def test_parse_report_refusals_are_exact() -> None:
     with pytest.raises(ValueError) as raised:
-        parse_report("Curfew 2300-0700 in Pristina.", country="Kosovo", day=date(2025, 1, 6))
+        parse_report("Curfew 2300-0700 nationwide.", country="Kosovo", day=date(2025, 1, 6))
     assert str(raised.value) == "no time zone is known for Kosovo (XK)"
-    with pytest.raises(ValueError) as raised:
-        parse_report("A curfew from 2300 to 0700 in Astana.", country="KZ", day=date(2025, 1, 6))
-    assert str(raised.value) == (
-        "Kazakhstan has several time zones and the text does not say which applies to "
-        "23:00-07:00; give one of: Asia/Almaty, Asia/Qyzylorda, Asia/Qostanay, Asia/Aqtobe, "
-        "Asia/Aqtau, Asia/Atyrau, Asia/Oral"
-    )
+    # The tz database has no zone for Kosovo, but the gazetteer knows its capital's.
+    [row] = parse_report("Curfew 2300-0700 in Pristina.", country="Kosovo", day=date(2025, 1, 6))
+    assert row["zone"] == "Europe/Belgrade"
     with pytest.raises(ValueError) as raised:
         parse_report(ALMATY_TEXT, country="Atlantis", day=date(2025, 1, 6))
     assert str(raised.value) == "unknown country: 'Atlantis'"
