@@ -22,7 +22,7 @@ from schedules.curfew_text.reading import (
     find_curfews,
     read_alert,
 )
-from schedules.curfew_text.report import parse_report, utc_check
+from schedules.curfew_text.report import parse_report, placements, utc_check
 
 __all__ = [
     "MAX_AREA",
@@ -32,6 +32,7 @@ __all__ = [
     "Reading",
     "find_curfews",
     "parse_report",
+    "placements",
     "read_alert",
     "utc_check",
 ]

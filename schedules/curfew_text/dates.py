@@ -50,7 +50,7 @@ _DATE = (
 _UNTIL_RE = re.compile(
     r"\b(?:until|till|til|through|thru|to|ending|ends?\s+on|will\s+end\s+on|expires?\s+on"
     r"|expiring\s+on|extended\s+(?:to|until|through)|jusqu['’]\s?au|jusqu['’]\s?à|au"
-    r"|hasta(?:\s+el)?|al)\s+(?:at\s+least\s+)?(?:the\s+)?"
+    r"|hasta(?:\s+el)?|al|(?:during|from|du|del)\s+\d{1,2}(?:st|nd|rd|th)?\s*[-–])\s*(?:at\s+least\s+)?(?:the\s+)?"
     r"(?:[\d:.]+\s*(?:[ap]\.?m\.?|hrs|h)?\s+(?:on\s+)?)?"
     r"(?:" + DAY_PATTERN + r",?\s+\(?)?" + _DATE,
     re.IGNORECASE,
@@ -116,7 +116,7 @@ def until_further_notice(text: str) -> bool:
     return bool(_FURTHER_NOTICE_RE.search(text))
 
 
-_WEEKDAYS_RE = re.compile(r"\bweek\s?days?\b|\bjours? de semaine\b|\bd[ií]as? h[áa]biles\b", re.I)
+_WEEKDAYS_RE = re.compile(r"\bweek\s?days?\b|\b(?:jours? de|en) semaine\b|\bd[ií]as? h[áa]biles\b", re.I)
 _WEEKEND_RE = re.compile(r"\bweek-?ends?\b|\bfin(?:es)? de semana\b", re.IGNORECASE)
 _RANGE_RE = re.compile(
     rf"(?P<a>{DAY_PATTERN})\s*(?:to|through|thru|till|until|-|–|au|a|al|à)\s*(?P<b>{DAY_PATTERN})",
@@ -128,6 +128,9 @@ _DAY_RE = re.compile(
     rf"(?:(?P<every>every|each|les|los)\s+)?(?P<d>{DAY_PATTERN})(?!,?\s*\(?\s*(?:\d|{MONTH_PATTERN}))",
     re.IGNORECASE,
 )
+
+
+_JOIN_RE = re.compile(r"\s*(?:,|&|and|y|et|e)?\s*(?:,|&|and|y|et|e)?\s*", re.IGNORECASE)
 
 
 def _day_number(name: str) -> int:
@@ -153,24 +156,25 @@ def days_in(text: str) -> list[tuple[int, tuple[int, ...]]]:
         found.append((match.start(), (0, 1, 2, 3, 4)))
     for match in _WEEKEND_RE.finditer(text):
         found.append((match.start(), (5, 6)))
-    singles: list[tuple[int, int]] = []
+    # A day counts when plural ("Fridays"), after "every"/"each", or joined to another
+    # by "and"/","/"y"/"et" ("Saturday and Sunday"); "on Friday" alone is a date.
+    named: list[tuple[int, int, int, bool]] = []
     for match in _DAY_RE.finditer(text):
         if any(a <= match.start() < b for a, b in taken):
             continue
         word = match["d"].rstrip(".")
         plural = word.lower().endswith("s") and not word.lower().endswith(("tues", "thurs"))
-        if plural or match["every"]:
-            try:
-                singles.append((match.start(), _day_number(word)))
-            except KeyError:
-                continue
-    # "Saturdays, Sundays and holidays" is one expression of two days.
-    group: list[tuple[int, int]] = []
-    for pos, day in singles:
-        if group and pos - group[-1][0] > 25:
-            found.append((group[0][0], tuple(sorted({d for _, d in group}))))
-            group = []
-        group.append((pos, day))
-    if group:
-        found.append((group[0][0], tuple(sorted({d for _, d in group}))))
+        try:
+            named.append((match.start(), match.end(), _day_number(word), plural or bool(match["every"])))
+        except KeyError:
+            continue
+    groups: list[list[tuple[int, int, int, bool]]] = []
+    for item in named:
+        if groups and _JOIN_RE.fullmatch(text[groups[-1][-1][1] : item[0]]):
+            groups[-1].append(item)
+        else:
+            groups.append([item])
+    for group in groups:
+        if len(group) > 1 or group[0][3]:
+            found.append((group[0][0], tuple(sorted({d for _, _, d, _ in group}))))
     return sorted(found)

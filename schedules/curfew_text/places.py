@@ -110,7 +110,7 @@ class Mention:
     place: Place
 
 
-_RUN_RE = re.compile(r"[A-ZÀ-Þ][\w'’.-]*(?:[ -](?:(?:de|del|la|el|es|al|of|du|sur)[ -])?[A-ZÀ-Þ][\w'’-]*)*")
+_RUN_RE = re.compile(r"[A-ZÀ-Þ][\w'’.-]*(?:[ -](?:(?:de|del|la|las|los|el|es|al|of|du|sur|le|les|di)[ -])?[A-ZÀ-Þ][\w'’-]*)*")
 _EMBASSY_BEFORE_RE = re.compile(
     r"(?:embassy|consulate(?:\s+general)?|mission|ambassade|embajada)\s+(?:in\s+|en\s+|à\s+)?$",
     re.IGNORECASE,

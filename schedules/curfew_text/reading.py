@@ -80,7 +80,7 @@ _NEGATED_RE = re.compile(
     re.IGNORECASE,
 )
 _LIFTED_RE = re.compile(
-    r"\b(?:lifted|lifts|lifting|suspended|revoked|rescinded|removed|abolished|cancell?ed"
+    r"\b(?:lift|lifted|lifts|lifting|suspended|revoked|rescinded|removed|abolished|cancell?ed"
     r"|scrapped|has\s+ended|was\s+ended|ended\s+(?:on|at|today)|no\s+longer\s+(?:in\s+(?:force"
     r"|effect|place)|applies)|lev[ée]e?s?|levant[óo]|levantad[oa]|suspendid[oa]|finaliz[óo])\b",
     re.IGNORECASE,
@@ -90,6 +90,16 @@ _NOT_A_LIFT_RE = re.compile(
     r"|have\s+been|gets)\s+lifted|\bre-?imposed\b",
     re.IGNORECASE,
 )
+# Who or what may move during the curfew, and when: not the curfew's own hours.
+_EXEMPTION_RE = re.compile(
+    r"\b(?:permitted|allowed|exempt\w*|authori[sz]ed)\b[^.;]{0,60}\bduring\s+(?:the\s+)?curfew"
+    r"|\bexempt\w*\s+from\s+(?:the\s+)?curfew",
+    re.IGNORECASE,
+)
+_STILL_RE = re.compile(
+    r"\b(?:remains?|still|continues?|re-?impos\w*|new|reinstat\w*|maintain\w*)\b", re.IGNORECASE
+)
+_EXCEPT_RE = re.compile(r"\b(?:except|excluding|apart\s+from|sauf|excepto|salvo)\b[^.;]{0,15}$", re.I)
 _HISTORY_RE = re.compile(
     r"\bhad\b|\bpreviously\b|\bformerly\b|\binitially\b|\boriginally\b|\bearlier\b"
     r"|\blater\s+reviewed\b|\bsince\s+(?:mid-)?\w+\s+\d{4}\b",
@@ -97,28 +107,28 @@ _HISTORY_RE = re.compile(
 )
 _CHANGE_RE = re.compile(
     r"\b(?:chang\w+|pushed\s+back|brought\s+forward|moved|modif\w+|reduc\w+|shorten\w+"
-    r"|revis\w+|adjust\w+|amend\w+|now|new\s+(?:curfew\s+)?hours|instead\s+of|extended"
+    r"|revis\w+|adjust\w+|amend\w+|now|new\s+(?:curfew\s+)?hours|instead\s+of"
     r"|rather\s+than|au\s+lieu\s+de|en\s+lugar\s+de|en\s+vez\s+de|nouveaux?\s+horaires?"
     r"|nuevo\s+horario)\b",
     re.IGNORECASE,
 )
 _RELAX_RE = re.compile(
-    r"\b(?:relax\w*|eas(?:ed|ing)|lifted|free\s+movement|(?:allowed|permitted)\s+to\s+(?:move"
+    r"(?:\blifted(?:(?!curfew|couvre|toque)[^.;]){0,30}$|\b(?:relax\w*|eas(?:ed|ing)|free\s+movement|(?:allowed|permitted)\s+to\s+(?:move"
     r"|go\s+out|leave)|(?:can|may)\s+(?:go\s+out|move\s+freely|leave\s+(?:home|their))"
     r"|movement\s+is\s+(?:allowed|permitted)|libre\s+circulation|libre\s+tr[áa]nsito"
-    r"|assoupli\w*|flexibiliz\w*)\b[^.;]{0,40}?$",
+    r"|assoupli\w*|flexibiliz\w*)\b[^.;]{0,60}?$)",
     re.IGNORECASE,
 )
 _SUPERSEDED_BEFORE_RE = re.compile(
     r"(?:instead\s+of|rather\s+than|replacing|au\s+lieu\s+de|en\s+lugar\s+de|en\s+vez\s+de"
-    r"|down\s+from|up\s+from)\s+(?:the\s+)?(?:previous\s+|earlier\s+|old\s+)?(?:\w+\s+){0,2}$",
+    r"|down\s+from|up\s+from|change\s+from)\s+(?:the\s+)?(?:previous\s+|earlier\s+|old\s+)?(?:\w+\s+){0,2}$",
     re.IGNORECASE,
 )
 _NATIONWIDE_RE = re.compile(
     r"\b(?:nation-?wide|country-?wide|island-?wide|entire\s+country|whole\s+country"
     r"|(?:across|throughout)\s+the\s+country|national\s+(?:curfew|level)|all\s+(?:provinces"
     r"|regions|states)|todo\s+el\s+(?:territorio|pa[ií]s)|tout\s+le\s+(?:territoire|pays)"
-    r"|nivel\s+nacional|national)\b",
+    r"|nivel\s+nacional|national|elsewhere|ailleurs|resto\s+del\s+pa[ií]s)\b",
     re.IGNORECASE,
 )
 _CONNECTOR_RE = re.compile(
@@ -206,6 +216,18 @@ def _joined(sentence: str, a: ClockToken, b: ClockToken) -> bool:
     return bool(_CONNECTOR_RE.search(gap)) and not _is_years(sentence, a, b)
 
 
+def _twin_gap(gap: str) -> bool:
+    """Whether what stands between a window and another-zone window of it is only a
+    label: "local time (", ", i.e. ", ", currently ", "GMT, " ."""
+    if _TWIN_GAP_RE.match(gap):
+        return True
+    rest = re.sub(r"\b(?:Z|UTC|GMT|Zulu|local|time|hrs|hours|i\.e)\b\.?|[()\[\],/:;.]", " ", gap)
+    words = rest.split()
+    return len(gap) <= 30 and len(words) <= 2 and not any(
+        w.lower() in {"and", "from", "between", "to", "until", "curfew", "y", "et"} for w in words
+    )
+
+
 def _pairs(sentence: str, tokens: list[ClockToken]) -> list[tuple[ClockToken, ClockToken]]:
     pairs: list[tuple[ClockToken, ClockToken]] = []
     i = 0
@@ -243,8 +265,8 @@ def _windows(sentence: str) -> list[_Window]:
         stated_end: time | None = None
         # A UTC window right before or after ("2300-0700 local time (1700-0100 UTC)").
         for c, d in utc_pairs:
-            after = c.start >= b.end and _TWIN_GAP_RE.match(sentence[b.end : c.start])
-            before = d.end <= a.start and _TWIN_GAP_RE.match(sentence[d.end : a.start])
+            after = c.start >= b.end and _twin_gap(sentence[b.end : c.start])
+            before = d.end <= a.start and _twin_gap(sentence[d.end : a.start])
             if after or before:
                 stated_start, stated_end = c.value, d.value
                 break
@@ -322,6 +344,7 @@ class _Found:
     order: int
     history: bool
     change: bool
+    still: bool
 
 
 def _clause(sentence: str, windows: list[_Window], index: int) -> tuple[int, int]:
@@ -354,35 +377,79 @@ def read_alert(text: str, *, reference: date, country: str | None = None) -> Rea
             continue
         if country and _about_another_country(statement, " ".join(blocks[statement.block]), country):
             continue
-        host = statement
-        windows = _windows(statement.text)
-        if not windows and i + 1 < len(sentences):
-            # "A curfew has been declared. Movement is banned from 10 pm to 5 am."
-            nxt = sentences[i + 1]
-            if (nxt.block == statement.block or statement.text.endswith(":")) and not (
-                _CURFEW_RE.search(nxt.text)
-            ):
-                windows = _windows(nxt.text)
-                host = nxt
         if _NEGATED_RE.search(statement.text) and not _CHANGE_RE.search(statement.text):
             continue
-        lifted = _LIFTED_RE.search(statement.text) and not _NOT_A_LIFT_RE.search(statement.text)
-        if not windows or (lifted and host is not statement):
-            if lifted:
-                mentions = places_in(statement.text, country) if country else []
-                lifts.append(
-                    (
-                        i,
-                        Lift(
-                            area=mentions[0].text if mentions else None,
-                            zone=mentions[0].place.zone if mentions else None,
-                            sentence=statement.text,
-                        ),
-                    )
+        hosts = _hosts(sentences, i)
+        lifted = bool(_LIFTED_RE.search(statement.text)) and not _NOT_A_LIFT_RE.search(
+            statement.text
+        )
+        own = hosts[0][1] if hosts and hosts[0][0] is statement else []
+        relaxing = any(
+            _RELAX_RE.search(statement.text[max(0, w.start - 80) : w.start]) for w in own
+        )
+        if lifted and not relaxing:
+            # "The nightly 19:00-06:00 curfew has been suspended": the window is the one
+            # that is over.
+            mentions = places_in(statement.text, country) if country else []
+            area = mentions[0].text if mentions else None
+            if area is None and not _NATIONWIDE_RE.search(statement.text):
+                area = next(iter(_regex_places(statement.text)), (0, None))[1]
+            lifts.append(
+                (
+                    i,
+                    Lift(
+                        area=area,
+                        zone=mentions[0].place.zone if mentions else None,
+                        sentence=statement.text,
+                    ),
                 )
+            )
             continue
-        found.extend(_read_windows(sentences, i, statement, host, windows, reference, country))
+        for host, windows in hosts:
+            found.extend(
+                _read_windows(sentences, i, statement, host, windows, reference, country, text)
+            )
     return Reading(curfews=_settle(found, lifts), lifts=[lift for _, lift in lifts])
+
+
+def _hosts(sentences: list[_Sentence], i: int) -> list[tuple[_Sentence, list[_Window]]]:
+    """The sentences that hold a statement's windows: its own; else the first of the next
+    two in its paragraph (or after a colon) with times and no curfew of their own ("A
+    curfew has been declared. Movement is banned from 10 pm to 5 am."); then any next
+    sentence that goes on with other days ("Saturdays and Sundays from 7 pm to 5 am")."""
+    statement = sentences[i]
+    if _EXEMPTION_RE.search(statement.text):
+        return []
+    hosts: list[tuple[_Sentence, list[_Window]]] = []
+    windows = _windows(statement.text)
+    last = i
+    if windows:
+        hosts.append((statement, windows))
+    else:
+        for j in range(i + 1, min(i + 3, len(sentences))):
+            nxt = sentences[j]
+            same = nxt.block == statement.block or sentences[j - 1].text.endswith(":")
+            if not same or _CURFEW_RE.search(nxt.text) or _EXEMPTION_RE.search(nxt.text):
+                continue
+            windows = _windows(nxt.text)
+            if windows:
+                hosts.append((nxt, windows))
+                last = j
+                break
+    if not hosts:
+        return []
+    for j in range(last + 1, min(last + 3, len(sentences))):
+        nxt = sentences[j]
+        if nxt.block != sentences[last].block and not sentences[last].text.endswith(":"):
+            break
+        if _CURFEW_RE.search(nxt.text) or not days_in(nxt.text):
+            break
+        windows = _windows(nxt.text)
+        if not windows:
+            break
+        hosts.append((nxt, windows))
+        last = j
+    return hosts
 
 
 def _read_windows(
@@ -393,47 +460,69 @@ def _read_windows(
     windows: list[_Window],
     reference: date,
     country: str | None,
+    text: str,
 ) -> list[_Found]:
     sentence = host.text
     mentions: list[Mention] = places_in(sentence, country) if country else []
-    statement_mentions: list[Mention] = (
-        places_in(statement.text, country) if country and host is not statement else []
-    )
+    excluded = {
+        m.place.zone
+        for m in mentions
+        if _EXCEPT_RE.search(sentence[max(0, m.start - 40) : m.start])
+    }
+    mentions = [m for m in mentions if m.place.zone not in excluded]
+    # A place in the statement, else just before it, else earlier in its paragraph.
+    fallback: Mention | None = None
+    if country:
+        earlier = [
+            s
+            for s in (statement, *reversed(sentences[:i]))
+            if s is not host and s.block == statement.block
+        ]
+        for other in earlier:
+            named = [
+                m
+                for m in places_in(other.text, country)
+                if not _EXCEPT_RE.search(other.text[max(0, m.start - 40) : m.start])
+            ]
+            if named:
+                fallback = named[0]
+                break
     regex_places = _regex_places(sentence)
     dates = end_dates(sentence, reference)
     date_spans = [(a, b) for a, b, _ in dates]
     days = [
         (pos, d) for pos, d in days_in(sentence) if not any(a <= pos < b for a, b in date_spans)
     ]
-    # End dates may also be in the statement or the sentence after it ("It will remain in
-    # force until 19 January.").
+    # End dates may also be in the sentences around ("It will remain in force until 19
+    # January.", "Restrictions apply from 7 December to 7 January.").
     nearby_dates: list[date] = []
-    for other in (statement, *sentences[i + 1 : i + 3]):
+    for other in (statement, *sentences[max(0, i - 1) : i + 3]):
         if other is not host and other.block == host.block:
             nearby_dates.extend(d for _, _, d in end_dates(other.text, reference))
     history = bool(_HISTORY_RE.search(sentence))
     change = bool(_CHANGE_RE.search(sentence)) or bool(_CHANGE_RE.search(statement.text))
+    still = bool(_STILL_RE.search(sentence))
     result: list[_Found] = []
     for index, item in enumerate(windows):
         lo, hi = _clause(sentence, windows, index)
         window = item.window
         stated_start, stated_end = item.stated_start, item.stated_end
-        if _RELAX_RE.search(sentence[max(lo - 20, 0) : item.start]):
+        if _RELAX_RE.search(sentence[max(lo - 80, 0) : item.start]):
             # Hours when people may go out: the curfew is the rest of the day.
             window = Window(window.end, window.start)
             stated_start, stated_end = stated_end, stated_start
         clause_text = sentence[lo:hi]
         mention = _pick([(m.start, m) for m in mentions], lo, item.start, item.end, hi, wide=True)
-        if mention is None and statement_mentions:
-            mention = statement_mentions[0]
         area: str | None
         zone: str | None = None
         if mention is not None:
             area, zone = mention.text, mention.place.zone
-        elif _NATIONWIDE_RE.search(clause_text):
+        elif _NATIONWIDE_RE.search(clause_text) or _NATIONWIDE_RE.search(sentence[: item.start]):
             area = None
         else:
             area = _pick(regex_places, lo, item.start, item.end, hi, wide=True)
+            if area is None and fallback is not None:
+                area, zone = fallback.text, fallback.place.zone
         until = _pick([(a, d) for a, _, d in dates], lo, item.start, item.end, hi, wide=True)
         if until is None and nearby_dates:
             until = nearby_dates[0]
@@ -456,14 +545,14 @@ def _read_windows(
             stated_end=stated_end,
             zone=zone,
         )
-        result.append(_Found(curfew, i, history, change))
+        result.append(_Found(curfew, i, history, change, still))
     return result
 
 
 def _settle(found: list[_Found], lifts: list[tuple[int, Lift]]) -> list[FoundCurfew]:
     """Drop what the text itself says is over: past windows when a current one is
     there, windows a later statement changes, windows a later lift ends; then repeats."""
-    if any(not f.history for f in found):
+    if lifts or any(not f.history for f in found):
         found = [f for f in found if not f.history]
     kept: list[_Found] = []
     for f in found:
@@ -472,9 +561,10 @@ def _settle(found: list[_Found], lifts: list[tuple[int, Lift]]) -> list[FoundCur
             g.change and g.order > f.order and (g.curfew.area, g.curfew.days) == key
             for g in found
         )
-        ended = any(
-            order > f.order and (lift.area is None or lift.area == f.curfew.area)
-            for order, lift in lifts
+        # A lift ends the curfew of its place (or the nationwide one), before or after
+        # it in the text, unless the window is said to remain or to be new.
+        ended = not f.still and any(
+            (lift.area or "").casefold() == (f.curfew.area or "").casefold() for _, lift in lifts
         )
         if not replaced and not ended:
             kept.append(f)

@@ -54,7 +54,10 @@ def _zone_groups(found: FoundCurfew, code: str, day: date) -> list[list[str]]:
     return [sorted(g, key=lambda z: z != capital) for g in ordered]
 
 
-def _placements(found: FoundCurfew, code: str, day: date, zone: str | None) -> list[list[str]]:
+def placements(found: FoundCurfew, code: str, day: date, zone: str | None = None) -> list[list[str]]:
+    """The zones a window is offered in, each group of zones with the same UTC times on
+    `day`, the one to offer first at the front, its representative zone first. Raises
+    ValueError when the country has no known zone and no place decides one."""
     if zone is not None:
         return [[zone]]
     if found.zone is not None:
@@ -85,7 +88,7 @@ def parse_report(
     found.sort(key=lambda f: 0 if f.days is None or day.weekday() in f.days else 1)
     report: list[dict[str, object]] = []
     for item in found:
-        for group in _placements(item, resolved.code, day, zone):
+        for group in placements(item, resolved.code, day, zone):
             place_zone = group[0]
             occ = occurrence(place_zone, item.window, day)
             stated = (
