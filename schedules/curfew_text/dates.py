@@ -10,7 +10,7 @@ a date without a year is the next one on or after the alert's date. Days: "on we
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 # How far from the text's date an end date may lie; beyond it is a typo or garbage.
 UNTIL_YEARS = 10
@@ -52,6 +52,7 @@ _UNTIL_RE = re.compile(
     r"|expiring\s+on|extended\s+(?:to|until|through)|jusqu['’]\s?au|jusqu['’]\s?à|au"
     r"|hasta(?:\s+el)?|al|(?:during|from|du|del)\s+\d{1,2}(?:st|nd|rd|th)?\s*[-–])\s*(?:at\s+least\s+)?(?:the\s+)?"
     r"(?:[\d:.]+\s*(?:[ap]\.?m\.?|hrs|h)?\s+(?:on\s+)?)?"
+    r"(?:the\s+end\s+of\s+[^,.;\d]{1,30},?\s+(?:on\s+)?(?:approximately\s+|about\s+|around\s+)?)?"
     r"(?:" + DAY_PATTERN + r",?\s+\(?)?" + _DATE,
     re.IGNORECASE,
 )
@@ -117,7 +118,12 @@ def until_further_notice(text: str) -> bool:
 
 
 _WEEKDAYS_RE = re.compile(r"\bweek\s?days?\b|\b(?:jours? de|en) semaine\b|\bd[ií]as? h[áa]biles\b", re.I)
-_WEEKEND_RE = re.compile(r"\bweek-?ends?\b|\bfin(?:es)? de semana\b", re.IGNORECASE)
+# "on weekends", "at the weekend", "le week-end"; not "the weekend lockdown".
+_WEEKEND_RE = re.compile(
+    r"\b(?:on|at|over|during|every|each|for)\s+(?:the\s+)?week-?ends?\b|\bweek-?ends\b"
+    r"|\ble\s+week-?end\b|\b(?:los\s+|el\s+)?fin(?:es)?\s+de\s+semana\b",
+    re.IGNORECASE,
+)
 _RANGE_RE = re.compile(
     rf"(?P<a>{DAY_PATTERN})\s*(?:to|through|thru|till|until|-|–|au|a|al|à)\s*(?P<b>{DAY_PATTERN})",
     re.IGNORECASE,
@@ -139,7 +145,7 @@ def _day_number(name: str) -> int:
 
 
 def _span(a: int, b: int) -> tuple[int, ...]:
-    return tuple((a + i) % 7 for i in range((b - a) % 7 + 1))
+    return tuple(sorted((a + i) % 7 for i in range((b - a) % 7 + 1)))
 
 
 def days_in(text: str) -> list[tuple[int, tuple[int, ...]]]:
@@ -178,3 +184,27 @@ def days_in(text: str) -> list[tuple[int, tuple[int, ...]]]:
         if len(group) > 1 or group[0][3]:
             found.append((group[0][0], tuple(sorted({d for _, _, d, _ in group}))))
     return sorted(found)
+
+
+_ON_DATE_RE = re.compile(r"^\s*(?:local\s+time\s*)?(?:on|le|el)\s+(?:" + DAY_PATTERN + r",?\s+)?" + _DATE, re.I)
+_DAY_BEFORE_RE = re.compile(r"(?P<d>" + DAY_PATTERN + r")\s*(?:at\s+)?$", re.IGNORECASE)
+
+
+def one_night_end(text: str, start: int, end: int, reference: date) -> date | None:
+    """The last date of a window for one day or night only: "from 0200-2359 local time on
+    5 April", "de mardi 18h à mercredi 06h"; None for a daily window."""
+    on = _ON_DATE_RE.match(text[end : end + 60])
+    if on is not None:
+        return _named(on, reference)
+    first = _DAY_BEFORE_RE.search(text[max(0, start - 15) : start])
+    inner = text[start:end]
+    last = None
+    for match in re.finditer(r"(?P<d>" + DAY_PATTERN + r")", inner, re.IGNORECASE):
+        last = match
+    if first is None or last is None:
+        return None
+    try:
+        weekday = _day_number(last["d"])
+    except KeyError:
+        return None
+    return reference + timedelta(days=(weekday - reference.weekday()) % 7)

@@ -23,7 +23,7 @@ from typing import TypeVar
 
 from schedules.countries import countries_named_in, resolve_country
 from schedules.curfew_text.clock import ClockToken, clock_tokens
-from schedules.curfew_text.dates import days_in, end_dates
+from schedules.curfew_text.dates import days_in, end_dates, one_night_end
 from schedules.curfew_text.places import Mention, places_in
 from schedules.curfew_times import Window
 
@@ -53,6 +53,8 @@ class FoundCurfew:
     stated_start: time | None = None
     stated_end: time | None = None
     zone: str | None = None
+    # Zones the text leaves out ("all of Spain except the Canary Islands").
+    excluded: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,8 @@ _LIFTED_RE = re.compile(
     re.IGNORECASE,
 )
 _NOT_A_LIFT_RE = re.compile(
-    r"\b(?:until|till|before|when|once|after)\s+(?:the\s+)?(?:\w+\s+){0,2}(?:is|are|has\s+been"
+    r"\buntil\s+(?:(?:the\s+)?\w+\s+){0,2}(?:is\s+|are\s+|has\s+been\s+)?(?:lifted|revoked"
+    r"|rescinded|cancell?ed|suspended)\b|\b(?:until|till|before|when|once|after)\s+(?:the\s+)?(?:\w+\s+){0,2}(?:is|are|has\s+been"
     r"|have\s+been|gets)\s+lifted|\bre-?imposed\b",
     re.IGNORECASE,
 )
@@ -100,6 +103,7 @@ _STILL_RE = re.compile(
     r"\b(?:remains?|still|continues?|re-?impos\w*|new|reinstat\w*|maintain\w*)\b", re.IGNORECASE
 )
 _EXCEPT_RE = re.compile(r"\b(?:except|excluding|apart\s+from|sauf|excepto|salvo)\b[^.;]{0,15}$", re.I)
+_LIST_JOIN_RE = re.compile(r"[\s,]*(?:and|y|et|&)?[\s,]*", re.IGNORECASE)
 _HISTORY_RE = re.compile(
     r"\bhad\b|\bpreviously\b|\bformerly\b|\binitially\b|\boriginally\b|\bearlier\b"
     r"|\blater\s+reviewed\b|\bsince\s+(?:mid-)?\w+\s+\d{4}\b",
@@ -116,7 +120,7 @@ _RELAX_RE = re.compile(
     r"(?:\blifted(?:(?!curfew|couvre|toque)[^.;]){0,30}$|\b(?:relax\w*|eas(?:ed|ing)|free\s+movement|(?:allowed|permitted)\s+to\s+(?:move"
     r"|go\s+out|leave)|(?:can|may)\s+(?:go\s+out|move\s+freely|leave\s+(?:home|their))"
     r"|movement\s+is\s+(?:allowed|permitted)|libre\s+circulation|libre\s+tr[áa]nsito"
-    r"|assoupli\w*|flexibiliz\w*)\b[^.;]{0,60}?$)",
+    r"|assoupli\w*|flexibiliz\w*)\b[^.;]{0,100}?$)",
     re.IGNORECASE,
 )
 _SUPERSEDED_BEFORE_RE = re.compile(
@@ -128,7 +132,8 @@ _NATIONWIDE_RE = re.compile(
     r"\b(?:nation-?wide|country-?wide|island-?wide|entire\s+country|whole\s+country"
     r"|(?:across|throughout)\s+the\s+country|national\s+(?:curfew|level)|all\s+(?:provinces"
     r"|regions|states)|todo\s+el\s+(?:territorio|pa[ií]s)|tout\s+le\s+(?:territoire|pays)"
-    r"|nivel\s+nacional|national|elsewhere|ailleurs|resto\s+del\s+pa[ií]s)\b",
+    r"|nivel\s+nacional|territorio\s+nacional|national\s+territory|elsewhere|ailleurs"
+    r"|resto\s+del\s+pa[ií]s)\b",
     re.IGNORECASE,
 )
 _CONNECTOR_RE = re.compile(
@@ -153,13 +158,13 @@ _SUPERSEDED_WINDOW_GAP_RE = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE_BREAK_RE = re.compile(r"(?<=[.!?])\s+(?=[\"'“‘(]?[A-ZÀ-Þ])(?!UTC\b|GMT\b)")
-_BLOCK_BREAK_RE = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*•·–]|\d+[.)])\s)|\n(?=[A-Z][^\n]{0,40}:)")
+_BLOCK_BREAK_RE = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*•·–]|\d+[.)])\s)|\n(?=[A-Z][^\n:\d]{0,40}:\s)")
 _OUR_POST_RE = re.compile(
     r"\b(?:U\.\s?S\.|US|United\s+States|UK|British|American)\s+(?:\w+\s+)?(?:Embassy|Consulate"
     r"|Mission|government|citizens?|nationals?|personnel|staff|Department)",
     re.IGNORECASE,
 )
-_CLAUSE_BREAK_RE = re.compile(r";|,\s*(?:and|but|while|whereas)\b", re.IGNORECASE)
+_CLAUSE_BREAK_RE = re.compile(r";|,\s*(?:and|but|while|whereas|y|e|pero|et|mais)\b", re.I)
 _PLACE_RE = re.compile(
     r"\b(?i:in|across|throughout|around|within)\s+(?i:the\s+)?"
     r"(?i:(?:city|town|province|region|district|state|governorate|county)\s+of\s+)?"
@@ -469,6 +474,14 @@ def _read_windows(
         for m in mentions
         if _EXCEPT_RE.search(sentence[max(0, m.start - 40) : m.start])
     }
+    if country:
+        for other in (statement, *sentences[max(0, i - 1) : i]):
+            if other is not host and other.block == host.block:
+                excluded |= {
+                    m.place.zone
+                    for m in places_in(other.text, country)
+                    if _EXCEPT_RE.search(other.text[max(0, m.start - 40) : m.start])
+                }
     mentions = [m for m in mentions if m.place.zone not in excluded]
     # A place in the statement, else just before it, else earlier in its paragraph.
     fallback: Mention | None = None
@@ -507,12 +520,21 @@ def _read_windows(
         lo, hi = _clause(sentence, windows, index)
         window = item.window
         stated_start, stated_end = item.stated_start, item.stated_end
-        if _RELAX_RE.search(sentence[max(lo - 80, 0) : item.start]):
+        if _RELAX_RE.search(sentence[max(lo - 120, 0) : item.start]):
             # Hours when people may go out: the curfew is the rest of the day.
             window = Window(window.end, window.start)
             stated_start, stated_end = stated_end, stated_start
         clause_text = sentence[lo:hi]
         mention = _pick([(m.start, m) for m in mentions], lo, item.start, item.end, hi, wide=True)
+        if mention is not None and mention.start < item.start:
+            # "in Dhaka, Gazipur and Narsingdi": a list before the window is named by
+            # its first place.
+            before = [m for m in mentions if m.start <= mention.start]
+            while len(before) > 1 and _LIST_JOIN_RE.fullmatch(
+                sentence[before[-2].end : before[-1].start]
+            ):
+                before.pop()
+                mention = before[-1]
         area: str | None
         zone: str | None = None
         if mention is not None:
@@ -521,9 +543,14 @@ def _read_windows(
             area = None
         else:
             area = _pick(regex_places, lo, item.start, item.end, hi, wide=True)
-            if area is None and fallback is not None:
-                area, zone = fallback.text, fallback.place.zone
+            if fallback is not None:
+                # A place the gazetteer does not know ("the National Capital District")
+                # is placed by one named around it ("Port Moresby").
+                zone = fallback.place.zone
+                area = area or fallback.text
         until = _pick([(a, d) for a, _, d in dates], lo, item.start, item.end, hi, wide=True)
+        if until is None:
+            until = one_night_end(sentence, item.start, item.end, reference)
         if until is None and nearby_dates:
             until = nearby_dates[0]
         chosen_days = _pick(days, lo, item.start, item.end, hi, wide=False)
@@ -544,6 +571,7 @@ def _read_windows(
             stated_start=stated_start,
             stated_end=stated_end,
             zone=zone,
+            excluded=tuple(sorted(excluded)),
         )
         result.append(_Found(curfew, i, history, change, still))
     return result

@@ -35,7 +35,9 @@ def utc_check(found: FoundCurfew, zone: str, day: date) -> bool | None:
 def _zone_groups(found: FoundCurfew, code: str, day: date) -> list[list[str]]:
     """The country's zones grouped by the UTC times the window has in them on `day`,
     the group to offer first at the front."""
-    zones = zones_for_country(code)
+    zones = [z for z in zones_for_country(code) if z not in found.excluded] or zones_for_country(
+        code
+    )
     if not zones:
         raise ValueError(f"no time zone is known for {country_name(code)} ({code})")
     groups: dict[tuple[object, object], list[str]] = {}
