@@ -328,7 +328,7 @@ def cmd_curfew_parse(args: argparse.Namespace) -> int:
     for w in windows:
         until = f" until {w['until']}" if w["until"] else ""
         place = f" in {w['place']}" if w["place"] else ""
-        days = f" on {', '.join(w['days'])}" if isinstance(w["days"], list) else ""  # type: ignore[arg-type]
+        days = f" on {', '.join(w['days'])}" if isinstance(w["days"], list) else ""
         print(
             f"{w['start']}-{w['end']} {w['zone']}{place}{days} = "
             f"{w['start_utc']}-{w['end_utc']} UTC on {day}{until}"

@@ -35,7 +35,6 @@ from db.deliveries import Recipient
 from db.engine import session_scope
 from db.models import Curfew, CurfewStatus, DeliveryKind, Priority, Staff
 from db.refusal import Refusal
-from schedules import zones
 from schedules.curfew_text import Lift, find_curfews, placements
 from schedules.curfew_times import occurrence
 from schedules.reminders import (

@@ -29,12 +29,21 @@ _NUMBER_WORDS = {
     "ten": 10,
     "eleven": 11,
     "twelve": 12,
-}
+    # Spanish and French
+    "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7,
+    "ocho": 8, "nueve": 9, "diez": 10, "once": 11, "doce": 12,
+    "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "sept": 7, "huit": 8,
+    "neuf": 9, "dix": 10, "onze": 11, "douze": 12,
+}  # fmt: skip
 # Words after an hour that say morning or evening, in English, French and Spanish.
-_PM_WORDS = r"(?:in\s+the\s+(?:evening|afternoon)|at\s+night|de\s+la\s+(?:noche|tarde)|du\s+soir|de\s+l'apr[eè]s-midi)"
-_AM_WORDS = r"(?:in\s+the\s+morning|de\s+la\s+ma[ñn]ana|du\s+matin)"
+_PM_WORDS = (
+    r"(?:tonight|this\s+evening|ce\s+soir|esta\s+noche|in\s+the\s+(?:evening|afternoon)"
+    r"|at\s+night|de\s+la\s+(?:noche|tarde)|du\s+soir|de\s+l'apr[eè]s-midi)"
+)
+_AM_WORDS = r"(?:in\s+the\s+morning|de\s+la\s+ma[ñn]ana|de\s+la\s+madrugada|du\s+matin)"
 _MERIDIEM = r"(?:[ap]\.?\s?m\b\.?|" + _PM_WORDS + "|" + _AM_WORDS + ")"
 _PM_RE = re.compile(r"p\.?\s?m\b|" + _PM_WORDS, re.IGNORECASE)
+_NIGHT_RE = re.compile(r"at\s+night|de\s+la\s+noche|du\s+soir", re.IGNORECASE)
 _AM_RE = re.compile(r"a\.?\s?m\b|" + _AM_WORDS, re.IGNORECASE)
 _UNIT = r"(?:\s?(?:hrs|hours|hr|h|horas|heures|o'clock|o’clock)\b\.?)"
 _NOT_AFTER = r"(?<![\d:.,/\w])"
@@ -83,13 +92,22 @@ def _value(match: re.Match[str]) -> time | None:
     if minutes > 59:
         return None
     # The meridiem follows the digits (or the number word); "12 am" is midnight.
-    tail = match.group(0)[len(match["hw"] or match["h1"] or "") :] if match["hw"] or match["h1"] else ""
+    tail = (
+        match.group(0)[len(match["hw"] or match["h1"] or "") :]
+        if match["hw"] or match["h1"]
+        else ""
+    )
     pm = bool(_PM_RE.search(tail))
     am = not pm and bool(_AM_RE.search(tail))
+    explicit = bool(re.search(r"[ap]\.?\s?m\b", tail, re.IGNORECASE))
+    if (pm or am) and hours > 12 and not explicit:
+        pm = am = False  # "22:00 tonight": already a 24-hour time
     if pm or am:
         if not 1 <= hours <= 12:
             return None
-        hours = hours % 12 + (12 if pm else 0)
+        # "twelve at night", "doce de la noche": midnight, not noon.
+        night = pm and hours == 12 and bool(_NIGHT_RE.search(tail))
+        hours = 0 if night else hours % 12 + (12 if pm else 0)
     elif hours == 24 and minutes == 0:
         hours = 0
     elif hours > 23:
@@ -130,11 +148,13 @@ def clock_tokens(text: str) -> list[ClockToken]:
     """Every clock time in `text`, in order; years and dates are not times."""
     found: list[ClockToken] = []
     for match in _TOKEN_RE.finditer(text):
-        if match["hhmm"] and not match.group(0)[4:].strip():
-            # "19 January 2022", "since 2020": a bare four-digit number after a month or
-            # before a comma is a year.
-            if _MONTH_BEFORE_RE.search(text[max(0, match.start() - 20) : match.start()]):
-                continue
+        # "19 January 2022": a bare four-digit number after a month is a year.
+        if (
+            match["hhmm"]
+            and not match.group(0)[4:].strip()
+            and _MONTH_BEFORE_RE.search(text[max(0, match.start() - 20) : match.start()])
+        ):
+            continue
         value = _value(match)
         if value is None:
             continue

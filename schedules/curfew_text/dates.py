@@ -117,7 +117,9 @@ def until_further_notice(text: str) -> bool:
     return bool(_FURTHER_NOTICE_RE.search(text))
 
 
-_WEEKDAYS_RE = re.compile(r"\bweek\s?days?\b|\b(?:jours? de|en) semaine\b|\bd[ií]as? h[áa]biles\b", re.I)
+_WEEKDAYS_RE = re.compile(
+    r"\bweek\s?days?\b|\b(?:jours? de|en) semaine\b|\bd[ií]as? h[áa]biles\b", re.I
+)
 # "on weekends", "at the weekend", "le week-end"; not "the weekend lockdown".
 _WEEKEND_RE = re.compile(
     r"\b(?:on|at|over|during|every|each|for)\s+(?:the\s+)?week-?ends?\b|\bweek-?ends\b"
@@ -171,7 +173,9 @@ def days_in(text: str) -> list[tuple[int, tuple[int, ...]]]:
         word = match["d"].rstrip(".")
         plural = word.lower().endswith("s") and not word.lower().endswith(("tues", "thurs"))
         try:
-            named.append((match.start(), match.end(), _day_number(word), plural or bool(match["every"])))
+            named.append(
+                (match.start(), match.end(), _day_number(word), plural or bool(match["every"]))
+            )
         except KeyError:
             continue
     groups: list[list[tuple[int, int, int, bool]]] = []
@@ -186,7 +190,21 @@ def days_in(text: str) -> list[tuple[int, tuple[int, ...]]]:
     return sorted(found)
 
 
-_ON_DATE_RE = re.compile(r"^\s*(?:local\s+time\s*)?(?:on|le|el)\s+(?:" + DAY_PATTERN + r",?\s+)?" + _DATE, re.I)
+_ON_DATE_RE = re.compile(
+    r"^\s*(?:local\s+time\s*)?(?:on|le|el)\s+(?:" + DAY_PATTERN + r",?\s+)?" + _DATE, re.I
+)
+_DAY_AFTER_RE = re.compile(
+    r"\s*(?:on|del?|du|le|el)?\s*(?:este|ce|this)?\s*(?P<d>" + DAY_PATTERN + r")", re.IGNORECASE
+)
+
+
+def _after_first(text: str, start: int, end: int) -> str:
+    """What follows the first clock time of a window, up to its end."""
+    inner = text[start:end]
+    cut = re.search(r"\d{1,4}(?:[:.h]\d\d)?(?:\s*[ap]\.?m\.?)?", inner)
+    return inner[cut.end() :] if cut else ""
+
+
 _DAY_BEFORE_RE = re.compile(r"(?P<d>" + DAY_PATTERN + r")\s*(?:at\s+)?$", re.IGNORECASE)
 
 
@@ -196,11 +214,17 @@ def one_night_end(text: str, start: int, end: int, reference: date) -> date | No
     on = _ON_DATE_RE.match(text[end : end + 60])
     if on is not None:
         return _named(on, reference)
-    first = _DAY_BEFORE_RE.search(text[max(0, start - 15) : start])
-    inner = text[start:end]
-    last = None
-    for match in re.finditer(r"(?P<d>" + DAY_PATTERN + r")", inner, re.IGNORECASE):
-        last = match
+    # A weekday written at each end: "de mardi 18h à mercredi 06h", "from 22:00 this
+    # Saturday until 7:00 a.m. on Sunday".
+    first = _DAY_BEFORE_RE.search(text[max(0, start - 15) : start]) or _DAY_AFTER_RE.match(
+        _after_first(text, start, end)
+    )
+    last = _DAY_AFTER_RE.match(text[end : end + 30])
+    if last is None:
+        # "de mardi 18h à mercredi 06h": the last weekday inside the window, when it is
+        # not the one the start already named.
+        inside = list(re.finditer(r"(?P<d>" + DAY_PATTERN + r")", text[start:end], re.I))
+        last = inside[-1] if inside else None
     if first is None or last is None:
         return None
     try:

@@ -102,11 +102,15 @@ _EXEMPTION_RE = re.compile(
 _STILL_RE = re.compile(
     r"\b(?:remains?|still|continues?|re-?impos\w*|new|reinstat\w*|maintain\w*)\b", re.IGNORECASE
 )
-_EXCEPT_RE = re.compile(r"\b(?:except|excluding|apart\s+from|sauf|excepto|salvo)\b[^.;]{0,15}$", re.I)
+_EXCEPT_RE = re.compile(
+    r"\b(?:except|excluding|apart\s+from|sauf|excepto|salvo)\b[^.;]{0,15}$", re.I
+)
 _LIST_JOIN_RE = re.compile(r"[\s,]*(?:and|y|et|&)?[\s,]*", re.IGNORECASE)
 _HISTORY_RE = re.compile(
     r"\bhad\b|\bpreviously\b|\bformerly\b|\binitially\b|\boriginally\b|\bearlier\b"
-    r"|\blater\s+reviewed\b|\bsince\s+(?:mid-)?\w+\s+\d{4}\b",
+    r"|\blater\s+reviewed\b|\bsince\s+(?:mid-)?\w+\s+\d{4}\b|\bsuccessivement\b|\bauparavant\b"
+    r"|\bpr[ée]c[ée]demment\b|\binitialement\b|\banteriormente\b|\bpreviamente\b"
+    r"|\binicialmente\b",
     re.IGNORECASE,
 )
 _CHANGE_RE = re.compile(
@@ -228,8 +232,13 @@ def _twin_gap(gap: str) -> bool:
         return True
     rest = re.sub(r"\b(?:Z|UTC|GMT|Zulu|local|time|hrs|hours|i\.e)\b\.?|[()\[\],/:;.]", " ", gap)
     words = rest.split()
-    return len(gap) <= 30 and len(words) <= 2 and not any(
-        w.lower() in {"and", "from", "between", "to", "until", "curfew", "y", "et"} for w in words
+    return (
+        len(gap) <= 30
+        and len(words) <= 2
+        and not any(
+            w.lower() in {"and", "from", "between", "to", "until", "curfew", "y", "et"}
+            for w in words
+        )
     )
 
 
@@ -252,9 +261,13 @@ def _windows(sentence: str) -> list[_Window]:
     for i in range(len(tokens) - 1):
         a, b = tokens[i], tokens[i + 1]
         gap = sentence[a.end : b.start]
-        if a.kind == "local" and b.kind == "utc" and re.fullmatch(r"\s*(?:[-–—]|to)\s*", gap):
-            if not re.match(r"\s*local", sentence[a.end : a.end + 12], re.IGNORECASE):
-                tokens[i] = replace(a, kind="utc")
+        if (
+            a.kind == "local"
+            and b.kind == "utc"
+            and re.fullmatch(r"\s*(?:[-–—]|to)\s*", gap)
+            and not re.match(r"\s*local", sentence[a.end : a.end + 12], re.IGNORECASE)
+        ):
+            tokens[i] = replace(a, kind="utc")
     current = [
         t
         for t in tokens
@@ -262,7 +275,13 @@ def _windows(sentence: str) -> list[_Window]:
     ]
     local = [t for t in current if t.kind == "local"]
     utc = [t for t in current if t.kind == "utc"]
-    utc_pairs = _pairs(sentence, utc)
+    # A UTC window is two UTC times with no local time between them; otherwise each
+    # belongs to the local time it follows ("begin at 2100 (1900 GMT) ... 0600 (0400 GMT)").
+    utc_pairs = [
+        (c, d)
+        for c, d in _pairs(sentence, utc)
+        if not any(c.end <= t.start and t.end <= d.start for t in local)
+    ]
     paired_utc = {id(t) for pair in utc_pairs for t in pair}
     found: list[_Window] = []
     for a, b in _pairs(sentence, local):
@@ -380,14 +399,14 @@ def read_alert(text: str, *, reference: date, country: str | None = None) -> Rea
     for i, statement in enumerate(sentences):
         if not _CURFEW_RE.search(statement.text):
             continue
-        if country and _about_another_country(statement, " ".join(blocks[statement.block]), country):
+        if country and _about_another_country(
+            statement, " ".join(blocks[statement.block]), country
+        ):
             continue
         if _NEGATED_RE.search(statement.text) and not _CHANGE_RE.search(statement.text):
             continue
         hosts = _hosts(sentences, i)
-        lifted = bool(_LIFTED_RE.search(statement.text)) and not _NOT_A_LIFT_RE.search(
-            statement.text
-        )
+        lifted = _lifts_curfew(statement.text)
         own = hosts[0][1] if hosts and hosts[0][0] is statement else []
         relaxing = any(
             _RELAX_RE.search(statement.text[max(0, w.start - 80) : w.start]) for w in own
@@ -417,6 +436,61 @@ def read_alert(text: str, *, reference: date, country: str | None = None) -> Rea
     return Reading(curfews=_settle(found, lifts), lifts=[lift for _, lift in lifts])
 
 
+def _lifts_curfew(sentence: str) -> bool:
+    """Whether the sentence says a curfew is lifted: the verb's object or subject is the
+    curfew ("lifted the daily curfew", "the curfew ... has been lifted"), not some other
+    measure ("cancelled the planned lockdown and will impose a curfew")."""
+    if _NOT_A_LIFT_RE.search(sentence):
+        return False
+    for match in _LIFTED_RE.finditer(sentence):
+        after = sentence[match.end() : match.end() + 40]
+        before = sentence[max(0, match.start() - 100) : match.start()]
+        if _CURFEW_RE.search(after) or _CURFEW_RE.search(before):
+            return True
+    return False
+
+
+_START_CUE_RE = re.compile(
+    r"(?:start\w*|begin\w*|commenc\w*|from|à\s+partir\s+de|desde|comienza|empieza)"
+    r"(?:\s+(?:at|à|a\s+las?|las?))?\s*$",
+    re.IGNORECASE,
+)
+_END_CUE_RE = re.compile(
+    r"(?:end\w*|finish\w*|until|till|jusqu\w*|hasta(?:\s+las?)?|termin\w*|finaliz\w*)"
+    r"(?:\s+(?:at|à|a\s+las?|las?))?\s*$",
+    re.IGNORECASE,
+)
+
+
+def _split_window(sentences: list[_Sentence], i: int) -> list[tuple[_Sentence, list[_Window]]]:
+    """A window whose start and end are told apart: "starting at 11 o'clock tonight.
+    Each night's curfew will end at 5:00 a.m." One start and one end, in the statement
+    and the next sentence of its paragraph, make a window."""
+    statement = sentences[i]
+    group = [statement]
+    if i + 1 < len(sentences) and sentences[i + 1].block == statement.block:
+        group.append(sentences[i + 1])
+    starts: list[tuple[_Sentence, ClockToken]] = []
+    ends: list[tuple[_Sentence, ClockToken]] = []
+    for sentence in group:
+        for token in clock_tokens(sentence.text):
+            if token.kind != "local":
+                continue
+            before = sentence.text[max(0, token.start - 30) : token.start]
+            if _START_CUE_RE.search(before):
+                starts.append((sentence, token))
+            elif _END_CUE_RE.search(before):
+                ends.append((sentence, token))
+    if len(starts) != 1 or len(ends) != 1 or starts[0][1].value == ends[0][1].value:
+        return []
+    (host, a), (last, b) = starts[0], ends[0]
+    if host is last and b.start < a.start:
+        return []
+    end = b.end if host is last else len(host.text)
+    window = _Window(Window(a.value, b.value), a.start, end, None, None)
+    return [(host, [window])]
+
+
 def _hosts(sentences: list[_Sentence], i: int) -> list[tuple[_Sentence, list[_Window]]]:
     """The sentences that hold a statement's windows: its own; else the first of the next
     two in its paragraph (or after a colon) with times and no curfew of their own ("A
@@ -442,7 +516,7 @@ def _hosts(sentences: list[_Sentence], i: int) -> list[tuple[_Sentence, list[_Wi
                 last = j
                 break
     if not hosts:
-        return []
+        return _split_window(sentences, i)
     for j in range(last + 1, min(last + 3, len(sentences))):
         nxt = sentences[j]
         if nxt.block != sentences[last].block and not sentences[last].text.endswith(":"):
@@ -586,8 +660,7 @@ def _settle(found: list[_Found], lifts: list[tuple[int, Lift]]) -> list[FoundCur
     for f in found:
         key = (f.curfew.area, f.curfew.days)
         replaced = any(
-            g.change and g.order > f.order and (g.curfew.area, g.curfew.days) == key
-            for g in found
+            g.change and g.order > f.order and (g.curfew.area, g.curfew.days) == key for g in found
         )
         # A lift ends the curfew of its place (or the nationwide one), before or after
         # it in the text, unless the window is said to remain or to be new.

@@ -18,7 +18,7 @@ from schedules.curfew_text.dates import WEEKDAYS
 from schedules.curfew_text.places import capital_zone
 from schedules.curfew_text.reading import FoundCurfew, read_alert
 from schedules.curfew_times import occurrence
-from schedules.zones import is_valid_zone, zone_for_area, zones_for_country, clock_label
+from schedules.zones import clock_label, is_valid_zone, zone_for_area, zones_for_country
 
 
 def utc_check(found: FoundCurfew, zone: str, day: date) -> bool | None:
@@ -56,7 +56,9 @@ def _zone_groups(found: FoundCurfew, code: str, day: date) -> list[list[str]]:
     return [sorted(g, key=lambda z: z != capital) for g in ordered]
 
 
-def placements(found: FoundCurfew, code: str, day: date, zone: str | None = None) -> list[list[str]]:
+def placements(
+    found: FoundCurfew, code: str, day: date, zone: str | None = None
+) -> list[list[str]]:
     """The zones a window is offered in, each group of zones with the same UTC times on
     `day`, the one to offer first at the front, its representative zone first. Raises
     ValueError when the country has no known zone and no place decides one."""
