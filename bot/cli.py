@@ -327,9 +327,11 @@ def cmd_curfew_parse(args: argparse.Namespace) -> int:
         print("No curfew found.")
     for w in windows:
         until = f" until {w['until']}" if w["until"] else ""
+        place = f" in {w['place']}" if w["place"] else ""
+        days = f" on {', '.join(w['days'])}" if isinstance(w["days"], list) else ""
         print(
-            f"{w['start']}-{w['end']} {w['zone']} = {w['start_utc']}-{w['end_utc']} UTC"
-            f" on {day}{until}"
+            f"{w['start']}-{w['end']} {w['zone']}{place}{days} = "
+            f"{w['start_utc']}-{w['end_utc']} UTC on {day}{until}"
         )
         if w["utc_matches"] is False:
             print("  warning: the text states a different UTC window")

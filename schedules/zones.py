@@ -190,3 +190,8 @@ def utc_offset_label(zone: str, instant: datetime) -> str:
     if secs:  # only Local Mean Time, before a zone adopted standard time
         label += f":{secs:02d}"
     return label
+
+
+def clock_label(value: time | None) -> str | None:
+    """A wall-clock or UTC time of day as every message and report writes it: "23:00"."""
+    return None if value is None else f"{value:%H:%M}"

@@ -13,14 +13,20 @@ from bot.access import command_argument, message_text, requires, row_id
 from bot.context import Context, services
 from bot.curfews.jobs import plan_curfew_jobs
 from bot.curfews.parsing import parse_curfew_request
-from bot.curfews.rules import decide, draft_curfew, end_curfew, propose_curfews
+from bot.curfews.rules import (
+    curfews_lifted,
+    decide,
+    draft_curfew,
+    end_curfew,
+    propose_curfews,
+)
 from bot.curfews.texts import describe, draft_text, keyboard, local_today, status_line
 from db import curfews, subscriptions
 from db.engine import session_scope
 from db.models import Role, Staff
 from schedules import zones
 from schedules.countries import countries_named_in, resolve_country
-from schedules.curfew_text import find_curfews
+from schedules.curfew_text import read_alert
 
 
 @requires(Role.LEAD, action="curfew_set")
@@ -160,7 +166,25 @@ async def msg_text(update: Update, context: Context, person: Staff, message: Mes
     svc = services(context)
     now = svc.clock()
     named = countries_named_in(text)
-    if not find_curfews(text, reference=now.date()):
+    reading = read_alert(
+        text, reference=now.date(), country=named[0].code if len(named) == 1 else None
+    )
+    if not reading.curfews and reading.lifts and len(named) == 1:
+        with session_scope(svc.engine) as session:
+            ending = [
+                f"#{c.id} {describe(c, now=now)}"
+                for c in curfews_lifted(session, country=named[0].code, lifts=reading.lifts)
+            ]
+        await message.reply_text(
+            "That text says a curfew is lifted. "
+            + (
+                "Active curfews it may end:\n" + "\n".join(ending) + "\n/curfew_end <id> ends one."
+                if ending
+                else f"No curfew is active in {named[0].name}."
+            )
+        )
+        return
+    if not reading.curfews:
         await message.reply_text(
             "I found no curfew times in that text. Paste or forward an official alert and I "
             "offer you the curfews in it; /broadcast KZ <text> sends your words to a "

@@ -35,8 +35,7 @@ from db.deliveries import Recipient
 from db.engine import session_scope
 from db.models import Curfew, CurfewStatus, DeliveryKind, Priority, Staff
 from db.refusal import Refusal
-from schedules import zones
-from schedules.curfew_text import find_curfews
+from schedules.curfew_text import Lift, find_curfews, placements
 from schedules.curfew_times import occurrence
 from schedules.reminders import (
     PlannedNotice,
@@ -89,10 +88,13 @@ def propose_curfews(
     recipients = (
         leads if leads is not None else list(lead_rules.leads_for_country(session, country=country))
     )
-    for found in find_curfews(text, reference=published):
-        zone = zones.zone_for_area(country, found.area) or zones.zone_for_area(country, None)
-        if zone is None:
-            log.warning("curfew found but no single zone for %s/%s", country, found.area)
+    for found in find_curfews(text, reference=published, country=country):
+        # The place named decides the zone; else the country's only offset that day;
+        # else the offset that agrees with the stated UTC times, or the capital's.
+        try:
+            zone = placements(found, country, published)[0][0]
+        except ValueError:
+            log.warning("curfew found but no zone for %s/%s", country, found.area)
             continue
         curfew = curfews.create(
             session,
@@ -272,6 +274,21 @@ def draft_curfew(
         curfew_id=curfew.id,
     )
     return curfew, today
+
+
+def curfews_lifted(session: Session, *, country: str, lifts: Sequence[Lift]) -> list[Curfew]:
+    """The active curfews of `country` that lifts read from a text may end: those in the
+    place a lift names, or all of the country's when a lift names no place."""
+    active = list(curfews.active(session, countries=[country]))
+    if any(lift.area is None for lift in lifts):
+        return active
+    named = {lift.area.casefold() for lift in lifts if lift.area}
+    zones_named = {lift.zone for lift in lifts if lift.zone}
+    return [
+        c
+        for c in active
+        if (c.area or "").casefold() in named or (c.area is None and c.zone in zones_named)
+    ]
 
 
 def end_curfew(session: Session, *, curfew_id: int, person: Staff, now: datetime) -> int:

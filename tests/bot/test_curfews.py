@@ -271,6 +271,9 @@ def test_curfew_parse_command_prints_json(tmp_path: Path) -> None:
             "until": "2022-01-19",
             "stated_utc": {"start": "17:00", "end": "01:00"},
             "utc_matches": True,
+            "place": "Almaty",
+            "days": None,
+            "zones": ["Asia/Almaty"],
         }
     ]
     none = _dutybot(
@@ -317,3 +320,19 @@ async def test_a_lead_pastes_an_advisory_and_gets_the_curfew_offered(bot: Runnin
     with session_scope(bot.engine) as session:
         (curfew,) = session.exec(select(Curfew)).all()
         assert curfew.status == CurfewStatus.DISCARDED.value
+
+
+async def test_a_lead_pastes_a_lifted_curfew_and_is_pointed_at_the_one_to_end(
+    bot: RunningBot,
+) -> None:
+    bot.clock.set(MORNING)
+    lead = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+    await _set_almaty_curfew(bot, lead.telegram_user_id)
+    with session_scope(bot.engine) as session:
+        (curfew,) = session.exec(select(Curfew)).all()
+        curfew_id = curfew.id
+    reply = await bot.say(
+        lead.telegram_user_id, "Kazakhstan: the curfew in Almaty has been lifted."
+    )
+    assert "That text says a curfew is lifted" in reply
+    assert f"#{curfew_id}" in reply and "/curfew_end <id>" in reply

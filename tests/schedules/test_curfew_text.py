@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from schedules.curfew_text import find_curfews, parse_report, utc_check
+from schedules.curfew_text import find_curfews, parse_report, read_alert, utc_check
 from schedules.curfew_times import Window
 
 EARLY_JAN_2022 = date(2022, 1, 6)
@@ -268,6 +268,9 @@ def test_parse_report_flags_a_stated_utc_window_wrong_at_either_end(
             "until": None,
             "stated_utc": stated,
             "utc_matches": matches,
+            "place": "Almaty",
+            "days": None,
+            "zones": ["Asia/Almaty"],
         }
     ]
 
@@ -284,6 +287,9 @@ def test_parse_report_exact_output() -> None:
             "until": "2022-01-19",
             "stated_utc": {"start": "17:00", "end": "01:00"},
             "utc_matches": True,
+            "place": "Almaty",
+            "days": None,
+            "zones": ["Asia/Almaty"],
         }
     ]
 
@@ -314,11 +320,29 @@ def test_parse_report_single_zone_country_needs_no_area() -> None:
     assert (row["zone"], row["start_utc"], row["end_utc"]) == ("Africa/Nairobi", "20:00", "04:00")
 
 
-def test_parse_report_several_zones_and_nothing_decides() -> None:
-    with pytest.raises(ValueError, match="several time zones") as raised:
-        parse_report("A curfew from 2300 to 0700 in Astana.", country="KZ", day=date(2025, 1, 6))
-    assert "Asia/Almaty" in str(raised.value)
-    assert "Asia/Oral" in str(raised.value)
+def test_parse_report_a_place_the_gazetteer_knows_decides_the_zone() -> None:
+    # Astana has no zone of its own; GeoNames puts it in Asia/Almaty.
+    [row] = parse_report(
+        "A curfew from 2300 to 0700 in Astana.", country="KZ", day=date(2022, 1, 6)
+    )
+    assert (row["zone"], row["place"], row["zones"]) == ("Asia/Almaty", "Astana", ["Asia/Almaty"])
+
+
+def test_parse_report_nationwide_with_different_offsets_gives_one_window_per_offset() -> None:
+    # On 6 January 2022 Kazakhstan had UTC+6 (Almaty, Qostanay) and UTC+5 (the west).
+    rows = parse_report("A nationwide curfew runs 2300-0700.", country="KZ", day=EARLY_JAN_2022)
+    assert [(r["zone"], r["start_utc"], r["zones"]) for r in rows] == [
+        ("Asia/Almaty", "17:00", ["Asia/Almaty", "Asia/Qostanay"]),
+        (
+            "Asia/Qyzylorda",
+            "18:00",
+            ["Asia/Qyzylorda", "Asia/Aqtobe", "Asia/Aqtau", "Asia/Atyrau", "Asia/Oral"],
+        ),
+    ]
+    # Since March 2024 the whole country is UTC+5: one window, no question.
+    [row] = parse_report("A nationwide curfew runs 2300-0700.", country="KZ", day=date(2025, 1, 6))
+    assert isinstance(row["zones"], list)
+    assert (row["zone"], row["start_utc"], len(row["zones"])) == ("Asia/Almaty", "18:00", 7)
 
 
 def test_parse_report_rejects_unknown_country_and_zone() -> None:
@@ -463,15 +487,11 @@ def test_parse_report_zone_of_each_window_is_that_of_its_own_area(
 
 def test_parse_report_refusals_are_exact() -> None:
     with pytest.raises(ValueError) as raised:
-        parse_report("Curfew 2300-0700 in Pristina.", country="Kosovo", day=date(2025, 1, 6))
+        parse_report("Curfew 2300-0700 nationwide.", country="Kosovo", day=date(2025, 1, 6))
     assert str(raised.value) == "no time zone is known for Kosovo (XK)"
-    with pytest.raises(ValueError) as raised:
-        parse_report("A curfew from 2300 to 0700 in Astana.", country="KZ", day=date(2025, 1, 6))
-    assert str(raised.value) == (
-        "Kazakhstan has several time zones and the text does not say which applies to "
-        "23:00-07:00; give one of: Asia/Almaty, Asia/Qyzylorda, Asia/Qostanay, Asia/Aqtobe, "
-        "Asia/Aqtau, Asia/Atyrau, Asia/Oral"
-    )
+    # The tz database has no zone for Kosovo, but the gazetteer knows its capital's.
+    [row] = parse_report("Curfew 2300-0700 in Pristina.", country="Kosovo", day=date(2025, 1, 6))
+    assert row["zone"] == "Europe/Belgrade"
     with pytest.raises(ValueError) as raised:
         parse_report(ALMATY_TEXT, country="Atlantis", day=date(2025, 1, 6))
     assert str(raised.value) == "unknown country: 'Atlantis'"
@@ -548,3 +568,117 @@ def test_a_utc_twin_after_several_windows_pairs_with_the_last() -> None:
         (Window(time(22), time(6)), None, "Oral"),
         (Window(time(21), time(5)), Window(time(16), time(0)), "Aqtau"),
     ]
+
+
+# --- the whole alert -------------------------------------------------------------------
+
+
+def test_times_in_the_sentence_after_the_curfew_are_its_window() -> None:
+    text = "A curfew has been declared in Bishkek. Movement is limited from 20.00 to 07.00."
+    [row] = parse_report(text, country="KG", day=date(2020, 3, 24))
+    assert (row["start"], row["end"], row["place"]) == ("20:00", "07:00", "Bishkek")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The curfew will begin at 2100 (1900 GMT) tonight and last until 0600 (0400 GMT).",
+        "The curfew runs from 21:00 local time on Friday 16 May to 06:00.",
+        "Curfew from 21H00 tonight (16) until 06H00.",
+    ],
+)
+def test_words_between_the_two_times_do_not_break_the_window(text: str) -> None:
+    assert windows(text) == [Window(time(21), time(6))]
+
+
+def test_each_stated_utc_end_is_checked_on_its_own() -> None:
+    text = "In Almaty the curfew begins at 2300 (1700 GMT) and lasts until 0700 (0200 GMT)."
+    [row] = parse_report(text, country="KZ", day=EARLY_JAN_2022)
+    assert row["stated_utc"] == {"start": "17:00", "end": "02:00"}
+    assert row["utc_matches"] is False
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The curfew in Almaty was lifted on Monday.",
+        "Authorities suspended the nightly 23:00-07:00 curfew in Almaty.",
+        "A curfew is not ruled out.",
+        "There is no curfew in Almaty.",
+    ],
+)
+def test_lifted_curfews_and_mere_mentions_give_no_window(text: str) -> None:
+    assert parse_report(text, country="KZ", day=EARLY_JAN_2022) == []
+
+
+def test_a_lift_is_read_with_its_place() -> None:
+    reading = read_alert("The curfew in Almaty was lifted.", reference=EARLY_JAN_2022, country="KZ")
+    assert [(lift.area, lift.zone) for lift in reading.lifts] == [("Almaty", "Asia/Almaty")]
+
+
+def test_relaxation_hours_become_the_curfew_that_is_left() -> None:
+    text = "The curfew in Dhaka will be relaxed from 7 am to 8 pm daily."
+    assert windows(text) == [Window(time(20), time(7))]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The curfew will start at 12 am, instead of 11 pm, and end at 5 am, instead of 6 am.",
+        "The curfew was changed from 10pm-5am to 12am-5am.",
+        "The curfew now runs from midnight to 5 am. It had been in force from 10 pm to 5 am.",
+    ],
+)
+def test_the_new_window_wins(text: str) -> None:
+    assert windows(text) == [Window(time(0), time(5))]
+
+
+def test_weekday_and_weekend_windows_the_one_in_force_first() -> None:
+    text = (
+        "The curfew runs from 9 pm to 5 am Monday to Friday, and from 7 pm to 5 am on "
+        "Saturdays and Sundays."
+    )
+    saturday = parse_report(text, country="DO", day=date(2020, 12, 5))
+    assert [(r["start"], r["days"]) for r in saturday] == [
+        ("19:00", ["Sat", "Sun"]),
+        ("21:00", ["Mon", "Tue", "Wed", "Thu", "Fri"]),
+    ]
+    monday = parse_report(text, country="DO", day=date(2020, 12, 7))
+    assert [r["start"] for r in monday] == ["21:00", "19:00"]
+
+
+def test_another_countrys_curfew_is_left_out() -> None:
+    text = (
+        "Kenya: a curfew from 22:00 to 04:00 applies in Lamu.\n\n"
+        "Uganda: a curfew from 19:00 to 06:30 applies nationwide."
+    )
+    assert [r["start"] for r in parse_report(text, country="KE", day=EARLY_JAN_2022)] == ["22:00"]
+
+
+def test_a_foreign_capitals_time_is_not_a_second_curfew() -> None:
+    assert windows("Curfew 2300-0700 local time (0000-0800 Moscow time).") == [NIGHT]
+
+
+@pytest.mark.parametrize(
+    ("text", "until"),
+    [
+        (
+            "A curfew runs from 23:00 to 07:00. It will stay in force until 19 January.",
+            "2022-01-19",
+        ),
+        ("Curfew 23:00-07:00 through 19/01/2022.", "2022-01-19"),
+        ("Curfew 23:00-07:00, extended to 30 January.", "2022-01-30"),
+        ("Le couvre-feu de 23h à 7h est prolongé jusqu'au 19 janvier.", "2022-01-19"),
+        ("El toque de queda de 23:00 a 07:00 rige hasta el 19 de enero.", "2022-01-19"),
+    ],
+)
+def test_end_dates_near_the_statement(text: str, until: str) -> None:
+    [row] = parse_report(text, country="KE", day=EARLY_JAN_2022)
+    assert row["until"] == until
+
+
+def test_a_state_decides_the_zone_in_a_multi_zone_country() -> None:
+    [row] = parse_report(
+        "A curfew from 8 pm to 6 am is in force in Oregon.", country="US", day=EARLY_JAN_2022
+    )
+    assert (row["zone"], row["place"]) == ("America/Los_Angeles", "Oregon")
