@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from schedules.countries import resolve_country
 from schedules.sources.base import FeedError, FeedItem, SourceKind
 from schedules.sources.classify import classify
-from schedules.sources.text import extract_curfew_text, fingerprint, html_to_text, truncate
+from schedules.sources.text import curfew_alert_text, fingerprint, html_to_text, truncate
 from schedules.sources.xmlfeed import plausible, read_feed, text_field, trusted_date
 
 logger = logging.getLogger(__name__)
@@ -214,7 +214,7 @@ def _item(
         summary=truncate(summary),
         fingerprint=fingerprint(change, *sorted(alert_status)),
         departure=departure,
-        curfew_text=extract_curfew_text(change),
+        curfew_text=curfew_alert_text(change),
     )
 
 

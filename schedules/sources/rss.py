@@ -13,7 +13,7 @@ from typing import Any
 
 from schedules.sources.base import FeedItem, SourceKind
 from schedules.sources.classify import classify
-from schedules.sources.text import extract_curfew_text, fingerprint, html_to_text, truncate
+from schedules.sources.text import curfew_alert_text, fingerprint, html_to_text, truncate
 from schedules.sources.xmlfeed import entry_html, read_feed, text_field, trusted_date, url_key
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def _item(entry: Any, *, country: str | None, fetched_at: datetime) -> FeedItem:
         fingerprint=fingerprint(title, text),
         departure=departure,
         # The title counts only when the text says nothing ("Curfew" above the details).
-        curfew_text=extract_curfew_text(text) or extract_curfew_text(title),
+        curfew_text=curfew_alert_text(text) or curfew_alert_text(title),
     )
 
 

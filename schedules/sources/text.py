@@ -181,3 +181,13 @@ def extract_curfew_text(text: str) -> str | None:
         if not is_item:
             lead_in = line if line.rstrip().endswith(":") else ""
     return " ".join(found) if found else None
+
+
+def curfew_alert_text(text: str) -> str | None:
+    """The whole alert, when it says a curfew applies; None otherwise.
+
+    The curfew reader (schedules.curfew_text) reads a curfew's place, times, stated UTC
+    and end date from the sentences around the statement, so it gets all of them, not
+    only the sentence that names the curfew.
+    """
+    return normalise_lines(text).strip() if extract_curfew_text(text) is not None else None

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from schedules.countries import resolve_country
 from schedules.sources.base import FeedItem, SourceKind
 from schedules.sources.classify import classify
-from schedules.sources.text import extract_curfew_text, fingerprint, html_to_text, truncate
+from schedules.sources.text import curfew_alert_text, fingerprint, html_to_text, truncate
 from schedules.sources.xmlfeed import entry_html, read_feed, text_field, trusted_date, url_key
 
 logger = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def _item(entry: Any, *, link: str, country: str | None, fetched_at: datetime) -
         summary=truncate(summary or text),
         fingerprint=fingerprint(content),
         departure=departure,
-        curfew_text=extract_curfew_text(content) or extract_curfew_text(title),
+        curfew_text=curfew_alert_text(content) or curfew_alert_text(title),
     )
 
 

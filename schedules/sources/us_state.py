@@ -20,7 +20,7 @@ from typing import Any
 from schedules.countries import normalise_name, resolve_country
 from schedules.sources.base import FeedItem, SourceKind
 from schedules.sources.classify import classify
-from schedules.sources.text import extract_curfew_text, fingerprint, html_to_text, truncate
+from schedules.sources.text import curfew_alert_text, fingerprint, html_to_text, truncate
 from schedules.sources.xmlfeed import entry_html, entry_terms, read_feed, text_field, url_key
 
 logger = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ def _item(entry: Any) -> FeedItem:
         # The level is in the title, whose spacing and capitals vary; the text is the rest.
         fingerprint=fingerprint(f"level {parts.level}", text),
         departure=departure,
-        curfew_text=extract_curfew_text(text) or extract_curfew_text(title),
+        curfew_text=curfew_alert_text(text) or curfew_alert_text(title),
     )
 
 

@@ -39,7 +39,8 @@ def test_json_item() -> None:
     assert item.kind is AlertKind.CURFEW and not item.departure
     assert item.curfew_text == (
         "Protests in all main cities have led to a nationwide State of Emergency being "
-        "declared with a curfew in place from 11pm to 7am."
+        "declared with a curfew in place from 11pm to 7am. (See ‘Summary’ and ‘Safety and "
+        "security’ pages)"
     )
     assert item.level is None
     assert (

@@ -40,9 +40,14 @@ def test_alert_summary_is_location_and_event() -> None:
     )
     assert "Assistance" not in item.summary and "Avoid demonstrations" not in item.summary
     assert item.kind is AlertKind.CURFEW
+    # The whole alert, for the curfew reader: the place may be named in another sentence.
     assert item.curfew_text == (
-        "The government has declared a state of emergency with a curfew from 11:00 p.m. to "
-        "7:00 a.m. in Almaty. Comply with the curfew."
+        "Almaty and Mangystau region, Kazakhstan\n"
+        "Protests continue across Kazakhstan. The government has declared a state of emergency "
+        "with a curfew from 11:00 p.m. to 7:00 a.m. in Almaty. Internet access is disrupted.\n"
+        "• Avoid demonstrations.\n"
+        "• Comply with the curfew.\n"
+        "• Monitor local media for updates."
     )
     assert (item.level, item.level_label) == (None, None)
 

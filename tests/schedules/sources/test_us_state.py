@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from datetime import date, time
 
 import pycountry
 import pytest
 
+from schedules.curfew_text import find_curfews
 from schedules.sources.base import AlertKind, FeedItem, SourceKind
 from schedules.sources.parse import parse_feed
 from schedules.sources.us_state import TitleParts, country_for, parse_title
@@ -169,7 +171,7 @@ def test_departure_prose_and_level_four_are_departures() -> None:
     assert (syria.kind, syria.departure) == (AlertKind.DEPARTURE, True)
 
 
-def test_curfew_sentence_is_extracted() -> None:
+def test_an_alert_with_a_curfew_keeps_its_whole_text_for_the_curfew_reader() -> None:
     [item] = parse(
         StateItem(
             "Nepal - Level 3: Reconsider Travel",
@@ -179,7 +181,11 @@ def test_curfew_sentence_is_extracted() -> None:
         )
     )
     assert item.kind is AlertKind.CURFEW
-    assert item.curfew_text == "Local authorities have declared curfews in Kathmandu and Pokhara."
+    # The places, times and dates of a curfew are often in the sentences around it.
+    assert item.curfew_text == (
+        "Protests continue. Local authorities have declared curfews in Kathmandu and Pokhara.\n"
+        "• Obey all curfews."
+    )
 
 
 def test_fingerprint_survives_link_scheme_layout_and_spacing_changes() -> None:
@@ -319,3 +325,20 @@ def test_an_advisory_links_to_its_page_not_its_guid() -> None:
     )
     (item,) = parse_feed(SourceKind.US_STATE, body, url=STATE_URL, fetched_at=FETCHED_AT)
     assert (item.country, item.url) == ("KZ", "https://travel.state.gov/kazakhstan-advisory.html")
+
+
+def test_a_curfew_whose_times_and_place_follow_in_other_sentences_is_read_from_the_alert() -> None:
+    [item] = parse(
+        StateItem(
+            "Kazakhstan - Level 4: Do Not Travel",
+            description="<p>The government declared a state of emergency and a curfew on "
+            "January 5.</p><p>It applies in Almaty from 11:00 p.m. to 7:00 a.m. local time "
+            "and will remain in place until January 19.</p>",
+            tag="KZ",
+        )
+    )
+    assert item.curfew_text is not None
+    [found] = find_curfews(item.curfew_text, reference=date(2022, 1, 6), country="KZ")
+    assert (found.window.start, found.window.end) == (time(23, 0), time(7, 0))
+    assert found.until == date(2022, 1, 19)
+    assert found.area is not None and "Almaty" in found.area
