@@ -22,7 +22,7 @@ from telegram.ext import Application, JobQueue
 from bot import render
 from bot.access import require_answers_for, requires, row_id
 from bot.context import SERVICES_KEY, Context, Services, services
-from bot.curfews.rules import propose_curfews
+from bot.curfews.rules import offer_curfew_ends, propose_curfews
 from bot.rollcall import rules
 from bot.rollcall.jobs import plan_round_jobs
 from bot.settings import Settings
@@ -207,10 +207,19 @@ def apply_items(
                 published=published,
                 now=now,
             )
+            ending = offer_curfew_ends(
+                session,
+                alert_id=alert.id or 0,
+                country=alert.country,
+                text=alert.curfew_text,
+                published=published,
+                now=now,
+            )
             log.info(
-                "alert %d: %d curfew windows offered to leads",
+                "alert %d: %d curfew windows offered to leads, %d curfews it may end",
                 alert.id,
                 len(proposals),
+                len(ending),
                 extra={"alert_id": alert.id},
             )
         log.info(

@@ -35,7 +35,7 @@ from db.deliveries import Recipient
 from db.engine import session_scope
 from db.models import Curfew, CurfewStatus, DeliveryKind, Priority, Staff
 from db.refusal import Refusal
-from schedules.curfew_text import Lift, find_curfews, placements
+from schedules.curfew_text import Lift, find_curfews, placements, read_alert
 from schedules.curfew_times import occurrence
 from schedules.reminders import (
     PlannedNotice,
@@ -124,6 +124,39 @@ def propose_curfews(
             reply_markup=keyboard(curfew.id, proposal=True),
         )
     return ids
+
+
+def offer_curfew_ends(
+    session: Session, *, country: str, text: str, published: date, now: datetime, alert_id: int
+) -> list[int]:
+    """When an alert says a curfew was lifted (and states none), point the country's leads
+    at the active curfews it may end; the ids offered. Nothing ends without a lead."""
+    reading = read_alert(text, reference=published, country=country)
+    if reading.curfews or not reading.lifts:
+        return []
+    ending = curfews_lifted(session, country=country, lifts=reading.lifts)
+    if not ending:
+        return []
+    leads = [p for p in lead_rules.leads_for_country(session, country=country) if p.reachable]
+    listed = "\n".join(f"#{c.id} {render.esc(describe(c, now=now))}" for c in ending)
+    how = (
+        f"/curfew_end {ending[0].id} ends it."
+        if len(ending) == 1
+        else f"/curfew_end and its number ends one, e.g. /curfew_end {ending[0].id}."
+    )
+    deliveries.enqueue(
+        session,
+        kind=DeliveryKind.CURFEW_PROPOSAL,
+        dedupe_key=f"alert:{alert_id}:curfew-lifted",
+        recipients=[Recipient(p.id or 0, p.chat_id) for p in leads],
+        parts=[
+            f"📰 An official alert says a curfew is lifted:\n<i>{render.esc(text[:300])}</i>\n\n"
+            f"Active curfews it may end:\n{listed}\n{how}"
+        ],
+        priority=Priority.HIGH,
+        now=now,
+    )
+    return [c.id or 0 for c in ending]
 
 
 # -- planning reminders and notices ------------------------------------------------------

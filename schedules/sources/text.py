@@ -184,10 +184,13 @@ def extract_curfew_text(text: str) -> str | None:
 
 
 def curfew_alert_text(text: str) -> str | None:
-    """The whole alert, when it says a curfew applies; None otherwise.
+    """The whole alert, when it says a curfew applies or was lifted; None otherwise.
 
     The curfew reader (schedules.curfew_text) reads a curfew's place, times, stated UTC
     and end date from the sentences around the statement, so it gets all of them, not
-    only the sentence that names the curfew.
+    only the sentence that names the curfew; a lift lets the leads end the curfew.
     """
-    return normalise_lines(text).strip() if extract_curfew_text(text) is not None else None
+    lifted = any(_CURFEW_ENDED.search(s) for s in split_sentences(text))
+    if extract_curfew_text(text) is None and not lifted:
+        return None
+    return normalise_lines(text).strip()

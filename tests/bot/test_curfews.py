@@ -215,6 +215,51 @@ async def test_a_curfew_in_an_alert_is_offered_to_leads_and_a_wrong_utc_is_flagg
     assert not any("Curfew found" in m.text for m in bot.fake.messages_to(fred.chat_id))
 
 
+async def test_an_alert_saying_a_curfew_is_lifted_points_the_leads_at_it(bot: RunningBot) -> None:
+    bot.clock.set(datetime(2022, 1, 12, 9, 0, tzinfo=UTC))
+    lead = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+    await _set_almaty_curfew(bot, lead.telegram_user_id)
+    with session_scope(bot.engine) as session:
+        curfew_id = session.exec(select(Curfew)).one().id
+    lifted = (
+        "<p><strong>Location:</strong> Almaty, Kazakhstan</p>"
+        "<p><strong>Event:</strong> The state of emergency ends today. The curfew in Almaty "
+        "has been lifted.</p>"
+    )
+    with feed_server() as server:
+        with session_scope(bot.engine) as session:
+            source = sources.add(
+                session, kind="us-embassy", url=server.url("/alerts"), country="KZ"
+            )
+            assert source is not None and source.id is not None
+        server.serve(
+            "/alerts", embassy_feed(EmbassyItem(title="Security Alert", content="<p>Calm.</p>"))
+        )
+        await feeds.poll_source(bot.services, source.id)  # the baseline
+        server.serve(
+            "/alerts",
+            embassy_feed(
+                EmbassyItem(title="Security Alert", content="<p>Calm.</p>"),
+                EmbassyItem(
+                    title="Security Alert: Curfew Lifted",
+                    content=lifted,
+                    link="https://kz.usembassy.gov/curfew-lifted/",
+                    guid="https://kz.usembassy.gov/?p=3",
+                    pub_date="Wed, 12 Jan 2022 08:00:00 +0000",
+                ),
+            ),
+        )
+        await feeds.poll_source(bot.services, source.id)
+    await bot.fake.await_for(
+        lambda f: any("says a curfew is lifted" in m.text for m in f.messages_to(lead.chat_id))
+    )
+    offer = next(m.text for m in bot.fake.messages_to(lead.chat_id) if "is lifted" in m.text)
+    assert f"\n#{curfew_id} " in offer and "in Almaty (Kazakhstan)" in offer
+    assert offer.endswith(f"\n/curfew_end {curfew_id} ends it.")
+    with session_scope(bot.engine) as session:  # a lead ends it, not the alert
+        assert session.exec(select(Curfew)).one().status == CurfewStatus.ACTIVE.value
+
+
 @pytest.mark.parametrize(
     ("raw", "area", "start", "end"),
     [
