@@ -264,8 +264,8 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "curfew_set",
-        "<country> [area] <start>-<end> [until <date>]",
-        "set a curfew, e.g. /curfew_set KZ Almaty 23:00-07:00",
+        "<country or city> [area] <start>-<end> [until <date>]",
+        "set a curfew, e.g. /curfew_set Almaty 23:00-07:00",
         Role.LEAD,
         curfews.cmd_curfew_set,
     ),

@@ -58,7 +58,8 @@ TIME_PATTERN = (
     r"(?<![\d:.])\d{1,2}(?:[:.]\d{2})?\s?" + _MERIDIEM + r"|"  # 11pm, 11:30 p.m.
     r"(?:12\s?)?(?:midnight|noon|midday)\b|"
     r"(?<![\d:.])\d{1,2}[:.h]\d{2}(?![\d:])" + _HOURS_WORD + r"?|"  # 23:00, 23.00, 23h00
-    r"(?<![\d:.])\d{4}(?![\d:])" + _HOURS_WORD + r"?"  # 2300, 2300 hrs
+    r"(?<![\d:.])\d{4}(?![\d:])" + _HOURS_WORD + r"?|"  # 2300, 2300 hrs
+    r"(?<![\d:.])\d{1,2}h\b"  # 23h, as French and Spanish speakers write it
     r")"
 )
 # Between two times of a window. "and" is for "between ... and ...".
@@ -110,10 +111,10 @@ def parse_clock(text: str) -> time:
 def parse_window(text: str) -> Window:
     """Read a curfew window typed by a person.
 
-    Accepts "23:00-07:00", "2300-0700", "23.00-07.00", "23:00 to 07:00", "11pm-7am",
-    "11pm to 7am", "11 p.m. - 7 a.m.", "11:30pm until 6am", "midnight to 5am", with an
-    optional leading "from"/"between" and trailing "local time". Raises ValueError with
-    a message fit to show the person.
+    Accepts "23:00-07:00", "2300-0700", "23.00-07.00", "23h00-07h00", "23h-7h",
+    "23:00 to 07:00", "11pm-7am", "11pm to 7am", "11 p.m. - 7 a.m.", "11:30pm until 6am",
+    "midnight to 5am", with an optional leading "from"/"between" and trailing "local
+    time". Raises ValueError with a message fit to show the person.
     """
     cleaned = " ".join(text.split())
     if not cleaned:

@@ -195,3 +195,21 @@ def utc_offset_label(zone: str, instant: datetime) -> str:
 def clock_label(value: time | None) -> str | None:
     """A wall-clock or UTC time of day as every message and report writes it: "23:00"."""
     return None if value is None else f"{value:%H:%M}"
+
+
+def one_offset(zones: list[str], start: datetime, end: datetime) -> bool:
+    """True when all `zones` have the same UTC offset at every instant of [start, end).
+
+    Offsets only change at a zone's transitions, so comparing them at `start` and at
+    each transition inside the span is exact, and costs a few lookups for a year ahead
+    (a sample per hour would cost thousands). pytz lists the transitions only in
+    `_utc_transition_times`; a zone without the attribute has a fixed offset.
+    """
+    lo, hi = as_utc(start, "start"), as_utc(end, "end")
+    moments = {lo}
+    for zone in zones:
+        for naive in getattr(_tz(zone), "_utc_transition_times", ()):
+            instant = naive.replace(tzinfo=UTC)
+            if lo < instant < hi:
+                moments.add(instant)
+    return all(len({utc_offset(zone, moment) for zone in zones}) <= 1 for moment in moments)

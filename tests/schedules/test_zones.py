@@ -17,6 +17,7 @@ from schedules.zones import (
     is_valid_zone,
     local_and_utc,
     local_to_utc,
+    one_offset,
     utc_offset_label,
     utc_to_local,
     zone_for_area,
@@ -254,3 +255,19 @@ def test_a_time_is_shown_in_the_places_local_time_and_utc_for_its_date() -> None
         local_and_utc("Asia/Almaty", datetime(2022, 1, 6, 17))  # noqa: DTZ001
     with pytest.raises(ValueError, match="now must be timezone-aware"):
         as_utc(datetime(2022, 1, 6, 17), "now")  # noqa: DTZ001
+
+
+def test_one_offset_holds_only_while_every_zone_keeps_the_same_offset() -> None:
+    def utc(year: int, month: int, day: int) -> datetime:
+        return datetime(year, month, day, tzinfo=UTC)
+
+    kazakhstan = zones_for_country("KZ")
+    # Almaty moved from UTC+6 to UTC+5 on 1 March 2024, joining the rest of the country.
+    assert not one_offset(kazakhstan, utc(2024, 2, 1), utc(2024, 2, 28))
+    assert one_offset(kazakhstan, utc(2024, 3, 5), utc(2025, 3, 5))
+    # A span reaching back across the change still had two offsets in it.
+    assert not one_offset(kazakhstan, utc(2024, 2, 20), utc(2024, 3, 10))
+    # London and Reykjavik agree in winter; British summer time parts them on 30 March.
+    pair = ["Europe/London", "Atlantic/Reykjavik"]
+    assert one_offset(pair, utc(2024, 11, 1), utc(2025, 3, 29))
+    assert not one_offset(pair, utc(2024, 11, 1), utc(2025, 4, 1))
