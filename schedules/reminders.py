@@ -9,6 +9,8 @@ gives the same keys and the delivery layer can refuse a key it has already sent.
 Rules for reminders:
 - one per staff member per occurrence, sent `lead` minutes before that day's start
   (a lead of None means the person turned reminders off; 0 means at the start);
+- a curfew confirmed less than a person's lead time before a start reminds them at
+  its confirmation, saying how long is left, rather than not at all;
 - a send time more than `grace` in the past is skipped, never sent late; one within
   `grace` is due now (its `send_at` becomes `now`);
 - only send times before `now + horizon` are planned; plan again before it runs out;
@@ -29,7 +31,7 @@ from schedules.zones import as_utc
 class CurfewSpec:
     """A curfew as stored: local window, zone, first and optional last local date.
 
-    `label` names the place for people ("Almaty").
+    `label` names the place for people ("Almaty"); `set_at` is when it was confirmed.
     """
 
     curfew_id: int
@@ -38,6 +40,7 @@ class CurfewSpec:
     first_day: date
     last_day: date | None
     label: str
+    set_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,9 @@ def plan_curfew_reminders(
                 continue  # already running at `earliest`: its start is not ahead
             for staff, lead in leads.items():
                 send_at = occ.starts_at - timedelta(minutes=lead)
+                if spec.set_at is not None and send_at < spec.set_at <= occ.starts_at:
+                    # Set too late for this lead time: a late reminder still warns.
+                    send_at = as_utc(spec.set_at, "set_at")
                 if not earliest <= send_at < latest:
                     continue
                 planned.append(

@@ -27,6 +27,7 @@ from bot.curfews.texts import (
     place,
     proposal_text,
     spec_of,
+    until_text,
     window_of,
 )
 from db import audit, curfews, deliveries, staff, subscriptions
@@ -253,8 +254,8 @@ def decide(
     require_answers_for(session, person=person, country=curfew.country)
     if verb == "edit":
         area = f" {curfew.area}" if curfew.area else ""
-        until = f" until {curfew.last_day:%d %B %Y}" if curfew.last_day else ""
-        command = f"/curfew_set {curfew.country}{area} {curfew.start}-{curfew.end}{until}"
+        until = until_text(curfew.last_day)
+        command = f"/curfew_set {curfew.country}{area} {curfew.start}-{curfew.end} {until}"
         return Decision(
             "Edit and send the command below.", reply=f"Copy, change and send:\n{command}"
         )

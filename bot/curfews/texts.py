@@ -38,6 +38,7 @@ def spec_of(curfew: Curfew) -> CurfewSpec:
         first_day=curfew.first_day,
         last_day=curfew.last_day,
         label=curfew.area or country_name(curfew.country),
+        set_at=curfew.confirmed_at,
     )
 
 

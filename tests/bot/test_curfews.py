@@ -442,3 +442,39 @@ async def test_a_lead_sets_a_curfew_by_city_with_a_numeric_date(bot: RunningBot)
     )
     assert "Curfew in Kazakhstan (nationwide) from 23:00 to 07:00" in preview
     assert "until further notice." in preview
+
+
+async def test_a_curfew_set_late_reminds_at_once_and_an_open_one_runs_until_further_notice(
+    bot: RunningBot,
+) -> None:
+    # 22:32 in Almaty (16:32 UTC): 28 minutes before tonight's 23:00 start.
+    bot.clock.set(datetime(2022, 1, 6, 16, 32, tzinfo=UTC))
+    lead = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+    kim = bot.enrol("Kim", countries=("KZ",))  # reminded 60 minutes before, by default
+    sam = bot.enrol("Sam", countries=("KZ",))
+    assert "15 minutes" in await bot.say(sam.telegram_user_id, "/remind 15")
+    preview = await bot.say(lead.telegram_user_id, "/curfew_set KZ Almaty 23:00-07:00")
+    assert "(17:00-01:00 UTC) until further notice." in preview
+    message_id, data = _last_button(bot, lead.telegram_user_id, "Confirm")
+    bot.press(
+        lead.telegram_user_id, chat_id=lead.telegram_user_id, message_id=message_id, data=data
+    )
+    await bot.fake.await_for(lambda f: len(f.messages_to(kim.chat_id)) == 2)
+    told, reminded = (m.text for m in bot.fake.messages_to(kim.chat_id))
+    assert told == (
+        "🌙 Curfew in Almaty (Kazakhstan) from 23:00 to 07:00 local time "
+        "(17:00-01:00 UTC) until further notice."
+    )
+    assert reminded == (
+        "⏰ Curfew in Almaty starts in 28 minutes, at 23:00 local time (17:00 UTC), "
+        "and ends at 07:00 local time (01:00 UTC)."
+    )
+    # Sam's 15 minutes are still ahead: his reminder waits for them, and goes once.
+    assert len(bot.fake.messages_to(sam.chat_id)) == 2  # /remind's answer, the curfew
+    assert queue_due_curfew_messages(bot.services) == 0
+    bot.clock.set(datetime(2022, 1, 6, 16, 45, tzinfo=UTC))
+    assert queue_due_curfew_messages(bot.services) == 1
+    await bot.fake.await_for(
+        lambda f: "starts in 15 minutes" in f.messages_to(sam.chat_id)[-1].text
+    )
+    assert "until further notice" in await bot.say(lead.telegram_user_id, "/curfews")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -191,4 +192,23 @@ def test_render_notice() -> None:
     assert render_notice(ALMATY, occ) == (
         "Curfew in Almaty ended at 07:00 local time (02:00 UTC) on 10 January 2025. "
         "No more reminders will be sent for it."
+    )
+
+
+def test_a_curfew_set_after_a_reminder_time_reminds_at_once() -> None:
+    # Confirmed at 17:32 UTC, 28 minutes before the 18:00 UTC start of 6 January.
+    confirmed = utc(2025, 1, 6, 17, 32)
+    spec = dataclasses.replace(ALMATY, set_at=confirmed)
+    tonight, tomorrow = date(2025, 1, 6), date(2025, 1, 7)
+    assert plan({1: 60, 2: 15}, now=confirmed, horizon=DAY, spec=spec) == [
+        (1, tonight, confirmed),
+        (2, tonight, utc(2025, 1, 6, 17, 45)),
+        (1, tomorrow, utc(2025, 1, 7, 17, 0)),  # later nights as usual
+    ]
+    # Without the confirmation time the 60-minute reminder is past and skipped.
+    assert plan({1: 60}, now=confirmed, horizon=timedelta(hours=1)) == []
+    # Confirmed once tonight's curfew is running: no reminder for a start already past.
+    running = dataclasses.replace(ALMATY, set_at=utc(2025, 1, 6, 18, 30))
+    assert (
+        plan({1: 60}, now=utc(2025, 1, 6, 18, 30), horizon=timedelta(hours=2), spec=running) == []
     )
