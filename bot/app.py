@@ -190,7 +190,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "remind",
-        "<minutes|off>",
+        "<30|1h|1h30|off>",
         "when to remind you before a curfew starts",
         Role.STAFF,
         curfews.cmd_remind,

@@ -16,7 +16,7 @@ from bot.curfews.rules import queue_due_curfew_messages
 from bot.sim.feeds import feed_server
 from db import sources
 from db.engine import session_scope
-from db.models import Curfew, CurfewStatus, Role
+from db.models import Curfew, CurfewStatus, Role, Staff
 from db.refusal import Refusal
 from tests.bot.test_cli import _dutybot
 from tests.harness import RunningBot
@@ -336,3 +336,48 @@ async def test_a_lead_pastes_a_lifted_curfew_and_is_pointed_at_the_one_to_end(
     )
     assert "That text says a curfew is lifted" in reply
     assert f"#{curfew_id}" in reply and "/curfew_end <id>" in reply
+
+
+async def test_remind_reads_minutes_and_hours_and_refuses_what_is_out_of_range(
+    bot: RunningBot,
+) -> None:
+    sam = bot.enrol("Sam Staff", countries=("KZ",))
+    uid = sam.telegram_user_id
+
+    def minutes() -> int | None:
+        with session_scope(bot.engine) as session:
+            person = session.get(Staff, sam.id)
+            assert person is not None
+            return person.curfew_reminder_minutes
+
+    read = {
+        "30": 30,
+        "30m": 30,
+        "1h": 60,
+        "90 minutes": 90,
+        "1h30": 90,
+        "2 hours": 120,
+        "1": 1,
+        "720": 720,
+    }
+    for typed, expected in read.items():
+        reply = await bot.say(uid, f"/remind {typed}")
+        assert reply == (
+            f"You will be reminded {expected} minute{'' if expected == 1 else 's'} "
+            "before each curfew starts."
+        ), typed
+        assert minutes() == expected, typed
+
+    allowed = (
+        "Choose between 1 minute and 720 minutes (12 hours) before a curfew starts, or /remind off."
+    )
+    for typed in ("0", "0m", "721", "13h", "12h1"):
+        assert await bot.say(uid, f"/remind {typed}") == allowed, typed
+    assert minutes() == 720
+    for typed in ("", "soon", "1h30h", "-5", "٣٠"):
+        assert (await bot.say(uid, f"/remind {typed}")).startswith("Usage: /remind 30"), typed
+    assert minutes() == 720
+
+    assert "reminders are off" in await bot.say(uid, "/remind off")
+    assert minutes() is None
+    assert "You will be reminded 45 minutes" in await bot.say(uid, "/remind 45 MIN")
