@@ -18,6 +18,9 @@ from db.models import Role, Staff
 
 log = logging.getLogger(__name__)
 
+# Who an invite is for, as its message names them.
+INVITE_FOR = {Role.STAFF: "a staff member", Role.LEAD: "a security lead"}
+
 WELCOME = (
     "Welcome to Dutybot, {name}. You are enrolled as {role}.\n"
     "Follow the countries you are in or travel to with /subscribe <country> "
@@ -102,7 +105,7 @@ async def cmd_invite(update: Update, context: Context, person: Staff, message: M
         )
     link = f"https://t.me/{context.bot.username}?start={invite.code}"
     await message.reply_text(
-        f"Invite for a {staff.role_words(role.value)}, single use, valid until "
+        f"Invite for {INVITE_FOR[role]}, single use, valid until "
         f"{render.utc_stamp(invite.expires_at)}:\n{link}\n\n"
         f"Or they can send me: /start {invite.code}",
         disable_web_page_preview=True,

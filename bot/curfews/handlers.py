@@ -81,7 +81,8 @@ async def cmd_curfew_end(update: Update, context: Context, person: Staff, messag
     svc.wake_dispatcher()
     plan_curfew_jobs(context.application)
     await message.reply_text(
-        f"Curfew #{curfew_id} ended; {render.plural(count, 'person', 'people')} are being told."
+        f"Curfew #{curfew_id} ended; {render.plural(count, 'person', 'people')} "
+        f"{'is' if count == 1 else 'are'} being told."
     )
 
 

@@ -25,6 +25,7 @@ def _invite_code(reply: str) -> str:
 async def test_admin_invites_and_a_new_person_enrols_with_the_link(bot: RunningBot) -> None:
     reply = await bot.say(ADMIN_ID, "/invite", first_name="Ada")
     assert f"https://t.me/{FakeTelegram.BOT_USERNAME}?start=" in reply
+    assert reply.startswith("Invite for a staff member, single use, valid until ")
     code = _invite_code(reply)
 
     welcome = await bot.say(7_000_123, f"/start {code}", first_name="Nurlan", username="nurlan")
@@ -40,7 +41,9 @@ async def test_admin_invites_and_a_new_person_enrols_with_the_link(bot: RunningB
 
 
 async def test_lead_invite_enrols_a_lead(bot: RunningBot) -> None:
-    code = _invite_code(await bot.say(ADMIN_ID, "/invite lead"))
+    reply = await bot.say(ADMIN_ID, "/invite lead")
+    assert reply.startswith("Invite for a security lead, single use, valid until ")
+    code = _invite_code(reply)
     welcome = await bot.say(7_000_777, f"/start {code}", first_name="Lena")
     assert "security lead" in welcome
 
