@@ -160,9 +160,14 @@ async def cmd_countries(update: Update, context: Context, person: Staff, message
     """/countries: where subscribers are (leads only)."""
     with session_scope(services(context).engine) as session:
         rows = subscriptions.countries_with_subscribers(session)
+        leaderless = leads.countries_without_lead(session, countries=[code for code, _ in rows])
     if not rows:
         await message.reply_text("Nobody follows any country yet.")
         return
-    body = "\n".join(f"• {country_name(code)} ({code}): {n}" for code, n in rows)
+    body = "\n".join(
+        f"• {country_name(code)} ({code}): {n}"
+        + (" ⚠️ no lead: only admins answer for it" if code in leaderless else "")
+        for code, n in rows
+    )
     for part in render.split_html("<b>Countries with subscribers</b>", body):
         await message.reply_text(part, parse_mode=ParseMode.HTML)
