@@ -382,7 +382,7 @@ async def test_help_me_alerts_the_leads_of_every_country_followed(bot: RunningBo
     await bot.say(nina.telegram_user_id, "/safe", location=(43.25, 76.95))  # earlier today
 
     reply = await bot.say(nina.telegram_user_id, "/help_me Car crash on the A2 & injured")
-    assert "being alerted now (3 people)" in reply
+    assert "being alerted now (3 people) with your name, username, note and last shared " in reply
     for lead in (lena, omar, admin):
         await bot.fake.await_for(_got(lead.chat_id, "needs help</b>"))
         alert = next(t for t in _texts(bot.fake, lead.chat_id) if "needs help</b>" in t)
@@ -390,6 +390,10 @@ async def test_help_me_alerts_the_leads_of_every_country_followed(bot: RunningBo
         assert "Car crash on the A2 &amp; injured" in alert
         assert "43.25000, 76.95000" in alert and "Sent with /help_me" in alert
     assert not any("needs help</b>" in t for t in _texts(bot.fake, pat.chat_id))
+    # Without a note or a location shared ever, the person is told only of what went.
+    ola = bot.enrol("Ola", countries=("FR",))
+    reply = await bot.say(ola.telegram_user_id, "/help_me")
+    assert "being alerted now (2 people) with your name and username. Keep" in reply
 
     # A location shared right after is passed on; then /safe closes the loop.
     shared = await bot.say(nina.telegram_user_id, "", location=(43.3, 77.0))
