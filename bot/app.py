@@ -166,15 +166,15 @@ COMMANDS: tuple[Command, ...] = (
     Command("help", "", "what you can do here", Role.STAFF, enrolment.cmd_help),
     Command(
         "subscribe",
-        "<country>",
-        "get alerts for a country, e.g. /subscribe Kazakhstan",
+        "<countries|cities>",
+        "get alerts for countries, e.g. /subscribe Kazakhstan, Kyrgyzstan or /subscribe Almaty",
         Role.STAFF,
         subscriptions.cmd_subscribe,
     ),
     Command(
         "unsubscribe",
-        "<country>",
-        "stop alerts for a country",
+        "<countries>",
+        "stop alerts for countries",
         Role.STAFF,
         subscriptions.cmd_unsubscribe,
     ),
@@ -190,7 +190,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "remind",
-        "<minutes|off>",
+        "<30|1h|1h30|off>",
         "when to remind you before a curfew starts",
         Role.STAFF,
         curfews.cmd_remind,
@@ -371,7 +371,8 @@ def build_application(
     application.add_handlers(
         [
             # Enrolment and roles
-            # Subscriptions
+            # Subscriptions: the "did you mean" buttons
+            CallbackQueryHandler(subscriptions.cb_subscription, pattern=r"^sub:"),
             # Lead broadcasts
             CallbackQueryHandler(broadcasts.cb_broadcast, pattern=r"^bc:"),
             # Official feeds

@@ -44,3 +44,20 @@ def help_text(table: Sequence[Command], role: Role) -> str:
         usage = f"/{command.name} {command.args}".strip()
         lines.append(f"{usage.replace('<', '&lt;').replace('>', '&gt;')}: {command.summary}")
     return "\n".join(lines)
+
+
+_ROLE_NAMES = {Role.STAFF: "staff", Role.LEAD: "a security lead", Role.ADMIN: "an admin"}
+
+
+def promotion_text(table: Sequence[Command], old: Role, new: Role) -> str:
+    """What a promoted person is told: their new role and the commands it adds."""
+    before = {c.name for c in commands_for(table, old)}
+    lines = [f"<b>You are now {_ROLE_NAMES[new]}.</b> You can now also use:"]
+    for command in commands_for(table, new):
+        if command.name not in before:
+            usage = f"/{command.name} {command.args}".strip()
+            lines.append(f"{usage.replace('<', '&lt;').replace('>', '&gt;')}: {command.summary}")
+    if new is Role.LEAD:
+        lines.append("\nStart with /lead &lt;country&gt; for each country you answer for.")
+    lines.append("/help lists everything you can do.")
+    return "\n".join(lines)

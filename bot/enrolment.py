@@ -5,18 +5,23 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from sqlmodel import Session
 from telegram import Message, Update
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 
 from bot import menus, render
 from bot.access import STRANGER_TEXT, answer_stranger, clean_text, identify, requires
-from bot.commands import help_text
+from bot.commands import help_text, promotion_text
 from bot.context import Context, services
-from db import audit, invites, staff, subscriptions
+from db import audit, invites, leads, staff, subscriptions
 from db.engine import session_scope
 from db.models import Role, Staff
 
 log = logging.getLogger(__name__)
+
+# Who an invite is for, as its message names them.
+INVITE_FOR = {Role.STAFF: "a staff member", Role.LEAD: "a security lead"}
 
 WELCOME = (
     "Welcome to Dutybot, {name}. You are enrolled as {role}.\n"
@@ -102,7 +107,7 @@ async def cmd_invite(update: Update, context: Context, person: Staff, message: M
         )
     link = f"https://t.me/{context.bot.username}?start={invite.code}"
     await message.reply_text(
-        f"Invite for a {staff.role_words(role.value)}, single use, valid until "
+        f"Invite for {INVITE_FOR[role]}, single use, valid until "
         f"{render.utc_stamp(invite.expires_at)}:\n{link}\n\n"
         f"Or they can send me: /start {invite.code}",
         disable_web_page_preview=True,
@@ -159,6 +164,16 @@ async def _change_role(context: Context, actor: Staff, message: Message, *, up: 
         return
     await _set_menu(context, target)
     await message.reply_text(f"{target.display_name} is now {staff.role_words(change.new)}.")
+    if up:
+        try:
+            await context.bot.send_message(
+                target.chat_id,
+                promotion_text(svc.commands, change.old, change.new),
+                parse_mode=ParseMode.HTML,
+            )
+        except TelegramError as error:
+            # Their menu shows the new commands when they come back; the promotion stands.
+            log.warning("could not tell person %s of their promotion: %s", target.id, error)
 
 
 @requires(Role.ADMIN)
@@ -169,15 +184,25 @@ async def cmd_staff(update: Update, context: Context, person: Staff, message: Me
         people = staff.everyone(session)
         lines = []
         for p in people:
-            countries = ", ".join(subscriptions.countries_of(session, staff_id=p.id or 0)) or "none"
+            follows = ", ".join(subscriptions.countries_of(session, staff_id=p.id or 0)) or "none"
             handle = f" @{p.username}" if p.username else ""
             reach = "" if p.reachable else " [UNREACHABLE]"
             lines.append(
                 f"• {p.display_name}{handle} (id {p.telegram_user_id}): "
-                f"{p.role}; {countries}{reach}"
+                f"{p.role}; follows {follows}{_answers_for(session, p)}{reach}"
             )
     for part in render.split_html(f"<b>Enrolled: {len(lines)}</b>", "\n".join(lines)):
         await message.reply_text(part, parse_mode=ParseMode.HTML)
+
+
+def _answers_for(session: Session, person: Staff) -> str:
+    """The countries a lead answers for, for /staff; admins answer for every one."""
+    if Role(person.role) is Role.ADMIN:
+        return "; answers for every country"
+    if Role(person.role) is Role.LEAD:
+        led = leads.countries_led(session, staff_id=person.id or 0)
+        return f"; answers for {', '.join(led) or 'none'}"
+    return ""
 
 
 async def _set_menu(context: Context, person: Staff) -> None:

@@ -356,6 +356,15 @@ async def cmd_acks(update: Update, context: Context, person: Staff, message: Mes
     if report is None:
         await message.reply_text(f"There is no alert {alert_id} that was sent to anyone.")
         return
+    if not report.asked:
+        sent_to = render.plural(len(report.acknowledged) + len(report.waiting), "person", "people")
+        titled = f" (“{report.title[:200]}”)" if report.title else ""
+        await message.reply_text(
+            f"Alert {report.alert_id}{titled} asked for no acknowledgement: it "
+            f"went to {sent_to} without an Acknowledge button. Only departure advisories "
+            "ask for one."
+        )
+        return
     done = (
         "\n".join(f"• {name} ({render.utc_stamp(at)})" for name, at in report.acknowledged)
         or "• nobody yet"

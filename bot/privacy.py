@@ -37,6 +37,7 @@ from bot.access import requires
 from bot.context import Context, Services, services
 from bot.curfews.jobs import plan_curfew_jobs
 from bot.messages import edit_text
+from bot.render import plural
 from bot.rollcall.live import refresh_roll
 from db import audit, privacy
 from db import checkins as db_checkins
@@ -62,30 +63,26 @@ DONE_TEXT = (
 )
 
 
-def _plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else many or one + 's'}"
-
-
 def forget_preview(held: privacy.Holdings) -> str:
     """What /forget_me will delete, in words, before the person confirms."""
     lines = ["This deletes everything Dutybot keeps about you:"]
     lines.append("• your name, username and Telegram ids (you will no longer be enrolled)")
-    lines.append(f"• {_plural(held.subscriptions, 'country', 'countries')} you follow")
+    lines.append(f"• {plural(held.subscriptions, 'country', 'countries')} you follow")
     if held.countries_led:
-        lines.append(f"• {_plural(held.countries_led, 'country', 'countries')} you lead")
+        lines.append(f"• {plural(held.countries_led, 'country', 'countries')} you lead")
     lines.append(
-        f"• {_plural(held.checkins, 'check-in')} and {_plural(held.answers, 'roll-call answer')}"
-        f", with {_plural(held.notes, 'note')} and {_plural(held.locations, 'location')}"
+        f"• {plural(held.checkins, 'check-in')} and {plural(held.answers, 'roll-call answer')}"
+        f", with {plural(held.notes, 'note')} and {plural(held.locations, 'location')}"
     )
-    lines.append(f"• {_plural(held.acknowledgements, 'acknowledgement')}")
-    lines.append(f"• {_plural(held.messages_to_them, 'message')} sent or queued to you")
+    lines.append(f"• {plural(held.acknowledgements, 'acknowledgement')}")
+    lines.append(f"• {plural(held.messages_to_them, 'message')} sent or queued to you")
     if held.messages_about_them:
         lines.append(
-            f"• {_plural(held.messages_about_them, 'report')} about you sent to your security "
+            f"• {plural(held.messages_about_them, 'report')} about you sent to your security "
             "team (the copies kept here)"
         )
     lines.append(
-        f"• your identity in {_plural(held.audit_entries, 'audit log entry', 'audit log entries')}"
+        f"• your identity in {plural(held.audit_entries, 'audit log entry', 'audit log entries')}"
         "; the log keeps only that a deletion happened"
     )
     lines.append("")

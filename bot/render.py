@@ -15,6 +15,11 @@ from schedules.countries import country_name
 MESSAGE_LIMIT = 4096
 
 
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """A count with its noun agreeing: "1 person", "3 people", "0 minutes"."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 def esc(text: str) -> str:
     return html.escape(text, quote=False)
 

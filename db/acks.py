@@ -23,6 +23,8 @@ class AckReport:
     title: str
     acknowledged: list[tuple[str, datetime]]
     waiting: list[str]
+    # Only departure advisories carry an Acknowledge button; nobody can acknowledge others.
+    asked: bool = True
 
 
 def acknowledge(session: Session, *, alert_id: int, staff_id: int, now: datetime) -> AckOutcome:
@@ -66,4 +68,5 @@ def report(session: Session, *, alert_id: int) -> AckReport | None:
         title=alert.title,
         acknowledged=[(p.display_name, acked[p.id]) for p in recipients if p.id in acked],
         waiting=[p.display_name for p in recipients if p.id not in acked],
+        asked=alert.departure,
     )

@@ -85,6 +85,16 @@ def leads_for_country(session: Session, *, country: str) -> Sequence[Staff]:
     ).all()
 
 
+def countries_without_lead(session: Session, *, countries: Iterable[str]) -> set[str]:
+    """Those of `countries` no lead answers for (admins answer everywhere, but are not
+    the lead a country's staff can turn to first)."""
+    return {
+        country
+        for country in countries
+        if not any(Role(p.role) is Role.LEAD for p in leads_for_country(session, country=country))
+    }
+
+
 def leads_for_countries(
     session: Session, *, countries: Iterable[str], exclude: int | None = None
 ) -> list[Staff]:

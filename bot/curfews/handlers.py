@@ -13,7 +13,7 @@ from bot import render
 from bot.access import command_argument, message_text, requires, row_id
 from bot.context import Context, services
 from bot.curfews.jobs import plan_curfew_jobs
-from bot.curfews.parsing import parse_curfew_request
+from bot.curfews.parsing import parse_curfew_request, parse_reminder
 from bot.curfews.rules import (
     curfews_lifted,
     decide,
@@ -90,7 +90,10 @@ async def cmd_curfew_end(update: Update, context: Context, person: Staff, messag
         count = end_curfew(session, curfew_id=curfew_id, person=person, now=svc.clock())
     svc.wake_dispatcher()
     plan_curfew_jobs(context.application)
-    await message.reply_text(f"Curfew #{curfew_id} ended; {count} people are being told.")
+    await message.reply_text(
+        f"Curfew #{curfew_id} ended; {render.plural(count, 'person', 'people')} "
+        f"{'is' if count == 1 else 'are'} being told."
+    )
 
 
 @requires(Role.LEAD)
@@ -130,7 +133,8 @@ async def cmd_curfew(update: Update, context: Context, person: Staff, message: M
         await message.reply_text("No curfew is in force in the countries you follow.")
         return
     reminder = (
-        f"You are reminded {person.curfew_reminder_minutes} minutes before each start."
+        f"You are reminded {render.plural(person.curfew_reminder_minutes, 'minute')} "
+        "before each start."
         if person.curfew_reminder_minutes is not None
         else "Reminders are off (/remind 60 turns them on)."
     )
@@ -140,19 +144,8 @@ async def cmd_curfew(update: Update, context: Context, person: Staff, message: M
 
 @requires(Role.STAFF)
 async def cmd_remind(update: Update, context: Context, person: Staff, message: Message) -> None:
-    """/remind <minutes> | off"""
-    args = context.args or []
-    if len(args) != 1 or not (
-        args[0].lower() == "off" or (args[0].isascii() and args[0].isdigit())
-    ):
-        await message.reply_text(
-            "Usage: /remind 60 (minutes before each curfew starts) or /remind off"
-        )
-        return
-    minutes = None if args[0].lower() == "off" else int(args[0])
-    if minutes is not None and not 0 <= minutes <= 720:
-        await message.reply_text("Choose between 0 and 720 minutes.")
-        return
+    """/remind <minutes> | <hours>h[<minutes>] | off"""
+    minutes = parse_reminder(command_argument(update))
     with session_scope(services(context).engine) as session:
         curfews.set_reminder_minutes(session, staff=person, minutes=minutes)
     plan_curfew_jobs(context.application)
@@ -160,7 +153,7 @@ async def cmd_remind(update: Update, context: Context, person: Staff, message: M
         await message.reply_text("Curfew reminders are off. /remind 60 turns them back on.")
     else:
         await message.reply_text(
-            f"You will be reminded {minutes} minutes before each curfew starts."
+            f"You will be reminded {render.plural(minutes, 'minute')} before each curfew starts."
         )
 
 

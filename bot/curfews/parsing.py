@@ -178,3 +178,40 @@ def _split_until(raw: str) -> tuple[str, str]:
     if match is None:
         return raw.strip(), ""
     return raw[: match.start()].strip(), raw[match.end() :].strip()
+
+
+# -- reading how early a person wants to be reminded -----------------------------------
+MIN_REMINDER_MINUTES = 1
+MAX_REMINDER_MINUTES = 720  # 12 hours: an earlier reminder is no longer about this curfew
+REMIND_USAGE = (
+    "Usage: /remind 30, /remind 1h or /remind 1h30 (how long before each curfew starts), "
+    "or /remind off"
+)
+_HOURS = r"(?:h|hr|hrs|hour|hours)"
+_MINUTES = r"(?:m|min|mins|minute|minutes)?"
+_REMINDER_RE = re.compile(
+    rf"^(?:(?P<hours>\d{{1,3}})\s*{_HOURS}\s*(?:(?P<and>\d{{1,3}})\s*{_MINUTES})?"
+    rf"|(?P<minutes>\d{{1,5}})\s*{_MINUTES})$",
+    re.IGNORECASE,
+)
+
+
+def parse_reminder(text: str) -> int | None:
+    """Minutes before a curfew starts ("30", "30m", "1h", "90 minutes", "1h30"), or None
+    for "off"; a `Refusal` gives the usage, or the allowed range for a value outside it."""
+    cleaned = " ".join(text.split())
+    if cleaned.lower() == "off":
+        return None
+    match = _REMINDER_RE.match(cleaned) if cleaned.isascii() else None
+    if match is None:
+        raise Refusal(REMIND_USAGE)
+    if match["minutes"] is not None:
+        minutes = int(match["minutes"])
+    else:
+        minutes = int(match["hours"]) * 60 + int(match["and"] or 0)
+    if not MIN_REMINDER_MINUTES <= minutes <= MAX_REMINDER_MINUTES:
+        raise Refusal(
+            f"Choose between {MIN_REMINDER_MINUTES} minute and {MAX_REMINDER_MINUTES} minutes "
+            f"({MAX_REMINDER_MINUTES // 60} hours) before a curfew starts, or /remind off."
+        )
+    return minutes

@@ -278,7 +278,11 @@ def decide(
         curfew_id=curfew_id,
         replaced=old.id if old else None,
     )
-    result = f"Curfew #{curfew_id} {'changed' if old else 'set'}; {count} people are being told."
+    told = render.plural(count, "person", "people")
+    result = (
+        f"Curfew #{curfew_id} {'changed' if old else 'set'}; {told} "
+        f"{'is' if count == 1 else 'are'} being told."
+    )
     return Decision(result[:200], edit_to=result, changed=True)
 
 

@@ -123,11 +123,18 @@ async def cmd_help_me(update: Update, context: Context, person: Staff, message: 
             "emergency number or your organisation's emergency line now."
         )
     else:
-        people = "person" if outcome.leads_told == 1 else "people"
+        shared = ["your name"]
+        if person.username:
+            shared.append("username")
+        if outcome.note:
+            shared.append("note")
+        if outcome.located:
+            shared.append("last shared location")
+        with_what = ", ".join(shared[:-1]) + " and " + shared[-1] if len(shared) > 1 else shared[0]
+        people = render.plural(outcome.leads_told, "person", "people")
         await message.reply_text(
-            f"🆘 Your security leads are being alerted now ({outcome.leads_told} {people}) with "
-            "your name, username, note and last shared location. Keep your phone on and "
-            f"send /safe when you are safe.\n\n{TYPE_WHAT}"
+            f"🆘 Your security leads are being alerted now ({people}) with {with_what}. "
+            f"Keep your phone on and send /safe when you are safe.\n\n{TYPE_WHAT}"
         )
     for round_id, _ in outcome.rounds:
         await refresh_roll(context.application, round_id)

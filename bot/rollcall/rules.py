@@ -349,6 +349,10 @@ class CheckInOutcome:
     rounds: list[tuple[int, str]] = field(default_factory=list)  # (round id, country) answered
     leads_told: int = 0
     location: bool = False
+    # What a call for help passed on besides the name: the note, a location shared (now
+    # or earlier), so the person is told only of what was sent.
+    note: bool = False
+    located: bool = False
 
 
 def check_in(
@@ -400,7 +404,15 @@ def check_in(
             notices.tell_safe_again(
                 session, person=person, note=note, key=f"safe:{row.id}", now=now
             )
-    return CheckInOutcome(at=now, rounds=answered, leads_told=told, location=location is not None)
+    located = answer is Answer.HELP and db.last_location(session, staff_id=staff_id) is not None
+    return CheckInOutcome(
+        at=now,
+        rounds=answered,
+        leads_told=told,
+        location=location is not None,
+        note=note is not None,
+        located=located,
+    )
 
 
 def share_location(

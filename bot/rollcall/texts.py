@@ -20,7 +20,7 @@ from schedules.countries import country_name
 from schedules.rollcall import RollCounts, RollEntry, RollStatus
 from schedules.zones import utc_to_local, zones_for_country
 
-DEFAULT_QUESTION = "Please tell us whether you are safe."
+DEFAULT_QUESTION = "Are you safe?"
 # Names per group in /roll (a message or two on a phone) and in the deadline report.
 ROLL_GROUP_LIMIT = 30
 ROLL_HELP_LIMIT = 100
@@ -90,7 +90,10 @@ def question_text(rollcall: RollCall, *, asked_by: str | None, advisory: str | N
     lines.append("")
     lines.append(render.esc(rollcall.message or DEFAULT_QUESTION))
     lines.append("")
-    lines.append(f"Please answer by <b>{when_text(rollcall.country, rollcall.deadline_at)}</b>.")
+    lines.append(
+        "Answer with the buttons below by "
+        f"<b>{when_text(rollcall.country, rollcall.deadline_at)}</b>."
+    )
     return "\n".join(lines)
 
 
@@ -108,11 +111,13 @@ def answered_text(question: str, *, answer: Answer, at: datetime, late: bool) ->
 
 
 def reminder_text(rollcall: RollCall) -> str:
+    # The lead's own question is repeated below; the default one is the first line's.
+    own = rollcall.message and rollcall.message != DEFAULT_QUESTION
+    asked = f"\n\n{render.esc(rollcall.message or '')}" if own else ""
     return (
         f"⏰ <b>Reminder: safety roll call for {render.esc(country_name(rollcall.country))}</b>\n"
-        "We have not heard from you yet. Are you safe? Please answer by "
-        f"<b>{when_text(rollcall.country, rollcall.deadline_at)}</b>.\n\n"
-        f"{render.esc(rollcall.message or DEFAULT_QUESTION)}"
+        "We have not heard from you yet. Are you safe? Answer with the buttons by "
+        f"<b>{when_text(rollcall.country, rollcall.deadline_at)}</b>.{asked}"
     )
 
 
@@ -124,9 +129,10 @@ def _state_line(rollcall: RollCall) -> str:
             f"Deadline passed {when_text(rollcall.country, rollcall.deadline_at)}; "
             "late answers are still recorded"
         )
-    closed = render.utc_stamp(rollcall.closed_at) if rollcall.closed_at else "?"
-    why = "replaced by a newer round" if rollcall.close_reason == "superseded" else "ended"
-    return f"Closed ({why}) {closed}"
+    closed = render.utc_stamp(rollcall.closed_at) if rollcall.closed_at else "at an unknown time"
+    if rollcall.close_reason == "superseded":
+        return f"Closed {closed}: a newer roll call for this country replaced it"
+    return f"Ended by a lead {closed}; answers are no longer taken"
 
 
 def live_roll_text(rollcall: RollCall, counts: RollCounts) -> str:

@@ -184,3 +184,10 @@ def capital_zone(country: str) -> str | None:
         if p.country == country.upper() and p.population < STATE_POPULATION
     ]
     return hits[0].zone if hits else None
+
+
+def city_named(name: str) -> Place | None:
+    """The city (or state, or zone's namesake) called `name`, the most populous of that
+    name anywhere; None when the gazetteer has no place of that name."""
+    hits = _index().get(fold(name[:100]), ())
+    return hits[0] if hits else None

@@ -130,7 +130,7 @@ async def test_a_stranger_pressing_a_button_is_told_the_bot_is_for_enrolled_staf
 
 
 async def test_leads_and_admins_may_use_lead_commands(bot: RunningBot) -> None:
-    lena = bot.enrol("Lena Lead", role=Role.LEAD)
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
     bot.enrol("Sam Staff", countries=("KZ",))
     for user_id in (lena.telegram_user_id, ADMIN_ID):
         reply = await bot.say(user_id, "/countries")

@@ -487,3 +487,22 @@ def test_parse_broadcast_reads_country_names_of_up_to_four_words() -> None:
     )
     word = "Q" * 70
     assert _refusal(f"{word} hi") == f"I don't know the country “{'Q' * 60}”.\n{USAGE}"
+
+
+async def test_acks_on_a_broadcast_says_it_asked_for_no_acknowledgement(bot: RunningBot) -> None:
+    lead = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+    for n in range(3):
+        bot.enrol(f"Staff {n}", countries=("KZ",))
+    await bot.say(lead.telegram_user_id, "/broadcast KZ Stay indoors tonight")
+    message_id, data = _button(bot.fake, lead.telegram_user_id, "Send")
+    bot.press(
+        lead.telegram_user_id, chat_id=lead.telegram_user_id, message_id=message_id, data=data
+    )
+    await bot.fake.await_for(
+        lambda f: "Delivered: broadcast" in f.current_text(lead.telegram_user_id, message_id)
+    )
+    (alert,) = _alerts(bot)
+    assert await bot.say(lead.telegram_user_id, f"/acks {alert.id}") == (
+        f"Alert {alert.id} asked for no acknowledgement: it went to 3 people without an "
+        "Acknowledge button. Only departure advisories ask for one."
+    )

@@ -278,7 +278,7 @@ async def test_forged_foreign_and_stale_presses_are_refused_and_audited(bot: Run
 
     # A round closed by a lead refuses presses, pointing to /help_me.
     closed = await bot.say(lena.telegram_user_id, f"/checkin_end {round_id}")
-    assert f"Roll call #{round_id}" in closed and "Closed (ended)" in closed
+    assert f"Roll call #{round_id}" in closed and "Ended by a lead " in closed
     refused = await press_as(sam, labels["I need help"])
     assert refused.startswith("This roll call is closed") and "/help_me" in refused
     with session_scope(bot.engine) as session:
@@ -382,7 +382,7 @@ async def test_help_me_alerts_the_leads_of_every_country_followed(bot: RunningBo
     await bot.say(nina.telegram_user_id, "/safe", location=(43.25, 76.95))  # earlier today
 
     reply = await bot.say(nina.telegram_user_id, "/help_me Car crash on the A2 & injured")
-    assert "being alerted now (3 people)" in reply
+    assert "being alerted now (3 people) with your name, username, note and last shared " in reply
     for lead in (lena, omar, admin):
         await bot.fake.await_for(_got(lead.chat_id, "needs help</b>"))
         alert = next(t for t in _texts(bot.fake, lead.chat_id) if "needs help</b>" in t)
@@ -390,6 +390,10 @@ async def test_help_me_alerts_the_leads_of_every_country_followed(bot: RunningBo
         assert "Car crash on the A2 &amp; injured" in alert
         assert "43.25000, 76.95000" in alert and "Sent with /help_me" in alert
     assert not any("needs help</b>" in t for t in _texts(bot.fake, pat.chat_id))
+    # Without a note or a location shared ever, the person is told only of what went.
+    ola = bot.enrol("Ola", countries=("FR",))
+    reply = await bot.say(ola.telegram_user_id, "/help_me")
+    assert "being alerted now (2 people) with your name and username. Keep" in reply
 
     # A location shared right after is passed on; then /safe closes the loop.
     shared = await bot.say(nina.telegram_user_id, "", location=(43.3, 77.0))
@@ -643,7 +647,7 @@ async def test_a_press_after_the_deadline_is_late_even_if_the_deadline_job_never
     (question,) = bot.fake.messages_to(sam.chat_id)
     assert question.text.startswith(
         "🚨 <b>Safety roll call: Kazakhstan</b>\n<i>From Lena Lead</i>\n\nAre you safe?\n\n"
-        "Please answer by <b>"
+        "Answer with the buttons below by <b>"
     )
     assert question.text.endswith(f" Almaty time ({render.utc_stamp(rollcall.deadline_at)})</b>.")
     assert rollcall.deadline_at - rollcall.started_at == timedelta(hours=1)
@@ -727,7 +731,7 @@ async def test_a_press_on_a_round_replaced_by_a_newer_round_is_refused(bot: Runn
     assert bot.fake.callback_answers[before].get("show_alert") is True
     assert _answers(bot.engine) == []
     assert f"round {old} is closed" in _refusals(bot.engine)[-1].detail
-    assert "Closed (replaced by a newer round)" in await bot.say(
+    assert "a newer roll call for this country replaced it" in await bot.say(
         lena.telegram_user_id, f"/roll {old}"
     )
 
@@ -873,7 +877,7 @@ async def test_leads_name_rounds_by_number_or_country_and_hear_exactly_what_is_w
     assert await bot.say(newbie.telegram_user_id, "/roll KZ") == NOT_KZ
     assert await bot.say(newbie.telegram_user_id, "/checkin KZ") == NOT_KZ
     ended = await bot.say(lena.telegram_user_id, "/checkin_end KZ")
-    assert ended.startswith(f"📋 <b>Roll call #{round_id}: Kazakhstan</b>\nClosed (ended) ")
+    assert ended.startswith(f"📋 <b>Roll call #{round_id}: Kazakhstan</b>\nEnded by a lead ")
     assert await bot.say(lena.telegram_user_id, "/checkin_end KZ") == (
         f"Roll call #{round_id} is already closed."
     )
@@ -960,8 +964,8 @@ async def test_a_call_for_help_reaches_every_reachable_lead_but_never_the_asker(
 
     reply = await bot.say(sam.telegram_user_id, "/help_me Flat tyre <A1>")
     assert reply == (
-        "🆘 Your security leads are being alerted now (2 people) with your name, username, "
-        "note and last shared location. Keep your phone on and send /safe when you are safe."
+        "🆘 Your security leads are being alerted now (2 people) with your name, username "
+        "and note. Keep your phone on and send /safe when you are safe."
         "\n\nType what is happening, or send a photo or your location; it goes straight to "
         "your security team."
     )
@@ -1037,7 +1041,7 @@ async def test_nobody_to_alert_says_so_and_points_to_the_emergency_line(bot: Run
     with session_scope(bot.engine) as session:
         rollcall = db.by_id(session, round_id=round_id)
         assert rollcall is not None
-        assert rollcall.message == "Please tell us whether you are safe."
+        assert rollcall.message == "Are you safe?"
         assert rollcall.deadline_at - rollcall.started_at == timedelta(
             minutes=settings.checkin_default_deadline_minutes
         )

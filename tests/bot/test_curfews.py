@@ -16,7 +16,7 @@ from bot.curfews.rules import queue_due_curfew_messages
 from bot.sim.feeds import feed_server
 from db import sources
 from db.engine import session_scope
-from db.models import Curfew, CurfewStatus, Role
+from db.models import Curfew, CurfewStatus, Role, Staff
 from db.refusal import Refusal
 from tests.bot.test_cli import _dutybot
 from tests.harness import RunningBot
@@ -41,9 +41,7 @@ async def _set_almaty_curfew(bot: RunningBot, lead_id: int) -> None:
     assert "23:00 to 07:00 local time (17:00-01:00 UTC)" in preview
     message_id, data = _last_button(bot, lead_id, "Confirm")
     bot.press(lead_id, chat_id=lead_id, message_id=message_id, data=data)
-    await bot.fake.await_for(
-        lambda f: "people are being told" in f.current_text(lead_id, message_id)
-    )
+    await bot.fake.await_for(lambda f: "being told" in f.current_text(lead_id, message_id))
 
 
 async def test_lead_sets_a_curfew_and_staff_are_told_and_reminded_once(bot: RunningBot) -> None:
@@ -120,6 +118,8 @@ async def test_the_end_of_a_curfew_is_announced_once(bot: RunningBot) -> None:
     lead = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
     kim = bot.enrol("Kim", countries=("KZ",))
     await _set_almaty_curfew(bot, lead.telegram_user_id)
+    confirmed = bot.fake.edits[-1].text or ""
+    assert confirmed.endswith("set; 1 person is being told."), confirmed
     # The last night is 19 January; it ends 07:00 local on the 20th (01:00 UTC).
     bot.clock.set(datetime(2022, 1, 20, 1, 1, tzinfo=UTC))
     assert queue_due_curfew_messages(bot.services) == 1
@@ -478,3 +478,48 @@ async def test_a_curfew_set_late_reminds_at_once_and_an_open_one_runs_until_furt
         lambda f: "starts in 15 minutes" in f.messages_to(sam.chat_id)[-1].text
     )
     assert "until further notice" in await bot.say(lead.telegram_user_id, "/curfews")
+
+
+async def test_remind_reads_minutes_and_hours_and_refuses_what_is_out_of_range(
+    bot: RunningBot,
+) -> None:
+    sam = bot.enrol("Sam Staff", countries=("KZ",))
+    uid = sam.telegram_user_id
+
+    def minutes() -> int | None:
+        with session_scope(bot.engine) as session:
+            person = session.get(Staff, sam.id)
+            assert person is not None
+            return person.curfew_reminder_minutes
+
+    read = {
+        "30": 30,
+        "30m": 30,
+        "1h": 60,
+        "90 minutes": 90,
+        "1h30": 90,
+        "2 hours": 120,
+        "1": 1,
+        "720": 720,
+    }
+    for typed, expected in read.items():
+        reply = await bot.say(uid, f"/remind {typed}")
+        assert reply == (
+            f"You will be reminded {expected} minute{'' if expected == 1 else 's'} "
+            "before each curfew starts."
+        ), typed
+        assert minutes() == expected, typed
+
+    allowed = (
+        "Choose between 1 minute and 720 minutes (12 hours) before a curfew starts, or /remind off."
+    )
+    for typed in ("0", "0m", "721", "13h", "12h1"):
+        assert await bot.say(uid, f"/remind {typed}") == allowed, typed
+    assert minutes() == 720
+    for typed in ("", "soon", "1h30h", "-5", "٣٠"):
+        assert (await bot.say(uid, f"/remind {typed}")).startswith("Usage: /remind 30"), typed
+    assert minutes() == 720
+
+    assert "reminders are off" in await bot.say(uid, "/remind off")
+    assert minutes() is None
+    assert "You will be reminded 45 minutes" in await bot.say(uid, "/remind 45 MIN")

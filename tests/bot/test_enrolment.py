@@ -25,6 +25,7 @@ def _invite_code(reply: str) -> str:
 async def test_admin_invites_and_a_new_person_enrols_with_the_link(bot: RunningBot) -> None:
     reply = await bot.say(ADMIN_ID, "/invite", first_name="Ada")
     assert f"https://t.me/{FakeTelegram.BOT_USERNAME}?start=" in reply
+    assert reply.startswith("Invite for a staff member, single use, valid until ")
     code = _invite_code(reply)
 
     welcome = await bot.say(7_000_123, f"/start {code}", first_name="Nurlan", username="nurlan")
@@ -40,7 +41,9 @@ async def test_admin_invites_and_a_new_person_enrols_with_the_link(bot: RunningB
 
 
 async def test_lead_invite_enrols_a_lead(bot: RunningBot) -> None:
-    code = _invite_code(await bot.say(ADMIN_ID, "/invite lead"))
+    reply = await bot.say(ADMIN_ID, "/invite lead")
+    assert reply.startswith("Invite for a security lead, single use, valid until ")
+    code = _invite_code(reply)
     welcome = await bot.say(7_000_777, f"/start {code}", first_name="Lena")
     assert "security lead" in welcome
 
@@ -157,5 +160,35 @@ async def test_the_last_admin_and_configured_admins_cannot_be_demoted(bot: Runni
 
 async def test_staff_list_shows_people_roles_and_countries(bot: RunningBot) -> None:
     bot.enrol("Sam Staff", countries=("KZ", "GE"))
+    bot.enrol("Lena Lead", role=Role.LEAD, countries=("KG",), answers_for=("KZ", "UZ"))
+    bot.enrol("Lou Lead", role=Role.LEAD)
     listing = await bot.say(ADMIN_ID, "/staff")
-    assert "Sam Staff @sam_staff" in listing and "staff; GE, KZ" in listing
+    assert "Sam Staff @sam_staff" in listing and "staff; follows GE, KZ\n" in listing
+    # What a lead answers for is not what they follow.
+    assert "lead; follows KG; answers for KZ, UZ\n" in listing
+    assert "lead; follows none; answers for none\n" in listing
+    assert "admin; follows none; answers for every country" in listing
+
+
+async def test_a_promoted_person_is_told_what_they_can_now_do(bot: RunningBot) -> None:
+    sam = bot.enrol("Sam Staff")
+    await bot.say(sam.telegram_user_id, "/help")  # Telegram lets a bot write to its users
+    assert "now a security lead" in await bot.say(ADMIN_ID, "/promote @sam_staff")
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 2)
+    told = bot.fake.messages_to(sam.chat_id)[1].text
+    assert told.startswith("<b>You are now a security lead.</b> You can now also use:\n")
+    assert "/broadcast &lt;country&gt; &lt;text&gt;: send a message" in told
+    assert "/lead [country]" in told and "/checkin" in told
+    assert "/subscribe" not in told and "/invite" not in told  # had it; not theirs
+    assert "Start with /lead &lt;country&gt; for each" in told
+
+    assert "now an admin" in await bot.say(ADMIN_ID, "/promote @sam_staff")
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 3)
+    told = bot.fake.messages_to(sam.chat_id)[2].text
+    assert told.startswith("<b>You are now an admin.</b> You can now also use:\n")
+    assert "/invite" in told and "/staff" in told and "/broadcast" not in told
+
+    # A demotion is no news of new commands.
+    assert "now a security lead" in await bot.say(ADMIN_ID, "/demote @sam_staff")
+    await bot.settled()
+    assert len(bot.fake.messages_to(sam.chat_id)) == 3
