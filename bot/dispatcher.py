@@ -435,6 +435,7 @@ class Dispatcher:
                 return
             text = render.unreachable_notice(
                 name=person.display_name,
+                telegram_id=person.telegram_user_id,
                 username=person.username,
                 reason=f"They blocked the bot or their account is gone (Telegram said: {reason}).",
             )

@@ -185,13 +185,13 @@ async def cmd_staff(update: Update, context: Context, person: Staff, message: Me
         lines = []
         for p in people:
             follows = ", ".join(subscriptions.countries_of(session, staff_id=p.id or 0)) or "none"
-            handle = f" @{p.username}" if p.username else ""
             reach = "" if p.reachable else " [UNREACHABLE]"
             lines.append(
-                f"• {p.display_name}{handle} (id {p.telegram_user_id}): "
-                f"{p.role}; follows {follows}{_answers_for(session, p)}{reach}"
+                f"• {render.profile_link(p.display_name, p.telegram_user_id, p.username)} "
+                f"(id {p.telegram_user_id}): {p.role}; follows {follows}"
+                f"{render.esc(_answers_for(session, p))}{reach}"
             )
-    for part in render.split_html(f"<b>Enrolled: {len(lines)}</b>", "\n".join(lines)):
+    for part in render.split_lines(f"<b>Enrolled: {len(lines)}</b>", ["", *lines]):
         await message.reply_text(part, parse_mode=ParseMode.HTML)
 
 

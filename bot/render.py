@@ -7,6 +7,8 @@ few tags written in this module reach Telegram.
 from __future__ import annotations
 
 import html
+import re
+from collections.abc import Sequence
 from datetime import datetime
 
 from db.deliveries import Counts
@@ -22,6 +24,15 @@ def plural(n: int, one: str, many: str | None = None) -> str:
 
 def esc(text: str) -> str:
     return html.escape(text, quote=False)
+
+
+def profile_link(name: str, telegram_id: int | None, username: str | None = None) -> str:
+    """A person's name linking to their Telegram profile, so that a lead reaches them in
+    one tap with or without a username, and their @username when they have one."""
+    shown = esc(name)
+    if telegram_id is not None:
+        shown = f'<a href="tg://user?id={int(telegram_id)}">{shown}</a>'
+    return f"{shown} (@{esc(username)})" if username else shown
 
 
 def _utf16_len(text: str) -> int:
@@ -52,6 +63,33 @@ def split_html(header: str, body: str, *, limit: int = MESSAGE_LIMIT) -> list[st
         room = limit - 16  # leaves space for the "(2/3)" prefix added below
     if header:
         parts[0] = f"{header}\n\n{parts[0]}" if parts[0] else header
+    if len(parts) > 1:
+        total = len(parts)
+        parts = [
+            part if index == 0 else f"({index + 1}/{total})\n{part}"
+            for index, part in enumerate(parts)
+        ]
+    return parts
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def split_lines(header: str, lines: Sequence[str], *, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Split a message whose header and lines are all trusted HTML, between lines.
+
+    Each line must close the tags it opens and fit a message on its own; what Telegram
+    counts is the text without tags.
+    """
+    parts: list[str] = []
+    current = header
+    for line in lines:
+        joined = f"{current}\n{line}" if current else line
+        if current and _visible_len(_TAG.sub("", joined)) > limit - 16:
+            parts.append(current)
+            joined = line
+        current = joined
+    parts.append(current)
     if len(parts) > 1:
         total = len(parts)
         parts = [
@@ -128,8 +166,8 @@ def delivery_report(*, country: str, counts: Counts, finished: bool) -> str:
     return "\n".join(lines)
 
 
-def unreachable_notice(*, name: str, username: str | None, reason: str) -> str:
-    who = f"{esc(name)} (@{esc(username)})" if username else esc(name)
+def unreachable_notice(*, name: str, telegram_id: int, username: str | None, reason: str) -> str:
+    who = profile_link(name, telegram_id, username)
     return (
         f"⚠️ <b>{who} can no longer be reached on Telegram.</b>\n"
         f"{esc(reason)}\nMessages to them are stopped until they write to the bot again; "

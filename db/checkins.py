@@ -458,13 +458,14 @@ def record_answer(
 def roll_entries(session: Session, *, rollcall: RollCall) -> list[RollEntry]:
     """Everyone asked in a round with their latest answer, delivery and location."""
     round_id = rollcall.id or 0
-    # Six columns: past what sqlmodel's select is typed for, so SQLAlchemy's own.
+    # Seven columns: past what sqlmodel's select is typed for, so SQLAlchemy's own.
     members = session.execute(
         sa_select(
             col(RollCallMember.id),
             col(RollCallMember.staff_id),
             col(Staff.display_name),
             col(Staff.username),
+            col(Staff.telegram_user_id),
             col(Staff.reachable),
             col(Delivery.status),
         )
@@ -486,7 +487,7 @@ def roll_entries(session: Session, *, rollcall: RollCall) -> list[RollEntry]:
         since=rollcall.started_at,
     )
     entries = []
-    for member_id, staff_id, name, username, reachable, delivery in members:
+    for member_id, staff_id, name, username, telegram_id, reachable, delivery in members:
         answer = latest.get(member_id or 0)
         location: tuple[float, float] | None = None
         if answer is not None and answer.latitude is not None and answer.longitude is not None:
@@ -506,6 +507,7 @@ def roll_entries(session: Session, *, rollcall: RollCall) -> list[RollEntry]:
                 location=location,
                 delivery=delivery,
                 reachable=reachable,
+                telegram_id=telegram_id,
             )
         )
     return entries

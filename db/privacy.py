@@ -470,18 +470,14 @@ class Forgotten:
     round_ids: list[int]  # roll calls they were asked in: their rolls have changed
 
 
-def _is_line_of(line: str, start: str) -> bool:
-    return line == start or line.startswith((f"{start},", f"{start}:", f"{start} ["))
-
-
 def _redact_deadline_reports(session: Session, *, person: Staff) -> int:
     """Replace the person's line in the deadline reports of rounds they were asked in.
 
-    Lines read "• Name (@username), time: “note” [location]", HTML-escaped, as
-    bot/rollcall/ writes them.
+    Lines read "• <a href="tg://user?id=…">Name</a> (@username), time: “note” [location]",
+    as bot/rollcall/ writes them: the link to their profile says whose line it is, whatever
+    their name is now.
     """
-    who = f"{person.display_name} (@{person.username})" if person.username else person.display_name
-    start = f"• {html.escape(who, quote=False)}"
+    start = f'• <a href="tg://user?id={person.telegram_user_id}">'
     rounds = select(RollCallMember.round_id).where(RollCallMember.staff_id == (person.id or 0))
     reports = select(Delivery).where(
         col(Delivery.kind) == DeliveryKind.ROLLCALL_REPORT.value,
@@ -490,7 +486,7 @@ def _redact_deadline_reports(session: Session, *, person: Staff) -> int:
     changed = 0
     for row in session.exec(reports).all():
         lines = row.text.split("\n")
-        kept = [FORGOTTEN_LINE if _is_line_of(line, start) else line for line in lines]
+        kept = [FORGOTTEN_LINE if line.startswith(start) else line for line in lines]
         if kept != lines:
             row.text = "\n".join(kept)
             session.add(row)

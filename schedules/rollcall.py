@@ -160,6 +160,7 @@ class RollEntry:
     location: tuple[float, float] | None = None
     delivery: str | None = None  # the outbox status of their roll-call message
     reachable: bool = True
+    telegram_id: int | None = None  # for the link to their profile
 
     @property
     def status(self) -> RollStatus:

@@ -43,10 +43,8 @@ _MEDIA_WORDS = {
 
 
 def profile_link(person: Staff) -> str:
-    """The person's name linking to their Telegram profile (one tap to write or call them,
-    username or not), and their @username when they have one."""
-    link = f'<a href="tg://user?id={person.telegram_user_id}">{render.esc(person.display_name)}</a>'
-    return f"{link} (@{render.esc(person.username)})" if person.username else link
+    """A staff member as `render.profile_link` shows them."""
+    return render.profile_link(person.display_name, person.telegram_user_id, person.username)
 
 
 def time_there(countries: Iterable[str], at: datetime) -> str:

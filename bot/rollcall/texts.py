@@ -24,6 +24,9 @@ DEFAULT_QUESTION = "Are you safe?"
 # Names per group in /roll (a message or two on a phone) and in the deadline report.
 ROLL_GROUP_LIMIT = 30
 ROLL_HELP_LIMIT = 100
+# A note's characters shown in a roll line, so that one line always fits a message; the
+# CSV has every note whole.
+ROLL_NOTE_LIMIT = 500
 ESCALATION_LIMIT = 300
 
 ROUND_USAGE = "Usage: /{command} <round id or country>, e.g. /{command} 12 or /{command} KZ"
@@ -53,10 +56,6 @@ def when_text(country: str, instant: datetime) -> str:
         "local time" if len(zones) == 1 else f"{zones[0].rsplit('/', 1)[-1].replace('_', ' ')} time"
     )
     return f"{local:%d %b %H:%M} {place} ({stamp})"
-
-
-def _plain_who(name: str, username: str | None) -> str:
-    return f"{name} (@{username})" if username else name
 
 
 def _where(latitude: float, longitude: float) -> str:
@@ -157,24 +156,29 @@ def live_roll_text(rollcall: RollCall, counts: RollCounts) -> str:
 
 
 def _entry_line(entry: RollEntry) -> str:
-    line = f"• {_plain_who(entry.name, entry.username)}"
+    """One person in a roll, as HTML: "• Name (@username), time: “note” [location]"; the
+    name links to their profile. db/privacy.py finds these lines by that link."""
+    line = f"• {render.profile_link(entry.name, entry.telegram_id, entry.username)}"
     if entry.answered_at is not None:
         line += f", {entry.answered_at:%d %b %H:%M} UTC"
         if entry.late:
             line += " (late)"
     if entry.note:
-        line += f": “{entry.note}”"
+        note = entry.note
+        if len(note) > ROLL_NOTE_LIMIT:
+            note = note[:ROLL_NOTE_LIMIT] + "…"
+        line += f": “{render.esc(note)}”"
     if entry.location is not None:
         line += f" [{_where(*entry.location)}]"
     return line
 
 
-def _block(title: str, people: Sequence[RollEntry], *, limit: int, round_id: int) -> str:
-    """A titled list of people, cut at `limit` names (the CSV has everyone)."""
+def _block(title: str, people: Sequence[RollEntry], *, limit: int, round_id: int) -> list[str]:
+    """A titled list of people as HTML lines, cut at `limit` names (the CSV has everyone)."""
     lines = [f"{title} ({len(people)}):", *(_entry_line(e) for e in people[:limit])]
     if len(people) > limit:
         lines.append(f"… and {len(people) - limit} more: /roll_csv {round_id} lists everyone.")
-    return "\n".join(lines)
+    return lines
 
 
 def roll_details(rollcall: RollCall, entries: Sequence[RollEntry]) -> list[str]:
@@ -193,7 +197,12 @@ def roll_details(rollcall: RollCall, entries: Sequence[RollEntry]) -> list[str]:
         title = f"{_STATUS_ICONS[status]} {_STATUS_WORDS[status].capitalize()}"
         limit = ROLL_HELP_LIMIT if status is RollStatus.HELP else ROLL_GROUP_LIMIT
         blocks.append(_block(title, people, limit=limit, round_id=rollcall.id or 0))
-    return render.split_html(header, "\n\n".join(blocks))
+    return render.split_lines(header, _paragraphs(blocks))
+
+
+def _paragraphs(blocks: Iterable[list[str]]) -> list[str]:
+    """Blocks of lines as one list of lines, an empty line before each block."""
+    return [line for block in blocks for line in ("", *block)]
 
 
 def deadline_report(rollcall: RollCall, entries: Sequence[RollEntry]) -> list[str]:
@@ -211,7 +220,7 @@ def deadline_report(rollcall: RollCall, entries: Sequence[RollEntry]) -> list[st
     blocks = [
         _block("Never answered", silent, limit=ESCALATION_LIMIT, round_id=round_id)
         if silent
-        else "Everyone reachable answered."
+        else ["Everyone reachable answered."]
     ]
     for status, title in (
         (RollStatus.UNREACHABLE, "Could not be reached on Telegram"),
@@ -220,10 +229,12 @@ def deadline_report(rollcall: RollCall, entries: Sequence[RollEntry]) -> list[st
         if groups[status]:
             blocks.append(_block(title, groups[status], limit=ESCALATION_LIMIT, round_id=round_id))
     blocks.append(
-        f"Late answers are still recorded; /roll {round_id} shows them, "
-        f"/checkin_end {round_id} closes the round."
+        [
+            f"Late answers are still recorded; /roll {round_id} shows them, "
+            f"/checkin_end {round_id} closes the round."
+        ]
     )
-    return render.split_html(header, "\n\n".join(blocks))
+    return render.split_lines(header, _paragraphs(blocks))
 
 
 def help_alert_text(

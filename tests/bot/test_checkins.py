@@ -194,6 +194,8 @@ async def test_a_round_for_three_safe_help_and_silent(bot: RunningBot) -> None:
     report = next(t for t in _texts(bot.fake, lena.chat_id) if "deadline passed" in t)
     never = report.partition("Never answered (1):")[2].partition("\n\n")[0]
     assert "Sid Q (@sid_q)" in never and "Sam" not in never
+    raw = next(m.text for m in bot.fake.messages_to(lena.chat_id) if "deadline passed" in m.text)
+    assert f'<a href="tg://user?id={sid.telegram_user_id}">Sid Q</a> (@sid_q)' in raw
     assert "Still need help (1):\n• Nina Help" in report
     assert rules.send_due_reminder(bot.services, rollcall.id or 0) == 0
     await bot.fake.await_for(lambda f: "Deadline passed" in f.current_text(lena.chat_id, report_id))
@@ -339,7 +341,12 @@ async def test_roll_names_each_group_and_the_csv_has_everyone(bot: RunningBot) -
     _press(bot, nina, "I need help")
     await bot.fake.await_for(lambda f: any("needs help</b>" in t for t in _texts(f, lena.chat_id)))
 
-    roll = await bot.say(lena.telegram_user_id, "/roll KZ")
+    shown = await bot.say(lena.telegram_user_id, "/roll KZ")
+    # Each name links to the person's profile, so that a lead reaches them in one tap.
+    for person in (sam, nina, sid, gone):
+        link = f'<a href="tg://user?id={person.telegram_user_id}">{render.esc(person.display_name)}</a>'
+        assert link in shown
+    roll = _PROFILE.sub(r"\1", shown)
     help_part, _, rest = roll.partition("❔ No answer")
     assert "🆘 Need help (1):\n• =Nina (@=nina)" in help_part
     assert "(1):\n• Sid Silent (@sid_silent)" in rest
@@ -760,7 +767,7 @@ async def test_safe_and_help_me_after_checkin_end_leave_the_closed_round_alone(
     alert = next(t for t in _texts(bot.fake, lena.chat_id) if "needs help</b>" in t)
     assert "\nSent with /help_me\n" in alert
     assert _answers(bot.engine) == []
-    roll = await bot.say(lena.telegram_user_id, f"/roll {round_id}")
+    roll = _PROFILE.sub(r"\1", await bot.say(lena.telegram_user_id, f"/roll {round_id}"))
     assert "❔ No answer (1):\n• Sam (@sam)" in roll
 
 

@@ -133,7 +133,9 @@ async def test_403_marks_unreachable_stops_retrying_and_tells_the_leads(bot: Run
     _queue(bot, [sam], "second", key="b", priority=Priority.NORMAL)
     await bot.fake.await_for(lambda f: len(f.messages_to(lead.chat_id)) == 1)
     notice = bot.fake.messages_to(lead.chat_id)[0].text
-    assert "Sam Staff (@sam_staff) can no longer be reached" in notice
+    # The name links to the person's profile: the lead reaches them in one tap.
+    link = f'<a href="tg://user?id={sam.telegram_user_id}">Sam Staff</a>'
+    assert f"{link} (@sam_staff) can no longer be reached" in notice
     await _until_settled(bot)
     to_sam = [
         c for c in bot.fake.calls if c[0] == "sendMessage" and int(c[1]["chat_id"]) == sam.chat_id
@@ -346,7 +348,8 @@ async def test_a_chat_gone_for_good_stops_its_messages_and_tells_the_reachable_l
     await bot.fake.await_for(lambda f: len(f.messages_to(lena.chat_id)) == 1)
     await _until_settled(bot)
     assert [m.text for m in bot.fake.messages_to(lena.chat_id)] == [
-        "⚠️ <b>Sam Staff (@sam_staff) can no longer be reached on Telegram.</b>\n"
+        f'⚠️ <b><a href="tg://user?id={sam.telegram_user_id}">Sam Staff</a> (@sam_staff) can '
+        "no longer be reached on Telegram.</b>\n"
         f"They blocked the bot or their account is gone (Telegram said: {said}).\n"
         "Messages to them are stopped until they write to the bot again; "
         "please reach them another way."

@@ -159,11 +159,15 @@ async def test_the_last_admin_and_configured_admins_cannot_be_demoted(bot: Runni
 
 
 async def test_staff_list_shows_people_roles_and_countries(bot: RunningBot) -> None:
-    bot.enrol("Sam Staff", countries=("KZ", "GE"))
+    sam = bot.enrol("Sam Staff", countries=("KZ", "GE"))
     bot.enrol("Lena Lead", role=Role.LEAD, countries=("KG",), answers_for=("KZ", "UZ"))
-    bot.enrol("Lou Lead", role=Role.LEAD)
+    bot.enrol("Lou <Lead>", role=Role.LEAD)
     listing = await bot.say(ADMIN_ID, "/staff")
-    assert "Sam Staff @sam_staff" in listing and "staff; follows GE, KZ\n" in listing
+    # Each name links to the person's profile, escaped.
+    link = f'<a href="tg://user?id={sam.telegram_user_id}">Sam Staff</a>'
+    assert f"• {link} (@sam_staff) (id {sam.telegram_user_id})" in listing
+    assert ">Lou &lt;Lead&gt;</a>" in listing
+    assert "staff; follows GE, KZ\n" in listing
     # What a lead answers for is not what they follow.
     assert "lead; follows KG; answers for KZ, UZ\n" in listing
     assert "lead; follows none; answers for none\n" in listing

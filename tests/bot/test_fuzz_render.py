@@ -129,9 +129,20 @@ def test_broadcast_message_and_preview_are_valid(
 
 
 @settings(max_examples=50)
-@given(name=any_text(300), username=st.none() | hostile_text, reason=any_text(1000))
-def test_unreachable_notice_is_valid(name: str, username: str | None, reason: str) -> None:
-    accepted([render.unreachable_notice(name=name, username=username, reason=reason)])
+@given(
+    name=any_text(300),
+    telegram_id=st.integers(1, 2**63 - 1),
+    username=st.none() | hostile_text,
+    reason=any_text(1000),
+)
+def test_unreachable_notice_is_valid(
+    name: str, telegram_id: int, username: str | None, reason: str
+) -> None:
+    notice = render.unreachable_notice(
+        name=name, telegram_id=telegram_id, username=username, reason=reason
+    )
+    accepted([notice])
+    assert f'<a href="tg://user?id={telegram_id}">' in notice
 
 
 @settings(max_examples=30)
@@ -160,10 +171,11 @@ entries = st.lists(
         answer=st.sampled_from([None, "safe", "help"]),
         answered_at=st.none() | instants,
         late=st.booleans(),
-        note=st.none() | any_text(500),
+        note=st.none() | any_text(3000),
         location=st.none() | st.tuples(st.floats(-90, 90), st.floats(-180, 180)),
         delivery=st.sampled_from([None, "pending", "sent", "failed", "unreachable"]),
         reachable=st.booleans(),
+        telegram_id=st.none() | st.integers(1, 2**63 - 1),
     ),
     max_size=40,
 )

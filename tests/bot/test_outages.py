@@ -303,7 +303,10 @@ async def test_telegrams_refusals_during_a_database_outage_are_acted_on_once_it_
         lena.id: DeliveryStatus.SENT.value,  # told that Gus can no longer be reached
     }
     (notice,) = bot.fake.messages_to(lena.chat_id)
-    assert notice.text.startswith("⚠️ <b>Gus (@gus) can no longer be reached on Telegram.</b>")
+    assert notice.text.startswith(
+        f'⚠️ <b><a href="tg://user?id={gus.telegram_user_id}">Gus</a> (@gus) can no longer be '
+        "reached on Telegram.</b>"
+    )
     assert _copies(bot, [fay], "Stay indoors") == {fay.chat_id: 1}
 
 

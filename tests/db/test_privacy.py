@@ -433,7 +433,8 @@ def test_forgetting_deletes_only_that_persons_data(engine: Engine) -> None:
                 Delivery.dedupe_key == checkins.deadline_key(world.rollcall.id or 0)
             )
         ).one()
-        assert privacy.FORGOTTEN_LINE in report and "• Nina (@nina)" in report
+        nina_line = f'• <a href="tg://user?id={world.nina.telegram_user_id}">Nina</a> (@nina)'
+        assert privacy.FORGOTTEN_LINE in report and nina_line in report
         # The organisation's records stay, without the link to Sam.
         kept_invite, kept_used = session.get(Invite, invite.id), session.get(Invite, used.id)
         assert kept_invite is not None and kept_invite.created_by_staff_id is None
@@ -1054,15 +1055,18 @@ def test_forgetting_removes_each_line_about_the_person_and_their_links(engine: E
         )
         sam = _person(session, "Sam")
         ann_id = ann.id or 0
+        # A line is hers when it links to her profile, whatever the name beside it.
+        ann_link = f'<a href="tg://user?id={ann.telegram_user_id}">'
+        sam_link = f'<a href="tg://user?id={sam.telegram_user_id}">'
         lines = {
-            "• Ann O'Neil &lt;&amp;&gt;": True,
-            "• Ann O'Neil &lt;&amp;&gt;, 10:00": True,
-            "• Ann O'Neil &lt;&amp;&gt;: “fine”": True,
-            "• Ann O'Neil &lt;&amp;&gt; [43.20, 76.90]": True,
-            "• Ann O'Neil &lt;&amp;&gt;son, 10:00": False,
-            "• Ann O'Neil <&>, 10:00": False,
-            "  • Ann O'Neil &lt;&amp;&gt;": False,
-            "• Sam (@sam), 10:00": False,
+            f"• {ann_link}Ann O'Neil &lt;&amp;&gt;</a>": True,
+            f"• {ann_link}Ann O'Neil &lt;&amp;&gt;</a>, 10:00": True,
+            f"• {ann_link}Ann O'Neil &lt;&amp;&gt;</a>: “fine”": True,
+            f"• {ann_link}Ann</a> [43.20, 76.90]": True,
+            f'• <a href="tg://user?id={ann.telegram_user_id}0">Ann</a>, 10:00': False,
+            "• Ann O'Neil &lt;&amp;&gt;, 10:00": False,
+            f"  • {ann_link}Ann O'Neil &lt;&amp;&gt;</a>": False,
+            f"• {sam_link}Sam</a> (@sam), 10:00": False,
         }
         rounds = []
         for asked, country in ((True, "KZ"), (False, "UZ")):
@@ -1607,7 +1611,9 @@ def test_redacting_deadline_reports_counts_the_reports_it_changed(engine: Engine
     with session_scope(engine) as session:
         lena = _person(session, "Lena", Role.LEAD)
         sam, nina = _person(session, "Sam"), _person(session, "Nina")
-        report = "\n".join(["<b>Roll call</b>", "• Sam (@sam), 10:00", "• Nina (@nina), 10:05"])
+        sam_line = f'• <a href="tg://user?id={sam.telegram_user_id}">Sam</a> (@sam), 10:00'
+        nina_line = f'• <a href="tg://user?id={nina.telegram_user_id}">Nina</a> (@nina), 10:05'
+        report = "\n".join(["<b>Roll call</b>", sam_line, nina_line])
         for country in ("KZ", "UZ", "TJ"):
             rollcall = checkins.create_round(
                 session,
@@ -1622,7 +1628,7 @@ def test_redacting_deadline_reports_counts_the_reports_it_changed(engine: Engine
             asked = [sam.id or 0, nina.id or 0] if country != "TJ" else [nina.id or 0]
             checkins.add_members(session, round_id=rollcall.id or 0, staff_ids=asked)
             # Two leads got the KZ report; the UZ one no longer names Sam.
-            text = report if country != "UZ" else report.replace("• Sam (@sam), 10:00\n", "")
+            text = report if country != "UZ" else report.replace(f"{sam_line}\n", "")
             for to in (lena, nina) if country == "KZ" else (lena,):
                 _sent(
                     session,
