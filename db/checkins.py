@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy import select as sa_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from db.incidents import HelpCall
 from db.models import Delivery, DeliveryKind, DeliveryStatus, Staff
 from db.types import UTCDateTime, utcnow
 from schedules.rollcall import RollEntry
@@ -486,6 +487,10 @@ def roll_entries(session: Session, *, rollcall: RollCall) -> list[RollEntry]:
         staff_ids=select(RollCallMember.staff_id).where(RollCallMember.round_id == round_id),
         since=rollcall.started_at,
     )
+    handlers = _call_owners(
+        session,
+        staff_ids=select(RollCallMember.staff_id).where(RollCallMember.round_id == round_id),
+    )
     entries = []
     for member_id, staff_id, name, username, telegram_id, reachable, delivery in members:
         answer = latest.get(member_id or 0)
@@ -508,9 +513,31 @@ def roll_entries(session: Session, *, rollcall: RollCall) -> list[RollEntry]:
                 delivery=delivery,
                 reachable=reachable,
                 telegram_id=telegram_id,
+                handled_by=handlers.get(staff_id),
             )
         )
     return entries
+
+
+def _call_owners(session: Session, *, staff_ids: Any) -> dict[int, tuple[str, int]]:
+    """Staff id → (name, Telegram id) of the lead who owns their open call for help."""
+    rows = session.exec(
+        select(HelpCall.staff_id, Staff.display_name, Staff.telegram_user_id)
+        .join(Staff, col(Staff.id) == HelpCall.owner_staff_id)
+        .where(col(HelpCall.closed_at).is_(None), col(HelpCall.staff_id).in_(staff_ids))
+    ).all()
+    return {staff_id: (name, telegram_id) for staff_id, name, telegram_id in rows}
+
+
+def live_rounds_of(session: Session, *, staff_id: int) -> list[int]:
+    """The rounds a person was asked in whose live rolls are still kept current."""
+    found = session.exec(
+        select(RollCall.id)
+        .join(RollCallMember, col(RollCallMember.round_id) == RollCall.id)
+        .where(RollCallMember.staff_id == staff_id, col(RollCall.report_done).is_(False))
+        .order_by(col(RollCall.id))
+    ).all()
+    return [round_id for round_id in found if round_id is not None]
 
 
 # -- the live roll -----------------------------------------------------------------------

@@ -161,6 +161,8 @@ class RollEntry:
     delivery: str | None = None  # the outbox status of their roll-call message
     reachable: bool = True
     telegram_id: int | None = None  # for the link to their profile
+    # The lead who owns their open call for help, when one does: (name, Telegram id).
+    handled_by: tuple[str, int] | None = None
 
     @property
     def status(self) -> RollStatus:

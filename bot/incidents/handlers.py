@@ -21,6 +21,7 @@ from bot.context import Context, services
 from bot.incidents import rules, texts
 from bot.incidents.rules import Incoming
 from bot.messages import edit_text
+from bot.rollcall.live import refresh_rolls_of
 from bot.rollcall.rules import check_in
 from db.checkins import Answer
 from db.engine import session_scope
@@ -239,6 +240,8 @@ async def cb_call(update: Update, context: Context, person: Staff, message: Mess
             what=f"call {call_id}: alert",
             reply_markup=_markup(edit.keyboard),
         )
+    if outcome.person_id is not None:
+        await refresh_rolls_of(context.application, outcome.person_id)
 
 
 @requires(Role.LEAD, action="incidents")
@@ -260,3 +263,4 @@ async def cmd_resolve(update: Update, context: Context, person: Staff, message: 
         )
     svc.wake_dispatcher()
     await message.reply_text(f"Call #{call.id} is closed; they and the other leads are told.")
+    await refresh_rolls_of(context.application, call.staff_id)

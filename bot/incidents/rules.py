@@ -262,6 +262,8 @@ class ClaimOutcome:
     question: str | None = None
     keyboard: dict[str, Any] | None = None
     edits: list[Edit] = field(default_factory=list)
+    # The person whose call changed hands: their roll-call rolls show its owner.
+    person_id: int | None = None
 
 
 def claim(
@@ -313,7 +315,7 @@ def claim(
         call_id=call_id,
     )
     audit.by(session, lead, action="help_claim", call_id=call_id, taken_from=expected)
-    return ClaimOutcome(toast="You are handling this call.", edits=edits)
+    return ClaimOutcome(toast="You are handling this call.", edits=edits, person_id=person.id)
 
 
 def start_reply(session: Session, *, lead: Staff, call_id: int, now: datetime) -> Staff:

@@ -49,7 +49,6 @@ from db import checkins as db
 from db.checkins import Answer
 from db.engine import session_scope
 from db.models import Role, Staff
-from schedules import rollcall as plan
 from schedules.countries import country_name
 
 log = logging.getLogger(__name__)
@@ -168,8 +167,7 @@ async def cmd_checkin(update: Update, context: Context, person: Staff, message: 
     now = svc.clock()
     with session_scope(svc.engine) as session:
         started = start_checkin(session, raw=raw, person=person, now=now, settings=svc.settings)
-        counts = plan.count_roll(db.roll_entries(session, rollcall=started))
-    text = live_roll_text(started, counts)
+        text = live_roll_text(started, db.roll_entries(session, rollcall=started))
     svc.wake_dispatcher()
     plan_round_jobs(context.application)
     reply = await message.reply_text(text, parse_mode=ParseMode.HTML)

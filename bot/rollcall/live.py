@@ -18,7 +18,6 @@ from bot.rollcall.texts import live_roll_text
 from db import checkins as db
 from db.checkins import RoundStatus
 from db.engine import session_scope
-from schedules import rollcall as plan
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +57,10 @@ async def refresh_roll(application: Application, round_id: int) -> None:  # type
             rollcall = db.by_id(session, round_id=round_id)
             if rollcall is None or rollcall.report_done:
                 return
-            counts = plan.count_roll(db.roll_entries(session, rollcall=rollcall))
+            entries = db.roll_entries(session, rollcall=rollcall)
             targets = db.report_targets(session, rollcall=rollcall)
             pending = db.live_rolls_pending(session, round_id=round_id)
-        text = live_roll_text(rollcall, counts)
+        text = live_roll_text(rollcall, entries)
         edited = False
         for chat_id, message_id in targets:
             if state.shown.get((chat_id, message_id)) == text:
@@ -86,6 +85,15 @@ async def refresh_roll(application: Application, round_id: int) -> None:  # type
             state.last_edit.pop(round_id, None)
             with session_scope(svc.engine) as session:
                 db.close_report(session, round_id=round_id)
+
+
+async def refresh_rolls_of(application: Application, staff_id: int) -> None:  # type: ignore[type-arg]
+    """Edit the live rolls of every round a person was asked in: what the roll shows
+    about them changed outside the round (their call for help was taken or closed)."""
+    with session_scope(services_of(application).engine) as session:
+        round_ids = db.live_rounds_of(session, staff_id=staff_id)
+    for round_id in round_ids:
+        await refresh_roll(application, round_id)
 
 
 def _plan_trailing_edit(application: Application, round_id: int, delay: float) -> None:  # type: ignore[type-arg]

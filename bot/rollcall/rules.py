@@ -123,9 +123,7 @@ def start_round(
     notices.tell(
         session,
         people=others,
-        parts=[
-            live_roll_text(rollcall, plan.count_roll(db.roll_entries(session, rollcall=rollcall)))
-        ],
+        parts=[live_roll_text(rollcall, db.roll_entries(session, rollcall=rollcall))],
         kind=DeliveryKind.LIVE_ROLL,
         key=db.live_roll_key(round_id),
         now=now,

@@ -17,7 +17,7 @@ from db.checkins import Answer, RollCall, RoundStatus
 from db.models import Staff
 from schedules import rollcall as plan
 from schedules.countries import country_name
-from schedules.rollcall import RollCounts, RollEntry, RollStatus
+from schedules.rollcall import RollEntry, RollStatus
 from schedules.zones import utc_to_local, zones_for_country
 
 DEFAULT_QUESTION = "Are you safe?"
@@ -28,6 +28,8 @@ ROLL_HELP_LIMIT = 100
 # CSV has every note whole.
 ROLL_NOTE_LIMIT = 500
 ESCALATION_LIMIT = 300
+# Calls for help named with their owner in the live roll; /roll shows every one.
+LIVE_HANDLED_LIMIT = 10
 
 ROUND_USAGE = "Usage: /{command} <round id or country>, e.g. /{command} 12 or /{command} KZ"
 
@@ -134,8 +136,18 @@ def _state_line(rollcall: RollCall) -> str:
     return f"Ended by a lead {closed}; answers are no longer taken"
 
 
-def live_roll_text(rollcall: RollCall, counts: RollCounts) -> str:
-    """The lead's live roll: counts only, so an edit happens only when a count changes."""
+def _handling(entry: RollEntry) -> str:
+    """Who owns a person's call for help: " — Lena Lead is handling it"; "" when nobody."""
+    if entry.handled_by is None:
+        return ""
+    name, telegram_id = entry.handled_by
+    return f" — {render.profile_link(name, telegram_id)} is handling it"
+
+
+def live_roll_text(rollcall: RollCall, entries: Sequence[RollEntry]) -> str:
+    """The lead's live roll: counts, and who owns each call for help, so that an edit
+    happens only when a count or an owner changes."""
+    counts = plan.count_roll(entries)
     sending = f" ({counts.being_sent} still being sent)" if counts.being_sent else ""
     late = f" · {counts.late} late" if counts.late else ""
     lines = [
@@ -147,9 +159,20 @@ def live_roll_text(rollcall: RollCall, counts: RollCounts) -> str:
         f"❔ no answer: {counts.no_answer}{sending}",
         f"🚫 unreachable: {counts.unreachable}",
         f"of {counts.total} asked{late}",
-        "",
-        f"/roll {rollcall.id} for names",
     ]
+    handled = sorted(
+        (e for e in entries if e.handled_by is not None),
+        key=lambda e: (e.name.casefold(), e.member_id),
+    )
+    if handled:
+        lines.append("")
+        lines += [
+            f"🆘 {render.profile_link(e.name, e.telegram_id)}{_handling(e)}"
+            for e in handled[:LIVE_HANDLED_LIMIT]
+        ]
+        if len(handled) > LIVE_HANDLED_LIMIT:
+            lines.append(f"… and {len(handled) - LIVE_HANDLED_LIMIT} more handled calls")
+    lines += ["", f"/roll {rollcall.id} for names"]
     if rollcall.status != RoundStatus.CLOSED.value:
         lines[-1] += f" · /checkin_end {rollcall.id} to close"
     return "\n".join(lines)
@@ -170,7 +193,7 @@ def _entry_line(entry: RollEntry) -> str:
         line += f": “{render.esc(note)}”"
     if entry.location is not None:
         line += f" [{_where(*entry.location)}]"
-    return line
+    return line + _handling(entry)
 
 
 def _block(title: str, people: Sequence[RollEntry], *, limit: int, round_id: int) -> list[str]:

@@ -1390,3 +1390,35 @@ async def test_an_answer_exactly_at_the_deadline_is_on_time(bot: RunningBot) -> 
         answers = session.exec(select(RollCallAnswer.staff_id, RollCallAnswer.late)).all()
     assert pressed.toast == "Recorded: you are safe."
     assert sorted(answers) == sorted([(sam.id, False), (nina.id, False)])
+
+
+async def test_the_roll_says_which_lead_is_handling_each_call_for_help(bot: RunningBot) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    sam = bot.enrol("Sam", countries=("KZ",))
+    bot.enrol("Nina", countries=("KZ",))
+    await bot.say(lena.telegram_user_id, "/checkin KZ 2h")
+    report_id = bot.fake.messages_to(lena.chat_id)[-1].message_id
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
+    _press(bot, sam, "I need help")
+    await bot.fake.await_for(lambda f: "need help: 1" in f.current_text(lena.chat_id, report_id))
+    # Nobody owns the call yet: the roll names no one as handling it.
+    assert "handling" not in bot.fake.current_text(lena.chat_id, report_id)
+    await bot.fake.await_for(_got(lena.chat_id, "needs help</b>"))
+
+    _, labels = _buttons(bot.fake, lena.chat_id)
+    call_id = int(labels["I'm handling it"].rsplit(":", 1)[1])
+    _press(bot, lena, "I'm handling it")
+    sam_link = f'<a href="tg://user?id={sam.telegram_user_id}">Sam</a>'
+    lena_link = f'<a href="tg://user?id={lena.telegram_user_id}">Lena Lead</a>'
+    handled = f"🆘 {sam_link} — {lena_link} is handling it"
+    await bot.fake.await_for(lambda f: handled in f.current_text(lena.chat_id, report_id))
+    roll = await bot.say(lena.telegram_user_id, "/roll KZ")
+    need_help = roll.partition("🆘 Need help (1):\n")[2].partition("\n")[0]
+    assert need_help.startswith(f"• {sam_link} (@sam), ")
+    assert need_help.endswith(f" — {lena_link} is handling it")
+    assert "Nina" in roll and roll.count("is handling it") == 1
+
+    # Once the call is closed, nobody is shown handling it.
+    assert "is closed" in await bot.say(lena.telegram_user_id, f"/resolve {call_id}")
+    await bot.fake.await_for(lambda f: "handling" not in f.current_text(lena.chat_id, report_id))
+    assert "need help: 1" in bot.fake.current_text(lena.chat_id, report_id)
