@@ -125,6 +125,9 @@ class RollCall(SQLModel, table=True):
     report_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     report_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     report_done: bool = False
+    # People asked in this round who had their data deleted since: their rows are gone,
+    # and the roll says how many so that its counts do not shrink unexplained.
+    forgotten: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
 
 
 class RollCallMember(SQLModel, table=True):

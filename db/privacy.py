@@ -7,8 +7,9 @@ Staff locations and statuses are sensitive, so:
   they follow and lead, every check-in, answer, note and location, acknowledgements,
   the messages queued or sent to them and the reports about them sent to their leads.
   Organisational records they took part in (broadcasts they wrote, roll calls they
-  started, curfews they set, invites) stay, without the link to them; audit entries
-  stay without their identity, and one entry records that a deletion happened;
+  started, curfews they set, invites) stay, without the link to them; a roll call they
+  were asked in counts one more person who removed their data; audit entries stay
+  without their identity, and one entry records that a deletion happened;
 - `purge_expired_details` (the daily retention job) removes check-in notes and
   locations older than RETENTION_DAYS, keeping the fact of each answer (safe or help,
   and when), and redacts the copies of them kept in the outbox.
@@ -542,6 +543,11 @@ def forget(
                 select(RollCallMember.round_id).where(RollCallMember.staff_id == staff_id)
             ).all()
         )
+    )
+    session.execute(
+        update(RollCall)
+        .where(col(RollCall.id).in_(round_ids))
+        .values(forgotten=col(RollCall.forgotten) + 1)
     )
     # The leads' copies of reports about them, while their check-ins still say which.
     session.execute(delete(Delivery).where(_about_them(staff_id)))

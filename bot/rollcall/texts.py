@@ -144,6 +144,13 @@ def _handling(entry: RollEntry) -> str:
     return f" — {render.profile_link(name, telegram_id)} is handling it"
 
 
+def _forgotten(rollcall: RollCall) -> str:
+    """ "2 people removed their data", or "" when nobody asked in the round did."""
+    if not rollcall.forgotten:
+        return ""
+    return f"{render.plural(rollcall.forgotten, 'person', 'people')} removed their data"
+
+
 def live_roll_text(rollcall: RollCall, entries: Sequence[RollEntry]) -> str:
     """The lead's live roll: counts, and who owns each call for help, so that an edit
     happens only when a count or an owner changes."""
@@ -160,6 +167,8 @@ def live_roll_text(rollcall: RollCall, entries: Sequence[RollEntry]) -> str:
         f"🚫 unreachable: {counts.unreachable}",
         f"of {counts.total} asked{late}",
     ]
+    if rollcall.forgotten:
+        lines.append(f"🗑 {_forgotten(rollcall)}")
     handled = sorted(
         (e for e in entries if e.handled_by is not None),
         key=lambda e: (e.name.casefold(), e.member_id),
@@ -215,6 +224,8 @@ def roll_details(rollcall: RollCall, entries: Sequence[RollEntry]) -> list[str]:
         f"📋 <b>Roll call #{rollcall.id}: {render.esc(country_name(rollcall.country))}</b>\n"
         f"{_state_line(rollcall)}\n{counts.total} asked"
     )
+    if rollcall.forgotten:
+        header += f" · {_forgotten(rollcall)}"
     blocks = []
     for status, people in plan.group_roll(entries).items():
         title = f"{_STATUS_ICONS[status]} {_STATUS_WORDS[status].capitalize()}"
@@ -239,6 +250,8 @@ def deadline_report(rollcall: RollCall, entries: Sequence[RollEntry]) -> list[st
         f"✅ {counts.safe} safe · 🆘 {counts.help} need help · ❔ {counts.no_answer} no answer "
         f"· 🚫 {counts.unreachable} unreachable, of {counts.total}"
     )
+    if rollcall.forgotten:
+        header += f"\n🗑 {_forgotten(rollcall)}"
     silent = groups[RollStatus.NO_ANSWER]
     blocks = [
         _block("Never answered", silent, limit=ESCALATION_LIMIT, round_id=round_id)

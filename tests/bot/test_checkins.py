@@ -624,6 +624,10 @@ def test_long_rolls_are_cut_but_not_the_people_who_need_help() -> None:
     assert "✅ Safe (500):" in text and "… and 470 more" in text
     report = "\n".join(deadline_report(rollcall, entries))
     assert "Never answered (440):" in report and "… and 140 more" in report
+    assert "removed their data" not in report
+    # People who had their data deleted are counted apart, not silently dropped.
+    rollcall.forgotten = 1
+    assert "of 1000\n🗑 1 person removed their data\n" in deadline_report(rollcall, entries)[0]
 
 
 def _answers(engine: Engine) -> list[tuple[int, str, bool, str]]:

@@ -235,8 +235,9 @@ async def test_forget_me_previews_cancels_and_deletes_once(bot: RunningBot) -> N
     # The help alert about Sam is gone from the outbox; the deadline report lost his line.
     assert not any("Sam Safe" in t or SAM_NOTE in t for t in lena_texts)
     assert any(privacy.FORGOTTEN_LINE in t for t in lena_texts)
-    # Lena's live roll counts only Nina now.
+    # Lena's live roll counts only Nina now, and says why Sam is no longer counted.
     await bot.fake.await_for(lambda f: "of 1 asked" in f.current_text(lena.chat_id, live_roll))
+    assert "🗑 1 person removed their data" in bot.fake.current_text(lena.chat_id, live_roll)
 
     # Sam is a stranger now, answered as one once a minute at most (his second tap may
     # have had a stranger's answer already).
@@ -339,3 +340,33 @@ async def test_the_daily_retention_job_removes_only_old_notes_and_locations(
         ).one()
     assert kept == [("safe", None, None), ("help", None, None), ("safe", "Recent note", 42.2)]
     assert help_copy == privacy.REDACTED_TEXT
+
+
+async def _forget(bot: RunningBot, person: Staff) -> None:
+    await bot.say(person.telegram_user_id, "/forget_me")
+    message_id, labels = _labels(bot.fake, person.chat_id)
+    assert await _press(bot, person, message_id, labels["Delete my data"]) == "Deleted."
+
+
+async def test_an_open_roll_says_how_many_people_removed_their_data(bot: RunningBot) -> None:
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+    sam, nina, sid = (bot.enrol(name, countries=("KZ",)) for name in ("Sam", "Nina", "Sid"))
+    assert "of 3 asked" in await bot.say(lena.telegram_user_id, "/checkin KZ 2h")
+    live_roll = bot.fake.messages_to(lena.chat_id)[-1].message_id
+    await bot.fake.await_for(lambda f: all(f.messages_to(p.chat_id) for p in (sam, nina, sid)))
+    assert "removed their data" not in await bot.say(lena.telegram_user_id, "/roll KZ")
+
+    await _forget(bot, sam)
+    await bot.fake.await_for(
+        lambda f: "🗑 1 person removed their data" in f.current_text(lena.chat_id, live_roll)
+    )
+    assert "of 2 asked" in bot.fake.current_text(lena.chat_id, live_roll)
+    roll = await bot.say(lena.telegram_user_id, "/roll KZ")
+    assert "\n2 asked · 1 person removed their data\n" in roll and "Sam" not in roll
+
+    await _forget(bot, nina)
+    await bot.fake.await_for(
+        lambda f: "🗑 2 people removed their data" in f.current_text(lena.chat_id, live_roll)
+    )
+    roll = await bot.say(lena.telegram_user_id, "/roll KZ")
+    assert "\n1 asked · 2 people removed their data\n" in roll and "Sid" in roll

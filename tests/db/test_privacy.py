@@ -1322,10 +1322,15 @@ def _every_row(session: Session) -> dict[str, dict[int, dict[str, Any]]]:
     }
 
 
-def _touches(table: str, row: dict[str, Any], person: Staff, about: set[str]) -> bool:
+def _touches(
+    table: str, row: dict[str, Any], person: Staff, about: set[str], asked_in: set[int]
+) -> bool:
     """Whether forgetting `person` may change or delete this row: it is theirs, links to
-    them, lived in their chat, reports on them or carries their name."""
+    them, lived in their chat, reports on them, carries their name, or is a round they
+    were asked in (which counts them as removed)."""
     staff_id = person.id
+    if table == "RollCall" and row["id"] in asked_in:
+        return True
     if table == "Staff":
         return bool(row["id"] == staff_id)
     if table == "AuditEntry":
@@ -1368,11 +1373,16 @@ def test_forgetting_one_person_leaves_everyone_elses_records_exactly_as_they_wer
             or (key.startswith("rollcall:") and ":help:" in key)
         }
         before = _every_row(session)
+        asked_in = set(
+            session.exec(
+                select(RollCallMember.round_id).where(RollCallMember.staff_id == sam.id)
+            ).all()
+        )
         exports = {p.id: privacy.export(session, person=p, now=NOW) for p in (lena, nina)}
         held = {p.id: privacy.holdings(session, person=p) for p in (lena, nina)}
     # What forgetting Sam may touch, and that each table also has rows it must not.
     touched = {
-        table: {i for i, row in rows.items() if _touches(table, row, sam, about_sam)}
+        table: {i for i, row in rows.items() if _touches(table, row, sam, about_sam, asked_in)}
         for table, rows in before.items()
     }
     assert all(rows.keys() - touched[table] for table, rows in before.items()), touched
