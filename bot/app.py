@@ -22,7 +22,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import broadcasts, enrolment, feeds, leads, menus, privacy, subscriptions
+from bot import broadcasts, contacts, enrolment, feeds, leads, menus, privacy, subscriptions
 from bot.access import requires
 from bot.commands import Command
 from bot.context import SERVICES_KEY, Context, Services, services
@@ -194,6 +194,13 @@ COMMANDS: tuple[Command, ...] = (
         "when to remind you before a curfew starts",
         Role.STAFF,
         curfews.cmd_remind,
+    ),
+    Command(
+        "contact",
+        "[<phone> [; emergency contact]|off]",
+        "the phone number and emergency contact your leads see when you ask for help",
+        Role.STAFF,
+        contacts.cmd_contact,
     ),
     Command(
         "export_me",

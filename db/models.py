@@ -96,6 +96,9 @@ class Staff(SQLModel, table=True):
     # A fingerprint of the command menu Telegram shows in their chat (None: not given
     # yet), so that a restart gives menus only to the people whose menu changed.
     menu: str | None = Field(default=None, max_length=16)
+    # What they chose to give their leads for a call for help (`/contact`).
+    phone: str | None = Field(default=None, max_length=40)
+    emergency_contact: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -326,6 +326,8 @@ def export(session: Session, *, person: Staff, now: datetime) -> dict[str, Any]:
             "role": person.role,
             "reachable": person.reachable,
             "curfew_reminder_minutes": person.curfew_reminder_minutes,
+            "phone": person.phone,
+            "emergency_contact": person.emergency_contact,
             "enrolled_at": iso(person.created_at),
             "updated_at": iso(person.updated_at),
         },

@@ -91,6 +91,14 @@ def set_role(session: Session, *, person: Staff, role: Role) -> None:
     session.add(person)
 
 
+def set_contact(
+    session: Session, *, person: Staff, phone: str | None, emergency_contact: str | None
+) -> None:
+    person.phone = phone
+    person.emergency_contact = emergency_contact
+    session.add(person)
+
+
 def set_menu(session: Session, *, staff_id: int, menu: str) -> None:
     """Record the fingerprint of the command menu now shown in a person's chat."""
     session.execute(update(Staff).where(col(Staff.id) == staff_id).values(menu=menu))

@@ -286,6 +286,10 @@ def help_alert_text(
         f"🆘 <b>{profile_link(person)} needs help</b>",
         render.esc(source),
     ]
+    if person.phone:
+        lines.append(f"Phone: {render.esc(person.phone)}")
+    if person.emergency_contact:
+        lines.append(f"Emergency contact: {render.esc(person.emergency_contact)}")
     if note:
         lines.append(f"Note: “{render.esc(note)}”")
     if location is not None:

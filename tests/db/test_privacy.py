@@ -880,6 +880,8 @@ def test_an_export_lists_each_record_with_every_field(engine: Engine) -> None:
         "role": "staff",
         "reachable": True,
         "curfew_reminder_minutes": 60,
+        "phone": None,
+        "emergency_contact": None,
         "enrolled_at": privacy.iso(sam.created_at),
         "updated_at": privacy.iso(sam.updated_at),
     }

@@ -1,0 +1,88 @@
+"""`/contact` end to end against the fake Bot API: a phone number and an emergency
+contact recorded, shown, refused when wrong, passed to the leads in a call for help,
+exported, removed and forgotten."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlmodel import col, select
+
+from db.engine import session_scope
+from db.models import Role, Staff
+from tests.harness import RunningBot
+
+PHONE = "+7 701 234 5678"
+EMERGENCY = "Anna (wife) <+7 701 765 4321>"
+
+
+async def _export(bot: RunningBot, person: Staff) -> dict[str, Any]:
+    assert (await bot.say(person.telegram_user_id, "/export_me")).startswith("Everything")
+    document = bot.fake.messages_to(person.chat_id)[-1]
+    assert document.document is not None
+    data: dict[str, Any] = json.loads(document.document)
+    return data
+
+
+async def test_a_contact_is_recorded_shown_and_refused_when_it_is_not_a_phone(
+    bot: RunningBot,
+) -> None:
+    sam = bot.enrol("Sam", countries=("KZ",))
+    assert (await bot.say(sam.telegram_user_id, "/contact")).startswith(
+        "You have not given a phone number. Usage: /contact <phone> [; emergency contact]"
+    )
+    for wrong in ("/contact 1234", "/contact call me; Anna", "/contact +7 701 234 5678 9012 345"):
+        assert "is not a phone number. Usage: /contact" in await bot.say(
+            sam.telegram_user_id, wrong
+        )
+    too_long = await bot.say(sam.telegram_user_id, f"/contact {PHONE}; {'x' * 201}")
+    assert too_long == "The emergency contact is too long: at most 200 characters."
+    with session_scope(bot.engine) as session:
+        person = session.get(Staff, sam.id)
+        assert person is not None and (person.phone, person.emergency_contact) == (None, None)
+
+    recorded = await bot.say(sam.telegram_user_id, f"/contact  {PHONE} ;  {EMERGENCY} ")
+    assert recorded == (
+        f"Recorded.\nPhone: {PHONE}\nEmergency contact: {EMERGENCY}\n"
+        "Your security leads see these when you ask for help. /contact off removes them."
+    )
+    assert (await bot.say(sam.telegram_user_id, "/contact")).startswith(f"Phone: {PHONE}\n")
+    # A phone alone replaces both.
+    assert "Emergency contact: none\n" in await bot.say(sam.telegram_user_id, "/contact 8 800 1234")
+    assert await bot.say(sam.telegram_user_id, "/contact OFF") == (
+        "Your phone number and emergency contact are removed."
+    )
+    assert (await bot.say(sam.telegram_user_id, "/contact")).startswith("You have not given")
+
+
+async def test_the_leads_see_the_contact_in_a_call_for_help_and_export_and_forget_have_it(
+    bot: RunningBot,
+) -> None:
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+    sam = bot.enrol("Sam", countries=("KZ",))
+    await bot.say(sam.telegram_user_id, f"/contact {PHONE}; {EMERGENCY}")
+    await bot.say(sam.telegram_user_id, "/help_me Car crash")
+    await bot.fake.await_for(
+        lambda f: any("needs help</b>" in m.text for m in f.messages_to(lena.chat_id))
+    )
+    alert = next(m.text for m in bot.fake.messages_to(lena.chat_id) if "needs help</b>" in m.text)
+    assert f"\nPhone: {PHONE}\n" in alert
+    assert "\nEmergency contact: Anna (wife) &lt;+7 701 765 4321&gt;\n" in alert
+
+    person = (await _export(bot, sam))["person"]
+    assert (person["phone"], person["emergency_contact"]) == (PHONE, EMERGENCY)
+
+    await bot.say(sam.telegram_user_id, "/forget_me")
+    message = bot.fake.messages_to(sam.chat_id)[-1]
+    assert message.reply_markup is not None
+    (delete,) = [
+        b["callback_data"]
+        for row in message.reply_markup["inline_keyboard"]
+        for b in row
+        if b["text"] == "Delete my data"
+    ]
+    bot.press(sam.telegram_user_id, chat_id=sam.chat_id, message_id=message.message_id, data=delete)
+    await bot.fake.await_for(lambda f: any(a.get("text") == "Deleted." for a in f.callback_answers))
+    with session_scope(bot.engine) as session:
+        assert session.exec(select(Staff).where(col(Staff.phone) == PHONE)).all() == []
