@@ -481,6 +481,10 @@ def _redact_deadline_reports(session: Session, *, person: Staff) -> int:
     their name is now.
     """
     start = f'• <a href="tg://user?id={person.telegram_user_id}">'
+    # Reports sent before names linked to profiles name them as plain, escaped text.
+    who = f"{person.display_name} (@{person.username})" if person.username else person.display_name
+    plain = f"• {html.escape(who, quote=False)}"
+    plain_starts = (f"{plain},", f"{plain}:", f"{plain} [")
     rounds = select(RollCallMember.round_id).where(RollCallMember.staff_id == (person.id or 0))
     reports = select(Delivery).where(
         col(Delivery.kind) == DeliveryKind.ROLLCALL_REPORT.value,
@@ -489,7 +493,12 @@ def _redact_deadline_reports(session: Session, *, person: Staff) -> int:
     changed = 0
     for row in session.exec(reports).all():
         lines = row.text.split("\n")
-        kept = [FORGOTTEN_LINE if line.startswith(start) else line for line in lines]
+        kept = [
+            FORGOTTEN_LINE
+            if line.startswith(start) or line == plain or line.startswith(plain_starts)
+            else line
+            for line in lines
+        ]
         if kept != lines:
             row.text = "\n".join(kept)
             session.add(row)
