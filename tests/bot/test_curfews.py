@@ -152,6 +152,29 @@ async def test_only_leads_set_curfews_and_bad_input_changes_nothing(bot: Running
         assert session.exec(select(Curfew)).all() == []
 
 
+async def _embassy_alert(bot: RunningBot, content: str, *, title: str, pub_date: str) -> int:
+    """A US embassy feed polled twice, its baseline and then one new alert; the alert's id."""
+    with feed_server() as server:
+        with session_scope(bot.engine) as session:
+            source = sources.add(
+                session, kind="us-embassy", url=server.url("/alerts"), country="KZ"
+            )
+            assert source is not None and source.id is not None
+        calm = EmbassyItem(title="Security Alert", content="<p>Calm.</p>")
+        server.serve("/alerts", embassy_feed(calm))
+        await feeds.poll_source(bot.services, source.id)  # the baseline
+        new = EmbassyItem(
+            title=title,
+            content=content,
+            link="https://kz.usembassy.gov/security-alert-curfew/",
+            guid="https://kz.usembassy.gov/?p=2",
+            pub_date=pub_date,
+        )
+        server.serve("/alerts", embassy_feed(calm, new))
+        (alert_id,) = await feeds.poll_source(bot.services, source.id)
+    return alert_id
+
+
 async def test_a_curfew_in_an_alert_is_offered_to_leads_and_a_wrong_utc_is_flagged(
     bot: RunningBot,
 ) -> None:
@@ -166,30 +189,12 @@ async def test_a_curfew_in_an_alert_is_offered_to_leads_and_a_wrong_utc_is_flagg
         "7 a.m. (1700-0100 UTC) until at least January 19.</p>"
         "<p><strong>Actions to Take:</strong> Stay indoors.</p>"
     )
-    with feed_server() as server:
-        with session_scope(bot.engine) as session:
-            source = sources.add(
-                session, kind="us-embassy", url=server.url("/alerts"), country="KZ"
-            )
-            assert source is not None and source.id is not None
-        server.serve(
-            "/alerts", embassy_feed(EmbassyItem(title="Security Alert", content="<p>Calm.</p>"))
-        )
-        await feeds.poll_source(bot.services, source.id)  # the baseline
-        server.serve(
-            "/alerts",
-            embassy_feed(
-                EmbassyItem(title="Security Alert", content="<p>Calm.</p>"),
-                EmbassyItem(
-                    title="Security Alert: Curfew in Almaty",
-                    content=alert_html,
-                    link="https://kz.usembassy.gov/security-alert-curfew/",
-                    guid="https://kz.usembassy.gov/?p=2",
-                    pub_date="Mon, 06 Jan 2025 08:00:00 +0000",
-                ),
-            ),
-        )
-        (alert_id,) = await feeds.poll_source(bot.services, source.id)
+    alert_id = await _embassy_alert(
+        bot,
+        alert_html,
+        title="Security Alert: Curfew in Almaty",
+        pub_date="Mon, 06 Jan 2025 08:00:00 +0000",
+    )
     await bot.fake.await_for(
         lambda f: any("Curfew found" in m.text for m in f.messages_to(lead.chat_id))
     )
@@ -226,30 +231,12 @@ async def test_an_alert_saying_a_curfew_is_lifted_points_the_leads_at_it(bot: Ru
         "<p><strong>Event:</strong> The state of emergency ends today. The curfew in Almaty "
         "has been lifted.</p>"
     )
-    with feed_server() as server:
-        with session_scope(bot.engine) as session:
-            source = sources.add(
-                session, kind="us-embassy", url=server.url("/alerts"), country="KZ"
-            )
-            assert source is not None and source.id is not None
-        server.serve(
-            "/alerts", embassy_feed(EmbassyItem(title="Security Alert", content="<p>Calm.</p>"))
-        )
-        await feeds.poll_source(bot.services, source.id)  # the baseline
-        server.serve(
-            "/alerts",
-            embassy_feed(
-                EmbassyItem(title="Security Alert", content="<p>Calm.</p>"),
-                EmbassyItem(
-                    title="Security Alert: Curfew Lifted",
-                    content=lifted,
-                    link="https://kz.usembassy.gov/curfew-lifted/",
-                    guid="https://kz.usembassy.gov/?p=3",
-                    pub_date="Wed, 12 Jan 2022 08:00:00 +0000",
-                ),
-            ),
-        )
-        await feeds.poll_source(bot.services, source.id)
+    await _embassy_alert(
+        bot,
+        lifted,
+        title="Security Alert: Curfew Lifted",
+        pub_date="Wed, 12 Jan 2022 08:00:00 +0000",
+    )
     await bot.fake.await_for(
         lambda f: any("says a curfew is lifted" in m.text for m in f.messages_to(lead.chat_id))
     )
