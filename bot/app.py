@@ -336,8 +336,13 @@ def build_application(
         .build()
     )
 
-    def seconds() -> float:
-        return clock().timestamp()
+    def allowance() -> ReplyAllowance:
+        """Answers to strangers, and apologies, each limited the same way."""
+        return ReplyAllowance(
+            per_person_seconds=settings.stranger_reply_seconds,
+            per_second=settings.stranger_replies_per_second,
+            clock=lambda: clock().timestamp(),
+        )
 
     application.bot_data[SERVICES_KEY] = Services(
         settings=settings,
@@ -345,16 +350,8 @@ def build_application(
         clock=clock,
         commands=COMMANDS,
         link=link,
-        stranger_replies=ReplyAllowance(
-            per_person_seconds=settings.stranger_reply_seconds,
-            per_second=settings.stranger_replies_per_second,
-            clock=seconds,
-        ),
-        error_replies=ReplyAllowance(
-            per_person_seconds=settings.stranger_reply_seconds,
-            per_second=settings.stranger_replies_per_second,
-            clock=seconds,
-        ),
+        stranger_replies=allowance(),
+        error_replies=allowance(),
     )
     webhook_mode = settings.telegram_webhook_url is not None
     if webhook_mode:

@@ -33,6 +33,7 @@ from db.models import Alert, DeliveryKind, Priority, Role, Source, Staff
 from db.refusal import Refusal
 from schedules import polling
 from schedules.countries import resolve_country
+from schedules.curfew_text import read_alert
 from schedules.sources.base import SourceKind
 from schedules.sources.changes import Change, Seen, detect_changes
 
@@ -199,11 +200,13 @@ def apply_items(
                 )
         if alert.curfew_text:
             published = (alert.published_at or now).date()
+            # Read once: the windows are offered, and a lift points at what it may end.
+            reading = read_alert(alert.curfew_text, reference=published, country=alert.country)
             proposals = propose_curfews(
                 session,
                 alert_id=alert.id or 0,
                 country=alert.country,
-                text=alert.curfew_text,
+                windows=reading.curfews,
                 published=published,
                 now=now,
             )
@@ -211,8 +214,8 @@ def apply_items(
                 session,
                 alert_id=alert.id or 0,
                 country=alert.country,
+                reading=reading,
                 text=alert.curfew_text,
-                published=published,
                 now=now,
             )
             log.info(

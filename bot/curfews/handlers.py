@@ -27,7 +27,7 @@ from db.engine import session_scope
 from db.models import Role, Staff
 from schedules import zones
 from schedules.countries import countries_named_in, resolve_country
-from schedules.curfew_text import read_alert
+from schedules.curfew_text import find_curfews, read_alert
 
 
 @requires(Role.LEAD, action="curfew_set")
@@ -203,12 +203,13 @@ async def msg_text(update: Update, context: Context, person: Staff, message: Mes
             "the curfew is in, e.g. “Kazakhstan: …”."
         )
         return
+    published = local_today(zones.zones_for_country(named[0].code)[0], now)
     with session_scope(svc.engine) as session:
         ids = propose_curfews(
             session,
             country=named[0].code,
-            text=text,
-            published=local_today(zones.zones_for_country(named[0].code)[0], now),
+            windows=find_curfews(text, reference=published, country=named[0].code),
+            published=published,
             now=now,
             leads=[person],
         )

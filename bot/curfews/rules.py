@@ -36,7 +36,7 @@ from db.deliveries import Recipient
 from db.engine import session_scope
 from db.models import Curfew, CurfewStatus, DeliveryKind, Priority, Staff
 from db.refusal import Refusal
-from schedules.curfew_text import Lift, find_curfews, placements, read_alert
+from schedules.curfew_text import FoundCurfew, Lift, Reading, placements
 from schedules.curfew_times import occurrence
 from schedules.reminders import (
     PlannedNotice,
@@ -73,13 +73,14 @@ def propose_curfews(
     session: Session,
     *,
     country: str,
-    text: str,
+    windows: Sequence[FoundCurfew],
     published: date,
     now: datetime,
     alert_id: int | None = None,
     leads: Sequence[Staff] | None = None,
 ) -> list[int]:
-    """Offer each curfew window found in a text to leads; returns the proposal ids.
+    """Offer each curfew window read from a text (`find_curfews`) to leads; returns the
+    proposal ids.
 
     Alerts from feeds go to that country's leads; a text a lead pasted goes back to that
     lead. Nothing becomes a curfew without a lead's Confirm. A stated UTC window that
@@ -89,7 +90,7 @@ def propose_curfews(
     recipients = (
         leads if leads is not None else list(lead_rules.leads_for_country(session, country=country))
     )
-    for found in find_curfews(text, reference=published, country=country):
+    for found in windows:
         # The place named decides the zone; else the country's only offset that day;
         # else the offset that agrees with the stated UTC times, or the capital's.
         try:
@@ -128,11 +129,11 @@ def propose_curfews(
 
 
 def offer_curfew_ends(
-    session: Session, *, country: str, text: str, published: date, now: datetime, alert_id: int
+    session: Session, *, country: str, reading: Reading, text: str, now: datetime, alert_id: int
 ) -> list[int]:
-    """When an alert says a curfew was lifted (and states none), point the country's leads
-    at the active curfews it may end; the ids offered. Nothing ends without a lead."""
-    reading = read_alert(text, reference=published, country=country)
+    """When an alert (`text`, as `read_alert` read it) says a curfew was lifted and states
+    none, point the country's leads at the active curfews it may end; the ids offered.
+    Nothing ends without a lead."""
     if reading.curfews or not reading.lifts:
         return []
     ending = curfews_lifted(session, country=country, lifts=reading.lifts)

@@ -14,6 +14,7 @@ from bot.sim.telegram.server import FakeTelegram
 from db import broadcasts, leads
 from db.engine import session_scope
 from db.models import AuditEntry, Curfew, CurfewStatus, Delivery, DeliveryKind, Role
+from schedules.curfew_text import find_curfews
 from tests.harness import RunningBot
 
 REFUSED = "You don't answer for Kazakhstan; /lead KZ takes it on."
@@ -63,7 +64,11 @@ async def test_a_lead_who_does_not_answer_for_a_country_may_not_act_on_it(
         (proposal_id,) = propose_curfews(
             session,
             country="KZ",
-            text="A curfew is in force in Almaty from 23:00 to 07:00.",
+            windows=find_curfews(
+                "A curfew is in force in Almaty from 23:00 to 07:00.",
+                reference=date(2022, 1, 6),
+                country="KZ",
+            ),
             published=date(2022, 1, 6),
             now=bot.clock(),
             leads=[lena],
