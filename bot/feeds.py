@@ -318,6 +318,8 @@ async def cb_acknowledge(update: Update, context: Context, person: Staff, messag
             if alert_id is not None
             else acks.AckOutcome.NOT_YOURS
         )
+        alert = session.get(Alert, alert_id) if alert_id is not None else None
+        alert_country = alert.country if alert is not None else None
         if outcome is acks.AckOutcome.NOT_YOURS:
             audit.by(
                 session,
@@ -335,7 +337,7 @@ async def cb_acknowledge(update: Update, context: Context, person: Staff, messag
     if outcome is acks.AckOutcome.NEW:
         try:
             await query.edit_message_text(
-                render.acknowledged(message.text_html, now),
+                render.acknowledged(message.text_html, now, alert_country),
                 parse_mode=ParseMode.HTML,
                 disable_web_page_preview=True,
             )
@@ -368,17 +370,28 @@ async def cmd_acks(update: Update, context: Context, person: Staff, message: Mes
             "ask for one."
         )
         return
-    done = (
-        "\n".join(f"• {name} ({render.utc_stamp(at)})" for name, at in report.acknowledged)
-        or "• nobody yet"
-    )
-    waiting = "\n".join(f"• {name}" for name in report.waiting) or "• nobody"
+
+    def who(person: acks.Recipient) -> str:
+        return render.profile_link(person.name, person.telegram_id, person.username)
+
+    done = [
+        f"• {who(person)} ({render.time_in(report.country, at)})"
+        for person, at in report.acknowledged
+    ]
+    waiting = [f"• {who(person)}" for person in report.waiting]
+    lines = [
+        render.esc(report.title),
+        "",
+        f"Acknowledged ({len(done)}):",
+        *(done or ["• nobody yet"]),
+        "",
+        f"Not yet ({len(waiting)}):",
+        *(waiting or ["• nobody"]),
+    ]
+    if waiting and report.country:
+        lines += ["", f"/checkin {report.country} asks them all whether they are safe."]
     header = f"<b>Acknowledgements of alert {report.alert_id}</b>"
-    body = (
-        f"{report.title}\n\nAcknowledged ({len(report.acknowledged)}):\n{done}\n\n"
-        f"Not yet ({len(report.waiting)}):\n{waiting}"
-    )
-    for part in render.split_html(header, body):
+    for part in render.split_lines(header, lines):
         await message.reply_text(part, parse_mode=ParseMode.HTML)
 
 

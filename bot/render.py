@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 
 from db.deliveries import Counts
 from schedules.countries import country_name
+from schedules.zones import as_utc, local_and_utc, one_offset, zones_for_country
 
 MESSAGE_LIMIT = 4096
 
@@ -133,10 +134,29 @@ def utc_stamp(instant: datetime) -> str:
     return instant.strftime("%d %b %Y %H:%M UTC")
 
 
+def time_in(countries: str | Iterable[str] | None, at: datetime, *, date_too: bool = True) -> str:
+    """`at` as people in a country read it, and in UTC: "06 Jan 21:09 Almaty (06 Jan 16:09
+    UTC)", or "21:09 Almaty (16:09 UTC)" without the date.
+
+    The local time is that of the country's most populous zone, named by its city, so
+    it is never ambiguous where a country's zones differ (Kazakhstan in 2022, Russia).
+    With several countries, the first in their order whose zones all keep one offset
+    then is preferred (pass sets sorted); with no known country, UTC alone.
+    """
+    codes = [countries] if isinstance(countries, str) else list(countries or ())
+    known = [(code, zones) for code in codes if (zones := zones_for_country(code))]
+    lo, hi = as_utc(at) - timedelta(hours=12), as_utc(at) + timedelta(hours=12)
+    single = [zones for _, zones in known if one_offset(zones, lo, hi)]
+    if single or known:
+        zone = (single or [known[0][1]])[0][0]
+        return local_and_utc(zone, at, date_too=date_too)
+    return utc_stamp(at) if date_too else f"{as_utc(at):%H:%M} UTC"
+
+
 def broadcast_message(*, country: str, text: str, author: str, at: datetime) -> list[str]:
     header = (
         f"📢 <b>Security team message: {esc(country_name(country))}</b>\n"
-        f"<i>From {esc(author)}, {utc_stamp(at)}</i>"
+        f"<i>From {esc(author)}, {esc(time_in(country, at))}</i>"
     )
     return split_html(header, text)
 
@@ -203,8 +223,8 @@ def feed_alert_message(
     lines = [f"{_KIND_LABELS.get(kind, esc(kind))}: {place}", f"<b>{esc(title)}</b>"]
     if level_change:
         lines.append(f"<b>{esc(level_change)}</b>")
-    when = f"Published {utc_stamp(published_at)}; " if published_at else ""
-    footer = f"{when}detected {utc_stamp(detected_at)}"
+    when = f"Published {time_in(country, published_at)}; " if published_at else ""
+    footer = f"{when}detected {time_in(country, detected_at)}"
     if alert_id is not None:
         footer += f" · alert {alert_id}"
     if link and link.startswith(("https://", "http://")):
@@ -215,5 +235,5 @@ def feed_alert_message(
     return parts
 
 
-def acknowledged(text_html: str, at: datetime) -> str:
-    return f"{text_html}\n\n✅ <b>Acknowledged</b> {utc_stamp(at)}"
+def acknowledged(text_html: str, at: datetime, country: str | None) -> str:
+    return f"{text_html}\n\n✅ <b>Acknowledged</b> {time_in(country, at)}"

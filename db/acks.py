@@ -18,11 +18,21 @@ class AckOutcome(Enum):
 
 
 @dataclass(frozen=True)
+class Recipient:
+    """Someone an alert went to, as a lead's report names them."""
+
+    name: str
+    telegram_id: int
+    username: str | None
+
+
+@dataclass(frozen=True)
 class AckReport:
     alert_id: int
     title: str
-    acknowledged: list[tuple[str, datetime]]
-    waiting: list[str]
+    country: str | None
+    acknowledged: list[tuple[Recipient, datetime]]
+    waiting: list[Recipient]
     # Only departure advisories carry an Acknowledge button; nobody can acknowledge others.
     asked: bool = True
 
@@ -63,10 +73,12 @@ def report(session: Session, *, alert_id: int) -> AckReport | None:
             select(Acknowledgement).where(Acknowledgement.alert_id == alert_id)
         ).all()
     }
+    named = {p.id: Recipient(p.display_name, p.telegram_user_id, p.username) for p in recipients}
     return AckReport(
         alert_id=alert_id,
         title=alert.title,
-        acknowledged=[(p.display_name, acked[p.id]) for p in recipients if p.id in acked],
-        waiting=[p.display_name for p in recipients if p.id not in acked],
+        country=alert.country,
+        acknowledged=[(named[p.id], acked[p.id]) for p in recipients if p.id in acked],
+        waiting=[named[p.id] for p in recipients if p.id not in acked],
         asked=alert.departure,
     )

@@ -36,6 +36,7 @@ from db.deliveries import Recipient
 from db.engine import session_scope
 from db.models import Curfew, CurfewStatus, DeliveryKind, Priority, Staff
 from db.refusal import Refusal
+from schedules import zones
 from schedules.curfew_text import FoundCurfew, Lift, Reading, placements
 from schedules.curfew_times import occurrence
 from schedules.reminders import (
@@ -342,7 +343,7 @@ def end_curfew(session: Session, *, curfew_id: int, person: Staff, now: datetime
         session,
         curfew=ended,
         text=f"✅ The curfew in {place(ended)} has been lifted "
-        f"({render.utc_stamp(now)}). No more reminders will be sent for it.",
+        f"({zones.local_and_utc(ended.zone, now)}). No more reminders will be sent for it.",
         key=f"curfew:{curfew_id}:ended",
         now=now,
     )

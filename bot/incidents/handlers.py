@@ -15,7 +15,6 @@ from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationHandlerStop, filters
 
-from bot import render
 from bot.access import clean_text, command_argument, requires, row_id
 from bot.context import Context, services
 from bot.incidents import rules, texts
@@ -177,7 +176,7 @@ async def cb_offer(update: Update, context: Context, person: Staff, message: Mes
                 session, person=person, answer=answer, note=words, location=None, now=now
             )
             if answer is Answer.SAFE:
-                done = f"✅ Recorded: you are safe ({render.utc_stamp(outcome.at)})."
+                done = f"✅ Recorded: you are safe ({outcome.when})."
             elif outcome.leads_told:
                 done = f"🆘 Your security team is being alerted now.\n\n{texts.TYPE_WHAT}"
             else:

@@ -148,7 +148,12 @@ def relay_from_person(session: Session, *, person: Staff, incoming: Incoming, no
             now=now,
         )
         kind = DeliveryKind.LOCATION
-        text = location_passed_on_text(person=person, location=incoming.location, at=now)
+        text = location_passed_on_text(
+            person=person,
+            location=incoming.location,
+            countries=subscriptions.countries_of(session, staff_id=person.id or 0),
+            at=now,
+        )
         if incoming.live_minutes:
             text += f" Live for {incoming.live_minutes} min."
     else:

@@ -10,7 +10,6 @@ from typing import Any
 
 from bot import render
 from db.models import Staff
-from schedules.zones import local_and_utc, zones_for_country
 
 TYPE_WHAT = (
     "Type what is happening, or send a photo or your location; it goes straight to "
@@ -48,12 +47,9 @@ def profile_link(person: Staff) -> str:
 
 
 def time_there(countries: Iterable[str], at: datetime) -> str:
-    """`at` in the local time of the first of `countries` that has one zone, and in UTC."""
-    for country in sorted(countries):
-        zones = zones_for_country(country)
-        if zones:
-            return local_and_utc(zones[0], at, date_too=False)
-    return render.utc_stamp(at)
+    """`at` where the person is (the first of their countries, by code, with one offset
+    then), and in UTC: "21:12 Almaty (16:12 UTC)"."""
+    return render.time_in(sorted(countries), at, date_too=False)
 
 
 def alert_keyboard(call_id: int) -> dict[str, Any]:

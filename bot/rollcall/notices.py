@@ -109,7 +109,7 @@ def tell_safe_again(
     round_id: int | None = None,
 ) -> None:
     countries = subscriptions.countries_of(session, staff_id=person.id or 0)
-    text = safe_again_text(person=person, note=note, at=now)
+    text = safe_again_text(person=person, note=note, countries=countries, at=now)
     tell(
         session,
         people=leads_to_tell(session, countries=countries, exclude=person.id),

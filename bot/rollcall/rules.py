@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot import render
 from bot.access import require_answers_for
 from bot.context import Services
 from bot.rollcall import notices
@@ -283,7 +284,13 @@ def answer_press(session: Session, *, data: str, presser: Staff, now: datetime) 
         return PressOutcome(
             round_id=round_id,
             toast="Already recorded.",
-            text=answered_text(question, answer=answer, at=previous.at, late=previous.late),
+            text=answered_text(
+                question,
+                country=rollcall.country,
+                answer=answer,
+                at=previous.at,
+                late=previous.late,
+            ),
             keyboard=keyboard,
         )
     row = db.record_answer(
@@ -334,7 +341,7 @@ def answer_press(session: Session, *, data: str, presser: Staff, now: datetime) 
     return PressOutcome(
         round_id=round_id,
         toast=toast + (" (late)" if late else ""),
-        text=answered_text(question, answer=answer, at=now, late=late),
+        text=answered_text(question, country=rollcall.country, answer=answer, at=now, late=late),
         keyboard=keyboard,
         queued=queued,
         asked_help=answer is Answer.HELP,
@@ -345,12 +352,19 @@ def answer_press(session: Session, *, data: str, presser: Staff, now: datetime) 
 class CheckInOutcome:
     at: datetime
     rounds: list[tuple[int, str]] = field(default_factory=list)  # (round id, country) answered
+    # Where the person is: the countries of the rounds answered, then those they follow.
+    countries: list[str] = field(default_factory=list)
     leads_told: int = 0
     location: bool = False
     # What a call for help passed on besides the name: the note, a location shared (now
     # or earlier), so the person is told only of what was sent.
     note: bool = False
     located: bool = False
+
+    @property
+    def when(self) -> str:
+        """When it was recorded, where the person is and in UTC."""
+        return render.time_in(self.countries, self.at)
 
 
 def check_in(
@@ -403,9 +417,11 @@ def check_in(
                 session, person=person, note=note, key=f"safe:{row.id}", now=now
             )
     located = answer is Answer.HELP and db.last_location(session, staff_id=staff_id) is not None
+    followed = sorted(subscriptions.countries_of(session, staff_id=staff_id))
     return CheckInOutcome(
         at=now,
         rounds=answered,
+        countries=[country for _, country in answered] + followed,
         leads_told=told,
         location=location is not None,
         note=note is not None,
@@ -429,8 +445,8 @@ def share_location(
     )
     if not db.help_since(session, staff_id=staff_id, since=now - HELP_FOLLOW_UP):
         return 0
-    text = location_passed_on_text(person=person, location=location, at=now)
     countries = subscriptions.countries_of(session, staff_id=staff_id)
+    text = location_passed_on_text(person=person, location=location, countries=countries, at=now)
     return notices.tell(
         session,
         people=notices.leads_to_tell(session, countries=countries, exclude=person.id),

@@ -18,7 +18,6 @@ from db.models import Staff
 from schedules import rollcall as plan
 from schedules.countries import country_name
 from schedules.rollcall import RollEntry, RollStatus
-from schedules.zones import utc_to_local, zones_for_country
 
 DEFAULT_QUESTION = "Are you safe?"
 # Names per group in /roll (a message or two on a phone) and in the deadline report.
@@ -48,16 +47,8 @@ _STATUS_ICONS = {
 
 
 def when_text(country: str, instant: datetime) -> str:
-    """A time as people there read it, and in UTC: "06 Jan 16:00 local time (… UTC)"."""
-    stamp = render.utc_stamp(instant)
-    zones = zones_for_country(country)
-    if not zones:
-        return stamp
-    local = utc_to_local(zones[0], instant)
-    place = (
-        "local time" if len(zones) == 1 else f"{zones[0].rsplit('/', 1)[-1].replace('_', ' ')} time"
-    )
-    return f"{local:%d %b %H:%M} {place} ({stamp})"
+    """A time as people there read it, and in UTC: "06 Jan 21:00 Almaty (06 Jan 16:00 UTC)"."""
+    return render.time_in(country, instant)
 
 
 def _where(latitude: float, longitude: float) -> str:
@@ -98,9 +89,9 @@ def question_text(rollcall: RollCall, *, asked_by: str | None, advisory: str | N
     return "\n".join(lines)
 
 
-def answered_text(question: str, *, answer: Answer, at: datetime, late: bool) -> str:
+def answered_text(question: str, *, country: str, answer: Answer, at: datetime, late: bool) -> str:
     """The question with what was recorded and when, as the person sees it after a press."""
-    when = render.utc_stamp(at) + (", after the deadline" if late else "")
+    when = when_text(country, at) + (", after the deadline" if late else "")
     if answer is Answer.SAFE:
         footer = f"✅ <b>Recorded: you are safe</b> ({when})."
     else:
@@ -130,7 +121,11 @@ def _state_line(rollcall: RollCall) -> str:
             f"Deadline passed {when_text(rollcall.country, rollcall.deadline_at)}; "
             "late answers are still recorded"
         )
-    closed = render.utc_stamp(rollcall.closed_at) if rollcall.closed_at else "at an unknown time"
+    closed = (
+        when_text(rollcall.country, rollcall.closed_at)
+        if rollcall.closed_at
+        else "at an unknown time"
+    )
     if rollcall.close_reason == "superseded":
         return f"Closed {closed}: a newer roll call for this country replaced it"
     return f"Ended by a lead {closed}; answers are no longer taken"
@@ -187,12 +182,12 @@ def live_roll_text(rollcall: RollCall, entries: Sequence[RollEntry]) -> str:
     return "\n".join(lines)
 
 
-def _entry_line(entry: RollEntry) -> str:
+def _entry_line(entry: RollEntry, country: str) -> str:
     """One person in a roll, as HTML: "• Name (@username), time: “note” [location]"; the
     name links to their profile. db/privacy.py finds these lines by that link."""
     line = f"• {render.profile_link(entry.name, entry.telegram_id, entry.username)}"
     if entry.answered_at is not None:
-        line += f", {entry.answered_at:%d %b %H:%M} UTC"
+        line += f", {when_text(country, entry.answered_at)}"
         if entry.late:
             line += " (late)"
     if entry.note:
@@ -205,11 +200,13 @@ def _entry_line(entry: RollEntry) -> str:
     return line + _handling(entry)
 
 
-def _block(title: str, people: Sequence[RollEntry], *, limit: int, round_id: int) -> list[str]:
+def _block(title: str, people: Sequence[RollEntry], *, limit: int, rollcall: RollCall) -> list[str]:
     """A titled list of people as HTML lines, cut at `limit` names (the CSV has everyone)."""
-    lines = [f"{title} ({len(people)}):", *(_entry_line(e) for e in people[:limit])]
+    shown = (_entry_line(e, rollcall.country) for e in people[:limit])
+    lines = [f"{title} ({len(people)}):", *shown]
     if len(people) > limit:
-        lines.append(f"… and {len(people) - limit} more: /roll_csv {round_id} lists everyone.")
+        more = len(people) - limit
+        lines.append(f"… and {more} more: /roll_csv {rollcall.id} lists everyone.")
     return lines
 
 
@@ -230,13 +227,36 @@ def roll_details(rollcall: RollCall, entries: Sequence[RollEntry]) -> list[str]:
     for status, people in plan.group_roll(entries).items():
         title = f"{_STATUS_ICONS[status]} {_STATUS_WORDS[status].capitalize()}"
         limit = ROLL_HELP_LIMIT if status is RollStatus.HELP else ROLL_GROUP_LIMIT
-        blocks.append(_block(title, people, limit=limit, round_id=rollcall.id or 0))
+        blocks.append(_block(title, people, limit=limit, rollcall=rollcall))
     return render.split_lines(header, _paragraphs(blocks))
 
 
 def _paragraphs(blocks: Iterable[list[str]]) -> list[str]:
     """Blocks of lines as one list of lines, an empty line before each block."""
     return [line for block in blocks for line in ("", *block)]
+
+
+def next_steps(rollcall: RollCall, counts: plan.RollCounts) -> list[str]:
+    """What a lead can do once the deadline has passed, most urgent first."""
+    round_id = rollcall.id or 0
+    steps = ["<b>What you can do now</b>"]
+    if counts.help:
+        steps.append("• /incidents: the open calls for help; press “I'm handling it” on one.")
+    if counts.no_answer or counts.unreachable or counts.help:
+        steps.append("• Tap a name to write to that person directly, or call them.")
+    if counts.unreachable:
+        steps.append("• Those Telegram cannot reach need a phone call or another channel.")
+    if counts.no_answer:
+        steps.append(
+            f"• /checkin {rollcall.country} asks everyone again, with a new deadline "
+            "(it replaces this round)."
+        )
+    steps.append(f"• /roll_csv {round_id}: everyone's answer, as a spreadsheet.")
+    steps.append(
+        f"• /checkin_end {round_id} closes the round; until then late answers are "
+        f"recorded and /roll {round_id} shows them."
+    )
+    return steps
 
 
 def deadline_report(rollcall: RollCall, entries: Sequence[RollEntry]) -> list[str]:
@@ -253,23 +273,31 @@ def deadline_report(rollcall: RollCall, entries: Sequence[RollEntry]) -> list[st
     if rollcall.forgotten:
         header += f"\n🗑 {_forgotten(rollcall)}"
     silent = groups[RollStatus.NO_ANSWER]
-    blocks = [
-        _block("Never answered", silent, limit=ESCALATION_LIMIT, round_id=round_id)
+    blocks = []
+    if groups[RollStatus.HELP]:
+        blocks.append(
+            _block(
+                "Still need help",
+                groups[RollStatus.HELP],
+                limit=ESCALATION_LIMIT,
+                rollcall=rollcall,
+            )
+        )
+    blocks.append(
+        _block("Never answered", silent, limit=ESCALATION_LIMIT, rollcall=rollcall)
         if silent
         else ["Everyone reachable answered."]
-    ]
-    for status, title in (
-        (RollStatus.UNREACHABLE, "Could not be reached on Telegram"),
-        (RollStatus.HELP, "Still need help"),
-    ):
-        if groups[status]:
-            blocks.append(_block(title, groups[status], limit=ESCALATION_LIMIT, round_id=round_id))
-    blocks.append(
-        [
-            f"Late answers are still recorded; /roll {round_id} shows them, "
-            f"/checkin_end {round_id} closes the round."
-        ]
     )
+    if groups[RollStatus.UNREACHABLE]:
+        blocks.append(
+            _block(
+                "Could not be reached on Telegram",
+                groups[RollStatus.UNREACHABLE],
+                limit=ESCALATION_LIMIT,
+                rollcall=rollcall,
+            )
+        )
+    blocks.append(next_steps(rollcall, counts))
     return render.split_lines(header, _paragraphs(blocks))
 
 
@@ -282,6 +310,7 @@ def help_alert_text(
     source: str,
     at: datetime,
 ) -> str:
+    places = sorted(countries)
     lines = [
         f"🆘 <b>{profile_link(person)} needs help</b>",
         render.esc(source),
@@ -295,33 +324,37 @@ def help_alert_text(
     if location is not None:
         lines.append(
             f"Last location: {_map_link(location.latitude, location.longitude)} "
-            f"(shared {render.utc_stamp(location.at)})"
+            f"(shared {render.time_in(places, location.at)})"
         )
     else:
         lines.append("No location shared.")
-    names = ", ".join(country_name(c) for c in sorted(countries))
+    names = ", ".join(country_name(c) for c in places)
     if names:
         lines.append(f"Follows: {render.esc(names)}")
-    lines.append(f"Asked {render.utc_stamp(at)}. Please contact them now.")
+    lines.append(f"Asked {render.time_in(places, at)}. Please contact them now.")
     return "\n".join(lines)
 
 
-def safe_again_text(*, person: Staff, note: str | None, at: datetime) -> str:
+def safe_again_text(
+    *, person: Staff, note: str | None, countries: Iterable[str], at: datetime
+) -> str:
     """What the leads hear when someone who asked for help says they are safe."""
     text = (
         f"✅ <b>{profile_link(person)} now says they are safe</b> "
-        f"({render.utc_stamp(at)}); they had asked for help."
+        f"({render.time_in(sorted(countries), at)}); they had asked for help."
     )
     if note:
         text += f"\nNote: “{render.esc(note)}”"
     return text
 
 
-def location_passed_on_text(*, person: Staff, location: tuple[float, float], at: datetime) -> str:
+def location_passed_on_text(
+    *, person: Staff, location: tuple[float, float], countries: Iterable[str], at: datetime
+) -> str:
     """A location shared after a call for help, as the leads get it."""
     return (
         f"📍 <b>{profile_link(person)}</b>, who asked for help, shared "
-        f"their location: {_map_link(*location)} ({render.utc_stamp(at)})."
+        f"their location: {_map_link(*location)} ({render.time_in(sorted(countries), at)})."
     )
 
 

@@ -25,6 +25,7 @@ from db.models import (
     Staff,
 )
 from db.refusal import Refusal
+from schedules.zones import local_and_utc
 from tests.harness import ADMIN_ID, RunningBot
 
 
@@ -242,7 +243,7 @@ async def test_the_preview_is_the_staff_message_with_its_buttons_and_who_gets_it
     assert preview == (
         "<b>Preview</b>: staff will see this message:\n\n"
         "📢 <b>Security team message: Kazakhstan</b>\n"
-        f"<i>From Lena &lt;Lead&gt;, {alert.created_at:%d %b %Y %H:%M} UTC</i>\n\n"
+        f"<i>From Lena &lt;Lead&gt;, {local_and_utc('Asia/Almaty', alert.created_at)}</i>\n\n"
         "Stay indoors\nAll day\n\n"
         "———\nIt goes to <b>2</b> people (1 of them currently unreachable). Send it?"
     )

@@ -30,6 +30,7 @@ from db.engine import session_scope
 from db.models import Alert, AlertKind, AuditEntry, Delivery, DeliveryKind, Priority, Role, Staff
 from db.refusal import Refusal
 from schedules.rollcall import RollEntry
+from schedules.zones import local_and_utc
 from tests.harness import (
     ADMIN_ID,
     MutableClock,
@@ -144,7 +145,8 @@ async def test_a_round_for_three_safe_help_and_silent(bot: RunningBot) -> None:
         (question,) = bot.fake.messages_to(person.chat_id)
         assert "Safety roll call: Kazakhstan" in question.text
         assert "Explosion reported near Republic Square." in question.text
-        assert "Almaty time" in question.text and "UTC)" in question.text
+        deadline = local_and_utc("Asia/Almaty", rollcall.deadline_at)
+        assert f"by <b>{deadline}</b>." in question.text
         _, labels = _buttons(bot.fake, person.chat_id)
         assert set(labels) == {"I'm safe", "I need help"}
         assert all(len(data.encode()) < 64 for data in labels.values())
@@ -630,6 +632,55 @@ def test_long_rolls_are_cut_but_not_the_people_who_need_help() -> None:
     assert "of 1000\n🗑 1 person removed their data\n" in deadline_report(rollcall, entries)[0]
 
 
+def _entry(n: int, answer: str | None, *, reachable: bool = True) -> RollEntry:
+    at = datetime(2025, 1, 6, 9, 30, tzinfo=UTC) if answer else None
+    return RollEntry(
+        member_id=n,
+        staff_id=n,
+        name=f"P{n}",
+        username=None,
+        answer=answer,
+        answered_at=at,
+        delivery="sent" if reachable else "unreachable",
+        reachable=reachable,
+        telegram_id=6000 + n,
+    )
+
+
+def test_the_deadline_report_says_what_the_lead_can_do_next() -> None:
+    start = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+    rollcall = RollCall(
+        id=7, country="KZ", started_at=start, deadline_at=start + timedelta(hours=2)
+    )
+    everyone_safe = "\n".join(deadline_report(rollcall, [_entry(1, "safe"), _entry(2, "safe")]))
+    assert "Everyone reachable answered." in everyone_safe
+    steps = everyone_safe.split("<b>What you can do now</b>\n")[1].splitlines()
+    # Nothing is left to chase: the list and closing the round, and nothing else.
+    assert steps == [
+        "• /roll_csv 7: everyone's answer, as a spreadsheet.",
+        "• /checkin_end 7 closes the round; until then late answers are recorded and "
+        "/roll 7 shows them.",
+    ]
+    mixed = [
+        _entry(1, "safe"),
+        _entry(2, "help"),
+        _entry(3, None),
+        _entry(4, None, reachable=False),
+    ]
+    report = "\n".join(deadline_report(rollcall, mixed))
+    steps = report.split("<b>What you can do now</b>\n")[1].splitlines()
+    # The most urgent first: the call for help, then the silent, each with the command.
+    assert steps[0].startswith("• /incidents: the open calls for help")
+    assert steps[1] == "• Tap a name to write to that person directly, or call them."
+    assert "need a phone call" in steps[2]
+    assert steps[3].startswith("• /checkin KZ asks everyone again")
+    assert '<a href="tg://user?id=6003">P3</a>' in report  # the names are the links
+    # Answer times in Almaty and UTC: UTC+5 since March 2024.
+    assert '• <a href="tg://user?id=6002">P2</a>, 06 Jan 14:30 Almaty (06 Jan 09:30 UTC)' in report
+    # Who still needs help comes before who never answered.
+    assert report.index("Still need help (1)") < report.index("Never answered (1)")
+
+
 def _answers(engine: Engine) -> list[tuple[int, str, bool, str]]:
     """(member id, answer, late, via) of every answer recorded, oldest first."""
     with session_scope(engine) as session:
@@ -660,7 +711,7 @@ async def test_a_press_after_the_deadline_is_late_even_if_the_deadline_job_never
         "🚨 <b>Safety roll call: Kazakhstan</b>\n<i>From Lena Lead</i>\n\nAre you safe?\n\n"
         "Answer with the buttons below by <b>"
     )
-    assert question.text.endswith(f" Almaty time ({render.utc_stamp(rollcall.deadline_at)})</b>.")
+    assert question.text.endswith(f"<b>{local_and_utc('Asia/Almaty', rollcall.deadline_at)}</b>.")
     assert rollcall.deadline_at - rollcall.started_at == timedelta(hours=1)
     bot.clock.advance(hours=1, minutes=1)
     assert _round(bot.engine).status == "open"
@@ -690,7 +741,7 @@ async def test_a_press_after_the_deadline_is_late_even_if_the_deadline_job_never
     ]
     await bot.fake.await_for(lambda f: "3 late" in f.current_text(lena.chat_id, report_id))
     roll = await bot.say(lena.telegram_user_id, f"/roll {round_id}")
-    assert roll.count(" UTC (late)") == 3
+    assert roll.count(" UTC) (late)") == 3
 
 
 async def test_presses_and_safe_before_the_deadline_are_on_time(bot: RunningBot) -> None:
@@ -947,7 +998,8 @@ async def test_leads_name_rounds_by_number_or_country_and_hear_exactly_what_is_w
         ]
 
 
-STAMP = r"\d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d UTC"
+# A time in Kazakhstan as every message to or about its staff shows one.
+STAMP = r"\d\d [A-Z][a-z]{2} \d\d:\d\d Almaty \(\d\d [A-Z][a-z]{2} \d\d:\d\d UTC\)"
 
 
 def _matches(pattern: str, text: str) -> bool:
@@ -993,9 +1045,10 @@ async def test_a_call_for_help_reaches_every_reachable_lead_but_never_the_asker(
     assert "(1 person)" in await bot.say(loner.telegram_user_id, "/help_me")
     await bot.fake.await_for(_got(ada.chat_id, "Lou (@lou) needs help"))
     (alert,) = _sent(bot.fake, ada, "Lou (@lou) needs help")
-    assert _matches(
-        "🆘 <b>Lou (@lou) needs help</b>\nSent with /help_me\nNo location shared.\n"
-        "Asked {stamp}. Please contact them now.",
+    # With no country to place them, the time is UTC alone.
+    assert re.fullmatch(
+        r"🆘 <b>Lou \(@lou\) needs help</b>\nSent with /help_me\nNo location shared\.\n"
+        r"Asked \d\d \w{3} \d{4} \d\d:\d\d UTC\. Please contact them now\.",
         alert,
     ), alert
 

@@ -4,6 +4,7 @@ acknowledgements, failing sources that never stop the others, and managing sourc
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -160,7 +161,11 @@ async def test_baseline_then_each_change_pushed_once_even_across_a_restart(
             lambda f: "Acknowledged" in f.current_text(kz.chat_id, message.message_id)
         )
         done = await again.say(lead.telegram_user_id, f"/acks {departure_id}")
-        assert "Acknowledged (1):\n• Kim in Almaty" in done
+        assert re.search(
+            r"Acknowledged \(1\):\n• <a href=\"tg://user\?id=\d+\">Kim in Almaty</a> "
+            r"\(\d\d \w{3} \d\d:\d\d Almaty \(\d\d \w{3} \d\d:\d\d UTC\)\)\n",
+            done,
+        )
         # Someone the alert was not sent to cannot acknowledge it.
         again.fake.inject_callback(
             st.telegram_user_id,

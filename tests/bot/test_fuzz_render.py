@@ -225,7 +225,7 @@ def test_roll_call_question_reminder_and_answer_are_valid(
     rollcall = _round(country, message[:MAX_MESSAGE])
     question = texts.question_text(rollcall, asked_by=asked_by, advisory=advisory)
     accepted([question])
-    accepted([texts.answered_text(question, answer=answer, at=AT, late=late)])
+    accepted([texts.answered_text(question, country=country, answer=answer, at=AT, late=late)])
     accepted([texts.reminder_text(rollcall)])
 
 
