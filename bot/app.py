@@ -24,7 +24,18 @@ from telegram.ext import (
 
 from bot import broadcasts, contacts, enrolment, feeds, leads, menus, privacy, subscriptions
 from bot.access import requires
-from bot.commands import Command
+from bot.commands import (
+    ALERTS,
+    CALLS,
+    COVERAGE,
+    CURFEWS,
+    EMERGENCY,
+    PEOPLE,
+    REACH,
+    SOURCES,
+    YOURSELF,
+    Command,
+)
 from bot.context import SERVICES_KEY, Context, Services, services
 from bot.curfews import handlers as curfews
 from bot.curfews.jobs import job_replan_curfews, plan_curfew_jobs
@@ -158,49 +169,75 @@ async def _post_stop(application: Application) -> None:  # type: ignore[type-arg
 
 
 # Every command: name, arguments and line shown in /help, the least role that may use
-# it, and its handler. Registration, the command menus and /help are built from this
-# one table (in this order); tests/bot/test_commands.py checks each handler"s gate
-# asks for the role given here.
+# it, its handler and the task /help groups it under. Registration, the command menus
+# and /help are built from this one table (in this order);
+# tests/bot/test_commands.py checks each handler's gate asks for the role given here.
 COMMANDS: tuple[Command, ...] = (
     Command("start", "[invite]", "enrol with an invite", None, enrolment.cmd_start, listed=False),
-    Command("help", "", "what you can do here", Role.STAFF, enrolment.cmd_help),
+    # Staff, the urgent first.
+    Command(
+        "safe",
+        "[note]",
+        "tell your security team you are safe",
+        Role.STAFF,
+        rollcall.cmd_safe,
+        task=EMERGENCY,
+    ),
+    Command(
+        "help_me",
+        "[note]",
+        "alert your security team now",
+        Role.STAFF,
+        rollcall.cmd_help_me,
+        task=EMERGENCY,
+    ),
+    Command(
+        "curfew",
+        "",
+        "curfews in the countries you follow",
+        Role.STAFF,
+        curfews.cmd_curfew,
+        task=EMERGENCY,
+    ),
     Command(
         "subscribe",
         "<countries|cities>",
-        "get alerts for countries, e.g. /subscribe Kazakhstan, Kyrgyzstan or /subscribe Almaty",
+        "get their alerts (a city follows its country)",
         Role.STAFF,
         subscriptions.cmd_subscribe,
+        task=ALERTS,
     ),
     Command(
         "unsubscribe",
         "<countries>",
-        "stop alerts for countries",
+        "stop their alerts",
         Role.STAFF,
         subscriptions.cmd_unsubscribe,
+        task=ALERTS,
     ),
     Command(
-        "subscriptions", "", "the countries you follow", Role.STAFF, subscriptions.cmd_subscriptions
-    ),
-    Command(
-        "safe", "[note]", "tell your security team you are safe", Role.STAFF, rollcall.cmd_safe
-    ),
-    Command("help_me", "[note]", "alert your security leads now", Role.STAFF, rollcall.cmd_help_me),
-    Command(
-        "curfew", "", "curfews where you are, in local time and UTC", Role.STAFF, curfews.cmd_curfew
+        "subscriptions",
+        "",
+        "the countries you follow",
+        Role.STAFF,
+        subscriptions.cmd_subscriptions,
+        task=ALERTS,
     ),
     Command(
         "remind",
-        "<30|1h|1h30|off>",
-        "when to remind you before a curfew starts",
+        "<30|1h|off>",
+        "how long before a curfew to remind you",
         Role.STAFF,
         curfews.cmd_remind,
+        task=ALERTS,
     ),
     Command(
         "contact",
-        "[<phone> [; emergency contact]|off]",
-        "the phone number and emergency contact your leads see when you ask for help",
+        "[<phone>; <emergency contact>|off]",
+        "shown to your leads if you need help",
         Role.STAFF,
         contacts.cmd_contact,
+        task=YOURSELF,
     ),
     Command(
         "export_me",
@@ -208,80 +245,136 @@ COMMANDS: tuple[Command, ...] = (
         "everything Dutybot stores about you, as a file",
         Role.STAFF,
         privacy.cmd_export_me,
+        task=YOURSELF,
     ),
     Command(
         "forget_me",
         "",
-        "delete your data from Dutybot (asks first)",
+        "delete your data (asks first)",
         Role.STAFF,
         privacy.cmd_forget_me,
+        task=YOURSELF,
     ),
     Command(
-        "broadcast",
-        "<country> <text>",
-        "send a message to a country's staff",
-        Role.LEAD,
-        broadcasts.cmd_broadcast,
-    ),
-    Command(
-        "countries",
+        "help",
         "",
-        "countries with subscribers and how many",
-        Role.LEAD,
-        subscriptions.cmd_countries,
+        "what you can do here",
+        Role.STAFF,
+        enrolment.cmd_help,
+        task=YOURSELF,
     ),
-    Command(
-        "lead", "[country]", "the countries you lead; /lead KZ adds one", Role.LEAD, leads.cmd_lead
-    ),
-    Command("unlead", "<country>", "stop leading a country", Role.LEAD, leads.cmd_unlead),
+    # Leads.
     Command(
         "checkin",
-        "<country> [message] [deadline]",
-        "start a safety roll call, e.g. /checkin KZ Are you safe? 2h",
+        "<country> [question] [deadline]",
+        "a safety roll call",
         Role.LEAD,
         rollcall.cmd_checkin,
+        task=REACH,
     ),
     Command(
         "roll",
         "[round|country]",
-        "who is safe, needs help or has not answered",
+        "who is safe, in need, silent",
         Role.LEAD,
         rollcall.cmd_roll,
+        task=REACH,
     ),
     Command(
-        "roll_csv", "<round|country>", "a roll call as a CSV file", Role.LEAD, rollcall.cmd_roll_csv
+        "broadcast",
+        "<country> <text>",
+        "a message to a country's staff",
+        Role.LEAD,
+        broadcasts.cmd_broadcast,
+        task=REACH,
+    ),
+    Command(
+        "roll_csv",
+        "<round|country>",
+        "a roll call as a spreadsheet",
+        Role.LEAD,
+        rollcall.cmd_roll_csv,
+        task=REACH,
     ),
     Command(
         "checkin_end",
         "<round|country>",
-        "close a roll call now",
+        "close a roll call",
         Role.LEAD,
         rollcall.cmd_checkin_end,
+        task=REACH,
     ),
     Command(
         "incidents",
         "",
-        "open calls for help: age, who handles each, last message",
+        "open calls for help, who handles each",
         Role.LEAD,
         incidents.cmd_incidents,
+        task=CALLS,
     ),
-    Command("resolve", "<id>", "close a call for help", Role.LEAD, incidents.cmd_resolve),
     Command(
-        "acks", "<alert id>", "who acknowledged a departure advisory", Role.LEAD, feeds.cmd_acks
+        "resolve", "<id>", "close a call for help", Role.LEAD, incidents.cmd_resolve, task=CALLS
     ),
     Command(
         "curfew_set",
-        "<country or city> [area] <start>-<end> [until <date>]",
-        "set a curfew, e.g. /curfew_set Almaty 23:00-07:00",
+        "<country|city> <start>-<end> [until <date>]",
+        "set a curfew",
         Role.LEAD,
         curfews.cmd_curfew_set,
-    ),
-    Command("curfew_end", "<id>", "lift a curfew early", Role.LEAD, curfews.cmd_curfew_end),
-    Command(
-        "curfews", "[country]", "active curfews with their ids", Role.LEAD, curfews.cmd_curfews
+        task=CURFEWS,
     ),
     Command(
-        "invite", "[lead]", "create a single-use invite link", Role.ADMIN, enrolment.cmd_invite
+        "curfews",
+        "[country]",
+        "active curfews, with ids",
+        Role.LEAD,
+        curfews.cmd_curfews,
+        task=CURFEWS,
+    ),
+    Command("curfew_end", "<id>", "lift a curfew", Role.LEAD, curfews.cmd_curfew_end, task=CURFEWS),
+    Command(
+        "acks",
+        "<alert id>",
+        "who acknowledged a departure advisory",
+        Role.LEAD,
+        feeds.cmd_acks,
+        task=COVERAGE,
+    ),
+    Command(
+        "countries",
+        "",
+        "followers, and countries with no lead",
+        Role.LEAD,
+        subscriptions.cmd_countries,
+        task=COVERAGE,
+    ),
+    Command(
+        "lead",
+        "[country]",
+        "the countries you answer for",
+        Role.LEAD,
+        leads.cmd_lead,
+        task=COVERAGE,
+    ),
+    Command(
+        "unlead", "<country>", "stop answering for one", Role.LEAD, leads.cmd_unlead, task=COVERAGE
+    ),
+    # Admins.
+    Command(
+        "invite",
+        "[lead]",
+        "a single-use invite link",
+        Role.ADMIN,
+        enrolment.cmd_invite,
+        task=PEOPLE,
+    ),
+    Command(
+        "staff",
+        "",
+        "everyone enrolled, role and countries",
+        Role.ADMIN,
+        enrolment.cmd_staff,
+        task=PEOPLE,
     ),
     Command(
         "promote",
@@ -289,13 +382,23 @@ COMMANDS: tuple[Command, ...] = (
         "raise someone's role",
         Role.ADMIN,
         enrolment.cmd_promote,
-    ),
-    Command("demote", "<@user|id>", "lower someone's role", Role.ADMIN, enrolment.cmd_demote),
-    Command(
-        "staff", "", "everyone enrolled, with role and countries", Role.ADMIN, enrolment.cmd_staff
+        task=PEOPLE,
     ),
     Command(
-        "sources", "", "official feeds polled, with their health", Role.ADMIN, feeds.cmd_sources
+        "demote",
+        "<@user|id>",
+        "lower someone's role",
+        Role.ADMIN,
+        enrolment.cmd_demote,
+        task=PEOPLE,
+    ),
+    Command(
+        "sources",
+        "",
+        "official feeds polled, and their health",
+        Role.ADMIN,
+        feeds.cmd_sources,
+        task=SOURCES,
     ),
     Command(
         "source_add",
@@ -303,8 +406,16 @@ COMMANDS: tuple[Command, ...] = (
         "poll another feed",
         Role.ADMIN,
         feeds.cmd_source_add,
+        task=SOURCES,
     ),
-    Command("source_remove", "<id>", "stop polling a feed", Role.ADMIN, feeds.cmd_source_remove),
+    Command(
+        "source_remove",
+        "<id>",
+        "stop polling a feed",
+        Role.ADMIN,
+        feeds.cmd_source_remove,
+        task=SOURCES,
+    ),
 )
 
 

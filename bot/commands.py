@@ -27,6 +27,7 @@ class Command:
     role: Role | None
     handler: Handler
     listed: bool = True  # in the menu and in /help
+    task: str = ""  # the heading /help lists it under
 
 
 def commands_for(table: Sequence[Command], role: Role) -> list[Command]:
@@ -38,11 +39,42 @@ def menu_for(table: Sequence[Command], role: Role) -> list[BotCommand]:
     return [BotCommand(c.name, c.summary[:256]) for c in commands_for(table, role)]
 
 
-def help_text(table: Sequence[Command], role: Role) -> str:
+# The tasks /help groups commands under, in the order a person in a crisis needs them.
+EMERGENCY = "🆘 In an emergency"
+ALERTS = "🔔 Alerts"
+YOURSELF = "👤 You"
+REACH = "🚨 Reach your people"
+CALLS = "🆘 Calls for help"
+CURFEWS = "🌙 Curfews"
+COVERAGE = "🌍 Alerts and countries"
+PEOPLE = "👥 People"
+SOURCES = "📡 Official sources"
+
+
+def _line(command: Command) -> str:
+    usage = f"/{command.name} {command.args}".strip()
+    return f"{usage.replace('<', '&lt;').replace('>', '&gt;')}: {command.summary}"
+
+
+def help_text(table: Sequence[Command], role: Role, *, shown: Role | None = None) -> str:
+    """/help: the commands of one role (the person's own unless `shown`, which must be one
+    they hold) in full, grouped by task with the urgent first; those of the lower roles
+    as one line of names each, so that every role's help fits one phone screen."""
+    shown = shown or role
+    own = [c for c in commands_for(table, role) if c.role is shown]
     lines = ["<b>What you can do</b>"]
-    for command in commands_for(table, role):
-        usage = f"/{command.name} {command.args}".strip()
-        lines.append(f"{usage.replace('<', '&lt;').replace('>', '&gt;')}: {command.summary}")
+    task = None
+    for command in own:
+        if command.task != task:
+            task = command.task
+            lines.append(f"<b>{task}</b>")
+        lines.append(_line(command))
+    others = [r for r in Role if r.rank <= role.rank and r is not shown]
+    for other in sorted(others, key=lambda r: -r.rank):
+        names = " ".join(
+            f"/{c.name}" for c in commands_for(table, other) if c.role is other and c.name != "help"
+        )
+        lines.append(f"<b>As {_ROLE_NAMES[other]}</b>: {names} (/help {other.value})")
     return "\n".join(lines)
 
 
@@ -55,8 +87,7 @@ def promotion_text(table: Sequence[Command], old: Role, new: Role) -> str:
     lines = [f"<b>You are now {_ROLE_NAMES[new]}.</b> You can now also use:"]
     for command in commands_for(table, new):
         if command.name not in before:
-            usage = f"/{command.name} {command.args}".strip()
-            lines.append(f"{usage.replace('<', '&lt;').replace('>', '&gt;')}: {command.summary}")
+            lines.append(_line(command))
     if new is Role.LEAD:
         lines.append("\nStart with /lead &lt;country&gt; for each country you answer for.")
     lines.append("/help lists everything you can do.")

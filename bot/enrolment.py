@@ -75,8 +75,17 @@ async def cmd_start(update: Update, context: Context) -> None:
 
 @requires(Role.STAFF)
 async def cmd_help(update: Update, context: Context, person: Staff, message: Message) -> None:
+    """/help [staff|lead|admin]: what the person can do, their own role's commands in full
+    (or those of a role they hold, when named)."""
+    role = Role(person.role)
+    asked = " ".join(context.args or []).strip().lower()
+    held = {r.value: r for r in Role if r.rank <= role.rank}
+    if asked and asked not in held:
+        await message.reply_text(f"Usage: /help, or /help {' or /help '.join(held)}.")
+        return
     await message.reply_text(
-        help_text(services(context).commands, Role(person.role)), parse_mode=ParseMode.HTML
+        help_text(services(context).commands, role, shown=held.get(asked)),
+        parse_mode=ParseMode.HTML,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from typing import Any
@@ -42,12 +43,49 @@ def test_every_command_is_registered_once_with_its_handler(bot: RunningBot) -> N
 def test_help_lists_exactly_the_menu_of_each_role() -> None:
     for role in Role:
         menu = [c.command for c in menu_for(COMMANDS, role)]
-        helped = re.findall(r"^/(\w+)", help_text(COMMANDS, role), flags=re.M)
-        assert helped == menu == [c.name for c in commands_for(COMMANDS, role)]
+        assert menu == [c.name for c in commands_for(COMMANDS, role)]
+        text = help_text(COMMANDS, role)
+        # Their own role's commands in full, one line each, in the table's order...
+        in_full = re.findall(r"^/(\w+)", text, flags=re.M)
+        assert in_full == [c.name for c in COMMANDS if c.role is role and c.listed]
+        # ...and every other command they may use named once, on its role's line.
+        named = [
+            name.removeprefix("/")
+            for line in re.findall(r"^<b>As .*$", text, flags=re.M)
+            for name in line.split(": ", 1)[1].split(" (/help")[0].split()
+        ]
+        hinted = {f"help {r.value}" for r in Role if r.rank < role.rank}
+        assert set(named) | set(in_full) | {"help"} == set(menu)
+        assert all(f"(/{hint})" in text for hint in hinted)
     staff_menu = {c.command for c in menu_for(COMMANDS, Role.STAFF)}
     assert {"help", "safe", "help_me", "subscribe"} <= staff_menu
     assert not staff_menu & {"broadcast", "checkin", "invite", "start"}
     assert {"broadcast", "checkin"} <= {c.command for c in menu_for(COMMANDS, Role.LEAD)}
+
+
+def test_help_puts_the_urgent_first_and_fits_a_phone_screen() -> None:
+    staff_help = help_text(COMMANDS, Role.STAFF)
+    assert re.findall(r"^/(\w+)", staff_help, flags=re.M)[:3] == ["safe", "help_me", "curfew"]
+    assert staff_help.split("\n")[1] == "<b>🆘 In an emergency</b>"
+    lead_help = help_text(COMMANDS, Role.LEAD)
+    assert re.findall(r"^/(\w+)", lead_help, flags=re.M)[:3] == ["checkin", "roll", "broadcast"]
+    for role in Role:
+        text = help_text(COMMANDS, role)
+        visible = html.unescape(re.sub(r"<[^>]+>", "", text))
+        # A phone shows about 32 lines of 44 characters: each line counted as it wraps.
+        rows = sum(max(1, -(-len(line) // 44)) for line in visible.split("\n"))
+        assert rows <= 32, (role, rows)
+        for shown in (r for r in Role if r.rank <= role.rank):
+            full = help_text(COMMANDS, role, shown=shown)
+            assert all(f"\n/{c.name}" in full for c in COMMANDS if c.role is shown and c.listed)
+
+
+async def test_help_names_a_role_the_person_holds(bot: RunningBot) -> None:
+    sam = bot.enrol("Sam Staff")
+    assert await bot.say(sam.telegram_user_id, "/help lead") == "Usage: /help, or /help staff."
+    as_staff = await bot.say(ADMIN_ID, "/help staff")
+    assert "\n/safe [note]: tell your security team you are safe" in as_staff
+    assert "<b>As an admin</b>: /invite" in as_staff
 
 
 async def test_an_admin_named_in_the_settings_gets_the_admin_menu_on_first_contact(
