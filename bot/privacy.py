@@ -74,6 +74,13 @@ def forget_preview(held: privacy.Holdings) -> str:
         f"• {plural(held.checkins, 'check-in')} and {plural(held.answers, 'roll-call answer')}"
         f", with {plural(held.notes, 'note')} and {plural(held.locations, 'location')}"
     )
+    if held.contact:
+        lines.append("• the phone number and emergency contact you gave with /contact")
+    if held.calls_for_help:
+        lines.append(
+            f"• {plural(held.calls_for_help, 'call for help', 'calls for help')}, with "
+            "everything you and your security team wrote in them"
+        )
     lines.append(f"• {plural(held.acknowledgements, 'acknowledgement')}")
     lines.append(f"• {plural(held.messages_to_them, 'message')} sent or queued to you")
     if held.messages_about_them:

@@ -95,6 +95,8 @@ class Holdings:
     messages_to_them: int
     messages_about_them: int
     audit_entries: int
+    calls_for_help: int = 0  # the calls they made, with every message of their threads
+    contact: bool = False  # a phone number or emergency contact recorded with /contact
 
 
 def _count(session: Session, query: Any) -> int:
@@ -175,6 +177,8 @@ def holdings(session: Session, *, person: Staff) -> Holdings:
             select(Delivery.dedupe_key).where(_about_them(staff_id)).distinct(),
         ),
         audit_entries=len(_audit_entries(session, person=person)),
+        calls_for_help=_count(session, select(HelpCall.id).where(HelpCall.staff_id == staff_id)),
+        contact=bool(person.phone or person.emergency_contact),
     )
 
 

@@ -73,7 +73,10 @@ async def test_the_leads_see_the_contact_in_a_call_for_help_and_export_and_forge
     person = (await _export(bot, sam))["person"]
     assert (person["phone"], person["emergency_contact"]) == (PHONE, EMERGENCY)
 
-    await bot.say(sam.telegram_user_id, "/forget_me")
+    preview = await bot.say(sam.telegram_user_id, "/forget_me")
+    # The preview names both, since Delete removes them.
+    assert "• the phone number and emergency contact you gave with /contact\n" in preview
+    assert "• 1 call for help, with everything you and your security team wrote" in preview
     message = bot.fake.messages_to(sam.chat_id)[-1]
     assert message.reply_markup is not None
     (delete,) = [

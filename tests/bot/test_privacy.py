@@ -194,9 +194,11 @@ async def test_forget_me_previews_cancels_and_deletes_once(bot: RunningBot) -> N
         "1 check-in and 1 roll-call answer, with 1 note and 1 location",
         "1 message sent or queued to you",
         "1 report about you sent to your security team",
+        "1 call for help, with everything you and your security team wrote in them",
         "a new invite",
     ):
         assert line in preview, line
+    assert "/contact" not in preview  # he gave no phone number
     message_id, labels = _labels(bot.fake, sam.chat_id)
     assert set(labels) == {"Delete my data", "Cancel"}
     assert all(len(data.encode()) <= 64 for data in labels.values())
