@@ -31,8 +31,8 @@ _ROLE_RANK = {Role.STAFF: 0, Role.LEAD: 1, Role.ADMIN: 2}
 class Priority(IntEnum):
     """Outbox order: lower goes first."""
 
-    CRITICAL = 0  # roll calls, calls for help, escalations
-    HIGH = 10  # departure advisories, curfew reminders
+    CRITICAL = 0  # roll calls, calls for help, escalations, departure advisories
+    HIGH = 10  # curfew alerts and reminders
     NORMAL = 20  # security alerts, lead broadcasts
     ROUTINE = 30  # advisory updates, notices
 

@@ -16,7 +16,7 @@ FAILURE_REPORT_AFTER = timedelta(hours=1)
 
 # How urgent each kind of feed alert is in the outbox.
 KIND_PRIORITY = {
-    "departure": Priority.HIGH,
+    "departure": Priority.CRITICAL,
     "curfew": Priority.HIGH,
     "security": Priority.NORMAL,
     "advisory": Priority.ROUTINE,

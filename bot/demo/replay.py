@@ -187,12 +187,18 @@ class Replay:
             )
         )
 
-    async def say(self, person: Person, text: str) -> None:
-        """The person sends `text` to the bot; returns once the bot has answered."""
+    async def say(self, person: Person, text: str, *, photo: bool = False) -> None:
+        """The person sends `text` to the bot (as a photo's caption with `photo`); returns
+        once the bot has answered."""
         before = len(self.fake.messages_to(person.telegram_id))
-        self._act(person, f"sends: {text}")
+        self._act(person, f"sends a photo: {text}" if photo else f"sends: {text}")
         self.fake.inject_message(
-            person.telegram_id, text, first_name=person.name, username=person.username
+            person.telegram_id,
+            "" if photo else text,
+            first_name=person.name,
+            username=person.username,
+            media="photo" if photo else None,
+            caption=text if photo else None,
         )
         await self._wait(
             lambda: len(self.fake.messages_to(person.telegram_id)) > before,

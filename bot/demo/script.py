@@ -74,7 +74,7 @@ async def play(r: Replay) -> None:
     await r.skip_to(almaty(6, 9, 2))
     await r.press(SARAH, "I'm safe", on="Safety roll call")
     await r.skip_to(almaty(6, 9, 4))
-    await r.press(AIGERIM, "Acknowledge", on="Level 4")
+    await r.press(AIGERIM, "Acknowledge", on="DEPARTURE ADVISORY")
     await r.press(AIGERIM, "I'm safe", on="Safety roll call")
     await r.skip_to(almaty(6, 9, 11))
     await r.say(
@@ -84,13 +84,34 @@ async def play(r: Replay) -> None:
     )
     await r.skip_to(almaty(6, 9, 13))
     await r.share_location(DANIYAR, 43.23822, 76.94571)
+    # The lead takes the call and the two stay in conversation through the bot.
+    await r.skip_to(almaty(6, 9, 14))
+    await r.press(SARAH, "I'm handling it", on=DANIYAR_NEEDS_HELP)
+    await r.press(SARAH, "Reply", on=DANIYAR_NEEDS_HELP)
+    await r.say(
+        SARAH,
+        "Stay in the basement, away from the windows. I have called the police and will "
+        "ring you at 09:30.",
+    )
+    await r.skip_to(almaty(6, 9, 17))
+    await r.say(DANIYAR, "OK. Shots again on Zheltoksan, we are staying put.")
+    await r.say(DANIYAR, "Armoured vehicles at the corner", photo=True)
 
     await r.scene(almaty(6, 9, 29), "half an hour on, one person has not answered")
     await r.until_job_runs(almaty(6, 9, 30), lambda: _got(r, TOM, "Reminder: safety roll call"))
 
     await r.scene(almaty(6, 9, 59), "the roll call's deadline")
     await r.until_job_runs(almaty(6, 10, 0), lambda: _got(r, SARAH, "deadline passed"))
+
+    await r.scene(almaty(6, 10, 20), "Tom's phone is back on; Daniyar gets out")
+    await r.say(TOM, "Sorry, my phone was off. I'm safe, at home.")
+    await r.press(TOM, "I'm safe", on="Tell your security team you are safe?")
+    await r.skip_to(almaty(6, 10, 40))
+    await r.say(DANIYAR, "/safe Police cleared the street, we are out and going home.")
     await r.settle()
+
+
+DANIYAR_NEEDS_HELP = f"{DANIYAR.name} (@{DANIYAR.username}) needs help"
 
 
 def _got(r: Replay, person: Person, text: str) -> bool:

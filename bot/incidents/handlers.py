@@ -176,7 +176,7 @@ async def cb_offer(update: Update, context: Context, person: Staff, message: Mes
                 session, person=person, answer=answer, note=words, location=None, now=now
             )
             if answer is Answer.SAFE:
-                done = f"✅ Recorded: you are safe ({outcome.when})."
+                done = f"✅ Recorded: you are safe, at {outcome.when}."
             elif outcome.leads_told:
                 done = f"🆘 Your security team is being alerted now.\n\n{texts.TYPE_WHAT}"
             else:

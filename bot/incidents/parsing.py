@@ -62,6 +62,22 @@ _SAFE = frozenset(
     }
 )
 
+# Saying so in the first person is enough wherever it stands: "Sorry, my phone was off.
+# I'm safe, at home." (the button still asks; the words go with it as the note).
+_SAFE_ANYWHERE: tuple[str, ...] = (
+    "i m safe",
+    "im safe",
+    "i am safe",
+    "we are safe",
+    "we re safe",
+    "we are all safe",
+    "we re all safe",
+    "я в безопасности",
+    "мы в безопасности",
+    "je suis en securite",
+    "nous sommes en securite",
+)
+
 
 def normalise(text: str) -> str:
     """Lower case, accents gone, anything but letters and digits a single space."""
@@ -74,6 +90,7 @@ def normalise(text: str) -> str:
 _WHOLE = frozenset(map(normalise, _WHOLE))
 _ANYWHERE = tuple(map(normalise, _ANYWHERE))
 _SAFE = frozenset(map(normalise, _SAFE))
+_SAFE_ANYWHERE = tuple(map(normalise, _SAFE_ANYWHERE))
 
 
 def _has(words: str, phrase: str) -> bool:
@@ -87,4 +104,7 @@ def reads_as_call_for_help(text: str) -> bool:
 
 def reads_as_safe(text: str) -> bool:
     """ "I'm safe" and the like (never when it also asks for help: "not safe")."""
-    return not reads_as_call_for_help(text) and normalise(text) in _SAFE
+    if reads_as_call_for_help(text):
+        return False
+    words = normalise(text)
+    return words in _SAFE or any(_has(words, phrase) for phrase in _SAFE_ANYWHERE)

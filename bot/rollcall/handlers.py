@@ -102,7 +102,7 @@ async def _check_in(
 async def cmd_safe(update: Update, context: Context, person: Staff, message: Message) -> None:
     """/safe [note]: I am safe (a location sent with it is recorded too)."""
     outcome = await _check_in(update, context, person, message, Answer.SAFE)
-    lines = [f"✅ Recorded: you are safe ({outcome.when})."]
+    lines = [f"✅ Recorded: you are safe, at {outcome.when}."]
     if outcome.location:
         lines.append("Your location was recorded with it.")
     for round_id, country in outcome.rounds:

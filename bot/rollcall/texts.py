@@ -93,10 +93,10 @@ def answered_text(question: str, *, country: str, answer: Answer, at: datetime, 
     """The question with what was recorded and when, as the person sees it after a press."""
     when = when_text(country, at) + (", after the deadline" if late else "")
     if answer is Answer.SAFE:
-        footer = f"✅ <b>Recorded: you are safe</b> ({when})."
+        footer = f"✅ <b>Recorded: you are safe</b>, at {when}."
     else:
         footer = (
-            f"🆘 <b>Recorded: you need help</b> ({when}). Your security leads have been "
+            f"🆘 <b>Recorded: you need help</b>, at {when}. Your security leads have been "
             "alerted. If you can, share your location (📎 → Location)."
         )
     return f"{question}\n\n{footer}\nYou can change your answer with the buttons below."
@@ -323,8 +323,8 @@ def help_alert_text(
         lines.append(f"Note: “{render.esc(note)}”")
     if location is not None:
         lines.append(
-            f"Last location: {_map_link(location.latitude, location.longitude)} "
-            f"(shared {render.time_in(places, location.at)})"
+            f"Last location, shared {render.time_in(places, location.at)}: "
+            f"{_map_link(location.latitude, location.longitude)}"
         )
     else:
         lines.append("No location shared.")
@@ -340,8 +340,8 @@ def safe_again_text(
 ) -> str:
     """What the leads hear when someone who asked for help says they are safe."""
     text = (
-        f"✅ <b>{profile_link(person)} now says they are safe</b> "
-        f"({render.time_in(sorted(countries), at)}); they had asked for help."
+        f"✅ <b>{profile_link(person)} now says they are safe</b>, at "
+        f"{render.time_in(sorted(countries), at)}; they had asked for help."
     )
     if note:
         text += f"\nNote: “{render.esc(note)}”"
@@ -353,8 +353,8 @@ def location_passed_on_text(
 ) -> str:
     """A location shared after a call for help, as the leads get it."""
     return (
-        f"📍 <b>{profile_link(person)}</b>, who asked for help, shared "
-        f"their location: {_map_link(*location)} ({render.time_in(sorted(countries), at)})."
+        f"📍 <b>{profile_link(person)}</b>, who asked for help, shared their location at "
+        f"{render.time_in(sorted(countries), at)}: {_map_link(*location)}"
     )
 
 

@@ -723,7 +723,7 @@ async def test_a_press_after_the_deadline_is_late_even_if_the_deadline_job_never
         lambda f: "after the deadline" in f.current_text(sam.chat_id, sam_message)
     )
     shown = bot.fake.current_text(sam.chat_id, sam_message)
-    assert "✅ <b>Recorded: you are safe</b> (" in shown and ", after the deadline)." in shown
+    assert "✅ <b>Recorded: you are safe</b>, at " in shown and ", after the deadline." in shown
 
     before = len(bot.fake.callback_answers)
     _press(bot, nina, "I need help")
@@ -815,7 +815,7 @@ async def test_safe_and_help_me_after_checkin_end_leave_the_closed_round_alone(
     await bot.say(lena.telegram_user_id, f"/checkin_end {round_id}")
 
     reply = await bot.say(sam.telegram_user_id, "/safe")
-    assert reply.startswith("✅ Recorded: you are safe (") and "\n" not in reply
+    assert reply.startswith("✅ Recorded: you are safe, at ") and "\n" not in reply
     reply = await bot.say(sam.telegram_user_id, "/help_me")
     assert "being alerted now (1 person)" in reply
     await bot.fake.await_for(_got(lena.chat_id, "needs help</b>"))
@@ -1125,10 +1125,14 @@ async def test_safe_again_and_locations_reach_the_leads_only_during_a_call_for_h
     await bot.say(sam.telegram_user_id, "/help_me")
     await bot.fake.await_for(_got(lena.chat_id, "Sam (@sam) needs help"))
     (alert,) = _sent(bot.fake, lena, "needs help")
-    assert (
-        'Last location: <a href="https://maps.google.com/?q=43.10000,77.10000">43.10000, '
-        "77.10000</a> (shared " in alert
-    )
+    assert re.search(
+        "\nLast location, shared "
+        + STAMP
+        + re.escape(
+            ': <a href="https://maps.google.com/?q=43.10000,77.10000">43.10000, 77.10000</a>'
+        ),
+        alert,
+    ), alert
     bot.clock.advance(minutes=59)
     assert await bot.say(sam.telegram_user_id, "", location=(43.3, 77.0)) == (
         "📍 Location recorded and sent to your security leads."
@@ -1136,9 +1140,8 @@ async def test_safe_again_and_locations_reach_the_leads_only_during_a_call_for_h
     await bot.fake.await_for(_got(lena.chat_id, "shared their location"))
     (shared,) = _sent(bot.fake, lena, "shared their location")
     assert _matches(
-        "📍 <b>Sam (@sam)</b>, who asked for help, shared their location: "
-        '<a href="https://maps.google.com/?q=43.30000,77.00000">43.30000, 77.00000</a> '
-        "({stamp}).",
+        "📍 <b>Sam (@sam)</b>, who asked for help, shared their location at {stamp}: "
+        '<a href="https://maps.google.com/?q=43.30000,77.00000">43.30000, 77.00000</a>',
         shared,
     ), shared
     bot.clock.advance(minutes=2)  # the call for help stays open until they are safe
@@ -1152,7 +1155,7 @@ async def test_safe_again_and_locations_reach_the_leads_only_during_a_call_for_h
     await bot.fake.await_for(_got(lena.chat_id, "now says they are safe"))
     (again,) = _sent(bot.fake, lena, "now says they are safe")
     assert _matches(
-        "✅ <b>Sam (@sam) now says they are safe</b> ({stamp}); they had asked for help.\n"
+        "✅ <b>Sam (@sam) now says they are safe</b>, at {stamp}; they had asked for help.\n"
         "Note: “Back at the office”",
         again,
     ), again

@@ -66,7 +66,9 @@ async def test_the_replay_shows_the_crisis_as_each_person_saw_it(
 
     # One safe, one in need of help with a note, one silent.
     assert _messages(transcript, AIGERIM, "Recorded: you are safe")
-    assert not _messages(transcript, DANIYAR, "Recorded: you are safe")
+    # (Daniyar says he is safe only at the end, after the deadline.)
+    (late_safe,) = _messages(transcript, DANIYAR, "Recorded: you are safe")
+    assert _minute(late_safe) == datetime(2022, 1, 6, 4, 40, tzinfo=UTC)
     (help_alert,) = _messages(transcript, SARAH, "Daniyar Seitkali (@daniyar_s) needs help")
     assert "Shooting near Republic Square" in help_alert.text
     assert _messages(transcript, SARAH, "who asked for help, shared their location")
@@ -81,6 +83,34 @@ async def test_the_replay_shows_the_crisis_as_each_person_saw_it(
     assert "Never answered (1):\n• Tom Whitfield (@tom_whitfield)" in report.text
     assert "Still need help (1):\n• Daniyar Seitkali" in report.text
     assert not any("deadline passed" in e.text for e in transcript.received(TOM))
+
+    assert "<b>What you can do now</b>" not in report.text  # the transcript shows text
+    assert "What you can do now\n• /incidents: the open calls for help" in report.text
+
+    # Everyone reads the advisory before the roll call that asks about it.
+    for person in PEOPLE:
+        got = [e.text.split("\n")[0] for e in transcript.received(person) if e.kind == "message"]
+        advisory_at = got.index("🚨 DEPARTURE ADVISORY: Kazakhstan")
+        assert advisory_at < got.index("🚨 Safety roll call: Kazakhstan"), person
+
+    # The call for help becomes a conversation: Sarah takes it, and they write to each
+    # other through the bot, a photo included, until Daniyar says he is safe.
+    assert _messages(transcript, DANIYAR, "Sarah Lindqvist from your security team is on it.")
+    assert _messages(transcript, SARAH, "You are handling this since 09:14 Almaty (03:14 UTC)")
+    (reply,) = _messages(transcript, DANIYAR, "Sarah Lindqvist, your security team:")
+    assert "Stay in the basement, away from the windows." in reply.text
+    assert _messages(transcript, SARAH, "OK. Shots again on Zheltoksan, we are staying put.")
+    (photo,) = _messages(transcript, SARAH, "sent a photo")
+    assert "“Armoured vehicles at the corner”" in photo.text and photo.buttons == ("Reply",)
+    (safe_again,) = _messages(transcript, SARAH, "Daniyar Seitkali (@daniyar_s) now says")
+    assert "at 06 Jan 10:40 Almaty (06 Jan 04:40 UTC)" in safe_again.text
+    assert "Police cleared the street" in safe_again.text
+
+    # Tom, silent at the deadline, types that he is safe; one tap records it, late.
+    (offer,) = _messages(transcript, TOM, "Tell your security team you are safe?")
+    assert offer.buttons == ("I'm safe",)
+    assert _messages(transcript, TOM, "Recorded: you are safe, at 06 Jan 10:20 Almaty")
+    assert _messages(transcript, SARAH, "of 4 asked · 1 late")
 
     # The transcript is in the order things happened; a message everyone got at once is
     # shown once, addressed to all of them.

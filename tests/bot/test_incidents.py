@@ -14,6 +14,7 @@ import pytest
 from sqlmodel import select
 
 from bot.access import STRANGER_TEXT
+from bot.incidents.parsing import reads_as_safe
 from bot.incidents.texts import HELP_QUESTION, PASSED_ON, SAFE_QUESTION, SEND_QUESTION, TYPE_WHAT
 from bot.sim.telegram.server import FakeTelegram
 from bot.sim.telegram.state import SentMessage
@@ -284,6 +285,24 @@ async def test_typed_calls_for_help_get_the_alert_button(bot: RunningBot, words:
     assert await bot.say(nina.telegram_user_id, words) == HELP_QUESTION
     offer = bot.fake.messages_to(nina.chat_id)[-1]
     assert _buttons(offer) == {"🆘 Alert my security team": "hx:help", "I'm safe": "hx:safe"}
+
+
+@pytest.mark.parametrize(
+    ("words", "safe"),
+    [
+        ("I'm safe", True),
+        ("Sorry, my phone was off. I'm safe, at home.", True),
+        ("We're all safe in the hotel", True),
+        ("Я в безопасности, дома", True),
+        ("Je suis en sécurité.", True),
+        ("Is it safe to go to the airport?", False),
+        ("Are you safe?", False),
+        ("I'm safe but Anna is not safe", False),  # someone is not: a call for help
+        ("safe house on Abay", False),
+    ],
+)
+def test_saying_you_are_safe_is_read_in_a_sentence_too(words: str, safe: bool) -> None:
+    assert reads_as_safe(words) is safe
 
 
 async def test_typed_words_outside_a_call_are_offered_to_the_team_never_lost(

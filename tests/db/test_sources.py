@@ -276,7 +276,7 @@ def test_a_feed_alert_is_stored_as_sent_with_everything_it_was_given(engine: Eng
     with session_scope(engine) as session:
         stored = session.get(Alert, alert.id)
         assert stored is not None
-        assert (stored.kind, stored.status, stored.priority) == ("departure", "sent", 10)
+        assert (stored.kind, stored.status, stored.priority) == ("departure", "sent", 0)
         assert (stored.country, stored.title, stored.body) == (
             "KZ",
             "Demonstration in Almaty",
@@ -298,7 +298,7 @@ def test_a_feed_alert_is_stored_as_sent_with_everything_it_was_given(engine: Eng
 def test_each_kind_of_feed_alert_has_its_urgency(engine: Engine) -> None:
     source_id = _add(engine)
     expected = {
-        "departure": Priority.HIGH,
+        "departure": Priority.CRITICAL,
         "curfew": Priority.HIGH,
         "security": Priority.NORMAL,
         "advisory": Priority.ROUTINE,
