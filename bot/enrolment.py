@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 
 from sqlmodel import Session
-from telegram import Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
@@ -14,6 +14,7 @@ from bot import menus, render
 from bot.access import STRANGER_TEXT, answer_stranger, clean_text, identify, requires
 from bot.commands import help_text, promotion_text
 from bot.context import Context, services
+from bot.incidents.texts import HELP_QUESTION, offer_keyboard
 from db import audit, invites, leads, staff, subscriptions
 from db.engine import session_scope
 from db.models import Role, Staff
@@ -80,8 +81,21 @@ async def cmd_help(update: Update, context: Context, person: Staff, message: Mes
     role = Role(person.role)
     asked = " ".join(context.args or []).strip().lower()
     held = {r.value: r for r in Role if r.rank <= role.rank}
+    if asked in {r.value for r in Role} and asked not in held:
+        await message.reply_text(
+            f"/help {asked} lists commands you do not have; /help shows yours."
+        )
+        return
     if asked and asked not in held:
-        await message.reply_text(f"Usage: /help, or /help {' or /help '.join(held)}.")
+        # "/help me", "/help stuck at the airport": words after /help may be someone in
+        # trouble, so they get the alert button (their words go with it) and the way to
+        # the list of commands.
+        keyboard = offer_keyboard(help_button=True, safe_button=True, send=False)
+        await message.reply_text(
+            f"{HELP_QUESTION}\n(/help alone lists what you can do.)",
+            reply_markup=InlineKeyboardMarkup.de_json(keyboard, None),
+            do_quote=True,
+        )
         return
     await message.reply_text(
         help_text(services(context).commands, role, shown=held.get(asked)),

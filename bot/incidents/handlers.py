@@ -9,6 +9,7 @@ pasted alert text and a location outside a call go on to their own handlers.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from telegram import InlineKeyboardMarkup, Message, Update
@@ -53,6 +54,9 @@ SENDABLE = (
 )
 
 
+_AFTER_HELP = re.compile(r"^/help(?:@\w+)?\s+", re.IGNORECASE)
+
+
 def incoming(message: Message) -> Incoming | None:
     """What a message carries, or None for what is not passed on (stickers, polls)."""
     chat_id, message_id = message.chat.id, message.message_id
@@ -72,9 +76,9 @@ def incoming(message: Message) -> Incoming | None:
             caption = clean_text(message.caption) if message.caption else None
             return Incoming(kind=part, text=caption, chat_id=chat_id, message_id=message_id)
     if message.text:
-        return Incoming(
-            kind=Part.TEXT, text=clean_text(message.text), chat_id=chat_id, message_id=message_id
-        )
+        # "/help stuck at the airport" is offered the alert button: the words are the rest.
+        words = _AFTER_HELP.sub("", clean_text(message.text))
+        return Incoming(kind=Part.TEXT, text=words, chat_id=chat_id, message_id=message_id)
     return None
 
 

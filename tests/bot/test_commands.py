@@ -15,6 +15,7 @@ from bot import menus
 from bot.access import GATES
 from bot.app import COMMANDS
 from bot.commands import commands_for, help_text, menu_for
+from bot.incidents.texts import HELP_QUESTION
 from bot.settings import BotSettings
 from bot.sim.telegram.server import FakeTelegram
 from db import staff
@@ -82,7 +83,12 @@ def test_help_puts_the_urgent_first_and_fits_a_phone_screen() -> None:
 
 async def test_help_names_a_role_the_person_holds(bot: RunningBot) -> None:
     sam = bot.enrol("Sam Staff")
-    assert await bot.say(sam.telegram_user_id, "/help lead") == "Usage: /help, or /help staff."
+    assert await bot.say(sam.telegram_user_id, "/help lead") == (
+        "/help lead lists commands you do not have; /help shows yours."
+    )
+    assert await bot.say(sam.telegram_user_id, "/help something") == (
+        f"{HELP_QUESTION}\n(/help alone lists what you can do.)"
+    )
     as_staff = await bot.say(ADMIN_ID, "/help staff")
     assert "\n/safe [note]: tell your security team you are safe" in as_staff
     assert "<b>As an admin</b>: /invite" in as_staff

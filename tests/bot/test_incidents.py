@@ -346,6 +346,24 @@ async def test_typed_words_outside_a_call_are_offered_to_the_team_never_lost(
     assert "Note: “SOS car crash”" in _to(bot.fake, lena, "needs help</b>")[0].text
 
 
+async def test_words_after_help_are_offered_the_alert_button_and_reach_the_lead(
+    bot: RunningBot,
+) -> None:
+    lena = await _lead(bot, "Lena Lead")
+    nina = bot.enrol("Nina Help", countries=("KZ",))
+    # A person in trouble types the command they see first, with what is happening.
+    offered = await bot.say(
+        nina.telegram_user_id, "/help stuck at the airport, police took my passport"
+    )
+    assert offered == f"{HELP_QUESTION}\n(/help alone lists what you can do.)"
+    offer = bot.fake.messages_to(nina.chat_id)[-1]
+    assert _buttons(offer) == {"🆘 Alert my security team": "hx:help", "I'm safe": "hx:safe"}
+    _press(bot, nina, offer, "🆘 Alert my security team")
+    await bot.fake.await_for(_got(lena, "needs help</b>"))
+    alert = _to(bot.fake, lena, "needs help</b>")[0].text
+    assert "Note: “stuck at the airport, police took my passport”" in alert
+
+
 async def test_a_strangers_words_reach_nobody(bot: RunningBot) -> None:
     lena = await _lead(bot, "Lena Lead")
     stranger = 9_300_000_001
