@@ -130,7 +130,7 @@ def to_other_leads_text(
 
 def handling_line(*, owner: Staff, viewer_id: int, since: str) -> str:
     who = "You are" if owner.id == viewer_id else f"{render.esc(owner.display_name)} is"
-    return f"👤 <b>{who} handling this</b> since {since}."
+    return f"👤 <b>{who} handling this</b>, since {since}."
 
 
 def on_it_text(lead: Staff) -> str:
@@ -138,7 +138,9 @@ def on_it_text(lead: Staff) -> str:
 
 
 def take_over_question(*, owner: Staff, since: str) -> str:
-    return f"{render.esc(owner.display_name)} is handling this call since {since}. Take it over?"
+    return (
+        f"{render.esc(owner.display_name)} has been handling this call since {since}. Take it over?"
+    )
 
 
 def reply_prompt(*, person: Staff, call_id: int) -> str:

@@ -96,7 +96,7 @@ async def test_the_replay_shows_the_crisis_as_each_person_saw_it(
     # The call for help becomes a conversation: Sarah takes it, and they write to each
     # other through the bot, a photo included, until Daniyar says he is safe.
     assert _messages(transcript, DANIYAR, "Sarah Lindqvist from your security team is on it.")
-    assert _messages(transcript, SARAH, "You are handling this since 09:14 Almaty (03:14 UTC)")
+    assert _messages(transcript, SARAH, "You are handling this, since 09:14 Almaty (03:14 UTC)")
     (reply,) = _messages(transcript, DANIYAR, "Sarah Lindqvist, your security team:")
     assert "Stay in the basement, away from the windows." in reply.text
     assert _messages(transcript, SARAH, "OK. Shots again on Zheltoksan, we are staying put.")

@@ -148,7 +148,7 @@ async def test_the_first_lead_to_claim_owns_the_call_and_a_second_asks_first(
         )
     )
     assert bot.fake.current_text(omar.chat_id, omar_alert.message_id).endswith(
-        "👤 <b>Lena Lead is handling this</b> since 22:12 Almaty (16:12 UTC)."
+        "👤 <b>Lena Lead is handling this</b>, since 22:12 Almaty (16:12 UTC)."
     )
     assert "You are handling this" in bot.fake.current_text(lena.chat_id, alert.message_id)
 
@@ -157,7 +157,7 @@ async def test_the_first_lead_to_claim_owns_the_call_and_a_second_asks_first(
     _press(bot, omar, omar_alert, "I'm handling it")
     await bot.fake.await_for(lambda f: len(f.messages_to(omar.chat_id)) > before)
     question = bot.fake.messages_to(omar.chat_id)[-1]
-    assert question.text.startswith("Lena Lead is handling this call since 22:12 Almaty")
+    assert question.text.startswith("Lena Lead has been handling this call since 22:12 Almaty")
     with session_scope(bot.engine) as session:
         (call,) = incidents.open_calls(session, staff_ids=None)
         assert call.owner_staff_id == lena.id
