@@ -222,7 +222,8 @@ async def cb_privacy(update: Update, context: Context, person: Staff, message: M
 
 
 async def job_retention(context: Context) -> None:
-    """Daily: delete check-in notes and locations older than RETENTION_DAYS.
+    """Daily: delete check-in notes and locations older than RETENTION_DAYS, and the
+    words of calls for help closed before then.
 
     In a worker thread: the first run over a large, long-kept database takes seconds,
     which the event loop (and everyone's buttons) should not wait for.
@@ -236,11 +237,12 @@ def purge(svc: Services) -> privacy.Purged:
     with session_scope(svc.engine) as session:
         purged = privacy.purge_expired_details(session, now=svc.clock(), keep=timedelta(days=days))
     log.info(
-        "retention: removed %d notes and %d locations older than %d days; "
-        "redacted %d outbox copies",
+        "retention: removed %d notes and %d locations older than %d days and the words of "
+        "%d messages in calls for help closed before then; redacted %d outbox copies",
         purged.notes,
         purged.locations,
         days,
+        purged.thread_messages,
         purged.messages,
     )
     return purged

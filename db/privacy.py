@@ -60,6 +60,8 @@ _DETAIL_KINDS = (
     DeliveryKind.SAFE_AGAIN.value,
     DeliveryKind.LOCATION.value,
     DeliveryKind.ROLLCALL_REPORT.value,
+    DeliveryKind.HELP_MESSAGE.value,
+    DeliveryKind.HELP_REPLY.value,
 )
 _DONE = (
     DeliveryStatus.SENT.value,
@@ -637,15 +639,20 @@ class Purged:
     notes: int
     locations: int
     messages: int  # outbox copies redacted
+    thread_messages: int = 0  # words and places cleared from closed calls for help
 
     @property
     def total(self) -> int:
-        return self.notes + self.locations + self.messages
+        return self.notes + self.locations + self.messages + self.thread_messages
 
 
 def purge_expired_details(session: Session, *, now: datetime, keep: timedelta) -> Purged:
     """Remove check-in notes and locations older than `keep`, and redact the outbox
-    copies that carried them. The fact of each answer (safe or help, and when) stays."""
+    copies that carried them. The fact of each answer (safe or help, and when) stays.
+
+    The threads of calls for help closed before then lose their words and places too
+    (and the outbox copies theirs, closed or not); who wrote, what kind and when stay.
+    """
     cutoff = now - keep
     # A location shared on its own is nothing but the location.
     locations = int(
@@ -683,7 +690,26 @@ def purge_expired_details(session: Session, *, now: datetime, keep: timedelta) -
                 col(Delivery.kind).in_(_DETAIL_KINDS),
                 col(Delivery.text) != REDACTED_TEXT,
             )
-            .values(text=REDACTED_TEXT, reply_markup=None)
+            .values(
+                text=REDACTED_TEXT,
+                reply_markup=None,
+                copy_from_chat_id=None,
+                copy_message_id=None,
+            )
         ).rowcount  # type: ignore[attr-defined]
     )
-    return Purged(notes=notes, locations=locations, messages=messages)
+    closed_long_ago = select(HelpCall.id).where(col(HelpCall.closed_at) < cutoff)
+    thread_messages = int(
+        session.execute(
+            update(HelpMessage)
+            .where(
+                col(HelpMessage.call_id).in_(closed_long_ago),
+                col(HelpMessage.at) < cutoff,
+                col(HelpMessage.text).is_not(None),
+            )
+            .values(text=None)
+        ).rowcount  # type: ignore[attr-defined]
+    )
+    return Purged(
+        notes=notes, locations=locations, messages=messages, thread_messages=thread_messages
+    )

@@ -333,7 +333,10 @@ async def test_the_daily_retention_job_removes_only_old_notes_and_locations(
 
     caplog.set_level(logging.INFO, logger="bot.privacy")
     await job.run(bot.application)
-    assert "removed 2 notes and 1 locations older than 90 days; redacted 1" in caplog.text
+    assert (
+        "removed 2 notes and 1 locations older than 90 days and the words of 0 messages "
+        "in calls for help closed before then; redacted 1 outbox copies" in caplog.text
+    )
 
     with session_scope(bot.engine) as session:
         kept = [(c.kind, c.note, c.latitude) for c in checkins_of(session, staff_id=sam.id or 0)]

@@ -23,6 +23,7 @@ from db import subscriptions as subs
 from db.checkins import Answer, CheckIn, CheckInKind, RollCall, RollCallAnswer, RollCallMember
 from db.deliveries import Recipient
 from db.engine import session_scope
+from db.incidents import HelpCall, HelpMessage
 from db.leads import LeadCountry
 from db.models import (
     Acknowledgement,
@@ -696,6 +697,8 @@ def test_retention_redacts_every_kind_of_finished_copy_older_than_the_limit(
             "rollcall:2:help:1": DeliveryKind.HELP_ALERT,
             "rollcall:2:safe:1": DeliveryKind.SAFE_AGAIN,
             "rollcall:2:deadline": DeliveryKind.ROLLCALL_REPORT,
+            "call:1:message:1": DeliveryKind.HELP_MESSAGE,
+            "call:1:reply:2": DeliveryKind.HELP_REPLY,
         }
         others = {f"other:{kind}": kind for kind in DeliveryKind if kind not in details.values()}
         detail_keys = list(details)
@@ -737,6 +740,51 @@ def test_retention_redacts_every_kind_of_finished_copy_older_than_the_limit(
     assert all(redacted[k][1] is not None for k in redacted.keys() - expected_keys)
     assert (purged.notes, purged.locations, purged.messages) == (0, 0, len(expected_keys))
     assert purged.total == len(expected_keys)
+
+
+def test_retention_clears_the_words_of_calls_for_help_closed_before_the_limit(
+    engine: Engine,
+) -> None:
+    keep = timedelta(days=30)
+    cutoff = NOW - keep
+    old, recent = cutoff - timedelta(days=2), cutoff + timedelta(days=1)
+    with session_scope(engine) as session:
+        sam = _person(session, "Sam", Role.STAFF)
+        lena = _person(session, "Lena", Role.LEAD)
+        calls = {}
+        # Closed long ago; closed after the limit; still open though old.
+        for name, closed in (("long ago", old), ("recently", recent), ("open", None)):
+            reason = "safe" if closed else None
+            call = HelpCall(
+                staff_id=sam.id or 0, opened_at=old, closed_at=closed, close_reason=reason
+            )
+            session.add(call)
+            session.flush()
+            calls[name] = call.id or 0
+            for sender, words in ((sam, f"{name}: men with guns outside"), (lena, "Stay put")):
+                session.add(
+                    HelpMessage(
+                        call_id=call.id or 0,
+                        sender_staff_id=sender.id,
+                        from_person=sender is sam,
+                        kind="text",
+                        text=words,
+                        chat_id=sender.chat_id,
+                        message_id=1,
+                        at=old,
+                    )
+                )
+        purged = privacy.purge_expired_details(session, now=NOW, keep=keep)
+        left = {
+            (m.call_id, m.from_person): (m.text, m.kind, m.at)
+            for m in session.exec(select(HelpMessage)).all()
+        }
+    assert purged.thread_messages == 2
+    # Who wrote, what kind and when stay; the words of the call closed long ago go.
+    assert left[(calls["long ago"], True)] == (None, "text", old)
+    assert left[(calls["long ago"], False)] == (None, "text", old)
+    assert left[(calls["recently"], True)][0] == "recently: men with guns outside"
+    assert left[(calls["open"], True)][0] == "open: men with guns outside"
 
 
 def test_retention_keeps_what_is_exactly_at_the_limit_and_clears_half_locations(
