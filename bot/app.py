@@ -57,6 +57,7 @@ from db import migrations
 from db.engine import make_engine
 from db.models import Role, Staff
 from db.types import utcnow
+from schedules.curfew_text import places
 
 log = logging.getLogger(__name__)
 
@@ -138,11 +139,12 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     svc: Services = application.bot_data[SERVICES_KEY]
     if svc.settings.health_port:
         svc.health = serve_health(svc)  # first: a port in use stops start-up before any work
-    await menus.give_stranger_menu(application.bot, svc.commands)
-    # In the background: alerts must not wait for menus.
+    # In the background: alerts must not wait for menus, nor for the city gazetteer that
+    # `/subscribe Almaty` and the curfew reader load (about a second, in a thread).
     svc.menu_task = asyncio.create_task(
-        menus.bring_menus_up_to_date(application.bot, svc.engine, svc.commands), name="menus"
+        menus.on_startup(application.bot, svc.engine, svc.commands), name="menus"
     )
+    svc.warm_task = asyncio.create_task(asyncio.to_thread(places.warm), name="gazetteer")
     svc.dispatcher = Dispatcher(
         bot=application.bot, engine=svc.engine, settings=svc.settings, clock=svc.clock
     )
@@ -160,6 +162,8 @@ async def _post_stop(application: Application) -> None:  # type: ignore[type-arg
     svc: Services = application.bot_data[SERVICES_KEY]
     if svc.menu_task is not None:
         svc.menu_task.cancel()  # what it did not reach, the next start-up does
+    if svc.warm_task is not None:
+        svc.warm_task.cancel()
     if svc.health is not None:
         await svc.health.stop()
     if svc.dispatcher is not None:

@@ -37,6 +37,7 @@ class Services:
     health: HealthServer | None = None  # GET /healthz; started at start-up unless turned off
     commands: tuple[Command, ...] = ()  # the command table (bot.app.COMMANDS)
     menu_task: asyncio.Task[int] | None = None  # bringing people's menus up to date
+    warm_task: asyncio.Task[None] | None = None  # loading the city gazetteer at start-up
     link: TelegramLink | None = None  # when the bot last heard from Telegram (/healthz)
     # Whether a stranger, or someone whose update failed, is answered at all.
     stranger_replies: ReplyAllowance = field(default_factory=ReplyAllowance)

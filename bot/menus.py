@@ -67,6 +67,17 @@ async def give_menu(bot: Bot, engine: Engine, table: Sequence[Command], person: 
     return True
 
 
+async def on_startup(bot: Bot, engine: Engine, table: Sequence[Command]) -> int:
+    """The strangers' default menu, then everyone's own: in the background, so that a
+    failure of Telegram's at that moment costs a menu (logged; the next start-up tries
+    again), never the start-up itself. How many people were given theirs."""
+    try:
+        await give_stranger_menu(bot, table)
+    except TelegramError as error:
+        log.warning("could not set the default command menu: %s", error)
+    return await bring_menus_up_to_date(bot, engine, table)
+
+
 async def bring_menus_up_to_date(bot: Bot, engine: Engine, table: Sequence[Command]) -> int:
     """Give their menu to everyone whose chat shows another; how many were given."""
     menus = {role: role_fingerprint(table, role) for role in Role}

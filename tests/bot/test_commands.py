@@ -7,6 +7,7 @@ import json
 import re
 from typing import Any
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 from telegram.ext import CommandHandler
@@ -126,7 +127,10 @@ def _chat_scope(chat_id: int) -> str:
 async def test_a_stranger_is_offered_only_enrolment_and_a_new_person_gets_their_menu(
     bot: RunningBot,
 ) -> None:
-    default = bot.fake.commands_by_scope['{"type":"all_private_chats"}']
+    everyone = '{"type":"all_private_chats"}'
+    # Set in the background at start-up, so that nothing waits for menus.
+    await bot.fake.await_for(lambda f: everyone in f.commands_by_scope)
+    default = bot.fake.commands_by_scope[everyone]
     assert _names(default) == ["start"]  # not /help_me, not anything of the staff's
     code = re.search(r"\?start=([\w-]+)", await bot.say(ADMIN_ID, "/invite"))
     assert code is not None
@@ -194,6 +198,22 @@ async def test_start_up_gives_menus_only_to_people_whose_menu_is_not_their_roles
         assert bot.services.menu_task is not None
         assert await bot.services.menu_task == 0
     assert [m for m, _ in fake.calls[before:] if m == "setMyCommands"] == ["setMyCommands"]
+
+
+async def test_a_menu_telegram_refuses_at_start_up_costs_the_menu_never_the_start(
+    settings: BotSettings,
+    engine: Engine,
+    fake: FakeTelegram,
+    clock: MutableClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake.fail_next("setMyCommands", status=502, description="Bad Gateway")
+    async with running_bot(settings, engine=engine, fake=fake, clock=clock) as bot:
+        assert bot.services.menu_task is not None
+        await bot.services.menu_task
+        # The bot is up and answering all the same.
+        assert "/source_add" in await bot.say(ADMIN_ID, "/help")
+    assert "could not set the default command menu: Bad Gateway" in caplog.text
 
 
 async def test_an_edited_command_does_nothing_again(bot: RunningBot) -> None:
