@@ -130,9 +130,9 @@ async def test_baseline_then_each_change_pushed_once_even_across_a_restart(
         # A departure advisory: pushed with an Acknowledge button, leads see who pressed it.
         feeds_server.serve("/ta.xml", state_feed(KZ_LEAVE, ST_TWO))
         (departure_id,) = await feeds.poll_source(again.services, source_id)
-        # It also starts a safety roll call for the country, which goes first.
+        # It also starts a safety roll call for the country, which comes after it.
         await fake.await_for(lambda f: len(f.messages_to(kz.chat_id)) == 2)
-        roll_call, message = fake.messages_to(kz.chat_id)
+        message, roll_call = fake.messages_to(kz.chat_id)
         assert "Safety roll call: Kazakhstan" in roll_call.text
         assert "DEPARTURE ADVISORY" in message.text and "Level 1 -&gt; Level 4" in message.text
         assert f"alert {departure_id}" in message.text
@@ -144,10 +144,15 @@ async def test_baseline_then_each_change_pushed_once_even_across_a_restart(
         assert message.reply_markup == {
             "inline_keyboard": [[{"text": "Acknowledge", "callback_data": f"ack:{departure_id}"}]]
         }
-        # The lead follows Kazakhstan too: let their copies arrive before they ask.
+        # The lead follows Kazakhstan too: let their copies (the advisory, then the live
+        # roll of the round it started) arrive before they ask.
         await fake.await_for(
-            lambda f: any("DEPARTURE" in m.text for m in f.messages_to(lead.chat_id))
+            lambda f: any("Roll call #" in m.text for m in f.messages_to(lead.chat_id))
         )
+        firsts = [m.text.split("\n")[0] for m in fake.messages_to(lead.chat_id)]
+        advisory = firsts.index("🚨 <b>DEPARTURE ADVISORY</b>: Kazakhstan")
+        assert advisory < firsts.index("🚨 <b>Safety roll call: Kazakhstan</b>")
+        assert advisory < firsts.index("📋 <b>Roll call #1: Kazakhstan</b>")
         waiting = await again.say(lead.telegram_user_id, f"/acks {departure_id}")
         assert "Not yet (2)" in waiting and "Kim in Almaty" in waiting
         again.fake.inject_callback(
