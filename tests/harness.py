@@ -38,6 +38,20 @@ def free_ports(count: int) -> list[int]:
         return [s.getsockname()[1] for s in sockets]
 
 
+def until_listening(port: int, *, timeout: float = 60.0) -> None:
+    """Wait until something accepts connections on 127.0.0.1:`port` (a process started by
+    a test binds its ports a little after it says it is up, later on a loaded machine)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class MutableClock:
     """Real time plus an offset that tests move forward instead of sleeping."""
 

@@ -24,7 +24,7 @@ from bot.settings import ConfigError, load_bot_settings
 from bot.sim.telegram.server import FakeTelegram
 from db.engine import session_scope
 from db.models import Role, Staff
-from tests.harness import ADMIN_ID, free_ports
+from tests.harness import ADMIN_ID, free_ports, until_listening
 
 # Runs the dutybot process itself (left out of mutation runs: the mutants live in this one).
 pytestmark = pytest.mark.process
@@ -65,8 +65,9 @@ def webhook_bot(
             stderr=stderr,
         )
         try:
-            # setWebhook is called once PTB's server is listening.
+            # PTB calls setWebhook just before its server starts listening.
             fake.wait_for(lambda f: f.webhook is not None, timeout=60)
+            until_listening(webhook_port)
             yield (
                 f"http://127.0.0.1:{webhook_port}/telegram/updates",
                 f"http://127.0.0.1:{health_port}/healthz",
