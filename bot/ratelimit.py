@@ -97,12 +97,15 @@ def retry_after_seconds(error: RetryAfter) -> float:
 def spends_budget(endpoint: str) -> bool:
     """Whether a Bot API call is a message Telegram counts against its flood limits.
 
-    Edits are counted too: Telegram does not say they are free, and a live roll or a
-    broadcast report edited every few seconds must not push the alerts over the limit.
+    Edits, pins and unpins are counted too: Telegram does not say they are free, and a
+    live roll or a broadcast report edited every few seconds, or every follower's card
+    brought up to date, must not push the alerts over the limit.
     """
     if endpoint == "sendChatAction":
         return False
-    return endpoint.startswith(("send", "copyMessage", "forwardMessage", "editMessage"))
+    return endpoint.startswith(
+        ("send", "copyMessage", "forwardMessage", "editMessage", "pinChatMessage", "unpinChat")
+    )
 
 
 class SendBudget(BaseRateLimiter[int]):

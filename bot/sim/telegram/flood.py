@@ -1,8 +1,10 @@
 """Telegram's flood control, as the simulated Telegram applies it to messages sent.
 
-Only sendMessage and sendDocument are limited (not edits): one message a second to a
-chat, and a token bucket over all chats. A message over either limit is answered with
-429 and ``retry_after``, as Telegram does, and does not count against the limits.
+Messages sent (sendMessage, sendDocument, copyMessage), edits, pins and unpins are
+limited: one a second to a chat, and a token bucket over all chats. Telegram does not
+say how it counts edits and pins; the fake takes the strictest reading. A request over
+either limit is answered with 429 and ``retry_after``, as Telegram does, and does not
+count against the limits.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from bot.sim.telegram.errors import ApiError
 
 @dataclass
 class RateLimits:
-    """Flood-control model. Only sendMessage/sendDocument are limited (not edits)."""
+    """Flood-control model: messages, edits, pins and unpins all count."""
 
     global_per_second: float = 30.0  # token bucket, capacity == rate
     per_chat_per_second: float = 1.0  # min interval 1/rate between messages to one chat

@@ -1,0 +1,239 @@
+"""Pinned country cards: each person's card per followed country, and the contacts the
+country's leads put on it.
+
+A card row holds what the card should say (`text`) and what Telegram has confirmed (the
+message, the text shown, whether it is pinned). Every change queues one outbox row for
+the card, unless one is still waiting: that one is brought up to the new text instead,
+so changes close together make one edit of the latest text. The dispatcher then takes
+the one step the card needs next (`next_step`) and records it (`record_step`); the row
+stays queued until the card shows what it should.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import delete, update
+from sqlmodel import Session, col, select
+
+from db import deliveries
+from db.deliveries import CardState, Recipient
+from db.models import CountryCard, CountryContacts, Delivery, DeliveryKind, DeliveryStatus, Priority
+
+
+class Step(StrEnum):
+    """One request to Telegram that brings a card closer to what it should show."""
+
+    SEND = "send"  # a new card message
+    EDIT = "edit"  # the text changed
+    PIN = "pin"
+    UNPIN = "unpin"  # no longer followed
+    UNPIN_STALE = "unpin stale"  # an older copy replaced by a fresh one
+    GONE = "gone"  # not a request: Telegram says the message is gone (deleted by them)
+
+
+def next_step(card: CardState) -> Step | None:
+    """What the card needs next; None when it shows what it should."""
+    if card.message_id is None:
+        # A card for a country no longer followed is not sent anew just to say so.
+        return Step.SEND if card.following else None
+    if card.shown_text != card.text:
+        return Step.EDIT
+    if card.following and not card.pinned:
+        return Step.PIN
+    if not card.following and card.pinned:
+        return Step.UNPIN
+    if card.stale_message_id is not None:
+        return Step.UNPIN_STALE  # last: the person is never left without a pinned card
+    return None
+
+
+def state_of(card: CountryCard) -> CardState:
+    return CardState(
+        card_id=card.id or 0,
+        text=card.text,
+        following=card.following,
+        message_id=card.message_id,
+        shown_text=card.shown_text,
+        pinned=card.pinned,
+        stale_message_id=card.stale_message_id,
+    )
+
+
+def card_of(session: Session, *, staff_id: int, country: str) -> CountryCard | None:
+    return session.exec(
+        select(CountryCard).where(CountryCard.staff_id == staff_id, CountryCard.country == country)
+    ).first()
+
+
+def cards_of(session: Session, *, staff_id: int) -> Sequence[CountryCard]:
+    return session.exec(
+        select(CountryCard)
+        .where(CountryCard.staff_id == staff_id)
+        .order_by(col(CountryCard.country))
+    ).all()
+
+
+def followed_cards(session: Session, *, country: str) -> Sequence[CountryCard]:
+    """The cards of `country` kept up to date: those of the people who follow it."""
+    return session.exec(
+        select(CountryCard)
+        .where(CountryCard.country == country, col(CountryCard.following).is_(True))
+        .order_by(col(CountryCard.id))
+    ).all()
+
+
+def show(
+    session: Session,
+    *,
+    staff_id: int,
+    chat_id: int,
+    country: str,
+    text: str,
+    now: datetime,
+    following: bool = True,
+    fresh: bool = False,
+    not_before: datetime | None = None,
+) -> CountryCard | None:
+    """Make a person's card of `country` say `text`; queue what that takes.
+
+    `fresh`: send it as a new message (and unpin the old one once the new one is
+    pinned), as `/card` and a new subscription do; otherwise the message is edited.
+    A card that already says `text` queues nothing. Returns the card, or None when there
+    is no card to tell that the country is no longer followed.
+    """
+    card = card_of(session, staff_id=staff_id, country=country)
+    if card is None:
+        if not following:
+            return None
+        card = CountryCard(staff_id=staff_id, country=country, chat_id=chat_id, text=text)
+    elif not fresh and card.text == text and card.following == following:
+        return card
+    if fresh and card.message_id is not None:
+        if card.pinned and card.stale_message_id is None:
+            card.stale_message_id = card.message_id
+        card.message_id, card.shown_text, card.pinned = None, None, False
+    card.chat_id = chat_id
+    card.text = text
+    card.following = following
+    card.version += 1
+    card.updated_at = now
+    session.add(card)
+    session.flush()
+    _queue(session, card=card, now=now, not_before=not_before)
+    return card
+
+
+def _queue(
+    session: Session, *, card: CountryCard, now: datetime, not_before: datetime | None
+) -> None:
+    """One outbox row waiting per card: a waiting one takes the new text (the dispatcher
+    reads the card's text when it sends anyway); otherwise a new row is queued."""
+    assert card.id is not None
+    waiting = session.execute(
+        update(Delivery)
+        .where(
+            col(Delivery.card_id) == card.id,
+            col(Delivery.status) == DeliveryStatus.PENDING.value,
+        )
+        .values(text=card.text)
+    ).rowcount  # type: ignore[attr-defined]
+    if waiting:
+        return
+    deliveries.enqueue(
+        session,
+        kind=DeliveryKind.COUNTRY_CARD,
+        dedupe_key=f"card:{card.id}:{card.version}",
+        recipients=[Recipient(staff_id=card.staff_id, chat_id=card.chat_id)],
+        parts=[card.text],
+        priority=Priority.CARD,
+        now=now,
+        card_id=card.id,
+        not_before=not_before,
+    )
+
+
+def record_step(
+    session: Session,
+    *,
+    delivery_id: int,
+    card_id: int,
+    step: Step | None,
+    attempts: int,
+    now: datetime,
+    text: str | None = None,
+    message_id: int | None = None,
+) -> Step | None:
+    """Record a step Telegram confirmed (`text` is what SEND or EDIT put there, and SEND
+    gives the `message_id`; None: there was nothing to do). The row is done when the
+    card needs nothing more, else it stays queued for the next step, which is returned."""
+    card = session.get(CountryCard, card_id)
+    if card is None:  # the person was forgotten meanwhile; the row went with them
+        return None
+    if step is Step.SEND:
+        card.message_id, card.shown_text, card.pinned = message_id, text, False
+    elif step is Step.EDIT:
+        card.shown_text = text
+    elif step is Step.PIN:
+        card.pinned = True
+    elif step is Step.UNPIN:
+        card.pinned = False
+    elif step is Step.UNPIN_STALE:
+        card.stale_message_id = None
+    elif step is Step.GONE:
+        card.message_id, card.shown_text, card.pinned = None, None, False
+    session.add(card)
+    session.flush()
+    following = next_step(state_of(card))
+    values: dict[str, object]
+    if following is None:
+        values = {
+            "status": DeliveryStatus.SENT.value,
+            "telegram_message_id": card.message_id,
+            "sent_at": now,
+            "last_error": None,
+        }
+    else:
+        # Not an attempt that failed: the claim is undone and the next step is due now
+        # (the chat's own interval spaces it from this one).
+        values = {
+            "status": DeliveryStatus.PENDING.value,
+            "attempts": attempts,
+            "next_attempt_at": now,
+        }
+    session.execute(update(Delivery).where(col(Delivery.id) == delivery_id).values(**values))
+    return following
+
+
+# -- the leads' part -----------------------------------------------------------------------
+def contacts_of(session: Session, *, country: str) -> list[str]:
+    """The emergency numbers and embassy contacts a lead set for `country`, in order."""
+    row = session.exec(select(CountryContacts).where(CountryContacts.country == country)).first()
+    return [line for line in (row.entries.splitlines() if row else []) if line]
+
+
+def set_contacts(
+    session: Session, *, country: str, entries: Sequence[str], by_staff_id: int, now: datetime
+) -> None:
+    """Replace `country`'s contacts; no entries clears them."""
+    row = session.exec(select(CountryContacts).where(CountryContacts.country == country)).first()
+    if not entries:
+        if row is not None:
+            session.delete(row)
+            session.flush()
+        return
+    if row is None:
+        row = CountryContacts(country=country)
+    row.entries = "\n".join(entries)
+    row.set_by_staff_id = by_staff_id
+    row.updated_at = now
+    session.add(row)
+    session.flush()
+
+
+def forget_cards(session: Session, *, staff_id: int) -> int:
+    """Delete a person's cards (their outbox rows go with them)."""
+    result = session.execute(delete(CountryCard).where(col(CountryCard.staff_id) == staff_id))
+    return int(result.rowcount)  # type: ignore[attr-defined]
