@@ -24,6 +24,7 @@ from telegram.ext import (
 
 from bot import broadcasts, contacts, enrolment, feeds, leads, menus, privacy, subscriptions
 from bot.access import requires
+from bot.cards import handlers as cards
 from bot.commands import Command
 from bot.context import SERVICES_KEY, Context, Services, services
 from bot.curfews import handlers as curfews
@@ -189,6 +190,13 @@ COMMANDS: tuple[Command, ...] = (
         "curfew", "", "curfews where you are, in local time and UTC", Role.STAFF, curfews.cmd_curfew
     ),
     Command(
+        "card",
+        "<country>",
+        "a fresh copy of a country's card, pinned here and readable offline",
+        Role.STAFF,
+        cards.cmd_card,
+    ),
+    Command(
         "remind",
         "<30|1h|1h30|off>",
         "when to remind you before a curfew starts",
@@ -277,6 +285,14 @@ COMMANDS: tuple[Command, ...] = (
         curfews.cmd_curfew_set,
     ),
     Command("curfew_end", "<id>", "lift a curfew early", Role.LEAD, curfews.cmd_curfew_end),
+    Command(
+        "card_set",
+        "<country> [entry; entry ...]",
+        "emergency numbers and embassy contacts on a country's cards, e.g. "
+        "/card_set KZ Police 102; Ambulance 103",
+        Role.LEAD,
+        cards.cmd_card_set,
+    ),
     Command(
         "curfews", "[country]", "active curfews with their ids", Role.LEAD, curfews.cmd_curfews
     ),

@@ -12,15 +12,24 @@ stays queued until the card shows what it should.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, or_, update
 from sqlmodel import Session, col, select
 
 from db import deliveries
 from db.deliveries import CardState, Recipient
-from db.models import CountryCard, CountryContacts, Delivery, DeliveryKind, DeliveryStatus, Priority
+from db.models import (
+    Alert,
+    CountryCard,
+    CountryContacts,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    Priority,
+)
 
 
 class Step(StrEnum):
@@ -205,6 +214,57 @@ def record_step(
         }
     session.execute(update(Delivery).where(col(Delivery.id) == delivery_id).values(**values))
     return following
+
+
+# -- what a card shows ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Advisory:
+    """A country's latest advisory level and departure advisory, as official feeds said."""
+
+    level: int | None = None
+    level_at: datetime | None = None  # when the feed published it (else: when it was read)
+    departure: bool = False
+    departure_at: datetime | None = None
+    departure_alert_id: int | None = None
+
+
+def advisory_of(session: Session, *, country: str) -> Advisory:
+    """The newest level any feed gave for `country`, and whether a departure advisory is in
+    force: the newest feed alert that gives a level or calls for departure decides (a
+    later level without the call means it was lifted)."""
+    newest = (
+        col(Alert.published_at).desc().nulls_last(),
+        col(Alert.created_at).desc(),
+        col(Alert.id).desc(),
+    )
+    leveled = session.exec(
+        select(Alert)
+        .where(
+            Alert.country == country,
+            col(Alert.source_id).is_not(None),
+            col(Alert.level).is_not(None),
+        )
+        .order_by(*newest)
+    ).first()
+    deciding = session.exec(
+        select(Alert)
+        .where(
+            Alert.country == country,
+            col(Alert.source_id).is_not(None),
+            or_(col(Alert.level).is_not(None), col(Alert.departure).is_(True)),
+        )
+        .order_by(*newest)
+    ).first()
+    departure = deciding is not None and deciding.departure
+    return Advisory(
+        level=leveled.level if leveled else None,
+        level_at=(leveled.published_at or leveled.created_at) if leveled else None,
+        departure=departure,
+        departure_at=(deciding.published_at or deciding.created_at)
+        if deciding and departure
+        else None,
+        departure_alert_id=deciding.id if deciding and departure else None,
+    )
 
 
 # -- the leads' part -----------------------------------------------------------------------

@@ -3,8 +3,9 @@
 Tests read what each chat received (``messages_to``, ``current_text``,
 ``current_markup``, ``pinned``, ``pinned_texts``; the raw records are ``sent``,
 ``edits``, ``pins`` and ``callback_answers``), play the users (``inject_message``,
-``inject_edit``, ``inject_callback``, ``delete_message``), whose updates the bot picks up through ordinary ``getUpdates`` long polling, and wait for an outcome
-(``wait_for``, ``await_for``) instead of sleeping.
+``inject_edit``, ``inject_callback``, ``delete_message``), whose updates the bot picks
+up through ordinary ``getUpdates`` long polling, and wait for an outcome (``wait_for``,
+``await_for``) instead of sleeping.
 """
 
 from __future__ import annotations

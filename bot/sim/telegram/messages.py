@@ -4,7 +4,8 @@ sendMessage, sendDocument, copyMessage, editMessageText, editMessageReplyMarkup,
 pinChatMessage and unpinChatMessage: each is checked as Telegram checks it (the chat,
 flood control, the text and the buttons, the message replied to, copied, edited or
 pinned), stored as Telegram stores it, and recorded in ``sent``, ``edits`` or ``pins``
-for tests to read. Edits, pins and unpins count against flood control like messages.
+for tests to read. Pins and unpins count against flood control like messages, and edits
+too when the limits say so (``RateLimits.count_edits``).
 """
 
 from __future__ import annotations
@@ -285,7 +286,7 @@ class MessageMethods(BotApiState):
     def _edit_message_text(self, params: dict[str, Any]) -> Any:
         chat_id, message_id, stored = self._message_to_edit(params)
         now = time.monotonic()
-        self._flood.check(chat_id, now)
+        self._flood.check_edit(chat_id, now)
         text = params.get("text")
         if not isinstance(text, str) or not text:
             raise bad_request("message text is empty")
@@ -311,7 +312,7 @@ class MessageMethods(BotApiState):
         self._set_text(stored, "text", plain, entities)
         self._raw_texts[(chat_id, message_id)] = text
         self._set_markup(stored, markup)
-        self._flood.accept(chat_id, now)
+        self._flood.accept_edit(chat_id, now)
         return self._record_edit(
             chat_id, message_id, text, markup, stored, parse_mode=params.get("parse_mode")
         )
@@ -319,13 +320,13 @@ class MessageMethods(BotApiState):
     def _edit_message_reply_markup(self, params: dict[str, Any]) -> Any:
         chat_id, message_id, stored = self._message_to_edit(params)
         now = time.monotonic()
-        self._flood.check(chat_id, now)
+        self._flood.check_edit(chat_id, now)
         markup = markup_param(params)
         check_markup(markup)
         if stored.get("reply_markup") == markup:
             raise bad_request(self._NOT_MODIFIED)
         self._set_markup(stored, markup)
-        self._flood.accept(chat_id, now)
+        self._flood.accept_edit(chat_id, now)
         return self._record_edit(chat_id, message_id, None, markup, stored)
 
     @staticmethod
