@@ -385,7 +385,7 @@ class MessageMethods(BotApiState):
 
     def _unpin_chat_message(self, params: dict[str, Any]) -> Any:
         chat_id = self._target_chat(params)
-        message_id = int_param(params, "message_id")
+        message_id = int_param(params, "message_id", required=False)
         now = time.monotonic()
         self._flood.check(chat_id, now)
         pinned = self._pinned.setdefault(chat_id, [])
