@@ -7,13 +7,17 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
+from bot import feeds
 from bot.cards.rules import set_card_contacts
+from bot.sim.feeds import feed_server
 from bot.sim.telegram.flood import RateLimits
-from db import cards
+from db import cards, sources
 from db.engine import session_scope
 from db.models import CountryCard, Role, Staff
 from tests.bot.test_curfews import MORNING, _last_button, _set_almaty_curfew
+from tests.bot.test_feeds import KZ_CALM, KZ_LEAVE
 from tests.harness import RunningBot, until_recorded
+from tests.schedules.sources.samples import state_feed
 
 TONIGHT_23_07 = "23:00 Almaty (17:00 UTC) to 07:00 Almaty (01:00 UTC)"
 TONIGHT_22_06 = "22:00 Almaty (16:00 UTC) to 06:00 Almaty (00:00 UTC)"
@@ -257,3 +261,40 @@ async def test_card_sends_a_fresh_copy_and_unpins_the_old_one(bot: RunningBot) -
     assert "I don't know the country" in await bot.say(kim.telegram_user_id, "/card Atlantis")
     await until_recorded(bot.engine)
     assert len(bot.fake.pinned(kim.chat_id)) == 1
+
+
+async def test_help_lists_card_for_everyone_and_card_set_for_leads(bot: RunningBot) -> None:
+    lead = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+    kim = bot.enrol("Kim")
+    staff_help = await bot.say(kim.telegram_user_id, "/help")
+    lead_help = await bot.say(lead.telegram_user_id, "/help")
+    assert "/card &lt;country&gt;: a fresh copy" in staff_help and "/card_set" not in staff_help
+    assert "/card &lt;country&gt;" in lead_help
+    assert "/card_set &lt;country&gt; [entry; entry ...]: emergency numbers" in lead_help
+
+
+async def test_a_level_change_and_departure_advisory_from_a_feed_edit_the_cards(
+    bot: RunningBot,
+) -> None:
+    kim = bot.enrol("Kim")
+    await _follow(bot, kim)
+    with feed_server() as feeds_server:
+        feeds_server.serve("/ta.xml", state_feed(KZ_CALM))
+        with session_scope(bot.engine) as session:
+            source = sources.add(
+                session, kind="us-state", url=feeds_server.url("/ta.xml"), country=None
+            )
+            assert source is not None and source.id is not None
+            source_id = source.id
+        assert await feeds.poll_source(bot.services, source_id) == []  # the baseline
+        feeds_server.serve("/ta.xml", state_feed(KZ_LEAVE))
+        (alert_id,) = await feeds.poll_source(bot.services, source_id)
+    await _card(
+        bot,
+        kim,
+        "<b>Advisory level 4</b> since",
+        "🚨 <b>Departure advisory in force</b> since",
+        f"(alert {alert_id}).",
+        hides=("No departure advisory.",),
+    )
+    await until_recorded(bot.engine)
