@@ -29,6 +29,7 @@ from db.models import (
     DeliveryKind,
     DeliveryStatus,
     Priority,
+    Staff,
 )
 
 
@@ -86,10 +87,16 @@ def cards_of(session: Session, *, staff_id: int) -> Sequence[CountryCard]:
 
 
 def followed_cards(session: Session, *, country: str) -> Sequence[CountryCard]:
-    """The cards of `country` kept up to date: those of the people who follow it."""
+    """The cards of `country` kept up to date: those of the people who follow it and whom
+    Telegram still reaches (a person who writes again gets theirs with the next change)."""
     return session.exec(
         select(CountryCard)
-        .where(CountryCard.country == country, col(CountryCard.following).is_(True))
+        .join(Staff, col(Staff.id) == CountryCard.staff_id)
+        .where(
+            CountryCard.country == country,
+            col(CountryCard.following).is_(True),
+            col(Staff.reachable).is_(True),
+        )
         .order_by(col(CountryCard.id))
     ).all()
 

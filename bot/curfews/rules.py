@@ -229,6 +229,17 @@ def queue_due_curfew_messages(svc: Services) -> int:
     return queued
 
 
+def refresh_curfew_cards(svc: Services) -> int:
+    """Bring the cards of countries under curfew up to date; they show tonight's times,
+    so a new local day (or a new UTC offset) changes them. How many cards changed."""
+    with session_scope(svc.engine) as session:
+        countries = {c.country for c in curfews.active(session)}
+        changed = refresh_country_cards(session, countries=countries, now=svc.clock())
+    if changed:
+        svc.wake_dispatcher()
+    return changed
+
+
 def _expiry(curfew: Curfew) -> datetime | None:
     if curfew.last_day is None:
         return None

@@ -4,11 +4,14 @@ its contacts, collapses a burst of changes into few edits, and comes back when d
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlmodel import select
 
 from bot import feeds
 from bot.cards.rules import set_card_contacts
+from bot.curfews.rules import refresh_curfew_cards
 from bot.sim.feeds import feed_server
 from bot.sim.telegram.flood import RateLimits
 from db import cards, sources
@@ -298,3 +301,17 @@ async def test_a_level_change_and_departure_advisory_from_a_feed_edit_the_cards(
         hides=("No departure advisory.",),
     )
     await until_recorded(bot.engine)
+
+
+async def test_cards_under_curfew_move_on_to_the_next_night_once_a_day(bot: RunningBot) -> None:
+    bot.clock.set(MORNING)
+    lead = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+    kim = bot.enrol("Kim")
+    card_id = await _follow(bot, kim)
+    await _set_almaty_curfew(bot, lead.telegram_user_id)
+    await _card(bot, kim, f"tonight (06 Jan) {TONIGHT_23_07}")
+    await until_recorded(bot.engine)
+    assert refresh_curfew_cards(bot.services) == 0  # the same night: nothing to edit
+    bot.clock.set(datetime(2022, 1, 7, 4, 0, tzinfo=UTC))
+    assert refresh_curfew_cards(bot.services) == 1
+    assert await _card(bot, kim, f"tonight (07 Jan) {TONIGHT_23_07}") == card_id
