@@ -471,9 +471,8 @@ class Dispatcher:
                 text=text,
                 message_id=message_id,
             )
-        if following is not None:
-            self.wake()
-        else:
+        # A next step waits for the chat's own interval; the loop finds it then.
+        if following is None:
             self.sent_count += 1
 
     # -- recording what Telegram confirmed, a few at a time -------------------------

@@ -171,6 +171,66 @@ def _queue(
     )
 
 
+def show_many(session: Session, *, card_ids: Sequence[int], text: str, now: datetime) -> None:
+    """`show` for many cards at once, in a few statements whatever their number: each
+    card is to say `text`, and is edited (its waiting row brought up to the new text,
+    or a new row queued)."""
+    for start in range(0, len(card_ids), 500):
+        chunk = list(card_ids[start : start + 500])
+        session.execute(
+            update(CountryCard)
+            .where(col(CountryCard.id).in_(chunk))
+            .values(text=text, version=CountryCard.version + 1, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        waiting = set(
+            session.exec(
+                select(Delivery.card_id).where(
+                    col(Delivery.card_id).in_(chunk),
+                    Delivery.status == DeliveryStatus.PENDING.value,
+                )
+            ).all()
+        )
+        if waiting:
+            session.execute(
+                update(Delivery)
+                .where(
+                    col(Delivery.card_id).in_(waiting),
+                    col(Delivery.status) == DeliveryStatus.PENDING.value,
+                )
+                .values(text=text)
+                .execution_options(synchronize_session=False)
+            )
+        fresh = session.exec(
+            select(
+                CountryCard.id, CountryCard.staff_id, CountryCard.chat_id, CountryCard.version
+            ).where(col(CountryCard.id).in_([i for i in chunk if i not in waiting]))
+        ).all()
+        deliveries.insert_rows(
+            session,
+            [
+                {
+                    "dedupe_key": f"card:{card_id}:{version}",
+                    "kind": DeliveryKind.COUNTRY_CARD.value,
+                    "card_id": card_id,
+                    "staff_id": staff_id,
+                    "chat_id": chat_id,
+                    "part": 0,
+                    "priority": int(Priority.CARD),
+                    "text": text,
+                    "status": DeliveryStatus.PENDING.value,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for card_id, staff_id, chat_id, version in fresh
+            ],
+        )
+    for loaded in list(session.identity_map.values()):
+        if isinstance(loaded, CountryCard):
+            session.expire(loaded)  # loaded before these statements: out of date now
+
+
 def record_step(
     session: Session,
     *,

@@ -148,6 +148,12 @@ def enqueue(
         for r in recipients
         for index, text in enumerate(parts)
     ]
+    return insert_rows(session, rows)
+
+
+def insert_rows(session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert outbox rows given as column values, skipping those already queued (same
+    dedupe key, person and part); how many were new."""
     if not rows:
         return 0
     connection = session.connection()

@@ -47,18 +47,12 @@ def refresh_country_cards(session: Session, *, countries: Iterable[str], now: da
         if not followed:
             continue
         text = render_card(session, country=country, now=now)
-        for card in followed:
-            # A card is not edited just to show a newer "Updated" time.
-            if without_stamp(card.text) != without_stamp(text):
-                cards.show(
-                    session,
-                    staff_id=card.staff_id,
-                    chat_id=card.chat_id,
-                    country=country,
-                    text=text,
-                    now=now,
-                )
-                changed += 1
+        # A card is not edited just to show a newer "Updated" time.
+        outdated = [
+            card.id or 0 for card in followed if without_stamp(card.text) != without_stamp(text)
+        ]
+        cards.show_many(session, card_ids=outdated, text=text, now=now)
+        changed += len(outdated)
     return changed
 
 

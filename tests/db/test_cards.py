@@ -195,3 +195,43 @@ def test_a_copy_of_their_data_lists_their_cards_and_forgetting_them_drops_them(
         privacy.forget(session, staff_id=kim.id or 0, configured_admin_ids=(), now=NOW)
         assert session.exec(select(CountryCard)).all() == []
         assert _card_rows(session) == []
+
+
+def test_many_cards_change_at_once_each_with_one_waiting_row(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        kim, sam = _person(session), _person(session, 7_300_000_002)
+        for person in (kim, sam):
+            cards.show(
+                session,
+                staff_id=person.id or 0,
+                chat_id=person.chat_id,
+                country="KZ",
+                text="first",
+                now=NOW,
+            )
+        # Kim's card is sent and pinned (its row done); Sam's still waits.
+        for step in (Step.SEND, Step.PIN):
+            (row,) = deliveries.claim_due(session, now=NOW, limit=10, busy_chats=[sam.chat_id])
+            assert row.card is not None
+            cards.record_step(
+                session,
+                delivery_id=row.id,
+                card_id=row.card.card_id,
+                step=step,
+                attempts=row.attempts,
+                now=NOW,
+                text="first",
+                message_id=3,
+            )
+        assert [r.status for r in _card_rows(session)] == ["sent", "pending"]
+        ids = [c.id or 0 for c in cards.followed_cards(session, country="KZ")]
+        cards.show_many(session, card_ids=ids, text="second", now=NOW)
+        assert [(r.staff_id, r.text, r.status) for r in _card_rows(session)] == [
+            (kim.id, "first", "sent"),
+            (sam.id, "second", "pending"),
+            (kim.id, "second", "pending"),
+        ]
+        assert [(c.text, c.version) for c in cards.followed_cards(session, country="KZ")] == [
+            ("second", 2),
+            ("second", 2),
+        ]
