@@ -67,8 +67,9 @@ class Rank(IntEnum):
     """Who gets the next slot when the budget is short; lower goes first.
 
     The outbox's deliveries go by their own `Priority` (a call for help or a roll call
-    first, routine notices last). Replies to enrolled people come after every alert
-    (critical, high and normal deliveries) but before routine notices, so that a person
+    first, routine notices and then pinned country cards last). Replies to enrolled
+    people come after every alert (critical, high and normal deliveries) but before
+    routine notices and cards, so that a person
     pressing "I'm safe" during a routine fan-out to thousands is not kept waiting a
     minute; each reply costs the alerts one slot at most. Replies to strangers come after
     everything: nobody outside the programme can delay what is sent to those in it.

@@ -14,9 +14,10 @@ from bot.cards.rules import set_card_contacts
 from bot.curfews.rules import refresh_curfew_cards
 from bot.sim.feeds import feed_server
 from bot.sim.telegram.flood import RateLimits
-from db import cards, sources
+from db import cards, deliveries, sources
+from db.deliveries import Recipient
 from db.engine import session_scope
-from db.models import CountryCard, Role, Staff
+from db.models import CountryCard, DeliveryKind, Priority, Role, Staff
 from tests.bot.test_curfews import MORNING, _last_button, _set_almaty_curfew
 from tests.bot.test_feeds import KZ_CALM, KZ_LEAVE
 from tests.harness import RunningBot, until_recorded
@@ -315,3 +316,34 @@ async def test_cards_under_curfew_move_on_to_the_next_night_once_a_day(bot: Runn
     bot.clock.set(datetime(2022, 1, 7, 4, 0, tzinfo=UTC))
     assert refresh_curfew_cards(bot.services) == 1
     assert await _card(bot, kim, f"tonight (07 Jan) {TONIGHT_23_07}") == card_id
+
+
+@pytest.mark.telegram_chat_limit
+async def test_an_alert_goes_before_a_card_edit_queued_with_it(bot: RunningBot) -> None:
+    bot.clock.set(MORNING)
+    lead = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+    kim = bot.enrol("Kim")
+    card_id = await _follow(bot, kim)
+    await until_recorded(bot.engine)
+    with session_scope(bot.engine) as session:
+        # The card change is queued first, the alert after it, in one go.
+        set_card_contacts(session, person=lead, country="KZ", raw="Police 102", now=bot.clock())
+        deliveries.enqueue(
+            session,
+            kind=DeliveryKind.BROADCAST,
+            dedupe_key="alert:test",
+            recipients=[Recipient(kim.id or 0, kim.chat_id)],
+            parts=["Stay indoors tonight."],
+            priority=Priority.ROUTINE,
+            now=bot.clock(),
+        )
+    bot.services.wake_dispatcher()
+    await _card(bot, kim, "• Police 102")
+    calls = [
+        method
+        for method, params in bot.fake.calls
+        if str(params.get("chat_id")) == str(kim.chat_id) and method != "getUpdates"
+    ]
+    assert calls[-2:] == ["sendMessage", "editMessageText"]
+    assert bot.fake.messages_to(kim.chat_id)[-1].text == "Stay indoors tonight."
+    assert bot.fake.pinned(kim.chat_id) == [card_id]
