@@ -24,6 +24,7 @@ MAX_ENTRY = 100
 # Words that clear the list, as an empty /card_set does.
 _CLEAR_WORDS = {"clear", "none", "off", "-"}
 MAX_LEADS_SHOWN = 6
+MAX_LEAD_NAME = 40  # characters of each lead's name shown
 MAX_CURFEWS_SHOWN = 4
 
 
@@ -86,7 +87,7 @@ def card_text(
         lines.append(f"… and {len(nights) - MAX_CURFEWS_SHOWN} more: /curfew lists them.")
     if leads:
         shown = [
-            render.profile_link(p.display_name, p.telegram_user_id, p.username)
+            render.profile_link(p.display_name[:MAX_LEAD_NAME], p.telegram_user_id, p.username)
             for p in leads[:MAX_LEADS_SHOWN]
         ]
         more = len(leads) - MAX_LEADS_SHOWN

@@ -11,13 +11,16 @@ from sqlmodel import select
 
 from bot import feeds
 from bot.cards.rules import set_card_contacts
+from bot.cards.texts import MAX_ENTRIES, card_text, parse_contacts
 from bot.curfews.rules import refresh_curfew_cards
 from bot.sim.feeds import feed_server
 from bot.sim.telegram.flood import RateLimits
+from bot.sim.telegram.validation import check_message_text
 from db import cards, deliveries, sources
 from db.deliveries import Recipient
 from db.engine import session_scope
-from db.models import CountryCard, DeliveryKind, Priority, Role, Staff
+from db.models import CountryCard, Curfew, CurfewStatus, DeliveryKind, Priority, Role, Staff
+from db.refusal import Refusal
 from tests.bot.test_curfews import MORNING, _last_button, _set_almaty_curfew
 from tests.bot.test_feeds import KZ_CALM, KZ_LEAVE
 from tests.harness import RunningBot, until_recorded
@@ -347,3 +350,46 @@ async def test_an_alert_goes_before_a_card_edit_queued_with_it(bot: RunningBot) 
     assert calls[-2:] == ["sendMessage", "editMessageText"]
     assert bot.fake.messages_to(kim.chat_id)[-1].text == "Stay indoors tonight."
     assert bot.fake.pinned(kim.chat_id) == [card_id]
+
+
+def test_the_longest_card_fits_one_telegram_message() -> None:
+    """Every list on a card is bounded: the most a card can hold is still one message
+    Telegram accepts."""
+    leads = [
+        Staff(
+            id=n,
+            telegram_user_id=9_000_000_000 + n,
+            chat_id=9_000_000_000 + n,
+            display_name="W" * 200,
+            username="u" * 64,
+            role=Role.LEAD.value,
+        )
+        for n in range(10)
+    ]
+    nights = [
+        Curfew(
+            id=n,
+            country="KZ",
+            area="<&>" * 33,
+            zone="Asia/Almaty",
+            start="23:00",
+            end="07:00",
+            first_day=MORNING.date(),
+            last_day=MORNING.date(),
+            status=CurfewStatus.ACTIVE.value,
+        )
+        for n in range(6)
+    ]
+    contacts = parse_contacts("; ".join(f"{'&' * 90} +7 {n:06d}" for n in range(MAX_ENTRIES)))
+    text = card_text(
+        code="KZ",
+        advisory=cards.Advisory(level=4, level_at=MORNING, departure=True, departure_at=MORNING),
+        curfews=nights,
+        leads=leads,
+        contacts=contacts,
+        now=MORNING,
+    )
+    shown = check_message_text(text, "HTML")  # raises where Telegram would refuse it
+    assert "and 4 more" in shown and "… and 2 more: /curfew lists them." in shown
+    with pytest.raises(Refusal, match="at most 12"):
+        parse_contacts("; ".join(f"Police {n}" for n in range(MAX_ENTRIES + 1)))
