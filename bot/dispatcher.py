@@ -470,8 +470,10 @@ class Dispatcher:
                 now=self.clock(),
                 text=text,
                 message_id=message_id,
+                # The next step is due when the chat's own interval allows it, so that
+                # the loop does not look for it before then.
+                next_at=self.clock() + timedelta(seconds=self._chat_interval),
             )
-        # A next step waits for the chat's own interval; the loop finds it then.
         if following is None:
             self.sent_count += 1
 

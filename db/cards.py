@@ -241,6 +241,7 @@ def record_step(
     now: datetime,
     text: str | None = None,
     message_id: int | None = None,
+    next_at: datetime | None = None,
 ) -> Step | None:
     """Record a step Telegram confirmed (`text` is what SEND or EDIT put there, and SEND
     gives the `message_id`; None: there was nothing to do). The row is done when the
@@ -272,12 +273,12 @@ def record_step(
             "last_error": None,
         }
     else:
-        # Not an attempt that failed: the claim is undone and the next step is due now
-        # (the chat's own interval spaces it from this one).
+        # Not an attempt that failed: the claim is undone, and the next step is due
+        # `next_at` (when the chat's own interval allows it), else now.
         values = {
             "status": DeliveryStatus.PENDING.value,
             "attempts": attempts,
-            "next_attempt_at": now,
+            "next_attempt_at": next_at or now,
         }
     session.execute(update(Delivery).where(col(Delivery.id) == delivery_id).values(**values))
     return following
