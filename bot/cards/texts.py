@@ -103,7 +103,7 @@ def card_text(
     else:
         lines.append(f"None set yet (a lead adds them: /card_set {code}).")
     stamp = zones.local_and_utc(card_zone(code), now)
-    lines.append(f"<i>Updated {render.esc(stamp)}. Pinned here so it stays readable offline.</i>")
+    lines.append(f"<i>Updated {render.esc(stamp)}.</i>")
     return "\n".join(lines)
 
 

@@ -7,14 +7,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot import feeds
 from bot.cards.rules import set_card_contacts
 from bot.cards.texts import MAX_ENTRIES, card_text, parse_contacts
 from bot.curfews.rules import refresh_curfew_cards
+from bot.settings import BotSettings
 from bot.sim.feeds import feed_server
 from bot.sim.telegram.flood import RateLimits
+from bot.sim.telegram.server import FakeTelegram
 from bot.sim.telegram.validation import check_message_text
 from db import cards, deliveries, sources
 from db.deliveries import Recipient
@@ -23,7 +26,7 @@ from db.models import CountryCard, Curfew, CurfewStatus, DeliveryKind, Priority,
 from db.refusal import Refusal
 from tests.bot.test_curfews import MORNING, _last_button, _set_almaty_curfew
 from tests.bot.test_feeds import KZ_CALM, KZ_LEAVE
-from tests.harness import RunningBot, until_recorded
+from tests.harness import MutableClock, RunningBot, running_bot, until_recorded
 from tests.schedules.sources.samples import state_feed
 
 TONIGHT_23_07 = "23:00 Almaty (17:00 UTC) to 07:00 Almaty (01:00 UTC)"
@@ -393,3 +396,23 @@ def test_the_longest_card_fits_one_telegram_message() -> None:
     assert "and 4 more" in shown and "… and 2 more: /curfew lists them." in shown
     with pytest.raises(Refusal, match="at most 12"):
         parse_contacts("; ".join(f"Police {n}" for n in range(MAX_ENTRIES + 1)))
+
+
+async def test_a_card_step_cut_short_by_a_crash_is_taken_again_after_a_restart(
+    settings: BotSettings, engine: Engine, fake: FakeTelegram, clock: MutableClock
+) -> None:
+    clock.set(MORNING)
+    async with running_bot(settings, engine=engine, fake=fake, clock=clock) as bot:
+        lead = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+        kim = bot.enrol("Kim")
+        card_id = await _follow(bot, kim)
+        await until_recorded(engine)
+    # Stopped; then a change is queued and claimed, as by a dispatcher that died before
+    # Telegram answered: the row is left `sending`.
+    with session_scope(engine) as session:
+        set_card_contacts(session, person=lead, country="KZ", raw="Police 102", now=clock())
+        (claimed,) = deliveries.claim_due(session, now=clock(), limit=10)
+        assert claimed.card is not None
+    async with running_bot(settings, engine=engine, fake=fake, clock=clock) as bot:
+        assert await _card(bot, kim, "• Police 102") == card_id
+        await until_recorded(engine)
