@@ -83,11 +83,12 @@ async def cmd_card_set(update: Update, context: Context, person: Staff, message:
         await message.reply_text(reply)
         return
     svc.wake_dispatcher()
-    updating = (
-        "The card of 1 follower is being updated."
-        if change.cards == 1
-        else f"The cards of {change.cards} followers are being updated."
-    )
+    if change.cards == 0:
+        updating = "No follower has a card of it yet; every new card will show this."
+    elif change.cards == 1:
+        updating = "The card of 1 follower is being updated."
+    else:
+        updating = f"The cards of {change.cards} followers are being updated."
     if change.entries:
         listed = "\n".join(f"• {entry}" for entry in change.entries)
         await message.reply_text(f"{found.name}'s card now lists:\n{listed}\n{updating}")

@@ -163,6 +163,10 @@ async def test_card_set_changes_every_followers_card_and_only_a_lead_may(bot: Ru
     for person in (kim, sam):
         await _card(bot, person, "None set yet", hides=("Police",))
     assert "nothing changed" in await bot.say(lead.telegram_user_id, "/card_set KZ")
+    assert await bot.say(other.telegram_user_id, "/card_set Kyrgyzstan Police 102") == (
+        "Kyrgyzstan's card now lists:\n• Police 102\n"
+        "No follower has a card of it yet; every new card will show this."
+    )
 
 
 @pytest.mark.telegram_chat_limit
