@@ -80,6 +80,10 @@ async def test_a_new_follower_gets_the_card_pinned_silently(bot: RunningBot) -> 
     assert bot.fake.messages_to(kim.chat_id)[-1].message_id == card_id
     pins = [p for p in bot.fake.pins if p.chat_id == kim.chat_id]
     assert [(p.message_id, p.pinned, p.silent) for p in pins] == [(card_id, True, True)]
+    # A lead taking the country on is named on the card, edited in place.
+    max_lead = bot.enrol("Max Lead", role=Role.LEAD)
+    assert "You now lead" in await bot.say(max_lead.telegram_user_id, "/lead KZ")
+    assert await _card(bot, kim, "Lena Lead", "Max Lead") == card_id
 
 
 async def test_a_curfew_set_changed_and_ended_edits_every_followers_card(bot: RunningBot) -> None:
