@@ -37,15 +37,15 @@ async def _card(bot: RunningBot, person: Staff, *shows: str, hides: tuple[str, .
     """Wait until the one message pinned in the person's chat shows `shows` and none of
     `hides`; its message id."""
 
-    def ready(fake: object) -> bool:
-        texts = bot.fake.pinned_texts(person.chat_id)
+    def ready(fake: FakeTelegram) -> bool:
+        texts = fake.pinned_texts(person.chat_id)
         return (
             len(texts) == 1
             and all(s in texts[0] for s in shows)
             and not any(h in texts[0] for h in hides)
         )
 
-    await bot.fake.await_for(lambda f: ready(f))
+    await bot.fake.await_for(ready)
     return bot.fake.pinned(person.chat_id)[0]
 
 
