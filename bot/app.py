@@ -24,6 +24,7 @@ from telegram.ext import (
 
 from bot import broadcasts, contacts, enrolment, feeds, leads, menus, privacy, subscriptions
 from bot.access import requires
+from bot.cards import handlers as cards
 from bot.commands import (
     ALERTS,
     CALLS,
@@ -206,7 +207,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "subscribe",
         "<countries|cities>",
-        "get their alerts (a city follows its country)",
+        "get their alerts",
         Role.STAFF,
         subscriptions.cmd_subscribe,
         task=ALERTS,
@@ -228,17 +229,25 @@ COMMANDS: tuple[Command, ...] = (
         task=ALERTS,
     ),
     Command(
+        "card",
+        "KZ",
+        "its card, pinned, readable offline",
+        Role.STAFF,
+        cards.cmd_card,
+        task=ALERTS,
+    ),
+    Command(
         "remind",
         "<30|1h|off>",
-        "how long before a curfew to remind you",
+        "when to remind of curfews",
         Role.STAFF,
         curfews.cmd_remind,
         task=ALERTS,
     ),
     Command(
         "contact",
-        "[<phone>; <emergency contact>|off]",
-        "shown to your leads if you need help",
+        "[<phone>; <contact>|off]",
+        "for your leads if in need",
         Role.STAFF,
         contacts.cmd_contact,
         task=YOURSELF,
@@ -270,7 +279,7 @@ COMMANDS: tuple[Command, ...] = (
     # Leads.
     Command(
         "checkin",
-        "<country> [question] [deadline]",
+        "KZ [question] [2h]",
         "a safety roll call",
         Role.LEAD,
         rollcall.cmd_checkin,
@@ -278,7 +287,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "roll",
-        "[round|country]",
+        "[id|KZ]",
         "who is safe, in need, silent",
         Role.LEAD,
         rollcall.cmd_roll,
@@ -286,23 +295,23 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "broadcast",
-        "<country> <text>",
-        "a message to a country's staff",
+        "KZ <text>",
+        "message a country's staff",
         Role.LEAD,
         broadcasts.cmd_broadcast,
         task=REACH,
     ),
     Command(
         "roll_csv",
-        "<round|country>",
-        "a roll call as a spreadsheet",
+        "<id|KZ>",
+        "the roll as a spreadsheet",
         Role.LEAD,
         rollcall.cmd_roll_csv,
         task=REACH,
     ),
     Command(
         "checkin_end",
-        "<round|country>",
+        "<id|KZ>",
         "close a roll call",
         Role.LEAD,
         rollcall.cmd_checkin_end,
@@ -311,7 +320,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "incidents",
         "",
-        "open calls for help, who handles each",
+        "open calls for help, owners",
         Role.LEAD,
         incidents.cmd_incidents,
         task=CALLS,
@@ -321,7 +330,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "curfew_set",
-        "<country|city> <start>-<end> [until <date>]",
+        "<city|KZ> 23:00-07:00",
         "set a curfew",
         Role.LEAD,
         curfews.cmd_curfew_set,
@@ -329,7 +338,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "curfews",
-        "[country]",
+        "[KZ]",
         "active curfews, with ids",
         Role.LEAD,
         curfews.cmd_curfews,
@@ -339,7 +348,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "acks",
         "<alert id>",
-        "who acknowledged a departure advisory",
+        "who acknowledged it",
         Role.LEAD,
         feeds.cmd_acks,
         task=COVERAGE,
@@ -347,21 +356,27 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "countries",
         "",
-        "followers, and countries with no lead",
+        "followers, and any with no lead",
         Role.LEAD,
         subscriptions.cmd_countries,
         task=COVERAGE,
     ),
     Command(
         "lead",
-        "[country]",
+        "[KZ]",
         "the countries you answer for",
         Role.LEAD,
         leads.cmd_lead,
         task=COVERAGE,
     ),
+    Command("unlead", "KZ", "stop answering for it", Role.LEAD, leads.cmd_unlead, task=COVERAGE),
     Command(
-        "unlead", "<country>", "stop answering for one", Role.LEAD, leads.cmd_unlead, task=COVERAGE
+        "card_set",
+        "KZ <entries>",
+        "emergency numbers on its cards",
+        Role.LEAD,
+        cards.cmd_card_set,
+        task=COVERAGE,
     ),
     # Admins.
     Command(

@@ -58,8 +58,9 @@ def _line(command: Command) -> str:
 
 def help_text(table: Sequence[Command], role: Role, *, shown: Role | None = None) -> str:
     """/help: the commands of one role (the person's own unless `shown`, which must be one
-    they hold) in full, grouped by task with the urgent first; those of the lower roles
-    as one line of names each, so that every role's help fits one phone screen."""
+    they hold) in full, grouped by task with the urgent first; for each other role they
+    hold, one line with its urgent commands and the way to the rest, so that every
+    role's help fits one phone screen."""
     shown = shown or role
     own = [c for c in commands_for(table, role) if c.role is shown]
     lines = ["<b>What you can do</b>"]
@@ -71,10 +72,13 @@ def help_text(table: Sequence[Command], role: Role, *, shown: Role | None = None
         lines.append(_line(command))
     others = [r for r in Role if r.rank <= role.rank and r is not shown]
     for other in sorted(others, key=lambda r: -r.rank):
-        names = " ".join(
-            f"/{c.name}" for c in commands_for(table, other) if c.role is other and c.name != "help"
+        # The first task's commands (the urgent ones), and the way to the rest.
+        theirs = [c for c in commands_for(table, other) if c.role is other]
+        first = [f"/{c.name}" for c in theirs if c.task == theirs[0].task]
+        more = " …" if len(first) < len(theirs) else ""
+        lines.append(
+            f"<b>As {_ROLE_NAMES[other]}</b>: {' '.join(first)}{more} (all: /help {other.value})"
         )
-        lines.append(f"<b>As {_ROLE_NAMES[other]}</b>: {names} (/help {other.value})")
     return "\n".join(lines)
 
 

@@ -13,6 +13,13 @@ rate, and records every outcome in the database:
   queued for them stops, and their leads are told;
 - any other 400: the message itself is bad; it is marked failed and logged.
 
+A row for a pinned country card (db.cards) is not one message but the next step the
+card needs: send it, edit it to the card's latest text, pin it (silently) or unpin it.
+Each step is recorded on the card and the row stays queued until the card shows what
+it should, one step per turn of the chat's own rate. "Message is not modified" is a
+success; a card the person deleted is sent and pinned anew. Card rows go after every
+alert; one waiting longer than CARD_PATIENCE is raised to routine, so none starves.
+
 Claiming and recording in batches keeps the database to a few statements a second,
 whatever the rate. A crash can repeat only rows still `sending`: the ones on their way to
 Telegram and those confirmed in the last RECORD_SECONDS. Something more urgent queued
@@ -44,8 +51,9 @@ from telegram.ext import ExtBot
 from bot import render
 from bot.ratelimit import HAS_SLOT, SendBudget, delivery_rank, retry_after_seconds
 from bot.settings import Settings
-from db import deliveries, staff
+from db import cards, deliveries, staff
 from db import leads as lead_rules
+from db.cards import Step
 from db.deliveries import DueDelivery, Recipient
 from db.engine import session_scope
 from db.models import DeliveryKind, Priority, Staff
@@ -61,6 +69,11 @@ CLAIM_SECONDS = 0.5
 RECORD_SECONDS = 0.2
 # ... or as soon as there are this many.
 RECORD_BATCH = 200
+
+# A card update queued this long ago and still waiting goes up to routine priority ...
+CARD_PATIENCE = timedelta(minutes=10)
+# ... checked this often (seconds).
+CARD_PATIENCE_CHECK_SECONDS = 30.0
 
 # What the database raises when it is down, restarting or unreachable.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
@@ -115,6 +128,7 @@ class Dispatcher:
         self._record_timer: asyncio.TimerHandle | None = None
         # Claimed but not sent, and not yet given back (the database was unavailable).
         self._unreleased: list[int] = []
+        self._cards_checked_at = 0.0  # time.monotonic() of the last CARD_PATIENCE check
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -216,6 +230,10 @@ class Dispatcher:
 
     async def _dispatch_once(self) -> bool:
         self._wake.clear()
+        if time.monotonic() - self._cards_checked_at >= CARD_PATIENCE_CHECK_SECONDS:
+            with session_scope(self.engine) as session:
+                deliveries.promote_waiting(session, queued_before=self.clock() - CARD_PATIENCE)
+            self._cards_checked_at = time.monotonic()
         with session_scope(self.engine) as session:
             batch = deliveries.claim_due(
                 session, now=self.clock(), limit=self._claim_size, busy_chats=self._busy_chats()
@@ -283,6 +301,9 @@ class Dispatcher:
                 self.on_progress()
 
     async def _send_and_record(self, row: DueDelivery) -> None:
+        if row.card is not None:
+            await self._card_step(row, row.card)
+            return
         markup = (
             InlineKeyboardMarkup.de_json(row.reply_markup, self.bot) if row.reply_markup else None
         )
@@ -344,6 +365,117 @@ class Dispatcher:
         else:
             log.debug("delivery %d: sent", row.id, extra=_ids(row))
             self._confirm(row, message.message_id)
+
+    # -- country cards ---------------------------------------------------------------
+    async def _card_step(self, row: DueDelivery, card: deliveries.CardState) -> None:
+        """Take the one step the card needs next and record it (see db.cards)."""
+        step = cards.next_step(card)
+        text, message_id = card.text, card.message_id
+        try:
+            if step is Step.SEND:
+                sent = await self.bot.send_message(
+                    chat_id=row.chat_id,
+                    text=text,
+                    parse_mode=ParseMode.HTML,
+                    link_preview_options=None,
+                    rate_limit_args=HAS_SLOT,
+                )
+                message_id = sent.message_id
+            elif step is Step.EDIT:
+                assert message_id is not None
+                await self.bot.edit_message_text(
+                    chat_id=row.chat_id,
+                    message_id=message_id,
+                    text=text,
+                    parse_mode=ParseMode.HTML,
+                    rate_limit_args=HAS_SLOT,
+                )
+            elif step is Step.PIN:
+                assert message_id is not None
+                # Silently: a card brought up to date is no reason to ring a phone.
+                await self.bot.pin_chat_message(
+                    chat_id=row.chat_id,
+                    message_id=message_id,
+                    disable_notification=True,
+                    rate_limit_args=HAS_SLOT,
+                )
+            elif step in (Step.UNPIN, Step.UNPIN_STALE):
+                await self.bot.unpin_chat_message(
+                    chat_id=row.chat_id,
+                    message_id=card.stale_message_id if step is Step.UNPIN_STALE else message_id,
+                    rate_limit_args=HAS_SLOT,
+                )
+        except RetryAfter as error:
+            seconds = retry_after_seconds(error)
+            self._record(
+                partial(
+                    self._retry,
+                    row,
+                    f"429 retry after {seconds:.0f} s",
+                    seconds,
+                    count_attempt=False,
+                )
+            )
+        except Forbidden as error:
+            self._record(partial(self._unreachable, row, error.message))
+        except BadRequest as error:
+            said = error.message.lower()
+            if "message is not modified" in said:
+                # It already says this: the edit is done.
+                self._record(partial(self._card_done, row, card, Step.EDIT, text, message_id))
+            elif step in (Step.UNPIN, Step.UNPIN_STALE) and "not found" in said:
+                # Deleted, so no longer pinned either.
+                self._record(partial(self._card_done, row, card, step, text, message_id))
+            elif step in (Step.EDIT, Step.PIN) and "not found" in said:
+                # They deleted the card: it is sent and pinned anew.
+                log.info(
+                    "delivery %d: card message gone; sending a new one", row.id, extra=_ids(row)
+                )
+                self._record(partial(self._card_done, row, card, Step.GONE, text, None))
+            elif any(marker in said for marker in _GONE):
+                self._record(partial(self._unreachable, row, error.message))
+            else:
+                log.error(
+                    "delivery %d: Telegram refused the card (%s): %s",
+                    row.id,
+                    step,
+                    error.message,
+                    extra=_ids(row),
+                )
+                self._record(partial(self._mark_failed, row.id, error.message))
+        except (NetworkError, TelegramError) as error:
+            self._record(
+                partial(self._retry, row, f"{type(error).__name__}: {error.message}", None)
+            )
+        else:
+            if step is None:
+                log.debug("delivery %d: card already up to date", row.id, extra=_ids(row))
+            self._record(partial(self._card_done, row, card, step, text, message_id))
+
+    def _card_done(
+        self,
+        row: DueDelivery,
+        card: deliveries.CardState,
+        step: Step | None,
+        text: str,
+        message_id: int | None,
+    ) -> None:
+        with session_scope(self.engine) as session:
+            following = cards.record_step(
+                session,
+                delivery_id=row.id,
+                card_id=card.card_id,
+                step=step,
+                attempts=row.attempts,
+                now=self.clock(),
+                text=text,
+                message_id=message_id,
+                # The next step is due when the chat's own interval allows it, so that
+                # the loop does not look for it before then.
+                next_at=self.clock() + timedelta(seconds=self._chat_interval),
+            )
+        if following is None:
+            self.sent_count += 1
 
     # -- recording what Telegram confirmed, a few at a time -------------------------
     def _confirm(self, row: DueDelivery, message_id: int) -> None:

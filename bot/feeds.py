@@ -21,6 +21,7 @@ from telegram.ext import Application, JobQueue
 
 from bot import render
 from bot.access import require_answers_for, requires, row_id
+from bot.cards.rules import refresh_country_cards
 from bot.context import SERVICES_KEY, Context, Services, services
 from bot.curfews.rules import offer_curfew_ends, propose_curfews
 from bot.rollcall import rules
@@ -186,6 +187,9 @@ def apply_items(
             )
             continue
         queued, _ = _push(session, alert=alert, level_change=change.level_change_text(), now=now)
+        # The followers' pinned cards show the level and any departure advisory (a card
+        # whose content this alert leaves as it was is not edited).
+        refresh_country_cards(session, countries=[alert.country], now=now)
         if alert.departure:
             round_id = rules.start_automatic_round(
                 session, alert_id=alert.id or 0, country=alert.country, now=now, settings=settings

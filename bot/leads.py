@@ -7,6 +7,7 @@ from telegram import Message, Update
 
 from bot import render
 from bot.access import command_argument, requires
+from bot.cards.rules import refresh_country_cards
 from bot.context import Context, services
 from bot.countries import change_country
 from db import audit, deliveries, leads
@@ -62,6 +63,9 @@ def _change(context: Context, person: Staff, text: str, *, take: bool) -> tuple[
             country=found.code,
             changed=changed,
         )
+        if changed:
+            # The country's cards name the leads who answer for it.
+            refresh_country_cards(session, countries=[found.code], now=services(context).clock())
     if changed:
         _tell_admins(
             context, person, f"{'now' if take else 'no longer'} answers for {found.label()}"

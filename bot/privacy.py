@@ -88,6 +88,12 @@ def forget_preview(held: privacy.Holdings) -> str:
             f"• {plural(held.messages_about_them, 'report')} about you sent to your security "
             "team (the copies kept here)"
         )
+    if held.cards:
+        lines.append(
+            f"• where your {plural(held.cards, 'pinned country card')} "
+            f"{'is' if held.cards == 1 else 'are'} in this chat (the messages stay here; "
+            "unpin or delete them yourself)"
+        )
     lines.append(
         f"• your identity in {plural(held.audit_entries, 'audit log entry', 'audit log entries')}"
         "; the log keeps only that a deletion happened"
@@ -139,7 +145,13 @@ async def cmd_export_me(update: Update, context: Context, person: Staff, message
     await message.reply_document(
         document=io.BytesIO(content),
         filename=f"dutybot-my-data-{now:%Y%m%dT%H%M%SZ}.json",
-        caption=f"Everything Dutybot stores about you, as of {now:%d %b %Y %H:%M} UTC.",
+        caption=f"Everything Dutybot stores about you, as of {now:%d %b %Y %H:%M} UTC."
+        + (
+            " Your pinned country cards are messages in this chat; what is stored is "
+            "their chat and message ids and the text they show (country_cards)."
+            if data["country_cards"]
+            else ""
+        ),
     )
 
 

@@ -67,8 +67,9 @@ class Rank(IntEnum):
     """Who gets the next slot when the budget is short; lower goes first.
 
     The outbox's deliveries go by their own `Priority` (a call for help or a roll call
-    first, routine notices last). Replies to enrolled people come after every alert
-    (critical, high and normal deliveries) but before routine notices, so that a person
+    first, routine notices and then pinned country cards last). Replies to enrolled
+    people come after every alert (critical, high and normal deliveries) but before
+    routine notices and cards, so that a person
     pressing "I'm safe" during a routine fan-out to thousands is not kept waiting a
     minute; each reply costs the alerts one slot at most. Replies to strangers come after
     everything: nobody outside the programme can delay what is sent to those in it.
@@ -97,12 +98,15 @@ def retry_after_seconds(error: RetryAfter) -> float:
 def spends_budget(endpoint: str) -> bool:
     """Whether a Bot API call is a message Telegram counts against its flood limits.
 
-    Edits are counted too: Telegram does not say they are free, and a live roll or a
-    broadcast report edited every few seconds must not push the alerts over the limit.
+    Edits, pins and unpins are counted too: Telegram does not say they are free, and a
+    live roll or a broadcast report edited every few seconds, or every follower's card
+    brought up to date, must not push the alerts over the limit.
     """
     if endpoint == "sendChatAction":
         return False
-    return endpoint.startswith(("send", "copyMessage", "forwardMessage", "editMessage"))
+    return endpoint.startswith(
+        ("send", "copyMessage", "forwardMessage", "editMessage", "pinChatMessage", "unpinChat")
+    )
 
 
 class SendBudget(BaseRateLimiter[int]):

@@ -11,6 +11,7 @@ from telegram.constants import ParseMode
 
 from bot import render
 from bot.access import command_argument, requires
+from bot.cards.rules import drop_card, give_card
 from bot.context import Context, services
 from bot.countries import CountriesChange, change_countries
 from bot.curfews.jobs import plan_curfew_jobs
@@ -82,13 +83,21 @@ def _apply(
 ) -> tuple[CountriesChange, set[str]]:
     """Follow or stop following what `text` names: what changed, and which of the
     countries changed the person answers for."""
-    with session_scope(services(context).engine) as session:
+    svc = services(context)
+    now = svc.clock()
+    with session_scope(svc.engine) as session:
         outcome = change_countries(
             session,
             person=person,
             text=text,
             change=subscriptions.subscribe if follow else subscriptions.unsubscribe,
         )
+        # Each country now followed gets its card pinned; one no longer followed, unpinned.
+        for changed in outcome.changed:
+            if follow:
+                give_card(session, person=person, country=changed.code, now=now)
+            else:
+                drop_card(session, person=person, country=changed.code, now=now)
         led = {
             c.code
             for c in outcome.changed
@@ -96,6 +105,7 @@ def _apply(
         }
     if outcome.changed:
         plan_curfew_jobs(context.application)  # they may now need reminders, or no longer
+        svc.wake_dispatcher()
     return outcome, led
 
 

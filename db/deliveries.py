@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlmodel import Session, col, select
 
-from db.models import Delivery, DeliveryKind, DeliveryStatus, Staff
+from db.models import CountryCard, Delivery, DeliveryKind, DeliveryStatus, Priority, Staff
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,21 @@ class DueDelivery:
     priority: int  # its place in the queue for Telegram's flood budget (Priority)
     # Set, the message is a copy of this one (copyMessage) with `text` as its caption.
     copy_from: tuple[int, int] | None = None
+    # Set, the row brings this country card up to date (db.cards) rather than send `text`.
+    card: CardState | None = None
+
+
+@dataclass(frozen=True)
+class CardState:
+    """A country card as a claim found it: what it should show, and what Telegram has."""
+
+    card_id: int
+    text: str  # what it should show
+    following: bool  # pinned while followed; unpinned once not
+    message_id: int | None
+    shown_text: str | None
+    pinned: bool
+    stale_message_id: int | None  # an older copy still pinned
 
 
 @dataclass(frozen=True)
@@ -92,6 +107,8 @@ def enqueue(
     status: DeliveryStatus = DeliveryStatus.PENDING,
     call_id: int | None = None,
     copy_from: tuple[int, int] | None = None,
+    card_id: int | None = None,
+    not_before: datetime | None = None,
 ) -> int:
     """Queue `parts` for every recipient; returns how many new rows were queued.
 
@@ -100,6 +117,8 @@ def enqueue(
     these, never the dedupe key, which only keeps a message from being queued twice.
     A message of a call for help carries its `call_id`; a photo, voice note or file is
     sent as a copy of `copy_from` (chat id, message id) with the part as its caption.
+    A row that brings a country card up to date carries its `card_id` (db.cards). Rows
+    go out no earlier than `not_before` (default: now).
     The reply markup goes on the last part, where the buttons belong. Rows for people
     already known to be unreachable are written with that status, so reports count them.
     """
@@ -113,6 +132,7 @@ def enqueue(
             "call_id": call_id,
             "copy_from_chat_id": copy_from[0] if copy_from else None,
             "copy_message_id": copy_from[1] if copy_from else None,
+            "card_id": card_id,
             "staff_id": r.staff_id,
             "chat_id": r.chat_id,
             "part": index,
@@ -122,12 +142,18 @@ def enqueue(
             "reply_markup": markup if index == len(parts) - 1 else None,
             "status": status.value,
             "attempts": 0,
-            "next_attempt_at": now,
+            "next_attempt_at": not_before or now,
             "created_at": now,
         }
         for r in recipients
         for index, text in enumerate(parts)
     ]
+    return insert_rows(session, rows)
+
+
+def insert_rows(session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert outbox rows given as column values, skipping those already queued (same
+    dedupe key, person and part); how many were new."""
     if not rows:
         return 0
     connection = session.connection()
@@ -162,7 +188,15 @@ def claim_due(
             col(Delivery.priority),
             col(Delivery.copy_from_chat_id),
             col(Delivery.copy_message_id),
+            col(Delivery.card_id),
+            col(CountryCard.text).label("card_text"),
+            col(CountryCard.following),
+            col(CountryCard.message_id),
+            col(CountryCard.shown_text),
+            col(CountryCard.pinned),
+            col(CountryCard.stale_message_id),
         )
+        .outerjoin(CountryCard, col(CountryCard.id) == col(Delivery.card_id))
         .where(
             col(Delivery.status) == DeliveryStatus.PENDING.value,
             col(Delivery.next_attempt_at) <= now,
@@ -190,6 +224,17 @@ def claim_due(
                 priority=row.priority,
                 copy_from=(row.copy_from_chat_id, row.copy_message_id)
                 if row.copy_from_chat_id is not None and row.copy_message_id is not None
+                else None,
+                card=CardState(
+                    card_id=row.card_id,
+                    text=row.card_text,
+                    following=row.following,
+                    message_id=row.message_id,
+                    shown_text=row.shown_text,
+                    pinned=row.pinned,
+                    stale_message_id=row.stale_message_id,
+                )
+                if row.card_id is not None and row.card_text is not None
                 else None,
             )
         )
@@ -274,6 +319,21 @@ def mark_unreachable(session: Session, *, staff_id: int, error: str) -> int:
             col(Delivery.status).in_([DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value]),
         )
         .values(status=DeliveryStatus.UNREACHABLE.value, last_error=error[:500])
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def promote_waiting(session: Session, *, queued_before: datetime) -> int:
+    """Card rows queued before `queued_before` and still waiting go up to ROUTINE: behind
+    every alert, but no longer behind everything, so a steady stream cannot starve them."""
+    result = session.execute(
+        update(Delivery)
+        .where(
+            col(Delivery.status) == DeliveryStatus.PENDING.value,
+            col(Delivery.priority) == int(Priority.CARD),
+            col(Delivery.created_at) < queued_before,
+        )
+        .values(priority=int(Priority.ROUTINE))
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 

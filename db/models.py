@@ -35,6 +35,9 @@ class Priority(IntEnum):
     HIGH = 10  # curfew alerts and reminders
     NORMAL = 20  # security alerts, lead broadcasts
     ROUTINE = 30  # advisory updates, notices
+    # Pinned country cards: after every alert and notice; a card edit waiting longer
+    # than the dispatcher's patience is raised to ROUTINE, so it is never starved.
+    CARD = 40
 
 
 class AlertKind(StrEnum):
@@ -72,6 +75,7 @@ class DeliveryKind(StrEnum):
     UNREACHABLE = "unreachable notice"  # to leads, about a person Telegram cannot reach
     SOURCE_FAILING = "feed failure notice"
     LEAD_CHANGE = "lead change"  # to admins, about a lead who took or dropped a country
+    COUNTRY_CARD = "country card"  # the pinned card of a country a person follows
     OTHER = "message"  # rows from before kinds were recorded that matched none of these
 
 
@@ -235,6 +239,49 @@ class Curfew(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class CountryCard(SQLModel, table=True):
+    """A person's pinned card of a country they follow: one message in their chat, edited
+    in place whenever what it shows changes.
+
+    `text` is what the card should show; `shown_text`, `message_id` and `pinned` are
+    what Telegram has confirmed. The outbox rows with this `card_id` close the gap one
+    request at a time.
+    """
+
+    __table_args__ = (UniqueConstraint("staff_id", "country"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("staff.id", ondelete="CASCADE"), nullable=False)
+    )
+    country: str = Field(max_length=2, index=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    following: bool = True  # False: the card says so and is to be unpinned
+    text: str = Field(sa_type=Text)
+    version: int = 0  # raised on every change; part of its outbox rows' dedupe key
+    message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    shown_text: str | None = Field(default=None, sa_type=Text)
+    pinned: bool = False
+    # An older card message of this country that is still pinned, to be unpinned.
+    stale_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CountryContacts(SQLModel, table=True):
+    """The part of a country's card its leads write: emergency numbers and embassy
+    contacts, one entry a line."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    country: str = Field(max_length=2, unique=True)
+    entries: str = Field(default="", sa_type=Text)
+    set_by_staff_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("staff.id", ondelete="SET NULL"), nullable=True),
+    )
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class Delivery(SQLModel, table=True):
     """One Telegram message to one person: the outbox row the dispatcher works from."""
 
@@ -276,6 +323,14 @@ class Delivery(SQLModel, table=True):
     # copyMessage, and `text` is its caption.
     copy_from_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     copy_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    # Set, the row brings this country card (CountryCard) up to date: it sends, edits,
+    # pins or unpins the card's message, whatever the card needs next.
+    card_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("countrycard.id", ondelete="CASCADE"), nullable=True, index=True
+        ),
+    )
     priority: int = Field(default=Priority.NORMAL)
     text: str = Field(sa_type=Text)
     reply_markup: str | None = Field(default=None, sa_type=Text)  # JSON

@@ -28,7 +28,7 @@ from sqlalchemy import delete, func, or_, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
-from db import audit, incidents, staff
+from db import audit, cards, incidents, staff
 from db.checkins import CheckIn, CheckInKind, RollCall, RollCallAnswer, RollCallMember
 from db.incidents import HelpCall, HelpMessage, HelpReplying
 from db.leads import LeadCountry
@@ -37,6 +37,8 @@ from db.models import (
     Alert,
     AlertStatus,
     AuditEntry,
+    CountryCard,
+    CountryContacts,
     Curfew,
     Delivery,
     DeliveryKind,
@@ -99,6 +101,7 @@ class Holdings:
     audit_entries: int
     calls_for_help: int = 0  # the calls they made, with every message of their threads
     contact: bool = False  # a phone number or emergency contact recorded with /contact
+    cards: int = 0  # pinned country cards: which message in their chat is which card
 
 
 def _count(session: Session, query: Any) -> int:
@@ -181,6 +184,7 @@ def holdings(session: Session, *, person: Staff) -> Holdings:
         audit_entries=len(_audit_entries(session, person=person)),
         calls_for_help=_count(session, select(HelpCall.id).where(HelpCall.staff_id == staff_id)),
         contact=bool(person.phone or person.emergency_contact),
+        cards=_count(session, select(CountryCard.id).where(CountryCard.staff_id == staff_id)),
     )
 
 
@@ -344,6 +348,19 @@ def export(session: Session, *, person: Staff, now: datetime) -> dict[str, Any]:
                 .where(Subscription.staff_id == staff_id)
                 .order_by(col(Subscription.country))
             ).all()
+        ],
+        # The cards are messages in their own chat; what is kept is where each one is.
+        "country_cards": [
+            {
+                "country": card.country,
+                "chat_id": card.chat_id,
+                "message_id": card.message_id,
+                "pinned": card.pinned,
+                "following": card.following,
+                "text": card.text,
+                "updated_at": iso(card.updated_at),
+            }
+            for card in cards.cards_of(session, staff_id=staff_id)
         ],
         "countries_led": [
             {"country": c.country, "since": iso(c.created_at)}
@@ -578,6 +595,7 @@ def forget(
     session.execute(delete(HelpReplying).where(col(HelpReplying.staff_id) == staff_id))
     session.execute(delete(HelpCall).where(col(HelpCall.staff_id) == staff_id))
     session.execute(delete(Subscription).where(col(Subscription.staff_id) == staff_id))
+    cards.forget_cards(session, staff_id=staff_id)
     session.execute(delete(LeadCountry).where(col(LeadCountry.staff_id) == staff_id))
     # Records of the organisation stay, without the link to them, and the messages staff
     # got from them no longer carry their name.
@@ -595,6 +613,7 @@ def forget(
         (Invite, "used_by_staff_id"),
         (Alert, "created_by_staff_id"),
         (Curfew, "set_by_staff_id"),
+        (CountryContacts, "set_by_staff_id"),
         (RollCall, "started_by_staff_id"),
         (RollCall, "closed_by_staff_id"),
         (HelpCall, "owner_staff_id"),

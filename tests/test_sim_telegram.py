@@ -355,3 +355,61 @@ async def test_replies_name_a_message_of_their_own_chat(fake: FakeTelegram, bot:
     answer = fake.inject_message(CHAT, "yes", reply_to=reply.message_id)["message"]
     assert answer["reply_to_message"]["text"] == "Alert?"
     assert "reply_to_message" not in answer["reply_to_message"]
+
+
+async def test_pins_and_unpins_like_telegram(fake: FakeTelegram, bot: Bot) -> None:
+    first = await bot.send_message(CHAT, "card one")
+    second = await bot.send_message(CHAT, "card two")
+    assert await bot.pin_chat_message(CHAT, first.message_id, disable_notification=True)
+    assert await bot.pin_chat_message(CHAT, second.message_id)
+    assert fake.pinned(CHAT) == [second.message_id, first.message_id]  # newest on top
+    assert fake.pinned_texts(CHAT) == ["card two", "card one"]
+    assert [(p.message_id, p.silent) for p in fake.pins] == [
+        (first.message_id, True),
+        (second.message_id, False),
+    ]
+    with pytest.raises(BadRequest, match=r"^Message to pin not found$"):
+        await bot.pin_chat_message(CHAT, 999)
+    assert await bot.unpin_chat_message(CHAT, first.message_id)
+    assert fake.pinned(CHAT) == [second.message_id]
+    assert await bot.unpin_chat_message(CHAT, first.message_id)  # not pinned: still fine
+    with pytest.raises(BadRequest, match=r"^Message to unpin not found$"):
+        await bot.unpin_chat_message(CHAT, 999)
+    assert await bot.unpin_chat_message(CHAT)  # the newest pinned one
+    assert fake.pinned(CHAT) == []
+    assert await bot.unpin_chat_message(CHAT)  # none pinned: nothing to do
+
+
+async def test_a_message_the_user_deleted_cannot_be_edited_or_pinned(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    sent = await bot.send_message(CHAT, "card")
+    await bot.pin_chat_message(CHAT, sent.message_id)
+    fake.delete_message(CHAT, sent.message_id)
+    assert fake.pinned(CHAT) == []
+    with pytest.raises(BadRequest, match=r"^Message to edit not found$"):
+        await bot.edit_message_text("new", chat_id=CHAT, message_id=sent.message_id)
+    with pytest.raises(BadRequest, match=r"^Message to pin not found$"):
+        await bot.pin_chat_message(CHAT, sent.message_id)
+
+
+async def test_pins_and_counted_edits_are_rate_limited_per_chat(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    # One request per chat every 10 s: the second request to a chat is always too soon.
+    fake.rate_limits = RateLimits(per_chat_per_second=0.1)
+    sent = await bot.send_message(CHAT, "card")
+    await bot.edit_message_text(
+        "edits are free by default", chat_id=CHAT, message_id=sent.message_id
+    )
+    with pytest.raises(RetryAfter):
+        await bot.pin_chat_message(CHAT, sent.message_id)
+    with pytest.raises(RetryAfter):
+        await bot.unpin_chat_message(CHAT, sent.message_id)
+    assert fake.pinned(CHAT) == []
+    fake.rate_limits = RateLimits(per_chat_per_second=0.1, count_edits=True)
+    other = await bot.send_message(CHAT + 1, "card")
+    with pytest.raises(RetryAfter):
+        await bot.edit_message_text("too soon", chat_id=CHAT + 1, message_id=other.message_id)
+    assert fake.current_text(CHAT + 1, other.message_id) == "card"
+    assert fake.too_many_requests == 3

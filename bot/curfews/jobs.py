@@ -1,6 +1,7 @@
 """The scheduler's side of curfews: one job per distinct due time in the next day,
 planned again from the database at start-up, every hour, and whenever a curfew, a
-subscription or a reminder setting changes (`plan_curfew_jobs`)."""
+subscription or a reminder setting changes (`plan_curfew_jobs`). The hourly run also
+brings the pinned cards of countries under curfew to the new night."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import timedelta
 from telegram.ext import Application, JobQueue
 
 from bot.context import SERVICES_KEY, Context, Services, services
-from bot.curfews.rules import plans, queue_due_curfew_messages
+from bot.curfews.rules import plans, queue_due_curfew_messages, refresh_curfew_cards
 from db.engine import session_scope
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ async def job_curfew_due(context: Context) -> None:
 
 async def job_replan_curfews(context: Context) -> None:
     plan_curfew_jobs(context.application)
+    refresh_curfew_cards(services(context))  # tonight's times, once the local day turned
 
 
 def plan_curfew_jobs(application: Application) -> None:  # type: ignore[type-arg]

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from bot import render
 from bot.access import require_answers_for
+from bot.cards.rules import refresh_country_cards
 from bot.context import Services
 from bot.curfews.parsing import CurfewRequest
 from bot.curfews.texts import (
@@ -184,7 +185,7 @@ def queue_due_curfew_messages(svc: Services) -> int:
     insert; the key per curfew and night (unique with the person) keeps each one single.
     """
     now = svc.clock()
-    queued = 0
+    queued = cards_changed = 0
     with session_scope(svc.engine) as session:
         reminders, notices, by_id = plans(session, now=now, horizon=timedelta(seconds=1))
         wanted = {r.staff_id for r in reminders} | {n.staff_id for n in notices}
@@ -222,9 +223,22 @@ def queue_due_curfew_messages(svc: Services) -> int:
             expired_at = _expiry(curfew)
             if expired_at is not None and expired_at <= now:
                 curfews.end(session, curfew_id=curfew.id or 0, now=now)
-    if queued:
+                # Its last night is over: the cards no longer show it.
+                cards_changed += refresh_country_cards(session, countries=[curfew.country], now=now)
+    if queued or cards_changed:
         svc.wake_dispatcher()
     return queued
+
+
+def refresh_curfew_cards(svc: Services) -> int:
+    """Bring the cards of countries under curfew up to date; they show tonight's times,
+    so a new local day (or a new UTC offset) changes them. How many cards changed."""
+    with session_scope(svc.engine) as session:
+        countries = {c.country for c in curfews.active(session)}
+        changed = refresh_country_cards(session, countries=countries, now=svc.clock())
+    if changed:
+        svc.wake_dispatcher()
+    return changed
 
 
 def _expiry(curfew: Curfew) -> datetime | None:
@@ -273,6 +287,7 @@ def decide(
     count = tell_subscribers(
         session, curfew=confirmed, text=text, key=f"curfew:{confirmed.id}:set", now=now
     )
+    refresh_country_cards(session, countries=[confirmed.country], now=now)
     audit.by(
         session,
         person,
@@ -347,6 +362,7 @@ def end_curfew(session: Session, *, curfew_id: int, person: Staff, now: datetime
         key=f"curfew:{curfew_id}:ended",
         now=now,
     )
+    refresh_country_cards(session, countries=[ended.country], now=now)
     audit.by(
         session,
         person,

@@ -12,7 +12,17 @@ from bot.demo.transcript import Entry, Transcript
 
 
 def _messages(transcript: Transcript, person: Person, containing: str) -> list[Entry]:
-    return [e for e in transcript.received(person) if containing in e.text]
+    """What `person` received containing `containing`, but their pinned country card."""
+    return [
+        e
+        for e in transcript.received(person)
+        if containing in e.text and not e.text.startswith("📌") and "📌" not in e.subject
+    ]
+
+
+def _card(transcript: Transcript, person: Person) -> list[Entry]:
+    """`person`'s pinned card of Kazakhstan: the message, then each edit (what changed)."""
+    return [e for e in transcript.received(person) if "📌 Kazakhstan" in e.text + e.subject]
 
 
 def _minute(entry: Entry) -> datetime:
@@ -111,6 +121,16 @@ async def test_the_replay_shows_the_crisis_as_each_person_saw_it(
     assert offer.buttons == ("I'm safe",)
     assert _messages(transcript, TOM, "Recorded: you are safe, at 06 Jan 10:20 Almaty")
     assert _messages(transcript, SARAH, "of 4 asked · 1 late")
+
+    # Each person's pinned card is sent once, naming their lead, then edited in place as
+    # the curfew is set and the level and departure advisory come in.
+    for person in PEOPLE:
+        card = _card(transcript, person)
+        assert [e.kind for e in card] == ["message", "edit", "edit"]
+        assert "Sarah" in card[0].text and "No curfew." in card[0].text
+        assert "23:00 Almaty (17:00 UTC) to 07:00 Almaty (01:00 UTC)" in card[1].text
+        assert "Advisory level 4 since 06 Jan 2022" in card[2].text
+        assert "Departure advisory in force" in card[2].text
 
     # The transcript is in the order things happened; a message everyone got at once is
     # shown once, addressed to all of them.

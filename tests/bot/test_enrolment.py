@@ -181,8 +181,8 @@ async def test_a_promoted_person_is_told_what_they_can_now_do(bot: RunningBot) -
     await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 2)
     told = bot.fake.messages_to(sam.chat_id)[1].text
     assert told.startswith("<b>You are now a security lead.</b> You can now also use:\n")
-    assert "/broadcast &lt;country&gt; &lt;text&gt;: a message to a country's staff" in told
-    assert "/lead [country]" in told and "/checkin" in told
+    assert "/broadcast KZ &lt;text&gt;: message a country's staff" in told
+    assert "/lead [KZ]" in told and "/checkin" in told
     assert "/subscribe" not in told and "/invite" not in told  # had it; not theirs
     assert "Start with /lead &lt;country&gt; for each" in told
 

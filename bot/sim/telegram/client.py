@@ -1,10 +1,11 @@
 """The users' side of the simulated Telegram, as tests play and read it.
 
 Tests read what each chat received (``messages_to``, ``current_text``,
-``current_markup``; the raw records are ``sent``, ``edits`` and ``callback_answers``),
-play the users (``inject_message``, ``inject_edit``, ``inject_callback``), whose updates
-the bot picks up through ordinary ``getUpdates`` long polling, and wait for an outcome
-(``wait_for``, ``await_for``) instead of sleeping.
+``current_markup``, ``pinned``, ``pinned_texts``; the raw records are ``sent``,
+``edits``, ``pins`` and ``callback_answers``), play the users (``inject_message``,
+``inject_edit``, ``inject_callback``, ``delete_message``), whose updates the bot picks
+up through ordinary ``getUpdates`` long polling, and wait for an outcome (``wait_for``,
+``await_for``) instead of sleeping.
 """
 
 from __future__ import annotations
@@ -61,7 +62,28 @@ class ClientSide(BotApiState):
             markup = self._stored(chat_id, message_id).get("reply_markup")
             return cast(dict[str, Any] | None, markup)
 
+    def pinned(self, chat_id: int) -> list[int]:
+        """The messages pinned in a chat, the one shown on top first."""
+        with self._cond:
+            return list(self._pinned.get(chat_id, []))
+
+    def pinned_texts(self, chat_id: int) -> list[str]:
+        """The current text of each pinned message (as the bot last sent or edited it)."""
+        with self._cond:
+            return [self._raw_texts[(chat_id, m)] for m in self._pinned.get(chat_id, [])]
+
     # -- what users do
+
+    def delete_message(self, chat_id: int, message_id: int) -> None:
+        """The user deletes one of the bot's messages in their chat (and so its pin)."""
+        with self._cond:
+            self._stored(chat_id, message_id)  # KeyError with context if unknown
+            del self._messages[(chat_id, message_id)]
+            del self._raw_texts[(chat_id, message_id)]
+            pinned = self._pinned.get(chat_id, [])
+            if message_id in pinned:
+                pinned.remove(message_id)
+            self._cond.notify_all()
 
     def _user(self, user_id: int, first_name: str, username: str | None) -> dict[str, Any]:
         user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}

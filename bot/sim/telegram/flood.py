@@ -1,8 +1,11 @@
 """Telegram's flood control, as the simulated Telegram applies it to messages sent.
 
-Only sendMessage and sendDocument are limited (not edits): one message a second to a
-chat, and a token bucket over all chats. A message over either limit is answered with
-429 and ``retry_after``, as Telegram does, and does not count against the limits.
+Messages sent (sendMessage, sendDocument, copyMessage), pins and unpins are limited,
+and edits too with ``count_edits``: one a second to a chat, and a token bucket over all
+chats. Telegram does not say how it counts edits and pins; ``count_edits`` is the
+strictest reading. A request over
+either limit is answered with 429 and ``retry_after``, as Telegram does, and does not
+count against the limits.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ from bot.sim.telegram.errors import ApiError
 
 @dataclass
 class RateLimits:
-    """Flood-control model. Only sendMessage/sendDocument are limited (not edits)."""
+    """Flood-control model: messages, pins and unpins count; edits with `count_edits`."""
 
     global_per_second: float = 30.0  # token bucket, capacity == rate
     per_chat_per_second: float = 1.0  # min interval 1/rate between messages to one chat
     per_chat_tolerance: float = 0.05  # seconds of slack for the per-chat interval
+    count_edits: bool = False  # edits count against both limits like messages
 
 
 class FloodControl:
@@ -82,6 +86,15 @@ class FloodControl:
                     f"Too Many Requests: retry after {max(1, math.ceil(wait))}",
                     max(1, math.ceil(wait)),
                 )
+
+    def check_edit(self, chat_id: int, now: float) -> None:
+        """`check` for an edit, when edits count."""
+        if self._limits is not None and self._limits.count_edits:
+            self.check(chat_id, now)
+
+    def accept_edit(self, chat_id: int, now: float) -> None:
+        if self._limits is not None and self._limits.count_edits:
+            self.accept(chat_id, now)
 
     def accept(self, chat_id: int, now: float) -> None:
         """Count a message sent to `chat_id` at `now`."""

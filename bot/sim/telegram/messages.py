@@ -1,9 +1,11 @@
 """Sending and editing messages on the simulated Telegram.
 
-sendMessage, sendDocument, copyMessage, editMessageText and editMessageReplyMarkup: each
-is checked as Telegram checks it (the chat, flood control, the text and the buttons, the
-message replied to or copied), stored as Telegram stores it, and recorded in ``sent`` or
-``edits`` for tests to read.
+sendMessage, sendDocument, copyMessage, editMessageText, editMessageReplyMarkup,
+pinChatMessage and unpinChatMessage: each is checked as Telegram checks it (the chat,
+flood control, the text and the buttons, the message replied to, copied, edited or
+pinned), stored as Telegram stores it, and recorded in ``sent``, ``edits`` or ``pins``
+for tests to read. Pins and unpins count against flood control like messages, and edits
+too when the limits say so (``RateLimits.count_edits``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from bot.sim.telegram.errors import bad_request
 from bot.sim.telegram.params import UploadedFile, bool_param, int_param, json_param, markup_param
-from bot.sim.telegram.state import BotApiState, Edit, SentMessage
+from bot.sim.telegram.state import BotApiState, Edit, Pin, SentMessage
 from bot.sim.telegram.validation import (
     MAX_CAPTION_UTF16,
     MAX_TEXT_UTF16,
@@ -283,6 +285,8 @@ class MessageMethods(BotApiState):
 
     def _edit_message_text(self, params: dict[str, Any]) -> Any:
         chat_id, message_id, stored = self._message_to_edit(params)
+        now = time.monotonic()
+        self._flood.check_edit(chat_id, now)
         text = params.get("text")
         if not isinstance(text, str) or not text:
             raise bad_request("message text is empty")
@@ -308,17 +312,21 @@ class MessageMethods(BotApiState):
         self._set_text(stored, "text", plain, entities)
         self._raw_texts[(chat_id, message_id)] = text
         self._set_markup(stored, markup)
+        self._flood.accept_edit(chat_id, now)
         return self._record_edit(
             chat_id, message_id, text, markup, stored, parse_mode=params.get("parse_mode")
         )
 
     def _edit_message_reply_markup(self, params: dict[str, Any]) -> Any:
         chat_id, message_id, stored = self._message_to_edit(params)
+        now = time.monotonic()
+        self._flood.check_edit(chat_id, now)
         markup = markup_param(params)
         check_markup(markup)
         if stored.get("reply_markup") == markup:
             raise bad_request(self._NOT_MODIFIED)
         self._set_markup(stored, markup)
+        self._flood.accept_edit(chat_id, now)
         return self._record_edit(chat_id, message_id, None, markup, stored)
 
     @staticmethod
@@ -350,3 +358,48 @@ class MessageMethods(BotApiState):
             )
         )
         return json.loads(json.dumps(stored))
+
+    # -- pinned messages (a private chat's, pinned by the bot) -------------------------
+    def _pin_chat_message(self, params: dict[str, Any]) -> Any:
+        chat_id = self._target_chat(params)
+        message_id = int_param(params, "message_id")
+        now = time.monotonic()
+        self._flood.check(chat_id, now)
+        if message_id is None or self._any_message(chat_id, message_id) is None:
+            raise bad_request("message to pin not found")
+        pinned = self._pinned.setdefault(chat_id, [])
+        if message_id in pinned:
+            pinned.remove(message_id)
+        pinned.insert(0, message_id)  # the newest pin is the one the chat shows on top
+        self._flood.accept(chat_id, now)
+        self.pins.append(
+            Pin(
+                chat_id=chat_id,
+                message_id=message_id,
+                pinned=True,
+                silent=bool_param(params, "disable_notification"),
+                at=now,
+            )
+        )
+        return True
+
+    def _unpin_chat_message(self, params: dict[str, Any]) -> Any:
+        chat_id = self._target_chat(params)
+        message_id = int_param(params, "message_id", required=False)
+        now = time.monotonic()
+        self._flood.check(chat_id, now)
+        pinned = self._pinned.setdefault(chat_id, [])
+        if message_id is None:
+            # Telegram unpins the most recent pinned message; with none, nothing to do.
+            if not pinned:
+                return True
+            message_id = pinned[0]
+        if self._any_message(chat_id, message_id) is None:
+            raise bad_request("message to unpin not found")
+        if message_id in pinned:
+            pinned.remove(message_id)
+        self._flood.accept(chat_id, now)
+        self.pins.append(
+            Pin(chat_id=chat_id, message_id=message_id, pinned=False, silent=True, at=now)
+        )
+        return True

@@ -288,4 +288,6 @@ class FakeTelegram(ClientSide, FaultInjection, MessageMethods, BotMethods):
         "copymessage": MessageMethods._copy_message,
         "editmessagetext": MessageMethods._edit_message_text,
         "editmessagereplymarkup": MessageMethods._edit_message_reply_markup,
+        "pinchatmessage": MessageMethods._pin_chat_message,
+        "unpinchatmessage": MessageMethods._unpin_chat_message,
     }

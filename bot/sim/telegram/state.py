@@ -48,6 +48,17 @@ class Edit:
     parse_mode: str | None = None
 
 
+@dataclass
+class Pin:
+    """An accepted pinChatMessage (pinned) or unpinChatMessage (not pinned)."""
+
+    chat_id: int
+    message_id: int
+    pinned: bool
+    silent: bool  # disable_notification: the pin did not notify the person
+    at: float
+
+
 # Faults a test arranged (see `FaultInjection`), waiting for the calls they apply to.
 @dataclass
 class FailRule:
@@ -89,6 +100,7 @@ class BotApiState:
         # What the bot did.
         self.sent: list[SentMessage] = []
         self.edits: list[Edit] = []
+        self.pins: list[Pin] = []
         self.callback_answers: list[dict[str, Any]] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.call_times: list[float] = []  # when each of `calls` arrived (time.monotonic())
@@ -107,6 +119,7 @@ class BotApiState:
         self._next_message_id: dict[int, int] = {}  # per chat, shared by bot and user
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}  # bot messages, current
         self._raw_texts: dict[tuple[int, int], str] = {}  # their text as the bot sent it
+        self._pinned: dict[int, list[int]] = {}  # per chat, the pinned messages, newest first
         # What users sent, so the bot can reply to it or copy it as Telegram allows.
         self._user_messages: dict[tuple[int, int], dict[str, Any]] = {}
         self._users: dict[int, dict[str, Any]] = {}
