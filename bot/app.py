@@ -42,6 +42,7 @@ from bot.listening import (
 from bot.ratelimit import ReplyAllowance, SendBudget
 from bot.rollcall import handlers as rollcall
 from bot.settings import BotSettings
+from bot.whereabouts import handlers as whereabouts
 from db import migrations
 from db.engine import make_engine
 from db.models import Role, Staff
@@ -52,7 +53,7 @@ log = logging.getLogger(__name__)
 REPORT_INTERVAL_SECONDS = 2.0
 ERROR_TEXT = "Sorry, something went wrong on our side. The operators have the details."
 # The updates the bot handles, in both polling and webhook mode.
-ALLOWED_UPDATES = ["message", "callback_query"]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 # A one-off job (a reminder, a deadline) that met a database outage runs again this much
 # later; repeating jobs just run at their next tick.
 JOB_RETRY_SECONDS = 30.0
@@ -106,6 +107,12 @@ async def on_error(update: object, context: Context) -> None:
             log.warning("could not tell the user about the error")
         finally:
             apologies.done()
+
+
+def file_base_url(api_base_url: str) -> str:
+    """Where Telegram serves files for an API address: ".../bot" -> ".../file/bot"."""
+    head, bot_, tail = api_base_url.rpartition("/bot")
+    return f"{head}/file/bot{tail}" if bot_ else api_base_url.rstrip("/") + "/file/bot"
 
 
 def _retry_one_off_job(context: Context) -> None:
@@ -203,6 +210,23 @@ COMMANDS: tuple[Command, ...] = (
         contacts.cmd_contact,
     ),
     Command(
+        "trip",
+        "[@user] <country or city> <first day> - <last day>",
+        "record a trip, e.g. /trip Kazakhstan Almaty 3 Jan - 20 Jan; you get the country's "
+        "alerts while there",
+        Role.STAFF,
+        whereabouts.cmd_trip,
+    ),
+    Command("trips", "", "your trips, with their ids", Role.STAFF, whereabouts.cmd_trips),
+    Command("trip_end", "<id>", "end a trip early", Role.STAFF, whereabouts.cmd_trip_end),
+    Command(
+        "where",
+        "[city]",
+        "the time zone your times are shown in; /where Almaty sets your place",
+        Role.STAFF,
+        whereabouts.cmd_where,
+    ),
+    Command(
         "export_me",
         "",
         "everything Dutybot stores about you, as a file",
@@ -229,6 +253,20 @@ COMMANDS: tuple[Command, ...] = (
         "countries with subscribers and how many",
         Role.LEAD,
         subscriptions.cmd_countries,
+    ),
+    Command(
+        "whois",
+        "<country>",
+        "who is in a country now and why, and who arrives in the next 7 days",
+        Role.LEAD,
+        whereabouts.cmd_whois,
+    ),
+    Command(
+        "trips_csv",
+        "",
+        "import trips: send a CSV file (who, country, city, start, end) with this caption",
+        Role.LEAD,
+        whereabouts.cmd_trips_csv,
     ),
     Command(
         "lead", "[country]", "the countries you lead; /lead KZ adds one", Role.LEAD, leads.cmd_lead
@@ -326,6 +364,7 @@ def build_application(
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_base_url)
+        .base_file_url(file_base_url(settings.telegram_base_url))
         .request(request)
         .get_updates_request(get_updates_request)
         .post_init(_post_init)
@@ -367,7 +406,11 @@ def build_application(
     # that nothing typed in trouble is lost; what it leaves goes on to the handlers below.
     application.add_handler(
         MessageHandler(
-            private & ~filters.COMMAND & filters.UpdateType.MESSAGE & incidents.SENDABLE,
+            private
+            & ~filters.COMMAND
+            & filters.UpdateType.MESSAGE
+            & incidents.SENDABLE
+            & ~whereabouts.TRIP_FILES,
             incidents.msg_from_person,
         ),
         group=-1,
@@ -389,6 +432,18 @@ def build_application(
     )
     # Safety check-ins and roll calls
     rollcall.register(application)
+    # Whereabouts: trip files, and the new positions of live locations (edited messages,
+    # which nothing else reads: an edited text is never answered again)
+    application.add_handlers(
+        [
+            MessageHandler(new & private & whereabouts.CSV_CAPTION, whereabouts.cmd_trips_csv),
+            MessageHandler(new & private & whereabouts.CALENDAR, whereabouts.msg_calendar),
+            MessageHandler(
+                filters.UpdateType.EDITED_MESSAGE & private & filters.LOCATION,
+                whereabouts.msg_location_moved,
+            ),
+        ]
+    )
     # Calls for help: the leads' buttons, and the buttons offered for typed words
     application.add_handlers(
         [
@@ -425,6 +480,12 @@ def build_application(
         interval=privacy.RETENTION_INTERVAL_SECONDS,
         first=privacy.RETENTION_FIRST_SECONDS,
         name=privacy.RETENTION_JOB,
+    )
+    jobs.run_repeating(
+        whereabouts.job_trip_briefings,
+        interval=whereabouts.BRIEFINGS_INTERVAL_SECONDS,
+        first=5,
+        name=whereabouts.BRIEFINGS_JOB,
     )
     if webhook_mode:
         jobs.run_repeating(

@@ -74,6 +74,10 @@ def forget_preview(held: privacy.Holdings) -> str:
         f"• {plural(held.checkins, 'check-in')} and {plural(held.answers, 'roll-call answer')}"
         f", with {plural(held.notes, 'note')} and {plural(held.locations, 'location')}"
     )
+    if held.trips:
+        lines.append(f"• {plural(held.trips, 'trip')}")
+    if held.places:
+        lines.append("• where you were last seen (from a location you shared) and your /where city")
     lines.append(f"• {plural(held.acknowledgements, 'acknowledgement')}")
     lines.append(f"• {plural(held.messages_to_them, 'message')} sent or queued to you")
     if held.messages_about_them:

@@ -37,7 +37,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from db.incidents import HelpCall
-from db.models import Delivery, DeliveryKind, DeliveryStatus, Staff
+from db.models import Delivery, DeliveryKind, DeliveryStatus, Staff, Whereabouts
 from db.types import UTCDateTime, utcnow
 from schedules.rollcall import RollEntry
 
@@ -630,7 +630,9 @@ def last_location(session: Session, *, staff_id: int) -> Location | None:
 def _latest_locations(
     session: Session, *, staff_ids: Any, since: datetime | None
 ) -> dict[int, Location]:
-    """The latest location each person shared since `since` (None: ever).
+    """The latest location each person shared since `since` (None: ever): with a
+    check-in, an answer, on its own, or the newest position of a live location
+    (`Whereabouts`, which follows it while it is shared).
 
     `staff_ids` is a list of ids or a select of them (a select keeps a round of
     thousands under the databases' bound-parameter limits).
@@ -650,13 +652,22 @@ def _latest_locations(
         col(RollCallAnswer.latitude).is_not(None),
         col(RollCallAnswer.longitude).is_not(None),
     )
+    places = select(
+        Whereabouts.staff_id, Whereabouts.latitude, Whereabouts.longitude, Whereabouts.seen_at
+    ).where(
+        col(Whereabouts.staff_id).in_(staff_ids),
+        col(Whereabouts.latitude).is_not(None),
+        col(Whereabouts.longitude).is_not(None),
+        col(Whereabouts.seen_at).is_not(None),
+    )
     if since is not None:
         checkins = checkins.where(col(CheckIn.at) >= since)
         answers = answers.where(col(RollCallAnswer.at) >= since)
+        places = places.where(col(Whereabouts.seen_at) >= since)
     found: dict[int, Location] = {}
-    for query in (checkins, answers):
+    for query in (checkins, answers, places):
         for staff_id, latitude, longitude, at in session.exec(query).all():
-            if latitude is None or longitude is None:
+            if latitude is None or longitude is None or at is None:
                 continue
             known = found.get(staff_id)
             if known is None or at >= known.at:

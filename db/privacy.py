@@ -45,8 +45,11 @@ from db.models import (
     Role,
     Staff,
     Subscription,
+    Trip,
+    Whereabouts,
 )
 from db.refusal import Refusal
+from db.whereabouts import forget_old_locations
 
 # What an outbox row about someone's check-in reads once its details are gone.
 REDACTED_TEXT = "[Removed: check-in details are kept for a limited time only.]"
@@ -95,6 +98,10 @@ class Holdings:
     messages_to_them: int
     messages_about_them: int
     audit_entries: int
+    trips: int = 0
+    # The last place they were seen (a shared location read into a country and city)
+    # and the city they chose with /where: 0, 1 or 2.
+    places: int = 0
 
 
 def _count(session: Session, query: Any) -> int:
@@ -175,6 +182,11 @@ def holdings(session: Session, *, person: Staff) -> Holdings:
             select(Delivery.dedupe_key).where(_about_them(staff_id)).distinct(),
         ),
         audit_entries=len(_audit_entries(session, person=person)),
+        trips=_count(session, select(Trip.id).where(Trip.staff_id == staff_id)),
+        places=sum(
+            (row.seen_at is not None) + (row.chosen_city is not None)
+            for row in session.exec(select(Whereabouts).where(Whereabouts.staff_id == staff_id))
+        ),
     )
 
 
@@ -346,6 +358,38 @@ def export(session: Session, *, person: Staff, now: datetime) -> dict[str, Any]:
                 .where(LeadCountry.staff_id == staff_id)
                 .order_by(col(LeadCountry.country))
             ).all()
+        ],
+        "trips": [
+            {
+                "id": t.id,
+                "country": t.country,
+                "city": t.city,
+                "time_zone": t.zone,
+                "first_day": t.first_day.isoformat(),
+                "last_day": t.last_day.isoformat(),
+                "ended_at": iso(t.ended_at),
+                "recorded_from": t.source,
+                "recorded_by_someone_else": t.created_by_staff_id is not None,
+                "recorded_at": iso(t.created_at),
+            }
+            for t in session.exec(
+                select(Trip).where(Trip.staff_id == staff_id).order_by(col(Trip.id))
+            ).all()
+        ],
+        "whereabouts": [
+            {
+                "latitude": w.latitude,
+                "longitude": w.longitude,
+                "country": w.country,
+                "city": w.city,
+                "time_zone": w.zone,
+                "seen_at": iso(w.seen_at),
+                "live_until": iso(w.live_until),
+                "chosen_city": w.chosen_city,
+                "chosen_country": w.chosen_country,
+                "chosen_time_zone": w.chosen_zone,
+            }
+            for w in session.exec(select(Whereabouts).where(Whereabouts.staff_id == staff_id))
         ],
         "checkins": [
             {
@@ -573,6 +617,8 @@ def forget(
     session.execute(delete(HelpCall).where(col(HelpCall.staff_id) == staff_id))
     session.execute(delete(Subscription).where(col(Subscription.staff_id) == staff_id))
     session.execute(delete(LeadCountry).where(col(LeadCountry.staff_id) == staff_id))
+    session.execute(delete(Trip).where(col(Trip.staff_id) == staff_id))
+    session.execute(delete(Whereabouts).where(col(Whereabouts.staff_id) == staff_id))
     # Records of the organisation stay, without the link to them, and the messages staff
     # got from them no longer carry their name.
     _unsign(session, person=person)
@@ -594,6 +640,7 @@ def forget(
         (HelpCall, "owner_staff_id"),
         (HelpCall, "closed_by_staff_id"),
         (HelpMessage, "sender_staff_id"),
+        (Trip, "created_by_staff_id"),
     )
     for model, name in links:
         session.execute(update(model).where(getattr(model, name) == staff_id).values({name: None}))
@@ -651,6 +698,8 @@ def purge_expired_details(session: Session, *, now: datetime, keep: timedelta) -
             )
         ).rowcount  # type: ignore[attr-defined]
     )
+    # The last place each person was seen, read from a location, goes with it.
+    locations += forget_old_locations(session, before=cutoff)
     notes = 0
     for model in (CheckIn, RollCallAnswer):
         notes += int(

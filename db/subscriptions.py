@@ -1,12 +1,15 @@
-"""Which countries each person follows."""
+"""Which countries each person follows, and who hears about a country: its audience."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
+from db import whereabouts
 from db.models import Staff, Subscription
 
 
@@ -42,7 +45,7 @@ def countries_of(session: Session, *, staff_id: int) -> list[str]:
     return list(rows)
 
 
-def subscribers(session: Session, *, country: str) -> Sequence[Staff]:
+def followers(session: Session, *, country: str) -> Sequence[Staff]:
     return session.exec(
         select(Staff)
         .join(Subscription, col(Subscription.staff_id) == Staff.id)
@@ -51,8 +54,43 @@ def subscribers(session: Session, *, country: str) -> Sequence[Staff]:
     ).all()
 
 
+@dataclass(frozen=True)
+class Audience:
+    """The people a country's messages reach: its followers, and those believed there now
+    (a trip, a recent location) who do not follow it. Each person once."""
+
+    followers: Sequence[Staff]
+    present: Sequence[Staff]
+
+    @property
+    def people(self) -> list[Staff]:
+        return sorted([*self.followers, *self.present], key=lambda p: p.id or 0)
+
+    @property
+    def reachable(self) -> int:
+        return sum(1 for p in self.people if p.reachable)
+
+
+def audience(session: Session, *, country: str, now: datetime) -> Audience:
+    """Who every kind of message about `country` goes to at `now`: broadcasts, feed
+    alerts, curfew notices and reminders, roll calls. The one rule for it."""
+    following = list(followers(session, country=country))
+    ids = {p.id for p in following}
+    there = [
+        p.person
+        for p in whereabouts.present(session, country=country, now=now)
+        if p.person.id not in ids
+    ]
+    return Audience(followers=following, present=there)
+
+
+def subscribers(session: Session, *, country: str, now: datetime) -> list[Staff]:
+    """Everyone a message about `country` reaches now (see `audience`), by id."""
+    return audience(session, country=country, now=now).people
+
+
 def count_subscribers(session: Session, *, country: str) -> tuple[int, int]:
-    """(all subscribers, of whom reachable)."""
+    """(all followers, of whom reachable)."""
     row = session.exec(
         select(func.count(), func.count().filter(col(Staff.reachable).is_(True)))
         .select_from(Subscription)

@@ -55,7 +55,7 @@ GRACE = timedelta(minutes=5)  # a reminder this late is still useful; later, it 
 def tell_subscribers(
     session: Session, *, curfew: Curfew, text: str, key: str, now: datetime
 ) -> int:
-    people = subscriptions.subscribers(session, country=curfew.country)
+    people = subscriptions.subscribers(session, country=curfew.country, now=now)
     recipients = [Recipient(p.id or 0, p.chat_id) for p in people if p.reachable]
     deliveries.enqueue(
         session,
@@ -167,7 +167,9 @@ def plans(
 ) -> tuple[list[PlannedReminder], list[PlannedNotice], dict[int, Curfew]]:
     active = list(curfews.active(session))
     by_id = {c.id or 0: c for c in active}
-    people = curfews.subscribers_with_lead_times(session, countries=[c.country for c in active])
+    people = curfews.subscribers_with_lead_times(
+        session, countries=[c.country for c in active], now=now
+    )
     specs = [spec_of(c) for c in active]
     lead_minutes = {c.id or 0: people.get(c.country, {}) for c in active}
     recipients = {c.id or 0: list(people.get(c.country, {})) for c in active}

@@ -84,7 +84,7 @@ def start_round(
             f"Roll call #{existing.id} for {label} is still open: /roll {existing.id} shows "
             f"it, /checkin_end {existing.id} closes it."
         )
-    people = subscriptions.subscribers(session, country=country)
+    people = subscriptions.subscribers(session, country=country, now=now)
     if not people:
         raise Refusal(f"Nobody follows {label}, so there is nobody to ask.")
     db.supersede_rounds(session, country=country, now=now)

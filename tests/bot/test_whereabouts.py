@@ -1,0 +1,388 @@
+"""Whereabouts end to end against the fake Bot API: trips bring a country's messages to
+the people there, shared locations offer the country they lie in and set each person's
+zone, leads see who is where, and trips come in bulk from CSV and calendar files."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import Any
+
+from sqlmodel import col, select
+
+from bot.sim.telegram.server import FakeTelegram
+from bot.whereabouts.handlers import BRIEFINGS_JOB
+from db import subscriptions
+from db.engine import session_scope
+from db.models import Role, Staff, Trip, Whereabouts
+from schedules.zones import utc_to_local
+from tests.harness import RunningBot
+
+
+def _labels(fake: FakeTelegram, chat_id: int) -> tuple[int, dict[str, str]]:
+    """(message id, label -> callback data) of the last message with buttons in a chat."""
+    message = [m for m in fake.messages_to(chat_id) if m.reply_markup is not None][-1]
+    assert message.reply_markup is not None
+    return message.message_id, {
+        b["text"]: b["callback_data"]
+        for row in message.reply_markup["inline_keyboard"]
+        for b in row
+    }
+
+
+def _me(person: Staff) -> dict[str, Any]:
+    """The identity a person writes under, as on Telegram (a message changes their name)."""
+    return {"first_name": person.display_name, "username": person.username}
+
+
+def _texts(fake: FakeTelegram, chat_id: int) -> list[str]:
+    return [m.text for m in fake.messages_to(chat_id)]
+
+
+def _almaty_today(bot: RunningBot) -> date:
+    return utc_to_local("Asia/Almaty", bot.clock()).date()
+
+
+async def _broadcast(bot: RunningBot, lead: Staff, text: str) -> str:
+    preview = await bot.say(lead.telegram_user_id, f"/broadcast KZ {text}")
+    message_id, labels = _labels(bot.fake, lead.chat_id)
+    bot.press(
+        lead.telegram_user_id, chat_id=lead.chat_id, message_id=message_id, data=labels["Send"]
+    )
+    return preview
+
+
+async def test_a_trip_brings_a_country_s_messages_for_its_days_only(bot: RunningBot) -> None:
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+    follower = bot.enrol("Fay Follower", countries=("KZ",))
+    dana = bot.enrol("Dana Traveller")
+    today = _almaty_today(bot)
+    last = today + timedelta(days=2)
+
+    reply = await bot.say(
+        dana.telegram_user_id, f"/trip Kazakhstan Almaty {today:%d/%m}-{last:%d/%m/%Y}"
+    )
+    assert "recorded" in reply and "Almaty, Kazakhstan" in reply
+    # Arrival day: a welcome, once.
+    await bot.fake.await_for(
+        lambda f: any("Welcome to Almaty, Kazakhstan" in t for t in _texts(f, dana.chat_id))
+    )
+    assert "/trips" in reply
+    trips = await bot.say(dana.telegram_user_id, "/trips")
+    assert "Almaty, Kazakhstan" in trips and "(now)" in trips
+    assert "Asia/Almaty" in trips and "UTC)" in trips
+
+    # A broadcast reaches her although she follows nothing; the preview counts both kinds.
+    preview = await _broadcast(bot, lena, "Stay indoors tonight.")
+    assert "<b>2</b> people: 1 following the country, 1 there now" in preview
+    await bot.fake.await_for(
+        lambda f: any("Stay indoors tonight." in t for t in _texts(f, dana.chat_id))
+    )
+    await bot.fake.await_for(
+        lambda f: any("Stay indoors tonight." in t for t in _texts(f, follower.chat_id))
+    )
+
+    # A roll call asks her too, and the report tells the trip from the rest.
+    roll = await bot.say(lena.telegram_user_id, "/checkin KZ Are you safe?")
+    assert "no answer: 2" in roll
+    await bot.fake.await_for(
+        lambda f: any("Safety roll call: Kazakhstan" in t for t in _texts(f, dana.chat_id))
+    )
+    await bot.say(lena.telegram_user_id, "/checkin_end KZ")
+
+    # The lead sees her in the country, with the trip's dates.
+    whois = await bot.say(lena.telegram_user_id, "/whois KZ")
+    assert "1 person believed there now" in whois
+    assert "Dana Traveller" in whois and f"trip {today.day} {today:%b}" in whois
+    assert "Fay Follower" in whois.split("Following", 1)[1]
+
+    # After her last day, Kazakhstan's messages stop reaching her; the follower still gets them.
+    with session_scope(bot.engine) as session:
+        trip = session.exec(select(Trip)).one()
+        assert trip.first_day == today and trip.last_day == last
+    bot.clock.set(trip.ends_at + timedelta(minutes=1))
+    before = len(bot.fake.messages_to(dana.chat_id))
+    preview = await _broadcast(bot, lena, "Roads closed tomorrow.")
+    assert "<b>1</b> person" in preview and "there now" not in preview
+    await bot.fake.await_for(
+        lambda f: any("Roads closed tomorrow." in t for t in _texts(f, follower.chat_id))
+    )
+    await bot.settled()
+    assert not any("Roads closed" in t for t in _texts(bot.fake, dana.chat_id)[before:])
+    whois = await bot.say(lena.telegram_user_id, "/whois KZ")
+    assert "Dana Traveller" not in whois
+
+
+async def test_a_trip_that_starts_next_week_is_arriving_and_reaches_nobody_yet(
+    bot: RunningBot,
+) -> None:
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+    bot.enrol("Fay Follower", countries=("KZ",))
+    dana = bot.enrol("Dana Traveller")
+    first = _almaty_today(bot) + timedelta(days=5)
+    reply = await bot.say(
+        lena.telegram_user_id,
+        f"/trip @dana_traveller KZ {first:%d %b} - {first + timedelta(3):%d %b}",
+    )
+    assert "Trip for Dana Traveller" in reply
+    whois = await bot.say(lena.telegram_user_id, "/whois KZ")
+    assert "0 people" in whois
+    assert "Dana Traveller" in whois.split("Arriving in the next 7 days", 1)[1]
+    preview = await _broadcast(bot, lena, "Quiet day.")
+    assert "<b>1</b> person" in preview
+
+    # The day before, the briefing: advisory, curfews, the leads who answer.
+    with session_scope(bot.engine) as session:
+        trip = session.exec(select(Trip)).one()
+    bot.clock.set(trip.starts_at - timedelta(hours=12))
+    assert bot.application.job_queue is not None
+    (job,) = bot.application.job_queue.get_jobs_by_name(BRIEFINGS_JOB)
+    await job.run(bot.application)
+    await bot.fake.await_for(
+        lambda f: any("Briefing: Kazakhstan" in t for t in _texts(f, dana.chat_id))
+    )
+    briefing = next(t for t in _texts(bot.fake, dana.chat_id) if "Briefing: Kazakhstan" in t)
+    assert "starts tomorrow" in briefing and "Lena Lead" in briefing
+    assert "No curfew is in force." in briefing
+
+
+async def test_bad_trips_are_refused_and_change_nothing(bot: RunningBot) -> None:
+    sam = bot.enrol("Sam Staff")
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+    cases = {
+        "/trip": "Usage: /trip",
+        "/trip Narnia 3 Jan - 4 Jan": "I don't know the place “Narnia”",
+        "/trip KZ 3 Jan": "I need a first and a last day",
+        "/trip KZ 31/02-03/03": "not a date in the calendar",
+        "/trip Kazakhstan Bishkek 3 Jan - 5 Jan": "One trip goes to one country",
+        "/trip KZ 03/01/2020-05/01/2020": "only trips not over are recorded",
+        "/trip @lena_lead KZ 3 Jan - 5 Jan": "Only security leads record trips",
+    }
+    for text, expected in cases.items():
+        assert expected in await bot.say(sam.telegram_user_id, text), text
+    assert "Nobody enrolled is @nobody" in await bot.say(
+        lena.telegram_user_id, "/trip @nobody KZ 3 Jan - 5 Jan"
+    )
+    assert "You don't answer for Georgia" in await bot.say(
+        lena.telegram_user_id, "/trip @sam_staff GE 3 Jan - 5 Jan"
+    )
+    assert "You have no trip #7" in await bot.say(sam.telegram_user_id, "/trip_end 7")
+    with session_scope(bot.engine) as session:
+        assert session.exec(select(Trip)).all() == []
+
+
+async def test_trip_end_stops_the_trip_now(bot: RunningBot) -> None:
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+    dana = bot.enrol("Dana Traveller")
+    today = _almaty_today(bot)
+    await bot.say(dana.telegram_user_id, f"/trip KZ {today:%d %b} - {today + timedelta(9):%d %b}")
+    with session_scope(bot.engine) as session:
+        trip_id = session.exec(select(Trip.id)).one()
+    # Someone else's trip id is not theirs to end.
+    assert "You have no trip" in await bot.say(lena.telegram_user_id, f"/trip_end {trip_id}")
+    reply = await bot.say(dana.telegram_user_id, f"/trip_end {trip_id}")
+    assert f"Trip #{trip_id} to Kazakhstan ended" in reply
+    assert "no trips" in await bot.say(dana.telegram_user_id, "/trips")
+    assert "Nobody follows Kazakhstan (KZ) or is there now" in await bot.say(
+        lena.telegram_user_id, "/broadcast KZ Anyone?"
+    )
+
+
+async def test_a_location_in_bishkek_offers_kyrgyzstan_and_sets_the_zone(bot: RunningBot) -> None:
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KG",))
+    dana = bot.enrol("Dana Staff", countries=("KZ",))
+    before = len(bot.fake.messages_to(dana.chat_id))
+    bot.fake.inject_message(dana.telegram_user_id, "", location=(42.8746, 74.5698), **_me(dana))
+    await bot.fake.await_for(lambda f: len(f.messages_to(dana.chat_id)) > before)
+    answer = bot.fake.messages_to(dana.chat_id)[before].text
+    assert "You appear to be in Kyrgyzstan. Get its alerts?" in answer
+    message_id, labels = _labels(bot.fake, dana.chat_id)
+    bot.press(
+        dana.telegram_user_id,
+        chat_id=dana.chat_id,
+        message_id=message_id,
+        data=labels["Get its alerts"],
+    )
+    await bot.fake.await_for(
+        lambda f: any(
+            "You will now get alerts for Kyrgyzstan" in t for t in _texts(f, dana.chat_id)
+        )
+    )
+    with session_scope(bot.engine) as session:
+        assert subscriptions.countries_of(session, staff_id=dana.id or 0) == ["KG", "KZ"]
+    where = await bot.say(dana.telegram_user_id, "/where")
+    assert "Asia/Bishkek" in where and "your location (Bishkek)" in where and "UTC)" in where
+    whois = await bot.say(lena.telegram_user_id, "/whois KG")
+    assert "Dana Staff" in whois and "location Bishkek, 0 min ago" in whois
+
+    # Shared again from a country she follows: no offer, the place is named.
+    before = len(bot.fake.messages_to(dana.chat_id))
+    bot.fake.inject_message(dana.telegram_user_id, "", location=(43.2380, 76.9450), **_me(dana))
+    await bot.fake.await_for(lambda f: len(f.messages_to(dana.chat_id)) > before)
+    answer = bot.fake.messages_to(dana.chat_id)[before].text
+    assert "You appear to be in Almaty, Kazakhstan" in answer
+    assert bot.fake.messages_to(dana.chat_id)[before].reply_markup is None
+
+
+async def test_a_live_location_is_followed_and_edited_text_is_not_answered(
+    bot: RunningBot,
+) -> None:
+    dana = bot.enrol("Dana Staff", countries=("KZ",))
+    before = len(bot.fake.messages_to(dana.chat_id))
+    shared = bot.fake.inject_message(
+        dana.telegram_user_id, "", location=(43.2380, 76.9450), live_period=3600, **_me(dana)
+    )
+    await bot.fake.await_for(lambda f: len(f.messages_to(dana.chat_id)) > before)
+    # She drives to Bishkek: each new position arrives as an edit of the same message.
+    bot.fake.inject_location_edit(
+        dana.telegram_user_id, shared["message"]["message_id"], (42.8746, 74.5698)
+    )
+
+    def city() -> str | None:
+        with session_scope(bot.engine) as session:
+            row = session.exec(
+                select(Whereabouts).where(col(Whereabouts.staff_id) == dana.id)
+            ).one()
+            return row.city
+
+    await bot.fake.await_for(lambda f: city() == "Bishkek")
+    # A typed message edited afterwards gets no second answer.
+    typed = bot.fake.inject_message(dana.telegram_user_id, "/trips", **_me(dana))
+    await bot.fake.await_for(lambda f: len(f.messages_to(dana.chat_id)) > before + 1)
+    count = len(bot.fake.messages_to(dana.chat_id))
+    bot.fake.inject_edit(dana.telegram_user_id, typed["message"]["message_id"], "/help_me")
+    await bot.settled()
+    assert len(bot.fake.messages_to(dana.chat_id)) == count
+    # The latest position is what a call for help carries.
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+    await bot.say(dana.telegram_user_id, "/help_me")
+    await bot.fake.await_for(
+        lambda f: any("42.87460" in t and "needs help" in t for t in _texts(f, lena.chat_id))
+    )
+
+
+async def test_where_sets_a_place_and_refuses_what_is_no_city(bot: RunningBot) -> None:
+    sam = bot.enrol("Sam Staff")
+    assert "I don't know where you are" in await bot.say(sam.telegram_user_id, "/where")
+    assert "I don't know the city “Xqzzyville”" in await bot.say(
+        sam.telegram_user_id, "/where Xqzzyville"
+    )
+    reply = await bot.say(sam.telegram_user_id, "/where Almaty")
+    assert "Almaty, Kazakhstan" in reply and "Asia/Almaty" in reply and "UTC)" in reply
+    assert "/where Almaty" in await bot.say(sam.telegram_user_id, "/where")
+
+
+def _csv(rows: list[str]) -> bytes:
+    return ("traveller,country,city,start,end\n" + "\n".join(rows) + "\n").encode()
+
+
+async def test_a_lead_imports_trips_from_csv_and_each_bad_line_is_explained(
+    bot: RunningBot,
+) -> None:
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ", "KG"))
+    dana = bot.enrol("Dana Traveller")
+    bot.enrol("Erlan Traveller")
+    year = _almaty_today(bot).year + 1
+    content = _csv(
+        [
+            f"@dana_traveller,Kazakhstan,Almaty,{year}-01-03,{year}-01-20",
+            f"Erlan Traveller,KG,,03/02/{year},10/02/{year}",
+            f"@nobody,KZ,,{year}-01-03,{year}-01-20",
+            f"@dana_traveller,Georgia,,{year}-01-03,{year}-01-20",
+            f"@dana_traveller,KZ,,{year}-01-20,{year}-01-03",
+            f"@dana_traveller,Kazakhstan,Almaty,{year}-01-03,{year}-01-20",
+        ]
+    )
+    before = len(bot.fake.messages_to(lena.chat_id))
+    bot.fake.inject_message(
+        lena.telegram_user_id,
+        "",
+        document=("trips.csv", content),
+        caption="/trips_csv",
+        first_name=lena.display_name,
+        username=lena.username,
+    )
+    await bot.fake.await_for(lambda f: len(f.messages_to(lena.chat_id)) > before)
+    report = bot.fake.messages_to(lena.chat_id)[before].text
+    assert "2 trips recorded, 4 lines refused" in report
+    assert "Dana Traveller: Almaty, Kazakhstan, 3 Jan – 20 Jan" in report
+    assert "Erlan Traveller: Kyrgyzstan, 3 Feb – 10 Feb" in report
+    assert "line 4: nobody enrolled is called @nobody" in report
+    assert "line 5: you don't answer for Georgia (GE)" in report
+    assert "line 6: The trip ends" in report
+    assert "line 7: this trip is already recorded" in report
+    with session_scope(bot.engine) as session:
+        assert len(session.exec(select(Trip)).all()) == 2
+    # Staff may not import for others; nothing is read from their file.
+    staff_reply = bot.fake.messages_to(dana.chat_id)
+    bot.fake.inject_message(
+        dana.telegram_user_id,
+        "",
+        document=("trips.csv", content),
+        caption="/trips_csv",
+        first_name=dana.display_name,
+        username=dana.username,
+    )
+    await bot.fake.await_for(lambda f: len(f.messages_to(dana.chat_id)) > len(staff_reply))
+    assert "only security leads" in bot.fake.messages_to(dana.chat_id)[-1].text.lower()
+
+
+async def test_a_calendar_invitation_records_the_trip(bot: RunningBot) -> None:
+    dana = bot.enrol("Dana Traveller")
+    year = _almaty_today(bot).year + 1
+    ics = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Airline//EN\r\n"
+        "BEGIN:VEVENT\r\nUID:1@x\r\nSUMMARY:Flight KC 942 London to Almaty\r\n"
+        f"DTSTART:{year}0103T203000Z\r\nDTEND:{year}0104T053000Z\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:2@x\r\nSUMMARY:Hotel Kazakhstan\r\nLOCATION:Almaty, Kazakhstan\r\n"
+        f"DTSTART;VALUE=DATE:{year}0104\r\nDTEND;VALUE=DATE:{year}0111\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:3@x\r\nSUMMARY:Dinner\r\n"
+        f"DTSTART:{year}0105T180000Z\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR\r\n"
+    ).encode()
+    before = len(bot.fake.messages_to(dana.chat_id))
+    bot.fake.inject_message(
+        dana.telegram_user_id,
+        "",
+        document=("booking.ics", ics),
+        first_name=dana.display_name,
+        username=dana.username,
+    )
+    await bot.fake.await_for(lambda f: len(f.messages_to(dana.chat_id)) > before)
+    report = bot.fake.messages_to(dana.chat_id)[before].text
+    assert "1 trip recorded, 1 event refused" in report
+    assert "Dana Traveller: Almaty, Kazakhstan, 3 Jan – 10 Jan" in report
+    assert "event 3 “Dinner”: no country or city I know in it" in report
+
+
+async def _export(bot: RunningBot, person: Staff) -> dict[str, Any]:
+    await bot.say(person.telegram_user_id, "/export_me")
+    document = bot.fake.messages_to(person.chat_id)[-1]
+    assert document.document is not None
+    data: dict[str, Any] = json.loads(document.document)
+    return data
+
+
+async def test_trips_and_places_are_exported_and_forgotten(bot: RunningBot) -> None:
+    dana = bot.enrol("Dana Traveller")
+    today = _almaty_today(bot)
+    await bot.say(
+        dana.telegram_user_id, f"/trip Almaty {today:%d %b} - {today + timedelta(4):%d %b}"
+    )
+    await bot.say(dana.telegram_user_id, "/where Bishkek")
+    data = await _export(bot, dana)
+    assert [(t["country"], t["city"]) for t in data["trips"]] == [("KZ", "Almaty")]
+    assert data["whereabouts"][0]["chosen_city"] == "Bishkek"
+    preview = await bot.say(dana.telegram_user_id, "/forget_me")
+    assert "• 1 trip" in preview and "your /where city" in preview
+    message_id, labels = _labels(bot.fake, dana.chat_id)
+    delete = next(data for label, data in labels.items() if "Delete" in label)
+    bot.press(dana.telegram_user_id, chat_id=dana.chat_id, message_id=message_id, data=delete)
+
+    def gone() -> bool:
+        with session_scope(bot.engine) as session:
+            return (
+                not session.exec(select(Trip)).all() and not session.exec(select(Whereabouts)).all()
+            )
+
+    await bot.fake.await_for(lambda f: gone())
