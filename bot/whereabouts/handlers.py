@@ -8,6 +8,7 @@ A location offers the country it lies in with the subscriptions' own "follow" bu
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram import Message, Update
@@ -59,14 +60,19 @@ async def _reply_parts(message: Message, parts: list[str]) -> None:
 async def cmd_trip(update: Update, context: Context, person: Staff, message: Message) -> None:
     """/trip [@user] <country or city> <first day> - <last day>"""
     svc = services(context)
-    now = svc.clock()
     raw = command_argument(update)
-    with session_scope(svc.engine) as session:
-        # "Today" where they go: the destination is read below, so the UTC date is a
-        # day's margin at most, and a trip that ends today is still recorded.
-        request = parse_trip(raw, today=now.date())
-        trip, traveller = rules.record_trip(session, person=person, request=request, now=now)
-        text = texts.recorded(trip, traveller, for_self=traveller.id == person.id)
+
+    def run() -> str:
+        # In a worker thread: the first city read loads the gazetteer.
+        now = svc.clock()
+        with session_scope(svc.engine) as session:
+            # A trip that ends today (UTC) is still recorded: the destination's day may
+            # be a few hours ahead or behind.
+            request = parse_trip(raw, today=now.date())
+            trip, traveller = rules.record_trip(session, person=person, request=request, now=now)
+            return texts.recorded(trip, traveller, for_self=traveller.id == person.id)
+
+    text = await asyncio.to_thread(run)
     _after_change(context)
     await message.reply_text(text, parse_mode=ParseMode.HTML)
 
@@ -120,12 +126,19 @@ async def cmd_trips_csv(update: Update, context: Context, person: Staff, message
         raise Refusal(imports.CSV_USAGE)
     content = await _download(context, source)
     svc = services(context)
-    now = svc.clock()
-    with session_scope(svc.engine) as session:
-        report = imports.import_csv(
-            session, lead=person, content=content, now=now, today=now.date()
-        )
-        parts = imports.report_text(report, what=source.document.file_name or "CSV import")
+    name = source.document.file_name or "CSV import"
+
+    def run() -> list[str]:
+        # In a worker thread: reading hundreds of lines (and, the first time, the
+        # gazetteer) must not hold up every alert in flight.
+        now = svc.clock()
+        with session_scope(svc.engine) as session:
+            report = imports.import_csv(
+                session, lead=person, content=content, now=now, today=now.date()
+            )
+            return imports.report_text(report, what=name)
+
+    parts = await asyncio.to_thread(run)
     _after_change(context)
     await _reply_parts(message, parts)
 
@@ -136,14 +149,17 @@ async def msg_calendar(update: Update, context: Context, person: Staff, message:
     assert message.document is not None
     content = await _download(context, message)
     svc = services(context)
-    now = svc.clock()
-    with session_scope(svc.engine) as session:
-        report = imports.import_calendar(
-            session, person=person, content=content, now=now, today=now.date()
-        )
-        parts = imports.report_text(
-            report, what=message.document.file_name or "Calendar", unit="event"
-        )
+    name = message.document.file_name or "Calendar"
+
+    def run() -> list[str]:
+        now = svc.clock()
+        with session_scope(svc.engine) as session:
+            report = imports.import_calendar(
+                session, person=person, content=content, now=now, today=now.date()
+            )
+            return imports.report_text(report, what=name, unit="event")
+
+    parts = await asyncio.to_thread(run)
     _after_change(context)
     await _reply_parts(message, parts)
 

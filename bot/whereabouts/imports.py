@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -21,9 +22,12 @@ from db import audit, leads, staff
 from db import whereabouts as db
 from db.models import Role, Staff, Trip, TripSource
 from db.refusal import Refusal
+from schedules.countries import country_name
 
 MAX_CSV_BYTES = 2_000_000
 MAX_ROWS = 5000
+# Up to this many trips recorded are listed one by one in the report; more, by country.
+LIST_RECORDED = 30
 # Column names as exports write them, folded; the first of each group that is present
 # is read.
 _COLUMNS = {
@@ -308,10 +312,19 @@ def report_text(report: ImportReport, *, what: str, unit: str = "line") -> list[
         f", {render.plural(len(report.refused), unit)} refused"
     )
     lines: list[str] = []
-    for trip in report.recorded:
-        who = report.travellers.get(trip.staff_id)
-        name = render.esc(who.display_name) if who else "?"
-        lines.append(f"✅ #{trip.id} {name}: {render.esc(destination(trip))}, {days(trip)}")
+    if len(report.recorded) <= LIST_RECORDED:
+        for trip in report.recorded:
+            who = report.travellers.get(trip.staff_id)
+            name = render.esc(who.display_name) if who else "?"
+            lines.append(f"✅ #{trip.id} {name}: {render.esc(destination(trip))}, {days(trip)}")
+    else:
+        # A long import is summed up by country; /whois lists the people.
+        by_country = Counter(trip.country for trip in report.recorded)
+        lines += [
+            f"✅ {render.esc(country_name(code))}: {render.plural(n, 'trip')}"
+            for code, n in sorted(by_country.items())
+        ]
+        lines.append("/whois &lt;country&gt; shows who is there and who arrives this week.")
     for number, why in report.refused:
         lines.append(f"❌ line {number}: {render.esc(why)}" if number else f"❌ {render.esc(why)}")
     return render.split_lines(header, lines)
