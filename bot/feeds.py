@@ -26,6 +26,7 @@ from bot.curfews.rules import offer_curfew_ends, propose_curfews
 from bot.rollcall import rules
 from bot.rollcall.jobs import plan_round_jobs
 from bot.settings import Settings
+from bot.whereabouts import rules as whereabouts
 from db import acks, audit, broadcasts, deliveries, sources, staff
 from db.deliveries import Recipient
 from db.engine import session_scope
@@ -187,6 +188,9 @@ def apply_items(
             continue
         queued, _ = _push(session, alert=alert, level_change=change.level_change_text(), now=now)
         if alert.departure:
+            whereabouts.tell_leads_who_is_there(
+                session, country=alert.country, alert_id=alert.id or 0, now=now
+            )
             round_id = rules.start_automatic_round(
                 session, alert_id=alert.id or 0, country=alert.country, now=now, settings=settings
             )

@@ -30,6 +30,7 @@ from sqlalchemy import (
     case,
     exists,
     insert,
+    or_,
     text,
     update,
 )
@@ -37,7 +38,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from db.incidents import HelpCall
-from db.models import Delivery, DeliveryKind, DeliveryStatus, Staff, Whereabouts
+from db.models import Delivery, DeliveryKind, DeliveryStatus, Staff, Trip, Whereabouts
 from db.types import UTCDateTime, utcnow
 from schedules.rollcall import RollEntry
 
@@ -494,6 +495,20 @@ def roll_entries(session: Session, *, rollcall: RollCall) -> list[RollEntry]:
         session,
         staff_ids=select(RollCallMember.staff_id).where(RollCallMember.round_id == round_id),
     )
+    # Those on a trip to the country when the round began: the report tells them apart.
+    travelling = set(
+        session.exec(
+            select(Trip.staff_id).where(
+                col(Trip.staff_id).in_(
+                    select(RollCallMember.staff_id).where(RollCallMember.round_id == round_id)
+                ),
+                Trip.country == rollcall.country,
+                col(Trip.starts_at) <= rollcall.started_at,
+                col(Trip.ends_at) > rollcall.started_at,
+                or_(col(Trip.ended_at).is_(None), col(Trip.ended_at) > rollcall.started_at),
+            )
+        ).all()
+    )
     entries = []
     for member_id, staff_id, name, username, telegram_id, reachable, delivery in members:
         answer = latest.get(member_id or 0)
@@ -517,6 +532,7 @@ def roll_entries(session: Session, *, rollcall: RollCall) -> list[RollEntry]:
                 reachable=reachable,
                 telegram_id=telegram_id,
                 handled_by=handlers.get(staff_id),
+                on_trip=staff_id in travelling,
             )
         )
     return entries

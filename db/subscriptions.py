@@ -45,6 +45,15 @@ def countries_of(session: Session, *, staff_id: int) -> list[str]:
     return list(rows)
 
 
+def countries_concerning(session: Session, *, staff_id: int, now: datetime) -> list[str]:
+    """The countries whose leads answer for a person at `now`: those they follow and
+    those they are believed in (a trip, a recent location). A call for help, "safe
+    again" and a location passed on go to these countries' leads; /curfew shows their
+    curfews."""
+    here = whereabouts.countries_here(session, staff_id=staff_id, now=now)
+    return sorted(set(countries_of(session, staff_id=staff_id)) | set(here))
+
+
 def followers(session: Session, *, country: str) -> Sequence[Staff]:
     return session.exec(
         select(Staff)

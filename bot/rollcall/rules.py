@@ -430,7 +430,7 @@ def share_location(
     if not db.help_since(session, staff_id=staff_id, since=now - HELP_FOLLOW_UP):
         return 0
     text = location_passed_on_text(person=person, location=location, at=now)
-    countries = subscriptions.countries_of(session, staff_id=staff_id)
+    countries = subscriptions.countries_concerning(session, staff_id=staff_id, now=now)
     return notices.tell(
         session,
         people=notices.leads_to_tell(session, countries=countries, exclude=person.id),

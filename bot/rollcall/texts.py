@@ -206,8 +206,15 @@ def _entry_line(entry: RollEntry) -> str:
 
 
 def _block(title: str, people: Sequence[RollEntry], *, limit: int, round_id: int) -> list[str]:
-    """A titled list of people as HTML lines, cut at `limit` names (the CSV has everyone)."""
-    lines = [f"{title} ({len(people)}):", *(_entry_line(e) for e in people[:limit])]
+    """A titled list of people as HTML lines, cut at `limit` names (the CSV has everyone);
+    those on a trip to the country listed apart, after the rest."""
+    lines = [f"{title} ({len(people)}):"]
+    others = [e for e in people if not e.on_trip]
+    travelling = [e for e in people if e.on_trip]
+    lines += [_entry_line(e) for e in others[:limit]]
+    if travelling:
+        lines.append(f"<i>On a trip there ({len(travelling)}):</i>")
+        lines += [_entry_line(e) for e in travelling[: max(0, limit - min(limit, len(others)))]]
     if len(people) > limit:
         lines.append(f"… and {len(people) - limit} more: /roll_csv {round_id} lists everyone.")
     return lines
@@ -250,6 +257,13 @@ def deadline_report(rollcall: RollCall, entries: Sequence[RollEntry]) -> list[st
         f"✅ {counts.safe} safe · 🆘 {counts.help} need help · ❔ {counts.no_answer} no answer "
         f"· 🚫 {counts.unreachable} unreachable, of {counts.total}"
     )
+    travelling = [e for e in entries if e.on_trip]
+    if travelling:
+        trip_counts = plan.count_roll(travelling)
+        header += (
+            f"\n✈️ of them on a trip there: {trip_counts.safe} safe · {trip_counts.help} need "
+            f"help · {trip_counts.no_answer} no answer, of {trip_counts.total}"
+        )
     if rollcall.forgotten:
         header += f"\n🗑 {_forgotten(rollcall)}"
     silent = groups[RollStatus.NO_ANSWER]

@@ -13,9 +13,10 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from bot.access import require_answers_for
+from bot.whereabouts import texts
 from bot.whereabouts.parsing import TripRequest
 from db import audit, deliveries, leads, staff, subscriptions
 from db import whereabouts as db
@@ -284,12 +285,29 @@ def whois(session: Session, *, person: Staff, country: str, now: datetime) -> Wh
     return Whois(country=country, present=there, followers=following, arriving=coming)
 
 
+def tell_leads_who_is_there(session: Session, *, country: str, alert_id: int, now: datetime) -> int:
+    """With a departure advisory, the country's leads get the people believed there now
+    (trips, locations), who may not follow it; how many are listed."""
+    there = db.present(session, country=country, now=now)
+    if not there:
+        return 0
+    deliveries.enqueue(
+        session,
+        kind=DeliveryKind.WHO_IS_THERE,
+        dedupe_key=f"alert:{alert_id}:who-is-there",
+        recipients=deliveries.recipients(leads.leads_for_country(session, country=country)),
+        parts=texts.departure_presence(country=country, present=there, now=now),
+        priority=Priority.HIGH,
+        now=now,
+        alert_id=alert_id,
+    )
+    return len(there)
+
+
 # -- briefings ----------------------------------------------------------------------------
 def queue_trip_briefings(session: Session, *, now: datetime) -> int:
     """The day before a trip begins, a briefing; on its first day, a welcome. Each once
     (the dedupe key), so this may run as often as wanted; how many were queued."""
-    from bot.whereabouts import texts  # texts read rules' types
-
     queued = 0
     for trip in db.starting_between(
         session, start=now - timedelta(days=1), end=now + timedelta(days=1)
@@ -327,8 +345,6 @@ def queue_trip_briefings(session: Session, *, now: datetime) -> int:
 
 
 def _advisory(session: Session, country: str) -> Alert | None:
-    from sqlmodel import col, select
-
     return session.exec(
         select(Alert)
         .where(Alert.country == country, col(Alert.level).is_not(None))
@@ -337,8 +353,6 @@ def _advisory(session: Session, country: str) -> Alert | None:
 
 
 def _recent_alerts(session: Session, country: str, count: int = 3) -> list[Alert]:
-    from sqlmodel import col, select
-
     return list(
         session.exec(
             select(Alert)

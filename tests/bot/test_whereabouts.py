@@ -8,15 +8,21 @@ import json
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
+from bot import feeds
+from bot.settings import BotSettings
+from bot.sim.feeds import feed_server
 from bot.sim.telegram.server import FakeTelegram
 from bot.whereabouts.handlers import BRIEFINGS_JOB
-from db import subscriptions
+from db import sources, subscriptions
 from db.engine import session_scope
 from db.models import Role, Staff, Trip, Whereabouts
 from schedules.zones import utc_to_local
-from tests.harness import RunningBot
+from tests.bot.test_feeds import KZ_CALM, KZ_LEAVE
+from tests.harness import MutableClock, RunningBot, running_bot
+from tests.schedules.sources.samples import state_feed
 
 
 def _labels(fake: FakeTelegram, chat_id: int) -> tuple[int, dict[str, str]]:
@@ -41,6 +47,18 @@ def _texts(fake: FakeTelegram, chat_id: int) -> list[str]:
 
 def _almaty_today(bot: RunningBot) -> date:
     return utc_to_local("Asia/Almaty", bot.clock()).date()
+
+
+async def _trip_from_today(bot: RunningBot, person: Staff, place: str, days: int) -> str:
+    """/trip to `place` from today for `days` more days; waits for the welcome too, so
+    that the next answer read is the answer to the next message."""
+    today = _almaty_today(bot)
+    reply = await bot.say(
+        person.telegram_user_id,
+        f"/trip {place} {today:%d %b} - {today + timedelta(days=days):%d %b}",
+    )
+    await bot.fake.await_for(lambda f: any("Welcome to" in t for t in _texts(f, person.chat_id)))
+    return reply
 
 
 async def _broadcast(bot: RunningBot, lead: Staff, text: str) -> str:
@@ -174,8 +192,7 @@ async def test_bad_trips_are_refused_and_change_nothing(bot: RunningBot) -> None
 async def test_trip_end_stops_the_trip_now(bot: RunningBot) -> None:
     lena = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
     dana = bot.enrol("Dana Traveller")
-    today = _almaty_today(bot)
-    await bot.say(dana.telegram_user_id, f"/trip KZ {today:%d %b} - {today + timedelta(9):%d %b}")
+    await _trip_from_today(bot, dana, "KZ", 9)
     with session_scope(bot.engine) as session:
         trip_id = session.exec(select(Trip.id)).one()
     # Someone else's trip id is not theirs to end.
@@ -356,8 +373,11 @@ async def test_a_calendar_invitation_records_the_trip(bot: RunningBot) -> None:
 
 
 async def _export(bot: RunningBot, person: Staff) -> dict[str, Any]:
-    await bot.say(person.telegram_user_id, "/export_me")
-    document = bot.fake.messages_to(person.chat_id)[-1]
+    bot.fake.inject_message(person.telegram_user_id, "/export_me", **_me(person))
+    await bot.fake.await_for(
+        lambda f: any(m.document is not None for m in f.messages_to(person.chat_id))
+    )
+    document = next(m for m in bot.fake.messages_to(person.chat_id) if m.document is not None)
     assert document.document is not None
     data: dict[str, Any] = json.loads(document.document)
     return data
@@ -365,15 +385,17 @@ async def _export(bot: RunningBot, person: Staff) -> dict[str, Any]:
 
 async def test_trips_and_places_are_exported_and_forgotten(bot: RunningBot) -> None:
     dana = bot.enrol("Dana Traveller")
-    today = _almaty_today(bot)
-    await bot.say(
-        dana.telegram_user_id, f"/trip Almaty {today:%d %b} - {today + timedelta(4):%d %b}"
-    )
+    await _trip_from_today(bot, dana, "Almaty", 4)
     await bot.say(dana.telegram_user_id, "/where Bishkek")
     data = await _export(bot, dana)
     assert [(t["country"], t["city"]) for t in data["trips"]] == [("KZ", "Almaty")]
     assert data["whereabouts"][0]["chosen_city"] == "Bishkek"
-    preview = await bot.say(dana.telegram_user_id, "/forget_me")
+    before = len(bot.fake.messages_to(dana.chat_id))
+    bot.fake.inject_message(dana.telegram_user_id, "/forget_me", **_me(dana))
+    await bot.fake.await_for(
+        lambda f: any(m.reply_markup for m in f.messages_to(dana.chat_id)[before:])
+    )
+    preview = next(m.text for m in bot.fake.messages_to(dana.chat_id)[before:] if m.reply_markup)
     assert "• 1 trip" in preview and "your /where city" in preview
     message_id, labels = _labels(bot.fake, dana.chat_id)
     delete = next(data for label, data in labels.items() if "Delete" in label)
@@ -386,3 +408,81 @@ async def test_trips_and_places_are_exported_and_forgotten(bot: RunningBot) -> N
             )
 
     await bot.fake.await_for(lambda f: gone())
+
+
+async def test_a_traveller_s_call_for_help_and_curfews_follow_the_trip(bot: RunningBot) -> None:
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+    dana = bot.enrol("Dana Traveller")
+    await _trip_from_today(bot, dana, "Almaty", 4)
+    # A curfew set for the country reaches her, and /curfew shows it to her.
+    await bot.say(lena.telegram_user_id, "/curfew_set KZ Almaty 23:00-07:00")
+    message_id, labels = _labels(bot.fake, lena.chat_id)
+    bot.press(
+        lena.telegram_user_id, chat_id=lena.chat_id, message_id=message_id, data=labels["Confirm"]
+    )
+    await bot.fake.await_for(
+        lambda f: any("Curfew" in t and "23:00" in t for t in _texts(f, dana.chat_id))
+    )
+    curfew = await bot.say(dana.telegram_user_id, "/curfew")
+    assert "Almaty" in curfew and "23:00" in curfew and "UTC" in curfew
+    # Her call for help reaches the leads of the country she is in.
+    await bot.say(dana.telegram_user_id, "/help_me Stuck at a checkpoint")
+    await bot.fake.await_for(
+        lambda f: any("Dana Traveller" in t and "needs help" in t for t in _texts(f, lena.chat_id))
+    )
+
+
+async def test_the_roll_call_report_tells_travellers_from_the_rest(bot: RunningBot) -> None:
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+    bot.enrol("Fay Follower", countries=("KZ",))
+    dana = bot.enrol("Dana Traveller")
+    await _trip_from_today(bot, dana, "KZ", 4)
+    await bot.say(lena.telegram_user_id, "/checkin KZ Are you safe? 30m")
+    await bot.fake.await_for(
+        lambda f: any("Safety roll call" in t for t in _texts(f, dana.chat_id))
+    )
+    bot.clock.advance(minutes=31)
+    (deadline,) = [
+        j
+        for j in (bot.application.job_queue.jobs() if bot.application.job_queue else [])
+        if (j.name or "").startswith("rollcall-deadline")
+    ]
+    await deadline.run(bot.application)
+    await bot.fake.await_for(lambda f: any("deadline passed" in t for t in _texts(f, lena.chat_id)))
+    report = next(t for t in _texts(bot.fake, lena.chat_id) if "deadline passed" in t)
+    assert "✈️ of them on a trip there: 0 safe · 0 need help · 1 no answer, of 1" in report
+    silent = report.split("Never answered", 1)[1]
+    assert silent.index("Fay Follower") < silent.index("On a trip there (1)")
+    assert silent.index("On a trip there (1)") < silent.index("Dana Traveller")
+
+
+async def test_a_departure_advisory_lists_for_the_leads_the_people_there(
+    settings: BotSettings, engine: Engine, fake: FakeTelegram, clock: MutableClock
+) -> None:
+    with feed_server() as feeds_server:
+        async with running_bot(settings, engine=engine, fake=fake, clock=clock) as bot:
+            lena = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+            dana = bot.enrol("Dana Traveller")
+            await _trip_from_today(bot, dana, "Almaty", 4)
+            feeds_server.serve("/ta.xml", state_feed(KZ_CALM))
+            with session_scope(bot.engine) as session:
+                source = sources.add(
+                    session, kind="us-state", url=feeds_server.url("/ta.xml"), country=None
+                )
+                assert source is not None and source.id is not None
+                source_id = source.id
+            assert await feeds.poll_source(bot.services, source_id) == []
+            feeds_server.serve("/ta.xml", state_feed(KZ_LEAVE))
+            assert len(await feeds.poll_source(bot.services, source_id)) == 1
+            await bot.fake.await_for(
+                lambda f: any("Departure advisory for" in t for t in _texts(f, lena.chat_id))
+            )
+            listed = next(
+                t for t in _texts(bot.fake, lena.chat_id) if "Departure advisory for" in t
+            )
+            assert "1 person there now" in listed and "Dana Traveller" in listed
+            assert "trip" in listed and "Almaty" in listed
+            # She is asked in the roll call the advisory starts, though she follows nothing.
+            await bot.fake.await_for(
+                lambda f: any("Safety roll call" in t for t in _texts(f, dana.chat_id))
+            )
