@@ -486,3 +486,14 @@ async def test_a_departure_advisory_lists_for_the_leads_the_people_there(
             await bot.fake.await_for(
                 lambda f: any("Safety roll call" in t for t in _texts(f, dana.chat_id))
             )
+
+
+async def test_help_lists_the_whereabouts_commands_for_each_role(bot: RunningBot) -> None:
+    sam = bot.enrol("Sam Staff")
+    lena = bot.enrol("Lena Lead", role=Role.LEAD)
+    staff_help = await bot.say(sam.telegram_user_id, "/help")
+    lead_help = await bot.say(lena.telegram_user_id, "/help")
+    for command in ("/trip ", "/trips", "/trip_end", "/where"):
+        assert command in staff_help and command in lead_help, command
+    for command in ("/whois", "/trips_csv"):
+        assert command not in staff_help and command in lead_help, command
