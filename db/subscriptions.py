@@ -45,6 +45,16 @@ def countries_of(session: Session, *, staff_id: int) -> list[str]:
     return list(rows)
 
 
+def follows_of(session: Session, *, staff_ids: Sequence[int]) -> list[tuple[int, str]]:
+    """(staff id, country) for every country these people follow."""
+    rows = session.exec(
+        select(Subscription.staff_id, Subscription.country)
+        .where(col(Subscription.staff_id).in_(list(staff_ids)))
+        .order_by(col(Subscription.staff_id), col(Subscription.country))
+    ).all()
+    return [(staff_id, country) for staff_id, country in rows]
+
+
 def countries_concerning(session: Session, *, staff_id: int, now: datetime) -> list[str]:
     """The countries whose leads answer for a person at `now`: those they follow and
     those they are believed in (a trip, a recent location). A call for help, "safe

@@ -116,12 +116,19 @@ def _located(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def current_trip(session: Session, *, staff_id: int, now: datetime) -> Trip | None:
+def current_trips(session: Session, *, staff_ids: Sequence[int], now: datetime) -> Sequence[Trip]:
+    """The trips under way at `now` of these people, the latest begun first."""
     return session.exec(
         select(Trip)
-        .where(Trip.staff_id == staff_id, _on_trip(now))
-        .order_by(col(Trip.starts_at).desc())
-    ).first()
+        .where(col(Trip.staff_id).in_(list(staff_ids)), _on_trip(now))
+        .order_by(col(Trip.starts_at).desc(), col(Trip.id).desc())
+    ).all()
+
+
+def places_of(session: Session, *, staff_ids: Sequence[int]) -> Sequence[Whereabouts]:
+    return session.exec(
+        select(Whereabouts).where(col(Whereabouts.staff_id).in_(list(staff_ids)))
+    ).all()
 
 
 @dataclass(frozen=True)

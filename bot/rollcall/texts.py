@@ -18,7 +18,7 @@ from db.models import Staff
 from schedules import rollcall as plan
 from schedules.countries import country_name
 from schedules.rollcall import RollEntry, RollStatus
-from schedules.zones import utc_to_local, zones_for_country
+from schedules.zones import local_and_utc, utc_offset, utc_to_local, zones_for_country
 
 DEFAULT_QUESTION = "Are you safe?"
 # Names per group in /roll (a message or two on a phone) and in the deadline report.
@@ -47,10 +47,19 @@ _STATUS_ICONS = {
 }
 
 
-def when_text(country: str, instant: datetime) -> str:
-    """A time as people there read it, and in UTC: "06 Jan 16:00 local time (… UTC)"."""
+def when_text(country: str, instant: datetime, *, zone: str | None = None) -> str:
+    """A time as people there read it, and in UTC: "06 Jan 16:00 local time (… UTC)".
+
+    `zone`: the reader's own zone (bot.whereabouts.rules.own_zones); when its clock
+    differs from the country's at that instant, the time is shown in it instead:
+    "06 Jan 11:00 London (11:00 UTC)".
+    """
     stamp = render.utc_stamp(instant)
     zones = zones_for_country(country)
+    if zone is not None and (
+        not zones or utc_offset(zone, instant) != utc_offset(zones[0], instant)
+    ):
+        return local_and_utc(zone, instant)
     if not zones:
         return stamp
     local = utc_to_local(zones[0], instant)
@@ -81,8 +90,11 @@ def answer_keyboard(round_id: int, member_id: int) -> dict[str, Any]:
     }
 
 
-def question_text(rollcall: RollCall, *, asked_by: str | None, advisory: str | None) -> str:
-    """The roll-call message each subscriber gets (before they answer)."""
+def question_text(
+    rollcall: RollCall, *, asked_by: str | None, advisory: str | None, zone: str | None = None
+) -> str:
+    """The roll-call message each person asked gets (before they answer); the deadline in
+    their own `zone` when its clock differs from the country's."""
     lines = [f"🚨 <b>Safety roll call: {render.esc(country_name(rollcall.country))}</b>"]
     if advisory is not None:
         lines.append(f"<i>After a departure advisory: {render.esc(advisory[:300])}</i>")
@@ -93,7 +105,7 @@ def question_text(rollcall: RollCall, *, asked_by: str | None, advisory: str | N
     lines.append("")
     lines.append(
         "Answer with the buttons below by "
-        f"<b>{when_text(rollcall.country, rollcall.deadline_at)}</b>."
+        f"<b>{when_text(rollcall.country, rollcall.deadline_at, zone=zone)}</b>."
     )
     return "\n".join(lines)
 
@@ -111,14 +123,14 @@ def answered_text(question: str, *, answer: Answer, at: datetime, late: bool) ->
     return f"{question}\n\n{footer}\nYou can change your answer with the buttons below."
 
 
-def reminder_text(rollcall: RollCall) -> str:
+def reminder_text(rollcall: RollCall, *, zone: str | None = None) -> str:
     # The lead's own question is repeated below; the default one is the first line's.
     own = rollcall.message and rollcall.message != DEFAULT_QUESTION
     asked = f"\n\n{render.esc(rollcall.message or '')}" if own else ""
     return (
         f"⏰ <b>Reminder: safety roll call for {render.esc(country_name(rollcall.country))}</b>\n"
         "We have not heard from you yet. Are you safe? Answer with the buttons by "
-        f"<b>{when_text(rollcall.country, rollcall.deadline_at)}</b>.{asked}"
+        f"<b>{when_text(rollcall.country, rollcall.deadline_at, zone=zone)}</b>.{asked}"
     )
 
 

@@ -5,13 +5,14 @@ zone, leads see who is where, and trips come in bulk from CSV and calendar files
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from bot import feeds
+from bot.curfews.rules import queue_due_curfew_messages
 from bot.settings import BotSettings
 from bot.sim.feeds import feed_server
 from bot.sim.telegram.server import FakeTelegram
@@ -19,6 +20,7 @@ from bot.whereabouts.handlers import BRIEFINGS_JOB
 from db import sources, subscriptions
 from db.engine import session_scope
 from db.models import Role, Staff, Trip, Whereabouts
+from schedules.curfew_times import Window, occurrence
 from schedules.zones import utc_to_local
 from tests.bot.test_feeds import KZ_CALM, KZ_LEAVE
 from tests.harness import MutableClock, RunningBot, running_bot
@@ -497,3 +499,48 @@ async def test_help_lists_the_whereabouts_commands_for_each_role(bot: RunningBot
         assert command in staff_help and command in lead_help, command
     for command in ("/whois", "/trips_csv"):
         assert command not in staff_help and command in lead_help, command
+
+
+async def test_deadlines_and_curfew_reminders_are_shown_on_each_person_s_clock(
+    bot: RunningBot,
+) -> None:
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+    fay = bot.enrol("Fay Follower", countries=("KZ",))
+    away = bot.enrol("Adam Away", countries=("KZ",))
+    assert "Europe/London" in await bot.say(away.telegram_user_id, "/where London")
+
+    await bot.say(lena.telegram_user_id, "/curfew_set KZ Almaty 23:00-07:00")
+    message_id, labels = _labels(bot.fake, lena.chat_id)
+    bot.press(
+        lena.telegram_user_id, chat_id=lena.chat_id, message_id=message_id, data=labels["Confirm"]
+    )
+    await bot.fake.await_for(
+        lambda f: all(any("23:00" in t for t in _texts(f, p.chat_id)) for p in (fay, away))
+    )
+    # An hour before tonight's (or tomorrow night's) start, the reminders.
+    today = _almaty_today(bot)
+    start = occurrence("Asia/Almaty", Window(time(23), time(7)), today).starts_at
+    if start - timedelta(minutes=60) < bot.clock():
+        start = occurrence("Asia/Almaty", Window(time(23), time(7)), today + timedelta(1)).starts_at
+    bot.clock.set(start - timedelta(minutes=60))
+    queue_due_curfew_messages(bot.services)
+    await bot.fake.await_for(
+        lambda f: all(any("⏰" in t for t in _texts(f, p.chat_id)) for p in (fay, away))
+    )
+    (fay_reminder,) = [t for t in _texts(bot.fake, fay.chat_id) if "⏰" in t]
+    (away_reminder,) = [t for t in _texts(bot.fake, away.chat_id) if "⏰" in t]
+    assert "For you" not in fay_reminder
+    london = utc_to_local("Europe/London", start)
+    assert f"For you it starts at {london:%H:%M} London ({start:%H:%M} UTC)." in away_reminder
+
+    # A roll call's deadline: the country's time for Fay, London's for Adam.
+    await bot.say(lena.telegram_user_id, "/checkin KZ Are you safe? 2h")
+    await bot.fake.await_for(
+        lambda f: all(
+            any("Safety roll call" in t for t in _texts(f, p.chat_id)) for p in (fay, away)
+        )
+    )
+    fay_question = next(t for t in _texts(bot.fake, fay.chat_id) if "Safety roll call" in t)
+    away_question = next(t for t in _texts(bot.fake, away.chat_id) if "Safety roll call" in t)
+    assert "Almaty time" in fay_question and "London" not in fay_question
+    assert "London (" in away_question and "UTC)" in away_question
