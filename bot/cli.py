@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import sys
+import threading
 from datetime import date
 from typing import Any
 
@@ -136,6 +137,9 @@ def cmd_run() -> int:
     redact([token, token.partition(":")[2], *([secret.get_secret_value()] if secret else [])])
     explained_elsewhere(TokenRejected)
     application = build_application(settings)
+    # The gazetteer and the zone boundaries take seconds to load; loaded now, in the
+    # background, the first city named, alert read or location shared does not wait.
+    threading.Thread(target=_warm_places, name="warm-places", daemon=True).start()
     services: Services = application.bot_data[SERVICES_KEY]
     link = services.link
     assert link is not None
@@ -154,6 +158,14 @@ def cmd_run() -> int:
         fail(rejection_message())
         return EXIT_TOKEN_REJECTED
     return 0
+
+
+def _warm_places() -> None:
+    from schedules import locate
+    from schedules.curfew_text import places
+
+    places.warm()
+    locate.warm()
 
 
 def _serve(

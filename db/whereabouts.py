@@ -78,6 +78,15 @@ def same_trip(session: Session, *, staff_id: int, country: str, first: date, las
     )
 
 
+def open_trip_keys(session: Session, *, now: datetime) -> set[tuple[int, str, date, date]]:
+    """(staff id, country, first day, last day) of every trip not over: what an import
+    must not record again."""
+    rows = session.exec(
+        select(Trip).where(col(Trip.ended_at).is_(None), col(Trip.ends_at) > now)
+    ).all()
+    return {(t.staff_id, t.country, t.first_day, t.last_day) for t in rows}
+
+
 def trips_of(session: Session, *, staff_id: int, now: datetime) -> Sequence[Trip]:
     """A person's trips that are not over, soonest first."""
     return session.exec(

@@ -73,8 +73,8 @@ async def cmd_trip(update: Update, context: Context, person: Staff, message: Mes
             return texts.recorded(trip, traveller, for_self=traveller.id == person.id)
 
     text = await asyncio.to_thread(run)
-    _after_change(context)
     await message.reply_text(text, parse_mode=ParseMode.HTML)
+    _after_change(context)  # after the answer: a welcome for today comes second
 
 
 @requires(Role.STAFF)
@@ -139,8 +139,8 @@ async def cmd_trips_csv(update: Update, context: Context, person: Staff, message
             return imports.report_text(report, what=name)
 
     parts = await asyncio.to_thread(run)
-    _after_change(context)
     await _reply_parts(message, parts)
+    _after_change(context)
 
 
 @requires(Role.STAFF, action="trips_ics")
@@ -160,8 +160,8 @@ async def msg_calendar(update: Update, context: Context, person: Staff, message:
             return imports.report_text(report, what=name, unit="event")
 
     parts = await asyncio.to_thread(run)
-    _after_change(context)
     await _reply_parts(message, parts)
+    _after_change(context)
 
 
 @requires(Role.STAFF, action="where")

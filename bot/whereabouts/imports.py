@@ -16,11 +16,12 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.whereabouts.parsing import date_range, read_destination
+from bot.whereabouts.parsing import Destination, date_range, read_destination
 from bot.whereabouts.rules import new_trip
-from db import audit, leads, staff
+from bot.whereabouts.texts import recorded_in_import
+from db import audit, deliveries, leads, staff
 from db import whereabouts as db
-from db.models import Role, Staff, Trip, TripSource
+from db.models import DeliveryKind, Priority, Role, Staff, Trip, TripSource
 from db.refusal import Refusal
 from schedules.countries import country_name
 
@@ -164,7 +165,10 @@ def import_csv(
     admin = lead.role == Role.ADMIN.value
     led = set(leads.countries_led(session, staff_id=lead.id or 0))
     report = ImportReport()
-    seen: set[tuple[int, str, date, date]] = set()
+    # Trips already recorded, so that a file sent twice records nothing twice; and each
+    # place read once (an export names the same few places hundreds of times).
+    seen = db.open_trip_keys(session, now=now)
+    places: dict[str, Destination | Refusal] = {}
     for number, row in enumerate(rows, start=start_line):
         if not any(cell.strip() for cell in row):
             continue
@@ -176,15 +180,21 @@ def import_csv(
         try:
             traveller = people.find(cell("who"))
             place = " ".join(x for x in (cell("country"), cell("city")) if x)
-            destination = read_destination(place)
+            if place not in places:
+                try:
+                    places[place] = read_destination(place)
+                except Refusal as refusal:
+                    places[place] = refusal
+            read = places[place]
+            if isinstance(read, Refusal):
+                raise read
+            destination = read
             country = destination.country.code
             if not admin and country not in led:
                 raise Refusal(f"you don't answer for {destination.country.label()}")
             first, last = date_range(_day_of(cell("start")), _day_of(cell("end")), today=today)
             key = (traveller.id or 0, country, first, last)
-            if key in seen or db.same_trip(
-                session, staff_id=key[0], country=country, first=first, last=last
-            ):
+            if key in seen:
                 raise Refusal("this trip is already recorded")
             seen.add(key)
         except Refusal as refusal:
@@ -205,6 +215,18 @@ def import_csv(
         )
         report.travellers[traveller.id or 0] = traveller
     db.record_trips(session, trips=report.recorded)
+    told = [p for p in report.travellers.values() if p.id != lead.id]
+    if told and report.recorded:
+        # One message for all (one insert): each traveller reads their own with /trips.
+        deliveries.enqueue(
+            session,
+            kind=DeliveryKind.TRIP_NOTICE,
+            dedupe_key=f"trips-import:{report.recorded[0].id}",
+            recipients=deliveries.recipients(told),
+            parts=[recorded_in_import(by=lead)],
+            priority=Priority.ROUTINE,
+            now=now,
+        )
     audit.by(
         session,
         lead,

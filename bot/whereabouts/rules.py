@@ -128,6 +128,17 @@ def record_trip(
     )
     db.record_trips(session, trips=[trip])
     audit.by(session, person, action="trip_add", trip_id=trip.id, country=country)
+    if traveller.id != person.id:
+        # Nobody's whereabouts are recorded behind their back.
+        deliveries.enqueue(
+            session,
+            kind=DeliveryKind.TRIP_NOTICE,
+            dedupe_key=f"trip:{trip.id}:recorded",
+            recipients=deliveries.recipients([traveller]),
+            parts=[texts.recorded_for_you(trip, by=person)],
+            priority=Priority.ROUTINE,
+            now=now,
+        )
     return trip, traveller
 
 

@@ -41,6 +41,23 @@ def recorded(trip: Trip, traveller: Staff, *, for_self: bool) -> str:
     )
 
 
+def recorded_for_you(trip: Trip, *, by: Staff) -> str:
+    return (
+        f"✈️ {render.esc(by.display_name)} from your security team recorded a trip for you: "
+        f"#{trip.id} <b>{render.esc(destination(trip))}</b>, {days(trip)}. While there you get "
+        f"everything sent to {render.esc(country_name(trip.country))}. /trips lists your "
+        "trips; /trip_end ends one early."
+    )
+
+
+def recorded_in_import(*, by: Staff) -> str:
+    return (
+        f"✈️ {render.esc(by.display_name)} from your security team recorded your travel "
+        "from the travel bookings. While on a trip you get everything sent to the country "
+        "you are in. /trips lists your trips; /trip_end ends one early."
+    )
+
+
 def trip_line(trip: Trip, *, now: datetime) -> str:
     state = "now" if trip.starts_at <= now else "coming"
     return f"• #{trip.id} {render.esc(destination(trip))}, {days(trip)} ({state})"

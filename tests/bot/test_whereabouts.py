@@ -145,6 +145,12 @@ async def test_a_trip_that_starts_next_week_is_arriving_and_reaches_nobody_yet(
         f"/trip @dana_traveller KZ {first:%d %b} - {first + timedelta(3):%d %b}",
     )
     assert "Trip for Dana Traveller" in reply
+    await bot.fake.await_for(
+        lambda f: any(
+            "Lena Lead from your security team recorded a trip for you" in t
+            for t in _texts(f, dana.chat_id)
+        )
+    )
     whois = await bot.say(lena.telegram_user_id, "/whois KZ")
     assert "0 people" in whois
     assert "Dana Traveller" in whois.split("Arriving in the next 7 days", 1)[1]
@@ -332,6 +338,10 @@ async def test_a_lead_imports_trips_from_csv_and_each_bad_line_is_explained(
     assert "line 7: this trip is already recorded" in report
     with session_scope(bot.engine) as session:
         assert len(session.exec(select(Trip)).all()) == 2
+    # The travellers are told that their travel was recorded.
+    await bot.fake.await_for(
+        lambda f: any("recorded your travel" in t for t in _texts(f, dana.chat_id))
+    )
     # Staff may not import for others; nothing is read from their file.
     staff_reply = bot.fake.messages_to(dana.chat_id)
     bot.fake.inject_message(
