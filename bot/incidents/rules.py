@@ -21,6 +21,7 @@ from bot.incidents import texts
 from bot.incidents.parsing import reads_as_call_for_help, reads_as_safe
 from bot.rollcall import notices
 from bot.rollcall.texts import location_passed_on_text
+from bot.whereabouts import rules as whereabouts
 from db import audit, checkins, deliveries, incidents, leads, subscriptions
 from db.checkins import CheckInKind
 from db.incidents import HelpCall, HelpMessage, Part
@@ -146,6 +147,16 @@ def relay_from_person(session: Session, *, person: Staff, incoming: Incoming, no
             note=None,
             location=incoming.location,
             now=now,
+        )
+        # The person's last known place too; a live location is followed from here on.
+        whereabouts.record_location(
+            session,
+            person=person,
+            latitude=incoming.location[0],
+            longitude=incoming.location[1],
+            now=now,
+            live_seconds=incoming.live_minutes * 60 if incoming.live_minutes else None,
+            message_id=incoming.message_id,
         )
         kind = DeliveryKind.LOCATION
         text = location_passed_on_text(person=person, location=incoming.location, at=now)

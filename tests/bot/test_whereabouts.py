@@ -284,6 +284,15 @@ async def test_a_live_location_is_followed_and_edited_text_is_not_answered(
     await bot.fake.await_for(
         lambda f: any("42.87460" in t and "needs help" in t for t in _texts(f, lena.chat_id))
     )
+    # In the call for help, a live location shared goes to the lead and is followed too.
+    during = bot.fake.inject_message(
+        dana.telegram_user_id, "", location=(42.8746, 74.5698), live_period=900, **_me(dana)
+    )
+    await bot.fake.await_for(lambda f: any("Live for 15 min" in t for t in _texts(f, lena.chat_id)))
+    bot.fake.inject_location_edit(
+        dana.telegram_user_id, during["message"]["message_id"], (43.2380, 76.9450)
+    )
+    await bot.fake.await_for(lambda f: city() == "Almaty")
 
 
 async def test_where_sets_a_place_and_refuses_what_is_no_city(bot: RunningBot) -> None:
