@@ -186,7 +186,8 @@ def briefing(
     """The day before a trip: the advisory, curfews, the latest alerts, who answers."""
     name = render.esc(country_name(trip.country))
     lines = [
-        f"Your trip #{trip.id} to {render.esc(destination(trip))} starts tomorrow ({days(trip)})."
+        f"Your trip #{trip.id} to {render.esc(destination(trip))} starts on "
+        f"{trip.first_day.day} {trip.first_day:%B} ({days(trip)})."
     ]
     if level is not None and level.level is not None:
         when = render.utc_stamp(level.published_at or level.created_at)

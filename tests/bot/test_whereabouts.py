@@ -19,7 +19,7 @@ from bot.sim.telegram.server import FakeTelegram
 from bot.whereabouts.handlers import BRIEFINGS_JOB
 from db import sources, subscriptions
 from db.engine import session_scope
-from db.models import Role, Staff, Trip, Whereabouts
+from db.models import Curfew, Role, Staff, Trip, Whereabouts
 from schedules.curfew_times import Window, occurrence
 from schedules.zones import utc_to_local
 from tests.bot.test_feeds import KZ_CALM, KZ_LEAVE
@@ -156,6 +156,17 @@ async def test_a_trip_that_starts_next_week_is_arriving_and_reaches_nobody_yet(
     assert "Dana Traveller" in whois.split("Arriving in the next 7 days", 1)[1]
     preview = await _broadcast(bot, lena, "Quiet day.")
     assert "<b>1</b> person" in preview
+    await bot.say(lena.telegram_user_id, "/curfew_set KZ Almaty 23:00-07:00")
+    message_id, labels = _labels(bot.fake, lena.chat_id)
+    bot.press(
+        lena.telegram_user_id, chat_id=lena.chat_id, message_id=message_id, data=labels["Confirm"]
+    )
+
+    def curfew_active() -> bool:
+        with session_scope(bot.engine) as session:
+            return session.exec(select(Curfew).where(Curfew.status == "active")).first() is not None
+
+    await bot.fake.await_for(lambda f: curfew_active())
 
     # The day before, the briefing: advisory, curfews, the leads who answer.
     with session_scope(bot.engine) as session:
@@ -168,8 +179,19 @@ async def test_a_trip_that_starts_next_week_is_arriving_and_reaches_nobody_yet(
         lambda f: any("Briefing: Kazakhstan" in t for t in _texts(f, dana.chat_id))
     )
     briefing = next(t for t in _texts(bot.fake, dana.chat_id) if "Briefing: Kazakhstan" in t)
-    assert "starts tomorrow" in briefing and "Lena Lead" in briefing
-    assert "No curfew is in force." in briefing
+    assert f"starts on {first.day} {first:%B}" in briefing and "Lena Lead" in briefing
+    assert "Curfew in Almaty (Kazakhstan) from 23:00 to 07:00 local time" in briefing
+    assert "UTC)" in briefing and "Quiet day." in briefing
+    assert "No official advisory level is recorded" in briefing
+
+    # On the first day, a welcome with tonight's curfew.
+    bot.clock.set(trip.starts_at + timedelta(hours=8))
+    await job.run(bot.application)
+    await bot.fake.await_for(
+        lambda f: any("Welcome to Kazakhstan" in t for t in _texts(f, dana.chat_id))
+    )
+    welcome = next(t for t in _texts(bot.fake, dana.chat_id) if "Welcome to Kazakhstan" in t)
+    assert "🌙 Tonight: Curfew in Almaty" in welcome and "UTC)" in welcome
 
 
 async def test_bad_trips_are_refused_and_change_nothing(bot: RunningBot) -> None:
