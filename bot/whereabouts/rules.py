@@ -25,7 +25,7 @@ from db.curfews import active as active_curfews
 from db.deliveries import Recipient
 from db.models import Alert, AlertKind, DeliveryKind, Priority, Role, Staff, Trip, TripSource
 from db.refusal import Refusal
-from schedules.countries import country_name
+from schedules.countries import country_name, resolve_country
 from schedules.curfew_text.places import city_named
 from schedules.locate import Spot, locate
 from schedules.zones import local_to_utc, one_offset, utc_to_local, zones_for_country
@@ -232,14 +232,11 @@ def choose_place(session: Session, *, person: Staff, text: str) -> tuple[str, st
     cleaned = " ".join(text.split())
     if not cleaned:
         raise Refusal("Which city? For example /where Almaty.")
+    if resolve_country(cleaned) is not None:
+        raise Refusal("Name a city rather than a country, e.g. /where Almaty.")
     place = city_named(cleaned)
     if place is None:
-        zones = zones_for_country(cleaned) if len(cleaned) == 2 else []
-        raise Refusal(
-            f"I don't know the city “{cleaned[:60]}”. Name a city, e.g. /where Almaty."
-            if not zones
-            else "Name a city rather than a country, e.g. /where Almaty."
-        )
+        raise Refusal(f"I don't know the city “{cleaned[:60]}”. Name a city, e.g. /where Almaty.")
     db.choose_place(
         session,
         staff_id=person.id or 0,

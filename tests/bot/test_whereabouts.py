@@ -323,6 +323,7 @@ async def test_where_sets_a_place_and_refuses_what_is_no_city(bot: RunningBot) -
     assert "I don't know the city “Xqzzyville”" in await bot.say(
         sam.telegram_user_id, "/where Xqzzyville"
     )
+    assert "Name a city rather than a country" in await bot.say(sam.telegram_user_id, "/where KZ")
     reply = await bot.say(sam.telegram_user_id, "/where Almaty")
     assert "Almaty, Kazakhstan" in reply and "Asia/Almaty" in reply and "UTC)" in reply
     assert "/where Almaty" in await bot.say(sam.telegram_user_id, "/where")
