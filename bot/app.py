@@ -250,7 +250,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "countries",
         "",
-        "countries with subscribers and how many",
+        "countries with followers and how many, and people there now",
         Role.LEAD,
         subscriptions.cmd_countries,
     ),

@@ -204,6 +204,13 @@ def starting_between(session: Session, *, start: datetime, end: datetime) -> Seq
     ).all()
 
 
+def countries_with_people(session: Session, *, now: datetime) -> list[str]:
+    """Every country someone is believed in at `now`."""
+    trips = session.exec(select(Trip.country).where(_on_trip(now)).distinct()).all()
+    places = session.exec(select(Whereabouts.country).where(_located(now)).distinct()).all()
+    return sorted({c for c in [*trips, *places] if c})
+
+
 def countries_here(session: Session, *, staff_id: int, now: datetime) -> list[str]:
     """The countries a person is believed in now (trips, a recent location)."""
     trips = session.exec(select(Trip.country).where(Trip.staff_id == staff_id, _on_trip(now))).all()

@@ -110,6 +110,8 @@ async def test_a_trip_brings_a_country_s_messages_for_its_days_only(bot: Running
     )
     await bot.say(lena.telegram_user_id, "/checkin_end KZ")
 
+    countries = await bot.say(lena.telegram_user_id, "/countries")
+    assert "• Kazakhstan (KZ): 1, and 1 there now" in countries
     # The lead sees her in the country, with the trip's dates.
     whois = await bot.say(lena.telegram_user_id, "/whois KZ")
     assert "1 person believed there now" in whois
