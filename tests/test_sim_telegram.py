@@ -372,7 +372,7 @@ async def test_a_document_a_user_sent_is_fetched_and_downloaded(fake: FakeTelegr
         assert update.message.document.mime_type == "text/csv"
         file = await real_bot.get_file(update.message.document.file_id)
         assert bytes(await file.download_as_bytearray()) == b"who,country\n@dana,KZ\n"
-        with pytest.raises(BadRequest, match="(?i)invalid file_id"):
+        with pytest.raises(BadRequest, match=r"(?i)invalid file_id"):
             await real_bot.get_file("BQACAgIFake99999999")
 
 
