@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -298,13 +298,14 @@ def import_calendar(
     return report
 
 
-def _places_in(event: object) -> list[str]:
-    get = getattr(event, "get")  # noqa: B009 - icalendar components are dict-like
+def _places_in(event: Mapping[str, object]) -> list[str]:
+    """Where an event may say it is: its location (whole, then by parts, last first: "Hotel
+    Kazakhstan, Abay Ave 52, Almaty"), then the words after "to" or "in" in its title."""
     found = []
-    location = str(get("LOCATION", "") or "").strip()
+    location = str(event.get("LOCATION", "") or "").strip()
     if location:
         found += [location, *reversed([p.strip() for p in location.split(",") if p.strip()])]
-    title = str(get("SUMMARY", "") or "")
+    title = str(event.get("SUMMARY", "") or "")
     for word in (" to ", " in ", " at ", "→", "->", " - "):
         if word in title:
             found.append(title.rsplit(word, 1)[1].strip())
