@@ -148,7 +148,9 @@ def import_csv(
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:4096], ",;\t")
     except csv.Error:
         dialect = csv.excel
-    rows = list(csv.reader(io.StringIO(text), dialect))
+    rows = [row for row in csv.reader(io.StringIO(text), dialect) if any(c.strip() for c in row)]
+    if not rows:
+        raise Refusal(f"That file is empty. {CSV_USAGE}")
     if len(rows) > MAX_ROWS + 1:
         raise Refusal(f"That file has {len(rows)} lines; send at most {MAX_ROWS} at a time.")
     columns = _header(rows[0]) if rows else None

@@ -43,6 +43,14 @@ def _me(person: Staff) -> dict[str, Any]:
     return {"first_name": person.display_name, "username": person.username}
 
 
+async def _send(bot: RunningBot, person: Staff, **message: Any) -> str:
+    """Send a message that is no plain text (a file, a location) as `person`; the answer."""
+    before = len(bot.fake.messages_to(person.chat_id))
+    bot.fake.inject_message(person.telegram_user_id, "", **message, **_me(person))
+    await bot.fake.await_for(lambda f: len(f.messages_to(person.chat_id)) > before)
+    return bot.fake.messages_to(person.chat_id)[before].text
+
+
 def _texts(fake: FakeTelegram, chat_id: int) -> list[str]:
     return [m.text for m in fake.messages_to(chat_id)]
 
@@ -376,6 +384,14 @@ async def test_a_lead_imports_trips_from_csv_and_each_bad_line_is_explained(
     await bot.fake.await_for(
         lambda f: any("recorded your travel" in t for t in _texts(f, dana.chat_id))
     )
+    # A file that is no list of trips is refused whole, with what is expected.
+    for name, junk, why in (
+        ("empty.csv", b"\n\n", "That file is empty."),
+        ("photo.csv", bytes(range(256)) * 4, "I can't read that file as text"),
+    ):
+        assert why in await _send(bot, lena, document=(name, junk), caption="/trips_csv")
+    with session_scope(bot.engine) as session:
+        assert len(session.exec(select(Trip)).all()) == 2
     # Staff may not import for others; nothing is read from their file.
     staff_reply = bot.fake.messages_to(dana.chat_id)
     bot.fake.inject_message(
