@@ -34,6 +34,7 @@ from bot.commands import (
     PEOPLE,
     REACH,
     SOURCES,
+    TRAVEL,
     YOURSELF,
     Command,
 )
@@ -54,10 +55,12 @@ from bot.listening import (
 from bot.ratelimit import ReplyAllowance, SendBudget
 from bot.rollcall import handlers as rollcall
 from bot.settings import BotSettings
+from bot.whereabouts import handlers as whereabouts
 from db import migrations
 from db.engine import make_engine
 from db.models import Role, Staff
 from db.types import utcnow
+from schedules import locate
 from schedules.curfew_text import places
 
 log = logging.getLogger(__name__)
@@ -65,7 +68,7 @@ log = logging.getLogger(__name__)
 REPORT_INTERVAL_SECONDS = 2.0
 ERROR_TEXT = "Sorry, something went wrong on our side. The operators have the details."
 # The updates the bot handles, in both polling and webhook mode.
-ALLOWED_UPDATES = ["message", "callback_query"]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 # A one-off job (a reminder, a deadline) that met a database outage runs again this much
 # later; repeating jobs just run at their next tick.
 JOB_RETRY_SECONDS = 30.0
@@ -121,6 +124,12 @@ async def on_error(update: object, context: Context) -> None:
             apologies.done()
 
 
+def file_base_url(api_base_url: str) -> str:
+    """Where Telegram serves files for an API address: ".../bot" -> ".../file/bot"."""
+    head, bot_, tail = api_base_url.rpartition("/bot")
+    return f"{head}/file/bot{tail}" if bot_ else api_base_url.rstrip("/") + "/file/bot"
+
+
 def _retry_one_off_job(context: Context) -> None:
     """Plan a failed one-off job again; every job is safe to run twice (dedupe keys, claims)."""
     job, jobs = context.job, context.job_queue
@@ -136,16 +145,22 @@ def _retry_one_off_job(context: Context) -> None:
     )
 
 
+def _warm_places() -> None:
+    places.warm()
+    locate.warm()
+
+
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
     svc: Services = application.bot_data[SERVICES_KEY]
     if svc.settings.health_port:
         svc.health = serve_health(svc)  # first: a port in use stops start-up before any work
-    # In the background: alerts must not wait for menus, nor for the city gazetteer that
-    # `/subscribe Almaty` and the curfew reader load (about a second, in a thread).
+    # In the background: alerts must not wait for menus, nor for the city gazetteer and
+    # the zone boundaries that `/subscribe Almaty`, the curfew reader and shared
+    # locations read (seconds to load, in a thread).
     svc.menu_task = asyncio.create_task(
         menus.on_startup(application.bot, svc.engine, svc.commands), name="menus"
     )
-    svc.warm_task = asyncio.create_task(asyncio.to_thread(places.warm), name="gazetteer")
+    svc.warm_task = asyncio.create_task(asyncio.to_thread(_warm_places), name="gazetteer")
     svc.dispatcher = Dispatcher(
         bot=application.bot, engine=svc.engine, settings=svc.settings, clock=svc.clock
     )
@@ -245,6 +260,28 @@ COMMANDS: tuple[Command, ...] = (
         task=ALERTS,
     ),
     Command(
+        "trip",
+        "KZ [Almaty] 3 Jan - 20 Jan",
+        "its alerts while you are there",
+        Role.STAFF,
+        whereabouts.cmd_trip,
+        task=TRAVEL,
+    ),
+    Command(
+        "trips", "", "your trips, with their ids", Role.STAFF, whereabouts.cmd_trips, task=TRAVEL
+    ),
+    Command(
+        "trip_end", "<id>", "end a trip early", Role.STAFF, whereabouts.cmd_trip_end, task=TRAVEL
+    ),
+    Command(
+        "where",
+        "[city]",
+        "the time zone your times are in",
+        Role.STAFF,
+        whereabouts.cmd_where,
+        task=TRAVEL,
+    ),
+    Command(
         "contact",
         "[<phone>; <contact>|off]",
         "for your leads if in need",
@@ -302,6 +339,14 @@ COMMANDS: tuple[Command, ...] = (
         task=REACH,
     ),
     Command(
+        "whois",
+        "KZ",
+        "who is there now, who arrives",
+        Role.LEAD,
+        whereabouts.cmd_whois,
+        task=REACH,
+    ),
+    Command(
         "roll_csv",
         "<id|KZ>",
         "the roll as a spreadsheet",
@@ -356,7 +401,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "countries",
         "",
-        "followers, and any with no lead",
+        "followers, people there, any with no lead",
         Role.LEAD,
         subscriptions.cmd_countries,
         task=COVERAGE,
@@ -370,6 +415,14 @@ COMMANDS: tuple[Command, ...] = (
         task=COVERAGE,
     ),
     Command("unlead", "KZ", "stop answering for it", Role.LEAD, leads.cmd_unlead, task=COVERAGE),
+    Command(
+        "trips_csv",
+        "",
+        "caption of a CSV of trips to import",
+        Role.LEAD,
+        whereabouts.cmd_trips_csv,
+        task=COVERAGE,
+    ),
     Command(
         "card_set",
         "KZ <entries>",
@@ -456,6 +509,7 @@ def build_application(
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_base_url)
+        .base_file_url(file_base_url(settings.telegram_base_url))
         .request(request)
         .get_updates_request(get_updates_request)
         .post_init(_post_init)
@@ -497,7 +551,11 @@ def build_application(
     # that nothing typed in trouble is lost; what it leaves goes on to the handlers below.
     application.add_handler(
         MessageHandler(
-            private & ~filters.COMMAND & filters.UpdateType.MESSAGE & incidents.SENDABLE,
+            private
+            & ~filters.COMMAND
+            & filters.UpdateType.MESSAGE
+            & incidents.SENDABLE
+            & ~whereabouts.TRIP_FILES,
             incidents.msg_from_person,
         ),
         group=-1,
@@ -519,6 +577,18 @@ def build_application(
     )
     # Safety check-ins and roll calls
     rollcall.register(application)
+    # Whereabouts: trip files, and the new positions of live locations (edited messages,
+    # which nothing else reads: an edited text is never answered again)
+    application.add_handlers(
+        [
+            MessageHandler(new & private & whereabouts.CSV_CAPTION, whereabouts.cmd_trips_csv),
+            MessageHandler(new & private & whereabouts.CALENDAR, whereabouts.msg_calendar),
+            MessageHandler(
+                filters.UpdateType.EDITED_MESSAGE & private & filters.LOCATION,
+                whereabouts.msg_location_moved,
+            ),
+        ]
+    )
     # Calls for help: the leads' buttons, and the buttons offered for typed words
     application.add_handlers(
         [
@@ -555,6 +625,12 @@ def build_application(
         interval=privacy.RETENTION_INTERVAL_SECONDS,
         first=privacy.RETENTION_FIRST_SECONDS,
         name=privacy.RETENTION_JOB,
+    )
+    jobs.run_repeating(
+        whereabouts.job_trip_briefings,
+        interval=whereabouts.BRIEFINGS_INTERVAL_SECONDS,
+        first=5,
+        name=whereabouts.BRIEFINGS_JOB,
     )
     if webhook_mode:
         jobs.run_repeating(

@@ -130,7 +130,7 @@ async def cmd_broadcast(update: Update, context: Context, person: Staff, message
             author_staff_id=person.id or 0,
             now=svc.clock(),
         )
-        total, reachable = subscriptions.count_subscribers(session, country=request.country.code)
+        who = subscriptions.audience(session, country=request.country.code, now=svc.clock())
         audit.by(
             session,
             person,
@@ -138,15 +138,18 @@ async def cmd_broadcast(update: Update, context: Context, person: Staff, message
             alert_id=alert.id,
             country=request.country.code,
         )
+    total = len(who.people)
     if total == 0:
         await message.reply_text(
-            f"Nobody follows {request.country.label()} yet, so there is no one to send to."
+            f"Nobody follows {request.country.label()} or is there now, so there is no one "
+            "to send to."
         )
         return
     preview = render.broadcast_preview(
         parts=staff_message(alert, person.display_name),
         recipients=total,
-        unreachable=total - reachable,
+        unreachable=total - who.reachable,
+        present=len(who.present),
     )
     await message.reply_text(
         preview, parse_mode=ParseMode.HTML, reply_markup=_buttons(alert.id or 0)

@@ -42,6 +42,7 @@ def menu_for(table: Sequence[Command], role: Role) -> list[BotCommand]:
 # The tasks /help groups commands under, in the order a person in a crisis needs them.
 EMERGENCY = "🆘 In an emergency"
 ALERTS = "🔔 Alerts"
+TRAVEL = "✈️ Travel"
 YOURSELF = "👤 You"
 REACH = "🚨 Reach your people"
 CALLS = "🆘 Calls for help"

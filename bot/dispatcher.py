@@ -562,7 +562,7 @@ class Dispatcher:
             if not staff.mark_unreachable(session, staff_id=row.staff_id):
                 return  # already known; the leads were told then
             person = session.get(Staff, row.staff_id)
-            leads = lead_rules.leads_of_person(session, staff_id=row.staff_id)
+            leads = lead_rules.leads_of_person(session, staff_id=row.staff_id, now=self.clock())
             if person is None or not leads:
                 return
             text = render.unreachable_notice(

@@ -27,6 +27,7 @@ from bot.curfews.rules import offer_curfew_ends, propose_curfews
 from bot.rollcall import rules
 from bot.rollcall.jobs import plan_round_jobs
 from bot.settings import Settings
+from bot.whereabouts import rules as whereabouts
 from db import acks, audit, broadcasts, deliveries, sources, staff
 from db.deliveries import Recipient
 from db.engine import session_scope
@@ -191,6 +192,9 @@ def apply_items(
         # whose content this alert leaves as it was is not edited).
         refresh_country_cards(session, countries=[alert.country], now=now)
         if alert.departure:
+            whereabouts.tell_leads_who_is_there(
+                session, country=alert.country, alert_id=alert.id or 0, now=now
+            )
             round_id = rules.start_automatic_round(
                 session, alert_id=alert.id or 0, country=alert.country, now=now, settings=settings
             )

@@ -6,7 +6,8 @@
   removes the person from Dutybot with their data; to come back they need a new
   invite. An admin listed in ADMIN_TELEGRAM_IDS, and the last admin, are refused, as
   /demote refuses them. The audit log keeps only that a deletion happened.
-- `job_retention` (daily): check-in notes and locations older than RETENTION_DAYS go.
+- `job_retention` (daily): check-in notes and locations (last known places too) older than
+  RETENTION_DAYS go.
 
 Buttons carry `pv:forget:<staff id>:<issued, unix seconds>` or `pv:cancel:<staff id>`:
 a press counts only from that person, and a Delete older than CONFIRM_WITHIN is refused
@@ -81,6 +82,10 @@ def forget_preview(held: privacy.Holdings) -> str:
             f"• {plural(held.calls_for_help, 'call for help', 'calls for help')}, with "
             "everything you and your security team wrote in them"
         )
+    if held.trips:
+        lines.append(f"• {plural(held.trips, 'trip')}")
+    if held.places:
+        lines.append("• where you were last seen (from a location you shared) and your /where city")
     lines.append(f"• {plural(held.acknowledgements, 'acknowledgement')}")
     lines.append(f"• {plural(held.messages_to_them, 'message')} sent or queued to you")
     if held.messages_about_them:

@@ -161,15 +161,24 @@ def broadcast_message(*, country: str, text: str, author: str, at: datetime) -> 
     return split_html(header, text)
 
 
-def broadcast_preview(*, parts: list[str], recipients: int, unreachable: int) -> str:
-    """What the lead sees before Send: exactly the staff message, then who will get it."""
+def broadcast_preview(
+    *, parts: list[str], recipients: int, unreachable: int, present: int = 0
+) -> str:
+    """What the lead sees before Send: exactly the staff message, then who will get it
+    (`present`: of them, people there now who do not follow the country)."""
     shown = parts[0] if len(parts) == 1 else _cut_html(parts[0], MESSAGE_LIMIT - 400) + "…"
     note = f" ({unreachable} of them currently unreachable)" if unreachable else ""
     people = "person" if recipients == 1 else "people"
     extra = f"\nIt will arrive in {len(parts)} messages." if len(parts) > 1 else ""
+    who = (
+        f": {recipients - present} following the country, {present} there now on a trip "
+        "or by their location"
+        if present
+        else ""
+    )
     return (
         f"<b>Preview</b>: staff will see this message:\n\n{shown}\n\n"
-        f"———\nIt goes to <b>{recipients}</b> {people}{note}.{extra} Send it?"
+        f"———\nIt goes to <b>{recipients}</b> {people}{who}{note}.{extra} Send it?"
     )
 
 

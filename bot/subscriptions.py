@@ -15,7 +15,7 @@ from bot.cards.rules import drop_card, give_card
 from bot.context import Context, services
 from bot.countries import CountriesChange, change_countries
 from bot.curfews.jobs import plan_curfew_jobs
-from db import leads, subscriptions
+from db import leads, subscriptions, whereabouts
 from db.engine import session_scope
 from db.models import Role, Staff
 from schedules.countries import Country, country_name
@@ -167,17 +167,25 @@ async def cmd_subscriptions(
 
 @requires(Role.LEAD)
 async def cmd_countries(update: Update, context: Context, person: Staff, message: Message) -> None:
-    """/countries: where subscribers are (leads only)."""
-    with session_scope(services(context).engine) as session:
-        rows = subscriptions.countries_with_subscribers(session)
-        leaderless = leads.countries_without_lead(session, countries=[code for code, _ in rows])
-    if not rows:
+    """/countries: where subscribers are, and people there now who do not follow the
+    country (leads only)."""
+    svc = services(context)
+    with session_scope(svc.engine) as session:
+        following = dict(subscriptions.countries_with_subscribers(session))
+        there = {
+            code: len(subscriptions.audience(session, country=code, now=svc.clock()).present)
+            for code in whereabouts.countries_with_people(session, now=svc.clock())
+        }
+        codes = sorted(set(following) | {code for code, n in there.items() if n})
+        leaderless = leads.countries_without_lead(session, countries=codes)
+    if not codes:
         await message.reply_text("Nobody follows any country yet.")
         return
     body = "\n".join(
-        f"• {country_name(code)} ({code}): {n}"
+        f"• {country_name(code)} ({code}): {following.get(code, 0)}"
+        + (f", and {there[code]} there now" if there.get(code) else "")
         + (" ⚠️ no lead: only admins answer for it" if code in leaderless else "")
-        for code, n in rows
+        for code in codes
     )
     for part in render.split_html("<b>Countries with subscribers</b>", body):
         await message.reply_text(part, parse_mode=ParseMode.HTML)

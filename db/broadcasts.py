@@ -59,13 +59,14 @@ def fan_out(
     now: datetime,
     reply_markup: dict[str, Any] | None = None,
 ) -> tuple[int, int]:
-    """Queue an alert (a broadcast or a feed alert) for every subscriber of its country.
+    """Queue an alert (a broadcast or a feed alert) for its country's audience: its
+    followers and the people there now (`db.subscriptions.audience`).
 
     Returns (queued, already unreachable); the unreachable get rows too, so that
     reports count them.
     """
     assert alert.id is not None and alert.country is not None
-    people = subscriptions.subscribers(session, country=alert.country)
+    people = subscriptions.subscribers(session, country=alert.country, now=now)
     reachable = [Recipient(p.id or 0, p.chat_id) for p in people if p.reachable]
     gone = [Recipient(p.id or 0, p.chat_id) for p in people if not p.reachable]
     for recipients, status in (

@@ -30,6 +30,7 @@ from sqlalchemy import (
     case,
     exists,
     insert,
+    or_,
     text,
     update,
 )
@@ -37,7 +38,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from db.incidents import HelpCall
-from db.models import Delivery, DeliveryKind, DeliveryStatus, Staff
+from db.models import Delivery, DeliveryKind, DeliveryStatus, Staff, Trip, Whereabouts
 from db.types import UTCDateTime, utcnow
 from schedules.rollcall import RollEntry
 
@@ -494,6 +495,20 @@ def roll_entries(session: Session, *, rollcall: RollCall) -> list[RollEntry]:
         session,
         staff_ids=select(RollCallMember.staff_id).where(RollCallMember.round_id == round_id),
     )
+    # Those on a trip to the country when the round began: the report tells them apart.
+    travelling = set(
+        session.exec(
+            select(Trip.staff_id).where(
+                col(Trip.staff_id).in_(
+                    select(RollCallMember.staff_id).where(RollCallMember.round_id == round_id)
+                ),
+                Trip.country == rollcall.country,
+                col(Trip.starts_at) <= rollcall.started_at,
+                col(Trip.ends_at) > rollcall.started_at,
+                or_(col(Trip.ended_at).is_(None), col(Trip.ended_at) > rollcall.started_at),
+            )
+        ).all()
+    )
     entries = []
     for member_id, staff_id, name, username, telegram_id, reachable, delivery in members:
         answer = latest.get(member_id or 0)
@@ -517,6 +532,7 @@ def roll_entries(session: Session, *, rollcall: RollCall) -> list[RollEntry]:
                 reachable=reachable,
                 telegram_id=telegram_id,
                 handled_by=handlers.get(staff_id),
+                on_trip=staff_id in travelling,
             )
         )
     return entries
@@ -630,7 +646,9 @@ def last_location(session: Session, *, staff_id: int) -> Location | None:
 def _latest_locations(
     session: Session, *, staff_ids: Any, since: datetime | None
 ) -> dict[int, Location]:
-    """The latest location each person shared since `since` (None: ever).
+    """The latest location each person shared since `since` (None: ever): with a
+    check-in, an answer, on its own, or the newest position of a live location
+    (`Whereabouts`, which follows it while it is shared).
 
     `staff_ids` is a list of ids or a select of them (a select keeps a round of
     thousands under the databases' bound-parameter limits).
@@ -650,13 +668,22 @@ def _latest_locations(
         col(RollCallAnswer.latitude).is_not(None),
         col(RollCallAnswer.longitude).is_not(None),
     )
+    places = select(
+        Whereabouts.staff_id, Whereabouts.latitude, Whereabouts.longitude, Whereabouts.seen_at
+    ).where(
+        col(Whereabouts.staff_id).in_(staff_ids),
+        col(Whereabouts.latitude).is_not(None),
+        col(Whereabouts.longitude).is_not(None),
+        col(Whereabouts.seen_at).is_not(None),
+    )
     if since is not None:
         checkins = checkins.where(col(CheckIn.at) >= since)
         answers = answers.where(col(RollCallAnswer.at) >= since)
+        places = places.where(col(Whereabouts.seen_at) >= since)
     found: dict[int, Location] = {}
-    for query in (checkins, answers):
+    for query in (checkins, answers, places):
         for staff_id, latitude, longitude, at in session.exec(query).all():
-            if latitude is None or longitude is None:
+            if latitude is None or longitude is None or at is None:
                 continue
             known = found.get(staff_id)
             if known is None or at >= known.at:

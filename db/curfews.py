@@ -8,7 +8,8 @@ from datetime import date, datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from db.models import Curfew, CurfewStatus, Staff, Subscription
+from db import subscriptions
+from db.models import Curfew, CurfewStatus, Staff
 
 
 def create(
@@ -120,18 +121,18 @@ def active(session: Session, *, countries: Sequence[str] | None = None) -> Seque
 
 
 def subscribers_with_lead_times(
-    session: Session, *, countries: Sequence[str]
+    session: Session, *, countries: Sequence[str], now: datetime
 ) -> dict[str, dict[int, int | None]]:
-    """country -> {staff id: reminder minutes or None}, for reachable subscribers."""
-    rows = session.exec(
-        select(Subscription.country, Staff.id, Staff.curfew_reminder_minutes)
-        .join(Staff, col(Subscription.staff_id) == Staff.id)
-        .where(col(Subscription.country).in_(list(countries)), col(Staff.reachable).is_(True))
-    ).all()
+    """country -> {staff id: reminder minutes or None}, for the reachable people of each
+    country's audience (`db.subscriptions.audience`) at `now`."""
     by_country: dict[str, dict[int, int | None]] = {}
-    for country, staff_id, minutes in rows:
-        if staff_id is not None:
-            by_country.setdefault(country, {})[staff_id] = minutes
+    for country in sorted(set(countries)):
+        people = subscriptions.subscribers(session, country=country, now=now)
+        by_country[country] = {
+            p.id: p.curfew_reminder_minutes for p in people if p.reachable and p.id
+        }
+        if not by_country[country]:
+            del by_country[country]
     return by_country
 
 

@@ -15,7 +15,8 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint, delete, or_
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from db.models import Role, Staff, Subscription
+from db import subscriptions
+from db.models import Role, Staff
 from db.types import UTCDateTime, utcnow
 
 _LEADING_ROLES = (Role.LEAD.value, Role.ADMIN.value)
@@ -113,12 +114,10 @@ def leads_for_countries(
     return sorted(found.values(), key=lambda p: p.id or 0)
 
 
-def leads_of_person(session: Session, *, staff_id: int) -> list[Staff]:
-    """Who answers for a person: the leads of each country they follow, and every admin;
-    never the person themself."""
-    countries = session.exec(
-        select(Subscription.country).where(Subscription.staff_id == staff_id)
-    ).all()
+def leads_of_person(session: Session, *, staff_id: int, now: datetime) -> list[Staff]:
+    """Who answers for a person: the leads of each country they follow or are in at `now`
+    (`db.subscriptions.countries_concerning`), and every admin; never the person themself."""
+    countries = subscriptions.countries_concerning(session, staff_id=staff_id, now=now)
     admins = session.exec(select(Staff).where(Staff.role == Role.ADMIN.value)).all()
     found = {p.id or 0: p for p in admins}
     for person in leads_for_countries(session, countries=countries):

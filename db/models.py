@@ -76,6 +76,8 @@ class DeliveryKind(StrEnum):
     SOURCE_FAILING = "feed failure notice"
     LEAD_CHANGE = "lead change"  # to admins, about a lead who took or dropped a country
     COUNTRY_CARD = "country card"  # the pinned card of a country a person follows
+    TRIP_NOTICE = "trip briefing"  # to a traveller: the briefing before, the welcome on arrival
+    WHO_IS_THERE = "who is there"  # to leads with a departure advisory: the people there now
     OTHER = "message"  # rows from before kinds were recorded that matched none of these
 
 
@@ -353,3 +355,68 @@ class AuditEntry(SQLModel, table=True):
     action: str = Field(max_length=64)
     outcome: str = Field(default="ok", max_length=16)
     detail: str = Field(default="", sa_type=Text)
+
+
+class TripSource(StrEnum):
+    """How a trip was recorded; `/export_me` shows the words."""
+
+    COMMAND = "command"  # /trip, by the traveller or a lead
+    CSV = "csv import"  # a lead's /trips_csv file
+    CALENDAR = "calendar invitation"  # an .ics file the traveller sent
+
+
+class Trip(SQLModel, table=True):
+    """A person's stay in a country, from the first to the last local day.
+
+    The days are what people wrote; `starts_at` and `ends_at` are the instants the first
+    day begins and the day after the last begins, in the destination's zone (for a
+    country with several zones and no city, the earliest start and the latest end), so
+    that "who is there now" is one indexed query.
+    """
+
+    __table_args__ = (Index("ix_trip_country_span", "country", "starts_at", "ends_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("staff.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    country: str = Field(max_length=2)
+    city: str | None = Field(default=None, max_length=100)
+    zone: str | None = Field(default=None, max_length=64)  # None: several, no city given
+    first_day: date
+    last_day: date
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # /trip_end
+    source: str = Field(default=TripSource.COMMAND.value, max_length=32)
+    created_by_staff_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("staff.id", ondelete="SET NULL"), nullable=True),
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Whereabouts(SQLModel, table=True):
+    """Where a person was last seen (a location they shared, read offline into a country,
+    city and zone) and the place they chose with `/where`; one row a person."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("staff.id", ondelete="CASCADE"), nullable=False, unique=True
+        )
+    )
+    latitude: float | None = None
+    longitude: float | None = None
+    country: str | None = Field(default=None, max_length=2, index=True)
+    city: str | None = Field(default=None, max_length=100)
+    zone: str | None = Field(default=None, max_length=64)
+    seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    live_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The live location's message, whose edits move the place.
+    live_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    chosen_city: str | None = Field(default=None, max_length=100)
+    chosen_country: str | None = Field(default=None, max_length=2)
+    chosen_zone: str | None = Field(default=None, max_length=64)

@@ -47,8 +47,11 @@ from db.models import (
     Role,
     Staff,
     Subscription,
+    Trip,
+    Whereabouts,
 )
 from db.refusal import Refusal
+from db.whereabouts import forget_old_locations
 
 # What an outbox row about someone's check-in reads once its details are gone.
 REDACTED_TEXT = "[Removed: check-in details are kept for a limited time only.]"
@@ -102,6 +105,10 @@ class Holdings:
     calls_for_help: int = 0  # the calls they made, with every message of their threads
     contact: bool = False  # a phone number or emergency contact recorded with /contact
     cards: int = 0  # pinned country cards: which message in their chat is which card
+    trips: int = 0
+    # The last place they were seen (a shared location read into a country and city)
+    # and the city they chose with /where: 0, 1 or 2.
+    places: int = 0
 
 
 def _count(session: Session, query: Any) -> int:
@@ -185,6 +192,11 @@ def holdings(session: Session, *, person: Staff) -> Holdings:
         calls_for_help=_count(session, select(HelpCall.id).where(HelpCall.staff_id == staff_id)),
         contact=bool(person.phone or person.emergency_contact),
         cards=_count(session, select(CountryCard.id).where(CountryCard.staff_id == staff_id)),
+        trips=_count(session, select(Trip.id).where(Trip.staff_id == staff_id)),
+        places=sum(
+            (row.seen_at is not None) + (row.chosen_city is not None)
+            for row in session.exec(select(Whereabouts).where(Whereabouts.staff_id == staff_id))
+        ),
     )
 
 
@@ -369,6 +381,38 @@ def export(session: Session, *, person: Staff, now: datetime) -> dict[str, Any]:
                 .where(LeadCountry.staff_id == staff_id)
                 .order_by(col(LeadCountry.country))
             ).all()
+        ],
+        "trips": [
+            {
+                "id": t.id,
+                "country": t.country,
+                "city": t.city,
+                "time_zone": t.zone,
+                "first_day": t.first_day.isoformat(),
+                "last_day": t.last_day.isoformat(),
+                "ended_at": iso(t.ended_at),
+                "recorded_from": t.source,
+                "recorded_by_someone_else": t.created_by_staff_id is not None,
+                "recorded_at": iso(t.created_at),
+            }
+            for t in session.exec(
+                select(Trip).where(Trip.staff_id == staff_id).order_by(col(Trip.id))
+            ).all()
+        ],
+        "whereabouts": [
+            {
+                "latitude": w.latitude,
+                "longitude": w.longitude,
+                "country": w.country,
+                "city": w.city,
+                "time_zone": w.zone,
+                "seen_at": iso(w.seen_at),
+                "live_until": iso(w.live_until),
+                "chosen_city": w.chosen_city,
+                "chosen_country": w.chosen_country,
+                "chosen_time_zone": w.chosen_zone,
+            }
+            for w in session.exec(select(Whereabouts).where(Whereabouts.staff_id == staff_id))
         ],
         "checkins": [
             {
@@ -597,6 +641,8 @@ def forget(
     session.execute(delete(Subscription).where(col(Subscription.staff_id) == staff_id))
     cards.forget_cards(session, staff_id=staff_id)
     session.execute(delete(LeadCountry).where(col(LeadCountry.staff_id) == staff_id))
+    session.execute(delete(Trip).where(col(Trip.staff_id) == staff_id))
+    session.execute(delete(Whereabouts).where(col(Whereabouts.staff_id) == staff_id))
     # Records of the organisation stay, without the link to them, and the messages staff
     # got from them no longer carry their name.
     _unsign(session, person=person)
@@ -619,6 +665,7 @@ def forget(
         (HelpCall, "owner_staff_id"),
         (HelpCall, "closed_by_staff_id"),
         (HelpMessage, "sender_staff_id"),
+        (Trip, "created_by_staff_id"),
     )
     for model, name in links:
         session.execute(update(model).where(getattr(model, name) == staff_id).values({name: None}))
@@ -681,6 +728,8 @@ def purge_expired_details(session: Session, *, now: datetime, keep: timedelta) -
             )
         ).rowcount  # type: ignore[attr-defined]
     )
+    # The last place each person was seen, read from a location, goes with it.
+    locations += forget_old_locations(session, before=cutoff)
     notes = 0
     for model in (CheckIn, RollCallAnswer):
         notes += int(

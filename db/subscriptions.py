@@ -1,12 +1,15 @@
-"""Which countries each person follows."""
+"""Which countries each person follows, and who hears about a country: its audience."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
+from db import whereabouts
 from db.models import Staff, Subscription
 
 
@@ -42,7 +45,26 @@ def countries_of(session: Session, *, staff_id: int) -> list[str]:
     return list(rows)
 
 
-def subscribers(session: Session, *, country: str) -> Sequence[Staff]:
+def follows_of(session: Session, *, staff_ids: Sequence[int]) -> list[tuple[int, str]]:
+    """(staff id, country) for every country these people follow."""
+    rows = session.exec(
+        select(Subscription.staff_id, Subscription.country)
+        .where(col(Subscription.staff_id).in_(list(staff_ids)))
+        .order_by(col(Subscription.staff_id), col(Subscription.country))
+    ).all()
+    return [(staff_id, country) for staff_id, country in rows]
+
+
+def countries_concerning(session: Session, *, staff_id: int, now: datetime) -> list[str]:
+    """The countries whose leads answer for a person at `now`: those they follow and
+    those they are believed in (a trip, a recent location). A call for help, "safe
+    again" and a location passed on go to these countries' leads; /curfew shows their
+    curfews."""
+    here = whereabouts.countries_here(session, staff_id=staff_id, now=now)
+    return sorted(set(countries_of(session, staff_id=staff_id)) | set(here))
+
+
+def followers(session: Session, *, country: str) -> Sequence[Staff]:
     return session.exec(
         select(Staff)
         .join(Subscription, col(Subscription.staff_id) == Staff.id)
@@ -51,8 +73,43 @@ def subscribers(session: Session, *, country: str) -> Sequence[Staff]:
     ).all()
 
 
+@dataclass(frozen=True)
+class Audience:
+    """The people a country's messages reach: its followers, and those believed there now
+    (a trip, a recent location) who do not follow it. Each person once."""
+
+    followers: Sequence[Staff]
+    present: Sequence[Staff]
+
+    @property
+    def people(self) -> list[Staff]:
+        return sorted([*self.followers, *self.present], key=lambda p: p.id or 0)
+
+    @property
+    def reachable(self) -> int:
+        return sum(1 for p in self.people if p.reachable)
+
+
+def audience(session: Session, *, country: str, now: datetime) -> Audience:
+    """Who every kind of message about `country` goes to at `now`: broadcasts, feed
+    alerts, curfew notices and reminders, roll calls. The one rule for it."""
+    following = list(followers(session, country=country))
+    ids = {p.id for p in following}
+    there = [
+        p.person
+        for p in whereabouts.present(session, country=country, now=now)
+        if p.person.id not in ids
+    ]
+    return Audience(followers=following, present=there)
+
+
+def subscribers(session: Session, *, country: str, now: datetime) -> list[Staff]:
+    """Everyone a message about `country` reaches now (see `audience`), by id."""
+    return audience(session, country=country, now=now).people
+
+
 def count_subscribers(session: Session, *, country: str) -> tuple[int, int]:
-    """(all subscribers, of whom reachable)."""
+    """(all followers, of whom reachable)."""
     row = session.exec(
         select(func.count(), func.count().filter(col(Staff.reachable).is_(True)))
         .select_from(Subscription)

@@ -163,6 +163,8 @@ class RollEntry:
     telegram_id: int | None = None  # for the link to their profile
     # The lead who owns their open call for help, when one does: (name, Telegram id).
     handled_by: tuple[str, int] | None = None
+    # Asked because a trip took them to the country (rather than as a follower).
+    on_trip: bool = False
 
     @property
     def status(self) -> RollStatus:

@@ -213,3 +213,19 @@ def one_offset(zones: list[str], start: datetime, end: datetime) -> bool:
             if lo < instant < hi:
                 moments.add(instant)
     return all(len({utc_offset(zone, moment) for zone in zones}) <= 1 for moment in moments)
+
+
+@cache
+def _zone_countries() -> dict[str, frozenset[str]]:
+    found: dict[str, set[str]] = {}
+    for cc, zones in pytz.country_timezones.items():
+        for zone in zones:
+            found.setdefault(zone, set()).add(cc)
+    return {zone: frozenset(ccs) for zone, ccs in found.items()}
+
+
+def country_of_zone(zone: str) -> str | None:
+    """The one country that uses `zone` ("Asia/Bishkek" -> "KG"); None for a zone shared
+    by several countries or by none."""
+    countries = _zone_countries().get(zone, frozenset())
+    return next(iter(countries)) if len(countries) == 1 else None

@@ -81,6 +81,12 @@ _BROADCASTS = (
 # The tests that are about each module: a mutant runs those of them that reach the function
 # it changed (mutmut's own selection), not every test of the bot that happens to pass
 # through it. Without this a surviving mutant of the dispatcher runs 150 bot tests.
+_AUDIENCE = (
+    "tests/db/test_subscriptions.py",
+    "tests/db/test_whereabouts.py",
+    "tests/bot/test_whereabouts.py",
+    "tests/bot/test_subscriptions.py",
+)
 TESTS_OF: dict[str, tuple[str, ...]] = {
     "bot.dispatcher": ("tests/bot/test_dispatcher.py", "tests/bot/test_outages.py"),
     "bot.ratelimit": (
@@ -125,6 +131,8 @@ TESTS_OF: dict[str, tuple[str, ...]] = {
     "bot.broadcasts": _BROADCASTS,
     "db.broadcasts": _BROADCASTS,
     "db.privacy": ("tests/db/test_privacy.py", "tests/bot/test_privacy.py"),
+    "db.subscriptions": _AUDIENCE,
+    "db.whereabouts": _AUDIENCE,
 }
 
 

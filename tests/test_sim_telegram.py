@@ -413,3 +413,39 @@ async def test_pins_and_counted_edits_are_rate_limited_per_chat(
         await bot.edit_message_text("too soon", chat_id=CHAT + 1, message_id=other.message_id)
     assert fake.current_text(CHAT + 1, other.message_id) == "card"
     assert fake.too_many_requests == 3
+
+
+async def test_a_document_a_user_sent_is_fetched_and_downloaded(fake: FakeTelegram) -> None:
+    real_bot = Bot(
+        FakeTelegram.TOKEN,
+        base_url=fake.base_url,
+        base_file_url=fake.base_url.replace("/bot", "/file/bot"),
+        request=HTTPXRequest(httpx_kwargs={"verify": False}),
+    )
+    async with real_bot:
+        fake.inject_message(CHAT, "", document=("trips.csv", b"who,country\n@dana,KZ\n"))
+        (update,) = await real_bot.get_updates()
+        assert update.message is not None and update.message.document is not None
+        assert update.message.document.file_name == "trips.csv"
+        assert update.message.document.mime_type == "text/csv"
+        file = await real_bot.get_file(update.message.document.file_id)
+        assert bytes(await file.download_as_bytearray()) == b"who,country\n@dana,KZ\n"
+        with pytest.raises(BadRequest, match=r"(?i)invalid file_id"):
+            await real_bot.get_file("BQACAgIFake99999999")
+
+
+async def test_a_live_location_moves_by_edits_of_its_message(fake: FakeTelegram, bot: Bot) -> None:
+    sent = fake.inject_message(CHAT, "", location=(43.238, 76.945), live_period=900)
+    fake.inject_location_edit(CHAT, sent["message"]["message_id"], (42.875, 74.570))
+    first, moved = await bot.get_updates()
+    assert first.message is not None and first.message.location is not None
+    assert moved.edited_message is not None and moved.edited_message.location is not None
+    assert moved.edited_message.message_id == first.message.message_id
+    assert (moved.edited_message.location.latitude, moved.edited_message.location.longitude) == (
+        42.875,
+        74.570,
+    )
+    assert moved.edited_message.edit_date is not None
+    with pytest.raises(ValueError, match="not a location"):
+        text = fake.inject_message(CHAT, "hello")
+        fake.inject_location_edit(CHAT, text["message"]["message_id"], (0.0, 0.0))

@@ -124,7 +124,7 @@ async def cmd_curfew(update: Update, context: Context, person: Staff, message: M
     svc = services(context)
     now = svc.clock()
     with session_scope(svc.engine) as session:
-        mine = subscriptions.countries_of(session, staff_id=person.id or 0)
+        mine = subscriptions.countries_concerning(session, staff_id=person.id or 0, now=now)
         lines = [
             f"🌙 {describe(c, now=now)}.\n{status_line(c, now=now)}"
             for c in curfews.active(session, countries=mine)

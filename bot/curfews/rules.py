@@ -31,6 +31,7 @@ from bot.curfews.texts import (
     until_text,
     window_of,
 )
+from bot.whereabouts.rules import own_zones
 from db import audit, curfews, deliveries, staff, subscriptions
 from db import leads as lead_rules
 from db.deliveries import Recipient
@@ -48,6 +49,7 @@ from schedules.reminders import (
     render_notice,
     render_reminder,
 )
+from schedules.zones import local_and_utc, utc_offset
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +59,7 @@ GRACE = timedelta(minutes=5)  # a reminder this late is still useful; later, it 
 def tell_subscribers(
     session: Session, *, curfew: Curfew, text: str, key: str, now: datetime
 ) -> int:
-    people = subscriptions.subscribers(session, country=curfew.country)
+    people = subscriptions.subscribers(session, country=curfew.country, now=now)
     recipients = [Recipient(p.id or 0, p.chat_id) for p in people if p.reachable]
     deliveries.enqueue(
         session,
@@ -169,7 +171,9 @@ def plans(
 ) -> tuple[list[PlannedReminder], list[PlannedNotice], dict[int, Curfew]]:
     active = list(curfews.active(session))
     by_id = {c.id or 0: c for c in active}
-    people = curfews.subscribers_with_lead_times(session, countries=[c.country for c in active])
+    people = curfews.subscribers_with_lead_times(
+        session, countries=[c.country for c in active], now=now
+    )
     specs = [spec_of(c) for c in active]
     lead_minutes = {c.id or 0: people.get(c.country, {}) for c in active}
     recipients = {c.id or 0: list(people.get(c.country, {})) for c in active}
@@ -191,11 +195,19 @@ def queue_due_curfew_messages(svc: Services) -> int:
         wanted = {r.staff_id for r in reminders} | {n.staff_id for n in notices}
         chats = {p.id: p.chat_id for p in staff.everyone(session) if p.id in wanted}
         groups: dict[tuple[DeliveryKind, str, str], list[Recipient]] = defaultdict(list)
+        zones = own_zones(session, staff_ids=sorted(wanted), now=now)
         for reminder in reminders:
             curfew = by_id[reminder.curfew_id]
             occ = occurrence(curfew.zone, window_of(curfew), reminder.day)
             minutes_left = max(0, round((occ.starts_at - now).total_seconds() / 60))
             text = f"⏰ {render.esc(render_reminder(spec_of(curfew), occ, minutes_left))}"
+            own = zones.get(reminder.staff_id)
+            if own is not None and utc_offset(own.zone, occ.starts_at) != utc_offset(
+                curfew.zone, occ.starts_at
+            ):
+                # Someone following the country from elsewhere reads it on their own clock.
+                yours = local_and_utc(own.zone, occ.starts_at, date_too=False)
+                text += f" For you it starts at {render.esc(yours)}."
             key = f"curfew:{curfew.id}:{reminder.day.isoformat()}"
             groups[(DeliveryKind.CURFEW_REMINDER, key, text)].append(
                 Recipient(reminder.staff_id, chats[reminder.staff_id])

@@ -21,6 +21,7 @@ from bot.incidents import texts
 from bot.incidents.parsing import reads_as_call_for_help, reads_as_safe
 from bot.rollcall import notices
 from bot.rollcall.texts import location_passed_on_text
+from bot.whereabouts import rules as whereabouts
 from db import audit, checkins, deliveries, incidents, leads, subscriptions
 from db.checkins import CheckInKind
 from db.incidents import HelpCall, HelpMessage, Part
@@ -98,9 +99,9 @@ def offer_for(text: str, *, role: Role) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
-def _answering(session: Session, person: Staff) -> list[Staff]:
+def _answering(session: Session, person: Staff, now: datetime) -> list[Staff]:
     """Who answers for `person` and can be reached: their calls' leads."""
-    countries = subscriptions.countries_of(session, staff_id=person.id or 0)
+    countries = subscriptions.countries_concerning(session, staff_id=person.id or 0, now=now)
     return notices.leads_to_tell(session, countries=countries, exclude=person.id)
 
 
@@ -147,6 +148,16 @@ def relay_from_person(session: Session, *, person: Staff, incoming: Incoming, no
             location=incoming.location,
             now=now,
         )
+        # The person's last known place too; a live location is followed from here on.
+        whereabouts.record_location(
+            session,
+            person=person,
+            latitude=incoming.location[0],
+            longitude=incoming.location[1],
+            now=now,
+            live_seconds=incoming.live_minutes * 60 if incoming.live_minutes else None,
+            message_id=incoming.message_id,
+        )
         kind = DeliveryKind.LOCATION
         text = location_passed_on_text(
             person=person,
@@ -164,7 +175,7 @@ def relay_from_person(session: Session, *, person: Staff, incoming: Incoming, no
             text=incoming.text,
             media=incoming.media,
         )
-    people = _answering(session, person)
+    people = _answering(session, person, now)
     deliveries.enqueue(
         session,
         kind=kind,
@@ -186,13 +197,21 @@ def _place(incoming: Incoming) -> str:
     return f"{incoming.location[0]:.5f}, {incoming.location[1]:.5f}"
 
 
-def call_for_lead(session: Session, *, lead: Staff, call_id: int) -> tuple[HelpCall, Staff]:
+def call_for_lead(
+    session: Session, *, lead: Staff, call_id: int, now: datetime
+) -> tuple[HelpCall, Staff]:
     """The call and its person, for a lead who answers for them; a `Refusal` otherwise."""
     call = incidents.by_id(session, call_id=call_id)
     person = session.get(Staff, call.staff_id) if call is not None else None
     if call is None or person is None:
         raise Refusal(f"There is no call #{call_id}. /incidents lists the open ones.")
-    countries = subscriptions.countries_of(session, staff_id=person.id or 0)
+    # Where they were when they called counts as much as where they are now.
+    countries = sorted(
+        set(subscriptions.countries_concerning(session, staff_id=person.id or 0, now=now))
+        | set(
+            subscriptions.countries_concerning(session, staff_id=person.id or 0, now=call.opened_at)
+        )
+    )
     answering = leads.leads_for_countries(session, countries=countries, exclude=person.id)
     if all(other.id != lead.id for other in answering):
         raise Refusal(f"You don't answer for the person in call #{call_id}.")
@@ -209,7 +228,7 @@ def relay_from_lead(
 ) -> Staff:
     """A lead's answer: to the person at the top priority, shown to the other leads of the
     call; the person."""
-    call, person = call_for_lead(session, lead=lead, call_id=call_id)
+    call, person = call_for_lead(session, lead=lead, call_id=call_id, now=now)
     _open(call)
     row = _keep(
         session, call_id=call_id, sender=lead, from_person=False, incoming=incoming, now=now
@@ -229,7 +248,7 @@ def relay_from_lead(
         call_id=call_id,
         copy_from=copy_from,
     )
-    others = [p for p in _answering(session, person) if p.id != lead.id]
+    others = [p for p in _answering(session, person, now) if p.id != lead.id]
     deliveries.enqueue(
         session,
         kind=DeliveryKind.HELP_REPLY,
@@ -276,7 +295,7 @@ def claim(
 ) -> ClaimOutcome:
     """The first lead to press owns the call; another asks first (`take_from` is the owner
     they were shown, so a confirmation never overrides a third lead who came between)."""
-    call, person = call_for_lead(session, lead=lead, call_id=call_id)
+    call, person = call_for_lead(session, lead=lead, call_id=call_id, now=now)
     if call.closed_at is not None:
         raise Refusal(f"Call #{call_id} is closed.")
     countries = subscriptions.countries_of(session, staff_id=person.id or 0)
@@ -325,7 +344,7 @@ def claim(
 
 def start_reply(session: Session, *, lead: Staff, call_id: int, now: datetime) -> Staff:
     """ "Reply" pressed: the lead's next message goes to the call's person; the person."""
-    call, person = call_for_lead(session, lead=lead, call_id=call_id)
+    call, person = call_for_lead(session, lead=lead, call_id=call_id, now=now)
     _open(call)
     incidents.start_reply(session, staff_id=lead.id or 0, call_id=call_id, now=now)
     return person
@@ -335,7 +354,7 @@ def resolve(session: Session, *, lead: Staff, call_id: int | None, now: datetime
     """`/resolve <id>`: close the call; the person and the other leads are told."""
     if call_id is None:
         raise Refusal(RESOLVE_USAGE)
-    call, person = call_for_lead(session, lead=lead, call_id=call_id)
+    call, person = call_for_lead(session, lead=lead, call_id=call_id, now=now)
     resolved = incidents.CloseReason.RESOLVED
     if not incidents.close(session, call_id=call_id, by_staff_id=lead.id, reason=resolved, now=now):
         raise Refusal(f"Call #{call_id} is closed already.")
@@ -343,7 +362,7 @@ def resolve(session: Session, *, lead: Staff, call_id: int | None, now: datetime
     for people, text in (
         ([person] if person.reachable else [], texts.resolved_to_person(call_id)),
         (
-            [p for p in _answering(session, person) if p.id != lead.id],
+            [p for p in _answering(session, person, now) if p.id != lead.id],
             texts.resolved_to_leads(lead=lead, person=person, call_id=call_id),
         ),
     ):
@@ -368,10 +387,10 @@ def open_calls_text(session: Session, *, lead: Staff, now: datetime) -> str:
     lines = []
     for call in incidents.open_calls(session, staff_ids=None):
         try:
-            _, person = call_for_lead(session, lead=lead, call_id=call.id or 0)
+            _, person = call_for_lead(session, lead=lead, call_id=call.id or 0, now=now)
         except Refusal:
             continue
-        countries = subscriptions.countries_of(session, staff_id=person.id or 0)
+        countries = subscriptions.countries_concerning(session, staff_id=person.id or 0, now=now)
         owner = session.get(Staff, call.owner_staff_id) if call.owner_staff_id else None
         handled = (
             f"handled by {render.esc(owner.display_name)}"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import logging
+from datetime import timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -45,6 +46,8 @@ from bot.rollcall.rules import (
 )
 from bot.rollcall.texts import live_roll_text, roll_csv, roll_details
 from bot.rollcall.views import end_checkin, find_round, roll_view, running_summary
+from bot.whereabouts import rules as whereabouts
+from bot.whereabouts import texts as whereabouts_texts
 from db import checkins as db
 from db.checkins import Answer
 from db.engine import session_scope
@@ -148,15 +151,40 @@ async def cmd_share_location(
     if location is None:
         return
     svc = services(context)
+    now = svc.clock()
+    live = message.location.live_period if message.location is not None else None
     with session_scope(svc.engine) as session:
-        told = share_location(session, person=person, location=location, now=svc.clock())
+        told = share_location(session, person=person, location=location, now=now)
+        # The place it is in becomes their last known place (and, live, follows them).
+        located = whereabouts.record_location(
+            session,
+            person=person,
+            latitude=location[0],
+            longitude=location[1],
+            now=now,
+            live_seconds=_seconds(live) if live else None,
+            message_id=message.message_id,
+        )
+    spot = located.spot
+    place, offer = whereabouts_texts.location_reply(
+        staff_id=person.id or 0,
+        offer=located.offer,
+        city=spot.city,
+        country=spot.country,
+        zone=spot.zone,
+    )
     if told:
         svc.wake_dispatcher()
-        await message.reply_text(LOCATION_PASSED_ON)
+        text = LOCATION_PASSED_ON
     else:
-        await message.reply_text(
-            "📍 Location recorded. Your leads see it with /help_me and in roll calls."
-        )
+        text = "📍 Location recorded. Your leads see it with /help_me and in roll calls."
+    await message.reply_text(
+        f"{text}\n{place}" if place else text, reply_markup=offer, parse_mode=ParseMode.HTML
+    )
+
+
+def _seconds(period: int | timedelta) -> int:
+    return int(period.total_seconds()) if isinstance(period, timedelta) else int(period)
 
 
 @requires(Role.LEAD, action="checkin")

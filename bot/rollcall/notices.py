@@ -70,12 +70,13 @@ def alert_help(
     now: datetime,
     round_id: int | None = None,
 ) -> int:
-    """Tell the leads of every country the person follows that they need help; how many.
+    """Tell the leads of every country the person follows or is in that they need help;
+    how many.
 
     It opens the person's call for help (or adds to the one open), so that what they
     send next reaches the same leads and one of them can own it."""
     call, _ = incidents.open_call(session, staff_id=person.id or 0, now=now)
-    countries = set(subscriptions.countries_of(session, staff_id=person.id or 0))
+    countries = set(subscriptions.countries_concerning(session, staff_id=person.id or 0, now=now))
     countries.update(extra_countries)
     text = help_alert_text(
         person=person,
@@ -108,7 +109,7 @@ def tell_safe_again(
     now: datetime,
     round_id: int | None = None,
 ) -> None:
-    countries = subscriptions.countries_of(session, staff_id=person.id or 0)
+    countries = subscriptions.countries_concerning(session, staff_id=person.id or 0, now=now)
     text = safe_again_text(person=person, note=note, countries=countries, at=now)
     tell(
         session,

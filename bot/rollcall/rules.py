@@ -34,6 +34,7 @@ from bot.rollcall.texts import (
     reminder_text,
 )
 from bot.settings import Settings
+from bot.whereabouts.rules import own_zones
 from db import audit, deliveries, incidents, subscriptions
 from db import checkins as db
 from db.checkins import Answer, CheckInKind, RollCall, RoundStatus
@@ -53,7 +54,7 @@ HELP_MEMORY = timedelta(hours=24)
 
 
 # -- starting rounds -----------------------------------------------------------------------
-def _question_for(session: Session, rollcall: RollCall) -> str:
+def _question_for(session: Session, rollcall: RollCall, zone: str | None = None) -> str:
     starter = (
         session.get(Staff, rollcall.started_by_staff_id) if rollcall.started_by_staff_id else None
     )
@@ -62,6 +63,7 @@ def _question_for(session: Session, rollcall: RollCall) -> str:
         rollcall,
         asked_by=starter.display_name if starter else None,
         advisory=(alert.title or "official advisory") if alert else None,
+        zone=zone,
     )
 
 
@@ -85,7 +87,7 @@ def start_round(
             f"Roll call #{existing.id} for {label} is still open: /roll {existing.id} shows "
             f"it, /checkin_end {existing.id} closes it."
         )
-    people = subscriptions.subscribers(session, country=country)
+    people = subscriptions.subscribers(session, country=country, now=now)
     if not people:
         raise Refusal(f"Nobody follows {label}, so there is nobody to ask.")
     db.supersede_rounds(session, country=country, now=now)
@@ -101,8 +103,13 @@ def start_round(
     )
     round_id = rollcall.id or 0
     members = db.add_members(session, round_id=round_id, staff_ids=[p.id or 0 for p in people])
-    question = _question_for(session, rollcall)
+    # The deadline in each person's own zone when its clock differs from the country's.
+    zones = own_zones(session, staff_ids=[p.id or 0 for p in people], now=now)
+    questions: dict[str | None, str] = {}
     for person in people:
+        zone = zones[person.id].zone if person.id in zones else None
+        if zone not in questions:
+            questions[zone] = _question_for(session, rollcall, zone)
         # Each person's buttons name their own member row, so one enqueue per person.
         deliveries.enqueue(
             session,
@@ -110,7 +117,7 @@ def start_round(
             dedupe_key=db.question_key(round_id),
             round_id=round_id,
             recipients=[Recipient(person.id or 0, person.chat_id)],
-            parts=[question],
+            parts=[questions[zone]],
             priority=Priority.CRITICAL,
             now=now,
             reply_markup=answer_keyboard(round_id, members[person.id or 0]),
@@ -277,7 +284,8 @@ def answer_press(session: Session, *, data: str, presser: Staff, now: datetime) 
     answer = Answer.SAFE if code == "s" else Answer.HELP
     late = now > rollcall.deadline_at
     previous = db.latest_answer(session, member_id=member_id)
-    question = _question_for(session, rollcall)
+    own = own_zones(session, staff_ids=[member.staff_id], now=now).get(member.staff_id)
+    question = _question_for(session, rollcall, own.zone if own else None)
     keyboard = answer_keyboard(round_id, member_id)
     if previous is not None and previous.answer == answer.value:
         # A second tap (or a replayed update) changes nothing.
@@ -445,7 +453,7 @@ def share_location(
     )
     if not db.help_since(session, staff_id=staff_id, since=now - HELP_FOLLOW_UP):
         return 0
-    countries = subscriptions.countries_of(session, staff_id=staff_id)
+    countries = subscriptions.countries_concerning(session, staff_id=staff_id, now=now)
     text = location_passed_on_text(person=person, location=location, countries=countries, at=now)
     return notices.tell(
         session,
@@ -475,9 +483,11 @@ def send_due_reminder(svc: Services, round_id: int) -> int:
         )
         if due is None or not db.claim_reminder(session, round_id=round_id, index=due.index):
             return 0
-        text = reminder_text(rollcall)
         targets = db.to_remind(session, round_id=round_id)
+        zones = own_zones(session, staff_ids=[staff_id for _, staff_id, _ in targets], now=now)
         for member_id, staff_id, chat_id in targets:
+            own = zones.get(staff_id)
+            text = reminder_text(rollcall, zone=own.zone if own else None)
             deliveries.enqueue(
                 session,
                 kind=DeliveryKind.ROLLCALL_REMINDER,

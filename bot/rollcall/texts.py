@@ -18,6 +18,7 @@ from db.models import Staff
 from schedules import rollcall as plan
 from schedules.countries import country_name
 from schedules.rollcall import RollEntry, RollStatus
+from schedules.zones import local_and_utc, utc_offset, zones_for_country
 
 DEFAULT_QUESTION = "Are you safe?"
 # Names per group in /roll (a message or two on a phone) and in the deadline report.
@@ -46,8 +47,18 @@ _STATUS_ICONS = {
 }
 
 
-def when_text(country: str, instant: datetime) -> str:
-    """A time as people there read it, and in UTC: "06 Jan 21:00 Almaty (06 Jan 16:00 UTC)"."""
+def when_text(country: str, instant: datetime, *, zone: str | None = None) -> str:
+    """A time as people there read it, and in UTC: "06 Jan 21:00 Almaty (06 Jan 16:00 UTC)".
+
+    `zone`: the reader's own zone (bot.whereabouts.rules.own_zones); when its clock
+    differs from the country's at that instant, the time is shown in it instead:
+    "06 Jan 11:00 London (06 Jan 11:00 UTC)".
+    """
+    zones = zones_for_country(country)
+    if zone is not None and (
+        not zones or utc_offset(zone, instant) != utc_offset(zones[0], instant)
+    ):
+        return local_and_utc(zone, instant)
     return render.time_in(country, instant)
 
 
@@ -72,8 +83,11 @@ def answer_keyboard(round_id: int, member_id: int) -> dict[str, Any]:
     }
 
 
-def question_text(rollcall: RollCall, *, asked_by: str | None, advisory: str | None) -> str:
-    """The roll-call message each subscriber gets (before they answer)."""
+def question_text(
+    rollcall: RollCall, *, asked_by: str | None, advisory: str | None, zone: str | None = None
+) -> str:
+    """The roll-call message each person asked gets (before they answer); the deadline in
+    their own `zone` when its clock differs from the country's."""
     lines = [f"🚨 <b>Safety roll call: {render.esc(country_name(rollcall.country))}</b>"]
     if advisory is not None:
         lines.append(f"<i>After a departure advisory: {render.esc(advisory[:300])}</i>")
@@ -84,7 +98,7 @@ def question_text(rollcall: RollCall, *, asked_by: str | None, advisory: str | N
     lines.append("")
     lines.append(
         "Answer with the buttons below by "
-        f"<b>{when_text(rollcall.country, rollcall.deadline_at)}</b>."
+        f"<b>{when_text(rollcall.country, rollcall.deadline_at, zone=zone)}</b>."
     )
     return "\n".join(lines)
 
@@ -102,14 +116,14 @@ def answered_text(question: str, *, country: str, answer: Answer, at: datetime, 
     return f"{question}\n\n{footer}\nYou can change your answer with the buttons below."
 
 
-def reminder_text(rollcall: RollCall) -> str:
+def reminder_text(rollcall: RollCall, *, zone: str | None = None) -> str:
     # The lead's own question is repeated below; the default one is the first line's.
     own = rollcall.message and rollcall.message != DEFAULT_QUESTION
     asked = f"\n\n{render.esc(rollcall.message or '')}" if own else ""
     return (
         f"⏰ <b>Reminder: safety roll call for {render.esc(country_name(rollcall.country))}</b>\n"
         "We have not heard from you yet. Are you safe? Answer with the buttons by "
-        f"<b>{when_text(rollcall.country, rollcall.deadline_at)}</b>.{asked}"
+        f"<b>{when_text(rollcall.country, rollcall.deadline_at, zone=zone)}</b>.{asked}"
     )
 
 
@@ -201,9 +215,16 @@ def _entry_line(entry: RollEntry, country: str) -> str:
 
 
 def _block(title: str, people: Sequence[RollEntry], *, limit: int, rollcall: RollCall) -> list[str]:
-    """A titled list of people as HTML lines, cut at `limit` names (the CSV has everyone)."""
-    shown = (_entry_line(e, rollcall.country) for e in people[:limit])
-    lines = [f"{title} ({len(people)}):", *shown]
+    """A titled list of people as HTML lines, cut at `limit` names (the CSV has everyone);
+    those on a trip to the country listed apart, after the rest."""
+    lines = [f"{title} ({len(people)}):"]
+    others = [e for e in people if not e.on_trip]
+    travelling = [e for e in people if e.on_trip]
+    lines += [_entry_line(e, rollcall.country) for e in others[:limit]]
+    if travelling:
+        lines.append(f"<i>On a trip there ({len(travelling)}):</i>")
+        room = max(0, limit - min(limit, len(others)))
+        lines += [_entry_line(e, rollcall.country) for e in travelling[:room]]
     if len(people) > limit:
         more = len(people) - limit
         lines.append(f"… and {more} more: /roll_csv {rollcall.id} lists everyone.")
@@ -270,6 +291,13 @@ def deadline_report(rollcall: RollCall, entries: Sequence[RollEntry]) -> list[st
         f"✅ {counts.safe} safe · 🆘 {counts.help} need help · ❔ {counts.no_answer} no answer "
         f"· 🚫 {counts.unreachable} unreachable, of {counts.total}"
     )
+    travelling = [e for e in entries if e.on_trip]
+    if travelling:
+        trip_counts = plan.count_roll(travelling)
+        header += (
+            f"\n✈️ of them on a trip there: {trip_counts.safe} safe · {trip_counts.help} need "
+            f"help · {trip_counts.no_answer} no answer, of {trip_counts.total}"
+        )
     if rollcall.forgotten:
         header += f"\n🗑 {_forgotten(rollcall)}"
     silent = groups[RollStatus.NO_ANSWER]

@@ -1120,7 +1120,8 @@ async def test_safe_again_and_locations_reach_the_leads_only_during_a_call_for_h
 
     # Shared with no call for help: recorded, not passed on.
     assert await bot.say(sam.telegram_user_id, "", location=(43.1, 77.1)) == (
-        "📍 Location recorded. Your leads see it with /help_me and in roll calls."
+        "📍 Location recorded. Your leads see it with /help_me and in roll calls.\n"
+        "You appear to be in Almaty, Kazakhstan (time zone Asia/Almaty)."
     )
     await bot.say(sam.telegram_user_id, "/help_me")
     await bot.fake.await_for(_got(lena.chat_id, "Sam (@sam) needs help"))

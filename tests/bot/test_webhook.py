@@ -98,7 +98,7 @@ def test_webhook_mode_acts_only_on_updates_that_carry_the_secret(
         assert fake.webhook == {
             "url": PUBLIC_URL,
             "secret_token": SECRET,
-            "allowed_updates": ["message", "callback_query"],
+            "allowed_updates": ["message", "edited_message", "callback_query"],
         }
         health = httpx.get(healthz, timeout=10)
         assert health.status_code == 200

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from db import curfews, staff, subscriptions
 from db.engine import session_scope
 from db.models import Curfew, CurfewStatus, Role, Staff
+from db.types import utcnow
 
 NOW = datetime(2026, 3, 14, 18, 30, tzinfo=UTC)
 _ids = itertools.count(2**33 + 500)
@@ -258,10 +259,12 @@ def test_reminder_times_are_those_of_reachable_subscribers_per_country(engine: E
         curfews.set_reminder_minutes(session, staff=dana, minutes=15)
         staff.mark_unreachable(session, staff_id=gone.id or 0)
     with session_scope(engine) as session:
-        assert curfews.subscribers_with_lead_times(session, countries=["KZ", "GE", "FR"]) == {
+        assert curfews.subscribers_with_lead_times(
+            session, countries=["KZ", "GE", "FR"], now=utcnow()
+        ) == {
             "KZ": {dana.id: 15, erlan.id: None},
             "GE": {dana.id: 15},
         }
-        assert curfews.subscribers_with_lead_times(session, countries=[]) == {}
+        assert curfews.subscribers_with_lead_times(session, countries=[], now=utcnow()) == {}
         stored = session.get(Staff, erlan.id)
         assert stored is not None and stored.curfew_reminder_minutes is None

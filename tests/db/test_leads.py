@@ -11,6 +11,7 @@ from sqlmodel import Session
 from db import leads, staff, subscriptions
 from db.engine import session_scope
 from db.models import Role, Staff
+from db.types import utcnow
 
 _ids = itertools.count(7_500_000_000)
 
@@ -94,10 +95,15 @@ def test_the_leads_of_a_person_are_those_of_the_countries_they_follow(engine: En
         leads.lead(session, staff_id=lena.id or 0, country="KZ")
         leads.lead(session, staff_id=omar.id or 0, country="GE")
 
-        assert _names(leads.leads_of_person(session, staff_id=sam.id or 0)) == ["Lena", "Ada"]
-        assert _names(leads.leads_of_person(session, staff_id=nia.id or 0)) == ["Ada"]
+        assert _names(leads.leads_of_person(session, staff_id=sam.id or 0, now=utcnow())) == [
+            "Lena",
+            "Ada",
+        ]
+        assert _names(leads.leads_of_person(session, staff_id=nia.id or 0, now=utcnow())) == ["Ada"]
         # A lead is not their own lead.
-        assert _names(leads.leads_of_person(session, staff_id=lena.id or 0)) == ["Ada"]
+        assert _names(leads.leads_of_person(session, staff_id=lena.id or 0, now=utcnow())) == [
+            "Ada"
+        ]
 
 
 def test_taking_and_giving_up_a_country(engine: Engine) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import mimetypes
 import time
 from collections.abc import Callable
 from typing import Any, Self, cast
@@ -118,8 +119,12 @@ class ClientSide(BotApiState):
         media: str | None = None,
         caption: str | None = None,
         reply_to: int | None = None,
+        document: tuple[str, bytes] | None = None,
     ) -> dict[str, Any]:
         """Queue a private message from ``user_id``; returns the update dict.
+
+        ``document`` (file name, content) attaches a file the bot can fetch with getFile
+        and download, as from Telegram's file server.
 
         ``media`` ("photo", "voice", "video", "document") attaches a file as Telegram
         describes it (a photo is a list of sizes), with ``caption``; ``live_period``
@@ -143,8 +148,10 @@ class ClientSide(BotApiState):
                     message["location"]["live_period"] = live_period
             if media is not None:
                 message.update(self._attachment(media))
-                if caption:
-                    message["caption"] = caption
+            if document is not None:
+                message.update(self._document(*document))
+            if caption and (media is not None or document is not None):
+                message["caption"] = caption
             if reply_to is not None:
                 replied = self._any_message(user_id, reply_to)
                 if replied is None:
@@ -167,6 +174,38 @@ class ClientSide(BotApiState):
             _set_text(message, text)
             message["edit_date"] = max(int(time.time()), message["date"])
             return self._queue_update({"edited_message": json.loads(json.dumps(message))})
+
+    def inject_location_edit(
+        self, user_id: int, message_id: int, location: tuple[float, float]
+    ) -> dict[str, Any]:
+        """Queue an ``edited_message`` for a live location that moved, as Telegram sends
+        each new position of a live location the user shares; returns the update dict."""
+        with self._cond:
+            try:
+                message = self._user_messages[(user_id, message_id)]
+            except KeyError:
+                raise KeyError(f"user {user_id} sent no message {message_id}") from None
+            if "location" not in message:
+                raise ValueError(f"message {message_id} is not a location")
+            message["location"].update({"latitude": location[0], "longitude": location[1]})
+            message["edit_date"] = max(int(time.time()), message["date"])
+            return self._queue_update({"edited_message": json.loads(json.dumps(message))})
+
+    def _document(self, file_name: str, content: bytes) -> dict[str, Any]:
+        number = self._next_file_id
+        self._next_file_id += 1
+        file_id = f"BQACAgIFake{number:08d}"
+        self._files[file_id] = content
+        mime = mimetypes.guess_type(file_name)[0] or "application/octet-stream"
+        return {
+            "document": {
+                "file_id": file_id,
+                "file_unique_id": f"AgADFake{number:08d}",
+                "file_name": file_name,
+                "mime_type": mime,
+                "file_size": len(content),
+            }
+        }
 
     def _attachment(self, media: str) -> dict[str, Any]:
         """A file as Telegram puts it in a message; each gets file ids of its own."""

@@ -39,6 +39,18 @@ class BotMethods(BotApiState):
             "supports_inline_queries": False,
         }
 
+    def _get_file(self, params: dict[str, Any]) -> Any:
+        file_id = str(params.get("file_id") or "")
+        content = self._files.get(file_id)
+        if content is None:
+            raise bad_request("invalid file_id")
+        return {
+            "file_id": file_id,
+            "file_unique_id": file_id.replace("BQACAgI", "AgAD", 1),
+            "file_size": len(content),
+            "file_path": f"documents/{file_id}",
+        }
+
     def _get_updates(self, params: dict[str, Any]) -> Any:
         if self.webhook is not None:
             raise ApiError(

@@ -110,12 +110,25 @@ class _Handler(BaseHTTPRequestHandler):
         fake = cast(_Server, self.server).fake
         body = self._read_body()
         url = urllib.parse.urlsplit(self.path)
+        if url.path.startswith("/file/bot"):
+            self._serve_file(fake, url.path)
+            return
         status, payload = fake._dispatch(
             url.path, body, self.headers.get("Content-Type", ""), url.query
         )
         data = json.dumps(payload).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _serve_file(self, fake: FakeTelegram, path: str) -> None:
+        """A file a user sent, as Telegram's file server gives it: the bytes, or 404."""
+        content = fake._files.get(path.rsplit("/", 1)[-1])
+        self.send_response(HTTPStatus.OK if content is not None else HTTPStatus.NOT_FOUND)
+        data = content if content is not None else b"Not Found"
+        self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -277,6 +290,7 @@ class FakeTelegram(ClientSide, FaultInjection, MessageMethods, BotMethods):
         "getupdates": BotMethods._get_updates,
         "setwebhook": BotMethods._set_webhook,
         "getwebhookinfo": BotMethods._get_webhook_info,
+        "getfile": BotMethods._get_file,
         "deletewebhook": BotMethods._delete_webhook,
         "setmycommands": BotMethods._set_my_commands,
         "deletemycommands": BotMethods._delete_my_commands,

@@ -126,6 +126,8 @@ class BotApiState:
         self._open_callbacks: set[str] = set()
         self._next_callback_id = 1
         self._next_file_id = 1
+        # The content of files users sent (documents), by file_id, for getFile.
+        self._files: dict[str, bytes] = {}
         self._fail_rules: list[FailRule] = []
         self._slow_rules: dict[str, list[SlowRule]] = {}
         self._outages: list[Outage] = []
