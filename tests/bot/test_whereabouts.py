@@ -555,8 +555,10 @@ async def test_help_lists_the_whereabouts_commands_for_each_role(bot: RunningBot
     lena = bot.enrol("Lena Lead", role=Role.LEAD)
     staff_help = await bot.say(sam.telegram_user_id, "/help")
     lead_help = await bot.say(lena.telegram_user_id, "/help")
+    leads_staff_help = await bot.say(lena.telegram_user_id, "/help staff")
+    assert "<b>✈️ Travel</b>\n/trip KZ [Almaty] 3 Jan - 20 Jan: " in staff_help
     for command in ("/trip ", "/trips", "/trip_end", "/where"):
-        assert command in staff_help and command in lead_help, command
+        assert command in staff_help and command in leads_staff_help, command
     for command in ("/whois", "/trips_csv"):
         assert command not in staff_help and command in lead_help, command
 
@@ -602,5 +604,5 @@ async def test_deadlines_and_curfew_reminders_are_shown_on_each_person_s_clock(
     )
     fay_question = next(t for t in _texts(bot.fake, fay.chat_id) if "Safety roll call" in t)
     away_question = next(t for t in _texts(bot.fake, away.chat_id) if "Safety roll call" in t)
-    assert "Almaty time" in fay_question and "London" not in fay_question
+    assert " Almaty (" in fay_question and "London" not in fay_question
     assert "London (" in away_question and "UTC)" in away_question
