@@ -37,7 +37,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from db.incidents import HelpCall
-from db.models import Delivery, DeliveryKind, DeliveryStatus, Staff
+from db.models import Channel, Delivery, DeliveryKind, DeliveryStatus, Staff
 from db.types import UTCDateTime, utcnow
 from schedules.rollcall import RollEntry
 
@@ -494,6 +494,7 @@ def roll_entries(session: Session, *, rollcall: RollCall) -> list[RollEntry]:
         session,
         staff_ids=select(RollCallMember.staff_id).where(RollCallMember.round_id == round_id),
     )
+    reached = reached_in_round(session, round_id=round_id)
     entries = []
     for member_id, staff_id, name, username, telegram_id, reachable, delivery in members:
         answer = latest.get(member_id or 0)
@@ -517,9 +518,31 @@ def roll_entries(session: Session, *, rollcall: RollCall) -> list[RollEntry]:
                 reachable=reachable,
                 telegram_id=telegram_id,
                 handled_by=handlers.get(staff_id),
+                via=answer.via if answer else None,
+                reached_by=reached.get(staff_id),
             )
         )
     return entries
+
+
+def reached_in_round(session: Session, *, round_id: int) -> dict[int, str]:
+    """Staff id → the channel ("sms", "email") a round's question or reminder reached
+    them by, for those it reached other than by Telegram (SMS wins over e-mail)."""
+    rows = session.exec(
+        select(Delivery.staff_id, Delivery.channel).where(
+            Delivery.round_id == round_id,
+            col(Delivery.kind).in_(
+                [DeliveryKind.ROLLCALL_QUESTION.value, DeliveryKind.ROLLCALL_REMINDER.value]
+            ),
+            Delivery.channel != Channel.TELEGRAM.value,
+            Delivery.status == DeliveryStatus.SENT.value,
+        )
+    ).all()
+    reached: dict[int, str] = {}
+    for staff_id, channel in rows:
+        if reached.get(staff_id) != Channel.SMS.value:
+            reached[staff_id] = channel
+    return reached
 
 
 def _call_owners(session: Session, *, staff_ids: Any) -> dict[int, tuple[str, int]]:

@@ -163,6 +163,10 @@ class RollEntry:
     telegram_id: int | None = None  # for the link to their profile
     # The lead who owns their open call for help, when one does: (name, Telegram id).
     handled_by: tuple[str, int] | None = None
+    # How they answered ("sms" for an answer by SMS; "button" or a command otherwise), and
+    # the channel other than Telegram the question reached them by ("sms", "email").
+    via: str | None = None
+    reached_by: str | None = None
 
     @property
     def status(self) -> RollStatus:
@@ -170,6 +174,8 @@ class RollEntry:
             return RollStatus.SAFE
         if self.answer == RollStatus.HELP.value:
             return RollStatus.HELP
+        if self.reached_by is not None:
+            return RollStatus.NO_ANSWER  # the question reached them after all
         if self.delivery in _NOT_DELIVERED or (
             not self.reachable and self.delivery not in ("sent", *_BEING_SENT)
         ):
@@ -178,7 +184,7 @@ class RollEntry:
 
     @property
     def being_sent(self) -> bool:
-        return self.answer is None and self.delivery in _BEING_SENT
+        return self.answer is None and self.reached_by is None and self.delivery in _BEING_SENT
 
 
 @dataclass(frozen=True)
@@ -189,6 +195,9 @@ class RollCounts:
     unreachable: int = 0
     late: int = 0  # of the answers above, how many came after the deadline
     being_sent: int = 0  # of "no answer", how many have not had the message yet
+    # Everyone a question or reminder reached by SMS, or else by e-mail, answered or not.
+    by_sms: int = 0
+    by_email: int = 0
 
     @property
     def total(self) -> int:
@@ -197,11 +206,13 @@ class RollCounts:
 
 def count_roll(entries: Iterable[RollEntry]) -> RollCounts:
     tally = dict.fromkeys(RollStatus, 0)
-    late = being_sent = 0
+    late = being_sent = by_sms = by_email = 0
     for entry in entries:
         tally[entry.status] += 1
         late += entry.answer is not None and entry.late
         being_sent += entry.being_sent
+        by_sms += entry.reached_by == "sms"
+        by_email += entry.reached_by == "email"
     return RollCounts(
         safe=tally[RollStatus.SAFE],
         help=tally[RollStatus.HELP],
@@ -209,6 +220,8 @@ def count_roll(entries: Iterable[RollEntry]) -> RollCounts:
         unreachable=tally[RollStatus.UNREACHABLE],
         late=late,
         being_sent=being_sent,
+        by_sms=by_sms,
+        by_email=by_email,
     )
 
 

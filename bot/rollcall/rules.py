@@ -361,9 +361,10 @@ def check_in(
     note: str | None,
     location: tuple[float, float] | None,
     now: datetime,
+    by_sms: bool = False,
 ) -> CheckInOutcome:
-    """`/safe` or `/help_me`: record it, answer the person's running roll calls with it,
-    and on a call for help alert their leads at once."""
+    """`/safe` or `/help_me` (or SAFE and HELP by SMS): record it, answer the person's
+    running roll calls with it, and on a call for help alert their leads at once."""
     staff_id = person.id or 0
     was_help = answer is Answer.SAFE and db.help_since(
         session, staff_id=staff_id, since=now - HELP_MEMORY
@@ -381,7 +382,7 @@ def check_in(
             note=note,
             location=location,
             late=now > rollcall.deadline_at,
-            via=f"/{'safe' if answer is Answer.SAFE else 'help_me'}",
+            via="sms" if by_sms else f"/{'safe' if answer is Answer.SAFE else 'help_me'}",
             now=now,
         )
         answered.append((rollcall.id or 0, rollcall.country))
@@ -392,7 +393,7 @@ def check_in(
             person=person,
             note=note,
             extra_countries=[country for _, country in answered],
-            source="Sent with /help_me",
+            source="Sent by SMS" if by_sms else "Sent with /help_me",
             key=f"help:{row.id}",
             now=now,
         )
