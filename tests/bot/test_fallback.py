@@ -1,0 +1,250 @@
+"""SMS and e-mail for what cannot wait, end to end: the real bot against the fake Bot
+API, a fake SMS provider with Twilio's API on 127.0.0.1 and a real SMTP server
+(aiosmtpd) on 127.0.0.1. A roll-call question Telegram refuses (403) goes by SMS, the
+SMS answer shows in the lead's live roll, a departure advisory Telegram does not confirm
+in time goes by e-mail, and unsigned answers are refused."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import time
+from collections.abc import Callable, Iterator
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from pydantic import SecretStr
+from sqlmodel import col, select
+
+from bot import feeds
+from bot.fallback import texts
+from bot.settings import BotSettings
+from bot.sim.feeds import FeedServer, feed_server
+from bot.sim.sms import FakeSmsProvider, sms_provider
+from db import sources
+from db.checkins import RollCall, RollCallAnswer
+from db.engine import session_scope
+from db.models import Channel, Delivery, DeliveryKind, DeliveryStatus, Role, Staff
+from tests.bot.test_feeds import KZ_CALM, KZ_LEAVE, ST_ONE
+from tests.harness import RunningBot, free_ports
+from tests.schedules.sources.samples import state_feed
+
+MOBILE = "+77012345678"  # a Kazakh mobile number, as E.164
+ADDRESS = "sam@example.org"
+
+
+class Inbox:
+    """What the local SMTP server received."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.recipients: list[list[str]] = []
+        self.port = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append(parsed)
+        self.recipients.append(list(envelope.rcpt_tos))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def sms() -> Iterator[FakeSmsProvider]:
+    with sms_provider() as provider:
+        yield provider
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    (port,) = free_ports(1)
+    received = Inbox()
+    received.port = port
+    controller = Controller(received, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield received
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def settings(settings: BotSettings, sms: FakeSmsProvider, inbox: Inbox) -> BotSettings:
+    (port,) = free_ports(1)
+    return settings.model_copy(
+        update={
+            "health_port": port,
+            "fallback_after_seconds": 0.5,
+            "sms_api_url": sms.base_url,
+            "sms_account_sid": sms.account_sid,
+            "sms_auth_token": SecretStr(sms.auth_token),
+            "sms_from": sms.from_number,
+            "smtp_url": SecretStr(f"smtp://127.0.0.1:{inbox.port}"),
+            "smtp_from": "dutybot@example.org",
+            "auto_checkin_on_departure": False,
+        }
+    )
+
+
+def _inbound_url(bot: RunningBot) -> str:
+    return f"http://127.0.0.1:{bot.services.settings.health_port}/sms/inbound"
+
+
+async def _lead(bot: RunningBot) -> Staff:
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+    return lena
+
+
+def _answers(bot: RunningBot, person: Staff) -> list[RollCallAnswer]:
+    with session_scope(bot.engine) as session:
+        return list(
+            session.exec(
+                select(RollCallAnswer)
+                .where(RollCallAnswer.staff_id == person.id)
+                .order_by(col(RollCallAnswer.id))
+            ).all()
+        )
+
+
+async def test_a_question_telegram_refuses_goes_by_sms_and_the_sms_answer_shows_in_the_roll(
+    bot: RunningBot, sms: FakeSmsProvider
+) -> None:
+    lena = await _lead(bot)
+    sam = bot.enrol("Sam", countries=("KZ",))
+    kim = bot.enrol("Kim", countries=("KZ",))  # on Telegram, no number: nothing by SMS
+    given = await bot.say(sam.telegram_user_id, "/contact sms +7 701 234-56-78")
+    assert given == f"Recorded: urgent messages reach you by SMS at {MOBILE}."
+    bot.fake.block(sam.chat_id)  # Telegram answers 403 to everything sent to Sam
+
+    await bot.say(lena.telegram_user_id, "/checkin KZ Are you safe? Stay indoors.")
+    roll = next(m for m in bot.fake.messages_to(lena.chat_id) if "Roll call #" in m.text)
+    with session_scope(bot.engine) as session:
+        rollcall = session.exec(select(RollCall)).one()
+    code = f"RC{rollcall.id}"
+
+    await sms.await_for(lambda p: len(p.messages_to(MOBILE)) == 1)
+    (text,) = sms.messages_to(MOBILE)
+    assert text.body.startswith(f"Dutybot roll call {code}, Kazakhstan: Are you safe? Stay")
+    assert f"reply SAFE {code} or HELP {code}." in text.body and "UTC)" in text.body
+    assert text.segments <= 3 and texts.is_gsm7(text.body)
+    # The lead sees the question reached Sam by SMS; Sam is not counted unreachable.
+    await bot.fake.await_for(
+        lambda f: "reached by SMS: 1" in f.current_text(lena.chat_id, roll.message_id)
+    )
+    assert "unreachable: 0" in bot.fake.current_text(lena.chat_id, roll.message_id)
+
+    answered = await sms.answer(_inbound_url(bot), sender=MOBILE, body=f"safe {code.lower()}")
+    assert answered.status_code == 200 and "<Response>" in answered.text
+    await bot.fake.await_for(
+        lambda f: "safe (SMS)" in f.current_text(lena.chat_id, roll.message_id)
+    )
+    live = bot.fake.current_text(lena.chat_id, roll.message_id)
+    assert f'<a href="tg://user?id={sam.telegram_user_id}">Sam</a>: safe (SMS)' in live
+    assert "safe: 1" in live
+    (answer,) = _answers(bot, sam)
+    assert (answer.answer, answer.via) == ("safe", "sms")
+    # The number never shows in the roll; only that Sam answered by SMS.
+    assert MOBILE not in live
+    roll_text = await bot.say(lena.telegram_user_id, f"/roll {rollcall.id}")
+    assert "(SMS)" in roll_text and MOBILE not in roll_text
+    # Nothing went twice by SMS, and nothing to Kim, who is on Telegram.
+    assert len(sms.messages_to(MOBILE)) == 1 and len(sms.sent) == 1
+    assert _answers(bot, kim) == []
+
+
+async def test_an_unsigned_or_wrongly_signed_answer_is_refused_and_changes_nothing(
+    bot: RunningBot, sms: FakeSmsProvider
+) -> None:
+    lena = await _lead(bot)
+    sam = bot.enrol("Sam", countries=("KZ",))
+    await bot.say(sam.telegram_user_id, f"/contact sms {MOBILE}")
+    await bot.say(lena.telegram_user_id, "/checkin KZ Are you safe?")
+    url = _inbound_url(bot)
+
+    unsigned = await sms.answer(url, sender=MOBILE, body="SAFE", signed=False)
+    forged = await sms.answer(url, sender=MOBILE, body="SAFE", token="0" * 32)
+    async with httpx.AsyncClient() as client:
+        garbage = await client.post(
+            url, data={"From": MOBILE, "Body": "SAFE"}, headers={"X-Twilio-Signature": "abc"}
+        )
+    assert (unsigned.status_code, forged.status_code, garbage.status_code) == (403, 403, 403)
+    assert _answers(bot, sam) == []
+
+    # The same answer, signed, is taken: the refusals above were about the signature.
+    assert (await sms.answer(url, sender=MOBILE, body="SAFE")).status_code == 200
+    assert [a.via for a in _answers(bot, sam)] == ["sms"]
+    # An unknown number gets nothing, and nothing is recorded.
+    before = len(sms.sent)
+    assert (await sms.answer(url, sender="+77019999999", body="SAFE")).status_code == 200
+    assert len(sms.sent) == before
+
+
+async def test_a_departure_advisory_telegram_does_not_confirm_in_time_goes_by_email(
+    bot: RunningBot, sms: FakeSmsProvider, inbox: Inbox
+) -> None:
+    kim = bot.enrol("Kim", countries=("KZ",))
+    nora = bot.enrol("Nora", countries=("KZ",))  # gave nothing: only Telegram
+    assert "e-mail at sam@example.org" in await bot.say(
+        kim.telegram_user_id, f"/contact email  {ADDRESS} "
+    )
+    with feed_server() as server:
+        server.serve("/ta.xml", state_feed(KZ_CALM, ST_ONE))
+        source_id = _add_source(bot, server)
+        assert await feeds.poll_source(bot.services, source_id) == []
+        # Telegram fails every message for a minute; the advisory is queued meanwhile.
+        bot.fake.fail_for("sendMessage", 60)
+        server.serve("/ta.xml", state_feed(KZ_LEAVE, ST_ONE))
+        (departure_id,) = await feeds.poll_source(bot.services, source_id)
+
+    await _until(lambda: _sent_by(bot, Channel.EMAIL) == 1)
+    (mail,) = inbox.messages
+    assert inbox.recipients == [[ADDRESS]]
+    assert mail["Subject"] == "Dutybot: Departure advisory" and mail["To"] == ADDRESS
+    plain = mail.get_body(preferencelist=("plain",))
+    html = mail.get_body(preferencelist=("html",))
+    assert plain is not None and html is not None
+    assert "DEPARTURE ADVISORY" in plain.get_content() and "<b>" not in plain.get_content()
+    assert "<b>DEPARTURE ADVISORY</b>" in html.get_content()
+    with session_scope(bot.engine) as session:
+        rows = session.exec(
+            select(Delivery).where(Delivery.alert_id == departure_id).order_by(col(Delivery.id))
+        ).all()
+    telegram = {r.staff_id: r.status for r in rows if r.channel == Channel.TELEGRAM.value}
+    by_email = [r for r in rows if r.channel == Channel.EMAIL.value]
+    # Telegram has still not taken it: the e-mail went because of the window, not after.
+    assert telegram[kim.id or 0] in (DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value)
+    assert [(r.staff_id, r.kind, r.status) for r in by_email] == [
+        (kim.id, DeliveryKind.FEED_ALERT.value, DeliveryStatus.SENT.value)
+    ]
+    assert nora.id in telegram and sms.sent == []
+
+
+async def _until(predicate: Callable[[], bool], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not within {seconds:.0f} s")
+        await asyncio.sleep(0.02)
+
+
+def _sent_by(bot: RunningBot, channel: Channel) -> int:
+    with session_scope(bot.engine) as session:
+        return len(
+            session.exec(
+                select(Delivery.id).where(
+                    Delivery.channel == channel.value,
+                    Delivery.status == DeliveryStatus.SENT.value,
+                )
+            ).all()
+        )
+
+
+def _add_source(bot: RunningBot, server: FeedServer) -> int:
+    with session_scope(bot.engine) as session:
+        source = sources.add(session, kind="us-state", url=server.url("/ta.xml"), country=None)
+        assert source is not None and source.id is not None
+        return source.id
