@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -196,6 +196,20 @@ class BotSettings(Settings):
     @property
     def fallback_enabled(self) -> bool:
         return self.sms_enabled or self.email_enabled
+
+    @property
+    def fallback_secrets(self) -> list[str]:
+        """What the log must never show: the SMS auth token, the SMTP URL and its password."""
+        found = []
+        if self.sms_auth_token is not None:
+            found.append(self.sms_auth_token.get_secret_value())
+        if self.smtp_url is not None:
+            url = self.smtp_url.get_secret_value()
+            found.append(url)
+            password = urlsplit(url).password
+            if password:
+                found += [password, unquote(password)]
+        return found
 
     @field_validator("telegram_webhook_url", "telegram_webhook_secret", mode="before")
     @classmethod
