@@ -27,13 +27,16 @@ from sqlalchemy import (
     Integer,
     Text,
     UniqueConstraint,
+    and_,
     case,
     exists,
     insert,
+    or_,
     text,
     update,
 )
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from db.incidents import HelpCall
@@ -405,16 +408,26 @@ def to_remind(session: Session, *, round_id: int) -> list[tuple[int, int, int]]:
 
     A question still `sending` counts as got: Telegram may have it already while its
     outcome waits to be recorded (a batch, or a database outage), and skipping the
-    person would cost them this reminder for good."""
+    person would cost them this reminder for good. A question that reached them by SMS
+    or e-mail counts too, reachable on Telegram or not: their reminder goes the same way
+    (bot.fallback)."""
     answered = exists().where(col(RollCallAnswer.member_id) == RollCallMember.id)
+    fallback = aliased(Delivery)
+    reached_otherwise = exists().where(
+        col(fallback.fallback_for_id) == col(RollCallMember.delivery_id),
+        col(fallback.status).in_([DeliveryStatus.SENT.value, DeliveryStatus.SENDING.value]),
+    )
+    on_telegram = and_(
+        col(Delivery.status).in_([DeliveryStatus.SENT.value, DeliveryStatus.SENDING.value]),
+        col(Staff.reachable).is_(True),
+    )
     rows = session.exec(
         select(RollCallMember.id, Staff.id, Staff.chat_id)
         .join(Staff, col(Staff.id) == RollCallMember.staff_id)
         .join(Delivery, col(Delivery.id) == RollCallMember.delivery_id)
         .where(
             RollCallMember.round_id == round_id,
-            col(Delivery.status).in_([DeliveryStatus.SENT.value, DeliveryStatus.SENDING.value]),
-            col(Staff.reachable).is_(True),
+            or_(on_telegram, reached_otherwise),
             ~answered,
         )
         .order_by(col(RollCallMember.id))

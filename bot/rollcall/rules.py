@@ -463,8 +463,14 @@ def send_due_reminder(svc: Services, round_id: int) -> int:
         text = reminder_text(rollcall)
         targets = db.to_remind(session, round_id=round_id)
         for member_id, staff_id, chat_id in targets:
+            person = session.get(Staff, staff_id)
             deliveries.enqueue(
                 session,
+                # Someone Telegram cannot reach, whose question went by SMS or e-mail:
+                # the reminder goes that way at once (bot.fallback), not to Telegram.
+                status=DeliveryStatus.PENDING
+                if person is None or person.reachable
+                else DeliveryStatus.UNREACHABLE,
                 kind=DeliveryKind.ROLLCALL_REMINDER,
                 dedupe_key=db.reminder_key(round_id, due.index),
                 round_id=round_id,

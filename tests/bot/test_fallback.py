@@ -22,15 +22,16 @@ from sqlmodel import col, select
 
 from bot import feeds
 from bot.fallback import texts
+from bot.rollcall import rules
 from bot.settings import BotSettings
 from bot.sim.feeds import FeedServer, feed_server
-from bot.sim.sms import FakeSmsProvider, sms_provider
+from bot.sim.sms import AUTH_TOKEN, FakeSmsProvider, sms_provider
 from db import sources
 from db.checkins import RollCall, RollCallAnswer
 from db.engine import session_scope
 from db.models import Channel, Delivery, DeliveryKind, DeliveryStatus, Role, Staff
 from tests.bot.test_feeds import KZ_CALM, KZ_LEAVE, ST_ONE
-from tests.harness import RunningBot, free_ports
+from tests.harness import RunningBot, free_ports, running_bot, until_recorded
 from tests.schedules.sources.samples import state_feed
 
 MOBILE = "+77012345678"  # a Kazakh mobile number, as E.164
@@ -248,3 +249,125 @@ def _add_source(bot: RunningBot, server: FeedServer) -> int:
         source = sources.add(session, kind="us-state", url=server.url("/ta.xml"), country=None)
         assert source is not None and source.id is not None
         return source.id
+
+
+async def test_a_question_unanswered_at_the_first_reminder_goes_by_sms_and_help_by_sms_alerts(
+    bot: RunningBot, sms: FakeSmsProvider
+) -> None:
+    lena = await _lead(bot)
+    sam = bot.enrol("Sam", countries=("KZ",))
+    await bot.say(sam.telegram_user_id, f"/contact sms {MOBILE}")
+    await bot.say(lena.telegram_user_id, "/checkin KZ Are you safe?")
+    with session_scope(bot.engine) as session:
+        rollcall = session.exec(select(RollCall)).one()
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 2)
+    await until_recorded(bot.engine)
+
+    # Telegram took the question, but Sam has not answered by the first reminder: it goes
+    # by SMS as well, as the phone may have no internet.
+    bot.clock.advance(minutes=30)
+    assert rules.send_due_reminder(bot.services, rollcall.id or 0) == 1
+    await sms.await_for(lambda p: len(p.messages_to(MOBILE)) == 1)
+    (reminder,) = sms.messages_to(MOBILE)
+    assert f"RC{rollcall.id}, Kazakhstan: We have not heard from you yet." in reminder.body
+
+    # An answer in Russian asks for help: the leads are alerted, with the number.
+    assert (await sms.answer(_inbound_url(bot), sender=MOBILE, body="Помогите")).status_code == 200
+    await bot.fake.await_for(
+        lambda f: any("needs help</b>" in m.text for m in f.messages_to(lena.chat_id))
+    )
+    alert = next(m.text for m in bot.fake.messages_to(lena.chat_id) if "needs help</b>" in m.text)
+    assert "\nSent by SMS\n" in alert and f"\nMobile (SMS): {MOBILE}\n" in alert
+    assert [(a.answer, a.via) for a in _answers(bot, sam)] == [("help", "sms")]
+    # Anything else Sam texts reaches the leads as part of the call for help.
+    await sms.answer(_inbound_url(bot), sender=MOBILE, body="Car broke down near Kapchagay")
+    await bot.fake.await_for(
+        lambda f: any(
+            "(by SMS) Car broke down near Kapchagay" in m.text for m in f.messages_to(lena.chat_id)
+        )
+    )
+    # The second reminder is not sent by SMS when Telegram takes it.
+    await until_recorded(bot.engine)
+    assert len(sms.messages_to(MOBILE)) == 1
+
+
+async def test_an_sms_the_provider_cannot_take_now_is_retried_and_a_refused_one_is_not(
+    bot: RunningBot, sms: FakeSmsProvider
+) -> None:
+    lena = await _lead(bot)
+    sam = bot.enrol("Sam", countries=("KZ",))
+    kim = bot.enrol("Kim", countries=("KZ",))
+    await bot.say(sam.telegram_user_id, f"/contact sms {MOBILE}")
+    await bot.say(kim.telegram_user_id, "/contact sms +7 702 111 2233")
+    bot.fake.block(sam.chat_id)
+    bot.fake.block(kim.chat_id)
+    sms.fail_next(status=429, code=20429, message="Too Many Requests", to=MOBILE)
+    sms.fail_next(
+        status=400,
+        code=21610,
+        message="Attempt to send to unsubscribed recipient",
+        to="+77021112233",
+    )
+    await bot.say(lena.telegram_user_id, "/checkin KZ Are you safe?")
+
+    def settled() -> bool:
+        with session_scope(bot.engine) as session:
+            rows = session.exec(select(Delivery).where(Delivery.channel == Channel.SMS.value)).all()
+        return len(rows) == 2 and all(r.status in ("sent", "failed") for r in rows)
+
+    for _ in range(1500):
+        if settled():
+            break
+        bot.clock.advance(seconds=1)  # past the backoff
+        await asyncio.sleep(0.02)
+    with session_scope(bot.engine) as session:
+        rows = {
+            r.staff_id: r
+            for r in session.exec(select(Delivery).where(Delivery.channel == Channel.SMS.value))
+        }
+    assert rows[sam.id or 0].status == "sent" and rows[sam.id or 0].attempts == 2
+    assert rows[kim.id or 0].status == "failed" and rows[kim.id or 0].attempts == 1
+    assert "21610" in (rows[kim.id or 0].last_error or "")
+    assert len(sms.messages_to(MOBILE)) == 1 and sms.messages_to("+77021112233") == []
+    assert sms.refused == [(429, 20429), (400, 21610)] or sms.refused == [
+        (400, 21610),
+        (429, 20429),
+    ]
+
+
+async def test_without_sms_or_smtp_nothing_changes_and_healthz_says_the_fallback_is_off(
+    settings: BotSettings, engine: Any, fake: Any, clock: Any
+) -> None:
+    plain = settings.model_copy(
+        update={
+            "sms_account_sid": None,
+            "sms_auth_token": None,
+            "sms_from": None,
+            "smtp_url": None,
+            "smtp_from": None,
+        }
+    )
+    async with running_bot(plain, engine=engine, fake=fake, clock=clock) as bot:
+        assert bot.services.fallback is None
+        async with httpx.AsyncClient() as client:
+            health = await client.get(f"http://127.0.0.1:{plain.health_port}/healthz")
+            inbound = await client.post(_inbound_url(bot), data={"From": MOBILE, "Body": "SAFE"})
+        assert health.json()["fallback"] == {
+            "status": "off",
+            "sms": False,
+            "email": False,
+            "after_seconds": 0.5,
+        }
+        assert inbound.status_code == 404
+
+
+async def test_healthz_says_which_fallback_is_on(bot: RunningBot) -> None:
+    async with httpx.AsyncClient() as client:
+        health = await client.get(f"http://127.0.0.1:{bot.services.settings.health_port}/healthz")
+    assert health.json()["fallback"] == {
+        "status": "on",
+        "sms": True,
+        "email": True,
+        "after_seconds": 0.5,
+    }
+    assert "auth" not in health.text.lower() and AUTH_TOKEN not in health.text
