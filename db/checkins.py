@@ -475,7 +475,7 @@ def record_answer(
 def roll_entries(session: Session, *, rollcall: RollCall) -> list[RollEntry]:
     """Everyone asked in a round with their latest answer, delivery and location."""
     round_id = rollcall.id or 0
-    # Seven columns: past what sqlmodel's select is typed for, so SQLAlchemy's own.
+    # Nine columns: past what sqlmodel's select is typed for, so SQLAlchemy's own.
     members = session.execute(
         sa_select(
             col(RollCallMember.id),
@@ -485,6 +485,8 @@ def roll_entries(session: Session, *, rollcall: RollCall) -> list[RollEntry]:
             col(Staff.telegram_user_id),
             col(Staff.reachable),
             col(Delivery.status),
+            col(Staff.mobile).is_not(None),
+            col(Staff.email).is_not(None),
         )
         .join(Staff, col(Staff.id) == RollCallMember.staff_id)
         .outerjoin(Delivery, col(Delivery.id) == RollCallMember.delivery_id)
@@ -509,7 +511,17 @@ def roll_entries(session: Session, *, rollcall: RollCall) -> list[RollEntry]:
     )
     reached = reached_in_round(session, round_id=round_id)
     entries = []
-    for member_id, staff_id, name, username, telegram_id, reachable, delivery in members:
+    for (
+        member_id,
+        staff_id,
+        name,
+        username,
+        telegram_id,
+        reachable,
+        delivery,
+        has_mobile,
+        has_email,
+    ) in members:
         answer = latest.get(member_id or 0)
         location: tuple[float, float] | None = None
         if answer is not None and answer.latitude is not None and answer.longitude is not None:
@@ -533,6 +545,11 @@ def roll_entries(session: Session, *, rollcall: RollCall) -> list[RollEntry]:
                 handled_by=handlers.get(staff_id),
                 via=answer.via if answer else None,
                 reached_by=reached.get(staff_id),
+                fallback=tuple(
+                    channel
+                    for channel, given in (("sms", has_mobile), ("email", has_email))
+                    if given
+                ),
             )
         )
     return entries

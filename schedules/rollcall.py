@@ -167,6 +167,9 @@ class RollEntry:
     # the channel other than Telegram the question reached them by ("sms", "email").
     via: str | None = None
     reached_by: str | None = None
+    # The channels besides Telegram they can be reached by ("sms", "email"): whether, not
+    # the number or address.
+    fallback: tuple[str, ...] = ()
 
     @property
     def status(self) -> RollStatus:

@@ -58,6 +58,10 @@ def compose(*, sender: str, to: str, subject: str, text: str, html: str) -> Emai
     return message
 
 
+class PlaintextRefused(smtplib.SMTPException):
+    """The server offers no encryption, and a password is not sent in clear."""
+
+
 def _send(target: SmtpTarget, message: EmailMessage) -> None:
     context = ssl.create_default_context()
     client: smtplib.SMTP
@@ -76,7 +80,7 @@ def _send(target: SmtpTarget, message: EmailMessage) -> None:
             encrypted = True
         if target.user is not None:
             if not encrypted:
-                raise smtplib.SMTPException(
+                raise PlaintextRefused(
                     "the server does not offer STARTTLS: the password is not sent in clear"
                 )
             client.login(target.user, target.password or "")
@@ -87,6 +91,9 @@ async def send(target: SmtpTarget, message: EmailMessage) -> MailResult:
     """Send off the event loop; what the server's answer means for the row."""
     try:
         await asyncio.to_thread(_send, target, message)
+    except PlaintextRefused as error:
+        # No retry mends the server's set-up: the operator must (SMTP_URL).
+        return MailResult(Outcome.REFUSED, str(error))
     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as error:
         return MailResult(Outcome.REFUSED, f"{type(error).__name__}: {error}"[:300])
     except smtplib.SMTPResponseException as error:

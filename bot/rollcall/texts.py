@@ -47,6 +47,9 @@ _STATUS_ICONS = {
 }
 
 
+_CHANNEL_WORDS = {"sms": "SMS", "email": "e-mail"}
+
+
 def when_text(country: str, instant: datetime) -> str:
     """A time as people there read it, and in UTC: "06 Jan 16:00 local time (… UTC)"."""
     stamp = render.utc_stamp(instant)
@@ -216,7 +219,9 @@ def _entry_line(entry: RollEntry) -> str:
         if entry.via == "sms":
             line += " (SMS)"
     elif entry.reached_by is not None:
-        line += f", reached by {'SMS' if entry.reached_by == 'sms' else 'e-mail'}"
+        line += f", reached by {_CHANNEL_WORDS[entry.reached_by]}"
+    elif entry.fallback:
+        line += f", can be reached by {' or '.join(_CHANNEL_WORDS[c] for c in entry.fallback)}"
     if entry.note:
         note = entry.note
         if len(note) > ROLL_NOTE_LIMIT:

@@ -251,7 +251,7 @@ def _add_source(bot: RunningBot, server: FeedServer) -> int:
         return source.id
 
 
-async def test_a_question_unanswered_at_the_first_reminder_goes_by_sms_and_help_by_sms_alerts(
+async def test_an_unanswered_question_goes_by_sms_at_the_first_reminder_and_a_call_for_help_by_sms(
     bot: RunningBot, sms: FakeSmsProvider
 ) -> None:
     lena = await _lead(bot)
@@ -262,6 +262,9 @@ async def test_a_question_unanswered_at_the_first_reminder_goes_by_sms_and_help_
         rollcall = session.exec(select(RollCall)).one()
     await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 2)
     await until_recorded(bot.engine)
+    # The lead sees that Sam could be texted, not the number.
+    roll = await bot.say(lena.telegram_user_id, f"/roll {rollcall.id}")
+    assert "Sam</a> (@sam), can be reached by SMS" in roll and MOBILE not in roll
 
     # Telegram took the question, but Sam has not answered by the first reminder: it goes
     # by SMS as well, as the phone may have no internet.
@@ -286,9 +289,18 @@ async def test_a_question_unanswered_at_the_first_reminder_goes_by_sms_and_help_
             "(by SMS) Car broke down near Kapchagay" in m.text for m in f.messages_to(lena.chat_id)
         )
     )
-    # The second reminder is not sent by SMS when Telegram takes it.
+    relayed = next(m for m in bot.fake.messages_to(lena.chat_id) if "Car broke down" in m.text)
+    # Sam's Telegram is gone now: Lena's reply in the call reaches Sam by SMS, once.
+    bot.fake.block(sam.chat_id)
+    await bot.say(
+        lena.telegram_user_id, "Stay in the car, help is coming", reply_to=relayed.message_id
+    )
+    await sms.await_for(lambda p: len(p.messages_to(MOBILE)) == 2)
+    reply = sms.messages_to(MOBILE)[-1].body
+    assert "Stay in the car, help is coming" in reply
+    assert reply.endswith("Reply to this SMS to answer them.")
     await until_recorded(bot.engine)
-    assert len(sms.messages_to(MOBILE)) == 1
+    assert len(sms.messages_to(MOBILE)) == 2
 
 
 async def test_an_sms_the_provider_cannot_take_now_is_retried_and_a_refused_one_is_not(
