@@ -8,7 +8,7 @@ from enum import Enum
 
 from sqlmodel import Session, col, select
 
-from db.models import Acknowledgement, Alert, Delivery, Staff
+from db.models import Acknowledgement, Alert, Channel, Delivery, DeliveryStatus, Staff
 
 
 class AckOutcome(Enum):
@@ -52,9 +52,23 @@ def report(session: Session, *, alert_id: int) -> AckReport | None:
     recipients = session.exec(
         select(Staff)
         .join(Delivery, col(Delivery.staff_id) == Staff.id)
-        .where(Delivery.alert_id == alert_id, Delivery.part == 0)
+        .where(
+            Delivery.alert_id == alert_id,
+            Delivery.part == 0,
+            Delivery.channel == Channel.TELEGRAM.value,
+        )
         .order_by(col(Staff.display_name))
     ).all()
+    # Those it reached by SMS or e-mail, since Telegram did not deliver it in time.
+    reached = dict(
+        session.exec(
+            select(Delivery.staff_id, Delivery.channel).where(
+                Delivery.alert_id == alert_id,
+                Delivery.channel != Channel.TELEGRAM.value,
+                Delivery.status == DeliveryStatus.SENT.value,
+            )
+        ).all()
+    )
     if not recipients:
         return None
     acked = {
@@ -67,6 +81,11 @@ def report(session: Session, *, alert_id: int) -> AckReport | None:
         alert_id=alert_id,
         title=alert.title,
         acknowledged=[(p.display_name, acked[p.id]) for p in recipients if p.id in acked],
-        waiting=[p.display_name for p in recipients if p.id not in acked],
+        waiting=[
+            p.display_name
+            + (f" (reached by {Channel(reached[p.id]).label})" if p.id in reached else "")
+            for p in recipients
+            if p.id not in acked
+        ],
         asked=alert.departure,
     )

@@ -26,7 +26,7 @@ from bot.rollcall import rules
 from bot.settings import BotSettings
 from bot.sim.feeds import FeedServer, feed_server
 from bot.sim.sms import AUTH_TOKEN, FakeSmsProvider, sms_provider
-from db import sources
+from db import acks, sources
 from db.checkins import RollCall, RollCallAnswer
 from db.engine import session_scope
 from db.models import Channel, Delivery, DeliveryKind, DeliveryStatus, Role, Staff
@@ -222,6 +222,10 @@ async def test_a_departure_advisory_telegram_does_not_confirm_in_time_goes_by_em
         (kim.id, DeliveryKind.FEED_ALERT.value, DeliveryStatus.SENT.value)
     ]
     assert nora.id in telegram and sms.sent == []
+    # What /acks tells the lead: Kim, who has not acknowledged it, once, and reached.
+    with session_scope(bot.engine) as session:
+        report = acks.report(session, alert_id=departure_id)
+    assert report is not None and report.waiting == ["Kim (reached by e-mail)", "Nora"]
 
 
 async def _until(predicate: Callable[[], bool], seconds: float = 30) -> None:
