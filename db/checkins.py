@@ -357,6 +357,7 @@ def link_deliveries(session: Session, *, round_id: int) -> int:
             Delivery.round_id == round_id,
             Delivery.kind == DeliveryKind.ROLLCALL_QUESTION.value,
             Delivery.part == 0,
+            Delivery.channel == Channel.TELEGRAM.value,  # not its SMS or e-mail
         )
     ).all()
     by_staff = {staff_id: delivery_id for delivery_id, staff_id in rows}
