@@ -137,6 +137,9 @@ async def test_a_question_telegram_refuses_goes_by_sms_and_the_sms_answer_shows_
         lambda f: "reached by SMS: 1" in f.current_text(lena.chat_id, roll.message_id)
     )
     assert "unreachable: 0" in bot.fake.current_text(lena.chat_id, roll.message_id)
+    # Lena was told Sam cannot be reached on Telegram, and that SMS still reaches Sam.
+    notice = next(m.text for m in bot.fake.messages_to(lena.chat_id) if "no longer" in m.text)
+    assert "Urgent messages (roll calls, departure advisories) go to them by SMS." in notice
 
     answered = await sms.answer(_inbound_url(bot), sender=MOBILE, body=f"safe {code.lower()}")
     assert answered.status_code == 200 and "<Response>" in answered.text
