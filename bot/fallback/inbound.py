@@ -7,7 +7,8 @@ nothing.
 From a known mobile number, "SAFE" or "HELP" (Russian and French too, with or without
 the roll call's short code "RC12") answers the person's open roll calls as /safe and
 /help_me do; anything else is passed to their leads as a message in their call for
-help. An unknown number gets nothing, not even an answer that would confirm the bot.
+help. The person is told by SMS, in the provider's answer (TwiML), that it arrived. An
+unknown number gets nothing, not even an answer that would confirm the bot.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from xml.sax.saxutils import escape as xml_escape
 
 import tornado.web
 from sqlalchemy.engine import Engine
 
 from bot import contacts
 from bot.incidents.rules import Incoming, relay_from_person
+from bot.render import plural, utc_stamp
 from bot.rollcall.rules import check_in
 from db import fallback as db
 from db.checkins import Answer
@@ -102,6 +105,34 @@ def read_answer(body: str) -> Answer | None:
 class Handled:
     known: bool
     rounds: list[int]
+    reply: str | None = None  # what the person is told by SMS, in the provider's answer
+
+
+def twiml(reply: str | None) -> str:
+    """The provider's answer: empty, or one SMS back to the sender."""
+    if reply is None:
+        return EMPTY_TWIML
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><Response>'
+        f"<Message>{xml_escape(reply)}</Message></Response>"
+    )
+
+
+def answer_reply(answer: Answer, *, at: datetime, rounds: list[tuple[int, str]], leads: int) -> str:
+    """What a person who answered by SMS is told, so they know it arrived."""
+    codes = ", ".join(f"RC{round_id}" for round_id, _ in rounds)
+    answered = f" Roll call {codes} answered." if codes else ""
+    if answer is Answer.SAFE:
+        return f"Dutybot: recorded, you are safe ({utc_stamp(at)}).{answered}"
+    if leads:
+        return (
+            f"Dutybot: recorded, you need help ({utc_stamp(at)}).{answered} "
+            f"{plural(leads, 'security lead', 'security leads')} alerted. Text us what happened."
+        )
+    return (
+        f"Dutybot: recorded ({utc_stamp(at)}), but no security lead could be alerted. "
+        "Call your local emergency number or your organisation's emergency line now."
+    )
 
 
 class SmsInbound:
@@ -155,9 +186,15 @@ class SmsInbound:
                     person.id,
                     extra={"staff_id": person.id},
                 )
-                return Handled(known=True, rounds=[r for r, _ in outcome.rounds])
+                return Handled(
+                    known=True,
+                    rounds=[r for r, _ in outcome.rounds],
+                    reply=answer_reply(
+                        answer, at=now, rounds=outcome.rounds, leads=outcome.leads_told
+                    ),
+                )
             if body:
-                relay_from_person(
+                told = relay_from_person(
                     session,
                     person=person,
                     incoming=Incoming(
@@ -169,6 +206,14 @@ class SmsInbound:
                     now=now,
                 )
                 log.info("SMS from staff %d passed to their leads", person.id)
+                return Handled(
+                    known=True,
+                    rounds=[],
+                    reply="Dutybot: passed to your security team."
+                    if told
+                    else "Dutybot: no security lead could be reached. Call your local "
+                    "emergency number or your organisation's emergency line now.",
+                )
             return Handled(known=True, rounds=[])
 
     async def handle(self, sender: str, body: str) -> Handled:
@@ -196,6 +241,6 @@ class InboundSmsHandler(tornado.web.RequestHandler):
             return
         sender = (params.get("From") or [""])[0]
         body = (params.get("Body") or [""])[0]
-        await self.inbound.handle(sender, body)
+        handled = await self.inbound.handle(sender, body)
         self.set_header("Content-Type", "text/xml")
-        self.finish(EMPTY_TWIML)
+        self.finish(twiml(handled.reply))

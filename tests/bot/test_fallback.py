@@ -142,7 +142,10 @@ async def test_a_question_telegram_refuses_goes_by_sms_and_the_sms_answer_shows_
     assert "Urgent messages (roll calls, departure advisories) go to them by SMS." in notice
 
     answered = await sms.answer(_inbound_url(bot), sender=MOBILE, body=f"safe {code.lower()}")
-    assert answered.status_code == 200 and "<Response>" in answered.text
+    assert answered.status_code == 200
+    # Sam is told by SMS, in the provider's answer, that it arrived.
+    assert "<Response><Message>Dutybot: recorded, you are safe (" in answered.text
+    assert f"UTC). Roll call {code} answered.</Message></Response>" in answered.text
     await bot.fake.await_for(
         lambda f: "safe (SMS)" in f.current_text(lena.chat_id, roll.message_id)
     )
@@ -183,7 +186,8 @@ async def test_an_unsigned_or_wrongly_signed_answer_is_refused_and_changes_nothi
     assert [a.via for a in _answers(bot, sam)] == ["sms"]
     # An unknown number gets nothing, and nothing is recorded.
     before = len(sms.sent)
-    assert (await sms.answer(url, sender="+77019999999", body="SAFE")).status_code == 200
+    stranger = await sms.answer(url, sender="+77019999999", body="SAFE")
+    assert stranger.status_code == 200 and "<Message>" not in stranger.text
     assert len(sms.sent) == before
 
 
@@ -282,7 +286,9 @@ async def test_an_unanswered_question_goes_by_sms_at_the_first_reminder_and_a_ca
     assert f"RC{rollcall.id}, Kazakhstan: We have not heard from you yet." in reminder.body
 
     # An answer in Russian asks for help: the leads are alerted, with the number.
-    assert (await sms.answer(_inbound_url(bot), sender=MOBILE, body="Помогите")).status_code == 200
+    helped = await sms.answer(_inbound_url(bot), sender=MOBILE, body="Помогите")
+    assert helped.status_code == 200
+    assert "1 security lead alerted. Text us what happened.</Message>" in helped.text
     await bot.fake.await_for(
         lambda f: any("needs help</b>" in m.text for m in f.messages_to(lena.chat_id))
     )
@@ -290,7 +296,8 @@ async def test_an_unanswered_question_goes_by_sms_at_the_first_reminder_and_a_ca
     assert "\nSent by SMS\n" in alert and f"\nMobile (SMS): {MOBILE}\n" in alert
     assert [(a.answer, a.via) for a in _answers(bot, sam)] == [("help", "sms")]
     # Anything else Sam texts reaches the leads as part of the call for help.
-    await sms.answer(_inbound_url(bot), sender=MOBILE, body="Car broke down near Kapchagay")
+    relay = await sms.answer(_inbound_url(bot), sender=MOBILE, body="Car broke down near Kapchagay")
+    assert "<Message>Dutybot: passed to your security team.</Message>" in relay.text
     await bot.fake.await_for(
         lambda f: any(
             "(by SMS) Car broke down near Kapchagay" in m.text for m in f.messages_to(lena.chat_id)
