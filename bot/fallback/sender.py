@@ -68,6 +68,7 @@ class FallbackSender:
             if on is not None
         ]
         self.sent_count = 0
+        self.passes = 0  # looks at the outbox so far, for tests and drills to wait on
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -104,6 +105,7 @@ class FallbackSender:
             except Exception:
                 log.exception("fallback pass failed; trying again shortly")
                 sent = 0
+            self.passes += 1
             if not sent:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self._pause())

@@ -397,3 +397,33 @@ async def test_healthz_says_which_fallback_is_on(bot: RunningBot) -> None:
         "after_seconds": 0.5,
     }
     assert "auth" not in health.text.lower() and AUTH_TOKEN not in health.text
+
+
+async def test_nothing_goes_twice_by_sms_across_a_restart_and_nothing_is_lost_in_a_crash(
+    settings: BotSettings, engine: Any, fake: Any, clock: Any, sms: FakeSmsProvider
+) -> None:
+    async with running_bot(settings, engine=engine, fake=fake, clock=clock) as bot:
+        lena = await _lead(bot)
+        sam = bot.enrol("Sam", countries=("KZ",))
+        await bot.say(sam.telegram_user_id, f"/contact sms {MOBILE}")
+        bot.fake.block(sam.chat_id)
+        await bot.say(lena.telegram_user_id, "/checkin KZ Are you safe?")
+        await _until(lambda: _sent_by(bot, Channel.SMS) == 1)
+
+    async with running_bot(settings, engine=engine, fake=fake, clock=clock) as again:
+        sender = again.services.fallback
+        assert sender is not None
+        # Many looks at the outbox, each past the window: the SMS is not sent again.
+        start = sender.passes
+        await _until(lambda: sender.passes >= start + 5)
+        assert len(sms.sent) == 1
+
+    # The bot dies after handing the SMS to the provider but before recording it: the
+    # row is left `sending`, and the next start sends it again rather than lose it.
+    with session_scope(engine) as session:
+        row = session.exec(select(Delivery).where(Delivery.channel == Channel.SMS.value)).one()
+        row.status = DeliveryStatus.SENDING.value
+        session.add(row)
+    async with running_bot(settings, engine=engine, fake=fake, clock=clock) as third:
+        await _until(lambda: _sent_by(third, Channel.SMS) == 1)
+    assert len(sms.messages_to(MOBILE)) == 2
