@@ -11,6 +11,7 @@ import email
 import email.policy
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
 
@@ -21,6 +22,7 @@ from pydantic import SecretStr
 from sqlmodel import col, select
 
 from bot import feeds
+from bot.curfews.rules import queue_due_curfew_messages
 from bot.fallback import texts
 from bot.rollcall import rules
 from bot.settings import BotSettings
@@ -30,6 +32,7 @@ from db import acks, sources
 from db.checkins import RollCall, RollCallAnswer
 from db.engine import session_scope
 from db.models import Channel, Delivery, DeliveryKind, DeliveryStatus, Role, Staff
+from tests.bot.test_curfews import MORNING, _set_almaty_curfew
 from tests.bot.test_feeds import KZ_CALM, KZ_LEAVE, ST_ONE
 from tests.harness import RunningBot, free_ports, running_bot, until_recorded
 from tests.schedules.sources.samples import state_feed
@@ -427,3 +430,25 @@ async def test_nothing_goes_twice_by_sms_across_a_restart_and_nothing_is_lost_in
     async with running_bot(settings, engine=engine, fake=fake, clock=clock) as third:
         await _until(lambda: _sent_by(third, Channel.SMS) == 1)
     assert len(sms.messages_to(MOBILE)) == 2
+
+
+async def test_a_curfew_reminder_to_someone_cut_off_goes_by_sms_in_local_time_and_utc(
+    bot: RunningBot, sms: FakeSmsProvider
+) -> None:
+    bot.clock.set(MORNING)
+    lead = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+    kim = bot.enrol("Kim", countries=("KZ",))
+    await bot.say(kim.telegram_user_id, f"/contact sms {MOBILE}")
+    bot.fake.block(kim.chat_id)
+    await _set_almaty_curfew(bot, lead.telegram_user_id)
+    # 60 minutes before the start Kim is reminded: Telegram refuses, SMS takes it.
+    bot.clock.set(datetime(2022, 1, 6, 16, 0, 5, tzinfo=UTC))
+    assert queue_due_curfew_messages(bot.services) == 1
+    await sms.await_for(lambda p: len(p.messages_to(MOBILE)) == 1)
+    assert sms.messages_to(MOBILE)[0].body == (
+        "Dutybot: Curfew in Almaty starts in 60 minutes, at 23:00 local time (17:00 UTC), "
+        "and ends at 07:00 local time (01:00 UTC)."
+    )
+    # The notice that the curfew was set is no reminder: it did not go by SMS.
+    await until_recorded(bot.engine)
+    assert len(sms.sent) == 1
