@@ -6,8 +6,9 @@ It works the outbox as the Telegram dispatcher does: claims due rows of its chan
 server could not take now with backoff (429 waits as long as asked), marks failed what
 will never go (an invalid number, a refused address), and gives up after
 SEND_MAX_ATTEMPTS. A row left `sending` by a crash is sent again at start-up, as on
-Telegram. Addresses are read from the person when sending: one removed meanwhile
-stops the message.
+Telegram; while the database is unavailable, outcomes are held in memory and recorded
+in order once it is back, before anything else is sent. Addresses are read from the
+person when sending: one removed meanwhile stops the message.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy.engine import Engine
 
@@ -69,6 +71,10 @@ class FallbackSender:
         ]
         self.sent_count = 0
         self.passes = 0  # looks at the outbox so far, for tests and drills to wait on
+        # Outcomes the provider or mail server gave while the database was unavailable:
+        # recorded, in order, before anything else is sent (the rows stay `sending`
+        # meanwhile, so they are neither sent again nor lost).
+        self._unrecorded: list[Callable[[], None]] = []
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -93,10 +99,19 @@ class FallbackSender:
                 await self._task
         if self.sms is not None:
             await self.sms.aclose()
+        try:
+            self._record_held()
+        except DATABASE_UNAVAILABLE:
+            log.error(
+                "database still unavailable at shutdown: %d SMS or e-mail outcomes not "
+                "recorded; those messages will be sent again at the next start",
+                len(self._unrecorded),
+            )
 
     async def _run(self) -> None:
         while not self._stopping:
             try:
+                self._record_held()
                 await asyncio.to_thread(self._queue_fallbacks)
                 sent = await self._send_due()
             except DATABASE_UNAVAILABLE:
@@ -148,17 +163,44 @@ class FallbackSender:
             await self.on_sent(done)
         return len(batch)
 
+    # -- recording, held while the database is unavailable ------------------------------
+    def _record(self, write: Callable[[], None]) -> None:
+        if not self._unrecorded:
+            try:
+                write()
+                return
+            except DATABASE_UNAVAILABLE:
+                log.warning("fallback: database unavailable; the outcome is held until it is back")
+        self._unrecorded.append(write)
+
+    def _record_held(self) -> None:
+        while self._unrecorded:
+            self._unrecorded[0]()  # raises while the database is still unavailable
+            self._unrecorded.pop(0)
+
+    def _release(self, delivery_id: int) -> None:
+        with session_scope(self.engine) as session:
+            deliveries.release(session, delivery_ids=[delivery_id])
+
+    def _mark_sent(self, delivery_id: int, detail: str, at: datetime) -> None:
+        with session_scope(self.engine) as session:
+            db.mark_sent(session, delivery_id=delivery_id, at=at, detail=detail)
+
     async def _send_one(self, row: DueDelivery) -> int | None:
         """Send one row and record its outcome; the round it belongs to when it went."""
-        with session_scope(self.engine) as session:
-            delivery = session.get(Delivery, row.id)
-            person = session.get(Staff, row.staff_id)
-            channel = Channel(delivery.channel) if delivery is not None else None
-            kind = DeliveryKind(delivery.kind) if delivery is not None else DeliveryKind.OTHER
-            round_id = delivery.round_id if delivery is not None else None
-            address = None
-            if person is not None:
-                address = person.mobile if channel is Channel.SMS else person.email
+        try:
+            with session_scope(self.engine) as session:
+                delivery = session.get(Delivery, row.id)
+                person = session.get(Staff, row.staff_id)
+                channel = Channel(delivery.channel) if delivery is not None else None
+                kind = DeliveryKind(delivery.kind) if delivery is not None else DeliveryKind.OTHER
+                round_id = delivery.round_id if delivery is not None else None
+                address = None
+                if person is not None:
+                    address = person.mobile if channel is Channel.SMS else person.email
+        except DATABASE_UNAVAILABLE:
+            self._record(partial(self._release, row.id))  # not sent: back to the queue
+            return None
         if channel is None:
             return None
         if address is None:
@@ -181,8 +223,7 @@ class FallbackSender:
             sent = await mail.send(self.smtp, message)
             outcome, detail, wait = sent.outcome, sent.detail, None
         if outcome is Outcome.SENT:
-            with session_scope(self.engine) as session:
-                db.mark_sent(session, delivery_id=row.id, at=self.clock(), detail=detail)
+            self._record(partial(self._mark_sent, row.id, detail, self.clock()))
             self.sent_count += 1
             log.info("delivery %d: sent by %s", row.id, channel.label, extra=_ids(row))
             return round_id
@@ -194,8 +235,11 @@ class FallbackSender:
         return None
 
     def _record_failed(self, row: DueDelivery, error: str) -> None:
+        self._record(partial(self._mark_failed, row.id, error))
+
+    def _mark_failed(self, delivery_id: int, error: str) -> None:
         with session_scope(self.engine) as session:
-            deliveries.mark_failed(session, delivery_id=row.id, error=error)
+            deliveries.mark_failed(session, delivery_id=delivery_id, error=error)
 
     def _retry(self, row: DueDelivery, channel: Channel, error: str, wait: float | None) -> None:
         attempts = row.attempts + 1
@@ -220,10 +264,10 @@ class FallbackSender:
             delay,
             extra=_ids(row),
         )
+        self._record(
+            partial(self._mark_retry, row.id, error, self.clock() + timedelta(seconds=delay))
+        )
+
+    def _mark_retry(self, delivery_id: int, error: str, at: datetime) -> None:
         with session_scope(self.engine) as session:
-            deliveries.mark_retry(
-                session,
-                delivery_id=row.id,
-                error=error,
-                at=self.clock() + timedelta(seconds=delay),
-            )
+            deliveries.mark_retry(session, delivery_id=delivery_id, error=error, at=at)

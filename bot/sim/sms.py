@@ -66,6 +66,19 @@ class FakeSmsProvider:
     _faults: list[_Fault] = field(default_factory=list)
     _down_until: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Cleared by `hold()`: requests wait at the door until `release()` (or 30 s).
+    _open: threading.Event = field(default_factory=threading.Event)
+    arrived: int = 0  # requests that reached the provider, held or not
+
+    def __post_init__(self) -> None:
+        self._open.set()
+
+    def hold(self) -> None:
+        """Keep every request waiting, unanswered, until `release()`."""
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
 
     # -- arranging -----------------------------------------------------------------------
     def fail_next(
@@ -186,6 +199,9 @@ def sms_provider() -> Iterator[FakeSmsProvider]:
 
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with provider._lock:
+                provider.arrived += 1
+            provider._open.wait(timeout=30)
             status, payload = provider.handle(
                 self.path,
                 self.headers.get("Authorization", ""),
@@ -214,6 +230,7 @@ def sms_provider() -> Iterator[FakeSmsProvider]:
     try:
         yield provider
     finally:
+        provider.release()
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)

@@ -34,6 +34,7 @@ from db.engine import session_scope
 from db.models import Channel, Delivery, DeliveryKind, DeliveryStatus, Role, Staff
 from tests.bot.test_curfews import MORNING, _set_almaty_curfew
 from tests.bot.test_feeds import KZ_CALM, KZ_LEAVE, ST_ONE
+from tests.bot.test_outages import database_outage
 from tests.harness import RunningBot, free_ports, running_bot, until_recorded
 from tests.schedules.sources.samples import state_feed
 
@@ -452,3 +453,27 @@ async def test_a_curfew_reminder_to_someone_cut_off_goes_by_sms_in_local_time_an
     # The notice that the curfew was set is no reminder: it did not go by SMS.
     await until_recorded(bot.engine)
     assert len(sms.sent) == 1
+
+
+async def test_an_sms_sent_while_the_database_is_down_is_recorded_once_it_is_back(
+    bot: RunningBot, sms: FakeSmsProvider
+) -> None:
+    lena = await _lead(bot)
+    sam = bot.enrol("Sam", countries=("KZ",))
+    await bot.say(sam.telegram_user_id, f"/contact sms {MOBILE}")
+    bot.fake.block(sam.chat_id)
+    sms.hold()
+    await bot.say(lena.telegram_user_id, "/checkin KZ Are you safe?")
+    await _until(lambda: sms.arrived == 1)  # the SMS is with the provider, unanswered
+    sender = bot.services.fallback
+    assert sender is not None
+    with database_outage(bot.engine):
+        sms.release()  # the provider takes it while the bot cannot record that
+        await _until(lambda: len(sms.sent) == 1)
+        start = sender.passes
+        await _until(lambda: sender.passes >= start + 3)
+    await _until(lambda: _sent_by(bot, Channel.SMS) == 1)
+    # Held and recorded after the outage: not sent a second time, not lost.
+    start = sender.passes
+    await _until(lambda: sender.passes >= start + 5)
+    assert len(sms.sent) == 1 and sms.arrived == 1
