@@ -161,6 +161,13 @@ async def cmd_contact(update: Update, context: Context, person: Staff, message: 
             chosen = "sms" if what.casefold() == "sms" else "email"
             reply = _set_fallback(session, person, chosen, rest.strip())
             staff.set_fallback(session, person=person, mobile=person.mobile, email=person.email)
+            settings = services(context).settings
+            on = settings.sms_enabled if chosen == "sms" else settings.email_enabled
+            if not on and rest.strip().casefold() != "off":
+                reply += (
+                    f" This bot sends no {'SMS' if chosen == 'sms' else 'e-mail'} yet; "
+                    "it is kept for when it does."
+                )
         elif raw.casefold() == "off":
             staff.set_contact(session, person=person, phone=None, emergency_contact=None)
             reply = "Your phone number and emergency contact are removed."
