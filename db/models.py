@@ -260,6 +260,8 @@ class Delivery(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("dedupe_key", "staff_id", "part"),
         Index("ix_delivery_due", "status", "priority", "id"),
+        # The fallback looks every second for critical rows of the last day (bot.fallback).
+        Index("ix_delivery_kind_created", "kind", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -34,6 +34,8 @@ def upgrade() -> None:
         )
         batch_op.add_column(sa.Column("fallback_for_id", sa.Integer(), nullable=True))
         batch_op.create_index("ix_delivery_fallback_for_id", ["fallback_for_id"], unique=False)
+        # The fallback looks every second for critical rows of the last day.
+        batch_op.create_index("ix_delivery_kind_created", ["kind", "created_at"], unique=False)
         batch_op.create_foreign_key(
             "fk_delivery_fallback_for_id_delivery",
             "delivery",
@@ -46,6 +48,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("delivery", schema=None) as batch_op:
         batch_op.drop_constraint("fk_delivery_fallback_for_id_delivery", type_="foreignkey")
+        batch_op.drop_index("ix_delivery_kind_created")
         batch_op.drop_index("ix_delivery_fallback_for_id")
         batch_op.drop_column("fallback_for_id")
         batch_op.drop_column("channel")
