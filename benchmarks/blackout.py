@@ -111,7 +111,8 @@ def drill_blackout(people: int, *, blackout_seconds: float = BLACKOUT_SECONDS) -
     lines = Report()
     lines.append(
         f"the real 10-minute blackout is scaled down to {blackout_seconds:.0f} s, and "
-        f"FALLBACK_AFTER_SECONDS with it: {fallback_after:.0f} s instead of 300 s"
+        f"FALLBACK_AFTER_SECONDS with it: {fallback_after:.0f} s instead of 300 s; "
+        f"{people} staff (a country's, at most {PEOPLE} whatever --people says)"
     )
     with (
         sqlite_workspace() as (folder, url, engine),
@@ -203,9 +204,9 @@ def drill_blackout(people: int, *, blackout_seconds: float = BLACKOUT_SECONDS) -
             [
                 f"{people} staff asked, {len(numbers)} with a mobile number; Telegram down "
                 f"{blackout_seconds:.0f} s",
-                f"SMS: {len(sms.sent)} sent, each person once ({dict(segments)} by segments), "
-                f"first {first_sms or 0:.1f} s and last {last_sms:.1f} s after the roll call "
-                f"started; {len(fallbacks)} SMS rows, "
+                f"SMS: {len(sms.sent)} sent, each person once ({dict(segments)} by segments); "
+                f"the first {first_sms or 0:.1f} s after the roll call started, every one "
+                f"answered by {last_sms:.1f} s; {len(fallbacks)} SMS rows, "
                 f"{sum(1 for s in fallbacks if s == DeliveryStatus.SENT.value)} sent",
                 f"answers by SMS recorded: {recorded()} of {len(numbers)}"
                 + (" while Telegram was still down" if in_blackout else ""),
