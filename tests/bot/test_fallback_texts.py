@@ -4,13 +4,17 @@ plain; SMS answers read in English, Russian and French; Twilio's signature."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.contacts import parse_email, parse_mobile
 from bot.fallback import texts
 from bot.fallback.inbound import read_answer, twilio_signature
 from db.checkins import Answer
+from db.refusal import Refusal
 
 
 @pytest.mark.parametrize(
@@ -101,3 +105,23 @@ def test_the_signature_is_twilios() -> None:
     }
     signature = twilio_signature("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", params)
     assert signature == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+
+
+@given(st.text(max_size=60))
+def test_any_text_given_as_a_mobile_is_e164_or_a_clear_refusal(raw: str) -> None:
+    try:
+        mobile = parse_mobile(raw)
+    except Refusal as refusal:
+        assert "Usage: /contact sms" in refusal.text
+    else:
+        assert re.fullmatch(r"\+[1-9]\d{6,14}", mobile)
+
+
+@given(st.text(max_size=80))
+def test_any_text_given_as_an_email_is_an_address_or_a_clear_refusal(raw: str) -> None:
+    try:
+        address = parse_email(raw)
+    except Refusal as refusal:
+        assert "Usage: /contact email" in refusal.text
+    else:
+        assert "@" in address and len(address) <= 254
