@@ -141,7 +141,10 @@ async def test_a_question_telegram_refuses_goes_by_sms_and_the_sms_answer_shows_
         lambda f: "reached by SMS: 1" in f.current_text(lena.chat_id, roll.message_id)
     )
     assert "unreachable: 0" in bot.fake.current_text(lena.chat_id, roll.message_id)
-    # Lena was told Sam cannot be reached on Telegram, and that SMS still reaches Sam.
+    # Lena is told Sam cannot be reached on Telegram, and that SMS still reaches Sam.
+    await bot.fake.await_for(
+        lambda f: any("no longer" in m.text for m in f.messages_to(lena.chat_id))
+    )
     notice = next(m.text for m in bot.fake.messages_to(lena.chat_id) if "no longer" in m.text)
     assert "Urgent messages (roll calls, departure advisories) go to them by SMS." in notice
 
@@ -308,7 +311,9 @@ async def test_an_unanswered_question_goes_by_sms_at_the_first_reminder_and_a_ca
         )
     )
     relayed = next(m for m in bot.fake.messages_to(lena.chat_id) if "Car broke down" in m.text)
-    # Sam's Telegram is gone now: Lena's reply in the call reaches Sam by SMS, once.
+    # Sam's Telegram is gone now: Lena's reply in the call reaches Sam by SMS, once. (Her
+    # reply is matched to the call by the relayed copy's recorded message id.)
+    await until_recorded(bot.engine)
     bot.fake.block(sam.chat_id)
     await bot.say(
         lena.telegram_user_id, "Stay in the car, help is coming", reply_to=relayed.message_id
