@@ -24,6 +24,8 @@ minute and broken feeds, each during a broadcast, and the figures are printed.
 - token, deaf: the token revoked mid-run, getUpdates answering 404 for two minutes
   (benchmarks/listening.py).
 - flood: a broadcast to 60 while strangers write 150 messages a second (benchmarks/flood.py).
+- blackout: Telegram unreachable during a roll call; everyone with a mobile number is
+  asked by SMS and answers by SMS (benchmarks/blackout.py).
 
 The bot talks to the simulated Bot API (`bot.sim.telegram`) with Telegram's rate limits.
 The exit status is 1 if any drill missed its requirement.
@@ -189,10 +191,18 @@ def send_rate(fake: FakeTelegram, people: int) -> tuple[float, float]:
 class BotProcess:
     """`python -m bot run` against the fake Bot API, its log appended to one file."""
 
-    def __init__(self, fake: FakeTelegram, database_url: str, folder: Path, drill: str) -> None:
+    def __init__(
+        self,
+        fake: FakeTelegram,
+        database_url: str,
+        folder: Path,
+        drill: str,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.fake = fake
         self.database_url = database_url
         self.folder = folder
+        self.env = env or {}  # settings of its own, over the drill's defaults
         # Kept after the drill, to read what the bot said.
         self.log_path = Path(tempfile.gettempdir()) / f"dutybot-drill-{drill}.log"
         self.log_path.write_bytes(b"")
@@ -207,6 +217,7 @@ class BotProcess:
             "FEEDS_ENABLED": "false",
             "HEALTH_PORT": "0",
             "PYTHONPATH": str(ROOT),
+            **self.env,
         }
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -740,10 +751,23 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.flood import drill_flood  # its own module, which uses this one's pieces
 
     DRILLS["flood"] = ("a broadcast while strangers flood the bot", drill_flood)
+    from benchmarks.blackout import drill_blackout  # its own module too
+
+    DRILLS["blackout"] = ("Telegram cut off during a roll call; SMS reaches people", drill_blackout)
     parser = argparse.ArgumentParser(prog="python -m benchmarks.drills", description=__doc__)
     parser.add_argument("drills", nargs="*", metavar="DRILL", help=", ".join(DRILLS))
     parser.add_argument("--people", type=int, default=2000, help="subscribers (default 2000)")
+    parser.add_argument(
+        "--blackout-seconds",
+        type=float,
+        default=60.0,
+        help="blackout: how long Telegram is down (default 60, the real 10 minutes scaled down)",
+    )
     args = parser.parse_args(argv)
+    DRILLS["blackout"] = (
+        DRILLS["blackout"][0],
+        lambda people: drill_blackout(people, blackout_seconds=args.blackout_seconds),
+    )
     unknown = [d for d in args.drills if d not in DRILLS]
     if unknown or args.people < 100:
         parser.error(f"drills are {', '.join(DRILLS)}; --people at least 100")
@@ -771,4 +795,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as the imported module, not as __main__: the drills in their own modules raise
+    # benchmarks.drills.DrillFailed, which must be the class `main` catches.
+    from benchmarks import drills
+
+    sys.exit(drills.main())

@@ -43,6 +43,9 @@ from bot.curfews import handlers as curfews
 from bot.curfews.jobs import job_replan_curfews, plan_curfew_jobs
 from bot.curfews.rules import queue_due_curfew_messages
 from bot.dispatcher import DATABASE_UNAVAILABLE, Dispatcher
+from bot.fallback.inbound import PATH as INBOUND_PATH
+from bot.fallback.inbound import InboundSmsHandler, SmsInbound
+from bot.fallback.sender import FallbackSender
 from bot.health import serve_health
 from bot.incidents import handlers as incidents
 from bot.listening import (
@@ -54,6 +57,7 @@ from bot.listening import (
 )
 from bot.ratelimit import ReplyAllowance, SendBudget
 from bot.rollcall import handlers as rollcall
+from bot.rollcall import live as rollcall_live
 from bot.settings import BotSettings
 from bot.whereabouts import handlers as whereabouts
 from db import migrations
@@ -152,8 +156,28 @@ def _warm_places() -> None:
 
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
     svc: Services = application.bot_data[SERVICES_KEY]
+
+    async def refresh_rolls(round_ids: list[int]) -> None:
+        """An answer by SMS, or a roll-call message sent by SMS or e-mail, shows in the
+        live rolls at once."""
+        for round_id in round_ids:
+            await rollcall_live.refresh_roll(application, round_id)
+        svc.wake_dispatcher()
+
     if svc.settings.health_port:
-        svc.health = serve_health(svc)  # first: a port in use stops start-up before any work
+        # First: a port in use stops start-up before any work. Answers by SMS arrive on
+        # the same server.
+        routes = []
+        if svc.settings.sms_enabled and svc.settings.sms_auth_token is not None:
+            inbound = SmsInbound(
+                engine=svc.engine,
+                token=svc.settings.sms_auth_token.get_secret_value(),
+                url=svc.settings.sms_inbound_url,
+                clock=svc.clock,
+                after=refresh_rolls,
+            )
+            routes.append((INBOUND_PATH, InboundSmsHandler, {"inbound": inbound}))
+        svc.health = serve_health(svc, routes)
     # In the background: alerts must not wait for menus, nor for the city gazetteer and
     # the zone boundaries that `/subscribe Almaty`, the curfew reader and shared
     # locations read (seconds to load, in a thread).
@@ -165,6 +189,11 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
         bot=application.bot, engine=svc.engine, settings=svc.settings, clock=svc.clock
     )
     svc.dispatcher.start()
+    if svc.settings.fallback_enabled:
+        svc.fallback = FallbackSender(
+            engine=svc.engine, settings=svc.settings, clock=svc.clock, on_sent=refresh_rolls
+        )
+        svc.fallback.start()
     svc.http = httpx.AsyncClient(proxy=svc.settings.feed_proxy)
     feeds.plan_source_polls(application)
     # Reminders missed while the bot was down, if still within grace, then the next day's.
@@ -182,6 +211,8 @@ async def _post_stop(application: Application) -> None:  # type: ignore[type-arg
         svc.warm_task.cancel()
     if svc.health is not None:
         await svc.health.stop()
+    if svc.fallback is not None:
+        await svc.fallback.stop()
     if svc.dispatcher is not None:
         await svc.dispatcher.stop()
     if svc.http is not None:
@@ -283,8 +314,8 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "contact",
-        "[<phone>; <contact>|off]",
-        "for your leads if in need",
+        "[<phone>; <contact>|off|sms <mobile>|email <address>]",
+        "your leads see it; SMS and e-mail if Telegram fails",
         Role.STAFF,
         contacts.cmd_contact,
         task=YOURSELF,

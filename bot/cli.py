@@ -134,6 +134,7 @@ def cmd_run() -> int:
     token = settings.telegram_bot_token.get_secret_value()
     secret = settings.telegram_webhook_secret
     redact([token, token.partition(":")[2], *([secret.get_secret_value()] if secret else [])])
+    redact(settings.fallback_secrets)
     explained_elsewhere(TokenRejected)
     application = build_application(settings)
     services: Services = application.bot_data[SERVICES_KEY]

@@ -20,6 +20,7 @@ from db.types import utcnow
 
 if TYPE_CHECKING:
     from bot.dispatcher import Dispatcher
+    from bot.fallback.sender import FallbackSender
     from bot.health import HealthServer
     from bot.listening import TelegramLink
 
@@ -33,6 +34,8 @@ class Services:
     # Injected so tests can move time; everything that asks "what time is it" asks this.
     clock: Callable[[], datetime] = field(default=utcnow)
     dispatcher: Dispatcher | None = None
+    # SMS and e-mail for what Telegram does not deliver in time; None when neither is set.
+    fallback: FallbackSender | None = None
     http: httpx.AsyncClient | None = None  # for feeds; opened at start-up
     health: HealthServer | None = None  # GET /healthz; started at start-up unless turned off
     commands: tuple[Command, ...] = ()  # the command table (bot.app.COMMANDS)

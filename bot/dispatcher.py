@@ -50,7 +50,7 @@ from telegram.ext import ExtBot
 
 from bot import render
 from bot.ratelimit import HAS_SLOT, SendBudget, delivery_rank, retry_after_seconds
-from bot.settings import Settings
+from bot.settings import BotSettings, Settings
 from db import cards, deliveries, staff
 from db import leads as lead_rules
 from db.cards import Step
@@ -549,6 +549,17 @@ class Dispatcher:
                 attempts=None if count_attempt else row.attempts,
             )
 
+    def _fallback_for(self, person: Staff) -> str:
+        """ "SMS", "e-mail" or "" : how what cannot wait still reaches the person."""
+        settings = self.settings
+        if not isinstance(settings, BotSettings):
+            return ""
+        if person.mobile and settings.sms_enabled:
+            return "SMS"
+        if person.email and settings.email_enabled:
+            return "e-mail"
+        return ""
+
     def _unreachable(self, row: DueDelivery, reason: str) -> None:
         log.warning(
             "delivery %d: staff %d is unreachable: %s",
@@ -565,11 +576,15 @@ class Dispatcher:
             leads = lead_rules.leads_of_person(session, staff_id=row.staff_id, now=self.clock())
             if person is None or not leads:
                 return
+            reason = f"They blocked the bot or their account is gone (Telegram said: {reason})."
+            by = self._fallback_for(person)
+            if by:
+                reason += f" Urgent messages (roll calls, departure advisories) go to them by {by}."
             text = render.unreachable_notice(
                 name=person.display_name,
                 telegram_id=person.telegram_user_id,
                 username=person.username,
-                reason=f"They blocked the bot or their account is gone (Telegram said: {reason}).",
+                reason=reason,
             )
             deliveries.enqueue(
                 session,

@@ -209,6 +209,10 @@ async def cmd_staff(update: Update, context: Context, person: Staff, message: Me
         for p in people:
             follows = ", ".join(subscriptions.countries_of(session, staff_id=p.id or 0)) or "none"
             reach = "" if p.reachable else " [UNREACHABLE]"
+            # Whether urgent messages can reach them without Telegram; never the address.
+            fallback = [label for label, given in (("SMS", p.mobile), ("e-mail", p.email)) if given]
+            if fallback:
+                reach += f"; reachable by {' and '.join(fallback)}"
             lines.append(
                 f"• {render.profile_link(p.display_name, p.telegram_user_id, p.username)} "
                 f"(id {p.telegram_user_id}): {p.role}; follows {follows}"

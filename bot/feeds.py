@@ -386,7 +386,10 @@ async def cmd_acks(update: Update, context: Context, person: Staff, message: Mes
         f"• {who(person)} ({render.time_in(report.country, at)})"
         for person, at in report.acknowledged
     ]
-    waiting = [f"• {who(person)}" for person in report.waiting]
+    waiting = [
+        f"• {who(person)}" + (f" (reached by {person.reached_by})" if person.reached_by else "")
+        for person in report.waiting
+    ]
     lines = [
         render.esc(report.title),
         "",

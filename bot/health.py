@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 
 from bot.context import Services
 from bot.listening import TelegramLink
-from bot.settings import ConfigError
+from bot.settings import BotSettings, ConfigError
 from db import health
 from db.engine import session_scope
 from db.health import OutboxState, SourcePoll
@@ -239,8 +239,10 @@ class _HealthzHandler(tornado.web.RequestHandler):
 class HealthServer:
     """A tornado server with one route, GET /healthz, on the running event loop."""
 
-    def __init__(self, probe: Probe) -> None:
+    def __init__(self, probe: Probe, routes: list[Any] | None = None) -> None:
         self.probe = probe
+        # More routes on the same server: POST /sms/inbound when SMS is on.
+        self.routes = routes or []
         self._server: tornado.httpserver.HTTPServer | None = None
         self._healthy = True  # only changes are logged
         self.port = 0
@@ -248,7 +250,7 @@ class HealthServer:
     def start(self, *, listen: str, port: int) -> None:
         """Bind now (raising OSError when the port is taken), then serve on this loop."""
         application = tornado.web.Application(
-            [(r"/healthz", _HealthzHandler, {"server": self})],
+            [(r"/healthz", _HealthzHandler, {"server": self}), *self.routes],
             log_function=lambda _handler: None,  # a request line per probe is noise
         )
         sockets = tornado.netutil.bind_sockets(port, listen, family=socket.AF_UNSPEC)
@@ -275,12 +277,27 @@ class HealthServer:
         self._server = None
 
 
-def serve_health(svc: Services) -> HealthServer:
-    """Start /healthz for the running bot on HEALTH_LISTEN:HEALTH_PORT."""
+def fallback_state(settings: BotSettings) -> dict[str, Any]:
+    """What /healthz says of SMS and e-mail: on or off, and after how long (no secrets)."""
+    return {
+        "status": "on" if settings.fallback_enabled else "off",
+        "sms": settings.sms_enabled,
+        "email": settings.email_enabled,
+        "after_seconds": settings.fallback_after_seconds,
+    }
+
+
+def serve_health(svc: Services, routes: list[Any] | None = None) -> HealthServer:
+    """Start /healthz (and `routes`) for the running bot on HEALTH_LISTEN:HEALTH_PORT."""
     settings = svc.settings
     mode = "polling" if settings.telegram_webhook_url is None else "webhook"
 
     async def probe() -> HealthReport:
+        report = await _probe()
+        report.body["fallback"] = fallback_state(settings)
+        return report
+
+    async def _probe() -> HealthReport:
         dispatcher = svc.dispatcher
         return await check(
             engine=svc.engine,
@@ -292,7 +309,7 @@ def serve_health(svc: Services) -> HealthServer:
             silence_after=settings.health_telegram_silence_seconds,
         )
 
-    server = HealthServer(probe)
+    server = HealthServer(probe, routes)
     try:
         server.start(listen=settings.health_listen, port=settings.health_port)
     except OSError as error:

@@ -192,6 +192,10 @@ def delivery_report(*, country: str, counts: Counts, finished: bool) -> str:
         f"🚫 unreachable: {counts.unreachable}",
         f"of {counts.total}",
     ]
+    if counts.by_sms:
+        lines.append(f"📱 reached by SMS: {counts.by_sms}")
+    if counts.by_email:
+        lines.append(f"✉️ reached by e-mail: {counts.by_email}")
     return "\n".join(lines)
 
 

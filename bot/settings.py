@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -117,6 +117,100 @@ class BotSettings(Settings):
     # the bot asks again after 1 s, then 1.5 times longer each time, up to this.
     telegram_retry_max_seconds: float = Field(default=10.0, gt=0, le=600)
 
+    # Fallback: critical messages (roll-call questions and reminders, departure advisories,
+    # a lead's reply to a call for help, curfew reminders) that Telegram has not confirmed
+    # within this many seconds, or that go to someone Telegram cannot reach, go by SMS when
+    # the person gave a mobile number, else by e-mail. Off unless SMS or SMTP is set.
+    fallback_after_seconds: float = Field(default=300.0, gt=0, le=86400)
+    # SMS through a provider with Twilio's API; all three of SID, token and sender, or none.
+    sms_api_url: str = "https://api.twilio.com"
+    sms_account_sid: str | None = None
+    sms_auth_token: SecretStr | None = None
+    sms_from: str | None = None
+    # The public URL the provider posts answers to (POST /sms/inbound on the health
+    # server, behind the proxy): its signature is made over this URL. Unset: the URL the
+    # request arrived at.
+    sms_inbound_url: str | None = None
+    # E-mail: smtp://user:password@host:587 (STARTTLS when the server offers it; required
+    # when a password is given) or smtps://user:password@host:465 (TLS from the start).
+    smtp_url: SecretStr | None = None
+    smtp_from: str | None = None
+
+    @field_validator(
+        "sms_account_sid",
+        "sms_auth_token",
+        "sms_from",
+        "sms_inbound_url",
+        "smtp_url",
+        "smtp_from",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("sms_from")
+    @classmethod
+    def _check_sms_from(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"\+[1-9]\d{6,14}|[A-Za-z0-9 ]{1,11}", value):
+            raise ValueError(
+                "must be the provider's number in E.164 (+14155550100) or an alphanumeric "
+                "sender id of at most 11 characters"
+            )
+        return value
+
+    @field_validator("sms_api_url", "sms_inbound_url")
+    @classmethod
+    def _check_http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        url = urlsplit(value.strip())
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError("must be an http(s) URL, e.g. https://api.twilio.com")
+        return value.strip().rstrip("/") if url.path in ("", "/") else value.strip()
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        try:
+            url = urlsplit(value.get_secret_value().strip())
+            url.port  # noqa: B018 - raises on a bad port
+        except ValueError:
+            url = None
+        if url is None or url.scheme not in ("smtp", "smtps") or not url.hostname:
+            raise ValueError(
+                "must look like smtp://user:password@host:587 or smtps://user:password@host:465"
+            )
+        return SecretStr(value.get_secret_value().strip())
+
+    @property
+    def sms_enabled(self) -> bool:
+        return bool(self.sms_account_sid and self.sms_auth_token and self.sms_from)
+
+    @property
+    def email_enabled(self) -> bool:
+        return self.smtp_url is not None and self.smtp_from is not None
+
+    @property
+    def fallback_enabled(self) -> bool:
+        return self.sms_enabled or self.email_enabled
+
+    @property
+    def fallback_secrets(self) -> list[str]:
+        """What the log must never show: the SMS auth token, the SMTP URL and its password."""
+        found = []
+        if self.sms_auth_token is not None:
+            found.append(self.sms_auth_token.get_secret_value())
+        if self.smtp_url is not None:
+            url = self.smtp_url.get_secret_value()
+            found.append(url)
+            password = urlsplit(url).password
+            if password:
+                found += [password, unquote(password)]
+        return found
+
     @field_validator("telegram_webhook_url", "telegram_webhook_secret", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
@@ -149,6 +243,34 @@ class BotSettings(Settings):
                 '`python -c "import secrets; print(secrets.token_urlsafe(32))"`'
             )
         return None if value is None else SecretStr(value.get_secret_value().strip())
+
+    @model_validator(mode="after")
+    def _check_fallback(self) -> BotSettings:
+        sms = {
+            "SMS_ACCOUNT_SID": self.sms_account_sid,
+            "SMS_AUTH_TOKEN": self.sms_auth_token,
+            "SMS_FROM": self.sms_from,
+        }
+        missing = [name for name, value in sms.items() if value is None]
+        if missing and len(missing) < len(sms):
+            raise PydanticCustomError(
+                "sms_incomplete",
+                "{missing} not set: SMS needs SMS_ACCOUNT_SID, SMS_AUTH_TOKEN and SMS_FROM "
+                "(or none of them, for no SMS)",
+                {"missing": " and ".join(missing) + (" is" if len(missing) == 1 else " are")},
+            )
+        if (self.smtp_url is None) != (self.smtp_from is None):
+            raise PydanticCustomError(
+                "smtp_incomplete",
+                "SMTP_URL and SMTP_FROM go together: set both for e-mail, or neither",
+            )
+        if self.sms_enabled and not self.health_port:
+            raise PydanticCustomError(
+                "sms_needs_server",
+                "HEALTH_PORT is 0 but SMS is set: answers by SMS arrive at POST /sms/inbound "
+                "on the health server, so give it a port",
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_webhook_mode(self) -> BotSettings:

@@ -8,7 +8,7 @@ from enum import Enum
 
 from sqlmodel import Session, col, select
 
-from db.models import Acknowledgement, Alert, Delivery, Staff
+from db.models import Acknowledgement, Alert, Channel, Delivery, DeliveryStatus, Staff
 
 
 class AckOutcome(Enum):
@@ -24,6 +24,7 @@ class Recipient:
     name: str
     telegram_id: int
     username: str | None
+    reached_by: str | None = None  # "SMS", "e-mail": Telegram did not deliver it in time
 
 
 @dataclass(frozen=True)
@@ -62,9 +63,23 @@ def report(session: Session, *, alert_id: int) -> AckReport | None:
     recipients = session.exec(
         select(Staff)
         .join(Delivery, col(Delivery.staff_id) == Staff.id)
-        .where(Delivery.alert_id == alert_id, Delivery.part == 0)
+        .where(
+            Delivery.alert_id == alert_id,
+            Delivery.part == 0,
+            Delivery.channel == Channel.TELEGRAM.value,
+        )
         .order_by(col(Staff.display_name))
     ).all()
+    # Those it reached by SMS or e-mail, since Telegram did not deliver it in time.
+    reached = dict(
+        session.exec(
+            select(Delivery.staff_id, Delivery.channel).where(
+                Delivery.alert_id == alert_id,
+                Delivery.channel != Channel.TELEGRAM.value,
+                Delivery.status == DeliveryStatus.SENT.value,
+            )
+        ).all()
+    )
     if not recipients:
         return None
     acked = {
@@ -73,7 +88,15 @@ def report(session: Session, *, alert_id: int) -> AckReport | None:
             select(Acknowledgement).where(Acknowledgement.alert_id == alert_id)
         ).all()
     }
-    named = {p.id: Recipient(p.display_name, p.telegram_user_id, p.username) for p in recipients}
+    named = {
+        p.id: Recipient(
+            p.display_name,
+            p.telegram_user_id,
+            p.username,
+            Channel(reached[p.id]).label if p.id in reached else None,
+        )
+        for p in recipients
+    }
     return AckReport(
         alert_id=alert_id,
         title=alert.title,

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Integer,
     Text,
     UniqueConstraint,
+    and_,
     case,
     exists,
     insert,
@@ -35,10 +36,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from db.incidents import HelpCall
-from db.models import Delivery, DeliveryKind, DeliveryStatus, Staff, Trip, Whereabouts
+from db.models import Channel, Delivery, DeliveryKind, DeliveryStatus, Staff, Trip, Whereabouts
 from db.types import UTCDateTime, utcnow
 from schedules.rollcall import RollEntry
 
@@ -355,6 +357,7 @@ def link_deliveries(session: Session, *, round_id: int) -> int:
             Delivery.round_id == round_id,
             Delivery.kind == DeliveryKind.ROLLCALL_QUESTION.value,
             Delivery.part == 0,
+            Delivery.channel == Channel.TELEGRAM.value,  # not its SMS or e-mail
         )
     ).all()
     by_staff = {staff_id: delivery_id for delivery_id, staff_id in rows}
@@ -406,16 +409,26 @@ def to_remind(session: Session, *, round_id: int) -> list[tuple[int, int, int]]:
 
     A question still `sending` counts as got: Telegram may have it already while its
     outcome waits to be recorded (a batch, or a database outage), and skipping the
-    person would cost them this reminder for good."""
+    person would cost them this reminder for good. A question that reached them by SMS
+    or e-mail counts too, reachable on Telegram or not: their reminder goes the same way
+    (bot.fallback)."""
     answered = exists().where(col(RollCallAnswer.member_id) == RollCallMember.id)
+    fallback = aliased(Delivery)
+    reached_otherwise = exists().where(
+        col(fallback.fallback_for_id) == col(RollCallMember.delivery_id),
+        col(fallback.status).in_([DeliveryStatus.SENT.value, DeliveryStatus.SENDING.value]),
+    )
+    on_telegram = and_(
+        col(Delivery.status).in_([DeliveryStatus.SENT.value, DeliveryStatus.SENDING.value]),
+        col(Staff.reachable).is_(True),
+    )
     rows = session.exec(
         select(RollCallMember.id, Staff.id, Staff.chat_id)
         .join(Staff, col(Staff.id) == RollCallMember.staff_id)
         .join(Delivery, col(Delivery.id) == RollCallMember.delivery_id)
         .where(
             RollCallMember.round_id == round_id,
-            col(Delivery.status).in_([DeliveryStatus.SENT.value, DeliveryStatus.SENDING.value]),
-            col(Staff.reachable).is_(True),
+            or_(on_telegram, reached_otherwise),
             ~answered,
         )
         .order_by(col(RollCallMember.id))
@@ -463,7 +476,7 @@ def record_answer(
 def roll_entries(session: Session, *, rollcall: RollCall) -> list[RollEntry]:
     """Everyone asked in a round with their latest answer, delivery and location."""
     round_id = rollcall.id or 0
-    # Seven columns: past what sqlmodel's select is typed for, so SQLAlchemy's own.
+    # Nine columns: past what sqlmodel's select is typed for, so SQLAlchemy's own.
     members = session.execute(
         sa_select(
             col(RollCallMember.id),
@@ -473,6 +486,8 @@ def roll_entries(session: Session, *, rollcall: RollCall) -> list[RollEntry]:
             col(Staff.telegram_user_id),
             col(Staff.reachable),
             col(Delivery.status),
+            col(Staff.mobile).is_not(None),
+            col(Staff.email).is_not(None),
         )
         .join(Staff, col(Staff.id) == RollCallMember.staff_id)
         .outerjoin(Delivery, col(Delivery.id) == RollCallMember.delivery_id)
@@ -509,8 +524,19 @@ def roll_entries(session: Session, *, rollcall: RollCall) -> list[RollEntry]:
             )
         ).all()
     )
+    reached = reached_in_round(session, round_id=round_id)
     entries = []
-    for member_id, staff_id, name, username, telegram_id, reachable, delivery in members:
+    for (
+        member_id,
+        staff_id,
+        name,
+        username,
+        telegram_id,
+        reachable,
+        delivery,
+        has_mobile,
+        has_email,
+    ) in members:
         answer = latest.get(member_id or 0)
         location: tuple[float, float] | None = None
         if answer is not None and answer.latitude is not None and answer.longitude is not None:
@@ -533,9 +559,36 @@ def roll_entries(session: Session, *, rollcall: RollCall) -> list[RollEntry]:
                 telegram_id=telegram_id,
                 handled_by=handlers.get(staff_id),
                 on_trip=staff_id in travelling,
+                via=answer.via if answer else None,
+                reached_by=reached.get(staff_id),
+                fallback=tuple(
+                    channel
+                    for channel, given in (("sms", has_mobile), ("email", has_email))
+                    if given
+                ),
             )
         )
     return entries
+
+
+def reached_in_round(session: Session, *, round_id: int) -> dict[int, str]:
+    """Staff id → the channel ("sms", "email") a round's question or reminder reached
+    them by, for those it reached other than by Telegram (SMS wins over e-mail)."""
+    rows = session.exec(
+        select(Delivery.staff_id, Delivery.channel).where(
+            Delivery.round_id == round_id,
+            col(Delivery.kind).in_(
+                [DeliveryKind.ROLLCALL_QUESTION.value, DeliveryKind.ROLLCALL_REMINDER.value]
+            ),
+            Delivery.channel != Channel.TELEGRAM.value,
+            Delivery.status == DeliveryStatus.SENT.value,
+        )
+    ).all()
+    reached: dict[int, str] = {}
+    for staff_id, channel in rows:
+        if reached.get(staff_id) != Channel.SMS.value:
+            reached[staff_id] = channel
+    return reached
 
 
 def _call_owners(session: Session, *, staff_ids: Any) -> dict[int, tuple[str, int]]:

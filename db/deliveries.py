@@ -11,7 +11,7 @@ crash is queued again at start-up: only such a row can ever be sent twice.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,7 +22,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlmodel import Session, col, select
 
-from db.models import CountryCard, Delivery, DeliveryKind, DeliveryStatus, Priority, Staff
+from db.models import (
+    Channel,
+    CountryCard,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    Priority,
+    Staff,
+)
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,9 @@ class Counts:
     sent: int = 0
     failed: int = 0
     unreachable: int = 0
+    # People reached by a fallback after all (their Telegram row is counted above).
+    by_sms: int = 0
+    by_email: int = 0
 
     @property
     def total(self) -> int:
@@ -109,6 +120,8 @@ def enqueue(
     copy_from: tuple[int, int] | None = None,
     card_id: int | None = None,
     not_before: datetime | None = None,
+    channel: Channel = Channel.TELEGRAM,
+    fallback_for_id: int | None = None,
 ) -> int:
     """Queue `parts` for every recipient; returns how many new rows were queued.
 
@@ -144,6 +157,8 @@ def enqueue(
             "attempts": 0,
             "next_attempt_at": not_before or now,
             "created_at": now,
+            "channel": channel.value,
+            "fallback_for_id": fallback_for_id,
         }
         for r in recipients
         for index, text in enumerate(parts)
@@ -168,7 +183,12 @@ def insert_rows(session: Session, rows: Sequence[dict[str, Any]]) -> int:
 
 
 def claim_due(
-    session: Session, *, now: datetime, limit: int, busy_chats: Iterable[int] = ()
+    session: Session,
+    *,
+    now: datetime,
+    limit: int,
+    busy_chats: Iterable[int] = (),
+    channels: Collection[Channel] = (Channel.TELEGRAM,),
 ) -> list[DueDelivery]:
     """Take up to `limit` due rows, most urgent first, and mark them `sending`, in one go.
 
@@ -200,6 +220,7 @@ def claim_due(
         .where(
             col(Delivery.status) == DeliveryStatus.PENDING.value,
             col(Delivery.next_attempt_at) <= now,
+            col(Delivery.channel).in_([c.value for c in channels]),
         )
         .order_by(col(Delivery.priority), col(Delivery.id))
         .limit(limit)
@@ -280,10 +301,13 @@ def mark_sent_many(session: Session, *, confirmed: Sequence[Confirmed]) -> None:
     )
 
 
-def next_due_at(session: Session) -> datetime | None:
+def next_due_at(
+    session: Session, *, channels: Collection[Channel] = (Channel.TELEGRAM,)
+) -> datetime | None:
     return session.exec(
         select(func.min(Delivery.next_attempt_at)).where(
-            Delivery.status == DeliveryStatus.PENDING.value
+            Delivery.status == DeliveryStatus.PENDING.value,
+            col(Delivery.channel).in_([c.value for c in channels]),
         )
     ).one()
 
@@ -311,11 +335,13 @@ def mark_failed(session: Session, *, delivery_id: int, error: str) -> None:
 
 
 def mark_unreachable(session: Session, *, staff_id: int, error: str) -> int:
-    """Stop everything queued for a person Telegram will not deliver to."""
+    """Stop everything queued on Telegram for a person Telegram will not deliver to
+    (what cannot wait then goes by SMS or e-mail: bot.fallback)."""
     result = session.execute(
         update(Delivery)
         .where(
             col(Delivery.staff_id) == staff_id,
+            col(Delivery.channel) == Channel.TELEGRAM.value,
             col(Delivery.status).in_([DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value]),
         )
         .values(status=DeliveryStatus.UNREACHABLE.value, last_error=error[:500])
@@ -351,11 +377,27 @@ def requeue_interrupted(session: Session) -> int:
 def counts_for_alert(session: Session, *, alert_id: int) -> Counts:
     rows = session.exec(
         select(Delivery.status, func.count(func.distinct(Delivery.staff_id)))
-        .where(Delivery.alert_id == alert_id, Delivery.part == 0)
+        .where(
+            Delivery.alert_id == alert_id,
+            Delivery.part == 0,
+            Delivery.channel == Channel.TELEGRAM.value,
+        )
         .group_by(col(Delivery.status))
     ).all()
     by_status = {status: int(n) for status, n in rows}
+    fallbacks = session.exec(
+        select(Delivery.channel, func.count(func.distinct(Delivery.staff_id)))
+        .where(
+            Delivery.alert_id == alert_id,
+            Delivery.channel != Channel.TELEGRAM.value,
+            Delivery.status == DeliveryStatus.SENT.value,
+        )
+        .group_by(col(Delivery.channel))
+    ).all()
+    by_channel = {channel: int(n) for channel, n in fallbacks}
     return Counts(
+        by_sms=by_channel.get(Channel.SMS.value, 0),
+        by_email=by_channel.get(Channel.EMAIL.value, 0),
         pending=by_status.get(DeliveryStatus.PENDING.value, 0)
         + by_status.get(DeliveryStatus.SENDING.value, 0),
         sent=by_status.get(DeliveryStatus.SENT.value, 0),

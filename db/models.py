@@ -10,6 +10,7 @@ from datetime import date, datetime
 from enum import IntEnum, StrEnum
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
 from db.types import UTCDateTime, utcnow
@@ -81,6 +82,19 @@ class DeliveryKind(StrEnum):
     OTHER = "message"  # rows from before kinds were recorded that matched none of these
 
 
+class Channel(StrEnum):
+    """How an outbox row reaches its person: Telegram, or a fallback for what cannot wait."""
+
+    TELEGRAM = "telegram"
+    SMS = "sms"
+    EMAIL = "email"
+
+    @property
+    def label(self) -> str:
+        """How reports name it: "reached by SMS", "safe (e-mail)"."""
+        return {"telegram": "Telegram", "sms": "SMS", "email": "e-mail"}[self.value]
+
+
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"  # handed to Telegram; if the process dies now the outcome is unknown
@@ -105,6 +119,11 @@ class Staff(SQLModel, table=True):
     # What they chose to give their leads for a call for help (`/contact`).
     phone: str | None = Field(default=None, max_length=40)
     emergency_contact: str | None = Field(default=None, max_length=200)
+    # Where urgent messages go when Telegram cannot deliver them (`/contact sms`,
+    # `/contact email`): a mobile number in E.164 and an e-mail address, given by the
+    # person; leads see only whether they are set, unless the person asks for help.
+    mobile: str | None = Field(default=None, max_length=16)
+    email: str | None = Field(default=None, max_length=254)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -290,6 +309,8 @@ class Delivery(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("dedupe_key", "staff_id", "part"),
         Index("ix_delivery_due", "status", "priority", "id"),
+        # The fallback looks every second for critical rows of the last day (bot.fallback).
+        Index("ix_delivery_kind_created", "kind", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -343,6 +364,21 @@ class Delivery(SQLModel, table=True):
     telegram_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Telegram, or SMS / e-mail for a fallback row: a copy of the Telegram row
+    # `fallback_for_id` (kind, alert, round and call as it), with its own status, retries
+    # and outcome. The address is read from the person when it is sent, so a number
+    # changed or removed meanwhile is respected.
+    channel: str = Field(
+        default=Channel.TELEGRAM.value,
+        max_length=16,
+        sa_column_kwargs={"server_default": sql_text("'telegram'")},
+    )
+    fallback_for_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("delivery.id", ondelete="CASCADE"), nullable=True, index=True
+        ),
+    )
 
 
 class AuditEntry(SQLModel, table=True):

@@ -282,6 +282,7 @@ def export(session: Session, *, person: Staff, now: datetime) -> dict[str, Any]:
         messages.append(
             {
                 "kind": row.kind,
+                "channel": row.channel,
                 "alert_id": row.alert_id,
                 "part": row.part,
                 "status": row.status,
@@ -350,6 +351,8 @@ def export(session: Session, *, person: Staff, now: datetime) -> dict[str, Any]:
             "curfew_reminder_minutes": person.curfew_reminder_minutes,
             "phone": person.phone,
             "emergency_contact": person.emergency_contact,
+            "mobile_for_sms": person.mobile,
+            "email": person.email,
             "enrolled_at": iso(person.created_at),
             "updated_at": iso(person.updated_at),
         },

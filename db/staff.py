@@ -99,6 +99,13 @@ def set_contact(
     session.add(person)
 
 
+def set_fallback(session: Session, *, person: Staff, mobile: str | None, email: str | None) -> None:
+    """Where urgent messages reach the person when Telegram cannot (bot.fallback)."""
+    person.mobile = mobile
+    person.email = email
+    session.add(person)
+
+
 def set_menu(session: Session, *, staff_id: int, menu: str) -> None:
     """Record the fingerprint of the command menu now shown in a person's chat."""
     session.execute(update(Staff).where(col(Staff.id) == staff_id).values(menu=menu))

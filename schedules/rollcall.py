@@ -165,6 +165,13 @@ class RollEntry:
     handled_by: tuple[str, int] | None = None
     # Asked because a trip took them to the country (rather than as a follower).
     on_trip: bool = False
+    # How they answered ("sms" for an answer by SMS; "button" or a command otherwise), and
+    # the channel other than Telegram the question reached them by ("sms", "email").
+    via: str | None = None
+    reached_by: str | None = None
+    # The channels besides Telegram they can be reached by ("sms", "email"): whether, not
+    # the number or address.
+    fallback: tuple[str, ...] = ()
 
     @property
     def status(self) -> RollStatus:
@@ -172,6 +179,8 @@ class RollEntry:
             return RollStatus.SAFE
         if self.answer == RollStatus.HELP.value:
             return RollStatus.HELP
+        if self.reached_by is not None:
+            return RollStatus.NO_ANSWER  # the question reached them after all
         if self.delivery in _NOT_DELIVERED or (
             not self.reachable and self.delivery not in ("sent", *_BEING_SENT)
         ):
@@ -180,7 +189,7 @@ class RollEntry:
 
     @property
     def being_sent(self) -> bool:
-        return self.answer is None and self.delivery in _BEING_SENT
+        return self.answer is None and self.reached_by is None and self.delivery in _BEING_SENT
 
 
 @dataclass(frozen=True)
@@ -191,6 +200,9 @@ class RollCounts:
     unreachable: int = 0
     late: int = 0  # of the answers above, how many came after the deadline
     being_sent: int = 0  # of "no answer", how many have not had the message yet
+    # Everyone a question or reminder reached by SMS, or else by e-mail, answered or not.
+    by_sms: int = 0
+    by_email: int = 0
 
     @property
     def total(self) -> int:
@@ -199,11 +211,13 @@ class RollCounts:
 
 def count_roll(entries: Iterable[RollEntry]) -> RollCounts:
     tally = dict.fromkeys(RollStatus, 0)
-    late = being_sent = 0
+    late = being_sent = by_sms = by_email = 0
     for entry in entries:
         tally[entry.status] += 1
         late += entry.answer is not None and entry.late
         being_sent += entry.being_sent
+        by_sms += entry.reached_by == "sms"
+        by_email += entry.reached_by == "email"
     return RollCounts(
         safe=tally[RollStatus.SAFE],
         help=tally[RollStatus.HELP],
@@ -211,6 +225,8 @@ def count_roll(entries: Iterable[RollEntry]) -> RollCounts:
         unreachable=tally[RollStatus.UNREACHABLE],
         late=late,
         being_sent=being_sent,
+        by_sms=by_sms,
+        by_email=by_email,
     )
 
 

@@ -383,9 +383,10 @@ def check_in(
     note: str | None,
     location: tuple[float, float] | None,
     now: datetime,
+    by_sms: bool = False,
 ) -> CheckInOutcome:
-    """`/safe` or `/help_me`: record it, answer the person's running roll calls with it,
-    and on a call for help alert their leads at once."""
+    """`/safe` or `/help_me` (or SAFE and HELP by SMS): record it, answer the person's
+    running roll calls with it, and on a call for help alert their leads at once."""
     staff_id = person.id or 0
     was_help = answer is Answer.SAFE and db.help_since(
         session, staff_id=staff_id, since=now - HELP_MEMORY
@@ -403,7 +404,7 @@ def check_in(
             note=note,
             location=location,
             late=now > rollcall.deadline_at,
-            via=f"/{'safe' if answer is Answer.SAFE else 'help_me'}",
+            via="sms" if by_sms else f"/{'safe' if answer is Answer.SAFE else 'help_me'}",
             now=now,
         )
         answered.append((rollcall.id or 0, rollcall.country))
@@ -414,7 +415,7 @@ def check_in(
             person=person,
             note=note,
             extra_countries=[country for _, country in answered],
-            source="Sent with /help_me",
+            source="Sent by SMS" if by_sms else "Sent with /help_me",
             key=f"help:{row.id}",
             now=now,
         )
@@ -488,8 +489,14 @@ def send_due_reminder(svc: Services, round_id: int) -> int:
         for member_id, staff_id, chat_id in targets:
             own = zones.get(staff_id)
             text = reminder_text(rollcall, zone=own.zone if own else None)
+            person = session.get(Staff, staff_id)
             deliveries.enqueue(
                 session,
+                # Someone Telegram cannot reach, whose question went by SMS or e-mail:
+                # the reminder goes that way at once (bot.fallback), not to Telegram.
+                status=DeliveryStatus.PENDING
+                if person is None or person.reachable
+                else DeliveryStatus.UNREACHABLE,
                 kind=DeliveryKind.ROLLCALL_REMINDER,
                 dedupe_key=db.reminder_key(round_id, due.index),
                 round_id=round_id,

@@ -47,6 +47,9 @@ _STATUS_ICONS = {
 }
 
 
+_CHANNEL_WORDS = {"sms": "SMS", "email": "e-mail"}
+
+
 def when_text(country: str, instant: datetime, *, zone: str | None = None) -> str:
     """A time as people there read it, and in UTC: "06 Jan 21:00 Almaty (06 Jan 16:00 UTC)".
 
@@ -176,8 +179,26 @@ def live_roll_text(rollcall: RollCall, entries: Sequence[RollEntry]) -> str:
         f"🚫 unreachable: {counts.unreachable}",
         f"of {counts.total} asked{late}",
     ]
+    if counts.by_sms:
+        lines.append(f"📱 reached by SMS: {counts.by_sms}")
+    if counts.by_email:
+        lines.append(f"✉️ reached by e-mail: {counts.by_email}")
     if rollcall.forgotten:
         lines.append(f"🗑 {_forgotten(rollcall)}")
+    # Answers that came without Telegram: the lead knows who is on it and who is not.
+    by_sms = sorted(
+        (e for e in entries if e.answer is not None and e.via == "sms"),
+        key=lambda e: (e.name.casefold(), e.member_id),
+    )
+    if by_sms:
+        lines.append("")
+        lines += [
+            f"{_STATUS_ICONS[e.status]} {render.profile_link(e.name, e.telegram_id)}: "
+            f"{_STATUS_WORDS[e.status]} (SMS)"
+            for e in by_sms[:LIVE_HANDLED_LIMIT]
+        ]
+        if len(by_sms) > LIVE_HANDLED_LIMIT:
+            lines.append(f"… and {len(by_sms) - LIVE_HANDLED_LIMIT} more answers by SMS")
     handled = sorted(
         (e for e in entries if e.handled_by is not None),
         key=lambda e: (e.name.casefold(), e.member_id),
@@ -204,6 +225,12 @@ def _entry_line(entry: RollEntry, country: str) -> str:
         line += f", {when_text(country, entry.answered_at)}"
         if entry.late:
             line += " (late)"
+        if entry.via == "sms":
+            line += " (SMS)"
+    elif entry.reached_by is not None:
+        line += f", reached by {_CHANNEL_WORDS[entry.reached_by]}"
+    elif entry.fallback:
+        line += f", can be reached by {' or '.join(_CHANNEL_WORDS[c] for c in entry.fallback)}"
     if entry.note:
         note = entry.note
         if len(note) > ROLL_NOTE_LIMIT:
@@ -345,6 +372,10 @@ def help_alert_text(
     ]
     if person.phone:
         lines.append(f"Phone: {render.esc(person.phone)}")
+    if person.mobile:
+        lines.append(f"Mobile (SMS): {render.esc(person.mobile)}")
+    if person.email:
+        lines.append(f"E-mail: {render.esc(person.email)}")
     if person.emergency_contact:
         lines.append(f"Emergency contact: {render.esc(person.emergency_contact)}")
     if note:

@@ -89,3 +89,80 @@ async def test_the_leads_see_the_contact_in_a_call_for_help_and_export_and_forge
     await bot.fake.await_for(lambda f: any(a.get("text") == "Deleted." for a in f.callback_answers))
     with session_scope(bot.engine) as session:
         assert session.exec(select(Staff).where(col(Staff.phone) == PHONE)).all() == []
+
+
+MOBILE = "+77012345678"
+
+
+async def test_a_mobile_for_sms_and_an_email_are_validated_shown_changed_and_removed(
+    bot: RunningBot,
+) -> None:
+    sam = bot.enrol("Sam", countries=("KZ",))
+    bob = bot.enrol("Bob", countries=("KZ",))
+    refusals = {
+        "/contact sms": "Usage: /contact sms <mobile number with country code>",
+        "/contact sms 701 234 5678": "is not a mobile number with its country code",
+        "/contact sms +7 701 234": "is not a valid phone number",
+        "/contact sms +7 727 272 7272": "is a landline or service number",  # Almaty landline
+        "/contact email": "Usage: /contact email <address>",
+        "/contact email sam@": "is not an e-mail address",
+        "/contact email sam at example.org": "is not an e-mail address",
+    }
+    for command, refusal in refusals.items():
+        assert refusal in await bot.say(sam.telegram_user_id, command), command
+    with session_scope(bot.engine) as session:
+        person = session.get(Staff, sam.id)
+        assert person is not None and (person.mobile, person.email) == (None, None)
+
+    # Written any way people write it, kept as E.164; 00 is the international prefix.
+    # This bot has no SMS or SMTP settings: the person is told so.
+    assert await bot.say(sam.telegram_user_id, "/contact sms 007 (701) 234-56-78") == (
+        f"Recorded: urgent messages reach you by SMS at {MOBILE}. "
+        "This bot sends no SMS yet; it is kept for when it does."
+    )
+    assert await bot.say(sam.telegram_user_id, "/contact email Sam@Example.ORG") == (
+        "Recorded: urgent messages reach you by e-mail at Sam@example.org. "
+        "This bot sends no e-mail yet; it is kept for when it does."
+    )
+    shown = await bot.say(sam.telegram_user_id, "/contact")
+    assert f"SMS: {MOBILE} (/contact sms off removes it)" in shown
+    assert "E-mail: Sam@example.org (/contact email off removes it)" in shown
+    # One number, one person: answers by SMS are matched by it.
+    assert "Someone else has given +77012345678" in await bot.say(
+        bob.telegram_user_id, f"/contact sms {MOBILE}"
+    )
+    assert (await bot.say(sam.telegram_user_id, "/contact sms +7 702 000 0000")).startswith(
+        "Recorded: urgent messages reach you by SMS at +77020000000."
+    )
+    assert await bot.say(sam.telegram_user_id, "/contact sms OFF") == (
+        "Your mobile number for SMS is removed."
+    )
+    assert await bot.say(sam.telegram_user_id, "/contact email off") == (
+        "Your e-mail address is removed."
+    )
+    with session_scope(bot.engine) as session:
+        person = session.get(Staff, sam.id)
+        assert person is not None and (person.mobile, person.email) == (None, None)
+
+
+async def test_leads_see_only_whether_a_person_can_be_reached_until_they_ask_for_help(
+    bot: RunningBot,
+) -> None:
+    admin = bot.enrol("Ada Admin", role=Role.ADMIN)
+    lena = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("KZ",))
+    sam = bot.enrol("Sam", countries=("KZ",))
+    await bot.say(sam.telegram_user_id, f"/contact sms {MOBILE}")
+    await bot.say(sam.telegram_user_id, "/contact email sam@example.org")
+    listing = await bot.say(admin.telegram_user_id, "/staff")
+    assert "follows KZ; reachable by SMS and e-mail" in listing
+    assert MOBILE not in listing and "sam@example.org" not in listing
+
+    await bot.say(sam.telegram_user_id, "/help_me")
+    await bot.fake.await_for(
+        lambda f: any("needs help</b>" in m.text for m in f.messages_to(lena.chat_id))
+    )
+    alert = next(m.text for m in bot.fake.messages_to(lena.chat_id) if "needs help</b>" in m.text)
+    assert f"\nMobile (SMS): {MOBILE}\n" in alert and "\nE-mail: sam@example.org\n" in alert
+
+    person = (await _export(bot, sam))["person"]
+    assert (person["mobile_for_sms"], person["email"]) == (MOBILE, "sam@example.org")

@@ -77,7 +77,16 @@ def test_every_setting_but_the_token_has_a_default() -> None:
         "health_outbox_stuck_seconds": 300.0,
         "health_telegram_silence_seconds": 90.0,
         "telegram_retry_max_seconds": 10.0,
+        "fallback_after_seconds": 300.0,
+        "sms_api_url": "https://api.twilio.com",
+        "sms_account_sid": None,
+        "sms_auth_token": None,
+        "sms_from": None,
+        "sms_inbound_url": None,
+        "smtp_url": None,
+        "smtp_from": None,
     }
+    assert not settings.fallback_enabled
     assert settings.webhook_path == "/"
 
 
@@ -405,3 +414,43 @@ def test_secrets_never_show_in_the_settings_or_their_errors(
     with pytest.raises(ValidationError) as raw:
         BotSettings(_env_file=None, telegram_bot_token=TOKEN + "!")
     assert TOKEN not in str(raw.value)
+
+
+def test_sms_needs_all_three_settings_and_smtp_both(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _refusal(monkeypatch, SMS_ACCOUNT_SID="AC1", SMS_FROM="+14155550100") == (
+        "SMS_AUTH_TOKEN is not set: SMS needs SMS_ACCOUNT_SID, SMS_AUTH_TOKEN and SMS_FROM "
+        "(or none of them, for no SMS); fix it in the environment or in .env (see .env.example)."
+    )
+    monkeypatch.delenv("SMS_ACCOUNT_SID")
+    monkeypatch.delenv("SMS_FROM")
+    assert "SMTP_URL and SMTP_FROM go together" in _refusal(
+        monkeypatch, SMTP_URL="smtp://mail.example.org:587"
+    )
+    monkeypatch.setenv("SMTP_FROM", "dutybot@example.org")
+    assert "SMTP_URL must look like smtp://user:password@host:587" in _refusal(
+        monkeypatch, SMTP_URL="https://mail.example.org"
+    )
+
+
+def test_fallback_secrets_never_show(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = BotSettings(
+        _env_file=None,
+        telegram_bot_token=TOKEN,
+        sms_account_sid="AC123",
+        sms_auth_token="sms-token-value",
+        sms_from="+14155550100",
+        smtp_url="smtp://me:mail-password@mail.example.org:587",
+        smtp_from="dutybot@example.org",
+    )
+    assert settings.sms_enabled and settings.email_enabled
+    shown = repr(settings) + str(settings.model_dump())
+    assert "sms-token-value" not in shown and "mail-password" not in shown
+    # What `dutybot run` has the log mask.
+    assert {"sms-token-value", "mail-password"} <= set(settings.fallback_secrets)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("SMS_ACCOUNT_SID", "AC123")
+    monkeypatch.setenv("SMS_AUTH_TOKEN", "sms-token-value")
+    monkeypatch.setenv("SMS_FROM", "+14155550100")
+    monkeypatch.setenv("HEALTH_PORT", "0")
+    refused = _refusal(monkeypatch)
+    assert refused.startswith("HEALTH_PORT is 0 but SMS is set") and "sms-token" not in refused

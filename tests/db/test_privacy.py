@@ -930,6 +930,8 @@ def test_an_export_lists_each_record_with_every_field(engine: Engine) -> None:
         "curfew_reminder_minutes": 60,
         "phone": None,
         "emergency_contact": None,
+        "mobile_for_sms": None,
+        "email": None,
         "enrolled_at": privacy.iso(sam.created_at),
         "updated_at": privacy.iso(sam.updated_at),
     }
@@ -983,6 +985,7 @@ def test_an_export_lists_each_record_with_every_field(engine: Engine) -> None:
     assert data["messages_to_you"] == [
         {
             "kind": "roll call question",
+            "channel": "telegram",
             "alert_id": None,
             "part": 0,
             "status": "sent",
@@ -994,6 +997,7 @@ def test_an_export_lists_each_record_with_every_field(engine: Engine) -> None:
         },
         {
             "kind": "feed alert",
+            "channel": "telegram",
             "alert_id": world.alert_id,
             "part": 0,
             "status": "sent",
