@@ -163,12 +163,18 @@ def apply_items(
     sources.remember(
         session,
         source_id=source.id,
-        items=[(i.key, i.level, i.fingerprint) for i in result.items],
+        items=[
+            sources.Shown(i.key, i.level, i.fingerprint, i.country, i.published)
+            for i in result.items
+        ],
         now=now,
     )
     if not source.baseline_done:
         source.baseline_done = True
         session.add(source)
+        # Nobody is told, but the pinned cards show each country's level from now on.
+        leveled = {i.country for i in result.items if i.country and i.level is not None}
+        refresh_country_cards(session, countries=sorted(leveled), now=now)
         log.info(
             "source %d: baseline of %d items recorded",
             source.id,

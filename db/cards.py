@@ -29,6 +29,7 @@ from db.models import (
     DeliveryKind,
     DeliveryStatus,
     Priority,
+    SeenItem,
     Staff,
 )
 
@@ -324,9 +325,23 @@ def advisory_of(session: Session, *, country: str) -> Advisory:
         .order_by(*newest)
     ).first()
     departure = deciding is not None and deciding.departure
+    level, level_at = (
+        (leveled.level, leveled.published_at or leveled.created_at) if leveled else (None, None)
+    )
+    if leveled is None:
+        # No change to the level has been news yet: what the sources show now.
+        shown = session.exec(
+            select(SeenItem)
+            .where(SeenItem.country == country, col(SeenItem.level).is_not(None))
+            .order_by(
+                col(SeenItem.published_at).desc().nulls_last(), col(SeenItem.updated_at).desc()
+            )
+        ).first()
+        if shown is not None:
+            level, level_at = shown.level, shown.published_at or shown.updated_at
     return Advisory(
-        level=leveled.level if leveled else None,
-        level_at=(leveled.published_at or leveled.created_at) if leveled else None,
+        level=level,
+        level_at=level_at,
         departure=departure,
         departure_at=(deciding.published_at or deciding.created_at)
         if deciding and departure

@@ -214,6 +214,10 @@ class SeenItem(SQLModel, table=True):
     level: int | None = None
     fingerprint: str = Field(max_length=64)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Whose item it is and when it was published: a country's advisory level is known
+    # from the first poll, before any change to it is news.
+    country: str | None = Field(default=None, max_length=2, index=True)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Acknowledgement(SQLModel, table=True):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import delete, inspect, update
 from sqlalchemy.engine import Engine
@@ -65,14 +66,25 @@ def seen(session: Session, *, source_id: int) -> dict[str, tuple[int | None, str
     return {row.key: (row.level, row.fingerprint) for row in rows}
 
 
+class Shown(NamedTuple):
+    """An item as a source showed it: what change detection compares, and whose it is."""
+
+    key: str
+    level: int | None
+    fingerprint: str
+    country: str | None = None
+    published: datetime | None = None
+
+
 def remember(
     session: Session,
     *,
     source_id: int,
-    items: Iterable[tuple[str, int | None, str]],
+    items: Iterable[Shown],
     now: datetime,
 ) -> None:
-    """Store the latest (key, level, fingerprint) of each item shown.
+    """Store the latest (key, level, fingerprint) of each item shown, with its country
+    and publication time.
 
     A key given twice (a feed that repeats a guid) keeps its first item, the one change
     detection judged; the second would be news again on every poll.
@@ -82,24 +94,23 @@ def remember(
         for row in session.exec(select(SeenItem).where(SeenItem.source_id == source_id)).all()
     }
     stored: set[str] = set()
-    for key, level, fingerprint in items:
-        if key in stored:
+    for item in items:
+        if item.key in stored:
             continue
-        stored.add(key)
-        row = current.get(key)
+        stored.add(item.key)
+        row = current.get(item.key)
         if row is None:
-            session.add(
-                SeenItem(
-                    source_id=source_id,
-                    key=key,
-                    level=level,
-                    fingerprint=fingerprint,
-                    updated_at=now,
-                )
-            )
-        elif row.level != level or row.fingerprint != fingerprint:
-            row.level, row.fingerprint, row.updated_at = level, fingerprint, now
-            session.add(row)
+            row = SeenItem(source_id=source_id, key=item.key, fingerprint=item.fingerprint)
+        elif (row.level, row.fingerprint, row.country, row.published_at) == (
+            item.level,
+            item.fingerprint,
+            item.country,
+            item.published,
+        ):
+            continue
+        row.level, row.fingerprint, row.updated_at = item.level, item.fingerprint, now
+        row.country, row.published_at = item.country, item.published
+        session.add(row)
 
 
 def record_success(

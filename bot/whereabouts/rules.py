@@ -21,6 +21,7 @@ from bot.whereabouts import texts
 from bot.whereabouts.parsing import TripRequest
 from db import audit, deliveries, leads, staff, subscriptions
 from db import whereabouts as db
+from db.cards import advisory_of
 from db.curfews import active as active_curfews
 from db.deliveries import Recipient
 from db.models import Alert, AlertKind, DeliveryKind, Priority, Role, Staff, Trip, TripSource
@@ -341,7 +342,7 @@ def queue_trip_briefings(session: Session, *, now: datetime) -> int:
         if trip.starts_at > now:
             parts = texts.briefing(
                 trip=trip,
-                level=_advisory(session, trip.country),
+                level=advisory_of(session, country=trip.country),
                 curfews=list(active_curfews(session, countries=[trip.country])),
                 alerts=_recent_alerts(session, trip.country),
                 leads=list(leads.leads_for_country(session, country=trip.country)),
@@ -365,14 +366,6 @@ def queue_trip_briefings(session: Session, *, now: datetime) -> int:
             now=now,
         )
     return queued
-
-
-def _advisory(session: Session, country: str) -> Alert | None:
-    return session.exec(
-        select(Alert)
-        .where(Alert.country == country, col(Alert.level).is_not(None))
-        .order_by(col(Alert.created_at).desc())
-    ).first()
 
 
 def _recent_alerts(session: Session, country: str, count: int = 3) -> list[Alert]:

@@ -9,6 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import render
 from bot.curfews.texts import describe
+from db.cards import Advisory
 from db.models import Alert, Curfew, Staff, Trip, Whereabouts
 from db.whereabouts import Present
 from schedules.countries import country_name
@@ -177,7 +178,7 @@ def whois(
 def briefing(
     *,
     trip: Trip,
-    level: Alert | None,
+    level: Advisory,
     curfews: Sequence[Curfew],
     alerts: Sequence[Alert],
     leads: Sequence[Staff],
@@ -189,11 +190,12 @@ def briefing(
         f"Your trip #{trip.id} to {render.esc(destination(trip))} starts on "
         f"{trip.first_day.day} {trip.first_day:%B} ({days(trip)})."
     ]
-    if level is not None and level.level is not None:
-        when = render.utc_stamp(level.published_at or level.created_at)
-        lines.append(f"<b>Advisory level {level.level}</b> ({render.esc(level.title)}, {when}).")
+    if level.level is not None and level.level_at is not None:
+        lines.append(f"<b>Advisory level {level.level}</b> since {level.level_at:%d %b %Y}.")
     else:
         lines.append("No official advisory level is recorded for it.")
+    if level.departure:
+        lines.append("🚨 <b>A departure advisory is in force.</b>")
     if curfews:
         lines.append("<b>Curfews in force</b>")
         lines += [f"• {render.esc(describe(c, now=now))}" for c in curfews]

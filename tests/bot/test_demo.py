@@ -128,6 +128,8 @@ async def test_the_replay_shows_the_crisis_as_each_person_saw_it(
         card = _card(transcript, person)
         assert [e.kind for e in card] == ["message", "edit", "edit"]
         assert "Sarah" in card[0].text and "No curfew." in card[0].text
+        # The level the State Department showed at the first poll, before any change.
+        assert "Advisory level 3 since 02 Jan 2022" in card[0].text
         assert "23:00 Almaty (17:00 UTC) to 07:00 Almaty (01:00 UTC)" in card[1].text
         assert "Advisory level 4 since 06 Jan 2022" in card[2].text
         assert "Departure advisory in force" in card[2].text

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from db import sources
+from db import cards, sources
 from db.engine import session_scope
 from db.models import Alert, Priority, SeenItem, Source
+from db.sources import Shown
 
 NOW = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 
@@ -86,8 +87,8 @@ def test_a_source_is_added_once_per_kind_and_url(engine: Engine) -> None:
 def test_removing_a_source_forgets_what_it_showed_and_leaves_others_alone(engine: Engine) -> None:
     first, second = _add(engine, "https://a.example/feed"), _add(engine, "https://b.example/feed")
     with session_scope(engine) as session:
-        sources.remember(session, source_id=first, items=[("k1", 1, "fp1")], now=NOW)
-        sources.remember(session, source_id=second, items=[("k1", 2, "fp2")], now=NOW)
+        sources.remember(session, source_id=first, items=[Shown("k1", 1, "fp1")], now=NOW)
+        sources.remember(session, source_id=second, items=[Shown("k1", 2, "fp2")], now=NOW)
     with session_scope(engine) as session:
         removed = sources.remove(session, source_id=first)
         assert removed is not None and removed.url == "https://a.example/feed"
@@ -119,14 +120,17 @@ def test_what_a_source_showed_is_remembered_and_updated_only_when_changed(
     with session_scope(engine) as session:
         assert sources.seen(session, source_id=source_id) == {}
         sources.remember(
-            session, source_id=source_id, items=[("a", 2, "fa"), ("b", None, "fb")], now=NOW
+            session,
+            source_id=source_id,
+            items=[Shown("a", 2, "fa"), Shown("b", None, "fb")],
+            now=NOW,
         )
     later = NOW + timedelta(hours=1)
     with session_scope(engine) as session:
         sources.remember(
             session,
             source_id=source_id,
-            items=[("a", 3, "fa"), ("b", None, "fb"), ("c", 1, "fc")],
+            items=[Shown("a", 3, "fa"), Shown("b", None, "fb"), Shown("c", 1, "fc")],
             now=later,
         )
     with session_scope(engine) as session:
@@ -141,7 +145,7 @@ def test_what_a_source_showed_is_remembered_and_updated_only_when_changed(
         }
         assert stamps == {"a": later, "b": NOW, "c": later}
     with session_scope(engine) as session:
-        sources.remember(session, source_id=source_id, items=[("b", None, "fb2")], now=later)
+        sources.remember(session, source_id=source_id, items=[Shown("b", None, "fb2")], now=later)
     with session_scope(engine) as session:
         assert sources.seen(session, source_id=source_id)["b"] == (None, "fb2")
         # An item no longer shown is still remembered.
@@ -154,7 +158,7 @@ def test_a_key_repeated_in_one_poll_keeps_its_first_item(engine: Engine) -> None
         sources.remember(
             session,
             source_id=source_id,
-            items=[("dup", 1, "first"), ("dup", 4, "second")],
+            items=[Shown("dup", 1, "first"), Shown("dup", 4, "second")],
             now=NOW,
         )
     with session_scope(engine) as session:
@@ -162,7 +166,7 @@ def test_a_key_repeated_in_one_poll_keeps_its_first_item(engine: Engine) -> None
         sources.remember(
             session,
             source_id=source_id,
-            items=[("dup", 2, "again"), ("dup", 4, "later")],
+            items=[Shown("dup", 2, "again"), Shown("dup", 4, "later")],
             now=NOW,
         )
     with session_scope(engine) as session:
@@ -330,3 +334,48 @@ def test_long_titles_links_and_keys_are_cut_and_an_empty_link_is_none(engine: En
         assert stored.published_at is None
         empty = session.get(Alert, bare.id)
         assert empty is not None and empty.link is None
+
+
+def test_a_countrys_level_is_known_from_what_its_sources_show_before_any_change(
+    engine: Engine,
+) -> None:
+    source_id = _add(engine)
+    published = NOW - timedelta(days=40)
+    with session_scope(engine) as session:
+        assert cards.advisory_of(session, country="KZ").level is None
+        sources.remember(
+            session,
+            source_id=source_id,
+            items=[
+                Shown("kz", 3, "f1", "KZ", published),
+                Shown("kg", 2, "f2", "KG", None),
+                Shown("news", None, "f3", "KZ", NOW),
+            ],
+            now=NOW,
+        )
+    with session_scope(engine) as session:
+        kz = cards.advisory_of(session, country="KZ")
+        kg = cards.advisory_of(session, country="KG")
+        assert (kz.level, kz.level_at, kz.departure) == (3, published, False)
+        assert (kg.level, kg.level_at) == (2, NOW)  # when it was read, without a date
+        # A change that was news (an alert with a level) speaks for the country after that.
+        sources.create_feed_alert(
+            session,
+            source_id=source_id,
+            kind="departure",
+            country="KZ",
+            title="Kazakhstan - Level 4: Do Not Travel",
+            summary="Leave now.",
+            link="https://travel.state.gov/kz",
+            level=4,
+            previous_level=3,
+            departure=True,
+            curfew_text=None,
+            item_key="kz",
+            fingerprint="f4",
+            published_at=NOW,
+            now=NOW,
+        )
+    with session_scope(engine) as session:
+        kz = cards.advisory_of(session, country="KZ")
+        assert (kz.level, kz.level_at, kz.departure) == (4, NOW, True)
