@@ -39,6 +39,7 @@ from bot.listening import (
     job_check_webhook,
     record_update,
 )
+from bot.looplag import LoopLag
 from bot.ratelimit import ReplyAllowance, SendBudget
 from bot.rollcall import handlers as rollcall
 from bot.settings import BotSettings
@@ -125,6 +126,8 @@ def _retry_one_off_job(context: Context) -> None:
 
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
     svc: Services = application.bot_data[SERVICES_KEY]
+    svc.loop_lag = LoopLag()
+    svc.loop_lag.start()
     if svc.settings.health_port:
         svc.health = serve_health(svc)  # first: a port in use stops start-up before any work
     await menus.give_stranger_menu(application.bot, svc.commands)
@@ -155,6 +158,8 @@ async def _post_stop(application: Application) -> None:  # type: ignore[type-arg
         await svc.dispatcher.stop()
     if svc.http is not None:
         await svc.http.aclose()
+    if svc.loop_lag is not None:
+        await svc.loop_lag.stop()
 
 
 # Every command: name, arguments and line shown in /help, the least role that may use
