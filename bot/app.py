@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -30,6 +31,7 @@ from bot.curfews import handlers as curfews
 from bot.curfews.jobs import job_replan_curfews, plan_curfew_jobs
 from bot.curfews.rules import queue_due_curfew_messages
 from bot.dispatcher import DATABASE_UNAVAILABLE, Dispatcher
+from bot.fanout import continue_fan_outs
 from bot.health import serve_health
 from bot.incidents import handlers as incidents
 from bot.listening import (
@@ -139,6 +141,7 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
         bot=application.bot, engine=svc.engine, settings=svc.settings, clock=svc.clock
     )
     svc.dispatcher.start()
+    continue_fan_outs(svc)  # what a crash or a stop left half queued
     svc.http = httpx.AsyncClient(proxy=svc.settings.feed_proxy)
     feeds.plan_source_polls(application)
     # Reminders missed while the bot was down, if still within grace, then the next day's.
@@ -154,6 +157,10 @@ async def _post_stop(application: Application) -> None:  # type: ignore[type-arg
         svc.menu_task.cancel()  # what it did not reach, the next start-up does
     if svc.health is not None:
         await svc.health.stop()
+    if svc.fan_out_task is not None:
+        svc.fan_out_task.cancel()  # between chunks: the next start-up carries on
+        with contextlib.suppress(asyncio.CancelledError):
+            await svc.fan_out_task
     if svc.dispatcher is not None:
         await svc.dispatcher.stop()
     if svc.http is not None:

@@ -40,6 +40,7 @@ class Services:
     menu_task: asyncio.Task[int] | None = None  # bringing people's menus up to date
     link: TelegramLink | None = None  # when the bot last heard from Telegram (/healthz)
     loop_lag: LoopLag | None = None  # how late the event loop runs (/healthz); at start-up
+    fan_out_task: asyncio.Task[None] | None = None  # queueing alerts for the rest of a country
     # Whether a stranger, or someone whose update failed, is answered at all.
     stranger_replies: ReplyAllowance = field(default_factory=ReplyAllowance)
     error_replies: ReplyAllowance = field(default_factory=ReplyAllowance)

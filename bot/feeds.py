@@ -23,6 +23,7 @@ from bot import render
 from bot.access import require_answers_for, requires, row_id
 from bot.context import SERVICES_KEY, Context, Services, services
 from bot.curfews.rules import offer_curfew_ends, propose_curfews
+from bot.fanout import continue_fan_outs
 from bot.rollcall import rules
 from bot.rollcall.jobs import plan_round_jobs
 from bot.settings import Settings
@@ -137,6 +138,7 @@ async def poll_source(svc: Services, source_id: int) -> list[int]:
                 )
     if alert_ids:
         svc.wake_dispatcher()
+        continue_fan_outs(svc)  # the rest of each country, after its first people
     return alert_ids
 
 
@@ -185,7 +187,13 @@ def apply_items(
                 extra={"alert_id": alert.id, "source_id": source.id},
             )
             continue
-        queued, _ = _push(session, alert=alert, level_change=change.level_change_text(), now=now)
+        queued = _push(
+            session,
+            alert=alert,
+            level_change=change.level_change_text(),
+            now=now,
+            chunk=settings.fan_out_chunk,
+        )
         if alert.departure:
             round_id = rules.start_automatic_round(
                 session, alert_id=alert.id or 0, country=alert.country, now=now, settings=settings
@@ -226,12 +234,13 @@ def apply_items(
                 extra={"alert_id": alert.id},
             )
         log.info(
-            "alert %d (%s, %s): %s; queued for %d",
+            "alert %d (%s, %s): %s; queued for %d%s",
             alert.id,
             alert.kind,
             alert.country,
             change.what,
-            queued,
+            queued.reachable,
+            "" if queued.done else " so far, the rest to follow",
             extra={"alert_id": alert.id, "source_id": source.id},
         )
     return alert_ids
@@ -259,8 +268,8 @@ def _alert_for(session: Session, *, source_id: int, change: Change, now: datetim
 
 
 def _push(
-    session: Session, *, alert: Alert, level_change: str | None, now: datetime
-) -> tuple[int, int]:
+    session: Session, *, alert: Alert, level_change: str | None, now: datetime, chunk: int
+) -> broadcasts.Queued:
     assert alert.id is not None and alert.country is not None
     parts = render.feed_alert_message(
         kind=alert.kind,
@@ -274,7 +283,14 @@ def _push(
         alert_id=alert.id,
     )
     markup = ack_markup(alert.id).to_dict() if alert.departure else None
-    return broadcasts.fan_out(session, alert=alert, parts=parts, now=now, reply_markup=markup)
+    return broadcasts.fan_out(
+        session,
+        alert=alert,
+        parts=parts,
+        now=now,
+        reply_markup=markup,
+        chunk=chunk,
+    )
 
 
 def _tell_admins_of_failure(session: Session, *, source: Source, now: datetime) -> None:

@@ -42,12 +42,16 @@ def countries_of(session: Session, *, staff_id: int) -> list[str]:
     return list(rows)
 
 
-def subscribers(session: Session, *, country: str) -> Sequence[Staff]:
+def subscribers(
+    session: Session, *, country: str, after_staff_id: int = 0, limit: int | None = None
+) -> Sequence[Staff]:
+    """The country's subscribers in staff id order, past `after_staff_id`, at most `limit`."""
     return session.exec(
         select(Staff)
         .join(Subscription, col(Subscription.staff_id) == Staff.id)
-        .where(Subscription.country == country)
+        .where(Subscription.country == country, col(Staff.id) > after_staff_id)
         .order_by(col(Staff.id))
+        .limit(limit)
     ).all()
 
 
