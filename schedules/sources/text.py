@@ -24,8 +24,9 @@ _BLOCK_TAGS = frozenset(
     }
 )  # fmt: skip
 _DROPPED_TAGS = frozenset({"script", "style", "head", "title", "template", "noscript"})
-# Zero-width characters that str.split() does not treat as spaces but that break words.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+# Zero-width characters that str.split() does not treat as spaces but that break words;
+# removed by a regular expression, which is many times faster than str.translate.
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 
 
 class _TextExtractor(HTMLParser):
@@ -69,7 +70,7 @@ def html_to_text(html: str) -> str:
 def normalise_lines(text: str) -> str:
     """Collapse every kind of space inside lines and drop empty lines and bullets."""
     lines = []
-    for raw in text.translate(_INVISIBLE).splitlines():
+    for raw in _INVISIBLE.sub("", text).splitlines():
         line = " ".join(raw.split())
         if line and line != "•":
             lines.append(line)
@@ -80,7 +81,7 @@ def fingerprint(*parts: str) -> str:
     """SHA-256 of the parts with spacing and compatibility characters folded away."""
     digest = hashlib.sha256()
     for part in parts:
-        folded = " ".join(unicodedata.normalize("NFKC", part).translate(_INVISIBLE).split())
+        folded = " ".join(_INVISIBLE.sub("", unicodedata.normalize("NFKC", part)).split())
         digest.update(folded.encode("utf-8"))
         # A separator that text cannot contain, so ("ab", "c") differs from ("a", "bc").
         digest.update(b"\x00")
@@ -170,6 +171,8 @@ def extract_curfew_text(text: str) -> str | None:
     A list item that mentions a curfew is judged with the line that introduces it, so
     "Authorities can:" followed by "• Set curfews" reads as the possibility it is.
     """
+    if not _CURFEW.search(text):
+        return None  # the word is in no sentence, so in none that says a curfew applies
     found: list[str] = []
     lead_in = ""
     for line in text.splitlines():
@@ -190,6 +193,8 @@ def curfew_alert_text(text: str) -> str | None:
     and end date from the sentences around the statement, so it gets all of them, not
     only the sentence that names the curfew; a lift lets the leads end the curfew.
     """
+    if not _CURFEW.search(text):
+        return None  # neither a curfew nor its lifting without the word
     lifted = any(_CURFEW_ENDED.search(s) for s in split_sentences(text))
     if extract_curfew_text(text) is None and not lifted:
         return None
