@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from html import unescape
 from html.parser import HTMLParser
 
 SUMMARY_LIMIT = 1500
@@ -61,10 +62,50 @@ class _TextExtractor(HTMLParser):
 
 def html_to_text(html: str) -> str:
     """Plain text of feed HTML: one line per block, single spaces, entities decoded."""
+    simple = _simple_html_text(html)
+    if simple is not None:
+        return normalise_lines(simple)
     extractor = _TextExtractor()
     extractor.feed(html)
     extractor.close()
     return normalise_lines(extractor.text())
+
+
+# Feeds' HTML is mostly plain tags with quoted attributes; html.parser takes most of a
+# feed's parsing time to read it. Such HTML is read here by regular expressions, to the
+# same text; anything else (comments, unquoted attributes, a stray "<", script or style)
+# goes to html.parser.
+_SIMPLE_TAG = re.compile(
+    r"<(?:(?P<name>[a-zA-Z][a-zA-Z0-9]*)"
+    r"(?:\s+[a-zA-Z_:][-a-zA-Z0-9_:.]*(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'))?)*"
+    r"\s*(?P<closed>/?)"
+    r"|/(?P<end>[a-zA-Z][a-zA-Z0-9]*)\s*)>"
+)
+# Elements whose content html.parser reads as raw text, and those whose text is dropped.
+_NOT_SIMPLE = _DROPPED_TAGS | {
+    "script", "style", "textarea", "xmp", "iframe", "noembed", "noframes", "plaintext",
+}  # fmt: skip
+
+
+def _simple_html_text(html: str) -> str | None:
+    """The text `_TextExtractor` makes of `html`, when it is simple; else None."""
+    chunks: list[str] = []
+    at = 0
+    for match in _SIMPLE_TAG.finditer(html):
+        if html.find("<", at, match.start()) != -1:
+            return None  # a "<" that is not a simple tag
+        chunks.append(unescape(html[at : match.start()]))
+        at = match.end()
+        name = (match["name"] or match["end"]).lower()
+        if name in _NOT_SIMPLE:
+            return None
+        if name in _BLOCK_TAGS:
+            opening = match["name"] is not None and not match["closed"]
+            chunks.append("\n• " if opening and name == "li" else "\n")
+    if html.find("<", at) != -1:
+        return None
+    chunks.append(unescape(html[at:]))
+    return "".join(chunks)
 
 
 def normalise_lines(text: str) -> str:
