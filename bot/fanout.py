@@ -2,16 +2,17 @@
 
 Send (or a feed poll) queues an alert for the first people of its country and records how
 far it got on the alert (`db.broadcasts.fan_out`); the dispatcher starts sending at once.
-This task queues the rest, one chunk a transaction, letting the dispatcher and every
-handler run between chunks. At start-up it resumes whatever a crash or a stop left
-unfinished: the alert's cursor is committed with each chunk, and rows are unique per
-person, so nobody is left out and nobody is queued twice.
+This task queues the rest, one chunk a transaction, leaving the loop to the dispatcher
+and every handler between chunks for as long as a chunk took. At start-up it resumes
+whatever a crash or a stop left unfinished: the alert's cursor is committed with each
+chunk, and rows are unique per person, so nobody is left out and nobody is queued twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from bot.context import Services
 from bot.dispatcher import DATABASE_UNAVAILABLE
@@ -39,6 +40,7 @@ async def _finish_fan_outs(svc: Services) -> None:
             if not unfinished:
                 return
             for alert_id in unfinished:
+                started = time.monotonic()
                 with session_scope(svc.engine) as session:
                     queued = broadcasts.continue_fan_out(
                         session, alert_id=alert_id, now=svc.clock(), chunk=chunk
@@ -49,7 +51,9 @@ async def _finish_fan_outs(svc: Services) -> None:
                     )
                     # The dispatcher may have run out of this alert's rows meanwhile.
                     svc.wake_dispatcher()
-                await asyncio.sleep(0)  # sends and handlers go between chunks
+                # Sends and handlers get the loop at least as long as a chunk took: the
+                # first messages must not wait for the rest of the audience to be queued.
+                await asyncio.sleep(time.monotonic() - started)
         except DATABASE_UNAVAILABLE:
             log.warning("fan-out paused: database unavailable; retrying in %.0f s", RETRY_SECONDS)
             await asyncio.sleep(RETRY_SECONDS)

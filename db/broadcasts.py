@@ -165,11 +165,11 @@ def _queue_next(
     chunk: int,
 ) -> Queued:
     assert alert.id is not None and alert.country is not None and alert.fan_out_after is not None
-    people = subscriptions.subscribers(
+    people = subscriptions.subscriber_chats(
         session, country=alert.country, after_staff_id=alert.fan_out_after, limit=chunk
     )
-    reachable = [Recipient(p.id or 0, p.chat_id) for p in people if p.reachable]
-    gone = [Recipient(p.id or 0, p.chat_id) for p in people if not p.reachable]
+    reachable = [Recipient(staff_id, chat) for staff_id, chat, ok in people if ok]
+    gone = [Recipient(staff_id, chat) for staff_id, chat, ok in people if not ok]
     for recipients, status in (
         (reachable, DeliveryStatus.PENDING),
         (gone, DeliveryStatus.UNREACHABLE),
@@ -187,7 +187,7 @@ def _queue_next(
             status=status,
         )
     done = len(people) < chunk
-    alert.fan_out_after = None if done else people[-1].id
+    alert.fan_out_after = None if done else people[-1][0]
     session.add(alert)
     session.flush()
     return Queued(len(reachable), len(gone), done=done)
