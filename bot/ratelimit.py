@@ -40,6 +40,8 @@ class Pacer:
     garbage collection) do not lower the rate it sustains, but never so late that the
     window would hold one too many.
 
+    A request counts from when it goes out (`sending`), if that is later than its permit.
+
     A 429 means Telegram counts more strictly than that. Everything waits its
     `retry_after` (`flooded`), and the pacer does not repeat the burst: it lowers its
     rate by a tenth and climbs back a little at a time, to a ceiling a little under the
@@ -89,8 +91,13 @@ class Pacer:
         now = self._clock()
         self._climbed_at = now
         self._next = now
-        # When the latest permits were given, as many as one window may hold.
-        self._given: deque[float] = deque(maxlen=self._most(value))
+        # The latest permits, as many as one window may hold: when each was given, and
+        # once its request went out (`sending`), when that was. Each is a one-item list
+        # so that `_unsent` (those given whose request has not gone out yet, oldest
+        # first) can move its time on.
+        most = self._most(value)
+        self._given: deque[list[float]] = deque(maxlen=most)
+        self._unsent: deque[list[float]] = deque(maxlen=most)
 
     def current_rate(self) -> float:
         """The rate it gives now: lower than `rate` for a while after a 429."""
@@ -137,14 +144,39 @@ class Pacer:
             most = self._most(self._current)
             slot = max(self._next, now - self.catch_up, self._paused_until)
             if len(self._given) >= most:
-                slot = max(slot, self._given[-most] + most * interval)
+                slot = max(slot, self._oldest_in_window(most) + most * interval)
             while slot > now:
                 await self._sleep(slot - now)
                 # A 429 may have come in meanwhile: its pause holds this permit too.
                 now = self._clock()
                 slot = max(slot, self._paused_until)
-            self._given.append(now)
+            permit = [now]
+            self._given.append(permit)
+            self._unsent.append(permit)
             self._next = slot + interval
+
+    def sending(self) -> None:
+        """A request given a permit goes out now.
+
+        Telegram counts a request when it arrives, not when its permit was given: one
+        held up on its way (a busy loop) must not bring the next window's closer. Requests
+        go out in about the order their permits came, so the oldest permit still waiting
+        takes the time.
+        """
+        if self._unsent:
+            permit = self._unsent.popleft()
+            permit[0] = max(permit[0], self._clock())
+
+    def _oldest_in_window(self, most: int) -> float:
+        """The earliest time among the last `most` permits (sent or not).
+
+        Those whose requests went out are the older ones, their times in order; those
+        still waiting are the newer ones, in order too: the earliest is the first of
+        either."""
+        oldest = self._given[-most][0]
+        if self._unsent:
+            oldest = min(oldest, self._unsent[0][0])
+        return oldest
 
 
 class Rank(IntEnum):
@@ -238,6 +270,7 @@ class SendBudget(BaseRateLimiter[int]):
             return await callback(*args, **kwargs)
         if rate_limit_args != HAS_SLOT:
             await self.slot(Rank.REPLY if rate_limit_args is None else rate_limit_args)
+        self.pacer.sending()
         try:
             return await callback(*args, **kwargs)
         except RetryAfter as error:

@@ -136,6 +136,21 @@ async def test_the_margin_keeps_each_window_a_little_under_the_rate() -> None:
     assert (steady[-1] - steady[0]) == pytest.approx(300 * 1.1 / 30, rel=1e-3)
 
 
+async def test_a_request_held_up_on_its_way_counts_from_when_it_went_out() -> None:
+    clock = _Time()
+    pacer = Pacer(30.0, margin=0.0, clock=clock, sleep=clock.sleep)
+    await pacer.acquire()
+    first = clock.now
+    clock.now += 0.2  # the loop was busy: the first request leaves 0.2 s after its permit
+    pacer.sending()
+    for _ in range(29):
+        await pacer.acquire()
+        pacer.sending()
+    await pacer.acquire()
+    # Telegram saw the first at first + 0.2 s: the 31st may not arrive within a second of it.
+    assert clock.now >= first + 0.2 + 1.0 - 1e-9
+
+
 async def test_after_an_idle_spell_the_permits_come_evenly_not_in_a_burst() -> None:
     clock = _Time()
     pacer = Pacer(30.0, margin=0.0, catch_up=0.05, clock=clock, sleep=clock.sleep)
