@@ -44,10 +44,10 @@ class Pacer:
 
     A 429 means Telegram counts more strictly than that. Everything waits its
     `retry_after` (`flooded`), and the pacer does not repeat the burst: it lowers its
-    rate by a tenth and climbs back a little at a time, to a ceiling a little under the
-    rate that was refused, which itself creeps back up to `rate` while nothing is
-    refused. A server a little stricter than expected costs a few percent, not a 429 a
-    second.
+    rate by a tenth and climbs back within a second or two. A second 429 within a minute
+    means the rate itself is too much: the climb then stops at a ceiling a little under
+    the rate that was refused, which creeps back up to `rate` while nothing is refused.
+    A server a little stricter than expected costs a few percent, not a 429 a second.
     """
 
     # After a 429: the rate falls to this share of what it was ...
@@ -60,6 +60,8 @@ class Pacer:
     CEILING = 0.95
     PROBE = 0.0005
     FLOOR = 0.25
+    # Seconds within which a second 429 means the ceiling, not a passing delay, was wrong.
+    MEMORY = 60.0
 
     def __init__(
         self,
@@ -75,6 +77,7 @@ class Pacer:
         self._clock = clock
         self._sleep = sleep
         self._paused_until = 0.0
+        self._flooded_at = -math.inf
         self._lock = asyncio.Lock()
         self.rate = rate
 
@@ -119,8 +122,12 @@ class Pacer:
         # The requests already on their way answer 429 too: one burst, one step down.
         if now >= self._paused_until:
             floor = self._limit * self.FLOOR
-            self._ceiling = max(floor, self._current * self.CEILING)
+            # A 429 now and then is the network's jitter; another soon after means
+            # Telegram counts more strictly than the rate, which is not tried again soon.
+            if now - self._flooded_at < self.MEMORY:
+                self._ceiling = max(floor, self._current * self.CEILING)
             self._current = max(floor, self._current * self.DECREASE)
+            self._flooded_at = now
         self.pause(retry_after)
 
     def paused_for(self) -> float:

@@ -173,10 +173,15 @@ async def test_a_429_slows_the_pacer_and_it_climbs_back_to_the_rate() -> None:
     after = await _acquire(pacer, clock, 60)
     assert after[0] >= paused_until
     # The burst is not repeated: the first second after the pause holds fewer than 30.
-    assert _most_in_one_second(after[:40]) < 30
-    # Then it climbs back, to just under the rate refused, and on to the rate itself.
+    assert sum(1 for at in after if at < paused_until + 1.0) < 30
+    # One 429 now and then (a request held up on the way) is soon forgotten.
+    await _acquire(pacer, clock, 60)
+    assert pacer.current_rate() == pytest.approx(30.0)
+    # Another within a minute: the rate refused is not tried again for a while ...
+    pacer.flooded(1.0)
     await _acquire(pacer, clock, 300)
     assert Pacer.CEILING * 30 - 0.5 < pacer.current_rate() < 30
+    # ... but in the end it is.
     await _acquire(pacer, clock, 30 * 60 * 5)
     assert pacer.current_rate() == pytest.approx(30.0)
 
@@ -197,7 +202,7 @@ async def test_a_server_stricter_than_the_rate_costs_a_few_percent() -> None:
             accepted.append(clock.now)
     rate = len(accepted) / (clock.now - start)
     assert rate > 25 * 0.9
-    assert refused <= 8  # in two minutes: a 429 now and then, not every second
+    assert refused <= 10  # in two minutes: a 429 now and then, not every second
 
 
 # -- the budget: one pacer, the most urgent first ------------------------------------------
