@@ -62,6 +62,9 @@ class Pacer:
     FLOOR = 0.25
     # Seconds within which a second 429 means the ceiling, not a passing delay, was wrong.
     MEMORY = 60.0
+    # After a quiet spell, the first second goes at this share of the rate and climbs: new
+    # connections make the first requests arrive late and the next ones close behind.
+    RESTART = 0.9
 
     def __init__(
         self,
@@ -145,6 +148,11 @@ class Pacer:
     async def acquire(self) -> None:
         async with self._lock:
             now = self._clock()
+            if self._given and now - self._given[-1][0] > 1.0:
+                # Nobody fell behind while nothing was sent: no catch-up, and a gentle start.
+                self._next = now
+                self._current = min(self._current, self._limit * self.RESTART)
+                self._climbed_at = now
             self._climb(now)
             # Slots `interval` apart, so that `most` of them take one window and a little.
             interval = (1.0 + self.margin) / self._current
