@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -46,6 +47,7 @@ from bot.dispatcher import DATABASE_UNAVAILABLE, Dispatcher
 from bot.fallback.inbound import PATH as INBOUND_PATH
 from bot.fallback.inbound import InboundSmsHandler, SmsInbound
 from bot.fallback.sender import FallbackSender
+from bot.fanout import continue_fan_outs
 from bot.health import serve_health
 from bot.incidents import handlers as incidents
 from bot.listening import (
@@ -55,6 +57,7 @@ from bot.listening import (
     job_check_webhook,
     record_update,
 )
+from bot.looplag import LoopLag
 from bot.ratelimit import ReplyAllowance, SendBudget
 from bot.rollcall import handlers as rollcall
 from bot.rollcall import live as rollcall_live
@@ -164,6 +167,8 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
             await rollcall_live.refresh_roll(application, round_id)
         svc.wake_dispatcher()
 
+    svc.loop_lag = LoopLag()
+    svc.loop_lag.start()
     if svc.settings.health_port:
         # First: a port in use stops start-up before any work. Answers by SMS arrive on
         # the same server.
@@ -194,6 +199,7 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
             engine=svc.engine, settings=svc.settings, clock=svc.clock, on_sent=refresh_rolls
         )
         svc.fallback.start()
+    continue_fan_outs(svc)  # what a crash or a stop left half queued
     svc.http = httpx.AsyncClient(proxy=svc.settings.feed_proxy)
     feeds.plan_source_polls(application)
     # Reminders missed while the bot was down, if still within grace, then the next day's.
@@ -213,10 +219,16 @@ async def _post_stop(application: Application) -> None:  # type: ignore[type-arg
         await svc.health.stop()
     if svc.fallback is not None:
         await svc.fallback.stop()
+    if svc.fan_out_task is not None:
+        svc.fan_out_task.cancel()  # between chunks: the next start-up carries on
+        with contextlib.suppress(asyncio.CancelledError):
+            await svc.fan_out_task
     if svc.dispatcher is not None:
         await svc.dispatcher.stop()
     if svc.http is not None:
         await svc.http.aclose()
+    if svc.loop_lag is not None:
+        await svc.loop_lag.stop()
 
 
 # Every command: name, arguments and line shown in /help, the least role that may use

@@ -17,6 +17,7 @@ from telegram.constants import ParseMode
 from bot import render
 from bot.access import command_argument, require_answers_for, requires, row_id
 from bot.context import Context, services
+from bot.fanout import continue_fan_outs
 from bot.messages import edit_text
 from db import audit, broadcasts, deliveries, subscriptions
 from db.engine import session_scope
@@ -79,10 +80,12 @@ def decide_draft(
     person: Staff,
     report_at: tuple[int, int],
     now: datetime,
+    chunk: int = broadcasts.FAN_OUT_CHUNK,
 ) -> Alert | None:
     """A lead's Send or Cancel on their own draft: claimed once, audited, and on Send
-    queued for everyone following the country, the preview becoming its report. None
-    when it is not (or no longer) a draft of theirs."""
+    queued for the first `chunk` people following the country (`continue_fan_outs`
+    queues the rest), the preview becoming its report. None when it is not (or no
+    longer) a draft of theirs."""
     draft = session.get(Alert, alert_id)
     if draft is not None and draft.country and send:
         # Still theirs to send: a lead may have given the country up since the preview.
@@ -101,16 +104,21 @@ def decide_draft(
     )
     alert = session.get(Alert, alert_id) if claimed else None
     if alert is not None and send:
-        queued, gone = broadcasts.fan_out(
-            session, alert=alert, parts=staff_message(alert, person.display_name), now=now
+        queued = broadcasts.fan_out(
+            session,
+            alert=alert,
+            parts=staff_message(alert, person.display_name),
+            now=now,
+            chunk=chunk,
         )
         chat_id, message_id = report_at
         broadcasts.set_report(session, alert_id=alert_id, chat_id=chat_id, message_id=message_id)
         log.info(
-            "broadcast %d: queued for %d people (%d unreachable)",
+            "broadcast %d: queued for %d people (%d unreachable)%s",
             alert_id,
-            queued,
-            gone,
+            queued.reachable,
+            queued.unreachable,
+            "" if queued.done else " so far, the rest to follow",
             extra={"alert_id": alert_id},
         )
     return alert
@@ -175,6 +183,7 @@ async def cb_broadcast(update: Update, context: Context, person: Staff, message:
             person=person,
             report_at=(query.message.chat.id, query.message.message_id),
             now=svc.clock(),
+            chunk=svc.settings.fan_out_chunk,
         )
     if alert is None:
         await query.answer("This preview has already been sent or cancelled.", show_alert=True)
@@ -184,6 +193,7 @@ async def cb_broadcast(update: Update, context: Context, person: Staff, message:
         await query.edit_message_text("Cancelled. Nothing was sent.")
         return
     svc.wake_dispatcher()
+    continue_fan_outs(svc)
     await refresh_report(context, alert)
 
 
@@ -194,7 +204,8 @@ async def refresh_report(context: Context, alert: Alert) -> None:
     svc = services(context)
     with session_scope(svc.engine) as session:
         counts = deliveries.counts_for_alert(session, alert_id=alert.id)
-    finished = counts.pending == 0
+        # Not finished while people are still being queued, even if all queued are sent.
+        finished = counts.pending == 0 and broadcasts.fan_out_done(session, alert_id=alert.id)
     text = render.delivery_report(country=alert.country or "", counts=counts, finished=finished)
     # The last text shown is cached only to avoid pointless edits; losing it costs one edit.
     shown: dict[int, str] = context.application.bot_data.setdefault("report_texts", {})

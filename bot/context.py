@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from telegram.ext import CallbackContext
 
 from bot.commands import Command
+from bot.looplag import LoopLag
 from bot.ratelimit import ReplyAllowance
 from bot.settings import BotSettings
 from db.types import utcnow
@@ -42,6 +43,8 @@ class Services:
     menu_task: asyncio.Task[int] | None = None  # bringing people's menus up to date
     warm_task: asyncio.Task[None] | None = None  # loading the city gazetteer at start-up
     link: TelegramLink | None = None  # when the bot last heard from Telegram (/healthz)
+    loop_lag: LoopLag | None = None  # how late the event loop runs (/healthz); at start-up
+    fan_out_task: asyncio.Task[None] | None = None  # queueing alerts for the rest of a country
     # Whether a stranger, or someone whose update failed, is answered at all.
     stranger_replies: ReplyAllowance = field(default_factory=ReplyAllowance)
     error_replies: ReplyAllowance = field(default_factory=ReplyAllowance)

@@ -24,6 +24,7 @@ from bot.access import require_answers_for, requires, row_id
 from bot.cards.rules import refresh_country_cards
 from bot.context import SERVICES_KEY, Context, Services, services
 from bot.curfews.rules import offer_curfew_ends, propose_curfews
+from bot.fanout import continue_fan_outs
 from bot.rollcall import rules
 from bot.rollcall.jobs import plan_round_jobs
 from bot.settings import Settings
@@ -139,6 +140,7 @@ async def poll_source(svc: Services, source_id: int) -> list[int]:
                 )
     if alert_ids:
         svc.wake_dispatcher()
+        continue_fan_outs(svc)  # the rest of each country, after its first people
     return alert_ids
 
 
@@ -193,7 +195,13 @@ def apply_items(
                 extra={"alert_id": alert.id, "source_id": source.id},
             )
             continue
-        queued, _ = _push(session, alert=alert, level_change=change.level_change_text(), now=now)
+        queued = _push(
+            session,
+            alert=alert,
+            level_change=change.level_change_text(),
+            now=now,
+            chunk=settings.fan_out_chunk,
+        )
         # The followers' pinned cards show the level and any departure advisory (a card
         # whose content this alert leaves as it was is not edited).
         refresh_country_cards(session, countries=[alert.country], now=now)
@@ -240,12 +248,13 @@ def apply_items(
                 extra={"alert_id": alert.id},
             )
         log.info(
-            "alert %d (%s, %s): %s; queued for %d",
+            "alert %d (%s, %s): %s; queued for %d%s",
             alert.id,
             alert.kind,
             alert.country,
             change.what,
-            queued,
+            queued.reachable,
+            "" if queued.done else " so far, the rest to follow",
             extra={"alert_id": alert.id, "source_id": source.id},
         )
     return alert_ids
@@ -273,8 +282,8 @@ def _alert_for(session: Session, *, source_id: int, change: Change, now: datetim
 
 
 def _push(
-    session: Session, *, alert: Alert, level_change: str | None, now: datetime
-) -> tuple[int, int]:
+    session: Session, *, alert: Alert, level_change: str | None, now: datetime, chunk: int
+) -> broadcasts.Queued:
     assert alert.id is not None and alert.country is not None
     parts = render.feed_alert_message(
         kind=alert.kind,
@@ -288,7 +297,14 @@ def _push(
         alert_id=alert.id,
     )
     markup = ack_markup(alert.id).to_dict() if alert.departure else None
-    return broadcasts.fan_out(session, alert=alert, parts=parts, now=now, reply_markup=markup)
+    return broadcasts.fan_out(
+        session,
+        alert=alert,
+        parts=parts,
+        now=now,
+        reply_markup=markup,
+        chunk=chunk,
+    )
 
 
 def _tell_admins_of_failure(session: Session, *, source: Source, now: datetime) -> None:

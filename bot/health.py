@@ -3,7 +3,8 @@
 200 with a JSON report when all is well; 503 with the same report when the database
 cannot be reached, the outbox is stuck (a message has been due for longer than
 HEALTH_OUTBOX_STUCK_SECONDS while the dispatcher is not waiting out a 429), or the bot has
-not heard from Telegram for longer than HEALTH_TELEGRAM_SILENCE_SECONDS. Feeds that fail
+not heard from Telegram for longer than HEALTH_TELEGRAM_SILENCE_SECONDS. The event loop's
+lag over the last minute (median, 99th percentile, worst) is shown beside. Feeds that fail
 are shown but do not make the bot unhealthy: they are reported to the admins. Feed URLs
 are shown without their user info and query string, which can hold credentials.
 """
@@ -28,6 +29,7 @@ from sqlalchemy.engine import Engine
 
 from bot.context import Services
 from bot.listening import TelegramLink
+from bot.looplag import LagSummary
 from bot.settings import BotSettings, ConfigError
 from db import health
 from db.engine import session_scope
@@ -127,6 +129,7 @@ def assess(
     stuck_after: float,
     link: TelegramLink | None = None,
     silence_after: float = 90.0,
+    loop_lag: LagSummary | None = None,
 ) -> HealthReport:
     """The report for what was read; pure, so every rule is tested without a server."""
     problems: list[str] = []
@@ -173,6 +176,8 @@ def assess(
             for s in sources
         ],
         "outbox": outbox_body,
+        # Shown, not judged: a lag is a symptom; what it delays is judged above.
+        "loop_lag": None if loop_lag is None else loop_lag.as_dict(),
     }
     return HealthReport(healthy=not problems, body=body)
 
@@ -192,6 +197,7 @@ async def check(
     stuck_after: float,
     link: TelegramLink | None = None,
     silence_after: float = 90.0,
+    loop_lag: LagSummary | None = None,
 ) -> HealthReport:
     """Read the database off the event loop, so a hanging database cannot stall the bot."""
     database_error: str | None = None
@@ -217,6 +223,7 @@ async def check(
         stuck_after=stuck_after,
         link=link,
         silence_after=silence_after,
+        loop_lag=loop_lag,
     )
 
 
@@ -307,6 +314,7 @@ def serve_health(svc: Services, routes: list[Any] | None = None) -> HealthServer
             stuck_after=settings.health_outbox_stuck_seconds,
             link=svc.link,
             silence_after=settings.health_telegram_silence_seconds,
+            loop_lag=svc.loop_lag.summary() if svc.loop_lag is not None else None,
         )
 
     server = HealthServer(probe, routes)

@@ -3,7 +3,8 @@
 `SendBudget` is python-telegram-bot's rate limiter for the application's bot: each
 message sent (replies, documents and edits included) waits for a slot of the one global
 `Pacer`, and when several wait, the slot goes to the most urgent. `Rank` is that order.
-A 429 from Telegram pauses every slot for its `retry_after`.
+A 429 from Telegram pauses every slot for its `retry_after` and lowers the rate for a
+while.
 
 `ReplyAllowance` decides, in memory and before anything is sent, whether someone who may
 be flooding the bot (a stranger) gets an answer at all.
@@ -14,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
 import time
-from collections.abc import Callable, Coroutine
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from enum import IntEnum
 from typing import Any
@@ -27,40 +30,168 @@ from db.models import Priority
 
 
 class Pacer:
-    """Evenly spaced permits at `rate` per second, with a pause for Telegram's retry_after.
+    """Permits at up to `rate` a second, never more than that in any one-second window.
 
-    Even spacing (rather than bursts up to a bucket size) keeps every one-second window
-    at or under the rate, which is how Telegram counts. A sender that was busy when its
-    slot came may still use the slot up to `catch_up` seconds late, so that short stalls
-    (a database write, a garbage collection) do not lower the rate it sustains. Slots stay
-    `interval` apart, so over any span no more than rate × span + 1 permits are given,
-    and a one-second window holds at most rate × `catch_up` more than the rate.
+    Telegram does not say how it counts its limit, so the pacer keeps to the strictest
+    reading: however its permits fall, no window of one second (by its own clock, plus
+    `margin` for the network's jitter between here and Telegram) holds more than the
+    rate. Permits are evenly spaced; a sender that was busy when its slot came may still
+    use it up to `catch_up` seconds late, so that short stalls (a database write, a
+    garbage collection) do not lower the rate it sustains, but never so late that the
+    window would hold one too many.
+
+    A request counts from when it goes out (`sending`), if that is later than its permit.
+
+    A 429 means Telegram counts more strictly than that. Everything waits its
+    `retry_after` (`flooded`), and the pacer does not repeat the burst: it lowers its
+    rate by a tenth and climbs back within a second or two. A second 429 within a minute
+    means the rate itself is too much: the climb then stops at a ceiling a little under
+    the rate that was refused, which creeps back up to `rate` while nothing is refused.
+    A server a little stricter than expected costs a few percent, not a 429 a second.
     """
 
-    def __init__(self, rate: float, *, catch_up: float = 0.05) -> None:
-        self.interval = 1.0 / rate
+    # After a 429: the rate falls to this share of what it was ...
+    DECREASE = 0.9
+    # ... and climbs back this share of the configured rate a second ...
+    CLIMB = 0.1
+    # ... up to this share of the rate that was refused, which rises again by this share
+    # of the configured rate a second (so that a server that refused at 25 a second is
+    # tried at 25 again only some minutes later); never below FLOOR of the configured rate.
+    CEILING = 0.95
+    PROBE = 0.0005
+    FLOOR = 0.25
+    # Seconds within which a second 429 means the ceiling, not a passing delay, was wrong.
+    MEMORY = 60.0
+    # After a quiet spell, the first second goes at this share of the rate and climbs: new
+    # connections make the first requests arrive late and the next ones close behind.
+    RESTART = 0.9
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        margin: float = 0.02,
+        catch_up: float = 0.05,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.margin = margin
         self.catch_up = catch_up
-        self._next = time.monotonic()
+        self._clock = clock
+        self._sleep = sleep
         self._paused_until = 0.0
+        self._flooded_at = -math.inf
         self._lock = asyncio.Lock()
+        self.rate = rate
+
+    @property
+    def rate(self) -> float:
+        """The configured rate: the most it gives a second when nothing is refused."""
+        return self._limit
+
+    @rate.setter
+    def rate(self, value: float) -> None:
+        self._limit = value
+        self._current = value
+        self._ceiling = value
+        now = self._clock()
+        self._climbed_at = now
+        self._next = now
+        # The latest permits, as many as one window may hold: when each was given, and
+        # once its request went out (`sending`), when that was. Each is a one-item list
+        # so that `_unsent` (those given whose request has not gone out yet, oldest
+        # first) can move its time on.
+        most = self._most(value)
+        self._given: deque[list[float]] = deque(maxlen=most)
+        self._unsent: deque[list[float]] = deque(maxlen=most)
+
+    def current_rate(self) -> float:
+        """The rate it gives now: lower than `rate` for a while after a 429."""
+        return self._current
+
+    @staticmethod
+    def _most(rate: float) -> int:
+        # Permits one window may hold; at least one, or nothing could ever be sent.
+        return max(1, math.floor(rate))
 
     def pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+        """Give no permit for `seconds`."""
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+        self._climbed_at = max(self._climbed_at, self._paused_until)
+
+    def flooded(self, retry_after: float) -> None:
+        """Telegram answered 429: wait as it asked, and come back slower."""
+        now = self._clock()
+        # The requests already on their way answer 429 too: one burst, one step down.
+        if now >= self._paused_until:
+            floor = self._limit * self.FLOOR
+            # A 429 now and then is the network's jitter; another soon after means
+            # Telegram counts more strictly than the rate, which is not tried again soon.
+            if now - self._flooded_at < self.MEMORY:
+                self._ceiling = max(floor, self._current * self.CEILING)
+            self._current = max(floor, self._current * self.DECREASE)
+            self._flooded_at = now
+        self.pause(retry_after)
 
     def paused_for(self) -> float:
         """Seconds left of the pause Telegram asked for (0 when not paused)."""
-        return max(0.0, self._paused_until - time.monotonic())
+        return max(0.0, self._paused_until - self._clock())
+
+    def _climb(self, now: float) -> None:
+        elapsed = now - self._climbed_at
+        if elapsed <= 0:
+            return
+        self._climbed_at = now
+        self._ceiling = min(self._limit, self._ceiling + self._limit * self.PROBE * elapsed)
+        self._current = min(self._ceiling, self._current + self._limit * self.CLIMB * elapsed)
 
     async def acquire(self) -> None:
         async with self._lock:
-            now = time.monotonic()
+            now = self._clock()
+            if self._given and now - self._given[-1][0] > 1.0:
+                # Nobody fell behind while nothing was sent: no catch-up, and a gentle start.
+                self._next = now
+                self._current = min(self._current, self._limit * self.RESTART)
+                self._climbed_at = now
+            self._climb(now)
+            # Slots `interval` apart, so that `most` of them take one window and a little.
+            interval = (1.0 + self.margin) / self._current
+            most = self._most(self._current)
             slot = max(self._next, now - self.catch_up, self._paused_until)
+            if len(self._given) >= most:
+                slot = max(slot, self._oldest_in_window(most) + most * interval)
             while slot > now:
-                await asyncio.sleep(slot - now)
+                await self._sleep(slot - now)
                 # A 429 may have come in meanwhile: its pause holds this permit too.
-                now = time.monotonic()
+                now = self._clock()
                 slot = max(slot, self._paused_until)
-            self._next = slot + self.interval
+            permit = [now]
+            self._given.append(permit)
+            self._unsent.append(permit)
+            self._next = slot + interval
+
+    def sending(self) -> None:
+        """A request given a permit goes out now.
+
+        Telegram counts a request when it arrives, not when its permit was given: one
+        held up on its way (a busy loop) must not bring the next window's closer. Requests
+        go out in about the order their permits came, so the oldest permit still waiting
+        takes the time.
+        """
+        if self._unsent:
+            permit = self._unsent.popleft()
+            permit[0] = max(permit[0], self._clock())
+
+    def _oldest_in_window(self, most: int) -> float:
+        """The earliest time among the last `most` permits (sent or not).
+
+        Those whose requests went out are the older ones, their times in order; those
+        still waiting are the newer ones, in order too: the earliest is the first of
+        either."""
+        oldest = self._given[-most][0]
+        if self._unsent:
+            oldest = min(oldest, self._unsent[0][0])
+        return oldest
 
 
 class Rank(IntEnum):
@@ -158,11 +289,13 @@ class SendBudget(BaseRateLimiter[int]):
             return await callback(*args, **kwargs)
         if rate_limit_args != HAS_SLOT:
             await self.slot(Rank.REPLY if rate_limit_args is None else rate_limit_args)
+        self.pacer.sending()
         try:
             return await callback(*args, **kwargs)
         except RetryAfter as error:
-            # Whoever flooded, everyone waits: repeating the burst is what gets bots banned.
-            self.pacer.pause(retry_after_seconds(error))
+            # Whoever flooded, everyone waits and comes back slower: repeating the burst
+            # is what gets bots banned.
+            self.pacer.flooded(retry_after_seconds(error))
             raise
 
     async def slot(self, rank: int) -> None:

@@ -55,6 +55,9 @@ class Settings(LoggingSettings):
     send_rate_per_chat_per_second: float = Field(default=1.0, gt=0, le=30)
     send_max_attempts: int = Field(default=20, ge=1, le=1000)
     send_max_in_flight: int = Field(default=16, ge=1, le=512)
+    # An alert is queued for this many people at a time: the first message goes out while
+    # the rest of a large audience is still being queued.
+    fan_out_chunk: int = Field(default=500, ge=1, le=10_000)
     # Strangers (people not enrolled) are answered at most once in this many seconds each,
     # and at most this many a second in all; past either, they get no answer at all.
     stranger_reply_seconds: float = Field(default=60.0, ge=1, le=86400)

@@ -177,6 +177,9 @@ class Alert(SQLModel, table=True):
     report_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     report_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     report_done: bool = False
+    # Queued for the country's subscribers up to this staff id, the rest still to come;
+    # None once everyone is queued (or when it was never fanned out).
+    fan_out_after: int | None = None
 
 
 class Source(SQLModel, table=True):

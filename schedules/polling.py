@@ -3,11 +3,13 @@
 Pure with respect to the database: the caller passes what it stored last time and
 stores what comes back. Every failure (HTTP error, timeout, oversize body, HTML instead
 of a feed, garbage, an empty feed) comes back as one line in `PollResult.error`, so
-one bad source can never stop the others.
+one bad source can never stop the others. The parsing runs on a worker thread, off the
+event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from dataclasses import dataclass
@@ -67,7 +69,11 @@ async def poll(
         )
         if fetched.status == "not_modified":
             return PollResult(etag=etag, last_modified=last_modified)
-        items = parse_feed(kind, fetched.body, url=url, country=country, fetched_at=now)
+        # Parsing a whole feed takes long enough (hundreds of ms for the State
+        # Department's) to hold up every message in flight: it runs on a worker thread.
+        items = await asyncio.to_thread(
+            parse_feed, kind, fetched.body, url=url, country=country, fetched_at=now
+        )
     except FeedError as error:
         return PollResult(error=str(error)[:500])
     except Exception as error:  # a parser bug must not stop polling either

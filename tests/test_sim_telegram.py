@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dtm
+import math
 import socket
+import time
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -17,7 +20,9 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.request import HTTPXRequest
 
-from bot.sim.telegram.flood import RateLimits
+from bot.ratelimit import retry_after_seconds
+from bot.sim.telegram.errors import ApiError
+from bot.sim.telegram.flood import FloodControl, FloodMode, RateLimits
 from bot.sim.telegram.server import FakeTelegram
 
 CHAT = 4242
@@ -116,6 +121,110 @@ async def test_rate_limit_answers_429_with_retry_after(
         await bot.send_message(CHAT + 2, "injected flood wait")
     assert exc_info.value.retry_after == dtm.timedelta(seconds=7)
     assert fake.too_many_requests == 2
+
+
+# -- the three ways of counting the flood limits ------------------------------------------
+def _accepted(mode: FloodMode, sends: list[tuple[float, int]], **limits: Any) -> list[bool]:
+    """Which of `sends` (when, to which chat) a flood control counting by `mode` lets through."""
+    flood = FloodControl(RateLimits(mode=mode, **limits))
+    start = float(math.ceil(time.monotonic()) + 10)  # ahead of its clock, on a whole second
+    outcome = []
+    for at, chat in sends:
+        try:
+            flood.check(chat, start + at)
+        except ApiError as error:
+            assert error.status == 429 and error.retry_after is not None
+            assert error.retry_after >= 1
+            outcome.append(False)
+        else:
+            flood.accept(chat, start + at)
+            outcome.append(True)
+    return outcome
+
+
+def _burst(at: float, count: int, first_chat: int = 0) -> list[tuple[float, int]]:
+    return [(at, first_chat + n) for n in range(count)]
+
+
+@pytest.mark.parametrize("mode", list(FloodMode))
+def test_every_mode_refuses_a_31st_message_in_one_instant(mode: FloodMode) -> None:
+    assert _accepted(mode, _burst(0.5, 31)) == [True] * 30 + [False]
+
+
+@pytest.mark.parametrize("mode", list(FloodMode))
+def test_every_mode_takes_30_a_second_evenly_spaced(mode: FloodMode) -> None:
+    sends = [(n / 29.9, n) for n in range(300)]
+    assert all(_accepted(mode, sends))
+
+
+@pytest.mark.parametrize(
+    ("mode", "second_burst"),
+    [
+        # A bucket refills 30 a second: 0.25 s after a burst, 7 more go through.
+        (FloodMode.TOKEN_BUCKET, 7),
+        # Any one second: the first burst is still in the window.
+        (FloodMode.SLIDING_WINDOW, 0),
+        # Clock seconds: the second burst is in a new second.
+        (FloodMode.FIXED_WINDOW, 30),
+    ],
+)
+def test_two_bursts_across_a_second_boundary(mode: FloodMode, second_burst: int) -> None:
+    outcome = _accepted(mode, _burst(0.9, 30) + _burst(1.15, 30, first_chat=100))
+    assert outcome[:30] == [True] * 30
+    assert outcome[30:] == [True] * second_burst + [False] * (30 - second_burst)
+
+
+@pytest.mark.parametrize(
+    ("mode", "then"),
+    [
+        # A steady 30 a second keeps the bucket full: a whole burst goes through.
+        (FloodMode.TOKEN_BUCKET, [True] * 30),
+        # Only the 15 sent before 0.49 s have left the window.
+        (FloodMode.SLIDING_WINDOW, [True] * 15 + [False] * 15),
+        # A new clock second.
+        (FloodMode.FIXED_WINDOW, [True] * 30),
+    ],
+)
+def test_a_burst_half_a_second_after_a_steady_second(mode: FloodMode, then: list[bool]) -> None:
+    steady = [(n / 30, n) for n in range(30)]  # 0 to 0.967 s, evenly
+    outcome = _accepted(mode, steady + _burst(1.49, 30, first_chat=100))
+    assert outcome[:30] == [True] * 30
+    assert outcome[30:] == then
+
+
+@pytest.mark.parametrize(
+    ("mode", "second_at", "accepted"),
+    [
+        (FloodMode.TOKEN_BUCKET, 0.96, True),  # one a second, less the 0.05 s tolerance
+        (FloodMode.TOKEN_BUCKET, 0.9, False),
+        (FloodMode.SLIDING_WINDOW, 0.96, True),
+        (FloodMode.SLIDING_WINDOW, 0.9, False),
+        (FloodMode.FIXED_WINDOW, 1.0, True),  # 0.95 and 1.0 are different clock seconds
+        (FloodMode.FIXED_WINDOW, 0.99, False),
+    ],
+)
+def test_one_a_second_to_one_chat_counted_the_same_way(
+    mode: FloodMode, second_at: float, accepted: bool
+) -> None:
+    first_at = 0.95 if mode is FloodMode.FIXED_WINDOW else 0.0
+    outcome = _accepted(mode, [(first_at, 7), (first_at + 0.01, 8), (second_at, 7)])
+    assert outcome == [True, True, accepted]
+
+
+async def test_the_chosen_mode_applies_to_what_the_bot_sends(
+    fake: FakeTelegram, bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+    # One message in any 10 s, counted over a sliding window.
+    fake.rate_limits = RateLimits(
+        global_per_second=0.1, per_chat_per_second=0, mode=FloodMode.SLIDING_WINDOW
+    )
+    await bot.send_message(CHAT, "first")
+    with pytest.raises(RetryAfter) as exc_info:
+        await bot.send_message(CHAT + 1, "another chat, but within the window")
+    assert 1 <= retry_after_seconds(exc_info.value) <= 10
+    assert [m.text for m in fake.sent] == ["first"]
+    assert fake.too_many_requests == 1
 
 
 async def test_an_outage_fails_every_call_until_it_is_over(fake: FakeTelegram, bot: Bot) -> None:

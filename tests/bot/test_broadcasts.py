@@ -7,10 +7,14 @@ import json
 from itertools import pairwise
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from bot.broadcasts import MAX_TEXT, USAGE, parse_broadcast
+from bot.broadcasts import MAX_TEXT, USAGE, parse_broadcast, staff_message
+from bot.settings import BotSettings
 from bot.sim.telegram.server import FakeTelegram
+from db import broadcasts as db_broadcasts
+from db import staff, subscriptions
 from db.engine import session_scope
 from db.models import (
     Alert,
@@ -26,7 +30,7 @@ from db.models import (
 )
 from db.refusal import Refusal
 from schedules.zones import local_and_utc
-from tests.harness import ADMIN_ID, RunningBot
+from tests.harness import ADMIN_ID, MutableClock, RunningBot, running_bot, until_recorded
 
 
 def _button(fake: FakeTelegram, chat_id: int, label: str) -> tuple[int, str]:
@@ -507,3 +511,91 @@ async def test_acks_on_a_broadcast_says_it_asked_for_no_acknowledgement(bot: Run
         f"Alert {alert.id} asked for no acknowledgement: it went to 3 people without an "
         "Acknowledge button. Only departure advisories ask for one."
     )
+
+
+async def test_a_large_audience_is_queued_a_chunk_at_a_time_and_each_served_once(
+    bot: RunningBot,
+) -> None:
+    bot.services.settings.fan_out_chunk = 2
+    lena = await _leading(bot, "Lena Lead")
+    people = [bot.enrol(f"Staff {n}", countries=("KZ",)) for n in range(7)]
+    gone = bot.enrol("Gus", countries=("KZ",))
+    _unreachable(bot, gone)
+    await bot.say(lena.telegram_user_id, "/broadcast KZ Stay indoors")
+    message_id, data = _button(bot.fake, lena.telegram_user_id, "Send")
+    bot.press(
+        lena.telegram_user_id, chat_id=lena.telegram_user_id, message_id=message_id, data=data
+    )
+    await bot.fake.await_for(
+        lambda f: all(f.messages_to(p.telegram_user_id) for p in people), timeout=30
+    )
+    final = (
+        "<b>Delivered: broadcast to Kazakhstan</b>\n✅ delivered: 7\n⏳ waiting: 0\n"
+        "❌ failed: 0\n🚫 unreachable: 1\nof 8"
+    )
+    await bot.fake.await_for(lambda f: f.current_text(lena.telegram_user_id, message_id) == final)
+    # The report never claimed to be done before everyone was queued and served.
+    done = [
+        e.text
+        for e in bot.fake.edits
+        if e.message_id == message_id and "Delivered:" in (e.text or "")
+    ]
+    assert done == [final]
+    assert all(len(bot.fake.messages_to(p.telegram_user_id)) == 1 for p in people)
+    (alert,) = _alerts(bot)
+    assert alert.fan_out_after is None
+    assert sorted(d[0] or 0 for d in _deliveries(bot)) == sorted(p.id or 0 for p in [*people, gone])
+
+
+async def test_a_fan_out_cut_short_by_a_crash_is_finished_at_the_next_start(
+    settings: BotSettings, engine: Engine, fake: FakeTelegram, clock: MutableClock
+) -> None:
+    # Send was pressed and its first chunk committed; the bot died before the rest.
+    settings.fan_out_chunk = 3
+    now = clock()
+    with session_scope(engine) as session:
+        lena = staff.enrol(
+            session,
+            telegram_user_id=4_000_000_001,
+            chat_id=4_000_000_001,
+            display_name="Lena Lead",
+            username=None,
+            role=Role.LEAD,
+        )
+        people = []
+        for n in range(10):
+            person = staff.enrol(
+                session,
+                telegram_user_id=6_000_000_100 + n,
+                chat_id=6_000_000_100 + n,
+                display_name=f"Staff {n}",
+                username=None,
+                role=Role.STAFF,
+            )
+            subscriptions.subscribe(session, staff_id=person.id or 0, country="KZ")
+            people.append(person)
+        alert = db_broadcasts.create_draft(
+            session, country="KZ", text="Stay in", author_staff_id=lena.id or 0, now=now
+        )
+        assert db_broadcasts.claim_draft(
+            session,
+            alert_id=alert.id or 0,
+            author_staff_id=lena.id or 0,
+            status=AlertStatus.SENT,
+            now=now,
+        )
+        first = db_broadcasts.fan_out(
+            session, alert=alert, parts=staff_message(alert, "Lena Lead"), now=now, chunk=3
+        )
+        assert not first.done
+    async with running_bot(settings, engine=engine, fake=fake, clock=clock):
+        await fake.await_for(
+            lambda f: all(f.messages_to(p.telegram_user_id) for p in people), timeout=30
+        )
+        await until_recorded(engine)
+    assert all(len(fake.messages_to(p.telegram_user_id)) == 1 for p in people)
+    with session_scope(engine) as session:
+        rows = session.exec(select(Delivery)).all()
+        assert sorted(r.staff_id for r in rows) == sorted(p.id or 0 for p in people)
+        assert {r.status for r in rows} == {DeliveryStatus.SENT.value}
+        assert db_broadcasts.fanning_out(session) == []

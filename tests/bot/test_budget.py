@@ -54,7 +54,7 @@ async def test_past_a_few_strangers_the_rest_get_silence_but_enrolled_people_nev
 async def test_a_call_for_help_goes_before_the_strangers_waiting(bot: RunningBot) -> None:
     # Two slots a second, and strangers allowed plenty of answers: they queue up.
     pacer = bot.services.dispatcher.pacer  # type: ignore[union-attr]
-    pacer.interval = 0.5
+    pacer.rate = 2
     bot.services.stranger_replies = ReplyAllowance(
         per_second=100, burst=16, on_their_way=16, clock=lambda: bot.clock().timestamp()
     )
@@ -73,7 +73,7 @@ async def test_a_call_for_help_goes_before_the_strangers_waiting(bot: RunningBot
     await bot.fake.await_for(lambda f: bool(f.messages_to(sam.chat_id)), timeout=30)
     # The strangers who wrote first were still waiting: they go after both.
     assert stranger_replies() < 16
-    pacer.interval = 1 / 30
+    pacer.rate = 30
     await bot.fake.await_for(lambda _: stranger_replies() == 16, timeout=30)
 
 

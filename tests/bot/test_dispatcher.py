@@ -236,7 +236,7 @@ async def test_urgent_news_queued_mid_batch_overtakes_the_rest_of_the_claim(
 
 
 async def test_every_row_records_its_own_message_id_at_a_high_rate(bot: RunningBot) -> None:
-    bot.services.dispatcher.pacer.interval = 1 / 400  # type: ignore[union-attr]
+    bot.services.dispatcher.pacer.rate = 400  # type: ignore[union-attr]
     people = [bot.enrol(f"P{n}") for n in range(120)]
     for person in people[::3]:
         bot.fake.inject_message(person.telegram_user_id, "hi")  # their message ids move on

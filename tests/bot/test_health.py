@@ -84,6 +84,9 @@ async def test_healthz_reports_sources_and_outbox_while_polling(
     assert report["outbox"]["depth"] == 1
     assert report["outbox"]["oldest_due_waiting_seconds"] is None
     assert report["outbox"]["stuck"] is False
+    lag = report["loop_lag"]
+    assert set(lag) == {"p50_ms", "p99_ms", "max_ms", "samples"}
+    assert 0 <= lag["p50_ms"] <= lag["p99_ms"] <= lag["max_ms"]
 
 
 async def test_a_stuck_outbox_gives_503_unless_telegram_asked_to_wait(

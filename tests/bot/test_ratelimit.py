@@ -4,6 +4,8 @@ the budget every message spends, the most urgent first; when strangers are answe
 from __future__ import annotations
 
 import asyncio
+import bisect
+import itertools
 import time
 from collections.abc import Coroutine
 from typing import Any
@@ -82,6 +84,129 @@ def test_a_shorter_pause_does_not_cut_a_longer_one_short() -> None:
     pacer.pause(5.0)
     pacer.pause(1.0)
     assert 4.0 < pacer.paused_for() <= 5.0
+
+
+# -- the window rule and backing off, on a clock of the test's own ------------------------
+class _Time:
+    """A clock that moves only when the pacer sleeps or the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+def _most_in_one_second(given: list[float]) -> int:
+    """The most permits any one-second window [t, t + 1) holds."""
+    return max(bisect.bisect_left(given, at + 1.0) - n for n, at in enumerate(given))
+
+
+async def _acquire(pacer: Pacer, clock: _Time, count: int, *, stalls: int = 0) -> list[float]:
+    """Permits as a sender takes them that, every `stalls` permits, is busy for a while."""
+    given = []
+    for n in range(count):
+        if stalls and n % stalls == 0:
+            clock.now += 0.04 + 0.01 * (n % 7)  # a database write, a garbage collection
+        await pacer.acquire()
+        given.append(clock.now)
+    return given
+
+
+async def test_no_one_second_window_holds_more_than_the_rate_however_late_the_sender() -> None:
+    clock = _Time()
+    pacer = Pacer(30.0, margin=0.0, catch_up=0.05, clock=clock, sleep=clock.sleep)
+    # Catching up after each stall must not squeeze a 31st permit into a second.
+    given = await _acquire(pacer, clock, 600, stalls=3)
+    assert _most_in_one_second(given) == 30
+
+
+async def test_the_margin_keeps_each_window_a_little_under_the_rate() -> None:
+    clock = _Time()
+    pacer = Pacer(30.0, margin=0.1, clock=clock, sleep=clock.sleep)
+    given = await _acquire(pacer, clock, 300, stalls=5)
+    # 30 permits take at least 1.1 s, so a window of 1.1 s holds no more than 30 either.
+    spans = [later - earlier for earlier, later in zip(given[:-30], given[30:], strict=True)]
+    assert min(spans) >= 1.1 - 1e-9
+    # and an undisturbed sender is given the rate less the margin
+    steady = await _acquire(pacer, clock, 301)
+    assert (steady[-1] - steady[0]) == pytest.approx(300 * 1.1 / 30, rel=1e-3)
+
+
+async def test_a_request_held_up_on_its_way_counts_from_when_it_went_out() -> None:
+    clock = _Time()
+    pacer = Pacer(30.0, margin=0.0, clock=clock, sleep=clock.sleep)
+    await pacer.acquire()
+    first = clock.now
+    clock.now += 0.2  # the loop was busy: the first request leaves 0.2 s after its permit
+    pacer.sending()
+    for _ in range(29):
+        await pacer.acquire()
+        pacer.sending()
+    await pacer.acquire()
+    # Telegram saw the first at first + 0.2 s: the 31st may not arrive within a second of it.
+    assert clock.now >= first + 0.2 + 1.0 - 1e-9
+
+
+async def test_after_an_idle_spell_the_permits_come_evenly_not_in_a_burst() -> None:
+    clock = _Time()
+    pacer = Pacer(30.0, margin=0.0, catch_up=0.05, clock=clock, sleep=clock.sleep)
+    await _acquire(pacer, clock, 10)
+    clock.now += 60.0
+    given = await _acquire(pacer, clock, 40)
+    # None come at once: nobody fell behind meanwhile, so there is nothing to catch up.
+    gaps = [later - earlier for earlier, later in itertools.pairwise(given)]
+    assert min(gaps) >= 1 / 30 - 1e-9
+    # The first second, whose first requests open connections, starts a little slower.
+    assert sum(1 for at in given if at < given[0] + 1.0) < 30
+
+
+async def test_a_429_slows_the_pacer_and_it_climbs_back_to_the_rate() -> None:
+    clock = _Time()
+    pacer = Pacer(30.0, margin=0.0, clock=clock, sleep=clock.sleep)
+    await _acquire(pacer, clock, 30)
+    pacer.flooded(1.0)
+    for _ in range(5):
+        pacer.flooded(1.0)  # the rest of the burst, already on its way, is refused too
+    assert pacer.current_rate() == pytest.approx(30 * Pacer.DECREASE)  # one step down
+    paused_until = clock.now + 1.0
+    after = await _acquire(pacer, clock, 60)
+    assert after[0] >= paused_until
+    # The burst is not repeated: the first second after the pause holds fewer than 30.
+    assert sum(1 for at in after if at < paused_until + 1.0) < 30
+    # One 429 now and then (a request held up on the way) is soon forgotten.
+    await _acquire(pacer, clock, 60)
+    assert pacer.current_rate() == pytest.approx(30.0)
+    # Another within a minute: the rate refused is not tried again for a while ...
+    pacer.flooded(1.0)
+    await _acquire(pacer, clock, 300)
+    assert Pacer.CEILING * 30 - 0.5 < pacer.current_rate() < 30
+    # ... but in the end it is.
+    await _acquire(pacer, clock, 30 * 60 * 5)
+    assert pacer.current_rate() == pytest.approx(30.0)
+
+
+async def test_a_server_stricter_than_the_rate_costs_a_few_percent() -> None:
+    # Telegram refuses past 25 in any second while the pacer was told 30.
+    clock = _Time()
+    pacer = Pacer(30.0, margin=0.0, clock=clock, sleep=clock.sleep)
+    accepted: list[float] = []
+    refused = 0
+    start = clock.now
+    while len(accepted) < 3000:
+        await pacer.acquire()
+        if bisect.bisect_right(accepted, clock.now - 1.0) <= len(accepted) - 25:
+            refused += 1
+            pacer.flooded(1.0)
+        else:
+            accepted.append(clock.now)
+    rate = len(accepted) / (clock.now - start)
+    assert rate > 25 * 0.9
+    assert refused <= 10  # in two minutes: a 429 now and then, not every second
 
 
 # -- the budget: one pacer, the most urgent first ------------------------------------------

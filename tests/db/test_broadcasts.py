@@ -7,6 +7,7 @@ import itertools
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -97,7 +98,11 @@ def test_only_the_author_claims_a_draft_and_only_once(engine: Engine) -> None:
         ]
 
 
-def test_fan_out_queues_every_follower_and_counts_the_unreachable(engine: Engine) -> None:
+@pytest.mark.parametrize("chunk", [500, 2, 1])
+def test_fan_out_queues_every_follower_and_counts_the_unreachable(
+    engine: Engine, chunk: int
+) -> None:
+    # However many people a step queues, the rows come out the same in the end.
     markup = {"inline_keyboard": [[{"text": "Got it", "callback_data": "ack:1"}]]}
     with session_scope(engine) as session:
         sam = _person(session, "Sam", countries=("KZ",))
@@ -109,11 +114,29 @@ def test_fan_out_queues_every_follower_and_counts_the_unreachable(engine: Engine
         alert = Alert(kind=AlertKind.DEPARTURE.value, country="KZ", priority=Priority.HIGH)
         session.add(alert)
         session.flush()
-        counts = broadcasts.fan_out(
-            session, alert=alert, parts=["one", "two"], now=NOW, reply_markup=markup
-        )
-        alert_id = alert.id
-    assert counts == (2, 1)
+        steps = [
+            broadcasts.fan_out(
+                session,
+                alert=alert,
+                parts=["one", "two"],
+                now=NOW,
+                reply_markup=markup,
+                chunk=chunk,
+            )
+        ]
+        alert_id = alert.id or 0
+        assert broadcasts.fanning_out(session) == ([] if steps[0].done else [alert_id])
+    while not steps[-1].done:
+        with session_scope(engine) as session:
+            steps.append(
+                broadcasts.continue_fan_out(session, alert_id=alert_id, now=NOW, chunk=chunk)
+            )
+    assert sum(step.reachable for step in steps) == 2
+    assert sum(step.unreachable for step in steps) == 1
+    assert len(steps) == {500: 1, 2: 2, 1: 4}[chunk]  # a last step may find nobody left
+    with session_scope(engine) as session:
+        assert broadcasts.fanning_out(session) == []
+        assert broadcasts.fan_out_done(session, alert_id=alert_id)
     with session_scope(engine) as session:
         rows = session.exec(
             select(Delivery).order_by(col(Delivery.staff_id), col(Delivery.part))
@@ -138,6 +161,41 @@ def test_fan_out_queues_every_follower_and_counts_the_unreachable(engine: Engine
             for person, status in ((sam, "pending"), (gus, "unreachable"), (kim, "pending"))
             for part, text in ((0, "one"), (1, "two"))
         ]  # fmt: skip
+
+
+def test_a_fan_out_step_repeated_after_a_crash_queues_nobody_twice(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        people = [_person(session, f"P{n}", countries=("KZ",)) for n in range(5)]
+        alert = Alert(kind=AlertKind.BROADCAST.value, country="KZ", priority=Priority.NORMAL)
+        session.add(alert)
+        session.flush()
+        first = broadcasts.fan_out(session, alert=alert, parts=["Stay in"], now=NOW, chunk=2)
+        assert (first.reachable, first.done) == (2, False)
+        alert_id = alert.id or 0
+    with session_scope(engine) as session:
+        broadcasts.continue_fan_out(session, alert_id=alert_id, now=NOW, chunk=2)
+        # As if the cursor had not moved: the same people come up again.
+        stale = session.get(Alert, alert_id)
+        assert stale is not None
+        stale.fan_out_after = people[1].id
+        session.add(stale)
+    while True:
+        with session_scope(engine) as session:
+            if broadcasts.continue_fan_out(session, alert_id=alert_id, now=NOW, chunk=2).done:
+                break
+    with session_scope(engine) as session:
+        rows = session.exec(select(Delivery).order_by(col(Delivery.staff_id))).all()
+    assert [(r.staff_id, r.text) for r in rows] == [(p.id, "Stay in") for p in people]
+
+
+def test_an_alert_nobody_follows_is_done_at_once(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        alert = Alert(kind=AlertKind.BROADCAST.value, country="KZ", priority=Priority.NORMAL)
+        session.add(alert)
+        session.flush()
+        step = broadcasts.fan_out(session, alert=alert, parts=["x"], now=NOW, chunk=2)
+        assert step == broadcasts.Queued(0, 0, done=True)
+        assert broadcasts.fanning_out(session) == []
 
 
 def test_a_report_is_open_from_send_until_closed(engine: Engine) -> None:

@@ -1,31 +1,108 @@
 """Telegram's flood control, as the simulated Telegram applies it to messages sent.
 
 Messages sent (sendMessage, sendDocument, copyMessage), pins and unpins are limited,
-and edits too with ``count_edits``: one a second to a chat, and a token bucket over all
-chats. Telegram does not say how it counts edits and pins; ``count_edits`` is the
-strictest reading. A request over
-either limit is answered with 429 and ``retry_after``, as Telegram does, and does not
-count against the limits.
+and edits too with ``count_edits``: about one a second to a chat and about 30 a second
+over all chats. Telegram does not say how it counts edits and pins; ``count_edits`` is
+the strictest reading. A request over either limit is answered with 429 and
+``retry_after``, as Telegram does, and does not count against the limits.
+
+Telegram does not document how it counts, so the simulator can count three ways
+(`FloodMode`), the same way for the total and for each chat:
+
+- ``token-bucket``: a bucket of `rate` tokens refilled at `rate` a second; it lets a
+  full burst through after a quiet spell (the most lenient reading);
+- ``sliding-window``: at most `rate` messages in any one-second window (the strictest);
+- ``fixed-window``: at most `rate` messages in each clock second (``[k, k + 1)``),
+  whatever was sent at the end of the one before.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from dataclasses import dataclass
+from enum import StrEnum
 from http import HTTPStatus
 
 from bot.sim.telegram.errors import ApiError
+
+
+class FloodMode(StrEnum):
+    TOKEN_BUCKET = "token-bucket"
+    SLIDING_WINDOW = "sliding-window"
+    FIXED_WINDOW = "fixed-window"
 
 
 @dataclass
 class RateLimits:
     """Flood-control model: messages, pins and unpins count; edits with `count_edits`."""
 
-    global_per_second: float = 30.0  # token bucket, capacity == rate
-    per_chat_per_second: float = 1.0  # min interval 1/rate between messages to one chat
-    per_chat_tolerance: float = 0.05  # seconds of slack for the per-chat interval
+    global_per_second: float = 30.0
+    per_chat_per_second: float = 1.0
+    per_chat_tolerance: float = 0.05  # seconds of slack for one chat's window
+    mode: FloodMode = FloodMode.TOKEN_BUCKET
     count_edits: bool = False  # edits count against both limits like messages
+
+
+def _too_many(wait: float) -> ApiError:
+    seconds = max(1, math.ceil(wait))
+    return ApiError(
+        HTTPStatus.TOO_MANY_REQUESTS, f"Too Many Requests: retry after {seconds}", seconds
+    )
+
+
+class _Counter:
+    """One limit (`rate` a second, counted by `mode`) over the messages it has accepted.
+
+    `slack` (the per-chat limit's tolerance) lets a message through that many seconds
+    early: it shortens a sliding window and the time a token takes to come back.
+    """
+
+    def __init__(self, rate: float, mode: FloodMode, *, slack: float = 0.0, now: float) -> None:
+        self.rate = rate
+        self.mode = mode
+        # The most that may be in one window: at least one, or nothing could ever pass.
+        self.most = max(1, math.floor(rate))
+        # The window holding `most` messages at `rate`: 1 s at 30/s, 2 s at 0.5/s; the
+        # slack shortens a sliding window, never the clock's own seconds.
+        self.window = self.most / rate - (slack if mode is FloodMode.SLIDING_WINDOW else 0.0)
+        self._tokens = max(rate, 1.0)  # a new bucket starts full
+        self._filled_at = now
+        self._accepted: deque[float] = deque()  # sliding window: the times in the last window
+        self._fixed_index = -1  # fixed window: which window, and how many in it
+        self._fixed_count = 0
+        self._slack = slack
+
+    def check(self, now: float) -> None:
+        if self.mode is FloodMode.TOKEN_BUCKET:
+            capacity = max(self.rate, 1.0)
+            # The slack shortens the time one token takes to come back.
+            refill = 1.0 / (1.0 / self.rate - self._slack)
+            self._tokens = min(capacity, self._tokens + max(0.0, now - self._filled_at) * refill)
+            self._filled_at = now
+            if self._tokens < 1.0:
+                raise _too_many((1.0 - self._tokens) / refill)
+        elif self.mode is FloodMode.SLIDING_WINDOW:
+            while self._accepted and self._accepted[0] <= now - self.window:
+                self._accepted.popleft()
+            if len(self._accepted) >= self.most:
+                raise _too_many(self._accepted[0] + self.window - now)
+        else:
+            index = math.floor(now / self.window)
+            if index == self._fixed_index and self._fixed_count >= self.most:
+                raise _too_many((index + 1) * self.window - now)
+
+    def accept(self, now: float) -> None:
+        if self.mode is FloodMode.TOKEN_BUCKET:
+            self._tokens -= 1.0
+        elif self.mode is FloodMode.SLIDING_WINDOW:
+            self._accepted.append(now)
+        else:
+            index = math.floor(now / self.window)
+            if index != self._fixed_index:
+                self._fixed_index, self._fixed_count = index, 0
+            self._fixed_count += 1
 
 
 class FloodControl:
@@ -35,9 +112,8 @@ class FloodControl:
     """
 
     def __init__(self, limits: RateLimits | None) -> None:
-        self._last_sent_at: dict[int, float] = {}
-        self._bucket_tokens = 0.0
-        self._bucket_at = 0.0
+        self._total: _Counter | None = None
+        self._chats: dict[int, _Counter] = {}
         self.limits = limits
 
     @property
@@ -47,45 +123,37 @@ class FloodControl:
 
     @limits.setter
     def limits(self, value: RateLimits | None) -> None:
-        # New limits start with a full bucket; the per-chat intervals carry on.
+        # New limits start afresh: a full bucket, empty windows.
         self._limits = value
-        self._bucket_tokens = self._bucket_capacity(value) if value else 0.0
-        self._bucket_at = time.monotonic()
+        self._chats.clear()
+        now = time.monotonic()
+        self._total = (
+            _Counter(value.global_per_second, value.mode, now=now)
+            if value is not None and value.global_per_second > 0
+            else None
+        )
 
-    @staticmethod
-    def _bucket_capacity(limits: RateLimits) -> float:
-        # capacity == rate, but at least one message must fit or nothing could ever pass.
-        return max(limits.global_per_second, 1.0)
+    def _chat(self, chat_id: int, now: float) -> _Counter | None:
+        limits = self._limits
+        if limits is None or limits.per_chat_per_second <= 0:
+            return None
+        counter = self._chats.get(chat_id)
+        if counter is None:
+            counter = self._chats[chat_id] = _Counter(
+                limits.per_chat_per_second,
+                limits.mode,
+                slack=limits.per_chat_tolerance,
+                now=now,
+            )
+        return counter
 
     def check(self, chat_id: int, now: float) -> None:
         """Raise Telegram's 429 when a message to `chat_id` at `now` would be over a limit."""
-        limits = self._limits
-        if limits is None:
-            return
-        if limits.per_chat_per_second > 0:
-            last = self._last_sent_at.get(chat_id)
-            interval = 1.0 / limits.per_chat_per_second - limits.per_chat_tolerance
-            if last is not None and now - last < interval:
-                wait = last + interval - now
-                raise ApiError(
-                    HTTPStatus.TOO_MANY_REQUESTS,
-                    f"Too Many Requests: retry after {max(1, math.ceil(wait))}",
-                    max(1, math.ceil(wait)),
-                )
-        if limits.global_per_second > 0:
-            capacity = self._bucket_capacity(limits)
-            elapsed = now - self._bucket_at
-            self._bucket_tokens = min(
-                capacity, self._bucket_tokens + elapsed * limits.global_per_second
-            )
-            self._bucket_at = now
-            if self._bucket_tokens < 1.0:
-                wait = (1.0 - self._bucket_tokens) / limits.global_per_second
-                raise ApiError(
-                    HTTPStatus.TOO_MANY_REQUESTS,
-                    f"Too Many Requests: retry after {max(1, math.ceil(wait))}",
-                    max(1, math.ceil(wait)),
-                )
+        chat = self._chat(chat_id, now)
+        if chat is not None:
+            chat.check(now)
+        if self._total is not None:
+            self._total.check(now)
 
     def check_edit(self, chat_id: int, now: float) -> None:
         """`check` for an edit, when edits count."""
@@ -98,7 +166,9 @@ class FloodControl:
 
     def accept(self, chat_id: int, now: float) -> None:
         """Count a message sent to `chat_id` at `now`."""
-        # Tokens are only spent by accepted messages, so rejected ones don't skew limits.
-        self._last_sent_at[chat_id] = now
-        if self._limits is not None and self._limits.global_per_second > 0:
-            self._bucket_tokens -= 1.0
+        # Only accepted messages count, so rejected ones don't skew the limits.
+        chat = self._chat(chat_id, now)
+        if chat is not None:
+            chat.accept(now)
+        if self._total is not None:
+            self._total.accept(now)

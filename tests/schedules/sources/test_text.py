@@ -6,9 +6,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schedules.sources.text import (
+    _simple_html_text,
+    _TextExtractor,
     extract_curfew_text,
     fingerprint,
     html_to_text,
+    normalise_lines,
     split_sentences,
     truncate,
 )
@@ -55,6 +58,54 @@ def test_inline_tags_do_not_split_words_or_lines() -> None:
 def test_html_to_text_accepts_anything(html: str) -> None:
     text = html_to_text(html)
     assert "\n\n" not in text and "  " not in text
+
+
+# Pieces of the HTML feeds send, and of HTML they should not: the quick reading of simple
+# HTML must give the text html.parser gives, and leave the rest to it.
+_TAG_NAMES = st.sampled_from(["p", "P", "li", "LI", "ul", "br", "a", "b", "i", "div", "h2",
+                              "span", "script", "style", "title", "td", "x-y", "ol"])  # fmt: skip
+_ATTRIBUTES = st.sampled_from(
+    ["", ' href="https://x/?a=1&amp;b=2"', " class='c>d'", " hidden", " a=b", ' a="1"b="2"',
+     ' a = "x"', " A='B' c", ' title="x\ny"', " /", ' a=="x"']
+)  # fmt: skip
+_TAGS = st.builds(
+    lambda close, name, attributes, closed: (
+        f"</{name}>" if close else f"<{name}{attributes}{'/' if closed else ''}>"
+    ),
+    st.booleans(),
+    _TAG_NAMES,
+    _ATTRIBUTES,
+    st.booleans(),
+)
+_TEXTS = st.sampled_from(
+    ["Stay", " indoors ", "&amp;", "&nbsp;", "&#8217;", "&#x2d;", "AT&T", "&amp", "a < b",
+     "x > y", "<!-- note -->", "<!DOCTYPE html>", "\n", "\u200b", "&lt;p&gt;", "<", "•",
+     "</ p>", "<?x?>", "<p", "&"]
+) | st.text(max_size=5)  # fmt: skip
+
+
+def _by_html_parser(html: str) -> str:
+    extractor = _TextExtractor()
+    extractor.feed(html)
+    extractor.close()
+    return normalise_lines(extractor.text())
+
+
+@settings(database=None, max_examples=500)
+@given(st.lists(_TAGS | _TEXTS, max_size=30).map("".join))
+def test_simple_html_is_read_to_the_same_text_as_html_parser_reads_it(html: str) -> None:
+    assert html_to_text(html) == _by_html_parser(html)
+
+
+def test_a_feed_items_html_is_read_the_quick_way() -> None:
+    html = (
+        '<p>Reissued with updates.</p>\n<p><b>Do not travel</b> to <a href="https://x/y">'
+        "the area</a>.</p><ul><li>Avoid crowds</li><li>Stay alert&#8217;</li></ul><br/>"
+    )
+    assert _simple_html_text(html) is not None
+    assert html_to_text(html) == _by_html_parser(html)
+    for not_simple in ("<!-- c --><p>x</p>", "<p a=b>x</p>", "a < b", "<script>x</script>"):
+        assert _simple_html_text(not_simple) is None
 
 
 def test_fingerprint_ignores_spacing_and_nbsp() -> None:
