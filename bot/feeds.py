@@ -200,7 +200,10 @@ def apply_items(
             alert=alert,
             level_change=change.level_change_text(),
             now=now,
-            chunk=settings.fan_out_chunk,
+            # A departure advisory starts a roll call that asks about it: everyone is
+            # queued for the advisory first, so that each person reads it before the
+            # question (same priority, so the outbox keeps their order).
+            chunk=broadcasts.EVERYONE if alert.departure else settings.fan_out_chunk,
         )
         # The followers' pinned cards show the level and any departure advisory (a card
         # whose content this alert leaves as it was is not edited).

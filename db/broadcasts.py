@@ -68,6 +68,8 @@ def claim_draft(
 
 # People queued in one transaction: the first of them are sent while the rest are queued.
 FAN_OUT_CHUNK = 500
+# A chunk no audience reaches: everyone in one transaction.
+EVERYONE = 2**31 - 1
 
 
 @dataclass(frozen=True)

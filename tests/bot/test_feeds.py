@@ -85,6 +85,29 @@ def _alerts(engine: Engine) -> list[Alert]:
         return list(session.exec(select(Alert).order_by(col(Alert.id))).all())
 
 
+async def test_a_departure_advisory_reaches_everyone_before_its_roll_call_however_it_is_chunked(
+    feeds_server: FeedServer,
+    settings: BotSettings,
+    engine: Engine,
+    fake: FakeTelegram,
+    clock: MutableClock,
+) -> None:
+    # Alerts are queued one person at a time: the roll call must still come second.
+    chunked = settings.model_copy(update={"fan_out_chunk": 1})
+    async with running_bot(chunked, engine=engine, fake=fake, clock=clock) as bot:
+        people = [bot.enrol(f"Kim {n}", countries=("KZ",)) for n in range(5)]
+        feeds_server.serve("/ta.xml", state_feed(KZ_CALM, ST_ONE))
+        source_id = _add_source(bot, feeds_server.url("/ta.xml"))
+        assert await feeds.poll_source(bot.services, source_id) == []
+        feeds_server.serve("/ta.xml", state_feed(KZ_LEAVE, ST_ONE))
+        assert len(await feeds.poll_source(bot.services, source_id)) == 1
+        await fake.await_for(lambda f: all(len(f.messages_to(p.chat_id)) == 2 for p in people))
+        for person in people:
+            advisory, question = fake.messages_to(person.chat_id)
+            assert "DEPARTURE ADVISORY" in advisory.text, person.display_name
+            assert "Safety roll call" in question.text, person.display_name
+
+
 async def test_baseline_then_each_change_pushed_once_even_across_a_restart(
     feeds_server: FeedServer,
     settings: BotSettings,
