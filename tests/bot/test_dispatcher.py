@@ -223,12 +223,11 @@ async def test_urgent_news_queued_mid_batch_overtakes_the_rest_of_the_claim(
     queued_after = len(bot.fake.sent)
     await bot.fake.await_for(lambda f: len(f.sent) == 45)
     order = [m.text for m in bot.fake.sent]
-    first_critical = order.index("critical")
     last_critical = len(order) - 1 - order[::-1].index("critical")
-    # Only what was already on its way when they were queued comes before them, not the
-    # rest of the routine rows claimed (more than 30 of them at that point).
-    assert first_critical - queued_after <= 5
-    assert order[first_critical : last_critical + 1] == ["critical"] * 5
+    # Only what was already on its way when they were queued arrives before or among them
+    # (on a loaded machine a request under way can land after the first of them), not
+    # the rest of the routine rows claimed (more than 30 of them at that point).
+    assert order[queued_after : last_critical + 1].count("routine") <= 5
     await until_recorded(bot.engine)
     rows = _rows(bot)
     assert {r.status for r in rows} == {DeliveryStatus.SENT.value}
