@@ -23,8 +23,6 @@ import httpx
 from sqlmodel import col, select
 
 from benchmarks.drills import (
-    FIRST_STAFF_ID,
-    LEAD_ID,
     BotProcess,
     DrillFailed,
     Report,
@@ -32,12 +30,12 @@ from benchmarks.drills import (
     sqlite_workspace,
     wait_until,
 )
+from benchmarks.people import LEAD_ID, enrol_lead, enrol_staff
 from bot.fallback.inbound import twilio_signature
 from bot.sim.sms import FakeSmsProvider, sms_provider
-from db import leads, staff, subscriptions
 from db.checkins import RollCall, RollCallAnswer
 from db.engine import session_scope
-from db.models import Channel, Delivery, DeliveryKind, DeliveryStatus, Role
+from db.models import Channel, Delivery, DeliveryKind, DeliveryStatus
 
 REAL_BLACKOUT_SECONDS = 600.0
 REAL_FALLBACK_SECONDS = 300.0
@@ -59,25 +57,8 @@ def _seed(engine: object, people: int) -> dict[str, int]:
     """The lead, and `people` staff following Kazakhstan; even ones have a mobile."""
     numbers = {}
     with session_scope(engine) as session:  # type: ignore[arg-type]
-        lead = staff.enrol(
-            session,
-            telegram_user_id=LEAD_ID,
-            chat_id=LEAD_ID,
-            display_name="Lena Lead",
-            username="lena",
-            role=Role.LEAD,
-        )
-        leads.lead(session, staff_id=lead.id or 0, country="KZ")
-        for n in range(people):
-            person = staff.enrol(
-                session,
-                telegram_user_id=FIRST_STAFF_ID + n,
-                chat_id=FIRST_STAFF_ID + n,
-                display_name=f"Staff {n}",
-                username=None,
-                role=Role.STAFF,
-            )
-            subscriptions.subscribe(session, staff_id=person.id or 0, country="KZ")
+        enrol_lead(session)
+        for n, person in enumerate(enrol_staff(session, people)):
             if n % 2 == 0:
                 person.mobile = _mobile(n)
                 session.add(person)

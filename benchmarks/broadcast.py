@@ -66,6 +66,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from sqlmodel import SQLModel, col, select  # noqa: E402
 
+from benchmarks.people import FIRST_STAFF_ID, LEAD_ID  # noqa: E402
 from bot import render  # noqa: E402
 from bot.sim.feed_samples import StateItem, state_feed  # noqa: E402
 from bot.sim.feeds import FeedServer, feed_server  # noqa: E402
@@ -78,8 +79,6 @@ from db.migrations import create_schema  # noqa: E402
 from db.models import Alert, Delivery, DeliveryStatus, Role, Source, Staff, Subscription  # noqa: E402
 from db.types import utcnow  # noqa: E402
 
-LEAD_ID = 4_000_000_000
-FIRST_STAFF_ID = 6_000_000_000
 MARKER = "Benchmark broadcast"
 IDLE_TIMEOUT = 60.0  # seconds without a new message before the rest count as lost
 

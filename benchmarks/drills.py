@@ -60,6 +60,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from benchmarks.people import FIRST_STAFF_ID, LEAD_ID, enrol_lead, enrol_staff
 from bot import feeds
 from bot.broadcasts import staff_message
 from bot.settings import BotSettings
@@ -67,7 +68,7 @@ from bot.sim.feeds import feed_server
 from bot.sim.silent import SilentHost
 from bot.sim.telegram.flood import RateLimits
 from bot.sim.telegram.server import FakeTelegram
-from db import broadcasts, sources, staff, subscriptions
+from db import broadcasts, sources, staff
 from db.engine import make_engine, session_scope
 from db.migrations import create_schema
 from db.models import AlertStatus, Delivery, DeliveryStatus, Role, Source
@@ -77,8 +78,6 @@ from tests.schedules.sources.samples import StateItem, state_feed
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = "Stay indoors tonight; the protest is moving to Republic Square."
-LEAD_ID = 4_000_000_000
-FIRST_STAFF_ID = 6_000_000_000
 ASKER_ID = 7_000_000_000
 
 
@@ -122,24 +121,8 @@ def seed_broadcast(engine: Engine, people: int) -> None:
     """A lead, `people` staff following Kazakhstan, and a broadcast to them all, queued."""
     now = utcnow()
     with session_scope(engine) as session:
-        lead = staff.enrol(
-            session,
-            telegram_user_id=LEAD_ID,
-            chat_id=LEAD_ID,
-            display_name="Lena Lead",
-            username="lena",
-            role=Role.LEAD,
-        )
-        for n in range(people):
-            person = staff.enrol(
-                session,
-                telegram_user_id=FIRST_STAFF_ID + n,
-                chat_id=FIRST_STAFF_ID + n,
-                display_name=f"Staff {n}",
-                username=None,
-                role=Role.STAFF,
-            )
-            subscriptions.subscribe(session, staff_id=person.id or 0, country="KZ")
+        lead = enrol_lead(session, countries=())
+        enrol_staff(session, people)
         alert = broadcasts.create_draft(
             session, country="KZ", text=TEXT, author_staff_id=lead.id or 0, now=now
         )

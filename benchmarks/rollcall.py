@@ -29,19 +29,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.people import LEAD_ID, enrol_lead, enrol_staff
 from bot.settings import BotSettings
 from bot.sim.telegram.flood import RateLimits
 from bot.sim.telegram.server import FakeTelegram
 from bot.sim.telegram.state import SentMessage
-from db import leads, staff, subscriptions
 from db.engine import make_engine, session_scope
 from db.migrations import create_schema
-from db.models import Role
 from tests.harness import MutableClock, RunningBot, running_bot
 
-LEAD_ID = 4_000_000_000
 _SAFE = re.compile(r"safe: (\d+)\n")
-FIRST_STAFF_ID = 6_000_000_000
 
 
 def _question_of(message: SentMessage) -> str | None:
@@ -59,25 +56,8 @@ def _enrol(database_url: str, people: int) -> None:
     engine = make_engine(database_url)
     create_schema(engine)
     with session_scope(engine) as session:
-        lead = staff.enrol(
-            session,
-            telegram_user_id=LEAD_ID,
-            chat_id=LEAD_ID,
-            display_name="Lena Lead",
-            username="lena",
-            role=Role.LEAD,
-        )
-        leads.lead(session, staff_id=lead.id or 0, country="KZ")
-        for n in range(people):
-            person = staff.enrol(
-                session,
-                telegram_user_id=FIRST_STAFF_ID + n,
-                chat_id=FIRST_STAFF_ID + n,
-                display_name=f"Staff {n}",
-                username=f"staff{n}",
-                role=Role.STAFF,
-            )
-            subscriptions.subscribe(session, staff_id=person.id or 0, country="KZ")
+        enrol_lead(session)
+        enrol_staff(session, people, usernames=True)
     engine.dispose()
 
 

@@ -331,19 +331,7 @@ class Dispatcher:
                 )
             )
         except RetryAfter as error:
-            seconds = retry_after_seconds(error)  # the budget has paused every send as long
-            log.warning(
-                "delivery %d: Telegram asked to wait %.0f s (429)", row.id, seconds, extra=_ids(row)
-            )
-            self._record(
-                partial(
-                    self._retry,
-                    row,
-                    f"429 retry after {seconds:.0f} s",
-                    seconds,
-                    count_attempt=False,
-                )
-            )
+            self._wait_out(row, error)
         except Forbidden as error:
             self._record(partial(self._unreachable, row, error.message))
         except BadRequest as error:
@@ -406,16 +394,7 @@ class Dispatcher:
                     rate_limit_args=HAS_SLOT,
                 )
         except RetryAfter as error:
-            seconds = retry_after_seconds(error)
-            self._record(
-                partial(
-                    self._retry,
-                    row,
-                    f"429 retry after {seconds:.0f} s",
-                    seconds,
-                    count_attempt=False,
-                )
-            )
+            self._wait_out(row, error)
         except Forbidden as error:
             self._record(partial(self._unreachable, row, error.message))
         except BadRequest as error:
@@ -559,6 +538,19 @@ class Dispatcher:
         if person.email and settings.email_enabled:
             return "e-mail"
         return ""
+
+    def _wait_out(self, row: DueDelivery, error: RetryAfter) -> None:
+        """A 429: the row goes back for as long as Telegram asked (the budget has paused
+        every send as long), and a wait is not an attempt."""
+        seconds = retry_after_seconds(error)
+        log.warning(
+            "delivery %d: Telegram asked to wait %.0f s (429)", row.id, seconds, extra=_ids(row)
+        )
+        self._record(
+            partial(
+                self._retry, row, f"429 retry after {seconds:.0f} s", seconds, count_attempt=False
+            )
+        )
 
     def _unreachable(self, row: DueDelivery, reason: str) -> None:
         log.warning(

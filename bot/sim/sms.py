@@ -15,13 +15,12 @@ import base64
 import json
 import re
 import secrets
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -29,6 +28,7 @@ import httpx
 
 from bot.fallback.inbound import twilio_signature
 from bot.fallback.texts import segments
+from bot.sim.loopback import serving
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "f" * 8 + "0123456789abcdef" + "e" * 8  # 32 hex, like Twilio's
@@ -215,22 +215,9 @@ def sms_provider() -> Iterator[FakeSmsProvider]:
             self.end_headers()
             self.wfile.write(body)
 
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-
-        def handle_error(self, request: Any, client_address: Any) -> None:
-            if isinstance(sys.exc_info()[1], ConnectionError):
-                return
-            super().handle_error(request, client_address)
-
-    server = Server(("127.0.0.1", 0), Handler)
-    provider.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield provider
-    finally:
-        provider.release()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(Handler) as base_url:
+        provider.base_url = base_url
+        try:
+            yield provider
+        finally:
+            provider.release()

@@ -59,6 +59,11 @@ async def _until_settled(bot: RunningBot, *, step_seconds: float = 30) -> None:
 
 async def test_critical_goes_before_routine_even_when_queued_later(bot: RunningBot) -> None:
     bot.fake.rate_limits = RateLimits(global_per_second=20)
+    # One request at a time, so that the order they arrive in is the order they were sent
+    # in (requests under way together may overtake each other on a loaded machine).
+    dispatcher = bot.services.dispatcher
+    assert dispatcher is not None
+    dispatcher.settings = dispatcher.settings.model_copy(update={"send_max_in_flight": 1})
     people = [bot.enrol(f"P{n}") for n in range(20)]
     with session_scope(bot.engine) as session:
         # One transaction, so the dispatcher sees both at once: routine is older.
