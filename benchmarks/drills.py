@@ -737,6 +737,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.blackout import drill_blackout  # its own module too
 
     DRILLS["blackout"] = ("Telegram cut off during a roll call; SMS reaches people", drill_blackout)
+    OWN_SCENE = {"token", "deaf", "flood", "blackout"}
     parser = argparse.ArgumentParser(prog="python -m benchmarks.drills", description=__doc__)
     parser.add_argument("drills", nargs="*", metavar="DRILL", help=", ".join(DRILLS))
     parser.add_argument("--people", type=int, default=2000, help="subscribers (default 2000)")
@@ -758,7 +759,9 @@ def main(argv: list[str] | None = None) -> int:
     outcomes = []
     for name in chosen:
         title, run = DRILLS[name]
-        say(f"\n== {name}: {title}, {args.people} subscribers ==")
+        # The drills that broadcast to --people say so; the others set their own scene.
+        audience = "" if name in OWN_SCENE else f", {args.people} subscribers"
+        say(f"\n== {name}: {title}{audience} ==")
         started = time.monotonic()
         try:
             lines = run(args.people)
