@@ -27,7 +27,7 @@ from http import HTTPStatus
 from typing import Any
 
 from telegram import Update
-from telegram.error import NetworkError, TelegramError
+from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import HTTPXRequest, RequestData
 
 from bot.context import Context, services
@@ -185,7 +185,11 @@ class TelegramRequest(HTTPXRequest):
                     pool_timeout=pool_timeout,
                 )
             except NetworkError as error:  # timeouts too
-                if not listening:
+                if not listening or _own_pool_full(error):
+                    # A full pool of our own is nothing Telegram does: the connection is
+                    # still held by a request being let go of, as when polling stops.
+                    # PTB's polling asks again; its last getUpdates at shutdown must not
+                    # wait for ever.
                     raise
                 reason = str(error) or type(error).__name__
             else:
@@ -207,6 +211,11 @@ class TelegramRequest(HTTPXRequest):
             attempt += 1
             self.link.failed(api_method, reason)
             await asyncio.sleep(self.link.retry_delay(attempt))
+
+
+def _own_pool_full(error: NetworkError) -> bool:
+    """PTB's TimedOut for a request that never left: every connection of its pool busy."""
+    return isinstance(error, TimedOut) and error.message.startswith("Pool timeout")
 
 
 def build_requests(link: TelegramLink) -> tuple[TelegramRequest, TelegramRequest]:

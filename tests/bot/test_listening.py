@@ -5,15 +5,18 @@ test_listening_process.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 from sqlalchemy.engine import Engine
+from telegram import Bot
+from telegram.error import TimedOut
 
 from bot.health import assess, mask_url, mask_urls
-from bot.listening import TelegramLink, WebhookStatus
+from bot.listening import TelegramLink, WebhookStatus, build_requests
 from bot.settings import BotSettings
 from bot.sim.telegram.server import FakeTelegram
 from db import sources
@@ -62,6 +65,24 @@ async def test_getupdates_failing_for_a_while_is_ridden_out_and_logged_once_each
     assert link is not None
     assert link.failing_since is None and link.heard_by == "getUpdates"
     assert link.silent_for() < 5
+
+
+async def test_a_getupdates_that_finds_its_own_pool_full_is_not_retried_for_ever(
+    fake: FakeTelegram,
+) -> None:
+    """PTB's last getUpdates at shutdown can find the one connection of its pool still
+    held by the long poll it gave up; asking again for ever would hang the shutdown."""
+    link = TelegramLink(clock=lambda: datetime.now(UTC), retry_max_seconds=0.2)
+    _, get_updates = build_requests(link)
+    bot = Bot(FakeTelegram.TOKEN, base_url=fake.base_url, get_updates_request=get_updates)
+    fake.slow("getUpdates", 3.0)
+    async with bot:
+        held = asyncio.create_task(bot.get_updates(timeout=0))
+        await fake.await_for(lambda f: any(m == "getUpdates" for m, _ in f.calls), timeout=10)
+        with pytest.raises(TimedOut, match="Pool timeout"):
+            await bot.get_updates(timeout=0, pool_timeout=0.2)
+        await held
+    assert link.failing_since is None  # nothing Telegram did
 
 
 async def test_a_401_marks_the_token_rejected_and_is_never_mistaken_for_a_404(
