@@ -780,6 +780,10 @@ async def test_a_press_on_a_round_replaced_by_a_newer_round_is_refused(bot: Runn
     old = _round(bot.engine).id or 0
     bot.clock.advance(minutes=61)
     assert rules.pass_round_deadline(bot.services, old)
+    # Her deadline report first, so that what she is answered next is not taken for it.
+    await bot.fake.await_for(
+        lambda f: any("deadline passed" in m.text for m in f.messages_to(lena.chat_id))
+    )
     await bot.say(lena.telegram_user_id, "/checkin KZ 1h")
     new = _round(bot.engine).id or 0
     assert new != old
