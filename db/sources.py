@@ -10,7 +10,7 @@ from sqlalchemy import delete, inspect, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from db.models import Alert, AlertStatus, Priority, SeenItem, Source
+from db.models import Alert, AlertKind, AlertStatus, Priority, SeenItem, Source
 
 STATE_DEPARTMENT_FEED = "https://travel.state.gov/_res/rss/TAsTWs.xml"
 FAILURE_REPORT_AFTER = timedelta(hours=1)
@@ -185,3 +185,20 @@ def create_feed_alert(
     session.add(alert)
     session.flush()
     return alert
+
+
+def recent_alerts(session: Session, *, country: str, count: int = 3) -> list[Alert]:
+    """The country's latest alerts sent to its people, newest first (routine advisory
+    updates left out): what a traveller's briefing lists."""
+    return list(
+        session.exec(
+            select(Alert)
+            .where(
+                Alert.country == country,
+                col(Alert.kind).in_([k.value for k in AlertKind if k is not AlertKind.ADVISORY]),
+                col(Alert.sent_at).is_not(None),
+            )
+            .order_by(col(Alert.sent_at).desc())
+            .limit(count)
+        ).all()
+    )

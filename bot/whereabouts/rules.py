@@ -14,17 +14,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.access import require_answers_for
 from bot.whereabouts import texts
 from bot.whereabouts.parsing import TripRequest
-from db import audit, deliveries, leads, staff, subscriptions
+from db import audit, deliveries, leads, sources, staff, subscriptions
 from db import whereabouts as db
 from db.cards import advisory_of
 from db.curfews import active as active_curfews
 from db.deliveries import Recipient
-from db.models import Alert, AlertKind, DeliveryKind, Priority, Role, Staff, Trip, TripSource
+from db.models import DeliveryKind, Priority, Role, Staff, Trip, TripSource
 from db.refusal import Refusal
 from schedules.countries import country_name, resolve_country
 from schedules.curfew_text.places import city_named
@@ -344,7 +344,7 @@ def queue_trip_briefings(session: Session, *, now: datetime) -> int:
                 trip=trip,
                 level=advisory_of(session, country=trip.country),
                 curfews=list(active_curfews(session, countries=[trip.country])),
-                alerts=_recent_alerts(session, trip.country),
+                alerts=sources.recent_alerts(session, country=trip.country),
                 leads=list(leads.leads_for_country(session, country=trip.country)),
                 now=now,
             )
@@ -366,18 +366,3 @@ def queue_trip_briefings(session: Session, *, now: datetime) -> int:
             now=now,
         )
     return queued
-
-
-def _recent_alerts(session: Session, country: str, count: int = 3) -> list[Alert]:
-    return list(
-        session.exec(
-            select(Alert)
-            .where(
-                Alert.country == country,
-                col(Alert.kind).in_([k.value for k in AlertKind if k is not AlertKind.ADVISORY]),
-                col(Alert.sent_at).is_not(None),
-            )
-            .order_by(col(Alert.sent_at).desc())
-            .limit(count)
-        ).all()
-    )
