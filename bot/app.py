@@ -58,7 +58,7 @@ from bot.listening import (
     record_update,
 )
 from bot.looplag import LoopLag
-from bot.ratelimit import ReplyAllowance, SendBudget
+from bot.ratelimit import PAID_RATE, ReplyAllowance, SendBudget
 from bot.rollcall import handlers as rollcall
 from bot.rollcall import live as rollcall_live
 from bot.settings import BotSettings
@@ -559,7 +559,12 @@ def build_application(
         .post_stop(_post_stop)
         .concurrent_updates(True)
         # Every message the bot sends, replies included, spends this one budget.
-        .rate_limiter(SendBudget(settings.send_rate_per_second))
+        .rate_limiter(
+            SendBudget(
+                settings.send_rate_per_second,
+                paid_rate=PAID_RATE if settings.paid_broadcast else None,
+            )
+        )
         .build()
     )
 

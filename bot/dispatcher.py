@@ -25,6 +25,12 @@ whatever the rate. A crash can repeat only rows still `sending`: the ones on the
 Telegram and those confirmed in the last RECORD_SECONDS. Something more urgent queued
 meanwhile makes the dispatcher give back the rest of its claim and look again.
 
+With paid broadcasts on (PAID_BROADCAST), critical rows go with `allow_paid_broadcast`
+at Telegram's paid rate, on a pacer of their own, and are recorded as paid; everything
+else keeps to the free rate. Should Telegram refuse to take payment (the bot's Stars ran
+out), the row goes again at once at the free rate, the admins are told, and paid
+broadcasts are tried again only after PAID_REFUSED_SECONDS.
+
 While the database is unavailable nothing new is sent: outcomes Telegram has already
 given are held in memory and recorded, in order, as soon as it is back. The outage is
 logged once when it starts and once when it ends.
@@ -49,14 +55,21 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import ExtBot
 
 from bot import render
-from bot.ratelimit import HAS_SLOT, SendBudget, delivery_rank, retry_after_seconds
+from bot.ratelimit import (
+    HAS_PAID_SLOT,
+    HAS_SLOT,
+    PAID_RATE,
+    SendBudget,
+    delivery_rank,
+    retry_after_seconds,
+)
 from bot.settings import BotSettings, Settings
 from db import cards, deliveries, staff
 from db import leads as lead_rules
 from db.cards import Step
 from db.deliveries import DueDelivery, Recipient
 from db.engine import session_scope
-from db.models import DeliveryKind, Priority, Staff
+from db.models import DeliveryKind, Priority, Role, Staff
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +87,12 @@ RECORD_BATCH = 200
 CARD_PATIENCE = timedelta(minutes=10)
 # ... checked this often (seconds).
 CARD_PATIENCE_CHECK_SECONDS = 30.0
+
+# Paid broadcasts: requests under way at once (at 1,000 a second and about 100 ms each
+# to Telegram, a hundred are) ...
+PAID_MAX_IN_FLIGHT = 128
+# ... and how long after Telegram refused one everything goes at the free rate.
+PAID_REFUSED_SECONDS = 600.0
 
 # What the database raises when it is down, restarting or unreachable.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
@@ -121,7 +140,12 @@ class Dispatcher:
         self._unrecorded: list[Callable[[], None]] = []
         self._database_down_since: float | None = None
         self._held_during_outage = 0
+        # When Telegram last refused a paid broadcast (time.monotonic()), if it did.
+        self._paid_refused_at: float | None = None
+        self.paid_count = 0
         rate = settings.send_rate_per_second
+        if self.budget.paid_pacer is not None:
+            rate += PAID_RATE
         self._claim_size = max(8, min(500, int(rate * CLAIM_SECONDS)))
         # Sent and confirmed by Telegram, not yet recorded (the rows are still `sending`).
         self._confirmed: list[deliveries.Confirmed] = []
@@ -244,12 +268,17 @@ class Dispatcher:
             if self._stopping or self._wake.is_set() or self._database_down_since is not None:
                 self._give_back(batch[index:])
                 break
-            while len(self._in_flight) >= self.settings.send_max_in_flight:
+            paid = self._pays_for(row)
+            most = PAID_MAX_IN_FLIGHT if paid else self.settings.send_max_in_flight
+            while len(self._in_flight) >= most:
                 await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
             # The slot is taken here, before the send starts, so that nothing is sent
             # after an outage or a more urgent row showed up meanwhile.
-            await self.budget.slot(delivery_rank(row.priority))
-            self._start_send(row)
+            if paid:
+                await self.budget.paid_slot()
+            else:
+                await self.budget.slot(delivery_rank(row.priority))
+            self._start_send(row, paid=paid)
         return bool(batch)
 
     def _give_back(self, rows: list[DueDelivery]) -> None:
@@ -280,16 +309,24 @@ class Dispatcher:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
 
-    def _start_send(self, row: DueDelivery) -> None:
+    def _pays_for(self, row: DueDelivery) -> bool:
+        """Whether a row goes as a paid broadcast: critical messages only (never a card),
+        with paid broadcasts on, and not soon after Telegram refused one."""
+        if self.budget.paid_pacer is None or row.priority > Priority.CRITICAL or row.card:
+            return False
+        refused = self._paid_refused_at
+        return refused is None or time.monotonic() - refused >= PAID_REFUSED_SECONDS
+
+    def _start_send(self, row: DueDelivery, *, paid: bool = False) -> None:
         self._in_flight_chats.add(row.chat_id)
-        task = asyncio.create_task(self._send(row), name=f"delivery:{row.id}")
+        task = asyncio.create_task(self._send(row, paid=paid), name=f"delivery:{row.id}")
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
 
     # -- one message -----------------------------------------------------------------
-    async def _send(self, row: DueDelivery) -> None:
+    async def _send(self, row: DueDelivery, *, paid: bool) -> None:
         try:
-            await self._send_and_record(row)
+            await self._send_and_record(row, paid=paid)
         except Exception:
             log.exception("delivery %d: could not record the outcome", row.id, extra=_ids(row))
         finally:
@@ -300,13 +337,14 @@ class Dispatcher:
             if self.on_progress is not None:
                 self.on_progress()
 
-    async def _send_and_record(self, row: DueDelivery) -> None:
+    async def _send_and_record(self, row: DueDelivery, *, paid: bool) -> None:
         if row.card is not None:
             await self._card_step(row, row.card)
             return
         markup = (
             InlineKeyboardMarkup.de_json(row.reply_markup, self.bot) if row.reply_markup else None
         )
+        slot = HAS_PAID_SLOT if paid else HAS_SLOT
         try:
             # A photo, voice note or file from a call for help goes as a copy of the
             # original, with the row's text as its caption.
@@ -318,7 +356,8 @@ class Dispatcher:
                     caption=row.text,
                     parse_mode=ParseMode.HTML,
                     reply_markup=markup,
-                    rate_limit_args=HAS_SLOT,
+                    allow_paid_broadcast=paid or None,
+                    rate_limit_args=slot,
                 )
                 if row.copy_from is not None
                 else await self.bot.send_message(
@@ -327,7 +366,8 @@ class Dispatcher:
                     parse_mode=ParseMode.HTML,
                     reply_markup=markup,
                     link_preview_options=None,
-                    rate_limit_args=HAS_SLOT,
+                    allow_paid_broadcast=paid or None,
+                    rate_limit_args=slot,
                 )
             )
         except RetryAfter as error:
@@ -337,6 +377,10 @@ class Dispatcher:
         except BadRequest as error:
             if any(marker in error.message.lower() for marker in _GONE):
                 self._record(partial(self._unreachable, row, error.message))
+            elif paid:
+                # Telegram would not take payment (it does not say how it words that):
+                # the message itself may be fine, so it goes again at the free rate.
+                self._paid_refused(row, error.message)
             else:
                 log.error(
                     "delivery %d: Telegram refused the message: %s",
@@ -352,7 +396,7 @@ class Dispatcher:
             )
         else:
             log.debug("delivery %d: sent", row.id, extra=_ids(row))
-            self._confirm(row, message.message_id)
+            self._confirm(row, message.message_id, paid=paid)
 
     # -- country cards ---------------------------------------------------------------
     async def _card_step(self, row: DueDelivery, card: deliveries.CardState) -> None:
@@ -457,9 +501,11 @@ class Dispatcher:
             self.sent_count += 1
 
     # -- recording what Telegram confirmed, a few at a time -------------------------
-    def _confirm(self, row: DueDelivery, message_id: int) -> None:
+    def _confirm(self, row: DueDelivery, message_id: int, *, paid: bool = False) -> None:
         self._confirmed.append(
-            deliveries.Confirmed(delivery_id=row.id, message_id=message_id, at=self.clock())
+            deliveries.Confirmed(
+                delivery_id=row.id, message_id=message_id, at=self.clock(), paid=paid
+            )
         )
         # With nothing else on its way there is no batch to wait for: record it now, so
         # that what reads the outbox (roll-call reminders, reports) sees it at once.
@@ -490,6 +536,7 @@ class Dispatcher:
             deliveries.mark_sent_many(session, confirmed=batch)
         del self._confirmed[: len(batch)]
         self.sent_count += len(batch)
+        self.paid_count += sum(1 for c in batch if c.paid)
 
     def _mark_failed(self, delivery_id: int, error: str) -> None:
         with session_scope(self.engine) as session:
@@ -551,6 +598,44 @@ class Dispatcher:
                 self._retry, row, f"429 retry after {seconds:.0f} s", seconds, count_attempt=False
             )
         )
+
+    def _paid_refused(self, row: DueDelivery, reason: str) -> None:
+        """Telegram refused a paid broadcast: the row goes again now at the free rate, and
+        so does every critical row until PAID_REFUSED_SECONDS have passed."""
+        first = self._paid_refused_at is None or (
+            time.monotonic() - self._paid_refused_at >= PAID_REFUSED_SECONDS
+        )
+        self._paid_refused_at = time.monotonic()
+        if first:
+            log.error(
+                "Telegram refused a paid broadcast (%s); critical messages go at the free "
+                "rate for %.0f minutes",
+                reason,
+                PAID_REFUSED_SECONDS / 60,
+                extra=_ids(row),
+            )
+            self._record(partial(self._tell_admins_paid_refused, reason))
+        self._record(
+            partial(self._retry, row, f"paid broadcast refused: {reason}", 0.0, count_attempt=False)
+        )
+
+    def _tell_admins_paid_refused(self, reason: str) -> None:
+        now = self.clock()
+        text = render.paid_refused_notice(reason=reason, minutes=PAID_REFUSED_SECONDS / 60)
+        with session_scope(self.engine) as session:
+            admins = [
+                p for p in staff.everyone(session) if p.role == Role.ADMIN.value and p.reachable
+            ]
+            deliveries.enqueue(
+                session,
+                kind=DeliveryKind.PAID_REFUSED,
+                dedupe_key=f"paid-refused:{now:%Y-%m-%dT%H:%M}",
+                recipients=deliveries.recipients(admins),
+                parts=[text],
+                priority=Priority.HIGH,
+                now=now,
+            )
+        self.wake()
 
     def _unreachable(self, row: DueDelivery, reason: str) -> None:
         log.warning(

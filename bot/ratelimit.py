@@ -4,7 +4,8 @@
 message sent (replies, documents and edits included) waits for a slot of the one global
 `Pacer`, and when several wait, the slot goes to the most urgent. `Rank` is that order.
 A 429 from Telegram pauses every slot for its `retry_after` and lowers the rate for a
-while.
+while. With paid broadcasts on, the most urgent deliveries take their slots from a
+second pacer at Telegram's paid rate (`PAID_RATE`), apart from everything else.
 
 `ReplyAllowance` decides, in memory and before anything is sent, whether someone who may
 be flooding the bot (a stranger) gets an answer at all.
@@ -211,8 +212,13 @@ class Rank(IntEnum):
 
 
 # A sender that took its slot itself with `SendBudget.slot` (the dispatcher does, so that
-# it can stop between slots) sends with this as its rank, and is not held again.
+# it can stop between slots) sends with this as its rank, and is not held again ...
 HAS_SLOT = -1
+# ... or with this, when its slot was one of the paid pacer's (`SendBudget.paid_slot`).
+HAS_PAID_SLOT = -2
+
+# Messages a second Telegram allows a bot's paid broadcasts (allow_paid_broadcast).
+PAID_RATE = 1000.0
 
 
 def delivery_rank(priority: int) -> int:
@@ -248,8 +254,10 @@ class SendBudget(BaseRateLimiter[int]):
     (getUpdates, callback answers, menus) are not held.
     """
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, *, paid_rate: float | None = None) -> None:
         self.pacer = Pacer(rate)
+        # Paid broadcasts: a pacer of their own, which only `paid_slot` takes from.
+        self.paid_pacer = Pacer(paid_rate) if paid_rate else None
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._arrival = itertools.count()  # equal ranks go in the order they came
         self._feeder: asyncio.Task[None] | None = None
@@ -287,15 +295,18 @@ class SendBudget(BaseRateLimiter[int]):
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         if not spends_budget(endpoint):
             return await callback(*args, **kwargs)
-        if rate_limit_args != HAS_SLOT:
+        pacer = self.pacer
+        if rate_limit_args == HAS_PAID_SLOT and self.paid_pacer is not None:
+            pacer = self.paid_pacer
+        elif rate_limit_args not in (HAS_SLOT, HAS_PAID_SLOT):
             await self.slot(Rank.REPLY if rate_limit_args is None else rate_limit_args)
-        self.pacer.sending()
+        pacer.sending()
         try:
             return await callback(*args, **kwargs)
         except RetryAfter as error:
             # Whoever flooded, everyone waits and comes back slower: repeating the burst
             # is what gets bots banned.
-            self.pacer.flooded(retry_after_seconds(error))
+            pacer.flooded(retry_after_seconds(error))
             raise
 
     async def slot(self, rank: int) -> None:
@@ -305,6 +316,12 @@ class SendBudget(BaseRateLimiter[int]):
         if self._feeder is None or self._feeder.done():
             self._feeder = asyncio.create_task(self._feed(), name="send-budget")
         await future
+
+    async def paid_slot(self) -> None:
+        """Wait for a slot of the paid pacer (there must be one). Only the most urgent
+        deliveries take these, in the dispatcher's order: there is nothing to rank."""
+        assert self.paid_pacer is not None, "paid broadcasts are off"
+        await self.paid_pacer.acquire()
 
     async def _feed(self) -> None:
         while self._waiting:

@@ -196,7 +196,19 @@ def delivery_report(*, country: str, counts: Counts, finished: bool) -> str:
         lines.append(f"📱 reached by SMS: {counts.by_sms}")
     if counts.by_email:
         lines.append(f"✉️ reached by e-mail: {counts.by_email}")
+    if counts.paid:
+        lines.append(f"⭐ sent as paid broadcasts: {counts.paid}")
     return "\n".join(lines)
+
+
+def paid_refused_notice(*, reason: str, minutes: float) -> str:
+    return (
+        "⚠️ <b>Telegram refused a paid broadcast.</b>\n"
+        f"It said: {esc(reason)}\n"
+        "Roll calls, calls for help and departure advisories now go at the free rate "
+        f"(about 30 a second) for {minutes:.0f} minutes; nothing is lost. Check the bot's "
+        "Telegram Stars balance."
+    )
 
 
 def unreachable_notice(*, name: str, telegram_id: int, username: str | None, reason: str) -> str:

@@ -55,6 +55,10 @@ class Settings(LoggingSettings):
     send_rate_per_chat_per_second: float = Field(default=1.0, gt=0, le=30)
     send_max_attempts: int = Field(default=20, ge=1, le=1000)
     send_max_in_flight: int = Field(default=16, ge=1, le=512)
+    # Paid broadcasts: the most urgent deliveries (roll calls, calls for help, departure
+    # advisories) may go at up to 1,000 a second, each charged to the bot's Telegram
+    # Stars; everything else keeps to the free rate above.
+    paid_broadcast: bool = False
     # An alert is queued for this many people at a time: the first message goes out while
     # the rest of a large audience is still being queued.
     fan_out_chunk: int = Field(default=500, ge=1, le=10_000)

@@ -77,6 +77,7 @@ class Confirmed:
     delivery_id: int
     message_id: int
     at: datetime
+    paid: bool = False  # sent as a paid broadcast
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ class Counts:
     # People reached by a fallback after all (their Telegram row is counted above).
     by_sms: int = 0
     by_email: int = 0
+    # Of those sent, how many as paid broadcasts.
+    paid: int = 0
 
     @property
     def total(self) -> int:
@@ -295,6 +298,7 @@ def mark_sent_many(session: Session, *, confirmed: Sequence[Confirmed]) -> None:
                 "telegram_message_id": c.message_id,
                 "sent_at": c.at,
                 "last_error": None,
+                "paid": c.paid,
             }
             for c in confirmed
         ],
@@ -395,7 +399,16 @@ def counts_for_alert(session: Session, *, alert_id: int) -> Counts:
         .group_by(col(Delivery.channel))
     ).all()
     by_channel = {channel: int(n) for channel, n in fallbacks}
+    paid = session.exec(
+        select(func.count(func.distinct(Delivery.staff_id))).where(
+            Delivery.alert_id == alert_id,
+            Delivery.part == 0,
+            Delivery.channel == Channel.TELEGRAM.value,
+            col(Delivery.paid).is_(True),
+        )
+    ).one()
     return Counts(
+        paid=int(paid),
         by_sms=by_channel.get(Channel.SMS.value, 0),
         by_email=by_channel.get(Channel.EMAIL.value, 0),
         pending=by_status.get(DeliveryStatus.PENDING.value, 0)

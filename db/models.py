@@ -10,6 +10,7 @@ from datetime import date, datetime
 from enum import IntEnum, StrEnum
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
@@ -79,6 +80,7 @@ class DeliveryKind(StrEnum):
     COUNTRY_CARD = "country card"  # the pinned card of a country a person follows
     TRIP_NOTICE = "trip briefing"  # to a traveller: the briefing before, the welcome on arrival
     WHO_IS_THERE = "who is there"  # to leads with a departure advisory: the people there now
+    PAID_REFUSED = "paid broadcast notice"  # to admins: Telegram refused a paid broadcast
     OTHER = "message"  # rows from before kinds were recorded that matched none of these
 
 
@@ -371,6 +373,8 @@ class Delivery(SQLModel, table=True):
     telegram_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Sent as a paid broadcast (PAID_BROADCAST): charged to the bot's Telegram Stars.
+    paid: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
     # Telegram, or SMS / e-mail for a fallback row: a copy of the Telegram row
     # `fallback_for_id` (kind, alert, round and call as it), with its own status, retries
     # and outcome. The address is read from the person when it is sent, so a number

@@ -20,7 +20,7 @@ from bot.sim.telegram.server import FakeTelegram
 from db.engine import make_engine
 from db.migrations import create_schema
 from tests.harness import ADMIN_ID, MutableClock, RunningBot, running_bot
-from tests.mutate import tests_of
+from tests.mutate import MUTANT_WAIT_SECONDS, tests_of
 
 # Property tests: the same examples on every run (CI must not pass or fail by luck), no
 # per-example deadline (the machine is shared), nothing written to the working tree.
@@ -33,6 +33,12 @@ hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 # -- under `make mutate` -----------------------------------------------------------------
+if "MUTANT_UNDER_TEST" in os.environ:
+    # A mutant that stops a reply would otherwise hold its test for the whole bound. The
+    # clean run under the same bound shows it is enough for the unmutated code.
+    FakeTelegram.WAIT_SECONDS = MUTANT_WAIT_SECONDS
+
+
 @cache
 def _durations() -> dict[str, float]:
     """How long each test took in mutmut's clean run (it runs tests from mutants/)."""

@@ -184,9 +184,9 @@ def answers_of(session: Session, *, member_id: int) -> Sequence[RollCallAnswer]:
     ).all()
 
 
-async def until_recorded(engine: Engine, *, seconds: float = 30.0) -> None:
+async def until_recorded(engine: Engine, *, seconds: float | None = None) -> None:
     """Telegram has the messages; wait until the dispatcher has recorded every outcome."""
-    deadline = time.monotonic() + seconds
+    deadline = time.monotonic() + (FakeTelegram.WAIT_SECONDS if seconds is None else seconds)
     while time.monotonic() < deadline:
         with session_scope(engine) as session:
             busy = session.exec(

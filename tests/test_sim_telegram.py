@@ -227,6 +227,44 @@ async def test_the_chosen_mode_applies_to_what_the_bot_sends(
     assert fake.too_many_requests == 1
 
 
+@pytest.mark.parametrize("mode", list(FloodMode))
+def test_paid_broadcasts_are_counted_apart_up_to_1000_a_second(mode: FloodMode) -> None:
+    flood = FloodControl(RateLimits(mode=mode))
+    start = float(math.ceil(time.monotonic()) + 10)
+    for chat in range(30):
+        flood.check(chat, start + 0.5)
+        flood.accept(chat, start + 0.5)
+    with pytest.raises(ApiError):
+        flood.check(30, start + 0.5)  # the 31st free message
+    for chat in range(100, 1100):  # 1,000 paid ones in the same instant
+        flood.check(chat, start + 0.5, paid=True)
+        flood.accept(chat, start + 0.5, paid=True)
+    with pytest.raises(ApiError):
+        flood.check(2000, start + 0.5, paid=True)
+    # Paid or not, one chat still gets one a second.
+    with pytest.raises(ApiError):
+        flood.check(100, start + 0.6)
+
+
+async def test_a_paid_broadcast_is_charged_and_refused_once_the_stars_run_out(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    fake.star_balance = 2 * FakeTelegram.PAID_BROADCAST_STARS
+    await bot.send_message(CHAT, "paid", allow_paid_broadcast=True)
+    await bot.send_message(CHAT + 1, "free")
+    await bot.send_message(CHAT + 2, "paid too", allow_paid_broadcast=True)
+    with pytest.raises(BadRequest, match=r"(?i)balance_too_low"):
+        await bot.send_message(CHAT + 3, "no Stars left", allow_paid_broadcast=True)
+    await bot.send_message(CHAT + 3, "free still goes")
+    assert [(m.text, m.paid) for m in fake.sent] == [
+        ("paid", True),
+        ("free", False),
+        ("paid too", True),
+        ("free still goes", False),
+    ]
+    assert fake.stars_spent == pytest.approx(2 * FakeTelegram.PAID_BROADCAST_STARS)
+
+
 async def test_an_outage_fails_every_call_until_it_is_over(fake: FakeTelegram, bot: Bot) -> None:
     fake.fail_for("sendMessage", 0.5)
     assert fake.in_outage("sendMessage") and not fake.in_outage("editMessageText")

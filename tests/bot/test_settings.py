@@ -56,6 +56,7 @@ def test_every_setting_but_the_token_has_a_default() -> None:
         "send_rate_per_chat_per_second": 1.0,
         "send_max_attempts": 20,
         "send_max_in_flight": 16,
+        "paid_broadcast": False,
         "fan_out_chunk": 500,
         "stranger_reply_seconds": 60.0,
         "stranger_replies_per_second": 1.0,

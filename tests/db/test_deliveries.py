@@ -440,13 +440,15 @@ def test_an_alerts_counts_are_per_person_whatever_the_number_of_parts(engine: En
         # people[0]: waiting; [1]: on its way; [2], [3]: sent; [4]: failed; [5]: unreachable.
         deliveries.claim_due(session, now=NOW, limit=2, busy_chats=[people[0].chat_id])
         deliveries.release(session, delivery_ids=[rows[(people[2].id or 0, 0)]])
+        # people[3] as a paid broadcast.
         for person in people[2:4]:
             deliveries.mark_sent_many(
-                session, confirmed=[Confirmed(rows[(person.id or 0, 0)], 1, NOW)]
+                session,
+                confirmed=[Confirmed(rows[(person.id or 0, 0)], 1, NOW, paid=person is people[3])],
             )
         deliveries.mark_failed(session, delivery_id=rows[(people[4].id or 0, 0)], error="bad")
         deliveries.mark_unreachable(session, staff_id=people[5].id or 0, error="gone")
-        # The same alert sent to people[3] a second time still counts them once.
+        # The same alert sent to people[3] a second time (paid again) still counts them once.
         deliveries.enqueue(
             session,
             kind=DeliveryKind.BROADCAST,
@@ -459,12 +461,13 @@ def test_an_alerts_counts_are_per_person_whatever_the_number_of_parts(engine: En
         )
         (again,) = [r for r in _rows(session).values() if r.dedupe_key == "a-again"]
         deliveries.mark_sent_many(
-            session, confirmed=[Confirmed(delivery_id=again.id or 0, message_id=2, at=NOW)]
+            session,
+            confirmed=[Confirmed(delivery_id=again.id or 0, message_id=2, at=NOW, paid=True)],
         )
         counts = deliveries.counts_for_alert(session, alert_id=alert_id)
         others = deliveries.counts_for_alert(session, alert_id=other_alert)
         nothing = deliveries.counts_for_alert(session, alert_id=_alert(session))
-    assert counts == deliveries.Counts(pending=2, sent=2, failed=1, unreachable=1)
+    assert counts == deliveries.Counts(pending=2, sent=2, failed=1, unreachable=1, paid=1)
     assert counts.total == 6
     assert others == deliveries.Counts(pending=5, sent=0, failed=0, unreachable=1)
     assert nothing == deliveries.Counts(pending=0, sent=0, failed=0, unreachable=0)

@@ -290,14 +290,16 @@ class ClientSide(BotApiState):
 
     # Long enough for a loaded two-core machine: a wait ends as soon as its condition holds,
     # so the bound only decides how long a test that has already failed takes to say so.
+    # Read at each wait, so that a test run may shorten it (mutation runs do).
     WAIT_SECONDS = 30.0
 
-    def wait_for(self, predicate: Callable[[Self], bool], timeout: float = WAIT_SECONDS) -> None:
+    def wait_for(self, predicate: Callable[[Self], bool], timeout: float | None = None) -> None:
         """Block the calling thread until ``predicate(self)`` holds.
 
         Do not call this from the event loop the bot runs on (it would freeze the bot);
         use ``await_for`` there.
         """
+        timeout = self.WAIT_SECONDS if timeout is None else timeout
         with self._cond:
             if not self._cond.wait_for(lambda: predicate(self), timeout=timeout):
                 raise TimeoutError(f"condition not met within {timeout:.1f} s: {self._describe()}")
@@ -305,9 +307,10 @@ class ClientSide(BotApiState):
     async def await_for(
         self,
         predicate: Callable[[Self], bool],
-        timeout: float = WAIT_SECONDS,  # noqa: ASYNC109 - same signature as wait_for, by design
+        timeout: float | None = None,  # noqa: ASYNC109 - same signature as wait_for, by design
     ) -> None:
         """Like ``wait_for`` but yields to the event loop (10 ms polls) while waiting."""
+        timeout = self.WAIT_SECONDS if timeout is None else timeout
         deadline = time.monotonic() + timeout
         while True:
             with self._cond:

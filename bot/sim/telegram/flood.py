@@ -14,6 +14,10 @@ Telegram does not document how it counts, so the simulator can count three ways
 - ``sliding-window``: at most `rate` messages in any one-second window (the strictest);
 - ``fixed-window``: at most `rate` messages in each clock second (``[k, k + 1)``),
   whatever was sent at the end of the one before.
+
+Paid broadcasts (``allow_paid_broadcast``) are counted apart, against
+``paid_per_second`` (Telegram's 1,000 a second); the limit for each chat holds for them
+as for any message.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ class RateLimits:
     per_chat_tolerance: float = 0.05  # seconds of slack for one chat's window
     mode: FloodMode = FloodMode.TOKEN_BUCKET
     count_edits: bool = False  # edits count against both limits like messages
+    paid_per_second: float = 1000.0  # paid broadcasts, counted apart from the others
 
 
 def _too_many(wait: float) -> ApiError:
@@ -61,6 +66,9 @@ class _Counter:
 
     def __init__(self, rate: float, mode: FloodMode, *, slack: float = 0.0, now: float) -> None:
         self.rate = rate
+        # Slack is for the network's jitter: never half of a message's own interval, or a
+        # fast limit (20 a second to a chat) would become no limit at all.
+        slack = min(slack, 0.5 / rate)
         self.mode = mode
         # The most that may be in one window: at least one, or nothing could ever pass.
         self.most = max(1, math.floor(rate))
@@ -113,6 +121,7 @@ class FloodControl:
 
     def __init__(self, limits: RateLimits | None) -> None:
         self._total: _Counter | None = None
+        self._paid: _Counter | None = None
         self._chats: dict[int, _Counter] = {}
         self.limits = limits
 
@@ -132,6 +141,11 @@ class FloodControl:
             if value is not None and value.global_per_second > 0
             else None
         )
+        self._paid = (
+            _Counter(value.paid_per_second, value.mode, now=now)
+            if value is not None and value.paid_per_second > 0
+            else None
+        )
 
     def _chat(self, chat_id: int, now: float) -> _Counter | None:
         limits = self._limits
@@ -147,13 +161,15 @@ class FloodControl:
             )
         return counter
 
-    def check(self, chat_id: int, now: float) -> None:
-        """Raise Telegram's 429 when a message to `chat_id` at `now` would be over a limit."""
+    def check(self, chat_id: int, now: float, *, paid: bool = False) -> None:
+        """Raise Telegram's 429 when a message to `chat_id` at `now` would be over a limit
+        (a paid broadcast's when `paid`)."""
         chat = self._chat(chat_id, now)
         if chat is not None:
             chat.check(now)
-        if self._total is not None:
-            self._total.check(now)
+        total = self._paid if paid else self._total
+        if total is not None:
+            total.check(now)
 
     def check_edit(self, chat_id: int, now: float) -> None:
         """`check` for an edit, when edits count."""
@@ -164,11 +180,12 @@ class FloodControl:
         if self._limits is not None and self._limits.count_edits:
             self.accept(chat_id, now)
 
-    def accept(self, chat_id: int, now: float) -> None:
-        """Count a message sent to `chat_id` at `now`."""
+    def accept(self, chat_id: int, now: float, *, paid: bool = False) -> None:
+        """Count a message sent to `chat_id` at `now` (a paid broadcast when `paid`)."""
         # Only accepted messages count, so rejected ones don't skew the limits.
         chat = self._chat(chat_id, now)
         if chat is not None:
             chat.accept(now)
-        if self._total is not None:
-            self._total.accept(now)
+        total = self._paid if paid else self._total
+        if total is not None:
+            total.accept(now)

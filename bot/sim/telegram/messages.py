@@ -36,10 +36,22 @@ class MessageMethods(BotApiState):
         self._check_reachable(chat_id)
         return chat_id
 
+    def _paid(self, params: dict[str, Any]) -> bool:
+        """Whether a send asks to be a paid broadcast; a 400 when the bot cannot pay.
+
+        Telegram does not document what it answers then: this text is the simulator's,
+        and the bot must not depend on it."""
+        paid = bool_param(params, "allow_paid_broadcast")
+        balance = self.star_balance
+        if paid and balance is not None and balance - self.stars_spent < self.PAID_BROADCAST_STARS:
+            raise bad_request("BALANCE_TOO_LOW")
+        return paid
+
     def _send_message(self, params: dict[str, Any]) -> Any:
         chat_id = self._target_chat(params)
         now = time.monotonic()
-        self._flood.check(chat_id, now)
+        paid = self._paid(params)
+        self._flood.check(chat_id, now, paid=paid)
         text = params.get("text")
         if not isinstance(text, str) or not text:
             raise bad_request("message text is empty")
@@ -60,7 +72,13 @@ class MessageMethods(BotApiState):
         if replied is not None:
             message["reply_to_message"] = replied
         return self._deliver(
-            message, text=text, parse_mode=parse_mode, markup=markup, now=now, method="sendMessage"
+            message,
+            text=text,
+            parse_mode=parse_mode,
+            markup=markup,
+            now=now,
+            method="sendMessage",
+            paid=paid,
         )
 
     def _replied_to(self, chat_id: int, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -110,7 +128,8 @@ class MessageMethods(BotApiState):
         from_chat_id = int_param(params, "from_chat_id")
         message_id = int_param(params, "message_id")
         now = time.monotonic()
-        self._flood.check(chat_id, now)
+        paid = self._paid(params)
+        self._flood.check(chat_id, now, paid=paid)
         source = self._any_message(from_chat_id or 0, message_id or 0)
         if source is None:
             raise bad_request("message to copy not found")
@@ -151,6 +170,7 @@ class MessageMethods(BotApiState):
             method="copyMessage",
             copy_of=(from_chat_id or 0, message_id or 0),
             content={k: message[k] for k in self._COPIED if k in message},
+            paid=paid,
         )
         # copyMessage answers with the new message's id alone (a MessageId).
         return {"message_id": message["message_id"]}
@@ -168,12 +188,16 @@ class MessageMethods(BotApiState):
         filename: str | None = None,
         copy_of: tuple[int, int] | None = None,
         content: dict[str, Any] | None = None,
+        paid: bool = False,
     ) -> Any:
-        """A message the bot sent is accepted: counted against the limits and recorded."""
+        """A message the bot sent is accepted: counted against the limits (a paid
+        broadcast's, and charged, when `paid`) and recorded."""
         chat_id = message["chat"]["id"]
         if markup is not None:
             message["reply_markup"] = markup
-        self._flood.accept(chat_id, now)
+        self._flood.accept(chat_id, now, paid=paid)
+        if paid:
+            self.stars_spent += self.PAID_BROADCAST_STARS
         self.sent.append(
             SentMessage(
                 chat_id=chat_id,
@@ -187,6 +211,7 @@ class MessageMethods(BotApiState):
                 filename=filename,
                 copy_of=copy_of,
                 content=content,
+                paid=paid,
             )
         )
         return json.loads(json.dumps(message))
@@ -364,7 +389,8 @@ class MessageMethods(BotApiState):
         chat_id = self._target_chat(params)
         message_id = int_param(params, "message_id")
         now = time.monotonic()
-        self._flood.check(chat_id, now)
+        paid = self._paid(params)
+        self._flood.check(chat_id, now, paid=paid)
         if message_id is None or self._any_message(chat_id, message_id) is None:
             raise bad_request("message to pin not found")
         pinned = self._pinned.setdefault(chat_id, [])

@@ -34,6 +34,7 @@ class SentMessage:
     # photo sizes, the voice note, the location ...), as Telegram returns it.
     copy_of: tuple[int, int] | None = None
     content: dict[str, Any] | None = None
+    paid: bool = False  # sent as a paid broadcast (allow_paid_broadcast)
 
 
 @dataclass
@@ -88,6 +89,9 @@ class Outage:
 class BotApiState:
     """The state of the simulated Bot API, and the helpers more than one part needs."""
 
+    # What Telegram charges for one message sent with allow_paid_broadcast.
+    PAID_BROADCAST_STARS = 0.1
+
     BOT_ID = 7000000001
     BOT_USERNAME = "dutybot_test_bot"
     TOKEN = "7000000001:AAFakeTokenForTestsOnly_abcdefghijklmno"
@@ -107,6 +111,10 @@ class BotApiState:
         self.commands: list[dict[str, Any]] = []
         self.commands_by_scope: dict[str, list[dict[str, Any]]] = {}
         self.too_many_requests = 0
+        # Telegram Stars on the bot's balance, which paid broadcasts are charged to
+        # (PAID_BROADCAST_STARS each); None: enough for any number.
+        self.star_balance: float | None = None
+        self.stars_spent = 0.0
         # When each 429 was answered (time.monotonic()), comparable with SentMessage.at.
         self.too_many_requests_at: list[float] = []
         self.tokens_seen: set[str] = set()

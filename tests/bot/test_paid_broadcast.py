@@ -1,0 +1,132 @@
+"""Paid broadcasts (PAID_BROADCAST): the most urgent messages go past the free rate,
+everything else keeps to it, each paid one is recorded, and a refusal loses nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from bot.render import delivery_report
+from bot.settings import BotSettings
+from bot.sim.telegram.flood import RateLimits
+from bot.sim.telegram.server import FakeTelegram
+from bot.sim.telegram.state import SentMessage
+from db import deliveries
+from db.deliveries import Counts, Recipient
+from db.engine import session_scope
+from db.models import Delivery, DeliveryKind, DeliveryStatus, Priority, Role, Staff
+from tests.harness import MutableClock, RunningBot, running_bot, until_recorded
+
+# The free rate, low enough that a loaded machine sends paid messages well past it.
+FREE_RATE = 5.0
+
+
+@pytest.fixture
+async def paying(
+    settings: BotSettings, engine: Engine, fake: FakeTelegram, clock: MutableClock
+) -> AsyncIterator[RunningBot]:
+    paid = settings.model_copy(update={"paid_broadcast": True, "send_rate_per_second": FREE_RATE})
+    # Telegram's limits: the free rate for ordinary messages, 1,000 a second for paid ones.
+    fake.rate_limits = RateLimits(global_per_second=FREE_RATE, per_chat_per_second=20)
+    async with running_bot(paid, engine=engine, fake=fake, clock=clock) as running:
+        yield running
+
+
+def _queue(bot: RunningBot, people: list[Staff], text: str, *, priority: Priority) -> None:
+    with session_scope(bot.engine) as session:
+        deliveries.enqueue(
+            session,
+            kind=DeliveryKind.ROLLCALL_QUESTION
+            if priority is Priority.CRITICAL
+            else DeliveryKind.BROADCAST,
+            dedupe_key=text,
+            recipients=[Recipient(p.id or 0, p.chat_id) for p in people],
+            parts=[text],
+            priority=priority,
+            now=bot.clock(),
+        )
+    bot.services.wake_dispatcher()
+
+
+def _busiest_second(messages: list[SentMessage]) -> int:
+    """The most of `messages` Telegram took within any one second."""
+    times = sorted(m.at for m in messages)
+    return max(sum(1 for t in times[i:] if t < start + 1.0) for i, start in enumerate(times))
+
+
+def _rows(engine: Engine) -> list[Delivery]:
+    with session_scope(engine) as session:
+        return list(session.exec(select(Delivery).order_by(col(Delivery.id))).all())
+
+
+async def test_a_roll_call_goes_past_the_free_rate_as_paid_and_the_rest_keeps_to_it(
+    paying: RunningBot,
+) -> None:
+    people = [paying.enrol(f"P{n}") for n in range(60)]
+    _queue(paying, people[:12], "Routine notice", priority=Priority.ROUTINE)
+    _queue(paying, people, "Are you safe?", priority=Priority.CRITICAL)
+    await paying.fake.await_for(lambda f: len(f.sent) == 72)
+    asked = [m for m in paying.fake.sent if m.text == "Are you safe?"]
+    routine = [m for m in paying.fake.sent if m.text == "Routine notice"]
+    assert len(asked) == 60 and all(m.paid for m in asked)
+    assert len(routine) == 12 and not any(m.paid for m in routine)
+    # Past the free rate, and without a single 429: paid messages are counted apart.
+    assert _busiest_second(asked) > FREE_RATE * 2
+    # (one more at most: the network's jitter between the bot's clock and Telegram's)
+    assert _busiest_second(routine) <= FREE_RATE + 1
+    assert paying.fake.too_many_requests == 0
+    assert paying.fake.stars_spent == pytest.approx(60 * FakeTelegram.PAID_BROADCAST_STARS)
+
+    await until_recorded(paying.engine)
+    rows = _rows(paying.engine)
+    assert {(r.text, r.paid) for r in rows} == {("Are you safe?", True), ("Routine notice", False)}
+    assert paying.services.dispatcher is not None
+    assert paying.services.dispatcher.paid_count == 60
+
+
+async def test_without_paid_broadcasts_nothing_is_paid(bot: RunningBot) -> None:
+    people = [bot.enrol(f"P{n}") for n in range(3)]
+    _queue(bot, people, "Are you safe?", priority=Priority.CRITICAL)
+    await bot.fake.await_for(lambda f: len(f.sent) == 3)
+    assert not any(m.paid for m in bot.fake.sent)
+    assert bot.fake.stars_spent == 0
+    await until_recorded(bot.engine)
+    assert not any(r.paid for r in _rows(bot.engine))
+
+
+async def test_when_the_stars_run_out_every_message_still_goes_and_the_admins_hear_once(
+    paying: RunningBot,
+) -> None:
+    admin = paying.enrol("Ada", role=Role.ADMIN)
+    people = [paying.enrol(f"P{n}") for n in range(8)]
+    # Enough for three paid messages.
+    paying.fake.star_balance = 3 * FakeTelegram.PAID_BROADCAST_STARS
+    _queue(paying, people, "Are you safe?", priority=Priority.CRITICAL)
+    await paying.fake.await_for(
+        lambda f: (
+            all(f.messages_to(p.chat_id) for p in people) and bool(f.messages_to(admin.chat_id))
+        )
+    )
+    asked = [m for m in paying.fake.sent if m.text == "Are you safe?"]
+    assert len(asked) == 8
+    assert sorted(m.chat_id for m in asked) == sorted(p.chat_id for p in people)
+    assert sum(m.paid for m in asked) == 3
+    (notice,) = paying.fake.messages_to(admin.chat_id)
+    assert "Telegram refused a paid broadcast" in notice.text
+    assert "balance_too_low" in notice.text.lower()
+
+    await until_recorded(paying.engine)
+    questions = [r for r in _rows(paying.engine) if r.text == "Are you safe?"]
+    assert {r.status for r in questions} == {DeliveryStatus.SENT.value}
+    assert sum(r.paid for r in questions) == 3
+    # Going again at the free rate is not a failed attempt.
+    assert max(r.attempts for r in questions) == 1
+
+
+def test_the_delivery_report_counts_paid_broadcasts_only_when_there_are_some() -> None:
+    some = delivery_report(country="KZ", counts=Counts(sent=4, paid=3), finished=True)
+    assert "⭐ sent as paid broadcasts: 3" in some
+    assert "paid" not in delivery_report(country="KZ", counts=Counts(sent=4), finished=True)
