@@ -476,7 +476,7 @@ def record_answer(
 def roll_entries(session: Session, *, rollcall: RollCall) -> list[RollEntry]:
     """Everyone asked in a round with their latest answer, delivery and location."""
     round_id = rollcall.id or 0
-    # Nine columns: past what sqlmodel's select is typed for, so SQLAlchemy's own.
+    # Ten columns: past what sqlmodel's select is typed for, so SQLAlchemy's own.
     members = session.execute(
         sa_select(
             col(RollCallMember.id),
@@ -486,6 +486,7 @@ def roll_entries(session: Session, *, rollcall: RollCall) -> list[RollEntry]:
             col(Staff.telegram_user_id),
             col(Staff.reachable),
             col(Delivery.status),
+            col(Delivery.paid),
             col(Staff.mobile).is_not(None),
             col(Staff.email).is_not(None),
         )
@@ -534,6 +535,7 @@ def roll_entries(session: Session, *, rollcall: RollCall) -> list[RollEntry]:
         telegram_id,
         reachable,
         delivery,
+        paid,
         has_mobile,
         has_email,
     ) in members:
@@ -555,6 +557,7 @@ def roll_entries(session: Session, *, rollcall: RollCall) -> list[RollEntry]:
                 note=answer.note if answer else None,
                 location=location,
                 delivery=delivery,
+                paid=bool(paid),
                 reachable=reachable,
                 telegram_id=telegram_id,
                 handled_by=handlers.get(staff_id),

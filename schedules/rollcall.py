@@ -159,6 +159,7 @@ class RollEntry:
     note: str | None = None
     location: tuple[float, float] | None = None
     delivery: str | None = None  # the outbox status of their roll-call message
+    paid: bool = False  # that message went as a paid broadcast
     reachable: bool = True
     telegram_id: int | None = None  # for the link to their profile
     # The lead who owns their open call for help, when one does: (name, Telegram id).
@@ -203,6 +204,7 @@ class RollCounts:
     # Everyone a question or reminder reached by SMS, or else by e-mail, answered or not.
     by_sms: int = 0
     by_email: int = 0
+    paid: int = 0  # asked by a paid broadcast
 
     @property
     def total(self) -> int:
@@ -211,8 +213,9 @@ class RollCounts:
 
 def count_roll(entries: Iterable[RollEntry]) -> RollCounts:
     tally = dict.fromkeys(RollStatus, 0)
-    late = being_sent = by_sms = by_email = 0
+    late = being_sent = by_sms = by_email = paid = 0
     for entry in entries:
+        paid += entry.paid
         tally[entry.status] += 1
         late += entry.answer is not None and entry.late
         being_sent += entry.being_sent
@@ -227,6 +230,7 @@ def count_roll(entries: Iterable[RollEntry]) -> RollCounts:
         being_sent=being_sent,
         by_sms=by_sms,
         by_email=by_email,
+        paid=paid,
     )
 
 

@@ -183,6 +183,8 @@ def live_roll_text(rollcall: RollCall, entries: Sequence[RollEntry]) -> str:
         lines.append(f"📱 reached by SMS: {counts.by_sms}")
     if counts.by_email:
         lines.append(f"✉️ reached by e-mail: {counts.by_email}")
+    if counts.paid:
+        lines.append(f"⭐ asked by paid broadcast: {counts.paid}")
     if rollcall.forgotten:
         lines.append(f"🗑 {_forgotten(rollcall)}")
     # Answers that came without Telegram: the lead knows who is on it and who is not.

@@ -130,3 +130,16 @@ def test_the_delivery_report_counts_paid_broadcasts_only_when_there_are_some() -
     some = delivery_report(country="KZ", counts=Counts(sent=4, paid=3), finished=True)
     assert "⭐ sent as paid broadcasts: 3" in some
     assert "paid" not in delivery_report(country="KZ", counts=Counts(sent=4), finished=True)
+
+
+async def test_the_live_roll_counts_who_was_asked_by_paid_broadcast(paying: RunningBot) -> None:
+    lena = paying.enrol("Lena", role=Role.LEAD, answers_for=("KZ",))
+    people = [paying.enrol(f"P{n}", countries=("KZ",)) for n in range(6)]
+    roll = await paying.say(lena.telegram_user_id, "/checkin KZ Are you safe?")
+    assert "Roll call" in roll
+    (live,) = paying.fake.messages_to(lena.chat_id)
+    await paying.fake.await_for(
+        lambda f: "⭐ asked by paid broadcast: 6" in f.current_text(lena.chat_id, live.message_id)
+    )
+    questions = [m for p in people for m in paying.fake.messages_to(p.chat_id)]
+    assert len(questions) == 6 and all(m.paid for m in questions)
