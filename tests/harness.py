@@ -18,12 +18,14 @@ from telegram.ext import Application
 
 from bot.app import build_application
 from bot.context import SERVICES_KEY, Services
+from bot.render import split_html
 from bot.settings import BotSettings
 from bot.sim.telegram.server import FakeTelegram
-from db import leads, staff, subscriptions
+from db import deliveries, leads, staff, subscriptions
 from db.checkins import CheckIn, RollCallAnswer
+from db.deliveries import Recipient
 from db.engine import session_scope
-from db.models import Delivery, Role, Staff
+from db.models import Delivery, DeliveryKind, Priority, Role, Staff
 
 ADMIN_ID = 1_000_000_001
 _ids = itertools.count(5_000_000_000)  # above 2**32: Telegram ids are 64-bit
@@ -142,6 +144,29 @@ class RunningBot:
                 leads.lead(session, staff_id=person.id or 0, country=country)
         self.people[name] = person
         return person
+
+
+def queue(
+    bot: RunningBot,
+    people: Sequence[Staff],
+    text: str,
+    *,
+    key: str,
+    priority: Priority,
+    kind: DeliveryKind = DeliveryKind.BROADCAST,
+) -> None:
+    """Put `text` in the outbox for `people` (in parts, if long) and wake the dispatcher."""
+    with session_scope(bot.engine) as session:
+        deliveries.enqueue(
+            session,
+            kind=kind,
+            dedupe_key=key,
+            recipients=[Recipient(p.id or 0, p.chat_id) for p in people],
+            parts=split_html("", text),
+            priority=priority,
+            now=bot.clock(),
+        )
+    bot.services.wake_dispatcher()
 
 
 @asynccontextmanager

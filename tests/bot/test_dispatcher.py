@@ -21,24 +21,9 @@ from bot.sim.telegram.state import SentMessage
 from db import deliveries, staff
 from db.deliveries import Recipient
 from db.engine import session_scope
-from db.models import Delivery, DeliveryKind, DeliveryStatus, Priority, Role, Staff
+from db.models import Delivery, DeliveryKind, DeliveryStatus, Priority, Role
 from tests.harness import RunningBot, until_recorded
-
-
-def _queue(
-    bot: RunningBot, people: list[Staff], text: str, *, key: str, priority: Priority
-) -> None:
-    with session_scope(bot.engine) as session:
-        deliveries.enqueue(
-            session,
-            kind=DeliveryKind.BROADCAST,
-            dedupe_key=key,
-            recipients=[Recipient(p.id or 0, p.chat_id) for p in people],
-            parts=split_html("", text),
-            priority=priority,
-            now=bot.clock(),
-        )
-    bot.services.wake_dispatcher()
+from tests.harness import queue as _queue
 
 
 def _rows(bot: RunningBot) -> list[Delivery]:

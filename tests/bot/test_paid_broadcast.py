@@ -14,11 +14,10 @@ from bot.settings import BotSettings
 from bot.sim.telegram.flood import RateLimits
 from bot.sim.telegram.server import FakeTelegram
 from bot.sim.telegram.state import SentMessage
-from db import deliveries
-from db.deliveries import Counts, Recipient
+from db.deliveries import Counts
 from db.engine import session_scope
 from db.models import Delivery, DeliveryKind, DeliveryStatus, Priority, Role, Staff
-from tests.harness import MutableClock, RunningBot, running_bot, until_recorded
+from tests.harness import MutableClock, RunningBot, queue, running_bot, until_recorded
 
 # The free rate, low enough that a loaded machine sends paid messages well past it.
 FREE_RATE = 5.0
@@ -36,19 +35,10 @@ async def paying(
 
 
 def _queue(bot: RunningBot, people: list[Staff], text: str, *, priority: Priority) -> None:
-    with session_scope(bot.engine) as session:
-        deliveries.enqueue(
-            session,
-            kind=DeliveryKind.ROLLCALL_QUESTION
-            if priority is Priority.CRITICAL
-            else DeliveryKind.BROADCAST,
-            dedupe_key=text,
-            recipients=[Recipient(p.id or 0, p.chat_id) for p in people],
-            parts=[text],
-            priority=priority,
-            now=bot.clock(),
-        )
-    bot.services.wake_dispatcher()
+    kind = (
+        DeliveryKind.ROLLCALL_QUESTION if priority is Priority.CRITICAL else DeliveryKind.BROADCAST
+    )
+    queue(bot, people, text, key=text, priority=priority, kind=kind)
 
 
 def _busiest_second(messages: list[SentMessage]) -> int:
