@@ -16,6 +16,7 @@ The jobs that remind, escalate and refresh live rolls are in bot.rollcall.jobs.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from datetime import timedelta
@@ -49,7 +50,7 @@ from bot.rollcall.views import end_checkin, find_round, roll_view, running_summa
 from bot.whereabouts import rules as whereabouts
 from bot.whereabouts import texts as whereabouts_texts
 from db import checkins as db
-from db.checkins import Answer
+from db.checkins import Answer, RollCall
 from db.engine import session_scope
 from db.models import Role, Staff
 from schedules.countries import country_name
@@ -193,9 +194,15 @@ async def cmd_checkin(update: Update, context: Context, person: Staff, message: 
     raw = command_argument(update)
     svc = services(context)
     now = svc.clock()
-    with session_scope(svc.engine) as session:
-        started = start_checkin(session, raw=raw, person=person, now=now, settings=svc.settings)
-        text = live_roll_text(started, db.roll_entries(session, rollcall=started))
+
+    def start() -> tuple[RollCall, str]:
+        with session_scope(svc.engine) as session:
+            started = start_checkin(session, raw=raw, person=person, now=now, settings=svc.settings)
+            return started, live_roll_text(started, db.roll_entries(session, rollcall=started))
+
+    # Asking thousands of people is thousands of rows: written off the event loop, so that
+    # presses and replies go on meanwhile.
+    started, text = await asyncio.to_thread(start)
     svc.wake_dispatcher()
     plan_round_jobs(context.application)
     reply = await message.reply_text(text, parse_mode=ParseMode.HTML)

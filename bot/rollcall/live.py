@@ -16,7 +16,7 @@ from bot.context import SERVICES_KEY, Context, Services
 from bot.messages import edit_text
 from bot.rollcall.texts import live_roll_text
 from db import checkins as db
-from db.checkins import RoundStatus
+from db.checkins import RollCall, RoundStatus
 from db.engine import session_scope
 
 log = logging.getLogger(__name__)
@@ -53,14 +53,12 @@ async def refresh_roll(application: Application, round_id: int) -> None:  # type
             # Edited a moment ago: edit again as soon as the interval is over.
             _plan_trailing_edit(application, round_id, svc.settings.roll_update_seconds - since)
             return
-        with session_scope(svc.engine) as session:
-            rollcall = db.by_id(session, round_id=round_id)
-            if rollcall is None or rollcall.report_done:
-                return
-            entries = db.roll_entries(session, rollcall=rollcall)
-            targets = db.report_targets(session, rollcall=rollcall)
-            pending = db.live_rolls_pending(session, round_id=round_id)
-        text = live_roll_text(rollcall, entries)
+        # Reading and counting thousands of answers takes a while: it runs off the event
+        # loop, so that presses and replies go on meanwhile.
+        read = await asyncio.to_thread(_read_roll, svc, round_id)
+        if read is None:
+            return
+        rollcall, text, targets, pending = read
         edited = False
         for chat_id, message_id in targets:
             if state.shown.get((chat_id, message_id)) == text:
@@ -94,6 +92,21 @@ async def refresh_rolls_of(application: Application, staff_id: int) -> None:  # 
         round_ids = db.live_rounds_of(session, staff_id=staff_id)
     for round_id in round_ids:
         await refresh_roll(application, round_id)
+
+
+def _read_roll(
+    svc: Services, round_id: int
+) -> tuple[RollCall, str, list[tuple[int, int]], bool] | None:
+    """A round's live roll as it stands, where it is shown and whether any of it is still
+    being sent; None once its report is done."""
+    with session_scope(svc.engine) as session:
+        rollcall = db.by_id(session, round_id=round_id)
+        if rollcall is None or rollcall.report_done:
+            return None
+        text = live_roll_text(rollcall, db.roll_entries(session, rollcall=rollcall))
+        targets = db.report_targets(session, rollcall=rollcall)
+        pending = db.live_rolls_pending(session, round_id=round_id)
+    return rollcall, text, targets, pending
 
 
 def _plan_trailing_edit(application: Application, round_id: int, delay: float) -> None:  # type: ignore[type-arg]
