@@ -123,13 +123,17 @@ def active(session: Session, *, countries: Sequence[str] | None = None) -> Seque
 def subscribers_with_lead_times(
     session: Session, *, countries: Sequence[str], now: datetime
 ) -> dict[str, dict[int, int | None]]:
-    """country -> {staff id: reminder minutes or None}, for the reachable people of each
-    country's audience (`db.subscriptions.audience`) at `now`."""
+    """country -> {staff id: reminder minutes or None}, for each country's audience
+    (`db.subscriptions.audience`) at `now`: those Telegram reaches, and those it no longer
+    does who gave a mobile number or an e-mail address (their reminder is written
+    unreachable, and goes by SMS or e-mail where that is on)."""
     by_country: dict[str, dict[int, int | None]] = {}
     for country in sorted(set(countries)):
         people = subscriptions.subscribers(session, country=country, now=now)
         by_country[country] = {
-            p.id: p.curfew_reminder_minutes for p in people if p.reachable and p.id
+            p.id: p.curfew_reminder_minutes
+            for p in people
+            if p.id and (p.reachable or p.mobile or p.email)
         }
         if not by_country[country]:
             del by_country[country]

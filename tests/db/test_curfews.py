@@ -249,11 +249,16 @@ def test_active_curfews_are_listed_by_country_then_age_and_can_be_narrowed(
         assert list(curfews.active(session, countries=[])) == []
 
 
-def test_reminder_times_are_those_of_reachable_subscribers_per_country(engine: Engine) -> None:
+def test_reminder_times_are_those_of_subscribers_telegram_or_a_fallback_reaches(
+    engine: Engine,
+) -> None:
     with session_scope(engine) as session:
         dana = _person(session, "Dana", "KZ", "GE")
         erlan = _person(session, "Erlan", "KZ")
         gone = _person(session, "Gone", "KZ")
+        cut_off = _person(session, "Cut off", "KZ")
+        cut_off.mobile = "+77011234567"
+        staff.mark_unreachable(session, staff_id=cut_off.id or 0)
         _person(session, "Other", "AM")
         curfews.set_reminder_minutes(session, staff=erlan, minutes=None)
         curfews.set_reminder_minutes(session, staff=dana, minutes=15)
@@ -262,7 +267,7 @@ def test_reminder_times_are_those_of_reachable_subscribers_per_country(engine: E
         assert curfews.subscribers_with_lead_times(
             session, countries=["KZ", "GE", "FR"], now=utcnow()
         ) == {
-            "KZ": {dana.id: 15, erlan.id: None},
+            "KZ": {dana.id: 15, erlan.id: None, cut_off.id: 60},
             "GE": {dana.id: 15},
         }
         assert curfews.subscribers_with_lead_times(session, countries=[], now=utcnow()) == {}
