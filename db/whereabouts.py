@@ -12,48 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, delete, or_, update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
-from db.models import Staff, Trip, TripSource, Whereabouts
+from db.models import Staff, Trip, Whereabouts
 
 # A shared location says where someone is for this long; a live one for as long as it
 # is shared.
 LOCATION_BELIEVED = timedelta(hours=48)
-
-
-def record_trip(
-    session: Session,
-    *,
-    staff_id: int,
-    country: str,
-    city: str | None,
-    zone: str | None,
-    first_day: date,
-    last_day: date,
-    starts_at: datetime,
-    ends_at: datetime,
-    source: TripSource,
-    created_by_staff_id: int | None,
-    now: datetime,
-) -> Trip:
-    trip = Trip(
-        staff_id=staff_id,
-        country=country,
-        city=city,
-        zone=zone,
-        first_day=first_day,
-        last_day=last_day,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        source=source.value,
-        created_by_staff_id=created_by_staff_id,
-        created_at=now,
-    )
-    session.add(trip)
-    session.flush()
-    return trip
 
 
 def record_trips(session: Session, *, trips: Sequence[Trip]) -> None:
@@ -169,10 +136,6 @@ def present(session: Session, *, country: str, now: datetime) -> list[Present]:
         before = found.get(person.id or 0)
         found[person.id or 0] = Present(person, before.trip if before else None, place)
     return [found[k] for k in sorted(found)]
-
-
-def present_ids(session: Session, *, country: str, now: datetime) -> set[int]:
-    return {p.person.id or 0 for p in present(session, country=country, now=now)}
 
 
 def arriving(
@@ -292,8 +255,3 @@ def forget_old_locations(session: Session, *, before: datetime) -> int:
         )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def forget(session: Session, *, staff_id: int) -> None:
-    session.execute(delete(Trip).where(col(Trip.staff_id) == staff_id))
-    session.execute(delete(Whereabouts).where(col(Whereabouts.staff_id) == staff_id))

@@ -92,17 +92,23 @@ _AUDIENCE = (
     "tests/bot/test_subscriptions.py",
 )
 TESTS_OF: dict[str, tuple[str, ...]] = {
-    "bot.dispatcher": ("tests/bot/test_dispatcher.py", "tests/bot/test_outages.py"),
+    "bot.dispatcher": (
+        "tests/bot/test_dispatcher.py",
+        "tests/bot/test_outages.py",
+        "tests/bot/test_paid_broadcast.py",
+    ),
     "bot.ratelimit": (
         "tests/bot/test_ratelimit.py",
         "tests/bot/test_budget.py",
         "tests/bot/test_dispatcher.py",
+        "tests/bot/test_paid_broadcast.py",
     ),
     "db.deliveries": (
         "tests/db/test_deliveries.py",
         "tests/bot/test_dispatcher.py",
         "tests/bot/test_outages.py",
         "tests/bot/test_broadcasts.py",
+        "tests/bot/test_paid_broadcast.py",
     ),
     "bot.access": (
         "tests/bot/test_access.py",

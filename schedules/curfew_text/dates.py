@@ -56,9 +56,6 @@ _UNTIL_RE = re.compile(
     r"(?:" + DAY_PATTERN + r",?\s+\(?)?" + _DATE,
     re.IGNORECASE,
 )
-_FURTHER_NOTICE_RE = re.compile(
-    r"until\s+further\s+notice|jusqu['’]à\s+nouvel\s+ordre|hasta\s+nuevo\s+aviso", re.I
-)
 
 
 def _month(name: str) -> int:
@@ -121,10 +118,6 @@ def end_dates(text: str, reference: date) -> list[tuple[int, int, date]]:
         if named is not None and abs(named.year - reference.year) <= UNTIL_YEARS:
             found.append((match.start(), match.end(), named))
     return found
-
-
-def until_further_notice(text: str) -> bool:
-    return bool(_FURTHER_NOTICE_RE.search(text))
 
 
 _WEEKDAYS_RE = re.compile(
