@@ -145,8 +145,8 @@ _JOIN_RE = re.compile(r"\s*(?:,|&|and|y|et|e)?\s*(?:,|&|and|y|et|e)?\s*", re.IGN
 
 
 def _day_number(name: str) -> int:
-    folded = name.lower().rstrip(".")
-    return _DAY_NAMES[folded[:3]]
+    # Every name DAY_PATTERN matches has three letters or more, the first three its key.
+    return _DAY_NAMES[name.lower()[:3]]
 
 
 def _span(a: int, b: int) -> tuple[int, ...]:
@@ -158,10 +158,7 @@ def days_in(text: str) -> list[tuple[int, tuple[int, ...]]]:
     found: list[tuple[int, tuple[int, ...]]] = []
     taken: list[tuple[int, int]] = []
     for match in _RANGE_RE.finditer(text):
-        try:
-            found.append((match.start(), _span(_day_number(match["a"]), _day_number(match["b"]))))
-        except KeyError:
-            continue
+        found.append((match.start(), _span(_day_number(match["a"]), _day_number(match["b"]))))
         taken.append(match.span())
     for match in _WEEKDAYS_RE.finditer(text):
         found.append((match.start(), (0, 1, 2, 3, 4)))
@@ -175,12 +172,9 @@ def days_in(text: str) -> list[tuple[int, tuple[int, ...]]]:
             continue
         word = match["d"].rstrip(".")
         plural = word.lower().endswith("s") and not word.lower().endswith(("tues", "thurs"))
-        try:
-            named.append(
-                (match.start(), match.end(), _day_number(word), plural or bool(match["every"]))
-            )
-        except KeyError:
-            continue
+        named.append(
+            (match.start(), match.end(), _day_number(word), plural or bool(match["every"]))
+        )
     groups: list[list[tuple[int, int, int, bool]]] = []
     for item in named:
         if groups and _JOIN_RE.fullmatch(text[groups[-1][-1][1] : item[0]]):
@@ -230,8 +224,5 @@ def one_night_end(text: str, start: int, end: int, reference: date) -> date | No
         last = inside[-1] if inside else None
     if first is None or last is None:
         return None
-    try:
-        weekday = _day_number(last["d"])
-    except KeyError:
-        return None
+    weekday = _day_number(last["d"])
     return reference + timedelta(days=(weekday - reference.weekday()) % 7)
