@@ -22,7 +22,8 @@ from schedules.curfew_text.places import capital_zone
         ("US", "America/New_York"),
         ("CA", "America/Toronto"),  # Ottawa
         ("MN", "Asia/Ulaanbaatar"),
-        # No capital, or no such country.
+        # A capital too small for the gazetteer (Melekeok), no capital, no such country.
+        ("PW", None),
         ("AQ", None),
         ("XX", None),
     ],
