@@ -146,6 +146,22 @@ class RunningBot:
         return person
 
 
+_people = itertools.count(9_000_000_000)
+
+
+def person(session: Session, name: str, role: Role = Role.STAFF) -> Staff:
+    """Someone enrolled straight into the database, their username their name."""
+    user_id = next(_people)
+    return staff.enrol(
+        session,
+        telegram_user_id=user_id,
+        chat_id=user_id,
+        display_name=name,
+        username=name.lower(),
+        role=role,
+    )
+
+
 def queue(
     bot: RunningBot,
     people: Sequence[Staff],

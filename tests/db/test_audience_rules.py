@@ -4,32 +4,19 @@ arriving, what retention clears, and which rounds' live rolls a person's answer 
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from db import checkins, staff
+from db import checkins
 from db import whereabouts as db
 from db.engine import session_scope
-from db.models import Role, Staff, Trip
+from db.models import Staff, Trip
+from tests.harness import person as _person
 
-_ids = itertools.count(2**35 + 4100)
 NOW = datetime(2024, 3, 4, 12, 0, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
-
-
-def _person(session: Session, name: str) -> Staff:
-    user_id = next(_ids)
-    return staff.enrol(
-        session,
-        telegram_user_id=user_id,
-        chat_id=user_id,
-        display_name=name,
-        username=None,
-        role=Role.STAFF,
-    )
 
 
 def _trip(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,27 +9,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from db import checkins, deliveries, leads, staff
+from db import checkins, deliveries, leads
 from db.checkins import Answer, CheckInKind, RollCall, RoundStatus
 from db.deliveries import Confirmed, Recipient
 from db.engine import session_scope
 from db.models import Delivery, DeliveryKind, DeliveryStatus, Priority, Role, Staff
 from tests.harness import answers_of, checkins_of
+from tests.harness import person as _person
 
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
-_ids = itertools.count(7_000_000_000)
-
-
-def _person(session: Session, name: str, role: Role = Role.STAFF) -> Staff:
-    user_id = next(_ids)
-    return staff.enrol(
-        session,
-        telegram_user_id=user_id,
-        chat_id=user_id,
-        display_name=name,
-        username=name.lower(),
-        role=role,
-    )
 
 
 def _round(session: Session, country: str = "KZ", minutes: int = 120) -> RollCall:

@@ -44,22 +44,11 @@ from db.models import (
 )
 from db.refusal import Refusal
 from tests.harness import answers_of, checkins_of
+from tests.harness import person as _person
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 _ids = itertools.count(8_000_000_000)
 _ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
-
-
-def _person(session: Session, name: str, role: Role = Role.STAFF) -> Staff:
-    user_id = next(_ids)
-    return staff.enrol(
-        session,
-        telegram_user_id=user_id,
-        chat_id=user_id,
-        display_name=name,
-        username=name.lower(),
-        role=role,
-    )
 
 
 def _sent(

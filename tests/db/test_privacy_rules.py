@@ -3,13 +3,12 @@ cards, trips and whereabouts, and what the retention job clears and counts."""
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import select
 
-from db import deliveries, privacy, staff
+from db import deliveries, privacy
 from db.deliveries import Recipient
 from db.engine import session_scope
 from db.incidents import HelpCall, HelpMessage
@@ -24,23 +23,11 @@ from db.models import (
     Trip,
     Whereabouts,
 )
+from tests.harness import person as _person
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 KEEP = timedelta(days=30)
 CUTOFF = NOW - KEEP
-_ids = itertools.count(8_100_000_000)
-
-
-def _person(session: Session, name: str, role: Role = Role.STAFF) -> Staff:
-    user_id = next(_ids)
-    return staff.enrol(
-        session,
-        telegram_user_id=user_id,
-        chat_id=user_id,
-        display_name=name,
-        username=name.lower(),
-        role=role,
-    )
 
 
 def _message(
