@@ -96,6 +96,7 @@ TESTS_OF: dict[str, tuple[str, ...]] = {
         "tests/bot/test_dispatcher.py",
         "tests/bot/test_outages.py",
         "tests/bot/test_paid_broadcast.py",
+        "tests/bot/test_fallback.py",
     ),
     "bot.ratelimit": (
         "tests/bot/test_ratelimit.py",

@@ -31,11 +31,11 @@ from bot.sim.sms import AUTH_TOKEN, FakeSmsProvider, sms_provider
 from db import acks, sources
 from db.checkins import RollCall, RollCallAnswer
 from db.engine import session_scope
-from db.models import Channel, Delivery, DeliveryKind, DeliveryStatus, Role, Staff
+from db.models import Channel, Delivery, DeliveryKind, DeliveryStatus, Priority, Role, Staff
 from tests.bot.test_curfews import MORNING, _set_almaty_curfew
 from tests.bot.test_feeds import KZ_CALM, KZ_LEAVE, ST_ONE
 from tests.bot.test_outages import database_outage
-from tests.harness import RunningBot, free_ports, running_bot, until_recorded
+from tests.harness import RunningBot, free_ports, queue, running_bot, until_recorded
 from tests.schedules.sources.samples import state_feed
 
 MOBILE = "+77012345678"  # a Kazakh mobile number, as E.164
@@ -113,6 +113,44 @@ def _answers(bot: RunningBot, person: Staff) -> list[RollCallAnswer]:
                 .order_by(col(RollCallAnswer.id))
             ).all()
         )
+
+
+async def test_the_leads_hear_how_each_person_telegram_cannot_reach_is_still_reached(
+    bot: RunningBot, sms: FakeSmsProvider
+) -> None:
+    lena = await _lead(bot)
+    contacts = {
+        "Sam": (MOBILE, None),
+        "Eva": (None, ADDRESS),
+        "Ada": (MOBILE.replace("5678", "5679"), "ada@example.org"),
+        "Kim": (None, None),
+    }
+    people = [bot.enrol(name, countries=("KZ",)) for name in contacts]
+    with session_scope(bot.engine) as session:
+        for person in people:
+            stored = session.get(Staff, person.id)
+            assert stored is not None
+            stored.mobile, stored.email = contacts[person.display_name]
+            session.add(stored)
+    for person in people:
+        bot.fake.block(person.chat_id)
+    queue(bot, people, "Stay indoors tonight.", key="cut-off", priority=Priority.NORMAL)
+
+    def notices() -> dict[str, str]:
+        told = [m.text for m in bot.fake.messages_to(lena.chat_id) if "no longer" in m.text]
+        return {p.display_name: t for p in people for t in told if f">{p.display_name}</a>" in t}
+
+    await bot.fake.await_for(lambda _: len(notices()) == 4)
+    said = (
+        "They blocked the bot or their account is gone "
+        "(Telegram said: Forbidden: bot was blocked by the user)."
+    )
+    by = " Urgent messages (roll calls, departure advisories) go to them by {}."
+    told = notices()
+    assert said + by.format("SMS") in told["Sam"]
+    assert said + by.format("e-mail") in told["Eva"]
+    assert said + by.format("SMS") in told["Ada"]  # SMS first, when both are given
+    assert said in told["Kim"] and "Urgent messages" not in told["Kim"]
 
 
 async def test_a_question_telegram_refuses_goes_by_sms_and_the_sms_answer_shows_in_the_roll(
