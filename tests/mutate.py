@@ -80,12 +80,14 @@ _FEEDS = ("tests/schedules/sources/", "tests/bot/test_feeds.py")
 _BROADCASTS = (
     "tests/bot/test_broadcasts.py",
     "tests/db/test_broadcasts.py",
+    "tests/db/test_fan_out_rules.py",
     "tests/bot/test_feeds.py",
 )
 # The tests that are about each module: a mutant runs those of them that reach the function
 # it changed (mutmut's own selection), not every test of the bot that happens to pass
 # through it. Without this a surviving mutant of the dispatcher runs 150 bot tests.
 _AUDIENCE = (
+    "tests/db/test_audience_rules.py",
     "tests/db/test_subscriptions.py",
     "tests/db/test_whereabouts.py",
     "tests/bot/test_whereabouts.py",
@@ -122,7 +124,12 @@ TESTS_OF: dict[str, tuple[str, ...]] = {
     "bot.rollcall.rules": _ROLL_CALLS,
     "bot.rollcall.views": _ROLL_CALLS,
     "bot.rollcall.notices": _ROLL_CALLS,
-    "db.checkins": ("tests/db/test_checkins.py", "tests/db/test_privacy.py", *_ROLL_CALLS),
+    "db.checkins": (
+        "tests/db/test_checkins.py",
+        "tests/db/test_audience_rules.py",
+        "tests/db/test_privacy.py",
+        *_ROLL_CALLS,
+    ),
     "schedules.rollcall": ("tests/schedules/test_rollcall.py", "tests/bot/test_checkins.py"),
     "schedules.curfew_times": _CURFEWS,
     "schedules.curfew_text.clock": _CURFEWS,
@@ -141,7 +148,11 @@ TESTS_OF: dict[str, tuple[str, ...]] = {
     ),
     "bot.broadcasts": _BROADCASTS,
     "db.broadcasts": _BROADCASTS,
-    "db.privacy": ("tests/db/test_privacy.py", "tests/bot/test_privacy.py"),
+    "db.privacy": (
+        "tests/db/test_privacy.py",
+        "tests/db/test_privacy_rules.py",
+        "tests/bot/test_privacy.py",
+    ),
     "db.subscriptions": _AUDIENCE,
     "db.whereabouts": _AUDIENCE,
 }
