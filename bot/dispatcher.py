@@ -69,7 +69,7 @@ from db import leads as lead_rules
 from db.cards import Step
 from db.deliveries import DueDelivery, Recipient
 from db.engine import session_scope
-from db.models import DeliveryKind, Priority, Role, Staff
+from db.models import DeliveryKind, Priority, Staff
 
 log = logging.getLogger(__name__)
 
@@ -314,8 +314,11 @@ class Dispatcher:
         with paid broadcasts on, and not soon after Telegram refused one."""
         if self.budget.paid_pacer is None or row.priority > Priority.CRITICAL or row.card:
             return False
+        return not self._paid_refused_lately()
+
+    def _paid_refused_lately(self) -> bool:
         refused = self._paid_refused_at
-        return refused is None or time.monotonic() - refused >= PAID_REFUSED_SECONDS
+        return refused is not None and time.monotonic() - refused < PAID_REFUSED_SECONDS
 
     def _start_send(self, row: DueDelivery, *, paid: bool = False) -> None:
         self._in_flight_chats.add(row.chat_id)
@@ -602,9 +605,7 @@ class Dispatcher:
     def _paid_refused(self, row: DueDelivery, reason: str) -> None:
         """Telegram refused a paid broadcast: the row goes again now at the free rate, and
         so does every critical row until PAID_REFUSED_SECONDS have passed."""
-        first = self._paid_refused_at is None or (
-            time.monotonic() - self._paid_refused_at >= PAID_REFUSED_SECONDS
-        )
+        first = not self._paid_refused_lately()
         self._paid_refused_at = time.monotonic()
         if first:
             log.error(
@@ -623,14 +624,11 @@ class Dispatcher:
         now = self.clock()
         text = render.paid_refused_notice(reason=reason, minutes=PAID_REFUSED_SECONDS / 60)
         with session_scope(self.engine) as session:
-            admins = [
-                p for p in staff.everyone(session) if p.role == Role.ADMIN.value and p.reachable
-            ]
             deliveries.enqueue(
                 session,
                 kind=DeliveryKind.PAID_REFUSED,
                 dedupe_key=f"paid-refused:{now:%Y-%m-%dT%H:%M}",
-                recipients=deliveries.recipients(admins),
+                recipients=deliveries.recipients(staff.reachable_admins(session)),
                 parts=[text],
                 priority=Priority.HIGH,
                 now=now,

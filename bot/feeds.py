@@ -311,7 +311,7 @@ def _push(
 
 
 def _tell_admins_of_failure(session: Session, *, source: Source, now: datetime) -> None:
-    admins = [p for p in staff.everyone(session) if p.role == Role.ADMIN.value and p.reachable]
+    admins = staff.reachable_admins(session)
     since = render.utc_stamp(source.failing_since or now)
     text = (
         f"⚠️ <b>Source {source.id} has failed since {since}</b>\n"

@@ -138,6 +138,12 @@ def everyone(session: Session) -> Sequence[Staff]:
     return session.exec(select(Staff).order_by(col(Staff.display_name), col(Staff.id))).all()
 
 
+def reachable_admins(session: Session) -> list[Staff]:
+    """The admins Telegram still reaches, by name: those told when the bot itself is in
+    trouble (a source failing, paid broadcasts refused)."""
+    return [p for p in everyone(session) if p.role == Role.ADMIN.value and p.reachable]
+
+
 @dataclass(frozen=True)
 class RoleChange:
     old: Role
