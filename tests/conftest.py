@@ -34,14 +34,15 @@ hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # -- under `make mutate` -----------------------------------------------------------------
 if "MUTANT_UNDER_TEST" in os.environ:
-    # A mutant that stops a reply would otherwise hold its test for the whole bound. The
-    # clean run under the same bound shows it is enough for the unmutated code.
+    # A mutant that stops a reply would otherwise hold its test for the whole bound.
+    # mutmut's stats run, every test under the same bound, shows it is enough for the
+    # unmutated code.
     FakeTelegram.WAIT_SECONDS = MUTANT_WAIT_SECONDS
 
 
 @cache
 def _durations() -> dict[str, float]:
-    """How long each test took in mutmut's clean run (it runs tests from mutants/)."""
+    """How long each test took in mutmut's stats run (it runs tests from mutants/)."""
     try:
         stats = json.loads(Path("mutmut-stats.json").read_text("utf-8"))
     except (OSError, ValueError):
