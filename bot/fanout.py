@@ -1,11 +1,14 @@
-"""Finishing fan-outs: queueing an alert for the rest of its country, a chunk at a time.
+"""Finishing fan-outs: queueing an alert, or a roll call's question, for the rest of its
+country, a chunk at a time.
 
 Send (or a feed poll) queues an alert for the first people of its country and records how
-far it got on the alert (`db.broadcasts.fan_out`); the dispatcher starts sending at once.
-This task queues the rest, one chunk a transaction, leaving the loop to the dispatcher
-and every handler between chunks for as long as a chunk took. At start-up it resumes
-whatever a crash or a stop left unfinished: the alert's cursor is committed with each
-chunk, and rows are unique per person, so nobody is left out and nobody is queued twice.
+far it got on the alert (`db.broadcasts.fan_out`); /checkin (or a departure advisory) does
+the same with a roll call's question (`bot.rollcall.rules.start_round`). The dispatcher
+starts sending at once. This task queues the rest, one chunk a transaction, leaving the
+loop to the dispatcher and every handler between chunks for as long as a chunk took. At
+start-up it resumes whatever a crash or a stop left unfinished: the cursor is committed
+with each chunk, and rows are unique per person, so nobody is left out and nobody is
+queued twice.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ import time
 
 from bot.context import Services
 from bot.dispatcher import DATABASE_UNAVAILABLE
-from db import broadcasts
+from bot.rollcall import rules
+from db import broadcasts, checkins
 from db.engine import session_scope
 
 log = logging.getLogger(__name__)
@@ -36,23 +40,27 @@ async def _finish_fan_outs(svc: Services) -> None:
     while True:
         try:
             with session_scope(svc.engine) as session:
-                unfinished = broadcasts.fanning_out(session)
-            if not unfinished:
+                alerts = broadcasts.fanning_out(session)
+                rounds = checkins.rounds_queueing(session)
+            if not alerts and not rounds:
                 return
-            for alert_id in unfinished:
+            # After each chunk, sends and handlers get the loop at least as long as the
+            # chunk took: the first messages must not wait for the rest to be queued.
+            for alert_id in alerts:
                 started = time.monotonic()
                 with session_scope(svc.engine) as session:
                     queued = broadcasts.continue_fan_out(
                         session, alert_id=alert_id, now=svc.clock(), chunk=chunk
                     )
-                if queued.done:
-                    log.info(
-                        "alert %d: queued for everyone", alert_id, extra={"alert_id": alert_id}
+                _queued(svc, "alert", alert_id, done=queued.done)
+                await asyncio.sleep(time.monotonic() - started)
+            for round_id in rounds:
+                started = time.monotonic()
+                with session_scope(svc.engine) as session:
+                    done = rules.continue_round(
+                        session, round_id=round_id, now=svc.clock(), chunk=chunk
                     )
-                    # The dispatcher may have run out of this alert's rows meanwhile.
-                    svc.wake_dispatcher()
-                # Sends and handlers get the loop at least as long as a chunk took: the
-                # first messages must not wait for the rest of the audience to be queued.
+                _queued(svc, "roll call", round_id, done=done)
                 await asyncio.sleep(time.monotonic() - started)
         except DATABASE_UNAVAILABLE:
             log.warning("fan-out paused: database unavailable; retrying in %.0f s", RETRY_SECONDS)
@@ -60,3 +68,11 @@ async def _finish_fan_outs(svc: Services) -> None:
         except Exception:
             log.exception("fan-out failed; retrying in %.0f s", RETRY_SECONDS)
             await asyncio.sleep(RETRY_SECONDS)
+
+
+def _queued(svc: Services, what: str, ident: int, *, done: bool) -> None:
+    # The dispatcher may have run out of the earlier chunks' rows meanwhile.
+    svc.wake_dispatcher()
+    if done:
+        key = "round_id" if what == "roll call" else "alert_id"
+        log.info("%s %d: queued for everyone", what, ident, extra={key: ident})

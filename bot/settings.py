@@ -59,8 +59,8 @@ class Settings(LoggingSettings):
     # advisories) may go at up to 1,000 a second, each charged to the bot's Telegram
     # Stars; everything else keeps to the free rate above.
     paid_broadcast: bool = False
-    # An alert is queued for this many people at a time: the first message goes out while
-    # the rest of a large audience is still being queued.
+    # An alert, or a roll call's question, is queued for this many people at a time: the
+    # first message goes out while the rest of a large audience is still being queued.
     fan_out_chunk: int = Field(default=500, ge=1, le=10_000)
     # Strangers (people not enrolled) are answered at most once in this many seconds each,
     # and at most this many a second in all; past either, they get no answer at all.

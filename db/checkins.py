@@ -131,6 +131,9 @@ class RollCall(SQLModel, table=True):
     # People asked in this round who had their data deleted since: their rows are gone,
     # and the roll says how many so that its counts do not shrink unexplained.
     forgotten: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
+    # While the round's question is still being queued, a chunk of people at a time: the
+    # staff id of the last person queued (None once everyone is). A restart carries on.
+    queue_after: int | None = None
 
 
 class RollCallMember(SQLModel, table=True):
@@ -350,22 +353,46 @@ def add_members(session: Session, *, round_id: int, staff_ids: Iterable[int]) ->
     return {staff_id: member_id or 0 for staff_id, member_id in found}
 
 
-def link_deliveries(session: Session, *, round_id: int) -> int:
-    """Tie each member to the outbox row that carries their question."""
+def to_ask(session: Session, *, round_id: int, after: int, limit: int) -> list[tuple[int, Staff]]:
+    """The next `limit` people of a round to queue the question for, in staff id order
+    after `after`: (member id, person)."""
     rows = session.exec(
-        select(Delivery.id, Delivery.staff_id).where(
-            Delivery.round_id == round_id,
-            Delivery.kind == DeliveryKind.ROLLCALL_QUESTION.value,
-            Delivery.part == 0,
-            Delivery.channel == Channel.TELEGRAM.value,  # not its SMS or e-mail
-        )
+        select(RollCallMember.id, Staff)
+        .join(Staff, col(Staff.id) == RollCallMember.staff_id)
+        .where(RollCallMember.round_id == round_id, col(RollCallMember.staff_id) > after)
+        .order_by(col(RollCallMember.staff_id))
+        .limit(limit)
     ).all()
-    by_staff = {staff_id: delivery_id for delivery_id, staff_id in rows}
-    members = session.exec(
-        select(RollCallMember.id, RollCallMember.staff_id).where(
-            RollCallMember.round_id == round_id
-        )
+    return [(member_id or 0, person) for member_id, person in rows]
+
+
+def rounds_queueing(session: Session) -> list[int]:
+    """Rounds whose question is not queued for everyone yet, oldest first."""
+    found = session.exec(
+        select(RollCall.id).where(col(RollCall.queue_after).is_not(None)).order_by(col(RollCall.id))
     ).all()
+    return [round_id for round_id in found if round_id is not None]
+
+
+def link_deliveries(
+    session: Session, *, round_id: int, staff_ids: Collection[int] | None = None
+) -> int:
+    """Tie each member (of `staff_ids`, default everyone) to the outbox row that carries
+    their question."""
+    questions = select(Delivery.id, Delivery.staff_id).where(
+        Delivery.round_id == round_id,
+        Delivery.kind == DeliveryKind.ROLLCALL_QUESTION.value,
+        Delivery.part == 0,
+        Delivery.channel == Channel.TELEGRAM.value,  # not its SMS or e-mail
+    )
+    asked = select(RollCallMember.id, RollCallMember.staff_id).where(
+        RollCallMember.round_id == round_id
+    )
+    if staff_ids is not None:
+        questions = questions.where(col(Delivery.staff_id).in_(staff_ids))
+        asked = asked.where(col(RollCallMember.staff_id).in_(staff_ids))
+    by_staff = {staff_id: delivery_id for delivery_id, staff_id in session.exec(questions).all()}
+    members = session.exec(asked).all()
     params = [
         {"id": member_id, "delivery_id": by_staff[staff_id]}
         for member_id, staff_id in members
@@ -526,6 +553,8 @@ def roll_entries(session: Session, *, rollcall: RollCall) -> list[RollEntry]:
         ).all()
     )
     reached = reached_in_round(session, round_id=round_id)
+    # Those the question is not queued for yet, while the round is still queueing it.
+    not_queued = DeliveryStatus.PENDING.value if rollcall.queue_after is not None else None
     entries = []
     for (
         member_id,
@@ -556,7 +585,7 @@ def roll_entries(session: Session, *, rollcall: RollCall) -> list[RollEntry]:
                 late=answer.late if answer else False,
                 note=answer.note if answer else None,
                 location=location,
-                delivery=delivery,
+                delivery=delivery or not_queued,
                 paid=bool(paid),
                 reachable=reachable,
                 telegram_id=telegram_id,

@@ -11,7 +11,7 @@ crash is queued again at start-up: only such a row can ever be sent twice.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -125,6 +125,7 @@ def enqueue(
     not_before: datetime | None = None,
     channel: Channel = Channel.TELEGRAM,
     fallback_for_id: int | None = None,
+    markups: Mapping[int, dict[str, Any]] | None = None,
 ) -> int:
     """Queue `parts` for every recipient; returns how many new rows were queued.
 
@@ -135,10 +136,13 @@ def enqueue(
     sent as a copy of `copy_from` (chat id, message id) with the part as its caption.
     A row that brings a country card up to date carries its `card_id` (db.cards). Rows
     go out no earlier than `not_before` (default: now).
-    The reply markup goes on the last part, where the buttons belong. Rows for people
-    already known to be unreachable are written with that status, so reports count them.
+    The reply markup goes on the last part, where the buttons belong; `markups` gives
+    recipients buttons of their own, by staff id (a roll call's name each person's member
+    row). Rows for people already known to be unreachable are written with that status,
+    so reports count them.
     """
-    markup = json.dumps(reply_markup) if reply_markup else None
+    shared = json.dumps(reply_markup) if reply_markup else None
+    own = {staff_id: json.dumps(markup) for staff_id, markup in (markups or {}).items()}
     rows = [
         {
             "dedupe_key": dedupe_key,
@@ -155,7 +159,7 @@ def enqueue(
             "alert_id": alert_id,
             "priority": int(priority),
             "text": text,
-            "reply_markup": markup if index == len(parts) - 1 else None,
+            "reply_markup": own.get(r.staff_id, shared) if index == len(parts) - 1 else None,
             "status": status.value,
             "attempts": 0,
             "next_attempt_at": not_before or now,

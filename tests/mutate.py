@@ -77,7 +77,12 @@ def module_of(mutant: str) -> str:
     return mutant.split(".x", 1)[0]
 
 
-_ROLL_CALLS = ("tests/bot/test_checkins.py", "tests/bot/test_leads.py", "tests/bot/test_privacy.py")
+_ROLL_CALLS = (
+    "tests/bot/test_checkins.py",
+    "tests/bot/test_rollcall_chunks.py",
+    "tests/bot/test_leads.py",
+    "tests/bot/test_privacy.py",
+)
 _CURFEWS = ("tests/schedules/", "tests/bot/test_curfews.py")
 _FEEDS = ("tests/schedules/sources/", "tests/bot/test_feeds.py")
 _BROADCASTS = (
@@ -102,6 +107,7 @@ TESTS_OF: dict[str, tuple[str, ...]] = {
         "tests/bot/test_outages.py",
         "tests/bot/test_paid_broadcast.py",
         "tests/bot/test_fallback.py",
+        "tests/bot/test_cards.py",  # a country card's send, edit and pin steps
     ),
     "bot.ratelimit": (
         "tests/bot/test_ratelimit.py",

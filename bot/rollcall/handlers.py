@@ -34,6 +34,7 @@ from telegram.ext import (
 from bot import render
 from bot.access import command_argument, requires
 from bot.context import Context, services
+from bot.fanout import continue_fan_outs
 from bot.incidents.texts import LOCATION_PASSED_ON, TYPE_WHAT
 from bot.messages import edit_text
 from bot.rollcall.jobs import ROLLS_JOB, job_update_rolls, plan_round_jobs
@@ -195,16 +196,24 @@ async def cmd_checkin(update: Update, context: Context, person: Staff, message: 
     svc = services(context)
     now = svc.clock()
 
-    def start() -> tuple[RollCall, str]:
+    def start() -> RollCall:
         with session_scope(svc.engine) as session:
-            started = start_checkin(session, raw=raw, person=person, now=now, settings=svc.settings)
-            return started, live_roll_text(started, db.roll_entries(session, rollcall=started))
+            return start_checkin(session, raw=raw, person=person, now=now, settings=svc.settings)
+
+    def roll(round_id: int) -> str:
+        with session_scope(svc.engine) as session:
+            started = db.by_id(session, round_id=round_id)
+            assert started is not None
+            return live_roll_text(started, db.roll_entries(session, rollcall=started))
 
     # Asking thousands of people is thousands of rows: written off the event loop, so that
-    # presses and replies go on meanwhile.
-    started, text = await asyncio.to_thread(start)
+    # presses and replies go on meanwhile. The first of them are asked at once; the rest
+    # are queued a chunk at a time (bot.fanout), and the lead's live roll follows.
+    started = await asyncio.to_thread(start)
     svc.wake_dispatcher()
+    continue_fan_outs(svc)
     plan_round_jobs(context.application)
+    text = await asyncio.to_thread(roll, started.id or 0)
     reply = await message.reply_text(text, parse_mode=ParseMode.HTML)
     with session_scope(svc.engine) as session:
         db.set_report(

@@ -37,6 +37,7 @@ from bot.settings import Settings
 from bot.whereabouts.rules import own_zones
 from db import audit, deliveries, incidents, subscriptions
 from db import checkins as db
+from db.broadcasts import FAN_OUT_CHUNK
 from db.checkins import Answer, CheckInKind, RollCall, RoundStatus
 from db.deliveries import Recipient
 from db.engine import session_scope
@@ -77,9 +78,15 @@ def start_round(
     started_by: Staff | None,
     alert_id: int | None,
     remind_every_minutes: int,
+    chunk: int = FAN_OUT_CHUNK,
 ) -> RollCall:
     """Ask every subscriber of `country`, through the outbox; the round. A `Refusal` says
-    why not (a round still open, nobody to ask), before anything is written."""
+    why not (a round still open, nobody to ask), before anything is written.
+
+    Everyone is a member of the round at once, but the question is queued here only for
+    the first `chunk` of them, so that it goes out while the rest of a large country is
+    queued (`continue_round`, from bot.fanout; the round keeps its place across restarts).
+    """
     label = f"{country_name(country)} ({country})"
     existing = db.open_round_for_country(session, country=country)
     if existing is not None:
@@ -101,32 +108,69 @@ def start_round(
         deadline_at=now + deadline,
         remind_every_minutes=remind_every_minutes,
     )
+    db.add_members(session, round_id=rollcall.id or 0, staff_ids=[p.id or 0 for p in people])
+    rollcall.queue_after = 0
+    _ask_next(session, rollcall, chunk=chunk, now=now)
+    log.info(
+        "roll call %d: started for %s, %d people to ask",
+        rollcall.id,
+        country,
+        len(people),
+        extra={"round_id": rollcall.id, "alert_id": alert_id},
+    )
+    return rollcall
+
+
+def continue_round(session: Session, *, round_id: int, now: datetime, chunk: int) -> bool:
+    """Queue a round's question for its next `chunk` people; True once everyone has it
+    (or the round is closed, when the rest are not asked any more)."""
+    rollcall = session.get(RollCall, round_id, with_for_update=True)
+    if rollcall is None or rollcall.queue_after is None:
+        return True
+    if rollcall.status == RoundStatus.CLOSED.value:
+        rollcall.queue_after = None
+        return True
+    return _ask_next(session, rollcall, chunk=chunk, now=now)
+
+
+def _ask_next(session: Session, rollcall: RollCall, *, chunk: int, now: datetime) -> bool:
+    """Queue the question for the next `chunk` members after the round's place; move the
+    place on in the same transaction. When everyone has it, the country's other leads get
+    a live roll of their own (kept current too). True when everyone has it."""
     round_id = rollcall.id or 0
-    members = db.add_members(session, round_id=round_id, staff_ids=[p.id or 0 for p in people])
-    # The deadline in each person's own zone when its clock differs from the country's.
-    zones = own_zones(session, staff_ids=[p.id or 0 for p in people], now=now)
-    questions: dict[str | None, str] = {}
-    for person in people:
+    batch = db.to_ask(session, round_id=round_id, after=rollcall.queue_after or 0, limit=chunk)
+    staff_ids = [person.id or 0 for _, person in batch]
+    # The deadline in each person's own zone when its clock differs from the country's,
+    # as of the round's start.
+    zones = own_zones(session, staff_ids=staff_ids, now=rollcall.started_at)
+    by_zone: dict[tuple[str | None, bool], list[tuple[int, Staff]]] = {}
+    for member_id, person in batch:
         zone = zones[person.id].zone if person.id in zones else None
+        by_zone.setdefault((zone, person.reachable), []).append((member_id, person))
+    questions: dict[str | None, str] = {}
+    for (zone, reachable), group in by_zone.items():
         if zone not in questions:
             questions[zone] = _question_for(session, rollcall, zone)
-        # Each person's buttons name their own member row, so one enqueue per person.
         deliveries.enqueue(
             session,
             kind=DeliveryKind.ROLLCALL_QUESTION,
             dedupe_key=db.question_key(round_id),
             round_id=round_id,
-            recipients=[Recipient(person.id or 0, person.chat_id)],
+            recipients=[Recipient(person.id or 0, person.chat_id) for _, person in group],
             parts=[questions[zone]],
             priority=Priority.CRITICAL,
             now=now,
-            reply_markup=answer_keyboard(round_id, members[person.id or 0]),
-            status=DeliveryStatus.PENDING if person.reachable else DeliveryStatus.UNREACHABLE,
+            # Each person's buttons name their own member row.
+            markups={person.id or 0: answer_keyboard(round_id, m) for m, person in group},
+            status=DeliveryStatus.PENDING if reachable else DeliveryStatus.UNREACHABLE,
         )
-    db.link_deliveries(session, round_id=round_id)
-    # Every other lead of the country gets a live roll of their own, kept current too.
+    db.link_deliveries(session, round_id=round_id, staff_ids=staff_ids)
+    done = len(batch) < chunk
+    rollcall.queue_after = None if done else staff_ids[-1]
+    if not done:
+        return False
     others = notices.leads_to_tell(
-        session, countries=[country], exclude=started_by.id if started_by else None
+        session, countries=[rollcall.country], exclude=rollcall.started_by_staff_id
     )
     notices.tell(
         session,
@@ -137,14 +181,7 @@ def start_round(
         now=now,
         round_id=round_id,
     )
-    log.info(
-        "roll call %d: started for %s, %d people asked",
-        round_id,
-        country,
-        len(people),
-        extra={"round_id": round_id, "alert_id": alert_id},
-    )
-    return rollcall
+    return True
 
 
 def start_checkin(
@@ -164,6 +201,7 @@ def start_checkin(
         started_by=person,
         alert_id=None,
         remind_every_minutes=settings.checkin_reminder_minutes,
+        chunk=settings.fan_out_chunk,
     )
     audit.by(
         session,
@@ -199,6 +237,7 @@ def start_automatic_round(
             started_by=None,
             alert_id=alert_id,
             remind_every_minutes=settings.checkin_reminder_minutes,
+            chunk=settings.fan_out_chunk,
         )
     except Refusal as refusal:  # refused before writing: the feed's transaction goes on
         log.info(
