@@ -59,7 +59,7 @@ _TOKEN_RE = re.compile(
     re.IGNORECASE,
 )
 _MONTH_BEFORE_RE = re.compile(
-    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|janv|févr|avr|mai|juin|juil|"
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|janv|févr|avr|mai|juin|juil|"
     r"août|sept|déc|ene|abr|ago|dic)[a-zéû]*\.?,?\s*(?:\d{1,2}(?:st|nd|rd|th|er)?,?\s*)?"
     r"(?:de\s+)?$",
     re.IGNORECASE,

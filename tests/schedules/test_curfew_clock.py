@@ -136,3 +136,17 @@ def test_twenty_four_hour_clock(text: str, found: list[tuple[str, str]]) -> None
 )
 def test_what_a_bracket_says(text: str, kinds: list[tuple[str, str]]) -> None:
     assert _kinds(text) == kinds
+
+
+@pytest.mark.parametrize(
+    ("text", "times"),
+    [
+        # "remain" holds "mai" (French for May), "general" holds "ene" (Spanish for
+        # January): neither is a month.
+        ("The curfew hours remain 2300 to 0500.", ["23:00", "05:00"]),
+        ("Toque de queda general 2300 a 0500", ["23:00", "05:00"]),
+        ("Curfew in force since 5 January 2022 from 2300 to 0700.", ["23:00", "07:00"]),
+    ],
+)
+def test_only_a_month_s_name_makes_the_number_after_it_a_year(text: str, times: list[str]) -> None:
+    assert [value for _, value in _read(text)] == times
