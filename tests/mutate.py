@@ -80,11 +80,16 @@ def module_of(mutant: str) -> str:
 _ROLL_CALLS = (
     "tests/bot/test_checkins.py",
     "tests/bot/test_rollcall_chunks.py",
+    "tests/bot/test_reminder_rules.py",
     "tests/bot/test_leads.py",
     "tests/bot/test_privacy.py",
 )
 _CURFEWS = ("tests/schedules/", "tests/bot/test_curfews.py")
-_FEEDS = ("tests/schedules/sources/", "tests/bot/test_feeds.py")
+_FEEDS = (
+    "tests/schedules/sources/",
+    "tests/schedules/test_curfew_text_edges.py",  # security news in FCDO change notes
+    "tests/bot/test_feeds.py",
+)
 _BROADCASTS = (
     "tests/bot/test_broadcasts.py",
     "tests/db/test_broadcasts.py",
@@ -96,6 +101,7 @@ _BROADCASTS = (
 # through it. Without this a surviving mutant of the dispatcher runs 150 bot tests.
 _AUDIENCE = (
     "tests/db/test_audience_rules.py",
+    "tests/db/test_trip_listing_rules.py",
     "tests/db/test_subscriptions.py",
     "tests/db/test_whereabouts.py",
     "tests/bot/test_whereabouts.py",
@@ -108,6 +114,7 @@ TESTS_OF: dict[str, tuple[str, ...]] = {
         "tests/bot/test_paid_broadcast.py",
         "tests/bot/test_fallback.py",
         "tests/bot/test_cards.py",  # a country card's send, edit and pin steps
+        "tests/bot/test_paid_refusal_rules.py",
     ),
     "bot.ratelimit": (
         "tests/bot/test_ratelimit.py",
@@ -129,12 +136,14 @@ TESTS_OF: dict[str, tuple[str, ...]] = {
         "tests/bot/test_leads.py",
         "tests/bot/test_enrolment.py",
         "tests/bot/test_budget.py",
+        "tests/bot/test_access_rules.py",
     ),
     "bot.rollcall.rules": _ROLL_CALLS,
     "bot.rollcall.views": _ROLL_CALLS,
     "bot.rollcall.notices": _ROLL_CALLS,
     "db.checkins": (
         "tests/db/test_checkins.py",
+        "tests/db/test_reminder_target_rules.py",
         "tests/db/test_audience_rules.py",
         "tests/db/test_privacy.py",
         *_ROLL_CALLS,
@@ -160,6 +169,8 @@ TESTS_OF: dict[str, tuple[str, ...]] = {
     "db.privacy": (
         "tests/db/test_privacy.py",
         "tests/db/test_privacy_rules.py",
+        "tests/db/test_trip_listing_rules.py",  # a trip's days in the export
+        "tests/bot/test_reminder_rules.py",  # what a call for help leaves in the export
         "tests/bot/test_privacy.py",
     ),
     "db.subscriptions": _AUDIENCE,
