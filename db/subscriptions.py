@@ -103,6 +103,20 @@ def audience(session: Session, *, country: str, now: datetime) -> Audience:
     return Audience(followers=following, present=there)
 
 
+def audience_ids(session: Session, *, country: str, now: datetime) -> list[int]:
+    """The staff ids of `audience`, in order, without loading every follower: a roll call
+    of a large country needs only who, before it asks them a chunk at a time."""
+    following = set(
+        session.exec(
+            select(Staff.id)
+            .join(Subscription, col(Subscription.staff_id) == Staff.id)
+            .where(Subscription.country == country)
+        ).all()
+    )
+    there = {p.person.id for p in whereabouts.present(session, country=country, now=now)}
+    return sorted(staff_id for staff_id in following | there if staff_id is not None)
+
+
 def subscribers(session: Session, *, country: str, now: datetime) -> list[Staff]:
     """Everyone a message about `country` reaches now (see `audience`), by id."""
     return audience(session, country=country, now=now).people

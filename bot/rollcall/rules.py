@@ -94,7 +94,7 @@ def start_round(
             f"Roll call #{existing.id} for {label} is still open: /roll {existing.id} shows "
             f"it, /checkin_end {existing.id} closes it."
         )
-    people = subscriptions.subscribers(session, country=country, now=now)
+    people = subscriptions.audience_ids(session, country=country, now=now)
     if not people:
         raise Refusal(f"Nobody follows {label}, so there is nobody to ask.")
     db.supersede_rounds(session, country=country, now=now)
@@ -108,7 +108,7 @@ def start_round(
         deadline_at=now + deadline,
         remind_every_minutes=remind_every_minutes,
     )
-    db.add_members(session, round_id=rollcall.id or 0, staff_ids=[p.id or 0 for p in people])
+    db.add_members(session, round_id=rollcall.id or 0, staff_ids=people)
     rollcall.queue_after = 0
     _ask_next(session, rollcall, chunk=chunk, now=now)
     log.info(

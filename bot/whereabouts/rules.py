@@ -279,11 +279,16 @@ def own_zones(session: Session, *, staff_ids: Sequence[int], now: datetime) -> d
     follows: dict[int, list[str]] = {}
     for staff_id, country in subscriptions.follows_of(session, staff_ids=staff_ids):
         follows.setdefault(staff_id, []).append(country)
+    one_clock: dict[str, bool] = {}  # per country: thousands of people follow the same one
     for staff_id, countries in follows.items():
         if staff_id in found or len(countries) != 1:
             continue
         zones = zones_for_country(countries[0])
-        if zones and one_offset(zones, now, now + timedelta(days=1)):
+        if countries[0] not in one_clock:
+            one_clock[countries[0]] = bool(zones) and one_offset(
+                zones, now, now + timedelta(days=1)
+            )
+        if one_clock[countries[0]]:
             found[staff_id] = OwnZone(zones[0], f"{country_name(countries[0])}, which you follow")
     return found
 
