@@ -100,17 +100,7 @@ def test_a_round_is_queued_a_chunk_at_a_time_from_where_it_stopped(engine: Engin
         for lead in (lena, otto):
             db_lead(session, lead, "KZ")
         people = _following(session, [f"Staff {n}" for n in range(7)])
-        rollcall = rules.start_round(
-            session,
-            country="KZ",
-            message="Are you safe?",
-            deadline=timedelta(hours=1),
-            now=clock(),
-            started_by=lena,
-            alert_id=None,
-            remind_every_minutes=30,
-            chunk=3,
-        )
+        rollcall = _start(session, lena, clock, chunk=3)
         round_id = rollcall.id or 0
         asked = _questions(session, round_id)
         # The first chunk, in staff order; the round remembers the last person asked.
@@ -145,17 +135,7 @@ def test_a_round_closed_while_queueing_asks_nobody_else(engine: Engine) -> None:
         lena = person(session, "Lena", Role.LEAD)
         db_lead(session, lena, "KZ")
         _following(session, [f"Staff {n}" for n in range(5)])
-        rollcall = rules.start_round(
-            session,
-            country="KZ",
-            message="Are you safe?",
-            deadline=timedelta(hours=1),
-            now=clock(),
-            started_by=lena,
-            alert_id=None,
-            remind_every_minutes=30,
-            chunk=2,
-        )
+        rollcall = _start(session, lena, clock, chunk=2)
         round_id = rollcall.id or 0
         assert db.end_round(session, round_id=round_id, by_staff_id=lena.id, now=clock())
     with session_scope(engine) as session:
@@ -173,17 +153,7 @@ def test_those_who_cannot_be_reached_are_counted_not_sent(engine: Engine) -> Non
         people[1].reachable = False
         people[3].reachable = False
         session.flush()
-        rollcall = rules.start_round(
-            session,
-            country="KZ",
-            message="Are you safe?",
-            deadline=timedelta(hours=1),
-            now=clock(),
-            started_by=lena,
-            alert_id=None,
-            remind_every_minutes=30,
-            chunk=10,
-        )
+        rollcall = _start(session, lena, clock, chunk=10)
         statuses = {q.staff_id: q.status for q in _questions(session, rollcall.id or 0)}
         assert statuses == {
             people[0].id: DeliveryStatus.PENDING.value,
@@ -201,17 +171,7 @@ async def test_a_round_cut_short_by_a_crash_is_finished_at_the_next_start(
         lena = person(session, "Lena", Role.LEAD)
         db_lead(session, lena, "KZ")
         people = _following(session, [f"Staff {n}" for n in range(8)])
-        rollcall = rules.start_round(
-            session,
-            country="KZ",
-            message="Are you safe?",
-            deadline=timedelta(hours=1),
-            now=clock(),
-            started_by=lena,
-            alert_id=None,
-            remind_every_minutes=30,
-            chunk=3,
-        )
+        rollcall = _start(session, lena, clock, chunk=3)
         assert rollcall.queue_after is not None
     async with running_bot(settings, engine=engine, fake=fake, clock=clock):
         await fake.await_for(lambda f: all(f.messages_to(p.chat_id) for p in people), timeout=30)
@@ -219,6 +179,21 @@ async def test_a_round_cut_short_by_a_crash_is_finished_at_the_next_start(
     assert all(len(fake.messages_to(p.chat_id)) == 1 for p in people)
     with session_scope(engine) as session:
         assert db.rounds_queueing(session) == []
+
+
+def _start(session: Session, lead: Staff, clock: MutableClock, *, chunk: int) -> RollCall:
+    """`lead` asks Kazakhstan "Are you safe?", queueing `chunk` people at a time."""
+    return rules.start_round(
+        session,
+        country="KZ",
+        message="Are you safe?",
+        deadline=timedelta(hours=1),
+        now=clock(),
+        started_by=lead,
+        alert_id=None,
+        remind_every_minutes=30,
+        chunk=chunk,
+    )
 
 
 def _live_rolls(session: Session, round_id: int) -> list[Delivery]:
