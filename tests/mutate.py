@@ -364,6 +364,10 @@ def run_mutmut(args: list[str]) -> int:
         runner.run_clean_tests = run_clean_tests  # type: ignore[method-assign]
         return runner
 
+    # This module was imported as part of the project's `tests` package; mutmut's pytest
+    # runs must import the copy of the tests it made in mutants/, so forget the original.
+    for name in [n for n in sys.modules if n == "tests" or n.startswith("tests.")]:
+        del sys.modules[name]
     # `run` looks these up in its module's namespace.
     vars(mutmut_main).update(
         filter_mutants_with_type_checker=_mutants_mypy_rejects,
