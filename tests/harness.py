@@ -21,8 +21,8 @@ from bot.context import SERVICES_KEY, Services
 from bot.render import split_html
 from bot.settings import BotSettings
 from bot.sim.telegram.server import FakeTelegram
-from db import deliveries, leads, staff, subscriptions
-from db.checkins import CheckIn, RollCallAnswer
+from db import checkins, deliveries, leads, staff, subscriptions
+from db.checkins import CheckIn, RollCall, RollCallAnswer
 from db.deliveries import Recipient
 from db.engine import session_scope
 from db.models import Delivery, DeliveryKind, Priority, Role, Staff
@@ -159,6 +159,22 @@ def person(session: Session, name: str, role: Role = Role.STAFF) -> Staff:
         display_name=name,
         username=name.lower(),
         role=role,
+    )
+
+
+def a_round(
+    session: Session, country: str, *, now: datetime, deadline: timedelta = timedelta(hours=2)
+) -> RollCall:
+    """A roll call for `country` written straight into the database, nobody asked yet."""
+    return checkins.create_round(
+        session,
+        country=country,
+        message="Are you safe?",
+        started_by_staff_id=None,
+        alert_id=None,
+        now=now,
+        deadline_at=now + deadline,
+        remind_every_minutes=30,
     )
 
 

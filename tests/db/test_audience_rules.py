@@ -13,6 +13,7 @@ from db import checkins
 from db import whereabouts as db
 from db.engine import session_scope
 from db.models import Staff, Trip
+from tests.harness import a_round
 from tests.harness import person as _person
 
 NOW = datetime(2024, 3, 4, 12, 0, tzinfo=UTC)
@@ -296,18 +297,7 @@ def test_a_persons_live_rounds_are_those_they_were_asked_in_still_kept(engine: E
         dana = _person(session, "Dana")
         omar = _person(session, "Omar")
         rounds = [
-            checkins.create_round(
-                session,
-                country=country,
-                message="Are you safe?",
-                started_by_staff_id=None,
-                alert_id=None,
-                now=NOW,
-                deadline_at=NOW + timedelta(hours=2),
-                remind_every_minutes=30,
-            ).id
-            or 0
-            for country in ("KZ", "UZ", "TJ", "KG")
+            a_round(session, country, now=NOW).id or 0 for country in ("KZ", "UZ", "TJ", "KG")
         ]
         one, two, three, four = rounds
         # Asked in the later round first.

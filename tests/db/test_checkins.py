@@ -14,23 +14,14 @@ from db.checkins import Answer, CheckInKind, RollCall, RoundStatus
 from db.deliveries import Confirmed, Recipient
 from db.engine import session_scope
 from db.models import Delivery, DeliveryKind, DeliveryStatus, Priority, Role, Staff
-from tests.harness import answers_of, checkins_of
+from tests.harness import a_round, answers_of, checkins_of
 from tests.harness import person as _person
 
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
 
 def _round(session: Session, country: str = "KZ", minutes: int = 120) -> RollCall:
-    return checkins.create_round(
-        session,
-        country=country,
-        message="Are you safe?",
-        started_by_staff_id=None,
-        alert_id=None,
-        now=NOW,
-        deadline_at=NOW + timedelta(minutes=minutes),
-        remind_every_minutes=30,
-    )
+    return a_round(session, country, now=NOW, deadline=timedelta(minutes=minutes))
 
 
 def test_leads_pick_countries_and_admins_see_everything(engine: Engine) -> None:

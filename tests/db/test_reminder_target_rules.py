@@ -13,22 +13,13 @@ from db.checkins import Answer, RollCall, RollCallMember
 from db.deliveries import Recipient
 from db.engine import session_scope
 from db.models import Channel, DeliveryKind, DeliveryStatus, Priority, Staff
-from tests.harness import person
+from tests.harness import a_round, person
 
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
 
 def _round(session: Session, country: str) -> RollCall:
-    return checkins.create_round(
-        session,
-        country=country,
-        message="Are you safe?",
-        started_by_staff_id=None,
-        alert_id=None,
-        now=NOW,
-        deadline_at=NOW + timedelta(hours=2),
-        remind_every_minutes=30,
-    )
+    return a_round(session, country, now=NOW)
 
 
 def _ask(
