@@ -59,8 +59,10 @@ from bot.listening import (
 )
 from bot.looplag import LoopLag
 from bot.ratelimit import PAID_RATE, ReplyAllowance, SendBudget
+from bot.replicas import LEADERSHIP_SECONDS, Leadership, OnceJobQueue, SenderSeat
 from bot.rollcall import handlers as rollcall
 from bot.rollcall import live as rollcall_live
+from bot.rollcall.jobs import plan_round_jobs
 from bot.settings import BotSettings
 from bot.whereabouts import handlers as whereabouts
 from db import migrations
@@ -190,13 +192,25 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
         menus.on_startup(application.bot, svc.engine, svc.commands), name="menus"
     )
     svc.warm_task = asyncio.create_task(asyncio.to_thread(_warm_places), name="gazetteer")
+    # With other processes on the same PostgreSQL: this one's share of the sending, and
+    # whether it runs the scheduled jobs (bot.replicas).
+    svc.seat = SenderSeat(svc.engine)
+    await svc.seat.start()
     svc.dispatcher = Dispatcher(
-        bot=application.bot, engine=svc.engine, settings=svc.settings, clock=svc.clock
+        bot=application.bot,
+        engine=svc.engine,
+        settings=svc.settings,
+        clock=svc.clock,
+        seat=svc.seat,
     )
     svc.dispatcher.start()
     if svc.settings.fallback_enabled:
         svc.fallback = FallbackSender(
-            engine=svc.engine, settings=svc.settings, clock=svc.clock, on_sent=refresh_rolls
+            engine=svc.engine,
+            settings=svc.settings,
+            clock=svc.clock,
+            on_sent=refresh_rolls,
+            seat=svc.seat,
         )
         svc.fallback.start()
     continue_fan_outs(svc)  # what a crash or a stop left half queued
@@ -206,7 +220,35 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     queue_due_curfew_messages(svc)
     plan_curfew_jobs(application)
     await rollcall.on_startup(application)
+    jobs = application.job_queue
+    if isinstance(jobs, OnceJobQueue) and jobs.leadership is not None:
+        svc.leadership = jobs.leadership
+        svc.leadership.try_lead()
+        if not svc.leadership.solo:
+            jobs.run_repeating(
+                job_leadership,
+                interval=LEADERSHIP_SECONDS,
+                first=LEADERSHIP_SECONDS,
+                name="leadership",
+            )
     log.info("Dutybot is up as @%s", application.bot.username)
+
+
+async def job_leadership(context: Context) -> None:
+    """Several processes on one PostgreSQL: take the lead when nobody has it (the leader
+    died), and, leading, plan again from the database the jobs the others planned (rounds
+    started and curfews set there), and the fan-outs they left unfinished."""
+    svc = services(context)
+    assert svc.leadership is not None
+    # In a thread: a database host that froze must not hold the loop.
+    took_over = await asyncio.to_thread(svc.leadership.try_lead)
+    if not svc.leadership.due_to_plan(took_over):
+        return
+    if took_over:
+        queue_due_curfew_messages(svc)  # reminders the last leader was to send
+    plan_curfew_jobs(context.application)
+    plan_round_jobs(context.application)
+    continue_fan_outs(svc)
 
 
 async def _post_stop(application: Application) -> None:  # type: ignore[type-arg]
@@ -225,6 +267,10 @@ async def _post_stop(application: Application) -> None:  # type: ignore[type-arg
             await svc.fan_out_task
     if svc.dispatcher is not None:
         await svc.dispatcher.stop()
+    if svc.seat is not None:
+        await svc.seat.stop()
+    if svc.leadership is not None:
+        svc.leadership.release()
     if svc.http is not None:
         await svc.http.aclose()
     if svc.loop_lag is not None:
@@ -548,6 +594,8 @@ def build_application(
     # fall silent.
     link = TelegramLink(clock=utcnow, retry_max_seconds=settings.telegram_retry_max_seconds)
     request, get_updates_request = build_requests(link)
+    job_queue = OnceJobQueue()
+    job_queue.leadership = Leadership(engine)
     application = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
@@ -557,6 +605,8 @@ def build_application(
         .get_updates_request(get_updates_request)
         .post_init(_post_init)
         .post_stop(_post_stop)
+        # Scheduled jobs run in one process only, however many share the database.
+        .job_queue(job_queue)
         .concurrent_updates(True)
         # Every message the bot sends, replies included, spends this one budget.
         .rate_limiter(

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bot.fallback.sender import FallbackSender
     from bot.health import HealthServer
     from bot.listening import TelegramLink
+    from bot.replicas import Leadership, SenderSeat
 
 Context = CallbackContext[Any, Any, Any, Any]
 
@@ -45,6 +46,10 @@ class Services:
     link: TelegramLink | None = None  # when the bot last heard from Telegram (/healthz)
     loop_lag: LoopLag | None = None  # how late the event loop runs (/healthz); at start-up
     fan_out_task: asyncio.Task[None] | None = None  # queueing alerts for the rest of a country
+    # With several processes on one PostgreSQL (bot.replicas): this one's seat among the
+    # senders, and whether it runs the scheduled jobs. Set at start-up.
+    seat: SenderSeat | None = None
+    leadership: Leadership | None = None
     # Whether a stranger, or someone whose update failed, is answered at all.
     stranger_replies: ReplyAllowance = field(default_factory=ReplyAllowance)
     error_replies: ReplyAllowance = field(default_factory=ReplyAllowance)

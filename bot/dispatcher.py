@@ -31,6 +31,12 @@ else keeps to the free rate. Should Telegram refuse to take payment (the bot's S
 out), the row goes again at once at the free rate, the admins are told, and paid
 broadcasts are tried again only after PAID_REFUSED_SECONDS.
 
+On PostgreSQL several processes may send (bot.replicas): each takes only the chats of
+its seat's share and its part of the flood limits, skips rows another is claiming, and
+waits as long as a 429 any of them got asked for. A process that starts does not give
+back rows left `sending` (they may be another's, on their way): those of a sender that
+is gone go back when its lease runs out.
+
 While the database is unavailable nothing new is sent: outcomes Telegram has already
 given are held in memory and recorded, in order, as soon as it is back. The outage is
 logged once when it starts and once when it ends.
@@ -63,6 +69,7 @@ from bot.ratelimit import (
     delivery_rank,
     retry_after_seconds,
 )
+from bot.replicas import SenderSeat
 from bot.settings import BotSettings, Settings
 from db import cards, deliveries, staff
 from db import leads as lead_rules
@@ -70,6 +77,8 @@ from db.cards import Step
 from db.deliveries import DueDelivery, Recipient
 from db.engine import session_scope
 from db.models import DeliveryKind, Priority, Staff
+from db.senders import ALONE, Share
+from db.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +127,10 @@ class Dispatcher:
         settings: Settings,
         clock: Callable[[], datetime],
         on_progress: Callable[[], None] | None = None,
+        seat: SenderSeat | None = None,
     ) -> None:
         self.bot = bot
+        self.seat = seat
         self.engine = engine
         self.settings = settings
         self.clock = clock
@@ -146,7 +157,10 @@ class Dispatcher:
         rate = settings.send_rate_per_second
         if self.budget.paid_pacer is not None:
             rate += PAID_RATE
+        self._rate = rate
         self._claim_size = max(8, min(500, int(rate * CLAIM_SECONDS)))
+        if seat is not None:
+            seat.on_share.append(self._take_share)
         # Sent and confirmed by Telegram, not yet recorded (the rows are still `sending`).
         self._confirmed: list[deliveries.Confirmed] = []
         self._record_timer: asyncio.TimerHandle | None = None
@@ -156,16 +170,26 @@ class Dispatcher:
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
-        with session_scope(self.engine) as session:
-            interrupted = deliveries.requeue_interrupted(session)
-        if interrupted:
-            # Telegram may have received these just before the last stop; sending again
-            # is the price of never losing one.
-            log.warning("requeued %d deliveries interrupted by the last shutdown", interrupted)
+        if self.seat is None or self.seat.solo:
+            with session_scope(self.engine) as session:
+                interrupted = deliveries.requeue_interrupted(session)
+            if interrupted:
+                # Telegram may have received these just before the last stop; sending
+                # again is the price of never losing one.
+                log.warning("requeued %d deliveries interrupted by the last shutdown", interrupted)
         self._task = asyncio.create_task(self._run(), name="dispatcher")
 
     def wake(self) -> None:
         self._wake.set()
+
+    def _take_share(self, share: Share) -> None:
+        """This process's part of the bot's limits, from its seat's heartbeat."""
+        self.budget.share(share.count)
+        self._claim_size = max(8, min(500, int(self._rate / share.count * CLAIM_SECONDS)))
+        if share.flooded_until is not None:
+            wait = (share.flooded_until - utcnow()).total_seconds()
+            if wait > 0:
+                self.pacer.pause(wait)
 
     async def stop(self) -> None:
         """Finish the requests already under way, then stop taking new ones."""
@@ -258,9 +282,17 @@ class Dispatcher:
             with session_scope(self.engine) as session:
                 deliveries.promote_waiting(session, queued_before=self.clock() - CARD_PATIENCE)
             self._cards_checked_at = time.monotonic()
+        seat = self.seat
+        if seat is not None:
+            await seat.ready()
         with session_scope(self.engine) as session:
             batch = deliveries.claim_due(
-                session, now=self.clock(), limit=self._claim_size, busy_chats=self._busy_chats()
+                session,
+                now=self.clock(),
+                limit=self._claim_size,
+                busy_chats=self._busy_chats(),
+                share=ALONE if seat is None else seat.share,
+                sender_id=None if seat is None else seat.sender_id,
             )
         for index, row in enumerate(batch):
             # Something new was queued (it may be more urgent than the rest of this batch),
@@ -593,6 +625,8 @@ class Dispatcher:
         """A 429: the row goes back for as long as Telegram asked (the budget has paused
         every send as long), and a wait is not an attempt."""
         seconds = retry_after_seconds(error)
+        if self.seat is not None:
+            self.seat.flooded(utcnow() + timedelta(seconds=seconds))
         log.warning(
             "delivery %d: Telegram asked to wait %.0f s (429)", row.id, seconds, extra=_ids(row)
         )

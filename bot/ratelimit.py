@@ -106,6 +106,20 @@ class Pacer:
         self._given: deque[list[float]] = deque(maxlen=most)
         self._unsent: deque[list[float]] = deque(maxlen=most)
 
+    def rescale(self, rate: float) -> None:
+        """A new configured rate (another sender joined or left), keeping what the last
+        window holds, so that a lower rate holds at once and a higher one brings no burst.
+        A rate lowered after a 429 stays lowered by the same share."""
+        if rate == self._limit:
+            return
+        ratio = rate / self._limit
+        self._limit = rate
+        self._current = min(rate, self._current * ratio)
+        self._ceiling = min(rate, self._ceiling * ratio)
+        most = self._most(rate)
+        self._given = deque(self._given, maxlen=most)
+        self._unsent = deque(self._unsent, maxlen=most)
+
     def current_rate(self) -> float:
         """The rate it gives now: lower than `rate` for a while after a 429."""
         return self._current
@@ -258,6 +272,7 @@ class SendBudget(BaseRateLimiter[int]):
         self.pacer = Pacer(rate)
         # Paid broadcasts: a pacer of their own, which only `paid_slot` takes from.
         self.paid_pacer = Pacer(paid_rate) if paid_rate else None
+        self._rates = (rate, paid_rate)
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._arrival = itertools.count()  # equal ranks go in the order they came
         self._feeder: asyncio.Task[None] | None = None
@@ -272,6 +287,14 @@ class SendBudget(BaseRateLimiter[int]):
 
     async def initialize(self) -> None:
         pass
+
+    def share(self, senders: int) -> None:
+        """With several processes sending (bot.replicas), each keeps to its part of the
+        bot's limits: the rates divided by how many there are."""
+        rate, paid_rate = self._rates
+        self.pacer.rescale(rate / max(1, senders))
+        if self.paid_pacer is not None and paid_rate:
+            self.paid_pacer.rescale(paid_rate / max(1, senders))
 
     async def shutdown(self) -> None:
         if self._feeder is not None:

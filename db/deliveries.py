@@ -31,6 +31,7 @@ from db.models import (
     Priority,
     Staff,
 )
+from db.senders import ALONE, Share
 
 
 @dataclass(frozen=True)
@@ -196,11 +197,17 @@ def claim_due(
     limit: int,
     busy_chats: Iterable[int] = (),
     channels: Collection[Channel] = (Channel.TELEGRAM,),
+    share: Share = ALONE,
+    sender_id: int | None = None,
 ) -> list[DueDelivery]:
     """Take up to `limit` due rows, most urgent first, and mark them `sending`, in one go.
 
     At most one row per chat is taken (the next part of a long message waits for the
     chat's own limit), and none for `busy_chats`. Each claim counts as an attempt.
+
+    With several senders (db.senders), only the chats of this sender's `share` are taken,
+    and the claim names `sender_id`. Rows another sender is claiming at the same moment
+    are skipped, not waited for (PostgreSQL's SKIP LOCKED; SQLite has one writer).
     """
     # Plain columns, not ORM objects: cheaper when the batch is hundreds of rows.
     query = (
@@ -231,7 +238,10 @@ def claim_due(
         )
         .order_by(col(Delivery.priority), col(Delivery.id))
         .limit(limit)
+        .with_for_update(skip_locked=True, of=Delivery)
     )
+    if share.count > 1:
+        query = query.where(sqlalchemy.func.abs(col(Delivery.chat_id)) % share.count == share.index)
     busy = set(busy_chats)
     if busy:
         query = query.where(col(Delivery.chat_id).not_in(busy))
@@ -270,7 +280,11 @@ def claim_due(
         session.execute(
             update(Delivery)
             .where(col(Delivery.id).in_([row.id for row in claimed]))
-            .values(status=DeliveryStatus.SENDING.value, attempts=Delivery.attempts + 1)
+            .values(
+                status=DeliveryStatus.SENDING.value,
+                attempts=Delivery.attempts + 1,
+                claimed_by=sender_id,
+            )
         )
     return claimed
 

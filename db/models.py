@@ -390,6 +390,26 @@ class Delivery(SQLModel, table=True):
             Integer, ForeignKey("delivery.id", ondelete="CASCADE"), nullable=True, index=True
         ),
     )
+    # The sender (Sender) that claimed the row while it is `sending`: should that sender
+    # stop answering, its rows go back to the queue and nobody else's do.
+    claimed_by: int | None = Field(default=None, index=True)
+
+
+class Sender(SQLModel, table=True):
+    """A process sending the outbox, on PostgreSQL where several may share it.
+
+    Each says it is alive every few seconds (`heartbeat_at`, the database's own clock);
+    the live ones split the chats between them and the flood limits in equal shares.
+    One that stops saying so for SENDER_LEASE is gone: its share and its claimed rows go
+    to the others."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    heartbeat_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    # Telegram answered this sender 429: every sender waits until then (its flood
+    # control counts the bot, not the process).
+    flooded_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class AuditEntry(SQLModel, table=True):

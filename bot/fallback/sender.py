@@ -26,12 +26,14 @@ from bot.dispatcher import DATABASE_UNAVAILABLE, backoff_seconds
 from bot.fallback import mail, plan
 from bot.fallback.mail import SmtpTarget
 from bot.fallback.sms import Outcome, SmsClient
+from bot.replicas import SenderSeat
 from bot.settings import BotSettings
 from db import deliveries
 from db import fallback as db
 from db.deliveries import DueDelivery
 from db.engine import session_scope
 from db.models import Channel, Delivery, DeliveryKind, Staff
+from db.senders import ALONE
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +54,11 @@ class FallbackSender:
         settings: BotSettings,
         clock: Callable[[], datetime],
         on_sent: Callable[[list[int]], Awaitable[None]] | None = None,
+        seat: SenderSeat | None = None,
     ) -> None:
         self.engine = engine
+        # With several processes (bot.replicas): this one's share of the people.
+        self.seat = seat
         self.settings = settings
         self.clock = clock
         # Told the round ids of roll-call messages that went, so live rolls show it.
@@ -153,7 +158,12 @@ class FallbackSender:
     async def _send_due(self) -> int:
         with session_scope(self.engine) as session:
             batch = deliveries.claim_due(
-                session, now=self.clock(), limit=BATCH, channels=self.channels
+                session,
+                now=self.clock(),
+                limit=BATCH,
+                channels=self.channels,
+                share=ALONE if self.seat is None else self.seat.share,
+                sender_id=None if self.seat is None else self.seat.sender_id,
             )
         if not batch:
             return 0

@@ -340,3 +340,28 @@ def test_no_more_answers_wait_than_allowed() -> None:
     assert [allowance.take(person) for person in range(4)] == [True, True, True, False]
     allowance.done()
     assert allowance.take(5)
+
+
+async def test_a_rate_lowered_when_another_sender_joins_holds_from_that_moment() -> None:
+    clock = _Time()
+    pacer = Pacer(30.0, margin=0.0, clock=clock, sleep=clock.sleep)
+    before = await _acquire(pacer, clock, 45)
+    pacer.rescale(15.0)  # a second sender took half of the bot's limit
+    lowered_at = clock.now
+    after = await _acquire(pacer, clock, 60)
+    # Any one-second window from the moment of the change holds at most the new rate,
+    # however many permits the window just before it held.
+    starts = [lowered_at, *after]
+    assert max(sum(1 for at in after if start <= at < start + 1.0) for start in starts) == 15
+    assert _most_in_one_second(before + after) == 30
+
+
+async def test_a_rate_raised_when_a_sender_leaves_brings_no_burst() -> None:
+    clock = _Time()
+    pacer = Pacer(15.0, margin=0.0, clock=clock, sleep=clock.sleep)
+    before = await _acquire(pacer, clock, 30)
+    pacer.rescale(30.0)  # the other sender is gone: its share comes back
+    after = await _acquire(pacer, clock, 90)
+    assert _most_in_one_second(before + after) == 30
+    # And the higher rate is used: 90 permits in about three seconds, not six.
+    assert after[-1] - before[-1] < 3.5

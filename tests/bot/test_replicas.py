@@ -1,0 +1,201 @@
+"""Several processes on one PostgreSQL (bot.replicas): they share the sending and its limits,
+one of them runs the scheduled jobs, and one that dies loses nothing.
+
+Each replica here is a whole application with an engine of its own, as a process would
+have; only the first takes updates (the others would, behind a webhook). PostgreSQL only
+(TEST_DATABASE_URL): SQLite is one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+from telegram.ext import Application
+
+from bot.app import build_application
+from bot.context import SERVICES_KEY, Context, Services
+from bot.settings import BotSettings
+from db.engine import make_engine, session_scope
+from db.models import Delivery, DeliveryStatus, Priority, Staff
+from db.senders import LEASE
+from tests.harness import MutableClock, RunningBot, queue, until_recorded
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("several processes share PostgreSQL only (TEST_DATABASE_URL)")
+
+
+@pytest.fixture
+def settings(settings: BotSettings) -> BotSettings:
+    # Slow enough that a broadcast to a few dozen is still going when a replica dies.
+    settings.send_rate_per_second = 20
+    return settings
+
+
+def _services(application: Application) -> Services:  # type: ignore[type-arg]
+    return application.bot_data[SERVICES_KEY]  # type: ignore[no-any-return]
+
+
+@asynccontextmanager
+async def replica(settings: BotSettings, clock: MutableClock) -> AsyncIterator[Application]:  # type: ignore[type-arg]
+    """Another process of the same bot on the same database, taking no updates itself."""
+    engine = make_engine(settings.database_url)
+    application = build_application(settings, engine=engine, clock=clock)
+    await application.initialize()
+    assert application.post_init is not None and application.post_stop is not None
+    await application.post_init(application)
+    await application.start()
+    try:
+        yield application
+    finally:
+        await application.stop()
+        await application.post_stop(application)
+        await application.shutdown()
+        engine.dispose()
+
+
+def kill_sending(application: Application) -> None:  # type: ignore[type-arg]
+    """The process dies: its heartbeat and its sends stop where they are, nothing is
+    recorded and nobody is told."""
+    svc = _services(application)
+    assert svc.seat is not None and svc.dispatcher is not None
+    dispatcher = svc.dispatcher
+    for task in (svc.seat._task, dispatcher._task, *dispatcher._in_flight):
+        if task is not None:
+            task.cancel()
+    svc.seat, svc.dispatcher = None, None
+
+
+async def until(predicate: Callable[[], bool], *, seconds: float) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("not within the time allowed")
+        await asyncio.sleep(0.05)
+
+
+def _copies(bot: RunningBot, people: list[Staff], text: str) -> Counter[int]:
+    return Counter(
+        person.chat_id
+        for person in people
+        for message in bot.fake.messages_to(person.chat_id)
+        if message.text == text
+    )
+
+
+async def test_two_replicas_share_a_broadcast_and_its_limit_and_each_person_gets_it_once(
+    bot: RunningBot, settings: BotSettings
+) -> None:
+    people = [bot.enrol(f"Person {n}") for n in range(30)]
+    first = bot.services
+    assert first.seat is not None
+    async with replica(settings, bot.clock) as other:
+        second = _services(other)
+        assert second.seat is not None and second.dispatcher is not None
+        await until(lambda: first.seat is not None and first.seat.share.count == 2, seconds=10)
+        await second.seat.ready()
+        # Each keeps to half of the bot's limit.
+        assert first.dispatcher is not None
+        assert first.dispatcher.pacer.rate == second.dispatcher.pacer.rate == 10
+
+        queue(bot, people, "Stay indoors tonight", key="alert:1", priority=Priority.CRITICAL)
+        second.wake_dispatcher()
+        await until_recorded(bot.engine)
+
+        assert _copies(bot, people, "Stay indoors tonight") == {p.chat_id: 1 for p in people}
+        # Both sent their own half of the people.
+        sent = (first.dispatcher.sent_count, second.dispatcher.sent_count)
+        assert min(sent) > 0 and sum(sent) == 30
+        for seat, dispatcher in ((first.seat, first.dispatcher), (second.seat, second.dispatcher)):
+            with session_scope(bot.engine) as session:
+                chats = session.exec(
+                    select(Delivery.chat_id).where(col(Delivery.claimed_by) == seat.sender_id)
+                ).all()
+            assert len(chats) == dispatcher.sent_count
+            assert all(seat.share.owns(chat) for chat in chats)
+
+    # The other stopped: this one takes the whole limit back at its next heartbeat.
+    await until(lambda: first.seat is not None and first.seat.share.count == 1, seconds=10)
+    assert first.dispatcher.pacer.rate == 20
+
+
+async def test_a_replica_that_dies_mid_broadcast_loses_nothing_and_repeats_only_its_own(
+    bot: RunningBot, settings: BotSettings
+) -> None:
+    people = [bot.enrol(f"Person {n}") for n in range(40)]
+    first = bot.services
+    async with replica(settings, bot.clock) as other:
+        second = _services(other)
+        assert second.seat is not None and second.dispatcher is not None
+        await until(lambda: first.seat is not None and first.seat.share.count == 2, seconds=10)
+        await second.seat.ready()
+        dying_id = second.seat.sender_id
+        bot.fake.slow("sendMessage", 0.5)  # sends are under way when it dies
+
+        queue(bot, people, "Leave the country", key="alert:2", priority=Priority.CRITICAL)
+        second.wake_dispatcher()
+        dispatcher = second.dispatcher
+        await until(lambda: dispatcher.sent_count >= 3, seconds=20)
+        kill_sending(other)
+        with session_scope(bot.engine) as session:
+            in_flight = set(
+                session.exec(
+                    select(Delivery.chat_id).where(
+                        col(Delivery.claimed_by) == dying_id,
+                        col(Delivery.status) == DeliveryStatus.SENDING.value,
+                    )
+                ).all()
+            )
+
+        # Within its lease and a heartbeat, the survivor takes its rows and its share.
+        await until(
+            lambda: first.seat is not None and first.seat.share.count == 1,
+            seconds=LEASE.total_seconds() + 10,
+        )
+        bot.fake.slow("sendMessage", 0.0)
+        await until_recorded(bot.engine)
+        copies = _copies(bot, people, "Leave the country")
+        assert set(copies) == {p.chat_id for p in people}
+        twice = {chat for chat, n in copies.items() if n > 1}
+        assert twice <= in_flight
+        assert max(copies.values()) <= 2
+
+
+async def test_one_replica_runs_the_scheduled_jobs_and_another_takes_over_when_it_goes(
+    bot: RunningBot, settings: BotSettings
+) -> None:
+    first = bot.services
+    assert first.leadership is not None and first.leadership.leads
+    ran: list[str] = []
+
+    async def probe(context: Context) -> None:
+        assert context.job is not None and context.job.name is not None
+        ran.append(context.job.name.removeprefix("probe-"))
+
+    async with replica(settings, bot.clock) as other:
+        second = _services(other)
+        assert second.leadership is not None and not second.leadership.leads
+        for name, application in (("first", bot.application), ("second", other)):
+            assert application.job_queue is not None
+            application.job_queue.run_repeating(probe, interval=0.2, name=f"probe-{name}")
+
+        await until(lambda: "first" in ran, seconds=10)
+        assert "second" not in ran
+
+        # The leader goes (its lock with its connection); the other takes over.
+        assert bot.application.job_queue is not None
+        for job in bot.application.job_queue.get_jobs_by_name("leadership"):
+            job.schedule_removal()
+        first.leadership.release()
+        await until(lambda: second.leadership is not None and second.leadership.leads, seconds=15)
+        ran.clear()
+        await until(lambda: "second" in ran, seconds=10)
+        assert "first" not in ran
