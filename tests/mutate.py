@@ -103,6 +103,7 @@ _AUDIENCE = (
     "tests/db/test_audience_rules.py",
     "tests/db/test_trip_listing_rules.py",
     "tests/db/test_subscriptions.py",
+    "tests/db/test_subscriber_chats_rules.py",  # the pages a fan-out walks
     "tests/db/test_whereabouts.py",
     "tests/bot/test_whereabouts.py",
     "tests/bot/test_subscriptions.py",
@@ -114,6 +115,8 @@ TESTS_OF: dict[str, tuple[str, ...]] = {
         "tests/bot/test_paid_broadcast.py",
         "tests/bot/test_fallback.py",
         "tests/bot/test_cards.py",  # a country card's send, edit and pin steps
+        "tests/bot/test_card_step_rules.py",  # ... and each step's edge cases
+        "tests/bot/test_retry_after_rules.py",
         "tests/bot/test_paid_refusal_rules.py",
     ),
     "bot.ratelimit": (
@@ -124,6 +127,7 @@ TESTS_OF: dict[str, tuple[str, ...]] = {
     ),
     "db.deliveries": (
         "tests/db/test_deliveries.py",
+        "tests/db/test_outbox_rules.py",  # fallbacks in an alert's counts; unreachable
         "tests/bot/test_dispatcher.py",
         "tests/bot/test_outages.py",
         "tests/bot/test_broadcasts.py",
