@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -155,8 +156,10 @@ def _retry_one_off_job(context: Context) -> None:
 
 
 def _warm_places() -> None:
+    started = time.monotonic()
     places.warm()
     locate.warm()
+    log.info("places and time-zone boundaries loaded in %.1f s", time.monotonic() - started)
 
 
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]

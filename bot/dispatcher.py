@@ -167,6 +167,8 @@ class Dispatcher:
         # Claimed but not sent, and not yet given back (the database was unavailable).
         self._unreleased: list[int] = []
         self._cards_checked_at = 0.0  # time.monotonic() of the last CARD_PATIENCE check
+        # Set each time it has taken what was due (see `looked`).
+        self._looked = asyncio.Event()
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -181,6 +183,14 @@ class Dispatcher:
 
     def wake(self) -> None:
         self._wake.set()
+
+    async def looked(self, *, within: float) -> None:
+        """Wake up and return once the outbox has been claimed from (or after `within`
+        seconds): what is queued now goes before work that would hold the loop."""
+        self._looked.clear()
+        self.wake()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._looked.wait(), timeout=within)
 
     def _take_share(self, share: Share) -> None:
         """This process's part of the bot's limits, from its seat's heartbeat."""
@@ -294,6 +304,7 @@ class Dispatcher:
                 share=ALONE if seat is None else seat.share,
                 sender_id=None if seat is None else seat.sender_id,
             )
+        self._looked.set()
         for index, row in enumerate(batch):
             # Something new was queued (it may be more urgent than the rest of this batch),
             # or the database went away: give the rest back and look again.
