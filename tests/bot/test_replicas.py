@@ -3,15 +3,18 @@ one of them runs the scheduled jobs, and one that dies loses nothing.
 
 Each replica here is a whole application with an engine of its own, as a process would
 have; only the first takes updates (the others would, behind a webhook). PostgreSQL only
-(TEST_DATABASE_URL): SQLite is one process.
+(TEST_DATABASE_URL): SQLite is one process. What a process does with the share a
+heartbeat would give it is checked on SQLite, where no heartbeat runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -23,14 +26,21 @@ from bot.context import SERVICES_KEY, Context, Services
 from bot.settings import BotSettings
 from db.engine import make_engine, session_scope
 from db.models import Delivery, DeliveryStatus, Priority, Staff
-from db.senders import LEASE
+from db.senders import LEASE, Share
+from db.types import utcnow
 from tests.harness import MutableClock, RunningBot, queue, until_recorded
 
 
-@pytest.fixture(autouse=True)
-def _postgres_only(engine: Engine) -> None:
+@pytest.fixture
+def postgres(engine: Engine) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("several processes share PostgreSQL only (TEST_DATABASE_URL)")
+
+
+@pytest.fixture
+def one_process(engine: Engine) -> None:
+    if engine.dialect.name == "postgresql":
+        pytest.skip("on PostgreSQL the heartbeat reads the real share (the tests above)")
 
 
 @pytest.fixture
@@ -92,7 +102,7 @@ def _copies(bot: RunningBot, people: list[Staff], text: str) -> Counter[int]:
 
 
 async def test_two_replicas_share_a_broadcast_and_its_limit_and_each_person_gets_it_once(
-    bot: RunningBot, settings: BotSettings
+    bot: RunningBot, settings: BotSettings, postgres: None
 ) -> None:
     people = [bot.enrol(f"Person {n}") for n in range(30)]
     first = bot.services
@@ -128,7 +138,7 @@ async def test_two_replicas_share_a_broadcast_and_its_limit_and_each_person_gets
 
 
 async def test_a_replica_that_dies_mid_broadcast_loses_nothing_and_repeats_only_its_own(
-    bot: RunningBot, settings: BotSettings
+    bot: RunningBot, settings: BotSettings, postgres: None
 ) -> None:
     people = [bot.enrol(f"Person {n}") for n in range(40)]
     first = bot.services
@@ -170,7 +180,7 @@ async def test_a_replica_that_dies_mid_broadcast_loses_nothing_and_repeats_only_
 
 
 async def test_one_replica_runs_the_scheduled_jobs_and_another_takes_over_when_it_goes(
-    bot: RunningBot, settings: BotSettings
+    bot: RunningBot, settings: BotSettings, postgres: None
 ) -> None:
     first = bot.services
     assert first.leadership is not None and first.leadership.leads
@@ -199,3 +209,43 @@ async def test_one_replica_runs_the_scheduled_jobs_and_another_takes_over_when_i
         ran.clear()
         await until(lambda: "second" in ran, seconds=10)
         assert "first" not in ran
+
+
+async def test_a_process_given_half_the_work_sends_to_its_own_chats_at_half_the_rate(
+    bot: RunningBot, one_process: None
+) -> None:
+    seat, dispatcher = bot.services.seat, bot.services.dispatcher
+    assert seat is not None and dispatcher is not None
+    ann, bob = bot.enrol("Ann"), bot.enrol("Bob")
+    mine, theirs = (ann, bob) if ann.chat_id % 2 == 0 else (bob, ann)
+    # What a heartbeat reads when another process has joined: this one is the first of two.
+    seat._apply(Share(index=0, count=2))
+    assert dispatcher.pacer.rate == 10
+
+    queue(bot, [mine, theirs], "Stay indoors", key="alert:9", priority=Priority.CRITICAL)
+    await bot.fake.await_for(lambda f: len(f.messages_to(mine.chat_id)) == 1)
+    with session_scope(bot.engine) as session:
+        waiting = session.exec(
+            select(Delivery.status).where(col(Delivery.chat_id) == theirs.chat_id)
+        ).one()
+    assert waiting == DeliveryStatus.PENDING.value  # the other process's chat
+    assert bot.fake.messages_to(theirs.chat_id) == []
+
+    # The other process is gone: this one takes all of it back.
+    seat._apply(Share(index=0, count=1))
+    dispatcher.wake()
+    await bot.fake.await_for(lambda f: len(f.messages_to(theirs.chat_id)) == 1)
+    assert dispatcher.pacer.rate == 20
+
+
+async def test_a_process_holds_off_while_telegram_asked_another_to_wait(
+    bot: RunningBot, one_process: None
+) -> None:
+    seat, dispatcher = bot.services.seat, bot.services.dispatcher
+    assert seat is not None and dispatcher is not None
+    kim = bot.enrol("Kim")
+    seat._apply(Share(index=0, count=1, flooded_until=utcnow() + timedelta(seconds=2)))
+    asked = time.monotonic()
+    queue(bot, [kim], "Curfew at 23:00", key="alert:10", priority=Priority.CRITICAL)
+    await bot.fake.await_for(lambda f: len(f.messages_to(kim.chat_id)) == 1)
+    assert time.monotonic() - asked >= 1.5
