@@ -117,6 +117,7 @@ TESTS_OF: dict[str, tuple[str, ...]] = {
         "tests/bot/test_cards.py",  # a country card's send, edit and pin steps
         "tests/bot/test_card_step_rules.py",  # ... and each step's edge cases
         "tests/bot/test_retry_after_rules.py",
+        "tests/bot/test_replicas.py",  # its share of the work when others send too
         "tests/bot/test_paid_refusal_rules.py",
     ),
     "bot.ratelimit": (
@@ -128,6 +129,7 @@ TESTS_OF: dict[str, tuple[str, ...]] = {
     "db.deliveries": (
         "tests/db/test_deliveries.py",
         "tests/db/test_outbox_rules.py",  # fallbacks in an alert's counts; unreachable
+        "tests/db/test_senders.py",  # claims split between senders
         "tests/bot/test_dispatcher.py",
         "tests/bot/test_outages.py",
         "tests/bot/test_broadcasts.py",
