@@ -33,6 +33,7 @@ drill: $(VENV)/.installed
 # about 20 minutes (more with TEST_DATABASE_URL); BENCH_SCALE=0.1 or BENCH_ONLY=broadcast-1k
 # for a quick look. Prints a table at the end.
 bench: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.sim_capacity
 	$(BIN)/python -m benchmarks.broadcast
 
 # Mutation testing of the modules that keep people safe (over an hour on two cores in all):

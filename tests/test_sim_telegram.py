@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dtm
+import json
 import math
 import socket
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -596,3 +598,181 @@ async def test_a_live_location_moves_by_edits_of_its_message(fake: FakeTelegram,
     with pytest.raises(ValueError, match="not a location"):
         text = fake.inject_message(CHAT, "hello")
         fake.inject_location_edit(CHAT, text["message"]["message_id"], (0.0, 0.0))
+
+
+# -- the asyncio front (server="async") and the simulator as a process ---------------------
+@pytest.fixture
+def async_fake() -> Iterator[FakeTelegram]:
+    tg = FakeTelegram(server="async")
+    tg.start()
+    try:
+        yield tg
+    finally:
+        tg.stop()
+
+
+def _bot_on(base_url: str) -> Bot:
+    return Bot(
+        FakeTelegram.TOKEN,
+        base_url=base_url,
+        base_file_url=base_url.replace("/bot", "/file/bot"),
+        request=HTTPXRequest(httpx_kwargs={"verify": False}),
+        get_updates_request=HTTPXRequest(httpx_kwargs={"verify": False}),
+    )
+
+
+@pytest.fixture
+async def async_bot(async_fake: FakeTelegram) -> AsyncIterator[Bot]:
+    async with _bot_on(async_fake.base_url) as real_bot:
+        yield real_bot
+
+
+async def test_the_async_server_records_a_send(async_fake: FakeTelegram, async_bot: Bot) -> None:
+    assert async_bot.username == FakeTelegram.BOT_USERNAME  # getMe, in bot.initialize()
+
+    message = await async_bot.send_message(CHAT, "<b>Alert</b>: stay inside", parse_mode="HTML")
+
+    assert (message.message_id, message.text) == (1, "Alert: stay inside")
+    [sent] = async_fake.messages_to(CHAT)
+    assert (sent.text, sent.parse_mode) == ("<b>Alert</b>: stay inside", "HTML")
+    assert [method for method, _ in async_fake.calls] == ["getMe", "sendMessage"]
+    assert async_fake.stats()["accepted_per_chat"] == {str(CHAT): 1}
+
+
+async def test_the_async_server_answers_a_flood_with_retry_after(
+    async_fake: FakeTelegram, async_bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")  # retry_after as timedelta, no warning
+    async_fake.rate_limits = RateLimits(per_chat_per_second=1.0)
+    await async_bot.send_message(CHAT, "first")
+
+    with pytest.raises(RetryAfter) as exc_info:
+        await async_bot.send_message(CHAT, "second, too soon")
+
+    assert exc_info.value.retry_after == dtm.timedelta(seconds=1)
+    assert async_fake.too_many_requests == 1
+    assert [m.text for m in async_fake.sent] == ["first"]
+
+
+async def test_the_async_server_reads_a_chunked_body(async_fake: FakeTelegram) -> None:
+    async def body() -> AsyncIterator[bytes]:
+        yield b"chat_id=4242&"
+        yield b"text=in+two+chunks"
+
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            f"{async_fake.base_url}{FakeTelegram.TOKEN}/sendMessage",
+            content=body(),  # no length known: httpx sends it chunked
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+
+    assert response.json()["result"]["text"] == "in two chunks"
+    assert response.request.headers["Transfer-Encoding"] == "chunked"
+
+
+async def test_a_slow_call_on_the_async_server_holds_up_no_other(
+    async_fake: FakeTelegram, async_bot: Bot
+) -> None:
+    async_fake.slow("sendMessage", 60)
+    held = asyncio.create_task(async_bot.send_message(CHAT, "held back"))
+    await async_fake.await_for(lambda f: len(f.calls) == 2, timeout=10)  # getMe, held
+
+    await async_bot.send_message(CHAT + 1, "not held back")
+
+    assert not held.done()
+    assert [m.text for m in async_fake.sent] == ["not held back"]
+    held.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await held
+
+
+async def test_the_async_server_cuts_a_connection_the_client_gave_up_on(
+    async_fake: FakeTelegram, async_bot: Bot
+) -> None:
+    async_fake.fail_for("sendMessage", 60, status=504, description="Gateway Timeout", delay=30)
+    with pytest.raises(TimedOut):
+        await async_bot.send_message(CHAT, "nobody answers", read_timeout=0.2)
+    # The client closed the connection it timed out on; the server lets it go.
+    await async_fake.await_for(lambda f: not f._connections, timeout=10)
+
+    assert await async_bot.get_me()  # on a new connection
+    assert async_fake.sent == []
+
+
+async def test_stopping_the_async_server_cuts_its_connections() -> None:
+    tg = FakeTelegram(server="async")
+    tg.start()
+    port = int(tg.base_url.rsplit(":", 1)[1].split("/")[0])
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        # An idle keep-alive connection, as httpx keeps in its pool.
+        writer.write(f"GET /bot{FakeTelegram.TOKEN}/getMe HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
+        assert head.startswith(b"HTTP/1.1 200")
+        assert len(tg._connections) == 1
+        await asyncio.to_thread(tg.stop)
+        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        await asyncio.wait_for(reader.readexactly(length), timeout=10)
+        assert await asyncio.wait_for(reader.read(), timeout=10) == b""  # cut by the server
+        writer.close()
+    finally:
+        tg.stop()
+
+    assert not tg._connections
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        pass
+
+
+async def test_the_async_server_serves_a_document_a_user_sent(
+    async_fake: FakeTelegram, async_bot: Bot
+) -> None:
+    async_fake.inject_message(CHAT, "", document=("trips.csv", b"who,country\n@dana,KZ\n"))
+    (update,) = await async_bot.get_updates()
+    assert update.message is not None and update.message.document is not None
+
+    file = await async_bot.get_file(update.message.document.file_id)
+
+    assert bytes(await file.download_as_bytearray()) == b"who,country\n@dana,KZ\n"
+
+
+@pytest.mark.parametrize("server", ["async", "threaded"])
+async def test_the_simulator_process_serves_reports_and_stops(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "bot.sim.telegram", "--port", "0", "--server", server),
+        *("--flood", "sliding-window", "--chat-rate", "2"),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        base_url = (await asyncio.wait_for(process.stdout.readline(), timeout=60)).decode()
+        base_url = base_url.strip()
+        assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/bot")
+        async with _bot_on(base_url) as real_bot:
+            await real_bot.send_message(CHAT, "hello")
+            await real_bot.send_message(CHAT, "hello")  # a duplicate
+            await real_bot.send_message(CHAT + 1, "hello")
+            with pytest.raises(RetryAfter):
+                await real_bot.send_message(CHAT, "a third in a second")
+        expected = {
+            "accepted": 3,
+            "accepted_per_chat": {str(CHAT): 2, str(CHAT + 1): 1},
+            "too_many_requests": 1,
+            "duplicates": 1,
+            "duplicates_per_chat": {str(CHAT): 1},
+        }
+        async with httpx.AsyncClient() as client:
+            stats = await client.get(base_url.removesuffix("/bot") + "/sim/stats")
+        assert stats.json() == expected
+
+        process.terminate()
+        last = await asyncio.wait_for(process.stdout.readline(), timeout=30)
+        assert json.loads(last) == expected
+        assert await asyncio.wait_for(process.wait(), timeout=30) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

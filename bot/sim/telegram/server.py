@@ -22,9 +22,17 @@ What it gives tests:
   would reject is rejected here too instead of passing silently;
 * ``wait_for`` / ``await_for`` so tests wait for an outcome instead of sleeping.
 
-The server is stdlib only (``ThreadingHTTPServer`` on a daemon thread). The bot may
-run in this process or in a subprocess, so all state sits behind one
+Two HTTP fronts serve the same fake, chosen when it is built: by default
+(``server="threaded"``) a stdlib ``ThreadingHTTPServer`` on a daemon thread, a thread per
+connection, which is enough for tests; with ``server="async"``, tornado on an event loop
+of its own (``async_server``), for benchmarks that send thousands of messages a second
+over many connections. Both route every request through ``_answer``: Bot API calls to
+``_dispatch``, files to ``/file/bot<token>/...``, and the simulator's own
+``GET /sim/stats`` (``stats()`` as JSON; the Bot API has no such path). The bot may run
+in this process or in a subprocess, so all state sits behind one
 ``threading.Condition`` which is notified after every change.
+
+``python -m bot.sim.telegram`` runs the fake as a process of its own.
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, Literal, NamedTuple, Protocol, cast, get_args
 
 from bot.sim.telegram.client import ClientSide
 from bot.sim.telegram.errors import ApiError
@@ -50,6 +58,19 @@ from bot.sim.telegram.flood import RateLimits
 from bot.sim.telegram.messages import MessageMethods
 from bot.sim.telegram.methods import BotMethods
 from bot.sim.telegram.params import int_param, parse_body
+from bot.sim.telegram.stats import STATS_PATH, SimStats, sim_stats
+
+# How the fake serves HTTP: a thread per connection, or one event loop (tornado).
+ServerKind = Literal["threaded", "async"]
+SERVER_KINDS: tuple[ServerKind, ...] = get_args(ServerKind)
+
+
+class Answer(NamedTuple):
+    """An HTTP response, as either front writes it."""
+
+    status: int
+    content_type: str
+    body: bytes
 
 
 class _Server(ThreadingHTTPServer):
@@ -109,29 +130,55 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         fake = cast(_Server, self.server).fake
         body = self._read_body()
-        url = urllib.parse.urlsplit(self.path)
-        if url.path.startswith("/file/bot"):
-            self._serve_file(fake, url.path)
-            return
-        status, payload = fake._dispatch(
-            url.path, body, self.headers.get("Content-Type", ""), url.query
-        )
-        data = json.dumps(payload).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
+        answer = fake._answer(self.path, body, self.headers.get("Content-Type", ""))
+        self.send_response(answer.status)
+        self.send_header("Content-Type", answer.content_type)
+        self.send_header("Content-Length", str(len(answer.body)))
         self.end_headers()
-        self.wfile.write(data)
+        self.wfile.write(answer.body)
 
-    def _serve_file(self, fake: FakeTelegram, path: str) -> None:
-        """A file a user sent, as Telegram's file server gives it: the bytes, or 404."""
-        content = fake._files.get(path.rsplit("/", 1)[-1])
-        self.send_response(HTTPStatus.OK if content is not None else HTTPStatus.NOT_FOUND)
-        data = content if content is not None else b"Not Found"
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+
+class _Front(Protocol):
+    """An HTTP server serving a ``FakeTelegram`` on 127.0.0.1 until ``close()``."""
+
+    @property
+    def port(self) -> int: ...
+
+    def close(self) -> None:
+        """Stop listening, cut the connections still open and wait for the server's thread."""
+
+
+class _ThreadedFront:
+    """``ThreadingHTTPServer`` on a daemon thread: a thread per connection."""
+
+    def __init__(self, fake: FakeTelegram, port: int) -> None:
+        self._fake = fake
+        self._server = _Server(("127.0.0.1", port), _Handler)
+        self._server.fake = fake
+        # A short poll interval keeps close() (server.shutdown) fast.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.01},
+            name="fake-telegram",
+            daemon=True,
+        )
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        # Idle keep-alive connections would otherwise keep their handler threads (and
+        # the client's pooled sockets) alive after the server is gone.
+        with self._fake._cond:
+            connections = list(self._fake._connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):  # already closed by the client
+                conn.shutdown(socket.SHUT_RDWR)
+        self._thread.join(timeout=2.0)
 
 
 _PATH_RE = re.compile(r"^/bot(?P<token>[^/]+)/(?P<method>[A-Za-z0-9_]+)/?$")
@@ -144,54 +191,51 @@ class FakeTelegram(ClientSide, FaultInjection, MessageMethods, BotMethods):
     ``BotApiState``; each base class adds one part of the fake.
     """
 
-    def __init__(self, *, rate_limits: RateLimits | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        rate_limits: RateLimits | None = None,
+        server: ServerKind = "threaded",
+        port: int = 0,
+    ) -> None:
+        """``server``: which HTTP front serves it (see the module docstring); ``port``: the
+        port on 127.0.0.1 to listen on, 0 for any free one."""
+        if server not in SERVER_KINDS:
+            raise ValueError(f"unknown server {server!r}; choose from {SERVER_KINDS}")
         super().__init__(rate_limits=rate_limits)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self.server_kind: ServerKind = server
+        self._port = port
+        self._front: _Front | None = None
         self._in_flight = 0
+        # The open client connections, which stop() cuts.
         self._connections: set[socket.socket] = set()
 
     # ----------------------------------------------------------- lifecycle
 
     def start(self) -> None:
-        if self._server is not None:
+        if self._front is not None:
             raise RuntimeError("FakeTelegram is already running")
-        server = _Server(("127.0.0.1", 0), _Handler)
-        server.fake = self
         with self._cond:
             self._stopping = False
-        self._server = server
-        # A short poll interval keeps stop() (server.shutdown) fast.
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.01},
-            name="fake-telegram",
-            daemon=True,
-        )
-        self._thread.start()
+        if self.server_kind == "async":
+            # Imported here: tornado is loaded only by those who serve through it.
+            from bot.sim.telegram.async_server import AsyncFront
+
+            self._front = AsyncFront(self, self._port)
+        else:
+            self._front = _ThreadedFront(self, self._port)
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None:
+        front = self._front
+        if front is None:
             return
         with self._cond:
             # Wakes long polls and slow() delays so in-flight requests finish promptly.
             self._stopping = True
             self._cond.notify_all()
             self._cond.wait_for(lambda: self._in_flight == 0, timeout=2.0)
-        server.shutdown()
-        server.server_close()
-        # Idle keep-alive connections would otherwise keep their handler threads (and
-        # the client's pooled sockets) alive after the server is gone.
-        with self._cond:
-            connections = list(self._connections)
-        for conn in connections:
-            with contextlib.suppress(OSError):  # already closed by the client
-                conn.shutdown(socket.SHUT_RDWR)
-        if thread is not None:
-            thread.join(timeout=2.0)
-        self._server = None
-        self._thread = None
+        front.close()
+        self._front = None
 
     def __enter__(self) -> FakeTelegram:
         self.start()
@@ -207,10 +251,9 @@ class FakeTelegram(ClientSide, FaultInjection, MessageMethods, BotMethods):
 
     @property
     def base_url(self) -> str:
-        if self._server is None:
+        if self._front is None:
             raise RuntimeError("FakeTelegram is not running; call start() first")
-        port = self._server.server_address[1]
-        return f"http://127.0.0.1:{port}/bot"
+        return f"http://127.0.0.1:{self._front.port}/bot"
 
     @property
     def rate_limits(self) -> RateLimits | None:
@@ -229,7 +272,50 @@ class FakeTelegram(ClientSide, FaultInjection, MessageMethods, BotMethods):
             else:
                 self._connections.discard(conn)
 
+    def stats(self) -> SimStats:
+        """What was accepted and refused so far, as ``GET /sim/stats`` answers it."""
+        with self._cond:
+            return sim_stats(self.sent, too_many_requests=self.too_many_requests)
+
     # ----------------------------------------------------------- routing
+
+    def _answer(self, target: str, body: bytes, content_type: str) -> Answer:
+        """The response to a request for ``target`` (path and query), whichever front
+        received it."""
+        url = urllib.parse.urlsplit(target)
+        if url.path.startswith("/file/bot"):
+            # A file a user sent, as Telegram's file server gives it: the bytes, or 404.
+            with self._cond:
+                content = self._files.get(url.path.rsplit("/", 1)[-1])
+            if content is None:
+                return Answer(HTTPStatus.NOT_FOUND, "application/octet-stream", b"Not Found")
+            return Answer(HTTPStatus.OK, "application/octet-stream", content)
+        if url.path == STATS_PATH:
+            return Answer(HTTPStatus.OK, "application/json", json.dumps(self.stats()).encode())
+        status, payload = self._dispatch(url.path, body, content_type, url.query)
+        return Answer(status, "application/json", json.dumps(payload).encode("utf-8"))
+
+    def _answer_unless_waiting(self, target: str, body: bytes, content_type: str) -> Answer | None:
+        """``_answer``, unless answering may wait on the condition (a long poll, a
+        ``slow()`` rule or an outage with a delay): then None, and the caller answers it
+        on a thread of its own. Checked and answered under the lock, so no fault can be
+        arranged in between."""
+        with self._cond:
+            if self._may_wait(target):
+                return None
+            return self._answer(target, body, content_type)
+
+    def _may_wait(self, target: str) -> bool:
+        match = _PATH_RE.match(urllib.parse.urlsplit(target).path)
+        if match is None:
+            return False
+        method = match["method"]
+        if method.lower() == "getupdates":
+            return True
+        now = time.monotonic()
+        return bool(self._slow_rules.get(method)) or any(
+            o.method == method and o.delay > 0 and o.until > now for o in self._outages
+        )
 
     def _dispatch(
         self, path: str, body: bytes, content_type: str, query: str
