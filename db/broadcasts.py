@@ -68,6 +68,8 @@ def claim_draft(
 
 # People queued in one transaction: the first of them are sent while the rest are queued.
 FAN_OUT_CHUNK = 500
+# ... and at most this many in the first, which the first message waits for.
+FIRST_CHUNK = 100
 # A chunk no audience reaches: everyone in one transaction.
 EVERYONE = 2**31 - 1
 
@@ -93,11 +95,12 @@ def fan_out(
     """Queue an alert (a broadcast or a feed alert) for the first people of its country's
     audience: its followers and the people there now (`db.subscriptions.audience`).
 
-    Only the first `chunk` people are queued here, so that the first message goes out
-    while the rest of a large audience is still being queued. The alert records how far
-    it got (`fan_out_after`) in the same transaction, so `continue_fan_out` finishes it,
-    also after a crash, and nobody is queued twice (rows are unique per person). The
-    unreachable get rows too, so that reports count them.
+    Only the first `chunk` people (at most FIRST_CHUNK, unless it is EVERYONE) are queued
+    here, so that the first message goes out while the rest of a large audience is still
+    being queued. The alert records how far it got (`fan_out_after`) in the same
+    transaction, so `continue_fan_out` finishes it, also after a crash, and nobody is
+    queued twice (rows are unique per person). The unreachable get rows too, so that
+    reports count them.
     """
     assert alert.id is not None and alert.country is not None
     alert.fan_out_after = 0
@@ -110,7 +113,7 @@ def fan_out(
         if alert.kind == AlertKind.BROADCAST.value
         else DeliveryKind.FEED_ALERT,
         now=now,
-        chunk=chunk,
+        chunk=chunk if chunk == EVERYONE else min(chunk, FIRST_CHUNK),
     )
 
 

@@ -25,17 +25,22 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Table,
     Text,
     UniqueConstraint,
     and_,
+    bindparam,
     case,
     exists,
+    func,
     insert,
+    literal,
     or_,
     text,
     update,
 )
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -341,7 +346,22 @@ def end_round(session: Session, *, round_id: int, by_staff_id: int | None, now: 
 # -- members -----------------------------------------------------------------------------
 def add_members(session: Session, *, round_id: int, staff_ids: Iterable[int]) -> dict[int, int]:
     """Ask these people in the round; returns staff id → member id."""
-    rows = [{"round_id": round_id, "staff_id": staff_id} for staff_id in staff_ids]
+    ids = list(staff_ids)
+    if ids and session.get_bind().dialect.name == "postgresql":
+        # One statement with the ids as an array, not one insert per person: a round may
+        # ask everyone, in the transaction the first question waits for.
+        table: Table = RollCallMember.__table__  # type: ignore[attr-defined]
+        added = session.execute(
+            insert(table)
+            .from_select(
+                [table.c.round_id, table.c.staff_id],
+                sa_select(literal(round_id), func.unnest(bindparam("ids", type_=ARRAY(Integer)))),
+            )
+            .returning(table.c.staff_id, table.c.id),
+            {"ids": ids},
+        ).all()
+        return {staff_id: member_id for staff_id, member_id in added}
+    rows = [{"round_id": round_id, "staff_id": staff_id} for staff_id in ids]
     if rows:
         # One executemany, not thousands of ORM objects: a round may ask everyone.
         session.execute(insert(RollCallMember), rows)

@@ -37,7 +37,7 @@ from bot.settings import Settings
 from bot.whereabouts.rules import own_zones
 from db import audit, deliveries, incidents, subscriptions
 from db import checkins as db
-from db.broadcasts import FAN_OUT_CHUNK
+from db.broadcasts import FAN_OUT_CHUNK, FIRST_CHUNK
 from db.checkins import Answer, CheckInKind, RollCall, RoundStatus
 from db.deliveries import Recipient
 from db.engine import session_scope
@@ -84,8 +84,9 @@ def start_round(
     why not (a round still open, nobody to ask), before anything is written.
 
     Everyone is a member of the round at once, but the question is queued here only for
-    the first `chunk` of them, so that it goes out while the rest of a large country is
-    queued (`continue_round`, from bot.fanout; the round keeps its place across restarts).
+    the first `chunk` of them (at most FIRST_CHUNK), so that it goes out while the rest of
+    a large country is queued (`continue_round`, from bot.fanout; the round keeps its
+    place across restarts).
     """
     label = f"{country_name(country)} ({country})"
     existing = db.open_round_for_country(session, country=country)
@@ -110,7 +111,7 @@ def start_round(
     )
     db.add_members(session, round_id=rollcall.id or 0, staff_ids=people)
     rollcall.queue_after = 0
-    _ask_next(session, rollcall, chunk=chunk, now=now)
+    _ask_next(session, rollcall, chunk=min(chunk, FIRST_CHUNK), now=now)
     log.info(
         "roll call %d: started for %s, %d people to ask",
         rollcall.id,

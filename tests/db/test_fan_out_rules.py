@@ -164,3 +164,30 @@ def test_other_messages_about_the_alert_are_not_copied(engine: Engine) -> None:
     assert _rows(engine, alert_id) == [
         (p.id, 0, "Leave", DeliveryKind.FEED_ALERT.value, None) for p in people
     ]
+
+
+def test_the_first_step_queues_at_most_first_chunk_and_the_next_whole_chunks(
+    engine: Engine,
+) -> None:
+    # The first message waits for the first transaction only: it stays small whatever the
+    # chunk, and the rest go a whole chunk at a time.
+    count = broadcasts.FIRST_CHUNK + 30
+    with session_scope(engine) as session:
+        _followers(session, count)
+        alert = _alert(session)
+        first = broadcasts.fan_out(session, alert=alert, parts=["Stay in"], now=NOW, chunk=500)
+        alert_id = alert.id or 0
+    assert first == broadcasts.Queued(broadcasts.FIRST_CHUNK, 0, done=False)
+    assert _finish(engine, alert_id, chunk=500) == [broadcasts.Queued(30, 0, done=True)]
+    assert len(_rows(engine, alert_id)) == count
+
+
+def test_everyone_is_queued_in_the_first_step_when_asked_to(engine: Engine) -> None:
+    count = broadcasts.FIRST_CHUNK + 1
+    with session_scope(engine) as session:
+        _followers(session, count)
+        alert = _alert(session)
+        first = broadcasts.fan_out(
+            session, alert=alert, parts=["Leave now"], now=NOW, chunk=broadcasts.EVERYONE
+        )
+    assert first == broadcasts.Queued(count, 0, done=True)
