@@ -56,14 +56,21 @@ async def _show(bot: Bot, engine: Engine, table: Sequence[Command], person: Staf
         staff.set_menu(session, staff_id=person.id or 0, menu=fingerprint(menu))
 
 
+# People a handler is giving a menu to right now: the start-up pass leaves them to it.
+_being_given: set[int] = set()
+
+
 async def give_menu(bot: Bot, engine: Engine, table: Sequence[Command], person: Staff) -> bool:
     """Show a person their role's menu in their chat and remember it; False if Telegram
     refused (logged; the next start-up tries again)."""
+    _being_given.add(person.id or 0)
     try:
         await _show(bot, engine, table, person)
     except TelegramError as error:
         log.warning("could not set the command menu for staff %s: %s", person.id, error)
         return False
+    finally:
+        _being_given.discard(person.id or 0)
     return True
 
 
@@ -78,6 +85,12 @@ async def on_startup(bot: Bot, engine: Engine, table: Sequence[Command]) -> int:
     return await bring_menus_up_to_date(bot, engine, table)
 
 
+def _shows_menu(engine: Engine, person: Staff, menus: dict[Role, str]) -> bool:
+    with session_scope(engine) as session:
+        current = session.get(Staff, person.id)
+    return current is None or current.menu == menus.get(Role(current.role))
+
+
 async def bring_menus_up_to_date(bot: Bot, engine: Engine, table: Sequence[Command]) -> int:
     """Give their menu to everyone whose chat shows another; how many were given."""
     menus = {role: role_fingerprint(table, role) for role in Role}
@@ -85,6 +98,9 @@ async def bring_menus_up_to_date(bot: Bot, engine: Engine, table: Sequence[Comma
         people = list(staff.without_menu(session, menus=menus))
     given = 0
     for person in people:
+        # Someone who wrote to the bot meanwhile may have been given theirs already.
+        if person.id in _being_given or _shows_menu(engine, person, menus):
+            continue
         for _ in range(3):
             try:
                 await _show(bot, engine, table, person)
