@@ -54,6 +54,22 @@ def until_listening(port: int, *, timeout: float = 60.0) -> None:
             time.sleep(0.05)
 
 
+class PacerTime:
+    """A pacer's clock (time.monotonic's stand-in) that moves only when the pacer sleeps
+    or the test says so: how far it went is how much of the budget was spent, whatever
+    the machine's load."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
 class MutableClock:
     """Real time plus an offset that tests move forward instead of sleeping."""
 

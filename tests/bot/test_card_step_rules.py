@@ -5,8 +5,6 @@ flood budget."""
 
 from __future__ import annotations
 
-import asyncio
-
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
@@ -16,7 +14,7 @@ from bot.sim.telegram.server import FakeTelegram
 from db import cards
 from db.engine import session_scope
 from db.models import CountryCard, Delivery, Role, Staff
-from tests.harness import MutableClock, RunningBot, running_bot, until_recorded
+from tests.harness import MutableClock, PacerTime, RunningBot, running_bot, until_recorded
 
 NOT_FOLLOWED = "You no longer follow this country."
 
@@ -190,26 +188,11 @@ async def test_a_passing_failure_of_a_card_step_is_tried_again(bot: RunningBot) 
     assert [status for status, _error in _card_rows(bot.engine, kim)] == ["sent"]
 
 
-class _BudgetClock:
-    """The flood budget's own clock, moved on only by its waits: how far it has gone is
-    how much of Telegram's budget was spent, whatever the machine's load."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        await asyncio.sleep(0)
-
-
 async def test_each_card_step_spends_one_slot_of_the_flood_budget(bot: RunningBot) -> None:
     """Sending, pinning, editing and unpinning a card are one request to Telegram each,
     and each takes one slot of the budget, not two: cards brought up to date for many
     followers keep to the rate, not half of it."""
-    budget_clock = _BudgetClock()
+    budget_clock = PacerTime()
     budget = SendBudget.of(bot.application.bot)
     pacer = Pacer(budget.pacer.rate, clock=budget_clock, sleep=budget_clock.sleep)
     budget.pacer = pacer
@@ -239,4 +222,4 @@ async def test_each_card_step_spends_one_slot_of_the_flood_budget(bot: RunningBo
     ]
     # Slots are evenly spaced from the first, given at once.
     interval = (1.0 + pacer.margin) / pacer.rate
-    assert round(budget_clock.now / interval) + 1 == len(requests) == 8
+    assert round((budget_clock.now - 1000.0) / interval) + 1 == len(requests) == 8

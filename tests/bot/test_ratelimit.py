@@ -23,6 +23,7 @@ from bot.ratelimit import (
     spends_budget,
 )
 from db.models import Priority
+from tests.harness import PacerTime
 
 
 async def test_permits_are_spaced_evenly_at_the_rate() -> None:
@@ -87,26 +88,12 @@ def test_a_shorter_pause_does_not_cut_a_longer_one_short() -> None:
 
 
 # -- the window rule and backing off, on a clock of the test's own ------------------------
-class _Time:
-    """A clock that moves only when the pacer sleeps or the test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        await asyncio.sleep(0)
-
-
 def _most_in_one_second(given: list[float]) -> int:
     """The most permits any one-second window [t, t + 1) holds."""
     return max(bisect.bisect_left(given, at + 1.0) - n for n, at in enumerate(given))
 
 
-async def _acquire(pacer: Pacer, clock: _Time, count: int, *, stalls: int = 0) -> list[float]:
+async def _acquire(pacer: Pacer, clock: PacerTime, count: int, *, stalls: int = 0) -> list[float]:
     """Permits as a sender takes them that, every `stalls` permits, is busy for a while."""
     given = []
     for n in range(count):
@@ -118,7 +105,7 @@ async def _acquire(pacer: Pacer, clock: _Time, count: int, *, stalls: int = 0) -
 
 
 async def test_no_one_second_window_holds_more_than_the_rate_however_late_the_sender() -> None:
-    clock = _Time()
+    clock = PacerTime()
     pacer = Pacer(30.0, margin=0.0, catch_up=0.05, clock=clock, sleep=clock.sleep)
     # Catching up after each stall must not squeeze a 31st permit into a second.
     given = await _acquire(pacer, clock, 600, stalls=3)
@@ -126,7 +113,7 @@ async def test_no_one_second_window_holds_more_than_the_rate_however_late_the_se
 
 
 async def test_the_margin_keeps_each_window_a_little_under_the_rate() -> None:
-    clock = _Time()
+    clock = PacerTime()
     pacer = Pacer(30.0, margin=0.1, clock=clock, sleep=clock.sleep)
     given = await _acquire(pacer, clock, 300, stalls=5)
     # 30 permits take at least 1.1 s, so a window of 1.1 s holds no more than 30 either.
@@ -138,7 +125,7 @@ async def test_the_margin_keeps_each_window_a_little_under_the_rate() -> None:
 
 
 async def test_a_request_held_up_on_its_way_counts_from_when_it_went_out() -> None:
-    clock = _Time()
+    clock = PacerTime()
     pacer = Pacer(30.0, margin=0.0, clock=clock, sleep=clock.sleep)
     await pacer.acquire()
     first = clock.now
@@ -153,7 +140,7 @@ async def test_a_request_held_up_on_its_way_counts_from_when_it_went_out() -> No
 
 
 async def test_after_an_idle_spell_the_permits_come_evenly_not_in_a_burst() -> None:
-    clock = _Time()
+    clock = PacerTime()
     pacer = Pacer(30.0, margin=0.0, catch_up=0.05, clock=clock, sleep=clock.sleep)
     await _acquire(pacer, clock, 10)
     clock.now += 60.0
@@ -166,7 +153,7 @@ async def test_after_an_idle_spell_the_permits_come_evenly_not_in_a_burst() -> N
 
 
 async def test_a_429_slows_the_pacer_and_it_climbs_back_to_the_rate() -> None:
-    clock = _Time()
+    clock = PacerTime()
     pacer = Pacer(30.0, margin=0.0, clock=clock, sleep=clock.sleep)
     await _acquire(pacer, clock, 30)
     pacer.flooded(1.0)
@@ -192,7 +179,7 @@ async def test_a_429_slows_the_pacer_and_it_climbs_back_to_the_rate() -> None:
 
 async def test_a_server_stricter_than_the_rate_costs_a_few_percent() -> None:
     # Telegram refuses past 25 in any second while the pacer was told 30.
-    clock = _Time()
+    clock = PacerTime()
     pacer = Pacer(30.0, margin=0.0, clock=clock, sleep=clock.sleep)
     accepted: list[float] = []
     refused = 0
@@ -343,7 +330,7 @@ def test_no_more_answers_wait_than_allowed() -> None:
 
 
 async def test_a_rate_lowered_when_another_sender_joins_holds_from_that_moment() -> None:
-    clock = _Time()
+    clock = PacerTime()
     pacer = Pacer(30.0, margin=0.0, clock=clock, sleep=clock.sleep)
     before = await _acquire(pacer, clock, 45)
     pacer.rescale(15.0)  # a second sender took half of the bot's limit
@@ -357,7 +344,7 @@ async def test_a_rate_lowered_when_another_sender_joins_holds_from_that_moment()
 
 
 async def test_a_rate_raised_when_a_sender_leaves_brings_no_burst() -> None:
-    clock = _Time()
+    clock = PacerTime()
     pacer = Pacer(15.0, margin=0.0, clock=clock, sleep=clock.sleep)
     before = await _acquire(pacer, clock, 30)
     pacer.rescale(30.0)  # the other sender is gone: its share comes back
