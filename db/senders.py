@@ -78,14 +78,18 @@ def heartbeat(
 
 def reap(session: Session, *, now: datetime) -> int:
     """Senders not heard from within LEASE are gone: the rows they claimed and did not
-    record go back to the queue, and they are forgotten. Returns the rows given back."""
+    record go back to the queue (and any row left `sending` without a sender), and they
+    are forgotten. Returns the rows given back."""
     live = select(Sender.id).where(col(Sender.heartbeat_at) > now - LEASE)
     result = session.execute(
         update(Delivery)
         .where(
             col(Delivery.status) == DeliveryStatus.SENDING.value,
-            col(Delivery.claimed_by).is_not(None),
-            col(Delivery.claimed_by).not_in(live.scalar_subquery()),
+            # A row claimed by no sender was left by a version that did not name one.
+            sqlalchemy.or_(
+                col(Delivery.claimed_by).is_(None),
+                col(Delivery.claimed_by).not_in(live.scalar_subquery()),
+            ),
         )
         .values(status=DeliveryStatus.PENDING.value, claimed_by=None)
         .execution_options(synchronize_session=False)
@@ -97,10 +101,3 @@ def reap(session: Session, *, now: datetime) -> int:
 def deregister(session: Session, *, sender_id: int) -> None:
     """A sender stopping: the others take its share at their next heartbeat."""
     session.execute(delete(Sender).where(col(Sender.id) == sender_id))
-
-
-def live_count(session: Session, *, now: datetime) -> int:
-    count = session.execute(
-        sqlalchemy.select(sqlalchemy.func.count()).where(col(Sender.heartbeat_at) > now - LEASE)
-    ).scalar_one()
-    return int(count)

@@ -18,7 +18,7 @@ from tests.db.test_deliveries import _people, _queue
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
 
-def _claim(engine: Engine, share: Share, sender_id: int, *, now: datetime = NOW) -> set[int]:
+def _claim(engine: Engine, share: Share, sender_id: int | None, *, now: datetime = NOW) -> set[int]:
     with session_scope(engine) as session:
         rows = deliveries.claim_due(session, now=now, limit=100, share=share, sender_id=sender_id)
     return {row.chat_id for row in rows}
@@ -136,3 +136,14 @@ def test_group_chats_with_negative_ids_are_shared_out_too() -> None:
     shares = [Share(index=i, count=3) for i in range(3)]
     for chat in (-1001234567890, -5, 0, 7, 1234567890123):
         assert sum(share.owns(chat) for share in shares) == 1
+
+
+def test_a_row_left_sending_by_no_sender_goes_back_at_the_first_reap(engine: Engine) -> None:
+    # Claimed by a version of the bot that did not name its sender, before an upgrade.
+    with session_scope(engine) as session:
+        people = _people(session, 2)
+        _queue(session, people, key="alert:5", parts=["Stay indoors"], priority=Priority.HIGH)
+    assert len(_claim(engine, Share(index=0, count=1), sender_id=None)) == 2
+    with session_scope(engine) as session:
+        assert senders.reap(session, now=NOW) == 2
+        assert {r.status for r in session.exec(select(Delivery))} == {DeliveryStatus.PENDING.value}
