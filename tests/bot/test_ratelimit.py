@@ -352,3 +352,26 @@ async def test_a_rate_raised_when_a_sender_leaves_brings_no_burst() -> None:
     assert _most_in_one_second(before + after) == 30
     # And the higher rate is used: 90 permits in about three seconds, not six.
     assert after[-1] - before[-1] < 3.5
+
+
+async def test_a_lowered_rate_counts_the_permits_this_second_already_gave() -> None:
+    clock = PacerTime()
+    pacer = Pacer(30.0, margin=0.0, clock=clock, sleep=clock.sleep)
+    before = await _acquire(pacer, clock, 45)
+    pacer.rescale(15.0)
+    after = await _acquire(pacer, clock, 1)
+    # The window the next permit closes holds the last 14 given at the old rate: it
+    # comes a second after the 15th last of them, not at once.
+    assert after[0] >= before[-15] + 1.0
+
+
+async def test_a_rate_lowered_after_a_429_stays_lowered_by_the_same_share_when_rescaled() -> None:
+    clock = PacerTime()
+    pacer = Pacer(30.0, margin=0.0, clock=clock, sleep=clock.sleep)
+    pacer.flooded(1.0)
+    lowered = pacer.current_rate()
+    assert lowered < 30.0
+    pacer.rescale(15.0)
+    assert pacer.current_rate() == pytest.approx(lowered / 2)
+    pacer.rescale(30.0)
+    assert pacer.current_rate() == pytest.approx(lowered)
