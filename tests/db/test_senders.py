@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from db import deliveries, senders
 from db.engine import session_scope
-from db.models import Delivery, DeliveryStatus, Priority
+from db.models import Delivery, DeliveryStatus, Priority, Staff
 from db.senders import LEASE, Share
 from tests.db.test_deliveries import _people, _queue
 
@@ -24,16 +24,26 @@ def _claim(engine: Engine, share: Share, sender_id: int | None, *, now: datetime
     return {row.chat_id for row in rows}
 
 
+def _two_senders(
+    engine: Engine, count: int, text: str
+) -> tuple[list[Staff], tuple[int, Share | None], tuple[int, Share | None]]:
+    """`count` people with `text` queued for them, and two senders registered at NOW,
+    each with its share as its first heartbeat read it."""
+    with session_scope(engine) as session:
+        people = _people(session, count)
+        _queue(session, people, key=f"alert:{text}", parts=[text], priority=Priority.CRITICAL)
+        first = senders.register(session, name="first", now=NOW)
+        second = senders.register(session, name="second", now=NOW)
+        share_first = senders.heartbeat(session, sender_id=first, now=NOW)
+        share_second = senders.heartbeat(session, sender_id=second, now=NOW)
+    return people, (first, share_first), (second, share_second)
+
+
 def test_live_senders_split_the_chats_between_them_and_none_is_claimed_twice(
     engine: Engine,
 ) -> None:
-    with session_scope(engine) as session:
-        people = _people(session, 12)
-        _queue(session, people, key="alert:1", parts=["Stay indoors"], priority=Priority.CRITICAL)
-        first = senders.register(session, name="a", now=NOW)
-        second = senders.register(session, name="b", now=NOW)
-        share_a = senders.heartbeat(session, sender_id=first, now=NOW)
-        share_b = senders.heartbeat(session, sender_id=second, now=NOW)
+    people, (first, share_a), (second, share_b) = _two_senders(engine, 12, "Stay indoors")
+    assert share_a is not None and share_b is not None
     assert share_a == Share(index=0, count=2)
     assert share_b == Share(index=1, count=2)
 
@@ -53,13 +63,7 @@ def test_live_senders_split_the_chats_between_them_and_none_is_claimed_twice(
 def test_a_sender_not_heard_from_for_its_lease_gives_back_its_rows_and_its_share(
     engine: Engine,
 ) -> None:
-    with session_scope(engine) as session:
-        people = _people(session, 10)
-        _queue(session, people, key="alert:2", parts=["Leave now"], priority=Priority.CRITICAL)
-        gone = senders.register(session, name="gone", now=NOW)
-        stays = senders.register(session, name="stays", now=NOW)
-        share_gone = senders.heartbeat(session, sender_id=gone, now=NOW)
-        senders.heartbeat(session, sender_id=stays, now=NOW)
+    people, (gone, share_gone), (stays, _) = _two_senders(engine, 10, "Leave now")
     assert share_gone is not None
     claimed_by_gone = _claim(engine, share_gone, gone)
     assert claimed_by_gone
