@@ -31,7 +31,16 @@ from bot.sim.telegram.state import SentMessage
 from bot.sim.telegram.validation import check_message_text
 from db import curfews, leads
 from db.engine import session_scope
-from db.models import AuditEntry, Curfew, CurfewStatus, Delivery, Role, Staff, Subscription
+from db.models import (
+    AuditEntry,
+    Curfew,
+    CurfewStatus,
+    Delivery,
+    Role,
+    Sender,
+    Staff,
+    Subscription,
+)
 from db.refusal import Refusal
 from schedules.curfew_times import format_window
 from schedules.zones import is_valid_zone
@@ -309,12 +318,13 @@ def people(session: Session) -> list[Staff]:
 
 
 def _state(bot: RunningBot) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every table but the audit log, and people without the details each
-    message refreshes (their name, username and when they last wrote)."""
+    """Every row of every table but the audit log and the senders' heartbeats, and people
+    without the details each message refreshes (their name, username and when they last
+    wrote)."""
     with session_scope(bot.engine) as session:
         state = {}
         for table in SQLModel.metadata.sorted_tables:
-            if table.name == AuditEntry.__tablename__:
+            if table.name in (AuditEntry.__tablename__, Sender.__tablename__):
                 continue
             rows = [tuple(r) for r in session.connection().execute(table.select()).all()]
             if table.name == Staff.__tablename__:
