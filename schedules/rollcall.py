@@ -68,6 +68,12 @@ def _aware(instant: datetime, what: str) -> datetime:
     return instant.astimezone(UTC)
 
 
+def _instants(
+    started_at: datetime, deadline_at: datetime, now: datetime
+) -> tuple[datetime, datetime, datetime]:
+    return _aware(started_at, "started_at"), _aware(deadline_at, "deadline_at"), _aware(now, "now")
+
+
 def _check_every(every: timedelta) -> None:
     if every <= timedelta(0):
         raise ValueError("the reminder interval must be positive")
@@ -90,14 +96,15 @@ def due_reminder(
     """The reminder to send now: the latest one due at or before `now`, if not sent yet.
 
     None before the first reminder time, once the deadline has come, or when the latest
-    due reminder (or a later one) is already sent (`sent` is the highest index sent).
+    due reminder (or a later one) is already sent (`sent` is the highest index sent, 0
+    when none).
     """
     _check_every(every)
-    start, deadline = _aware(started_at, "started_at"), _aware(deadline_at, "deadline_at")
-    current = _aware(now, "now")
-    if current >= deadline or current < start + every:
+    start, deadline, current = _instants(started_at, deadline_at, now)
+    if current >= deadline:
         return None
-    # The latest slot at or before now; it is before the deadline because now is.
+    # The latest slot at or before now (0 or less before the first reminder time); it is
+    # before the deadline because now is.
     latest = int((current - start) / every)
     if latest <= sent:
         return None
@@ -118,9 +125,8 @@ def next_reminder(
     )
     if due is not None:
         return due
-    start, deadline = _aware(started_at, "started_at"), _aware(deadline_at, "deadline_at")
-    current = _aware(now, "now")
-    index = max(sent + 1, int((current - start) / every) + 1, 1)
+    start, deadline, current = _instants(started_at, deadline_at, now)
+    index = max(sent + 1, int((current - start) / every) + 1)
     at = start + every * index
     if at >= deadline:
         return None

@@ -149,6 +149,7 @@ TESTS_OF: dict[str, tuple[str, ...]] = {
     "bot.rollcall.notices": _ROLL_CALLS,
     "db.checkins": (
         "tests/db/test_checkins.py",
+        "tests/db/test_roll_entry_rules.py",
         "tests/db/test_reminder_target_rules.py",
         "tests/db/test_audience_rules.py",
         "tests/db/test_privacy.py",

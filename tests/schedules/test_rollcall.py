@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 import pytest
 
@@ -131,6 +131,52 @@ def test_naive_times_are_refused() -> None:
         )
     with pytest.raises(ValueError, match="positive"):
         next_reminder(started_at=START, deadline_at=at(120), every=timedelta(0), sent=0, now=START)
+
+
+class _NoOffset(tzinfo):
+    """A zone that knows no offset: Python counts such times as naive."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def tzname(self, dt: datetime | None) -> str | None:
+        return None
+
+
+@pytest.mark.parametrize("argument", ["started_at", "deadline_at", "now"])
+@pytest.mark.parametrize("naive", [START.replace(tzinfo=None), START.replace(tzinfo=_NoOffset())])
+def test_the_refusal_names_the_time_that_has_no_zone(argument: str, naive: datetime) -> None:
+    times = {"started_at": START, "deadline_at": at(120), "now": at(10), argument: naive}
+    for plan in (due_reminder, next_reminder):
+        with pytest.raises(ValueError, match=f"^{argument} must be timezone-aware$"):
+            plan(every=HALF_HOUR, sent=0, **times)
+
+
+def test_the_roll_counts_who_was_reached_by_sms_or_email_and_by_a_paid_broadcast() -> None:
+    def entry(n: int, reached_by: str | None, *, paid: bool = False) -> RollEntry:
+        return RollEntry(
+            member_id=n,
+            staff_id=n,
+            name=f"P{n}",
+            username=None,
+            answer=None,
+            reached_by=reached_by,
+            paid=paid,
+        )
+
+    entries = [
+        entry(1, "sms", paid=True),
+        entry(2, "email", paid=True),
+        entry(3, "sms"),
+        entry(4, "email"),
+        entry(5, None, paid=True),
+        entry(6, None),
+    ]
+    counts = count_roll(entries)
+    assert (counts.by_sms, counts.by_email, counts.paid) == (2, 2, 3)
 
 
 def _entry(

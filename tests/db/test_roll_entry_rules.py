@@ -1,0 +1,270 @@
+"""What a round's roll says of each person, and the queries around it, one rule at a time
+(SQLite, or PostgreSQL via TEST_DATABASE_URL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from db import checkins, deliveries
+from db.checkins import Answer, CheckInKind, RollCall, RoundStatus
+from db.deliveries import Confirmed, Recipient
+from db.engine import session_scope
+from db.models import Channel, Delivery, DeliveryKind, DeliveryStatus, Priority, Role, Staff, Trip
+from tests.harness import a_round
+from tests.harness import person as _person
+
+NOW = datetime(2022, 1, 5, 18, 0, tzinfo=UTC)
+
+
+def _ask(
+    session: Session,
+    rollcall: RollCall,
+    people: list[Staff],
+    *,
+    kind: DeliveryKind = DeliveryKind.ROLLCALL_QUESTION,
+    channel: Channel = Channel.TELEGRAM,
+) -> None:
+    for one in people:
+        deliveries.enqueue(
+            session,
+            kind=kind,
+            dedupe_key=f"{checkins.question_key(rollcall.id or 0)}:{kind.value}:{channel.value}",
+            round_id=rollcall.id,
+            recipients=[Recipient(one.id or 0, one.chat_id)],
+            parts=["Are you safe?"],
+            priority=Priority.CRITICAL,
+            now=NOW,
+            channel=channel,
+        )
+
+
+def _rows(session: Session, rollcall: RollCall, channel: Channel) -> dict[int, Delivery]:
+    return {
+        row.staff_id: row
+        for row in session.exec(
+            select(Delivery).where(Delivery.round_id == rollcall.id, Delivery.channel == channel)
+        )
+    }
+
+
+def _trip(
+    staff: Staff, country: str, starts: datetime, ends: datetime, ended_at: datetime | None = None
+) -> Trip:
+    return Trip(
+        staff_id=staff.id or 0,
+        country=country,
+        first_day=date(2022, 1, 1),
+        last_day=date(2022, 1, 9),
+        starts_at=starts,
+        ends_at=ends,
+        ended_at=ended_at,
+    )
+
+
+def test_each_entry_carries_the_person_their_question_and_how_it_reached_them(
+    engine: Engine,
+) -> None:
+    with session_scope(engine) as session:
+        ada, ben, cy, dee, eve = (_person(session, n) for n in ("Ada", "Ben", "Cy", "Dee", "Eve"))
+        ada.mobile, ada.email = "+77011234567", "ada@example.org"
+        ben.email = "ben@example.org"
+        cy.reachable = False
+        rollcall = a_round(session, "KZ", now=NOW)
+        people = [eve, ada, ben, cy, dee]
+        members = checkins.add_members(
+            session, round_id=rollcall.id or 0, staff_ids=[p.id or 0 for p in people]
+        )
+        _ask(session, rollcall, [ada, ben, cy])  # Dee and Eve: not queued yet
+        # Ben's question also went by SMS: the member stays tied to the Telegram row.
+        _ask(session, rollcall, [ben], channel=Channel.SMS)
+        assert checkins.link_deliveries(session, round_id=rollcall.id or 0) == 3
+        telegram = _rows(session, rollcall, Channel.TELEGRAM)
+        sms = _rows(session, rollcall, Channel.SMS)
+        deliveries.mark_sent_many(
+            session,
+            confirmed=[
+                Confirmed(telegram[ada.id or 0].id or 0, 11, NOW, paid=True),
+                Confirmed(sms[ben.id or 0].id or 0, 0, NOW),
+            ],
+        )
+        member = checkins.member_with_round(session, member_id=members[ada.id or 0])
+        assert member is not None
+        checkins.record_answer(
+            session,
+            member=member[0],
+            answer=Answer.SAFE,
+            note="at the office",
+            location=None,
+            late=False,
+            via="/safe",
+            now=NOW + timedelta(minutes=3),
+        )
+        entries = {e.name: e for e in checkins.roll_entries(session, rollcall=rollcall)}
+        ben_member = checkins.member_with_round(session, member_id=members[ben.id or 0])
+        assert ben_member is not None
+        assert ben_member[0].delivery_id == telegram[ben.id or 0].id
+
+    assert {
+        name: (e.member_id, e.staff_id, e.username, e.telegram_id, e.reachable)
+        for name, e in entries.items()
+    } == {
+        p.display_name: (members[p.id or 0], p.id, p.username, p.telegram_user_id, p is not cy)
+        for p in people
+    }
+    assert {name: (e.delivery, e.paid) for name, e in entries.items()} == {
+        "Ada": ("sent", True),
+        "Ben": ("pending", False),
+        "Cy": ("pending", False),
+        "Dee": (None, False),  # the round is not queueing: nothing to say
+        "Eve": (None, False),
+    }
+    assert {name: (e.via, e.reached_by, e.fallback) for name, e in entries.items()} == {
+        "Ada": ("/safe", None, ("sms", "email")),
+        "Ben": (None, "sms", ("email",)),
+        "Cy": (None, None, ()),
+        "Dee": (None, None, ()),
+        "Eve": (None, None, ()),
+    }
+
+
+def test_a_round_still_queueing_shows_those_not_queued_yet_as_pending(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        sam = _person(session, "Sam")
+        rollcall = a_round(session, "KZ", now=NOW)
+        rollcall.queue_after = 0
+        checkins.add_members(session, round_id=rollcall.id or 0, staff_ids=[sam.id or 0])
+        [entry] = checkins.roll_entries(session, rollcall=rollcall)
+    assert entry.delivery == DeliveryStatus.PENDING.value and entry.being_sent
+
+
+def test_on_a_trip_means_there_when_the_round_began(engine: Engine) -> None:
+    day = timedelta(days=1)
+    with session_scope(engine) as session:
+        names = ("Starts then", "Ends then", "Cut short then", "Cut short after", "Elsewhere")
+        starts, ends, cut, cut_later, elsewhere = (_person(session, n) for n in names)
+        open_trip = _person(session, "Open")
+        not_asked = _person(session, "Not asked")
+        session.add_all(
+            [
+                _trip(starts, "KZ", NOW, NOW + day),
+                _trip(ends, "KZ", NOW - day, NOW),
+                _trip(cut, "KZ", NOW - day, NOW + day, ended_at=NOW),
+                _trip(cut_later, "KZ", NOW - day, NOW + day, ended_at=NOW + timedelta(seconds=1)),
+                _trip(elsewhere, "GE", NOW - day, NOW + day),
+                _trip(open_trip, "KZ", NOW - day, NOW + day),
+                _trip(not_asked, "KZ", NOW - day, NOW + day),
+            ]
+        )
+        session.flush()
+        rollcall = a_round(session, "KZ", now=NOW)
+        asked = [starts, ends, cut, cut_later, elsewhere, open_trip]
+        checkins.add_members(
+            session, round_id=rollcall.id or 0, staff_ids=[p.id or 0 for p in asked]
+        )
+        on_trip = {e.name for e in checkins.roll_entries(session, rollcall=rollcall) if e.on_trip}
+    assert on_trip == {"Starts then", "Cut short after", "Open"}
+
+
+def test_the_next_people_to_ask_are_this_rounds_in_staff_order(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        a, b, c, d = (_person(session, n) for n in ("A", "B", "C", "D"))
+        first = a_round(session, "KZ", now=NOW)
+        other = a_round(session, "GE", now=NOW)
+
+        def ids(*people: Staff) -> list[int]:
+            return [p.id or 0 for p in people]
+
+        members = checkins.add_members(session, round_id=first.id or 0, staff_ids=ids(c, a, b))
+        checkins.add_members(session, round_id=other.id or 0, staff_ids=ids(d))
+        asked = checkins.to_ask(session, round_id=first.id or 0, after=0, limit=2)
+        assert [(m, p.display_name) for m, p in asked] == [
+            (members[a.id or 0], "A"),
+            (members[b.id or 0], "B"),
+        ]
+        rest = checkins.to_ask(session, round_id=first.id or 0, after=b.id or 0, limit=2)
+        assert [p.display_name for _, p in rest] == ["C"]
+
+
+def test_a_new_round_closes_only_that_countrys_rounds_past_their_deadline(engine: Engine) -> None:
+    later = NOW + timedelta(hours=5)
+    with session_scope(engine) as session:
+        kz, ge = a_round(session, "KZ", now=NOW), a_round(session, "GE", now=NOW)
+        for rollcall in (kz, ge):
+            assert checkins.pass_deadline(session, round_id=rollcall.id or 0, now=later)
+        assert checkins.supersede_rounds(session, country="KZ", now=later) == 1
+        session.refresh(kz)
+        session.refresh(ge)
+    assert (kz.status, kz.closed_at, kz.close_reason) == ("closed", later, "superseded")
+    assert (ge.status, ge.closed_at) == (RoundStatus.PAST_DEADLINE.value, None)
+
+
+def test_a_round_keeps_the_reminder_interval_it_was_given(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        rollcall = checkins.create_round(
+            session,
+            country="KZ",
+            message="Are you safe?",
+            started_by_staff_id=None,
+            alert_id=None,
+            now=NOW,
+            deadline_at=NOW + timedelta(hours=1),
+            remind_every_minutes=15,
+        )
+        found = checkins.by_id(session, round_id=rollcall.id or 0)
+        assert found is not None and found.remind_every_minutes == 15
+
+
+def test_the_latest_answer_is_the_last_one_given(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        sam = _person(session, "Sam")
+        rollcall = a_round(session, "KZ", now=NOW)
+        members = checkins.add_members(session, round_id=rollcall.id or 0, staff_ids=[sam.id or 0])
+        found = checkins.member_with_round(session, member_id=members[sam.id or 0])
+        assert found is not None
+        for minutes, answer in ((1, Answer.HELP), (2, Answer.SAFE)):
+            checkins.record_answer(
+                session,
+                member=found[0],
+                answer=answer,
+                note=None,
+                location=None,
+                late=False,
+                via="button",
+                now=NOW + timedelta(minutes=minutes),
+            )
+        latest = checkins.latest_answer(session, member_id=members[sam.id or 0])
+        assert latest is not None and (latest.answer, latest.member_id) == (
+            "safe",
+            members[sam.id or 0],
+        )
+
+
+def test_only_this_rounds_live_rolls_are_its_targets_and_pending(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        lena, sam = _person(session, "Lena", Role.LEAD), _person(session, "Sam")
+        rollcall, other = a_round(session, "KZ", now=NOW), a_round(session, "GE", now=NOW)
+        # Another round's live roll, still queued, and this round's question, sent to Lena
+        # and still queued for Sam.
+        _ask(session, other, [lena], kind=DeliveryKind.LIVE_ROLL)
+        _ask(session, rollcall, [lena, sam])
+        question = _rows(session, rollcall, Channel.TELEGRAM)[lena.id or 0]
+        deliveries.mark_sent_many(session, confirmed=[Confirmed(question.id or 0, 5, NOW)])
+        assert not checkins.live_rolls_pending(session, round_id=rollcall.id or 0)
+        assert checkins.live_rolls_pending(session, round_id=other.id or 0)
+        other_roll = _rows(session, other, Channel.TELEGRAM)[lena.id or 0]
+        deliveries.mark_sent_many(session, confirmed=[Confirmed(other_roll.id or 0, 6, NOW)])
+        assert checkins.report_targets(session, rollcall=rollcall) == []
+        assert checkins.report_targets(session, rollcall=other) == [(lena.chat_id, 6)]
+
+
+def test_help_counts_from_the_very_instant_given(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        sam = _person(session, "Sam")
+        checkins.record_checkin(
+            session, staff_id=sam.id or 0, kind=CheckInKind.HELP, note=None, location=None, now=NOW
+        )
+        assert checkins.help_since(session, staff_id=sam.id or 0, since=NOW)
+        assert not checkins.help_since(session, staff_id=sam.id or 0, since=NOW + timedelta(0, 1))
