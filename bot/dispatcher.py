@@ -29,7 +29,8 @@ With paid broadcasts on (PAID_BROADCAST), critical rows go with `allow_paid_broa
 at Telegram's paid rate, on a pacer of their own, and are recorded as paid; everything
 else keeps to the free rate. Should Telegram refuse to take payment (the bot's Stars ran
 out), the row goes again at once at the free rate, the admins are told, and paid
-broadcasts are tried again only after PAID_REFUSED_SECONDS.
+broadcasts are tried again only after PAID_REFUSED_SECONDS. While a 429 holds paid
+broadcasts, critical rows go at the free rate, ahead of the rest, rather than wait.
 
 On PostgreSQL several processes may send (bot.replicas): each takes only the chats of
 its seat's share and its part of the flood limits, skips rows another is claiming, and
@@ -196,10 +197,13 @@ class Dispatcher:
         """This process's part of the bot's limits, from its seat's heartbeat."""
         self.budget.share(share.count)
         self._claim_size = max(8, min(500, int(self._rate / share.count * CLAIM_SECONDS)))
-        if share.flooded_until is not None:
-            wait = (share.flooded_until - utcnow()).total_seconds()
-            if wait > 0:
-                self.pacer.pause(wait)
+        now = utcnow()
+        for until, pacer in (
+            (share.flooded_until, self.pacer),
+            (share.paid_flooded_until, self.budget.paid_pacer),
+        ):
+            if until is not None and pacer is not None and until > now:
+                pacer.pause((until - now).total_seconds())
 
     async def stop(self) -> None:
         """Finish the requests already under way, then stop taking new ones."""
@@ -354,10 +358,12 @@ class Dispatcher:
 
     def _pays_for(self, row: DueDelivery) -> bool:
         """Whether a row goes as a paid broadcast: critical messages only (never a card),
-        with paid broadcasts on, and not soon after Telegram refused one."""
-        if self.budget.paid_pacer is None or row.priority > Priority.CRITICAL or row.card:
+        with paid broadcasts on, not soon after Telegram refused one, and not while it
+        asked paid broadcasts to wait (a 429): meanwhile they go first at the free rate."""
+        paid_pacer = self.budget.paid_pacer
+        if paid_pacer is None or row.priority > Priority.CRITICAL or row.card:
             return False
-        return not self._paid_refused_lately()
+        return not self._paid_refused_lately() and not paid_pacer.paused_for()
 
     def _paid_refused_lately(self) -> bool:
         refused = self._paid_refused_at
@@ -417,7 +423,7 @@ class Dispatcher:
                 )
             )
         except RetryAfter as error:
-            self._wait_out(row, error)
+            self._wait_out(row, error, paid=paid)
         except Forbidden as error:
             self._record(partial(self._unreachable, row, error.message))
         except BadRequest as error:
@@ -632,12 +638,13 @@ class Dispatcher:
             return "e-mail"
         return ""
 
-    def _wait_out(self, row: DueDelivery, error: RetryAfter) -> None:
+    def _wait_out(self, row: DueDelivery, error: RetryAfter, *, paid: bool = False) -> None:
         """A 429: the row goes back for as long as Telegram asked (the budget has paused
-        every send as long), and a wait is not an attempt."""
+        every send of its kind, paid or not, as long; other processes hear of it), and a
+        wait is not an attempt."""
         seconds = retry_after_seconds(error)
         if self.seat is not None:
-            self.seat.flooded(utcnow() + timedelta(seconds=seconds))
+            self.seat.flooded(utcnow() + timedelta(seconds=seconds), paid=paid)
         log.warning(
             "delivery %d: Telegram asked to wait %.0f s (429)", row.id, seconds, extra=_ids(row)
         )

@@ -82,6 +82,7 @@ class SenderSeat:
         self.share: Share = ALONE
         self.on_share: list[Callable[[Share], None]] = []
         self._flooded_until: datetime | None = None
+        self._paid_flooded_until: datetime | None = None
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._unavailable = False
@@ -108,10 +109,13 @@ class SenderSeat:
     async def ready(self) -> None:
         await self._ready.wait()
 
-    def flooded(self, until: datetime) -> None:
-        """Telegram answered 429: the others hear of it at the next heartbeat."""
-        if self._flooded_until is None or until > self._flooded_until:
-            self._flooded_until = until
+    def flooded(self, until: datetime, *, paid: bool = False) -> None:
+        """Telegram answered 429 (to a paid broadcast: `paid`): the others hear of it at
+        the next heartbeat."""
+        if paid:
+            self._paid_flooded_until = _later(self._paid_flooded_until, until)
+        else:
+            self._flooded_until = _later(self._flooded_until, until)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -146,9 +150,14 @@ class SenderSeat:
         assert self.sender_id is not None
         now = self.clock()
         flooded, self._flooded_until = self._flooded_until, None
+        paid_flooded, self._paid_flooded_until = self._paid_flooded_until, None
         with session_scope(self.engine) as session:
             share = senders.heartbeat(
-                session, sender_id=self.sender_id, now=now, flooded_until=flooded
+                session,
+                sender_id=self.sender_id,
+                now=now,
+                flooded_until=flooded,
+                paid_flooded_until=paid_flooded,
             )
             if share is None:
                 log.warning(
@@ -174,6 +183,10 @@ class SenderSeat:
             log.info("sender %d is now %d of %d", self.sender_id, share.index + 1, share.count)
         for listener in self.on_share:
             listener(share)
+
+
+def _later(known: datetime | None, until: datetime) -> datetime:
+    return until if known is None or until > known else known
 
 
 class Leadership:

@@ -408,8 +408,10 @@ class Sender(SQLModel, table=True):
     started_at: datetime = Field(sa_type=UTCDateTime)
     heartbeat_at: datetime = Field(sa_type=UTCDateTime, index=True)
     # Telegram answered this sender 429: every sender waits until then (its flood
-    # control counts the bot, not the process).
+    # control counts the bot, not the process); for a paid broadcast, every sender's
+    # paid broadcasts, which Telegram counts apart.
     flooded_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    paid_flooded_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class AuditEntry(SQLModel, table=True):

@@ -31,11 +31,13 @@ LEASE = timedelta(seconds=5)
 @dataclass(frozen=True)
 class Share:
     """A sender's part of the work: the `index`-th of `count` live senders (by age), and
-    until when every sender holds off because Telegram answered one of them 429."""
+    until when every sender holds off because Telegram answered one of them 429 (its paid
+    broadcasts, when that 429 answered a paid broadcast: Telegram counts those apart)."""
 
     index: int
     count: int
     flooded_until: datetime | None = None
+    paid_flooded_until: datetime | None = None
 
     def owns(self, chat_id: int) -> bool:
         return self.count <= 1 or abs(chat_id) % self.count == self.index
@@ -53,27 +55,43 @@ def register(session: Session, *, name: str, now: datetime) -> int:
 
 
 def heartbeat(
-    session: Session, *, sender_id: int, now: datetime, flooded_until: datetime | None = None
+    session: Session,
+    *,
+    sender_id: int,
+    now: datetime,
+    flooded_until: datetime | None = None,
+    paid_flooded_until: datetime | None = None,
 ) -> Share | None:
     """Say this sender is alive (and, when given, that Telegram asked everyone to wait
-    until `flooded_until`), and read its share. None: the others took it for gone (a stall
-    longer than LEASE) and gave its rows back; it must register again."""
+    until `flooded_until`, or to hold paid broadcasts until `paid_flooded_until`), and
+    read its share. None: the others took it for gone (a stall longer than LEASE) and
+    gave its rows back; it must register again."""
     values: dict[str, object] = {"heartbeat_at": now}
     if flooded_until is not None:
         values["flooded_until"] = flooded_until
+    if paid_flooded_until is not None:
+        values["paid_flooded_until"] = paid_flooded_until
     result = session.execute(update(Sender).where(col(Sender.id) == sender_id).values(**values))
     if not result.rowcount:  # type: ignore[attr-defined]
         return None
     live = session.exec(
-        select(Sender.id, Sender.flooded_until)
+        select(Sender.id, Sender.flooded_until, Sender.paid_flooded_until)
         .where(col(Sender.heartbeat_at) > now - LEASE)
         .order_by(col(Sender.id))
     ).all()
-    ids = [sender for sender, _ in live]
+    ids = [sender for sender, _, _ in live]
     if sender_id not in ids:  # its own heartbeat is `now`: only a clock gone back does this
         ids.append(sender_id)
-    waits = [until for _, until in live if until is not None and until > now]
-    return Share(index=ids.index(sender_id), count=len(ids), flooded_until=max(waits, default=None))
+    return Share(
+        index=ids.index(sender_id),
+        count=len(ids),
+        flooded_until=_latest_ahead([until for _, until, _ in live], now),
+        paid_flooded_until=_latest_ahead([until for _, _, until in live], now),
+    )
+
+
+def _latest_ahead(instants: list[datetime | None], now: datetime) -> datetime | None:
+    return max((at for at in instants if at is not None and at > now), default=None)
 
 
 def reap(session: Session, *, now: datetime) -> int:

@@ -3,7 +3,9 @@ everything else keeps to it, each paid one is recorded, and a refusal loses noth
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -17,6 +19,8 @@ from bot.sim.telegram.state import SentMessage
 from db.deliveries import Counts
 from db.engine import session_scope
 from db.models import Delivery, DeliveryKind, DeliveryStatus, Priority, Role, Staff
+from db.senders import Share
+from db.types import utcnow
 from tests.harness import MutableClock, RunningBot, queue, running_bot, until_recorded
 
 # The free rate, low enough that a loaded machine sends paid messages well past it.
@@ -133,3 +137,51 @@ async def test_the_live_roll_counts_who_was_asked_by_paid_broadcast(paying: Runn
     )
     questions = [m for p in people for m in paying.fake.messages_to(p.chat_id)]
     assert len(questions) == 6 and all(m.paid for m in questions)
+
+
+async def _held_by_another_process(bot: RunningBot, share: Share) -> list[SentMessage]:
+    """A critical and a routine message queued while another process's 429 (`share`, as
+    a heartbeat reads it) holds: both as Telegram took them, in the order it did."""
+    seat = bot.services.seat
+    assert seat is not None
+    kim, lee = bot.enrol("Kim"), bot.enrol("Lee")
+    seat._apply(share)
+    _queue(bot, [kim], "Are you safe?", priority=Priority.CRITICAL)
+    _queue(bot, [lee], "Routine notice", priority=Priority.ROUTINE)
+    await bot.fake.await_for(
+        lambda f: bool(f.messages_to(kim.chat_id)) and bool(f.messages_to(lee.chat_id))
+    )
+    return sorted(
+        [*bot.fake.messages_to(kim.chat_id), *bot.fake.messages_to(lee.chat_id)], key=lambda m: m.at
+    )
+
+
+async def test_while_paid_broadcasts_must_wait_critical_messages_go_first_at_the_free_rate(
+    paying: RunningBot,
+) -> None:
+    # Another process's paid broadcast was answered 429: Telegram counts those apart, so
+    # the free rate is open, and a critical message goes by it rather than wait.
+    pause = 5.0
+    asked = time.monotonic()
+    until = utcnow() + timedelta(seconds=pause)
+    first, second = await _held_by_another_process(
+        paying, Share(index=0, count=1, paid_flooded_until=until)
+    )
+    assert [first.text, second.text] == ["Are you safe?", "Routine notice"]
+    assert not first.paid and first.at - asked < pause
+    dispatcher = paying.services.dispatcher
+    assert dispatcher is not None and dispatcher.budget.paid_pacer is not None
+    assert dispatcher.budget.paid_pacer.paused_for() > 0  # still held, and kept
+
+
+async def test_a_free_rate_429_another_process_got_holds_only_the_free_rate(
+    paying: RunningBot,
+) -> None:
+    asked = time.monotonic()
+    until = utcnow() + timedelta(seconds=1.5)
+    first, second = await _held_by_another_process(
+        paying, Share(index=0, count=1, flooded_until=until)
+    )
+    assert [first.text, second.text] == ["Are you safe?", "Routine notice"]
+    assert first.paid
+    assert second.at - asked >= 1.2  # every wait Telegram asks for is kept

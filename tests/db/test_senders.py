@@ -136,6 +136,37 @@ def test_a_429_one_sender_got_holds_every_sender_until_it_ends(engine: Engine) -
         assert senders.heartbeat(session, sender_id=other, now=later) == Share(index=1, count=2)
 
 
+def test_a_429_to_a_paid_broadcast_holds_every_senders_paid_broadcasts_alone(
+    engine: Engine,
+) -> None:
+    free_until, paid_until = NOW + timedelta(seconds=3), NOW + timedelta(seconds=9)
+    with session_scope(engine) as session:
+        first = senders.register(session, name="first", now=NOW)
+        second = senders.register(session, name="second", now=NOW)
+        third = senders.register(session, name="third", now=NOW)
+        senders.heartbeat(session, sender_id=first, now=NOW, paid_flooded_until=paid_until)
+        assert senders.heartbeat(session, sender_id=third, now=NOW) == Share(
+            index=2, count=3, paid_flooded_until=paid_until
+        )
+        # A later wait for the free rate from another sender: each kind keeps its own.
+        senders.heartbeat(session, sender_id=second, now=NOW, flooded_until=free_until)
+        assert senders.heartbeat(session, sender_id=third, now=NOW) == Share(
+            index=2, count=3, flooded_until=free_until, paid_flooded_until=paid_until
+        )
+        # The free wait is over, the paid one is not; then neither is.
+        at = NOW + timedelta(seconds=4)
+        for sender in (first, second):
+            senders.heartbeat(session, sender_id=sender, now=at)
+        assert senders.heartbeat(session, sender_id=third, now=at) == Share(
+            index=2, count=3, paid_flooded_until=paid_until
+        )
+        for sender in (first, second):
+            senders.heartbeat(session, sender_id=sender, now=paid_until)
+        assert senders.heartbeat(session, sender_id=third, now=paid_until) == Share(
+            index=2, count=3
+        )
+
+
 def test_group_chats_with_negative_ids_are_shared_out_too() -> None:
     shares = [Share(index=i, count=3) for i in range(3)]
     for chat in (-1001234567890, -5, 0, 7, 1234567890123):
