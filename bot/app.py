@@ -256,6 +256,7 @@ async def job_leadership(context: Context) -> None:
 
 async def _post_stop(application: Application) -> None:  # type: ignore[type-arg]
     svc: Services = application.bot_data[SERVICES_KEY]
+    await svc.stop_background()  # answers already recorded: only their display is lost
     if svc.menu_task is not None:
         svc.menu_task.cancel()  # what it did not reach, the next start-up does
     if svc.warm_task is not None:

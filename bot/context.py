@@ -4,7 +4,8 @@ and what the bot last heard from Telegram."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from bot.replicas import Leadership, SenderSeat
 
 Context = CallbackContext[Any, Any, Any, Any]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -53,10 +56,30 @@ class Services:
     # Whether a stranger, or someone whose update failed, is answered at all.
     stranger_replies: ReplyAllowance = field(default_factory=ReplyAllowance)
     error_replies: ReplyAllowance = field(default_factory=ReplyAllowance)
+    # What a handler left to finish after it returned (`later`); cancelled at a stop.
+    background: set[asyncio.Task[None]] = field(default_factory=set)
 
     def wake_dispatcher(self) -> None:
         if self.dispatcher is not None:
             self.dispatcher.wake()
+
+    def later(self, work: Coroutine[Any, Any, None], *, name: str) -> None:
+        """Finish `work` after the handler returns: what only shows a result (an edit
+        waiting for the flood budget behind every alert going out) must not hold one of
+        the bot's update slots, nor its stop. A stop cancels what is left of it."""
+        task = asyncio.create_task(work, name=name)
+        self.background.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self.background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s failed", task.get_name(), exc_info=task.exception())
+
+    async def stop_background(self) -> None:
+        for task in list(self.background):
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
 
 
 SERVICES_KEY = "services"

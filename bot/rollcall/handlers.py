@@ -22,7 +22,13 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    MaybeInaccessibleMessage,
+    Message,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.ext import (
     Application,
@@ -36,11 +42,12 @@ from bot.access import command_argument, requires
 from bot.context import Context, services
 from bot.fanout import continue_fan_outs
 from bot.incidents.texts import LOCATION_PASSED_ON, TYPE_WHAT
-from bot.messages import edit_text
+from bot.messages import LatestEdits
 from bot.rollcall.jobs import ROLLS_JOB, job_update_rolls, plan_round_jobs
 from bot.rollcall.live import refresh_roll, rolls, services_of
 from bot.rollcall.rules import (
     CheckInOutcome,
+    PressOutcome,
     answer_press,
     check_in,
     share_location,
@@ -290,19 +297,33 @@ async def cb_rollcall(update: Update, context: Context, person: Staff, message: 
     if outcome.queued:
         svc.wake_dispatcher()
     await query.answer(outcome.toast)
-    if outcome.text is not None and query.message is not None:
-        await edit_text(
+    # The answer is recorded and acknowledged. Showing it in the question and on the live
+    # rolls waits for the flood budget, behind every alert going out: it goes on in a
+    # task of its own, so that a crowd pressing during a broadcast never holds the bot's
+    # update slots (every later press would go unanswered until the broadcast ended).
+    svc.later(
+        _show_answer(context, query.message, outcome), name=f"rollcall-press:{outcome.round_id}"
+    )
+
+
+async def _show_answer(
+    context: Context, question: MaybeInaccessibleMessage | None, outcome: PressOutcome
+) -> None:
+    if outcome.text is not None and question is not None:
+        edits = context.application.bot_data.setdefault("rollcall_answer_edits", LatestEdits())
+        await edits.show(
             context.bot,
-            chat_id=query.message.chat.id,
-            message_id=query.message.message_id,
+            chat_id=question.chat.id,
+            message_id=question.message_id,
             text=outcome.text,
             what=f"roll call {outcome.round_id}: answer",
             reply_markup=_markup(outcome.keyboard),
             extra={"round_id": outcome.round_id},
         )
-    if outcome.asked_help and query.message is not None:
-        await context.bot.send_message(query.message.chat.id, TYPE_WHAT)
-    await refresh_roll(context.application, outcome.round_id)
+    if outcome.asked_help and question is not None:
+        await context.bot.send_message(question.chat.id, TYPE_WHAT)
+    if outcome.recorded:
+        await refresh_roll(context.application, outcome.round_id)
 
 
 # -- wiring ----------------------------------------------------------------------------------

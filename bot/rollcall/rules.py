@@ -273,6 +273,7 @@ class PressOutcome:
     keyboard: dict[str, Any] | None = None  # the answer buttons, as the Bot API's JSON
     queued: bool = False
     asked_help: bool = False  # a new call for help: the person is told how to go on
+    recorded: bool = True  # False for a second tap: the roll is as it was
 
 
 def _refuse(session: Session, *, presser: Staff, data: str, reason: str, say: str) -> PressOutcome:
@@ -340,6 +341,7 @@ def answer_press(session: Session, *, data: str, presser: Staff, now: datetime) 
                 late=previous.late,
             ),
             keyboard=keyboard,
+            recorded=False,
         )
     row = db.record_answer(
         session,

@@ -36,6 +36,7 @@ from tests.harness import (
     MutableClock,
     RunningBot,
     checkins_of,
+    queue,
     running_bot,
     until_recorded,
 )
@@ -1487,3 +1488,40 @@ async def test_the_roll_says_which_lead_is_handling_each_call_for_help(bot: Runn
     assert "is closed" in await bot.say(lena.telegram_user_id, f"/resolve {call_id}")
     await bot.fake.await_for(lambda f: "handling" not in f.current_text(lena.chat_id, report_id))
     assert "need help: 1" in bot.fake.current_text(lena.chat_id, report_id)
+
+
+async def test_a_crowd_pressing_during_a_broadcast_is_answered_at_once(
+    settings: BotSettings, engine: Engine, fake: FakeTelegram, clock: MutableClock
+) -> None:
+    # Showing an answer in the question waits for the flood budget, behind every alert
+    # going out; the press itself is recorded and answered at once, however many come.
+    slow = settings.model_copy(update={"send_rate_per_second": 5.0})
+    async with running_bot(slow, engine=engine, fake=fake, clock=clock) as bot:
+        lena = await _lead(bot, "Lena Lead", "KZ")
+        sam = bot.enrol("Sam", countries=("KZ",))
+        await bot.say(lena.telegram_user_id, "/checkin KZ")
+        await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
+        others = [bot.enrol(f"Person {n}") for n in range(100)]  # 20 s at 5 a second
+        queue(bot, others, "Stay indoors", key="broadcast:1", priority=Priority.NORMAL)
+        await bot.fake.await_for(lambda f: any(m.text == "Stay indoors" for m in f.sent))
+        before = len(bot.fake.callback_answers)
+        presses = 300  # more than the updates the bot handles at once (256)
+        pressed_on = {_press(bot, sam, "I'm safe") for _ in range(presses)}
+        assert len(pressed_on) == 1  # the question, every time
+        question = pressed_on.pop()
+        await bot.fake.await_for(lambda f: len(f.callback_answers) >= before + presses)
+        assert sum(m.text == "Stay indoors" for m in bot.fake.sent) < len(others)
+        assert [answer for _, answer, _, _ in _answers(bot.engine)] == ["safe"]  # recorded once
+        # The question shows the answer, in a few edits for all those presses, not 300
+        # taking the budget's slots one after another once the broadcast is out.
+        await bot.fake.await_for(
+            lambda f: sum(m.text == "Stay indoors" for m in f.sent) == len(others), timeout=60
+        )
+        await bot.fake.await_for(lambda _: not bot.services.background, timeout=60)
+        assert "you are safe" in bot.fake.current_text(sam.chat_id, question)
+        edits = [
+            p
+            for method, p in bot.fake.calls
+            if method == "editMessageText" and str(p.get("chat_id")) == str(sam.chat_id)
+        ]
+        assert len(edits) < presses / 10

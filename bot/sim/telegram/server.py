@@ -75,6 +75,10 @@ class Answer(NamedTuple):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: a bot opening a few hundred connections at
+    # once (a crowd's button presses answered together) would find them reset, which
+    # Telegram never does.
+    request_queue_size = 1024
     fake: FakeTelegram
 
     def handle_error(self, request: Any, client_address: Any) -> None:
