@@ -5,7 +5,9 @@ that wait for the flood budget into one, of the latest text."""
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +18,13 @@ from telegram.error import BadRequest, TelegramError
 from bot.ratelimit import HAS_SLOT, Rank, SendBudget
 
 log = logging.getLogger(__name__)
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def shown_as(html_text: str) -> str:
+    """What Telegram shows of the bot's HTML: the text without its tags, entities decoded."""
+    return html.unescape(_TAG.sub("", html_text)).strip()
 
 
 async def edit_text(

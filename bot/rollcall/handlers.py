@@ -42,7 +42,7 @@ from bot.access import command_argument, requires
 from bot.context import Context, services
 from bot.fanout import continue_fan_outs
 from bot.incidents.texts import LOCATION_PASSED_ON, TYPE_WHAT
-from bot.messages import LatestEdits
+from bot.messages import LatestEdits, shown_as
 from bot.rollcall.jobs import ROLLS_JOB, job_update_rolls, plan_round_jobs
 from bot.rollcall.live import refresh_roll, rolls, services_of
 from bot.rollcall.rules import (
@@ -309,7 +309,14 @@ async def cb_rollcall(update: Update, context: Context, person: Staff, message: 
 async def _show_answer(
     context: Context, question: MaybeInaccessibleMessage | None, outcome: PressOutcome
 ) -> None:
-    if outcome.text is not None and question is not None:
+    # A second tap on a question already showing the answer needs no edit: in a crisis
+    # people press again and again, and each edit would take a slot from the alerts.
+    showing = question.text if isinstance(question, Message) else None
+    if (
+        outcome.text is not None
+        and question is not None
+        and (showing or "").strip() != shown_as(outcome.text)
+    ):
         edits = context.application.bot_data.setdefault("rollcall_answer_edits", LatestEdits())
         await edits.show(
             context.bot,

@@ -235,9 +235,16 @@ async def test_an_answer_can_be_changed_and_every_answer_is_kept(bot: RunningBot
     message_id = _press(bot, sam, "I need help")
     await bot.fake.await_for(lambda f: "you need help" in f.current_text(sam.chat_id, message_id))
     await bot.fake.await_for(lambda f: any("needs help</b>" in t for t in _texts(f, lena.chat_id)))
-    before = len(bot.fake.callback_answers)
+    before, calls = len(bot.fake.callback_answers), len(bot.fake.calls)
     _press(bot, sam, "I need help")  # the same again: nothing new
     assert await _answered(bot, before) == "Already recorded."
+    # ... and nothing to edit: the question shows that answer already.
+    await bot.fake.await_for(lambda _: not bot.services.background)
+    assert not [
+        p
+        for method, p in bot.fake.calls[calls:]
+        if method == "editMessageText" and str(p.get("chat_id")) == str(sam.chat_id)
+    ]
     _press(bot, sam, "I'm safe")
     await bot.fake.await_for(lambda f: "you are safe" in f.current_text(sam.chat_id, message_id))
     await bot.fake.await_for(
