@@ -105,6 +105,7 @@ _AUDIENCE = (
     "tests/db/test_subscriptions.py",
     "tests/db/test_subscriber_chats_rules.py",  # the pages a fan-out walks
     "tests/db/test_whereabouts.py",
+    "tests/db/test_whereabouts_rules.py",
     "tests/bot/test_whereabouts.py",
     "tests/bot/test_subscriptions.py",
 )

@@ -1,0 +1,137 @@
+"""Who is believed where, one rule at a time: trips under way, shared and live locations,
+whom each query is about (SQLite, or PostgreSQL via TEST_DATABASE_URL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from db import whereabouts as db
+from db.engine import session_scope
+from db.models import Staff, Trip
+from db.whereabouts import LOCATION_BELIEVED
+from tests.harness import person
+
+NOW = datetime(2022, 1, 5, 18, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def _trip(
+    session: Session,
+    who: Staff,
+    country: str,
+    starts: datetime,
+    ends: datetime,
+    *,
+    ended_at: datetime | None = None,
+) -> Trip:
+    trip = Trip(
+        staff_id=who.id or 0,
+        country=country,
+        first_day=date(2022, 1, 1),
+        last_day=date(2022, 1, 9),
+        starts_at=starts,
+        ends_at=ends,
+        ended_at=ended_at,
+    )
+    db.record_trips(session, trips=[trip])
+    return trip
+
+
+def _seen(
+    session: Session, who: Staff, country: str, at: datetime, *, live_until: datetime | None = None
+) -> None:
+    db.record_location(
+        session,
+        staff_id=who.id or 0,
+        latitude=43.25,
+        longitude=76.95,
+        country=country,
+        city=None,
+        zone=None,
+        now=at,
+        live_until=live_until,
+        live_message_id=None if live_until is None else 7,
+    )
+
+
+def test_present_joins_each_persons_trip_and_location_in_that_country_alone(
+    engine: Engine,
+) -> None:
+    with session_scope(engine) as session:
+        both, travelling, located = (person(session, n) for n in ("Both", "Trip", "Place"))
+        elsewhere_trip, elsewhere_place = person(session, "GE trip"), person(session, "GE place")
+        # Two trips under way for one person: the earlier begun is the one shown, whatever
+        # order they were written in.
+        later = _trip(session, both, "KZ", NOW - DAY, NOW + DAY)
+        earlier = _trip(session, both, "KZ", NOW - 2 * DAY, NOW + DAY)
+        _seen(session, both, "KZ", NOW - timedelta(hours=1))
+        alone = _trip(session, travelling, "KZ", NOW - DAY, NOW + DAY)
+        _seen(session, located, "KZ", NOW - timedelta(hours=2))
+        _trip(session, elsewhere_trip, "GE", NOW - DAY, NOW + DAY)
+        _seen(session, elsewhere_place, "GE", NOW - timedelta(hours=1))
+        found = db.present(session, country="KZ", now=NOW)
+        shown = [
+            (p.person.display_name, p.trip.id if p.trip else None, p.place is not None)
+            for p in found
+        ]
+    assert later.id != earlier.id
+    assert shown == [("Both", earlier.id, True), ("Trip", alone.id, False), ("Place", None, True)]
+
+
+def test_a_live_location_counts_for_as_long_as_it_is_shared(engine: Engine) -> None:
+    old = NOW - LOCATION_BELIEVED - timedelta(hours=1)
+    with session_scope(engine) as session:
+        live, ended, stale = (person(session, n) for n in ("Live", "Ended now", "Stale"))
+        _seen(session, live, "KZ", old, live_until=NOW + timedelta(minutes=5))
+        _seen(session, ended, "KZ", old, live_until=NOW)
+        _seen(session, stale, "KZ", old)
+        here = [p.person.display_name for p in db.present(session, country="KZ", now=NOW)]
+        assert db.countries_here(session, staff_id=live.id or 0, now=NOW) == ["KZ"]
+        assert db.countries_here(session, staff_id=stale.id or 0, now=NOW) == []
+    assert here == ["Live"]
+
+
+def test_the_countries_a_person_is_in_are_their_own_trips_and_places_now(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        sam, kim = person(session, "Sam"), person(session, "Kim")
+        _trip(session, sam, "KZ", NOW - DAY, NOW + DAY)
+        _trip(session, sam, "FR", NOW + DAY, NOW + 2 * DAY)  # not yet
+        _seen(session, sam, "KG", NOW - timedelta(hours=3))
+        _trip(session, kim, "GE", NOW - DAY, NOW + DAY)
+        _seen(session, kim, "AM", NOW - timedelta(hours=3))
+        assert db.countries_here(session, staff_id=sam.id or 0, now=NOW) == ["KG", "KZ"]
+        assert db.countries_here(session, staff_id=kim.id or 0, now=NOW) == ["AM", "GE"]
+
+
+def test_current_trips_are_these_peoples_under_way_the_latest_begun_first(
+    engine: Engine,
+) -> None:
+    with session_scope(engine) as session:
+        sam, kim = person(session, "Sam"), person(session, "Kim")
+        # Written in another order than they began.
+        latest = _trip(session, sam, "GE", NOW - DAY, NOW + DAY)
+        first = _trip(session, sam, "KZ", NOW - 2 * DAY, NOW + DAY)
+        same_start = _trip(session, sam, "KG", NOW - 2 * DAY, NOW + DAY)
+        _trip(session, sam, "FR", NOW + DAY, NOW + 2 * DAY)  # not yet
+        _trip(session, sam, "AM", NOW - 2 * DAY, NOW + DAY, ended_at=NOW - DAY)  # cut short
+        _trip(session, kim, "KZ", NOW - DAY, NOW + DAY)  # someone else's
+        found = db.current_trips(session, staff_ids=[sam.id or 0], now=NOW)
+        assert [t.id for t in found] == [latest.id, same_start.id, first.id]
+
+
+def test_trips_starting_in_a_window_include_its_start_and_not_its_end(engine: Engine) -> None:
+    start, end = NOW, NOW + DAY
+    with session_scope(engine) as session:
+        sam = person(session, "Sam")
+        # Written latest first: the answer is in the order they begin.
+        at_end = _trip(session, sam, "FR", end, end + DAY)
+        middle = _trip(session, sam, "GE", start + timedelta(hours=6), end + DAY)
+        at_start = _trip(session, sam, "KZ", start, end + DAY)
+        _trip(session, sam, "KG", start - timedelta(hours=1), end)  # began before
+        _trip(session, sam, "AM", start + timedelta(hours=1), end, ended_at=start)  # called off
+        found = db.starting_between(session, start=start, end=end)
+        assert [t.id for t in found] == [at_start.id, middle.id]
+        assert at_end.id not in [t.id for t in found]
