@@ -327,6 +327,25 @@ def test_no_more_answers_wait_than_allowed() -> None:
     assert [allowance.take(person) for person in range(4)] == [True, True, True, False]
     allowance.done()
     assert allowance.take(5)
+    # Each answer sent frees one place, not more: three on their way again, then two.
+    assert not allowance.take(6)
+    allowance.done()
+    assert [allowance.take(person) for person in (7, 8)] == [True, False]
+
+
+def test_each_of_several_senders_keeps_its_part_of_both_rates() -> None:
+    budget = SendBudget(30.0, paid_rate=1000.0)
+    assert budget.paid_pacer is not None
+    budget.share(3)
+    assert budget.pacer.rate == 10.0
+    assert budget.paid_pacer.rate == pytest.approx(1000 / 3)
+    budget.share(1)  # the others have gone
+    assert (budget.pacer.rate, budget.paid_pacer.rate) == (30.0, 1000.0)
+
+
+def test_only_a_bot_built_with_the_budget_has_one() -> None:
+    with pytest.raises(TypeError, match="no SendBudget"):
+        SendBudget.of(object())
 
 
 async def test_a_rate_lowered_when_another_sender_joins_holds_from_that_moment() -> None:
