@@ -11,10 +11,20 @@ from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from db import deliveries, staff
+from db import deliveries, incidents, staff
 from db.deliveries import Confirmed, Recipient
 from db.engine import session_scope
-from db.models import Alert, Delivery, DeliveryKind, DeliveryStatus, Priority, Role, Staff
+from db.models import (
+    Alert,
+    Channel,
+    CountryCard,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    Priority,
+    Role,
+    Staff,
+)
 
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 _ids = itertools.count(7_100_000_000)
@@ -218,6 +228,87 @@ def test_queued_parts_carry_everything_to_send_and_buttons_only_on_the_last(
         )
         for p in people
         for part, text in enumerate(["(1/3) a", "(2/3) b", "(3/3) c"])
+    ]
+
+
+def test_a_row_carries_whom_it_is_about_and_what_it_belongs_to(engine: Engine) -> None:
+    own = {"inline_keyboard": [[{"text": "Reply", "callback_data": "reply:1"}]]}
+    shared = {"inline_keyboard": [[{"text": "I'm handling it", "callback_data": "own:1"}]]}
+    with session_scope(engine) as session:
+        lead, other, person = _people(session, 3)
+        call, _ = incidents.open_call(session, staff_id=person.id or 0, now=NOW)
+        card = CountryCard(staff_id=lead.id or 0, country="KZ", chat_id=lead.chat_id, text="KZ")
+        session.add(card)
+        session.flush()
+        deliveries.enqueue(
+            session,
+            kind=DeliveryKind.HELP_MESSAGE,
+            dedupe_key="call:1:photo",
+            recipients=[
+                Recipient(lead.id or 0, lead.chat_id),
+                Recipient(other.id or 0, other.chat_id),
+            ],
+            parts=["Photo from Sam"],
+            priority=Priority.CRITICAL,
+            now=NOW,
+            about_staff_id=person.id,
+            call_id=call.id,
+            copy_from=(person.chat_id, 77),
+            card_id=card.id,
+            reply_markup=shared,
+            markups={lead.id or 0: own},
+        )
+        first = min(_rows(session).values(), key=lambda r: r.id or 0)
+        deliveries.enqueue(
+            session,
+            kind=DeliveryKind.HELP_MESSAGE,
+            dedupe_key="call:1:photo:sms",
+            recipients=[Recipient(lead.id or 0, lead.chat_id)],
+            parts=["Photo from Sam"],
+            priority=Priority.CRITICAL,
+            now=NOW,
+            channel=Channel.SMS,
+            fallback_for_id=first.id,
+        )
+    with session_scope(engine) as session:
+        rows = sorted(_rows(session).values(), key=lambda r: r.id or 0)
+    assert [
+        (
+            r.staff_id,
+            r.about_staff_id,
+            r.call_id,
+            r.copy_from_chat_id,
+            r.copy_message_id,
+            r.card_id,
+            r.reply_markup,
+            r.channel,
+            r.fallback_for_id,
+        )
+        for r in rows
+    ] == [
+        (
+            lead.id,
+            person.id,
+            call.id,
+            person.chat_id,
+            77,
+            card.id,
+            json.dumps(own),
+            "telegram",
+            None,
+        ),
+        (
+            other.id,
+            person.id,
+            call.id,
+            person.chat_id,
+            77,
+            card.id,
+            json.dumps(shared),
+            "telegram",
+            None,
+        ),
+        (lead.id, None, None, None, None, None, None, "sms", first.id),
     ]
 
 
