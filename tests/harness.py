@@ -25,7 +25,7 @@ from db import checkins, deliveries, leads, staff, subscriptions
 from db.checkins import CheckIn, RollCall, RollCallAnswer
 from db.deliveries import Recipient
 from db.engine import session_scope
-from db.models import Delivery, DeliveryKind, Priority, Role, Staff
+from db.models import Delivery, DeliveryKind, Priority, Role, Staff, Trip
 
 ADMIN_ID = 1_000_000_001
 _ids = itertools.count(5_000_000_000)  # above 2**32: Telegram ids are 64-bit
@@ -178,8 +178,39 @@ def person(session: Session, name: str, role: Role = Role.STAFF) -> Staff:
     )
 
 
+def a_trip(
+    session: Session,
+    who: Staff,
+    country: str,
+    *,
+    starts: datetime,
+    ends: datetime,
+    ended: datetime | None = None,
+) -> Trip:
+    """A trip written straight into the database, from `starts` to `ends` (its last day
+    the day before), cut short at `ended` if given."""
+    trip = Trip(
+        staff_id=who.id or 0,
+        country=country,
+        zone="Asia/Almaty",
+        first_day=starts.date(),
+        last_day=(ends - timedelta(days=1)).date(),
+        starts_at=starts,
+        ends_at=ends,
+        ended_at=ended,
+    )
+    session.add(trip)
+    session.flush()
+    return trip
+
+
 def a_round(
-    session: Session, country: str, *, now: datetime, deadline: timedelta = timedelta(hours=2)
+    session: Session,
+    country: str,
+    *,
+    now: datetime,
+    deadline: timedelta = timedelta(hours=2),
+    remind_every_minutes: int = 30,
 ) -> RollCall:
     """A roll call for `country` written straight into the database, nobody asked yet."""
     return checkins.create_round(
@@ -190,7 +221,7 @@ def a_round(
         alert_id=None,
         now=now,
         deadline_at=now + deadline,
-        remind_every_minutes=30,
+        remind_every_minutes=remind_every_minutes,
     )
 
 

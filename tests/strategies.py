@@ -7,6 +7,8 @@ characters and NUL, bidirectional and zero-width characters, emoji outside the B
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, tzinfo
+
 from hypothesis import strategies as st
 
 # Pieces that have broken message builders and parsers somewhere: markup and entities,
@@ -44,3 +46,16 @@ def long_text(limit: int = 6000) -> st.SearchStrategy[str]:
 def any_text(limit: int = 6000) -> st.SearchStrategy[str]:
     """Short or long hostile text, or arbitrary Unicode."""
     return st.one_of(hostile_text, long_text(limit), st.text(max_size=200))
+
+
+class NoOffset(tzinfo):
+    """A tzinfo that knows no offset: datetimes carrying it are naive all the same."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def tzname(self, dt: datetime | None) -> str | None:
+        return None

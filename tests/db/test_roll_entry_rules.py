@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -12,8 +12,8 @@ from db import checkins, deliveries
 from db.checkins import Answer, CheckInKind, RollCall, RoundStatus
 from db.deliveries import Confirmed, Recipient
 from db.engine import session_scope
-from db.models import Channel, Delivery, DeliveryKind, DeliveryStatus, Priority, Role, Staff, Trip
-from tests.harness import a_round
+from db.models import Channel, Delivery, DeliveryKind, DeliveryStatus, Priority, Role, Staff
+from tests.harness import a_round, a_trip
 from tests.harness import person as _person
 
 NOW = datetime(2022, 1, 5, 18, 0, tzinfo=UTC)
@@ -48,20 +48,6 @@ def _rows(session: Session, rollcall: RollCall, channel: Channel) -> dict[int, D
             select(Delivery).where(Delivery.round_id == rollcall.id, Delivery.channel == channel)
         )
     }
-
-
-def _trip(
-    staff: Staff, country: str, starts: datetime, ends: datetime, ended_at: datetime | None = None
-) -> Trip:
-    return Trip(
-        staff_id=staff.id or 0,
-        country=country,
-        first_day=date(2022, 1, 1),
-        last_day=date(2022, 1, 9),
-        starts_at=starts,
-        ends_at=ends,
-        ended_at=ended_at,
-    )
 
 
 def test_each_entry_carries_the_person_their_question_and_how_it_reached_them(
@@ -141,24 +127,19 @@ def test_a_round_still_queueing_shows_those_not_queued_yet_as_pending(engine: En
 
 
 def test_on_a_trip_means_there_when_the_round_began(engine: Engine) -> None:
-    day = timedelta(days=1)
+    day, second = timedelta(days=1), timedelta(seconds=1)
     with session_scope(engine) as session:
         names = ("Starts then", "Ends then", "Cut short then", "Cut short after", "Elsewhere")
         starts, ends, cut, cut_later, elsewhere = (_person(session, n) for n in names)
         open_trip = _person(session, "Open")
         not_asked = _person(session, "Not asked")
-        session.add_all(
-            [
-                _trip(starts, "KZ", NOW, NOW + day),
-                _trip(ends, "KZ", NOW - day, NOW),
-                _trip(cut, "KZ", NOW - day, NOW + day, ended_at=NOW),
-                _trip(cut_later, "KZ", NOW - day, NOW + day, ended_at=NOW + timedelta(seconds=1)),
-                _trip(elsewhere, "GE", NOW - day, NOW + day),
-                _trip(open_trip, "KZ", NOW - day, NOW + day),
-                _trip(not_asked, "KZ", NOW - day, NOW + day),
-            ]
-        )
-        session.flush()
+        a_trip(session, starts, "KZ", starts=NOW, ends=NOW + day)
+        a_trip(session, ends, "KZ", starts=NOW - day, ends=NOW)
+        a_trip(session, cut, "KZ", starts=NOW - day, ends=NOW + day, ended=NOW)
+        a_trip(session, cut_later, "KZ", starts=NOW - day, ends=NOW + day, ended=NOW + second)
+        a_trip(session, elsewhere, "GE", starts=NOW - day, ends=NOW + day)
+        a_trip(session, open_trip, "KZ", starts=NOW - day, ends=NOW + day)
+        a_trip(session, not_asked, "KZ", starts=NOW - day, ends=NOW + day)
         rollcall = a_round(session, "KZ", now=NOW)
         asked = [starts, ends, cut, cut_later, elsewhere, open_trip]
         checkins.add_members(
@@ -203,16 +184,7 @@ def test_a_new_round_closes_only_that_countrys_rounds_past_their_deadline(engine
 
 def test_a_round_keeps_the_reminder_interval_it_was_given(engine: Engine) -> None:
     with session_scope(engine) as session:
-        rollcall = checkins.create_round(
-            session,
-            country="KZ",
-            message="Are you safe?",
-            started_by_staff_id=None,
-            alert_id=None,
-            now=NOW,
-            deadline_at=NOW + timedelta(hours=1),
-            remind_every_minutes=15,
-        )
+        rollcall = a_round(session, "KZ", now=NOW, remind_every_minutes=15)
         found = checkins.by_id(session, round_id=rollcall.id or 0)
         assert found is not None and found.remind_every_minutes == 15
 

@@ -6,38 +6,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from db import privacy, whereabouts
 from db.engine import session_scope
-from db.models import Staff, Trip
-from tests.harness import person
+from tests.harness import a_trip, person
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
-
-
-def _trip(
-    session: Session,
-    who: Staff,
-    country: str,
-    *,
-    starts: datetime,
-    ends: datetime,
-    ended: datetime | None = None,
-) -> Trip:
-    trip = Trip(
-        staff_id=who.id or 0,
-        country=country,
-        zone="Asia/Almaty",
-        first_day=starts.date(),
-        last_day=(ends - timedelta(days=1)).date(),
-        starts_at=starts,
-        ends_at=ends,
-        ended_at=ended,
-    )
-    session.add(trip)
-    session.flush()
-    return trip
 
 
 def test_a_persons_trips_not_over_are_listed_soonest_first_whatever_order_they_were_added(
@@ -45,13 +19,13 @@ def test_a_persons_trips_not_over_are_listed_soonest_first_whatever_order_they_w
 ) -> None:
     with session_scope(engine) as session:
         sam = person(session, "Sam")
-        later = _trip(
+        later = a_trip(
             session, sam, "GE", starts=NOW + timedelta(days=9), ends=NOW + timedelta(days=10)
         )
-        now_on = _trip(
+        now_on = a_trip(
             session, sam, "KZ", starts=NOW - timedelta(days=2), ends=NOW + timedelta(days=1)
         )
-        soon = _trip(
+        soon = a_trip(
             session, sam, "AM", starts=NOW + timedelta(days=3), ends=NOW + timedelta(days=5)
         )
         listed = [t.id for t in whereabouts.trips_of(session, staff_id=sam.id or 0, now=NOW)]
@@ -62,8 +36,8 @@ def test_trips_starting_together_are_listed_in_the_order_they_were_added(engine:
     with session_scope(engine) as session:
         sam = person(session, "Sam")
         start, end = NOW + timedelta(days=1), NOW + timedelta(days=4)
-        first = _trip(session, sam, "KZ", starts=start, ends=end)
-        second = _trip(session, sam, "KG", starts=start, ends=end + timedelta(days=1))
+        first = a_trip(session, sam, "KZ", starts=start, ends=end)
+        second = a_trip(session, sam, "KG", starts=start, ends=end + timedelta(days=1))
         listed = [t.id for t in whereabouts.trips_of(session, staff_id=sam.id or 0, now=NOW)]
     assert listed == [first.id, second.id]
 
@@ -71,17 +45,17 @@ def test_trips_starting_together_are_listed_in_the_order_they_were_added(engine:
 def test_trips_over_ended_early_or_of_someone_else_are_not_listed(engine: Engine) -> None:
     with session_scope(engine) as session:
         sam, nina = person(session, "Sam"), person(session, "Nina")
-        ahead = _trip(
+        ahead = a_trip(
             session, sam, "KZ", starts=NOW + timedelta(days=1), ends=NOW + timedelta(days=3)
         )
         # Its last day ends a second from now: not over yet.
-        ending = _trip(
+        ending = a_trip(
             session, sam, "UZ", starts=NOW - timedelta(days=2), ends=NOW + timedelta(seconds=1)
         )
         # Its last day ended exactly now: over.
-        _trip(session, sam, "GE", starts=NOW - timedelta(days=3), ends=NOW)
-        _trip(session, sam, "AM", starts=NOW - timedelta(days=9), ends=NOW - timedelta(days=5))
-        _trip(
+        a_trip(session, sam, "GE", starts=NOW - timedelta(days=3), ends=NOW)
+        a_trip(session, sam, "AM", starts=NOW - timedelta(days=9), ends=NOW - timedelta(days=5))
+        a_trip(
             session,
             sam,
             "TJ",
@@ -89,7 +63,7 @@ def test_trips_over_ended_early_or_of_someone_else_are_not_listed(engine: Engine
             ends=NOW + timedelta(days=5),
             ended=NOW - timedelta(hours=1),
         )
-        ninas = _trip(session, nina, "KG", starts=NOW, ends=NOW + timedelta(days=2))
+        ninas = a_trip(session, nina, "KG", starts=NOW, ends=NOW + timedelta(days=2))
         sams = [t.id for t in whereabouts.trips_of(session, staff_id=sam.id or 0, now=NOW)]
         hers = [t.id for t in whereabouts.trips_of(session, staff_id=nina.id or 0, now=NOW)]
     assert sams == [ending.id, ahead.id]
@@ -99,7 +73,7 @@ def test_trips_over_ended_early_or_of_someone_else_are_not_listed(engine: Engine
 def test_an_export_gives_each_trips_first_and_last_day_as_written(engine: Engine) -> None:
     with session_scope(engine) as session:
         sam = person(session, "Sam")
-        _trip(
+        a_trip(
             session,
             sam,
             "KZ",

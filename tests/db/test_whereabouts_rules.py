@@ -3,41 +3,19 @@ whom each query is about (SQLite, or PostgreSQL via TEST_DATABASE_URL)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from db import whereabouts as db
 from db.engine import session_scope
-from db.models import Staff, Trip
+from db.models import Staff
 from db.whereabouts import LOCATION_BELIEVED
-from tests.harness import person
+from tests.harness import a_trip, person
 
 NOW = datetime(2022, 1, 5, 18, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
-
-
-def _trip(
-    session: Session,
-    who: Staff,
-    country: str,
-    starts: datetime,
-    ends: datetime,
-    *,
-    ended_at: datetime | None = None,
-) -> Trip:
-    trip = Trip(
-        staff_id=who.id or 0,
-        country=country,
-        first_day=date(2022, 1, 1),
-        last_day=date(2022, 1, 9),
-        starts_at=starts,
-        ends_at=ends,
-        ended_at=ended_at,
-    )
-    db.record_trips(session, trips=[trip])
-    return trip
 
 
 def _seen(
@@ -65,12 +43,12 @@ def test_present_joins_each_persons_trip_and_location_in_that_country_alone(
         elsewhere_trip, elsewhere_place = person(session, "GE trip"), person(session, "GE place")
         # Two trips under way for one person: the earlier begun is the one shown, whatever
         # order they were written in.
-        later = _trip(session, both, "KZ", NOW - DAY, NOW + DAY)
-        earlier = _trip(session, both, "KZ", NOW - 2 * DAY, NOW + DAY)
+        later = a_trip(session, both, "KZ", starts=NOW - DAY, ends=NOW + DAY)
+        earlier = a_trip(session, both, "KZ", starts=NOW - 2 * DAY, ends=NOW + DAY)
         _seen(session, both, "KZ", NOW - timedelta(hours=1))
-        alone = _trip(session, travelling, "KZ", NOW - DAY, NOW + DAY)
+        alone = a_trip(session, travelling, "KZ", starts=NOW - DAY, ends=NOW + DAY)
         _seen(session, located, "KZ", NOW - timedelta(hours=2))
-        _trip(session, elsewhere_trip, "GE", NOW - DAY, NOW + DAY)
+        a_trip(session, elsewhere_trip, "GE", starts=NOW - DAY, ends=NOW + DAY)
         _seen(session, elsewhere_place, "GE", NOW - timedelta(hours=1))
         found = db.present(session, country="KZ", now=NOW)
         shown = [
@@ -97,10 +75,10 @@ def test_a_live_location_counts_for_as_long_as_it_is_shared(engine: Engine) -> N
 def test_the_countries_a_person_is_in_are_their_own_trips_and_places_now(engine: Engine) -> None:
     with session_scope(engine) as session:
         sam, kim = person(session, "Sam"), person(session, "Kim")
-        _trip(session, sam, "KZ", NOW - DAY, NOW + DAY)
-        _trip(session, sam, "FR", NOW + DAY, NOW + 2 * DAY)  # not yet
+        a_trip(session, sam, "KZ", starts=NOW - DAY, ends=NOW + DAY)
+        a_trip(session, sam, "FR", starts=NOW + DAY, ends=NOW + 2 * DAY)  # not yet
         _seen(session, sam, "KG", NOW - timedelta(hours=3))
-        _trip(session, kim, "GE", NOW - DAY, NOW + DAY)
+        a_trip(session, kim, "GE", starts=NOW - DAY, ends=NOW + DAY)
         _seen(session, kim, "AM", NOW - timedelta(hours=3))
         assert db.countries_here(session, staff_id=sam.id or 0, now=NOW) == ["KG", "KZ"]
         assert db.countries_here(session, staff_id=kim.id or 0, now=NOW) == ["AM", "GE"]
@@ -112,12 +90,14 @@ def test_current_trips_are_these_peoples_under_way_the_latest_begun_first(
     with session_scope(engine) as session:
         sam, kim = person(session, "Sam"), person(session, "Kim")
         # Written in another order than they began.
-        latest = _trip(session, sam, "GE", NOW - DAY, NOW + DAY)
-        first = _trip(session, sam, "KZ", NOW - 2 * DAY, NOW + DAY)
-        same_start = _trip(session, sam, "KG", NOW - 2 * DAY, NOW + DAY)
-        _trip(session, sam, "FR", NOW + DAY, NOW + 2 * DAY)  # not yet
-        _trip(session, sam, "AM", NOW - 2 * DAY, NOW + DAY, ended_at=NOW - DAY)  # cut short
-        _trip(session, kim, "KZ", NOW - DAY, NOW + DAY)  # someone else's
+        latest = a_trip(session, sam, "GE", starts=NOW - DAY, ends=NOW + DAY)
+        first = a_trip(session, sam, "KZ", starts=NOW - 2 * DAY, ends=NOW + DAY)
+        same_start = a_trip(session, sam, "KG", starts=NOW - 2 * DAY, ends=NOW + DAY)
+        a_trip(session, sam, "FR", starts=NOW + DAY, ends=NOW + 2 * DAY)  # not yet
+        a_trip(
+            session, sam, "AM", starts=NOW - 2 * DAY, ends=NOW + DAY, ended=NOW - DAY
+        )  # cut short
+        a_trip(session, kim, "KZ", starts=NOW - DAY, ends=NOW + DAY)  # someone else's
         found = db.current_trips(session, staff_ids=[sam.id or 0], now=NOW)
         assert [t.id for t in found] == [latest.id, same_start.id, first.id]
 
@@ -127,11 +107,13 @@ def test_trips_starting_in_a_window_include_its_start_and_not_its_end(engine: En
     with session_scope(engine) as session:
         sam = person(session, "Sam")
         # Written latest first: the answer is in the order they begin.
-        at_end = _trip(session, sam, "FR", end, end + DAY)
-        middle = _trip(session, sam, "GE", start + timedelta(hours=6), end + DAY)
-        at_start = _trip(session, sam, "KZ", start, end + DAY)
-        _trip(session, sam, "KG", start - timedelta(hours=1), end)  # began before
-        _trip(session, sam, "AM", start + timedelta(hours=1), end, ended_at=start)  # called off
+        at_end = a_trip(session, sam, "FR", starts=end, ends=end + DAY)
+        middle = a_trip(session, sam, "GE", starts=start + timedelta(hours=6), ends=end + DAY)
+        at_start = a_trip(session, sam, "KZ", starts=start, ends=end + DAY)
+        a_trip(session, sam, "KG", starts=start - timedelta(hours=1), ends=end)  # began before
+        a_trip(
+            session, sam, "AM", starts=start + timedelta(hours=1), ends=end, ended=start
+        )  # called off
         found = db.starting_between(session, start=start, end=end)
         assert [t.id for t in found] == [at_start.id, middle.id]
         assert at_end.id not in [t.id for t in found]

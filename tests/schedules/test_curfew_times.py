@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -19,6 +19,7 @@ from schedules.curfew_times import (
     parse_clock,
     parse_window,
 )
+from tests.strategies import NoOffset
 
 NIGHT = Window(start=time(23, 0), end=time(7, 0))
 
@@ -425,22 +426,9 @@ def test_empty_night_is_skipped_by_next_change() -> None:
     assert change == ("start", utc(2025, 3, 10, 6, 30))
 
 
-class _NoOffset(tzinfo):
-    """A tzinfo that knows no offset: datetimes carrying it are naive all the same."""
-
-    def utcoffset(self, dt: datetime | None) -> timedelta | None:
-        return None
-
-    def dst(self, dt: datetime | None) -> timedelta | None:
-        return None
-
-    def tzname(self, dt: datetime | None) -> str | None:
-        return None
-
-
 @pytest.mark.parametrize(
     "instant",
-    [datetime(2025, 1, 7), datetime(2025, 1, 7, tzinfo=_NoOffset())],  # noqa: DTZ001
+    [datetime(2025, 1, 7), datetime(2025, 1, 7, tzinfo=NoOffset())],  # noqa: DTZ001
 )
 def test_instants_without_an_offset_are_refused_by_name(instant: datetime) -> None:
     later = utc(2025, 1, 8)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -17,6 +17,7 @@ from schedules.rollcall import (
     next_reminder,
     parse_deadline,
 )
+from tests.strategies import NoOffset
 
 START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 HALF_HOUR = timedelta(minutes=30)
@@ -133,21 +134,8 @@ def test_naive_times_are_refused() -> None:
         next_reminder(started_at=START, deadline_at=at(120), every=timedelta(0), sent=0, now=START)
 
 
-class _NoOffset(tzinfo):
-    """A zone that knows no offset: Python counts such times as naive."""
-
-    def utcoffset(self, dt: datetime | None) -> timedelta | None:
-        return None
-
-    def dst(self, dt: datetime | None) -> timedelta | None:
-        return None
-
-    def tzname(self, dt: datetime | None) -> str | None:
-        return None
-
-
 @pytest.mark.parametrize("argument", ["started_at", "deadline_at", "now"])
-@pytest.mark.parametrize("naive", [START.replace(tzinfo=None), START.replace(tzinfo=_NoOffset())])
+@pytest.mark.parametrize("naive", [START.replace(tzinfo=None), START.replace(tzinfo=NoOffset())])
 def test_the_refusal_names_the_time_that_has_no_zone(argument: str, naive: datetime) -> None:
     times = {"started_at": START, "deadline_at": at(120), "now": at(10), argument: naive}
     for plan in (due_reminder, next_reminder):
