@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from db import deliveries, incidents, staff
-from db.deliveries import Confirmed, Recipient
+from db.deliveries import CardState, Confirmed, Recipient
 from db.engine import session_scope
 from db.models import (
     Alert,
@@ -310,6 +310,83 @@ def test_a_row_carries_whom_it_is_about_and_what_it_belongs_to(engine: Engine) -
         ),
         (lead.id, None, None, None, None, None, None, "sms", first.id),
     ]
+
+
+def test_a_claim_carries_a_cards_state_and_the_message_a_row_copies(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        ann, bob = _people(session, 2)
+        cards = [
+            CountryCard(
+                staff_id=p.id or 0,
+                country="KZ",
+                chat_id=p.chat_id,
+                text=f"KZ card for {p.display_name}",
+                following=p is ann,
+                message_id=40 + n,
+                shown_text=f"shown to {p.display_name}",
+                pinned=p is bob,
+                stale_message_id=30 + n if p is ann else None,
+            )
+            for n, p in enumerate((ann, bob))
+        ]
+        session.add_all(cards)
+        session.flush()
+        for card, p in zip(cards, (ann, bob), strict=True):
+            deliveries.enqueue(
+                session,
+                kind=DeliveryKind.COUNTRY_CARD,
+                dedupe_key=f"card:{card.id}",
+                recipients=[Recipient(p.id or 0, p.chat_id)],
+                parts=[card.text],
+                priority=Priority.ROUTINE,
+                now=NOW,
+                card_id=card.id,
+            )
+        deliveries.enqueue(
+            session,
+            kind=DeliveryKind.HELP_MESSAGE,
+            dedupe_key="call:1:photo",
+            recipients=[Recipient(ann.id or 0, ann.chat_id)],
+            parts=["Photo from Bob"],
+            priority=Priority.CRITICAL,
+            now=NOW,
+            copy_from=(bob.chat_id, 77),
+        )
+        # Its SMS stand-in waits for the fallback sender, not for Telegram's claims.
+        deliveries.enqueue(
+            session,
+            kind=DeliveryKind.HELP_MESSAGE,
+            dedupe_key="call:1:photo:sms",
+            recipients=[Recipient(ann.id or 0, ann.chat_id)],
+            parts=["Photo from Bob"],
+            priority=Priority.CRITICAL,
+            now=NOW,
+            channel=Channel.SMS,
+        )
+        # One row a chat at a time: Ann's copy first (critical), then her card.
+        claimed = deliveries.claim_due(session, now=NOW, limit=10)
+        copy = claimed[0]
+        deliveries.mark_sent_many(session, confirmed=[Confirmed(copy.id, 9, NOW)])
+        claimed += deliveries.claim_due(session, now=NOW, limit=10)
+        by_sms = deliveries.claim_due(session, now=NOW, limit=10, channels=(Channel.SMS,))
+
+    def state(n: int, card: CountryCard, p: Staff) -> CardState:
+        return CardState(
+            card_id=card.id or 0,
+            text=card.text,
+            following=p is ann,
+            message_id=40 + n,
+            shown_text=f"shown to {p.display_name}",
+            pinned=p is bob,
+            stale_message_id=30 + n if p is ann else None,
+        )
+
+    assert [(r.chat_id, r.copy_from, r.card) for r in claimed] == [
+        (ann.chat_id, (bob.chat_id, 77), None),
+        (bob.chat_id, None, state(1, cards[1], bob)),
+        (ann.chat_id, None, state(0, cards[0], ann)),
+    ]
+    assert [(r.chat_id, r.copy_from) for r in by_sms] == [(ann.chat_id, None)]
 
 
 def test_rows_for_someone_known_unreachable_are_queued_as_such(engine: Engine) -> None:
