@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from db import subscriptions
 from db import whereabouts as db
 from db.engine import session_scope
 from db.models import Staff
@@ -117,3 +118,19 @@ def test_trips_starting_in_a_window_include_its_start_and_not_its_end(engine: En
         found = db.starting_between(session, start=start, end=end)
         assert [t.id for t in found] == [at_start.id, middle.id]
         assert at_end.id not in [t.id for t in found]
+
+
+def test_a_roll_calls_audience_is_its_followers_and_those_there_each_once(
+    engine: Engine,
+) -> None:
+    with session_scope(engine) as session:
+        follower, visitor, both, other = (
+            person(session, n) for n in ("Follower", "Visitor", "Both", "Other")
+        )
+        for who, country in ((follower, "KZ"), (both, "KZ"), (other, "GE"), (visitor, "GE")):
+            subscriptions.subscribe(session, staff_id=who.id or 0, country=country)
+        a_trip(session, visitor, "KZ", starts=NOW - DAY, ends=NOW + DAY)
+        _seen(session, both, "KZ", NOW - timedelta(hours=1))
+        _seen(session, other, "GE", NOW - timedelta(hours=1))
+        ids = subscriptions.audience_ids(session, country="KZ", now=NOW)
+    assert ids == sorted(p.id or 0 for p in (follower, visitor, both))
