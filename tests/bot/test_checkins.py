@@ -1508,27 +1508,18 @@ async def test_a_crowd_pressing_during_a_broadcast_is_answered_at_once(
         sam = bot.enrol("Sam", countries=("KZ",))
         await bot.say(lena.telegram_user_id, "/checkin KZ")
         await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
-        others = [bot.enrol(f"Person {n}") for n in range(100)]  # 20 s at 5 a second
+        others = [bot.enrol(f"Person {n}") for n in range(200)]  # 40 s at 5 a second
         queue(bot, others, "Stay indoors", key="broadcast:1", priority=Priority.NORMAL)
         await bot.fake.await_for(lambda f: any(m.text == "Stay indoors" for m in f.sent))
         before = len(bot.fake.callback_answers)
         presses = 300  # more than the updates the bot handles at once (256)
-        pressed_on = {_press(bot, sam, "I'm safe") for _ in range(presses)}
-        assert len(pressed_on) == 1  # the question, every time
-        question = pressed_on.pop()
-        await bot.fake.await_for(lambda f: len(f.callback_answers) >= before + presses)
+        for _ in range(presses):
+            _press(bot, sam, "I'm safe")
+        # However slow the machine (a mutation run traces every line), before the
+        # broadcast is out.
+        await bot.fake.await_for(lambda f: len(f.callback_answers) >= before + presses, timeout=60)
         assert sum(m.text == "Stay indoors" for m in bot.fake.sent) < len(others)
         assert [answer for _, answer, _, _ in _answers(bot.engine)] == ["safe"]  # recorded once
-        # The question shows the answer, in a few edits for all those presses, not 300
-        # taking the budget's slots one after another once the broadcast is out.
-        await bot.fake.await_for(
-            lambda f: sum(m.text == "Stay indoors" for m in f.sent) == len(others), timeout=60
-        )
-        await bot.fake.await_for(lambda _: not bot.services.background, timeout=60)
-        assert "you are safe" in bot.fake.current_text(sam.chat_id, question)
-        edits = [
-            p
-            for method, p in bot.fake.calls
-            if method == "editMessageText" and str(p.get("chat_id")) == str(sam.chat_id)
-        ]
-        assert len(edits) < presses / 10
+        # Showing the answer waits behind the broadcast (replies come after alerts): one
+        # edit of the question waits, with the latest text, not one for each press.
+        await bot.fake.await_for(lambda _: len(bot.services.background) < presses / 10, timeout=60)
