@@ -21,7 +21,7 @@ from bot.context import SERVICES_KEY, Services
 from bot.render import split_html
 from bot.settings import BotSettings
 from bot.sim.telegram.server import FakeTelegram
-from db import checkins, deliveries, leads, staff, subscriptions
+from db import checkins, deliveries, leads, staff, subscriptions, whereabouts
 from db.checkins import CheckIn, RollCall, RollCallAnswer
 from db.deliveries import Recipient
 from db.engine import session_scope
@@ -202,6 +202,31 @@ def a_trip(
     session.add(trip)
     session.flush()
     return trip
+
+
+def a_location(
+    session: Session,
+    who: Staff,
+    country: str,
+    at: datetime,
+    *,
+    live_until: datetime | None = None,
+    live_message_id: int | None = None,
+) -> None:
+    """A location `who` shared at `at` in `country` (live until `live_until`, if given),
+    written straight into the database."""
+    whereabouts.record_location(
+        session,
+        staff_id=who.id or 0,
+        latitude=41.31,
+        longitude=69.28,
+        country=country,
+        city="Tashkent",
+        zone="Asia/Tashkent",
+        now=at,
+        live_until=live_until,
+        live_message_id=live_message_id,
+    )
 
 
 def a_round(

@@ -13,7 +13,7 @@ from db import checkins
 from db import whereabouts as db
 from db.engine import session_scope
 from db.models import Staff, Trip
-from tests.harness import a_round
+from tests.harness import a_location, a_round
 from tests.harness import person as _person
 
 NOW = datetime(2024, 3, 4, 12, 0, tzinfo=UTC)
@@ -45,29 +45,6 @@ def _trip(
     return trip
 
 
-def _seen(
-    session: Session,
-    person: Staff,
-    country: str,
-    at: datetime,
-    *,
-    live_until: datetime | None = None,
-    live_message_id: int | None = None,
-) -> None:
-    db.record_location(
-        session,
-        staff_id=person.id or 0,
-        latitude=41.31,
-        longitude=69.28,
-        country=country,
-        city="Tashkent",
-        zone="Asia/Tashkent",
-        now=at,
-        live_until=live_until,
-        live_message_id=live_message_id,
-    )
-
-
 # -- present: the instants a trip and a location begin and stop counting -----------------
 def test_a_trip_counts_from_its_first_instant_to_just_before_its_end(engine: Engine) -> None:
     with session_scope(engine) as session:
@@ -87,7 +64,7 @@ def test_a_trip_counts_from_its_first_instant_to_just_before_its_end(engine: Eng
 def test_a_shared_location_counts_for_just_under_48_hours(engine: Engine) -> None:
     with session_scope(engine) as session:
         lena = _person(session, "Lena")
-        _seen(session, lena, "UZ", NOW)
+        a_location(session, lena, "UZ", NOW)
     with session_scope(engine) as session:
 
         def there(at: datetime) -> list[int | None]:
@@ -222,7 +199,7 @@ def test_arriving_is_after_now_up_to_the_window_soonest_then_by_person(engine: E
 def test_countries_with_people_come_from_trips_and_from_locations(engine: Engine) -> None:
     with session_scope(engine) as session:
         _trip(session, _person(session, "Dana"), "KZ", NOW - SECOND, NOW + SECOND)
-        _seen(session, _person(session, "Lena"), "UZ", NOW - timedelta(hours=1))
+        a_location(session, _person(session, "Lena"), "UZ", NOW - timedelta(hours=1))
     with session_scope(engine) as session:
         assert db.countries_with_people(session, now=NOW) == ["KZ", "UZ"]
 
@@ -231,7 +208,9 @@ def test_countries_with_people_come_from_trips_and_from_locations(engine: Engine
 def test_a_live_location_is_shared_until_just_before_its_end(engine: Engine) -> None:
     with session_scope(engine) as session:
         lena = _person(session, "Lena")
-        _seen(session, lena, "UZ", NOW, live_until=NOW + timedelta(hours=1), live_message_id=77)
+        a_location(
+            session, lena, "UZ", NOW, live_until=NOW + timedelta(hours=1), live_message_id=77
+        )
     with session_scope(engine) as session:
 
         def live(message_id: int, at: datetime) -> bool:
@@ -248,8 +227,8 @@ def test_retention_clears_every_trace_of_a_location_older_than_the_cutoff(engine
     with session_scope(engine) as session:
         old = _person(session, "Old")
         edge = _person(session, "Edge")
-        _seen(session, old, "UZ", cutoff - SECOND, live_until=cutoff, live_message_id=5)
-        _seen(session, edge, "UZ", cutoff, live_until=cutoff + SECOND, live_message_id=6)
+        a_location(session, old, "UZ", cutoff - SECOND, live_until=cutoff, live_message_id=5)
+        a_location(session, edge, "UZ", cutoff, live_until=cutoff + SECOND, live_message_id=6)
         db.choose_place(
             session, staff_id=old.id or 0, city="Almaty", country="KZ", zone="Asia/Almaty"
         )

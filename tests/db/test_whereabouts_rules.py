@@ -6,34 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from db import subscriptions
 from db import whereabouts as db
 from db.engine import session_scope
-from db.models import Staff
 from db.whereabouts import LOCATION_BELIEVED
-from tests.harness import a_trip, person
+from tests.harness import a_location, a_trip, person
 
 NOW = datetime(2022, 1, 5, 18, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
-
-
-def _seen(
-    session: Session, who: Staff, country: str, at: datetime, *, live_until: datetime | None = None
-) -> None:
-    db.record_location(
-        session,
-        staff_id=who.id or 0,
-        latitude=43.25,
-        longitude=76.95,
-        country=country,
-        city=None,
-        zone=None,
-        now=at,
-        live_until=live_until,
-        live_message_id=None if live_until is None else 7,
-    )
 
 
 def test_present_joins_each_persons_trip_and_location_in_that_country_alone(
@@ -46,11 +27,11 @@ def test_present_joins_each_persons_trip_and_location_in_that_country_alone(
         # order they were written in.
         later = a_trip(session, both, "KZ", starts=NOW - DAY, ends=NOW + DAY)
         earlier = a_trip(session, both, "KZ", starts=NOW - 2 * DAY, ends=NOW + DAY)
-        _seen(session, both, "KZ", NOW - timedelta(hours=1))
+        a_location(session, both, "KZ", NOW - timedelta(hours=1))
         alone = a_trip(session, travelling, "KZ", starts=NOW - DAY, ends=NOW + DAY)
-        _seen(session, located, "KZ", NOW - timedelta(hours=2))
+        a_location(session, located, "KZ", NOW - timedelta(hours=2))
         a_trip(session, elsewhere_trip, "GE", starts=NOW - DAY, ends=NOW + DAY)
-        _seen(session, elsewhere_place, "GE", NOW - timedelta(hours=1))
+        a_location(session, elsewhere_place, "GE", NOW - timedelta(hours=1))
         found = db.present(session, country="KZ", now=NOW)
         shown = [
             (p.person.display_name, p.trip.id if p.trip else None, p.place is not None)
@@ -64,9 +45,11 @@ def test_a_live_location_counts_for_as_long_as_it_is_shared(engine: Engine) -> N
     old = NOW - LOCATION_BELIEVED - timedelta(hours=1)
     with session_scope(engine) as session:
         live, ended, stale = (person(session, n) for n in ("Live", "Ended now", "Stale"))
-        _seen(session, live, "KZ", old, live_until=NOW + timedelta(minutes=5))
-        _seen(session, ended, "KZ", old, live_until=NOW)
-        _seen(session, stale, "KZ", old)
+        a_location(
+            session, live, "KZ", old, live_until=NOW + timedelta(minutes=5), live_message_id=7
+        )
+        a_location(session, ended, "KZ", old, live_until=NOW, live_message_id=8)
+        a_location(session, stale, "KZ", old)
         here = [p.person.display_name for p in db.present(session, country="KZ", now=NOW)]
         assert db.countries_here(session, staff_id=live.id or 0, now=NOW) == ["KZ"]
         assert db.countries_here(session, staff_id=stale.id or 0, now=NOW) == []
@@ -78,9 +61,9 @@ def test_the_countries_a_person_is_in_are_their_own_trips_and_places_now(engine:
         sam, kim = person(session, "Sam"), person(session, "Kim")
         a_trip(session, sam, "KZ", starts=NOW - DAY, ends=NOW + DAY)
         a_trip(session, sam, "FR", starts=NOW + DAY, ends=NOW + 2 * DAY)  # not yet
-        _seen(session, sam, "KG", NOW - timedelta(hours=3))
+        a_location(session, sam, "KG", NOW - timedelta(hours=3))
         a_trip(session, kim, "GE", starts=NOW - DAY, ends=NOW + DAY)
-        _seen(session, kim, "AM", NOW - timedelta(hours=3))
+        a_location(session, kim, "AM", NOW - timedelta(hours=3))
         assert db.countries_here(session, staff_id=sam.id or 0, now=NOW) == ["KG", "KZ"]
         assert db.countries_here(session, staff_id=kim.id or 0, now=NOW) == ["AM", "GE"]
 
@@ -130,7 +113,7 @@ def test_a_roll_calls_audience_is_its_followers_and_those_there_each_once(
         for who, country in ((follower, "KZ"), (both, "KZ"), (other, "GE"), (visitor, "GE")):
             subscriptions.subscribe(session, staff_id=who.id or 0, country=country)
         a_trip(session, visitor, "KZ", starts=NOW - DAY, ends=NOW + DAY)
-        _seen(session, both, "KZ", NOW - timedelta(hours=1))
-        _seen(session, other, "GE", NOW - timedelta(hours=1))
+        a_location(session, both, "KZ", NOW - timedelta(hours=1))
+        a_location(session, other, "GE", NOW - timedelta(hours=1))
         ids = subscriptions.audience_ids(session, country="KZ", now=NOW)
     assert ids == sorted(p.id or 0 for p in (follower, visitor, both))
