@@ -58,6 +58,8 @@ class Services:
     error_replies: ReplyAllowance = field(default_factory=ReplyAllowance)
     # What a handler left to finish after it returned (`later`); cancelled at a stop.
     background: set[asyncio.Task[None]] = field(default_factory=set)
+    # Roll-call presses are worked out in a thread, one at a time (bot.rollcall.handlers).
+    presses: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def wake_dispatcher(self) -> None:
         if self.dispatcher is not None:

@@ -289,8 +289,18 @@ async def cb_rollcall(update: Update, context: Context, person: Staff, message: 
     if query is None:
         return
     svc = services(context)
-    with session_scope(svc.engine) as session:
-        outcome = answer_press(session, data=query.data or "", presser=person, now=svc.clock())
+    showing = query.message.text if isinstance(query.message, Message) else None
+
+    def press() -> PressOutcome:
+        with session_scope(svc.engine) as session:
+            return answer_press(
+                session, data=query.data or "", presser=person, now=svc.clock(), showing=showing
+            )
+
+    # Its database work goes on in a thread, one press at a time (two quick taps are a
+    # first and a second): a crowd pressing must not hold the loop the alerts go out on.
+    async with svc.presses:
+        outcome = await asyncio.to_thread(press)
     if outcome.refusal is not None:
         await query.answer(outcome.refusal, show_alert=True)
         return

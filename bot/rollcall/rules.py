@@ -21,11 +21,13 @@ from sqlmodel import Session
 from bot import render
 from bot.access import require_answers_for
 from bot.context import Services
+from bot.messages import shown_as
 from bot.rollcall import notices
 from bot.rollcall.parsing import CALLBACK, parse_checkin
 from bot.rollcall.texts import (
     DEFAULT_QUESTION,
     answer_keyboard,
+    answered_footer,
     answered_text,
     deadline_report,
     live_roll_text,
@@ -66,6 +68,12 @@ def _question_for(session: Session, rollcall: RollCall, zone: str | None = None)
         advisory=(alert.title or "official advisory") if alert else None,
         zone=zone,
     )
+
+
+def _own_question(session: Session, rollcall: RollCall, *, staff_id: int, now: datetime) -> str:
+    """A round's question as one person reads it: its times on their own clock."""
+    own = own_zones(session, staff_ids=[staff_id], now=now).get(staff_id)
+    return _question_for(session, rollcall, own.zone if own else None)
 
 
 def start_round(
@@ -288,8 +296,15 @@ def _refuse(session: Session, *, presser: Staff, data: str, reason: str, say: st
     return PressOutcome(refusal=say)
 
 
-def answer_press(session: Session, *, data: str, presser: Staff, now: datetime) -> PressOutcome:
-    """A press on "I'm safe" / "I need help": check it, record it, alert on a call for help."""
+def answer_press(
+    session: Session, *, data: str, presser: Staff, now: datetime, showing: str | None = None
+) -> PressOutcome:
+    """A press on "I'm safe" / "I need help": check it, record it, alert on a call for help.
+
+    `showing`: the text the pressed message shows (as Telegram shows it). A second tap on
+    a question that already shows its answer needs no new text: people in a crisis press
+    again and again, and working out the question's text again costs the bot's time.
+    """
     match = CALLBACK.match(data)
     if match is None:
         return _refuse(
@@ -325,16 +340,20 @@ def answer_press(session: Session, *, data: str, presser: Staff, now: datetime) 
     answer = Answer.SAFE if code == "s" else Answer.HELP
     late = now > rollcall.deadline_at
     previous = db.latest_answer(session, member_id=member_id)
-    own = own_zones(session, staff_ids=[member.staff_id], now=now).get(member.staff_id)
-    question = _question_for(session, rollcall, own.zone if own else None)
     keyboard = answer_keyboard(round_id, member_id)
     if previous is not None and previous.answer == answer.value:
-        # A second tap (or a replayed update) changes nothing.
+        # A second tap (or a replayed update) changes nothing; the question is drawn
+        # again only when it does not show the answer yet (its first edit failed).
+        footer = answered_footer(
+            country=rollcall.country, answer=answer, at=previous.at, late=previous.late
+        )
+        if showing is not None and showing.strip().endswith(shown_as(footer)):
+            return PressOutcome(round_id=round_id, toast="Already recorded.", recorded=False)
         return PressOutcome(
             round_id=round_id,
             toast="Already recorded.",
             text=answered_text(
-                question,
+                _own_question(session, rollcall, staff_id=member.staff_id, now=now),
                 country=rollcall.country,
                 answer=answer,
                 at=previous.at,
@@ -343,6 +362,7 @@ def answer_press(session: Session, *, data: str, presser: Staff, now: datetime) 
             keyboard=keyboard,
             recorded=False,
         )
+    question = _own_question(session, rollcall, staff_id=member.staff_id, now=now)
     row = db.record_answer(
         session,
         member=member,

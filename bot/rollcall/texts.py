@@ -108,6 +108,11 @@ def question_text(
 
 def answered_text(question: str, *, country: str, answer: Answer, at: datetime, late: bool) -> str:
     """The question with what was recorded and when, as the person sees it after a press."""
+    return f"{question}\n\n{answered_footer(country=country, answer=answer, at=at, late=late)}"
+
+
+def answered_footer(*, country: str, answer: Answer, at: datetime, late: bool) -> str:
+    """What `answered_text` adds below the question: the answer recorded and when."""
     when = when_text(country, at) + (", after the deadline" if late else "")
     if answer is Answer.SAFE:
         footer = f"✅ <b>Recorded: you are safe</b>, at {when}."
@@ -116,7 +121,7 @@ def answered_text(question: str, *, country: str, answer: Answer, at: datetime, 
             f"🆘 <b>Recorded: you need help</b>, at {when}. Your security leads have been "
             "alerted. If you can, share your location (📎 → Location)."
         )
-    return f"{question}\n\n{footer}\nYou can change your answer with the buttons below."
+    return f"{footer}\nYou can change your answer with the buttons below."
 
 
 def reminder_text(rollcall: RollCall, *, zone: str | None = None) -> str:

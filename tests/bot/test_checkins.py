@@ -258,6 +258,35 @@ async def test_an_answer_can_be_changed_and_every_answer_is_kept(bot: RunningBot
     assert [e.answer for e in entries] == ["safe"]
 
 
+async def test_a_second_tap_on_a_question_that_never_showed_the_answer_shows_it(
+    bot: RunningBot,
+) -> None:
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    sam = bot.enrol("Sam", countries=("KZ",))
+    await bot.say(lena.telegram_user_id, "/checkin KZ")
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
+    # The first press is recorded, but the question could not be edited to show it.
+    bot.fake.fail_next(
+        "editMessageText",
+        status=400,
+        description="Bad Request: message can't be edited",
+        chat_id=sam.chat_id,
+    )
+    before = len(bot.fake.callback_answers)
+    message_id = _press(bot, sam, "I'm safe")
+    assert await _answered(bot, before) == "Recorded: you are safe."
+    await bot.fake.await_for(lambda _: not bot.services.background)
+    assert "Recorded" not in bot.fake.current_text(sam.chat_id, message_id)
+    # Sam taps again: nothing new is recorded, and the question now shows the answer.
+    before = len(bot.fake.callback_answers)
+    _press(bot, sam, "I'm safe")
+    assert await _answered(bot, before) == "Already recorded."
+    await bot.fake.await_for(
+        lambda f: "Recorded: you are safe" in f.current_text(sam.chat_id, message_id)
+    )
+    assert len(_answers(bot.engine)) == 1
+
+
 async def test_forged_foreign_and_stale_presses_are_refused_and_audited(bot: RunningBot) -> None:
     lena = await _lead(bot, "Lena Lead", "KZ")
     sam = bot.enrol("Sam", countries=("KZ",))
