@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import json
 import os
 import subprocess
@@ -33,6 +34,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 MUTANTS = ROOT / "mutants"
 EQUIVALENTS = ROOT / "tests" / "mutation_equivalents.toml"
+# Every verdict of the last run, with the hash of each function it was reached on and of
+# the tests it ran: a run in a fresh clone starts from these (see `seed_results`).
+RESULTS = ROOT / "tests" / "mutation_results.json"
+# Which tests the verdicts in mutants/ were reached with (see `forget_stale_survivors`).
+TESTS_SEEN = MUTANTS / "tests_seen.json"
 MINIMUM_SCORE = 0.90
 # How long a test waits for something the bot should do, in a mutation run: no test of the
 # unmutated code waits half that on this machine with both cores busy, and a mutant that
@@ -286,6 +292,121 @@ def all_codes() -> dict[str, int | None]:
     return codes
 
 
+# -- verdicts kept from one run to the next, in any clone ----------------------------------
+def tests_digest(module: str) -> str:
+    """A hash of the tests a module's mutants run and of everything they share (the
+    harness, the fixtures, the simulator's test side): when it changes, a mutant that
+    survived may be killed now."""
+    paths: set[Path] = set()
+    for listed in TESTS_OF.get(module, ("tests/",)):
+        path = ROOT / listed
+        paths.update(path.rglob("*.py") if path.is_dir() else [path])
+    paths.update(p for p in (ROOT / "tests").rglob("*.py") if not p.name.startswith("test_"))
+    paths.discard(Path(__file__).resolve())  # this runner: only its list of tests counts
+    digest = hashlib.sha256(repr(TESTS_OF.get(module)).encode())
+    for path in sorted(paths):
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _meta_path(source: str) -> Path:
+    return MUTANTS / f"{source}.meta"
+
+
+def _mutated_sources() -> list[str]:
+    configured = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+    return [str(path) for path in configured["tool"]["mutmut"]["only_mutate"]]
+
+
+def _module_of_source(source: str) -> str:
+    return source.removesuffix(".py").replace("/", ".")
+
+
+def seed_results() -> int:
+    """Start a run with no mutants/ (a fresh clone) from `RESULTS`: each file's verdicts
+    and the hash of each function they were reached on. mutmut keeps a verdict only while
+    its function's hash is unchanged, as between its own runs, and runs the rest; the
+    verdicts of mutants that survived are dropped when their module's tests changed since
+    (`forget_stale_survivors`). Returns how many verdicts were seeded."""
+    if not RESULTS.exists():
+        return 0
+    saved = json.loads(RESULTS.read_text("utf-8"))
+    seeded = 0
+    for source, kept in saved["files"].items():
+        meta = _meta_path(source)
+        if meta.exists() or source not in _mutated_sources():
+            continue
+        module = _module_of_source(source)
+        codes = {
+            f"{module}.{function}__mutmut_{number}": code
+            for function, verdicts in kept["verdicts"].items()
+            for number, code in enumerate(verdicts, start=1)
+        }
+        meta.parent.mkdir(parents=True, exist_ok=True)
+        meta.write_text(
+            json.dumps(
+                {
+                    "exit_code_by_key": codes,
+                    "hash_by_function_name": kept["functions"],
+                    "type_check_error_by_key": {},
+                    "durations_by_key": {},
+                    "estimated_durations_by_key": {},
+                }
+            ),
+            "utf-8",
+        )
+        seeded += sum(code is not None for code in codes.values())
+    if seeded and not TESTS_SEEN.exists():
+        TESTS_SEEN.write_text(json.dumps(saved["tests"]), "utf-8")
+    return seeded
+
+
+def forget_stale_survivors() -> list[str]:
+    """Drop the verdicts of surviving mutants whose module's tests changed since they were
+    reached (a new test may kill them), so that the run tries them again; killed ones
+    stay killed. Returns the modules whose tests changed."""
+    seen = json.loads(TESTS_SEEN.read_text("utf-8")) if TESTS_SEEN.exists() else {}
+    now = {
+        _module_of_source(source): tests_digest(_module_of_source(source))
+        for source in _mutated_sources()
+    }
+    changed = sorted(m for m in now if seen.get(m) != now[m])
+    for source in _mutated_sources():
+        meta_path = _meta_path(source)
+        if _module_of_source(source) not in changed or not meta_path.exists():
+            continue
+        meta = json.loads(meta_path.read_text("utf-8"))
+        codes = meta["exit_code_by_key"]
+        for name, code in codes.items():
+            if code in SURVIVED | NO_TESTS:
+                codes[name] = None
+        meta_path.write_text(json.dumps(meta, indent=4), "utf-8")
+    MUTANTS.mkdir(exist_ok=True)
+    TESTS_SEEN.write_text(json.dumps(now, indent=1, sort_keys=True), "utf-8")
+    return changed
+
+
+def save_results() -> None:
+    """Write `RESULTS` from mutants/: what the next run, in any clone, starts from."""
+    files: dict[str, Any] = {}
+    for source in _mutated_sources():
+        meta_path = _meta_path(source)
+        if not meta_path.exists():
+            continue
+        meta = json.loads(meta_path.read_text("utf-8"))
+        verdicts: dict[str, list[int | None]] = {}
+        for name, code in meta["exit_code_by_key"].items():
+            function, _, number = name.rpartition(".")[2].rpartition("__mutmut_")
+            found = verdicts.setdefault(function, [])
+            found.extend([None] * (int(number) - len(found)))
+            found[int(number) - 1] = code
+        files[source] = {"functions": meta["hash_by_function_name"], "verdicts": verdicts}
+    seen = json.loads(TESTS_SEEN.read_text("utf-8")) if TESTS_SEEN.exists() else {}
+    text = json.dumps({"tests": seen, "files": files}, indent=1, sort_keys=True)
+    RESULTS.write_text(text + "\n", "utf-8")
+
+
 # -- mutmut, made cheaper in two steps of its preparation ---------------------------------
 def _mutated_functions(path: Path) -> list[Any]:
     """The mutant functions of a mutated file with their lines, read with `ast`.
@@ -396,6 +517,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-children", type=int, help="parallel mutant runs (default: CPUs)")
     args = parser.parse_args(argv)
     if not args.report:
+        seeded = seed_results()
+        if seeded:
+            print(f"{seeded} verdicts kept from {RESULTS.name} (their functions are unchanged)")
+        changed = forget_stale_survivors()
+        if changed:
+            print(f"tests changed for {len(changed)} modules: their survivors run again")
         command = [sys.executable, "-m", "tests.mutate", "--mutmut", "run", *args.mutants]
         if args.max_children:
             command += ["--max-children", str(args.max_children)]
@@ -406,6 +533,7 @@ def main(argv: list[str] | None = None) -> int:
         if completed.returncode not in (0, 1):
             print(f"mutmut run failed ({completed.returncode})", file=sys.stderr)
             return completed.returncode
+        save_results()
     if not MUTANTS.exists():
         print("no results yet: run without --report first", file=sys.stderr)
         return 2
