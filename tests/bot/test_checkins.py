@@ -125,6 +125,15 @@ async def _lead(bot: RunningBot, name: str, *countries: str) -> Staff:
     return person
 
 
+async def _sam_asked(bot: RunningBot) -> tuple[Staff, Staff]:
+    """Lena leads Kazakhstan and starts a roll call there; Sam has its question."""
+    lena = await _lead(bot, "Lena Lead", "KZ")
+    sam = bot.enrol("Sam", countries=("KZ",))
+    await bot.say(lena.telegram_user_id, "/checkin KZ")
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
+    return lena, sam
+
+
 async def test_a_round_for_three_safe_help_and_silent(bot: RunningBot) -> None:
     lena = await _lead(bot, "Lena Lead", "KZ")
     omar = await _lead(bot, "Omar Lead", "GE")
@@ -227,10 +236,7 @@ async def test_a_round_for_three_safe_help_and_silent(bot: RunningBot) -> None:
 
 
 async def test_an_answer_can_be_changed_and_every_answer_is_kept(bot: RunningBot) -> None:
-    lena = await _lead(bot, "Lena Lead", "KZ")
-    sam = bot.enrol("Sam", countries=("KZ",))
-    await bot.say(lena.telegram_user_id, "/checkin KZ")
-    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
+    lena, sam = await _sam_asked(bot)
 
     message_id = _press(bot, sam, "I need help")
     await bot.fake.await_for(lambda f: "you need help" in f.current_text(sam.chat_id, message_id))
@@ -261,10 +267,7 @@ async def test_an_answer_can_be_changed_and_every_answer_is_kept(bot: RunningBot
 async def test_a_second_tap_on_a_question_that_never_showed_the_answer_shows_it(
     bot: RunningBot,
 ) -> None:
-    lena = await _lead(bot, "Lena Lead", "KZ")
-    sam = bot.enrol("Sam", countries=("KZ",))
-    await bot.say(lena.telegram_user_id, "/checkin KZ")
-    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
+    _, sam = await _sam_asked(bot)
     # The first press is recorded, but the question could not be edited to show it.
     bot.fake.fail_next(
         "editMessageText",
@@ -848,10 +851,7 @@ async def test_a_press_on_a_round_replaced_by_a_newer_round_is_refused(bot: Runn
 async def test_safe_and_help_me_after_checkin_end_leave_the_closed_round_alone(
     bot: RunningBot,
 ) -> None:
-    lena = await _lead(bot, "Lena Lead", "KZ")
-    sam = bot.enrol("Sam", countries=("KZ",))
-    await bot.say(lena.telegram_user_id, "/checkin KZ")
-    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)
+    lena, sam = await _sam_asked(bot)
     round_id = _round(bot.engine).id or 0
     await bot.say(lena.telegram_user_id, f"/checkin_end {round_id}")
 
