@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import cache
@@ -203,15 +204,16 @@ def one_offset(zones: list[str], start: datetime, end: datetime) -> bool:
     Offsets only change at a zone's transitions, so comparing them at `start` and at
     each transition inside the span is exact, and costs a few lookups for a year ahead
     (a sample per hour would cost thousands). pytz lists the transitions only in
-    `_utc_transition_times`; a zone without the attribute has a fixed offset.
+    `_utc_transition_times` (sorted, naive UTC: found by bisection, as pytz finds them);
+    a zone without the attribute has a fixed offset.
     """
     lo, hi = as_utc(start, "start"), as_utc(end, "end")
+    naive_lo, naive_hi = lo.replace(tzinfo=None), hi.replace(tzinfo=None)
     moments = {lo}
     for zone in zones:
-        for naive in getattr(_tz(zone), "_utc_transition_times", ()):
-            instant = naive.replace(tzinfo=UTC)
-            if lo < instant < hi:
-                moments.add(instant)
+        times: list[datetime] = getattr(_tz(zone), "_utc_transition_times", [])
+        inside = times[bisect_right(times, naive_lo) : bisect_left(times, naive_hi)]
+        moments.update(naive.replace(tzinfo=UTC) for naive in inside)
     return all(len({utc_offset(zone, moment) for zone in zones}) <= 1 for moment in moments)
 
 

@@ -271,3 +271,46 @@ def test_one_offset_holds_only_while_every_zone_keeps_the_same_offset() -> None:
     pair = ["Europe/London", "Atlantic/Reykjavik"]
     assert one_offset(pair, utc(2024, 11, 1), utc(2025, 3, 29))
     assert not one_offset(pair, utc(2024, 11, 1), utc(2025, 4, 1))
+
+
+# Zones whose clocks changed only on a quarter hour since 1990: all but a few (Goose Bay
+# and St John's until 2011, Moncton, Gaza, Casey), which changed a minute past.
+QUARTER_HOUR_ZONES = [
+    zone
+    for zone in ALL_COUNTRY_ZONES
+    if not any(
+        t.year >= 1990 and (t.minute % 15 or t.second)
+        for t in getattr(pytz.timezone(zone), "_utc_transition_times", [])
+    )
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.data(),
+    start=st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2035, 1, 1)),  # noqa: DTZ001
+    hours=st.integers(min_value=1, max_value=24 * 60),
+)
+def test_one_offset_agrees_with_every_quarter_hour_of_the_span(
+    data: st.DataObject, start: datetime, hours: int
+) -> None:
+    lo = start.replace(tzinfo=UTC)
+    hi = lo + timedelta(hours=hours)
+    # Zones that agree at the start (where they part, if at all, is the question).
+    first_zone = data.draw(st.sampled_from(QUARTER_HOUR_ZONES))
+    offset = lo.astimezone(oracle(first_zone)).utcoffset()
+    alike = [z for z in QUARTER_HOUR_ZONES if lo.astimezone(oracle(z)).utcoffset() == offset]
+    zones = [first_zone, *data.draw(st.lists(st.sampled_from(alike), max_size=2))]
+    # Their clocks change on a quarter hour, so the offsets at the span's start and at
+    # each quarter hour inside it (by zoneinfo) are all the offsets the span has.
+    first = lo.replace(minute=lo.minute - lo.minute % 15, second=0, microsecond=0)
+    moments = [lo] + [
+        moment
+        for step in range(1, 4 * hours + 2)
+        if lo < (moment := first + timedelta(minutes=15 * step)) < hi
+    ]
+    offsets_agree = all(
+        len({moment.astimezone(oracle(zone)).utcoffset() for zone in zones}) == 1
+        for moment in moments
+    )
+    assert one_offset(zones, lo, hi) == offsets_agree
