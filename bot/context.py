@@ -58,8 +58,11 @@ class Services:
     error_replies: ReplyAllowance = field(default_factory=ReplyAllowance)
     # What a handler left to finish after it returned (`later`); cancelled at a stop.
     background: set[asyncio.Task[None]] = field(default_factory=set)
-    # Roll-call presses are worked out in a thread, one at a time (bot.rollcall.handlers).
+    # Roll-call presses are worked out in a thread, one at a time (bot.rollcall.handlers),
+    # and so are what feed polls found (bot.feeds: two sources announcing one departure
+    # must not both start its roll call).
     presses: asyncio.Lock = field(default_factory=asyncio.Lock)
+    poll_records: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def wake_dispatcher(self) -> None:
         if self.dispatcher is not None:

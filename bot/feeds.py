@@ -8,6 +8,7 @@ so a crash or restart can neither lose a change nor push it twice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import cast
@@ -111,6 +112,22 @@ async def poll_source(svc: Services, source_id: int) -> list[int]:
         timeout=svc.settings.feed_timeout_seconds,
         max_bytes=svc.settings.feed_max_bytes,
     )
+    # Recording what the poll found (a row for each of a feed's hundreds of items, and
+    # the alerts and roll calls of what changed) runs on a worker thread, like the
+    # parsing: on the event loop it would hold up every message in flight. One poll's
+    # at a time, as on the loop.
+    async with svc.poll_records:
+        alert_ids = await asyncio.to_thread(_record_poll, svc, source_id, kind, result, now)
+    if alert_ids:
+        svc.wake_dispatcher()
+        continue_fan_outs(svc)  # the rest of each country, after its first people
+    return alert_ids
+
+
+def _record_poll(
+    svc: Services, source_id: int, kind: SourceKind, result: polling.PollResult, now: datetime
+) -> list[int]:
+    """What a poll found, recorded: its failure, or its items and the alerts they make."""
     alert_ids: list[int] = []
     with session_scope(svc.engine) as session:
         source = session.get(Source, source_id)
@@ -138,9 +155,6 @@ async def poll_source(svc: Services, source_id: int) -> list[int]:
                 alert_ids = apply_items(
                     session, source=source, result=result, now=now, settings=svc.settings
                 )
-    if alert_ids:
-        svc.wake_dispatcher()
-        continue_fan_outs(svc)  # the rest of each country, after its first people
     return alert_ids
 
 
