@@ -514,7 +514,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("mutants", nargs="*", help="mutant names or patterns (default: all)")
     parser.add_argument("--report", action="store_true", help="only print the last results")
-    parser.add_argument("--max-children", type=int, help="parallel mutant runs (default: CPUs)")
+    parser.add_argument(
+        "--max-children",
+        type=int,
+        help="parallel mutant runs (default: CPUs; more makes timeouts and waits unreliable)",
+    )
     args = parser.parse_args(argv)
     if not args.report:
         seeded = seed_results()
