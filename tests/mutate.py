@@ -214,10 +214,8 @@ def load_equivalents() -> dict[str, str]:
 
 def collect(equivalents: dict[str, str]) -> dict[str, Module]:
     modules: dict[str, Module] = {}
-    configured = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
-    for path in configured["tool"]["mutmut"]["only_mutate"]:
-        name = path.removesuffix(".py").replace("/", ".")
-        modules[name] = Module(name)
+    for source in _mutated_sources():
+        modules[_module_of_source(source)] = Module(_module_of_source(source))
     for mutant, code in all_codes().items():
         module = modules.setdefault(module_of(mutant), Module(module_of(mutant)))
         if code in KILLED:
@@ -332,10 +330,11 @@ def seed_results() -> int:
     if not RESULTS.exists():
         return 0
     saved = json.loads(RESULTS.read_text("utf-8"))
+    mutated = set(_mutated_sources())
     seeded = 0
     for source, kept in saved["files"].items():
         meta = _meta_path(source)
-        if meta.exists() or source not in _mutated_sources():
+        if meta.exists() or source not in mutated:
             continue
         module = _module_of_source(source)
         codes = {
@@ -367,14 +366,12 @@ def forget_stale_survivors() -> list[str]:
     reached (a new test may kill them), so that the run tries them again; killed ones
     stay killed. Returns the modules whose tests changed."""
     seen = json.loads(TESTS_SEEN.read_text("utf-8")) if TESTS_SEEN.exists() else {}
-    now = {
-        _module_of_source(source): tests_digest(_module_of_source(source))
-        for source in _mutated_sources()
-    }
+    sources = {_module_of_source(source): source for source in _mutated_sources()}
+    now = {module: tests_digest(module) for module in sources}
     changed = sorted(m for m in now if seen.get(m) != now[m])
-    for source in _mutated_sources():
-        meta_path = _meta_path(source)
-        if _module_of_source(source) not in changed or not meta_path.exists():
+    for module in changed:
+        meta_path = _meta_path(sources[module])
+        if not meta_path.exists():
             continue
         meta = json.loads(meta_path.read_text("utf-8"))
         codes = meta["exit_code_by_key"]
