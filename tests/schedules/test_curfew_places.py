@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from schedules.curfew_text.places import capital_zone
+from schedules.curfew_text.places import capital_zone, city_named
 
 
 @pytest.mark.parametrize(
@@ -30,3 +30,27 @@ from schedules.curfew_text.places import capital_zone
 )
 def test_the_capitals_zone(country: str, zone: str | None) -> None:
     assert capital_zone(country) == zone
+
+
+@pytest.mark.parametrize(
+    ("name", "country", "zone"),
+    [
+        ("Almaty", "KZ", "Asia/Almaty"),
+        ("ALMATY", "KZ", "Asia/Almaty"),  # any case
+        # The most populous of the name: London, England, not London, Ontario.
+        ("London", "GB", "Europe/London"),
+        ("zurich", "CH", "Europe/Zurich"),  # accents folded away
+        ("Nur-Sultan", "KZ", "Asia/Almaty"),  # punctuation too
+        # A name is read up to its first 100 characters.
+        ("London" + " " * 94 + "x", "GB", "Europe/London"),
+    ],
+)
+def test_a_city_by_name(name: str, country: str, zone: str) -> None:
+    place = city_named(name)
+    assert place is not None
+    assert (place.country, place.zone) == (country, zone)
+
+
+@pytest.mark.parametrize("name", ["Qqxzv Wrrk", "", "x" * 100 + "Almaty"])
+def test_no_city_of_that_name(name: str) -> None:
+    assert city_named(name) is None
