@@ -38,6 +38,10 @@ waits as long as a 429 any of them got asked for. A process that starts does not
 back rows left `sending` (they may be another's, on their way): those of a sender that
 is gone go back when its lease runs out.
 
+Every database call runs on a thread of the dispatcher's own, one at a time and in the
+order asked for, so that the event loop (every reply, press and send on it) never waits
+for the database, nor for a lock another thread holds there.
+
 While the database is unavailable nothing new is sent: outcomes Telegram has already
 given are held in memory and recorded, in order, as soon as it is back. The outage is
 logged once when it starts and once when it ends.
@@ -51,8 +55,10 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from functools import partial
+from typing import TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -82,6 +88,8 @@ from db.senders import ALONE, Share
 from db.types import utcnow
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Bad requests that mean the chat is gone for good, not that the message was wrong.
 _GONE = ("chat not found", "user is deactivated", "bot was blocked", "peer_id_invalid")
@@ -146,6 +154,7 @@ class Dispatcher:
         self._in_flight_chats: set[int] = set()
         self._wake = asyncio.Event()
         self._stopping = False
+        self._stopped = False
         self._task: asyncio.Task[None] | None = None
         self.sent_count = 0
         # Outcomes Telegram gave that the database could not take yet, oldest first.
@@ -168,11 +177,17 @@ class Dispatcher:
         # Claimed but not sent, and not yet given back (the database was unavailable).
         self._unreleased: list[int] = []
         self._cards_checked_at = 0.0  # time.monotonic() of the last CARD_PATIENCE check
+        # The thread every database call runs on (see the module's docstring), and the
+        # recordings of confirmed sends under way there.
+        self._database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dispatcher-db")
+        self._recording: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
         # Set each time it has taken what was due (see `looked`).
         self._looked = asyncio.Event()
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         if self.seat is None or self.seat.solo:
             with session_scope(self.engine) as session:
                 interrupted = deliveries.requeue_interrupted(session)
@@ -184,6 +199,15 @@ class Dispatcher:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def _wake_soon(self) -> None:
+        """`wake`, from the database's thread."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def _in_database(self, work: Callable[[], T]) -> T:
+        """Run `work` on the dispatcher's database thread, after what was asked before."""
+        return await asyncio.get_running_loop().run_in_executor(self._database, work)
 
     async def looked(self, *, within: float) -> None:
         """Wake up and return once the outbox has been claimed from (or after `within`
@@ -206,7 +230,10 @@ class Dispatcher:
                 pacer.pause((until - now).total_seconds())
 
     async def stop(self) -> None:
-        """Finish the requests already under way, then stop taking new ones."""
+        """Finish the requests already under way, then stop taking new ones. Once."""
+        if self._stopped:
+            return
+        self._stopped = True
         self._stopping = True
         self._wake.set()
         if self._task is not None:
@@ -214,25 +241,26 @@ class Dispatcher:
                 await self._task
         if self._in_flight:
             await asyncio.wait(self._in_flight, timeout=10)
+        if self._recording:
+            await asyncio.wait(self._recording)
         try:
-            self._record_held_outcomes()
-            self._record_confirmed()
-            self._release_unsent()
+            self._cancel_record_timer()
+            await self._in_database(self._record_known)
         except DATABASE_UNAVAILABLE:
             log.error(
                 "database still unavailable at shutdown: %d outcomes not recorded; those "
                 "messages will be sent again at the next start",
                 len(self._unrecorded) + len(self._confirmed),
             )
+        self._database.shutdown(wait=True)
 
     # -- the loop --------------------------------------------------------------------
     async def _run(self) -> None:
         while not self._stopping:
             try:
                 # Outcomes already known go first; nothing new is sent before they are in.
-                self._record_held_outcomes()
-                self._record_confirmed()
-                self._release_unsent()
+                self._cancel_record_timer()
+                await self._in_database(self._record_known)
                 progressed = await self._dispatch_once()
             except DATABASE_UNAVAILABLE as error:
                 self._database_unavailable(error)
@@ -245,20 +273,28 @@ class Dispatcher:
                 continue
             self._database_available()
             if not progressed:
-                await self._sleep(self._idle_wait())
+                await self._sleep(await self._idle_wait())
 
     # -- database outages ----------------------------------------------------------
-    def _record(self, write: Callable[[], None]) -> None:
+    async def _record(self, write: Callable[[], None]) -> None:
         """Record one outcome now, or hold it until the database is back."""
         if not self._unrecorded:
             try:
-                write()
+                await self._in_database(write)
                 return
             except DATABASE_UNAVAILABLE as error:
                 self._database_unavailable(error)
         # The row stays `sending` meanwhile, so it is neither sent again nor lost.
         self._unrecorded.append(write)
         self._held_during_outage += 1
+
+    def _record_known(self) -> None:
+        """On the database's thread: the outcomes held during an outage, then the
+        confirmed sends, then the claimed rows given back; raises while the database is
+        unavailable."""
+        self._record_held_outcomes()
+        self._record_confirmed()
+        self._release_unsent()
 
     def _record_held_outcomes(self) -> None:
         while self._unrecorded:
@@ -293,27 +329,25 @@ class Dispatcher:
     async def _dispatch_once(self) -> bool:
         self._wake.clear()
         if time.monotonic() - self._cards_checked_at >= CARD_PATIENCE_CHECK_SECONDS:
-            with session_scope(self.engine) as session:
-                deliveries.promote_waiting(session, queued_before=self.clock() - CARD_PATIENCE)
+            await self._in_database(self._promote_waiting_cards)
             self._cards_checked_at = time.monotonic()
         seat = self.seat
         if seat is not None:
             await seat.ready()
-        with session_scope(self.engine) as session:
-            batch = deliveries.claim_due(
-                session,
-                now=self.clock(),
-                limit=self._claim_size,
+        batch = await self._in_database(
+            partial(
+                self._claim,
                 busy_chats=self._busy_chats(),
                 share=ALONE if seat is None else seat.share,
                 sender_id=None if seat is None else seat.sender_id,
             )
+        )
         self._looked.set()
         for index, row in enumerate(batch):
             # Something new was queued (it may be more urgent than the rest of this batch),
             # or the database went away: give the rest back and look again.
             if self._stopping or self._wake.is_set() or self._database_down_since is not None:
-                self._give_back(batch[index:])
+                await self._give_back(batch[index:])
                 break
             paid = self._pays_for(row)
             most = PAID_MAX_IN_FLIGHT if paid else self.settings.send_max_in_flight
@@ -328,11 +362,28 @@ class Dispatcher:
             self._start_send(row, paid=paid)
         return bool(batch)
 
-    def _give_back(self, rows: list[DueDelivery]) -> None:
+    def _promote_waiting_cards(self) -> None:
+        with session_scope(self.engine) as session:
+            deliveries.promote_waiting(session, queued_before=self.clock() - CARD_PATIENCE)
+
+    def _claim(
+        self, *, busy_chats: set[int], share: Share, sender_id: int | None
+    ) -> list[DueDelivery]:
+        with session_scope(self.engine) as session:
+            return deliveries.claim_due(
+                session,
+                now=self.clock(),
+                limit=self._claim_size,
+                busy_chats=busy_chats,
+                share=share,
+                sender_id=sender_id,
+            )
+
+    async def _give_back(self, rows: list[DueDelivery]) -> None:
         # Should the database be unavailable, they stay `sending` until a pass after the
         # outage gives them back.
         self._unreleased.extend(row.id for row in rows)
-        self._release_unsent()
+        await self._in_database(self._release_unsent)
 
     def _release_unsent(self) -> None:
         if not self._unreleased:
@@ -341,16 +392,20 @@ class Dispatcher:
             deliveries.release(session, delivery_ids=self._unreleased)
         self._unreleased.clear()
 
-    def _idle_wait(self) -> float:
+    async def _idle_wait(self) -> float:
         soonest_chat = min(self._chat_free_at.values(), default=None)
         wait = 1.0
         if soonest_chat is not None:
             wait = min(wait, max(0.01, soonest_chat - time.monotonic()))
-        with contextlib.suppress(Exception), session_scope(self.engine) as session:
-            next_at = deliveries.next_due_at(session)
+        with contextlib.suppress(Exception):
+            next_at = await self._in_database(self._next_due_at)
             if next_at is not None:
                 wait = min(wait, max(0.01, (next_at - self.clock()).total_seconds()))
         return wait
+
+    def _next_due_at(self) -> datetime | None:
+        with session_scope(self.engine) as session:
+            return deliveries.next_due_at(session)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -423,16 +478,16 @@ class Dispatcher:
                 )
             )
         except RetryAfter as error:
-            self._wait_out(row, error, paid=paid)
+            await self._wait_out(row, error, paid=paid)
         except Forbidden as error:
-            self._record(partial(self._unreachable, row, error.message))
+            await self._record(partial(self._unreachable, row, error.message))
         except BadRequest as error:
             if any(marker in error.message.lower() for marker in _GONE):
-                self._record(partial(self._unreachable, row, error.message))
+                await self._record(partial(self._unreachable, row, error.message))
             elif paid:
                 # Telegram would not take payment (it does not say how it words that):
                 # the message itself may be fine, so it goes again at the free rate.
-                self._paid_refused(row, error.message)
+                await self._paid_refused(row, error.message)
             else:
                 log.error(
                     "delivery %d: Telegram refused the message: %s",
@@ -440,15 +495,15 @@ class Dispatcher:
                     error.message,
                     extra=_ids(row),
                 )
-                self._record(partial(self._mark_failed, row.id, error.message))
+                await self._record(partial(self._mark_failed, row.id, error.message))
         except (NetworkError, TelegramError) as error:
             # Timeouts, 5xx and connection errors are passing; back off and try again.
-            self._record(
+            await self._record(
                 partial(self._retry, row, f"{type(error).__name__}: {error.message}", None)
             )
         else:
+            await self._confirm(row, message.message_id, paid=paid)
             log.debug("delivery %d: sent", row.id, extra=_ids(row))
-            self._confirm(row, message.message_id, paid=paid)
 
     # -- country cards ---------------------------------------------------------------
     async def _card_step(self, row: DueDelivery, card: deliveries.CardState) -> None:
@@ -490,25 +545,25 @@ class Dispatcher:
                     rate_limit_args=HAS_SLOT,
                 )
         except RetryAfter as error:
-            self._wait_out(row, error)
+            await self._wait_out(row, error)
         except Forbidden as error:
-            self._record(partial(self._unreachable, row, error.message))
+            await self._record(partial(self._unreachable, row, error.message))
         except BadRequest as error:
             said = error.message.lower()
             if "message is not modified" in said:
                 # It already says this: the edit is done.
-                self._record(partial(self._card_done, row, card, Step.EDIT, text, message_id))
+                await self._record(partial(self._card_done, row, card, Step.EDIT, text, message_id))
             elif step in (Step.UNPIN, Step.UNPIN_STALE) and "not found" in said:
                 # Deleted, so no longer pinned either.
-                self._record(partial(self._card_done, row, card, step, text, message_id))
+                await self._record(partial(self._card_done, row, card, step, text, message_id))
             elif step in (Step.EDIT, Step.PIN) and "not found" in said:
                 # They deleted the card: it is sent and pinned anew.
                 log.info(
                     "delivery %d: card message gone; sending a new one", row.id, extra=_ids(row)
                 )
-                self._record(partial(self._card_done, row, card, Step.GONE, text, None))
+                await self._record(partial(self._card_done, row, card, Step.GONE, text, None))
             elif any(marker in said for marker in _GONE):
-                self._record(partial(self._unreachable, row, error.message))
+                await self._record(partial(self._unreachable, row, error.message))
             else:
                 log.error(
                     "delivery %d: Telegram refused the card (%s): %s",
@@ -517,15 +572,15 @@ class Dispatcher:
                     error.message,
                     extra=_ids(row),
                 )
-                self._record(partial(self._mark_failed, row.id, error.message))
+                await self._record(partial(self._mark_failed, row.id, error.message))
         except (NetworkError, TelegramError) as error:
-            self._record(
+            await self._record(
                 partial(self._retry, row, f"{type(error).__name__}: {error.message}", None)
             )
         else:
             if step is None:
                 log.debug("delivery %d: card already up to date", row.id, extra=_ids(row))
-            self._record(partial(self._card_done, row, card, step, text, message_id))
+            await self._record(partial(self._card_done, row, card, step, text, message_id))
 
     def _card_done(
         self,
@@ -553,7 +608,7 @@ class Dispatcher:
             self.sent_count += 1
 
     # -- recording what Telegram confirmed, a few at a time -------------------------
-    def _confirm(self, row: DueDelivery, message_id: int, *, paid: bool = False) -> None:
+    async def _confirm(self, row: DueDelivery, message_id: int, *, paid: bool = False) -> None:
         self._confirmed.append(
             deliveries.Confirmed(
                 delivery_id=row.id, message_id=message_id, at=self.clock(), paid=paid
@@ -563,24 +618,36 @@ class Dispatcher:
         # that what reads the outbox (roll-call reminders, reports) sees it at once.
         under_way = sum(1 for task in self._in_flight if not task.done())
         if len(self._confirmed) >= RECORD_BATCH or under_way <= 1:
-            self._record_confirmed_now()
+            self._cancel_record_timer()
+            await self._record_confirmed_soon()
         elif self._record_timer is None:
             self._record_timer = asyncio.get_running_loop().call_later(
                 RECORD_SECONDS, self._record_confirmed_now
             )
 
+    def _cancel_record_timer(self) -> None:
+        if self._record_timer is not None:
+            self._record_timer.cancel()
+            self._record_timer = None
+
     def _record_confirmed_now(self) -> None:
+        """Record the confirmed sends on the database's thread (RECORD_SECONDS after the
+        first of them), without waiting for it."""
+        self._cancel_record_timer()
+        task = asyncio.create_task(self._record_confirmed_soon(), name="dispatcher-record")
+        self._recording.add(task)
+        task.add_done_callback(self._recording.discard)
+
+    async def _record_confirmed_soon(self) -> None:
         try:
-            self._record_confirmed()
+            await self._in_database(self._record_confirmed)
         except DATABASE_UNAVAILABLE as error:
             # Kept, and recorded by the loop before it sends anything else.
             self._database_unavailable(error)
 
     def _record_confirmed(self) -> None:
-        """Record the confirmed sends; raises while the database is unavailable."""
-        if self._record_timer is not None:
-            self._record_timer.cancel()
-            self._record_timer = None
+        """On the database's thread: record the confirmed sends; raises while the
+        database is unavailable."""
         if not self._confirmed or self._unrecorded:
             return  # outcomes held from an outage go first
         batch = list(self._confirmed)
@@ -638,7 +705,7 @@ class Dispatcher:
             return "e-mail"
         return ""
 
-    def _wait_out(self, row: DueDelivery, error: RetryAfter, *, paid: bool = False) -> None:
+    async def _wait_out(self, row: DueDelivery, error: RetryAfter, *, paid: bool = False) -> None:
         """A 429: the row goes back for as long as Telegram asked (the budget has paused
         every send of its kind, paid or not, as long; other processes hear of it), and a
         wait is not an attempt."""
@@ -648,13 +715,13 @@ class Dispatcher:
         log.warning(
             "delivery %d: Telegram asked to wait %.0f s (429)", row.id, seconds, extra=_ids(row)
         )
-        self._record(
+        await self._record(
             partial(
                 self._retry, row, f"429 retry after {seconds:.0f} s", seconds, count_attempt=False
             )
         )
 
-    def _paid_refused(self, row: DueDelivery, reason: str) -> None:
+    async def _paid_refused(self, row: DueDelivery, reason: str) -> None:
         """Telegram refused a paid broadcast: the row goes again now at the free rate, and
         so does every critical row until PAID_REFUSED_SECONDS have passed."""
         first = not self._paid_refused_lately()
@@ -667,8 +734,8 @@ class Dispatcher:
                 PAID_REFUSED_SECONDS / 60,
                 extra=_ids(row),
             )
-            self._record(partial(self._tell_admins_paid_refused, reason))
-        self._record(
+            await self._record(partial(self._tell_admins_paid_refused, reason))
+        await self._record(
             partial(self._retry, row, f"paid broadcast refused: {reason}", 0.0, count_attempt=False)
         )
 
@@ -685,7 +752,7 @@ class Dispatcher:
                 priority=Priority.HIGH,
                 now=now,
             )
-        self.wake()
+        self._wake_soon()
 
     def _unreachable(self, row: DueDelivery, reason: str) -> None:
         log.warning(
@@ -727,4 +794,4 @@ class Dispatcher:
                 priority=Priority.HIGH,
                 now=self.clock(),
             )
-        self.wake()
+        self._wake_soon()

@@ -52,8 +52,13 @@ async def give_stranger_menu(bot: Bot, table: Sequence[Command]) -> None:
 async def _show(bot: Bot, engine: Engine, table: Sequence[Command], person: Staff) -> None:
     menu = menu_for(table, Role(person.role))
     await bot.set_my_commands(menu, scope=BotCommandScopeChat(person.chat_id))
+    # The database off the event loop: start-up gives thousands of menus while alerts go.
+    await asyncio.to_thread(_remember, engine, person.id or 0, fingerprint(menu))
+
+
+def _remember(engine: Engine, staff_id: int, menu: str) -> None:
     with session_scope(engine) as session:
-        staff.set_menu(session, staff_id=person.id or 0, menu=fingerprint(menu))
+        staff.set_menu(session, staff_id=staff_id, menu=menu)
 
 
 # People a handler is giving a menu to right now: the start-up pass leaves them to it.
@@ -85,6 +90,11 @@ async def on_startup(bot: Bot, engine: Engine, table: Sequence[Command]) -> int:
     return await bring_menus_up_to_date(bot, engine, table)
 
 
+def _without_menu(engine: Engine, menus: dict[Role, str]) -> list[Staff]:
+    with session_scope(engine) as session:
+        return list(staff.without_menu(session, menus=menus))
+
+
 def _shows_menu(engine: Engine, person: Staff, menus: dict[Role, str]) -> bool:
     with session_scope(engine) as session:
         current = session.get(Staff, person.id)
@@ -94,12 +104,11 @@ def _shows_menu(engine: Engine, person: Staff, menus: dict[Role, str]) -> bool:
 async def bring_menus_up_to_date(bot: Bot, engine: Engine, table: Sequence[Command]) -> int:
     """Give their menu to everyone whose chat shows another; how many were given."""
     menus = {role: role_fingerprint(table, role) for role in Role}
-    with session_scope(engine) as session:
-        people = list(staff.without_menu(session, menus=menus))
+    people = await asyncio.to_thread(_without_menu, engine, menus)
     given = 0
     for person in people:
         # Someone who wrote to the bot meanwhile may have been given theirs already.
-        if person.id in _being_given or _shows_menu(engine, person, menus):
+        if person.id in _being_given or await asyncio.to_thread(_shows_menu, engine, person, menus):
             continue
         for _ in range(3):
             try:

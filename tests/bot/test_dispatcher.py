@@ -8,6 +8,7 @@ import itertools
 import logging
 import random
 import re
+import threading
 from datetime import timedelta
 
 import pytest
@@ -491,3 +492,50 @@ async def test_a_message_that_failed_often_waits_its_backoff_before_the_next_try
     await until_recorded(bot.engine)
     (row,) = _rows(bot)
     assert (row.status, row.attempts, row.last_error) == (DeliveryStatus.SENT.value, 9, None)
+
+
+async def test_the_bot_keeps_running_while_another_writer_holds_the_database(
+    bot: RunningBot,
+) -> None:
+    """A claim waiting for a lock someone else holds (a fan-out chunk, a migration, a
+    second process) waits on the dispatcher's own thread: the event loop, and with it
+    every reply and press, goes on meanwhile."""
+    sam = bot.enrol("Sam")
+    with session_scope(bot.engine) as session:
+        deliveries.enqueue(
+            session,
+            kind=DeliveryKind.BROADCAST,
+            dedupe_key="later",
+            recipients=[Recipient(sam.id or 0, sam.chat_id)],
+            parts=["Stay indoors"],
+            priority=Priority.NORMAL,
+            now=bot.clock(),
+            not_before=bot.clock() + timedelta(minutes=5),
+        )
+    locked, loop_ran = threading.Event(), threading.Event()
+    waited: list[bool] = []
+
+    def hold_the_write_lock() -> None:
+        with bot.engine.connect() as connection:
+            if bot.engine.dialect.name == "sqlite":
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                connection.exec_driver_sql("LOCK TABLE delivery IN ACCESS EXCLUSIVE MODE")
+            locked.set()
+            # Released once the loop has shown it runs, or after 20 s if it never does.
+            waited.append(loop_ran.wait(timeout=20))
+            connection.rollback()
+
+    holder = threading.Thread(target=hold_the_write_lock)
+    holder.start()
+    try:
+        assert await asyncio.to_thread(locked.wait, 20)
+        # The message is due now: the dispatcher claims it, and waits for the lock.
+        bot.clock.advance(minutes=5)
+        bot.services.wake_dispatcher()
+        await asyncio.sleep(0.1)  # the loop turns: the dispatcher is in its claim by now
+        loop_ran.set()
+    finally:
+        await asyncio.to_thread(holder.join)
+    assert waited == [True], "the event loop stopped while the database was locked"
+    await bot.fake.await_for(lambda f: len(f.messages_to(sam.chat_id)) == 1)

@@ -80,7 +80,7 @@ def kill_sending(application: Application) -> None:  # type: ignore[type-arg]
     svc = _services(application)
     assert svc.seat is not None and svc.dispatcher is not None
     dispatcher = svc.dispatcher
-    for task in (svc.seat._task, dispatcher._task, *dispatcher._in_flight):
+    for task in (svc.seat._task, dispatcher._task, *dispatcher._in_flight, *dispatcher._recording):
         if task is not None:
             task.cancel()
     svc.seat, svc.dispatcher = None, None
