@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from telegram.ext import Application
@@ -25,9 +26,11 @@ from db import checkins, deliveries, leads, staff, subscriptions, whereabouts
 from db.checkins import CheckIn, RollCall, RollCallAnswer
 from db.deliveries import Recipient
 from db.engine import session_scope
-from db.models import Delivery, DeliveryKind, Priority, Role, Staff, Trip
+from db.models import CountryCard, Delivery, DeliveryKind, Priority, Role, Staff, Trip
 
 ADMIN_ID = 1_000_000_001
+# How a country card begins (bot/cards/texts.py): `say` looks such messages up.
+CARD_MARK = "📌 "
 _ids = itertools.count(5_000_000_000)  # above 2**32: Telegram ids are 64-bit
 
 
@@ -108,11 +111,36 @@ class RunningBot:
         return kwargs
 
     async def say(self, user_id: int, text: str, **kwargs: Any) -> str:
-        """Send a message as a user and wait for the bot's reply to it; return the reply."""
+        """Send a message as a user and wait for the bot's reply to it; return the reply.
+
+        A country card the outbox sends meanwhile (following a country gives one) is not
+        the reply: it may arrive before or after it."""
         before = len(self.fake.messages_to(user_id))
         self.fake.inject_message(user_id, text, **self._identity(user_id, kwargs))
-        await self.fake.await_for(lambda f: len(f.messages_to(user_id)) > before)
-        return self.fake.messages_to(user_id)[before].text
+        replies: list[str] = []
+
+        def replied(fake: FakeTelegram) -> bool:
+            replies[:] = [
+                m.text
+                for m in fake.messages_to(user_id)[before:]
+                if not self._is_card(user_id, m.text)
+            ]
+            return bool(replies)
+
+        await self.fake.await_for(replied)
+        return replies[0]
+
+    def _is_card(self, chat_id: int, text: str) -> bool:
+        if not text.startswith(CARD_MARK):
+            return False
+        with session_scope(self.engine) as session:
+            found = session.exec(
+                select(CountryCard.id).where(
+                    CountryCard.chat_id == chat_id,
+                    or_(col(CountryCard.text) == text, col(CountryCard.shown_text) == text),
+                )
+            ).first()
+        return found is not None
 
     async def settled(self) -> None:
         """Wait until the bot has fetched and finished every update sent so far."""
@@ -315,7 +343,8 @@ def answers_of(session: Session, *, member_id: int) -> Sequence[RollCallAnswer]:
 
 async def until_recorded(engine: Engine, *, seconds: float | None = None) -> None:
     """Telegram has the messages; wait until the dispatcher has recorded every outcome."""
-    deadline = time.monotonic() + (FakeTelegram.WAIT_SECONDS if seconds is None else seconds)
+    bound = FakeTelegram.WAIT_SECONDS if seconds is None else seconds
+    deadline = time.monotonic() + bound
     while time.monotonic() < deadline:
         with session_scope(engine) as session:
             busy = session.exec(
@@ -330,4 +359,4 @@ async def until_recorded(engine: Engine, *, seconds: float | None = None) -> Non
                 col(Delivery.status).in_(["pending", "sending"])
             )
         ).all()
-    raise AssertionError(f"deliveries not recorded after {seconds:.0f} s: {left}")
+    raise AssertionError(f"deliveries not recorded after {bound:.0f} s: {left}")

@@ -517,10 +517,11 @@ async def test_the_bot_keeps_running_while_another_writer_holds_the_database(
 
     def hold_the_write_lock() -> None:
         with bot.engine.connect() as connection:
+            # Other writers wait; plain reads go on, as they would.
             if bot.engine.dialect.name == "sqlite":
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
             else:
-                connection.exec_driver_sql("LOCK TABLE delivery IN ACCESS EXCLUSIVE MODE")
+                connection.exec_driver_sql("LOCK TABLE delivery IN EXCLUSIVE MODE")
             locked.set()
             # Released once the loop has shown it runs, or after 20 s if it never does.
             waited.append(loop_ran.wait(timeout=20))
