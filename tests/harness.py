@@ -286,8 +286,10 @@ def queue(
     key: str,
     priority: Priority,
     kind: DeliveryKind = DeliveryKind.BROADCAST,
+    not_before: datetime | None = None,
 ) -> None:
-    """Put `text` in the outbox for `people` (in parts, if long) and wake the dispatcher."""
+    """Put `text` in the outbox for `people` (in parts, if long), to go now or from
+    `not_before`, and wake the dispatcher."""
     with session_scope(bot.engine) as session:
         deliveries.enqueue(
             session,
@@ -297,6 +299,7 @@ def queue(
             parts=split_html("", text),
             priority=priority,
             now=bot.clock(),
+            not_before=not_before,
         )
     bot.services.wake_dispatcher()
 

@@ -76,6 +76,16 @@ def _press(bot: RunningBot, person: Staff, label: str, *, index: int = -1) -> in
     return message_id
 
 
+def _next_edit_fails(bot: RunningBot, person: Staff) -> None:
+    """Telegram refuses the next edit of a message in the person's chat."""
+    bot.fake.fail_next(
+        "editMessageText",
+        status=400,
+        description="Bad Request: message can't be edited",
+        chat_id=person.chat_id,
+    )
+
+
 async def _answered(bot: RunningBot, before: int) -> str:
     """Wait for the next callback answer; its text."""
     await bot.fake.await_for(lambda f: len(f.callback_answers) > before)
@@ -270,12 +280,7 @@ async def test_a_second_tap_on_a_question_that_never_showed_the_answer_shows_it(
 ) -> None:
     _, sam = await _sam_asked(bot)
     # The first press is recorded, but the question could not be edited to show it.
-    bot.fake.fail_next(
-        "editMessageText",
-        status=400,
-        description="Bad Request: message can't be edited",
-        chat_id=sam.chat_id,
-    )
+    _next_edit_fails(bot, sam)
     before = len(bot.fake.callback_answers)
     _, labels = _buttons(bot.fake, sam.chat_id)
     message_id = _press(bot, sam, "I'm safe")
@@ -371,12 +376,7 @@ async def test_the_answered_question_keeps_the_deadline_on_the_persons_own_clock
     assert on_sams_clock in bot.fake.current_text(sam.chat_id, message_id)
     # A second tap that has to draw the question again (the first edit is not shown) draws
     # it on Sam's clock too.
-    bot.fake.fail_next(
-        "editMessageText",
-        status=400,
-        description="Bad Request: message can't be edited",
-        chat_id=sam.chat_id,
-    )
+    _next_edit_fails(bot, sam)
     _press(bot, sam, "I need help")
     await bot.fake.await_for(_got(lena.chat_id, "needs help</b>"))
     await bot.fake.await_for(lambda _: not bot.services.background)

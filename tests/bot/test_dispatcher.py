@@ -501,17 +501,8 @@ async def test_the_bot_keeps_running_while_another_writer_holds_the_database(
     second process) waits on the dispatcher's own thread: the event loop, and with it
     every reply and press, goes on meanwhile."""
     sam = bot.enrol("Sam")
-    with session_scope(bot.engine) as session:
-        deliveries.enqueue(
-            session,
-            kind=DeliveryKind.BROADCAST,
-            dedupe_key="later",
-            recipients=[Recipient(sam.id or 0, sam.chat_id)],
-            parts=["Stay indoors"],
-            priority=Priority.NORMAL,
-            now=bot.clock(),
-            not_before=bot.clock() + timedelta(minutes=5),
-        )
+    later = bot.clock() + timedelta(minutes=5)
+    _queue(bot, [sam], "Stay indoors", key="later", priority=Priority.NORMAL, not_before=later)
     locked, loop_ran = threading.Event(), threading.Event()
     waited: list[bool] = []
 
