@@ -67,7 +67,10 @@ _being_given: set[int] = set()
 
 async def give_menu(bot: Bot, engine: Engine, table: Sequence[Command], person: Staff) -> bool:
     """Show a person their role's menu in their chat and remember it; False if Telegram
-    refused (logged; the next start-up tries again)."""
+    refused (logged; the next start-up tries again). One already being given (by the
+    start-up pass) is left to that."""
+    if person.id in _being_given:
+        return True
     _being_given.add(person.id or 0)
     try:
         await _show(bot, engine, table, person)
@@ -101,28 +104,39 @@ def _shows_menu(engine: Engine, person: Staff, menus: dict[Role, str]) -> bool:
     return current is None or current.menu == menus.get(Role(current.role))
 
 
+async def _show_patiently(bot: Bot, engine: Engine, table: Sequence[Command], person: Staff) -> int:
+    """`_show`, waiting out Telegram's flood control up to three times; 1 if shown."""
+    for _ in range(3):
+        try:
+            await _show(bot, engine, table, person)
+        except RetryAfter as flood:
+            # Menus wait out Telegram's flood control like everything else.
+            wait = flood.retry_after
+            await asyncio.sleep(wait if isinstance(wait, int) else wait.total_seconds())
+            continue
+        except TelegramError as error:
+            log.warning("could not set the command menu for staff %s: %s", person.id, error)
+        else:
+            return 1
+        return 0
+    return 0
+
+
 async def bring_menus_up_to_date(bot: Bot, engine: Engine, table: Sequence[Command]) -> int:
     """Give their menu to everyone whose chat shows another; how many were given."""
     menus = {role: role_fingerprint(table, role) for role in Role}
     people = await asyncio.to_thread(_without_menu, engine, menus)
     given = 0
     for person in people:
-        # Someone who wrote to the bot meanwhile may have been given theirs already.
-        if person.id in _being_given or await asyncio.to_thread(_shows_menu, engine, person, menus):
+        # Someone who wrote to the bot meanwhile may have been given theirs already, or
+        # be being given it now (checked and claimed without a pause between).
+        if person.id in _being_given or _shows_menu(engine, person, menus):
             continue
-        for _ in range(3):
-            try:
-                await _show(bot, engine, table, person)
-            except RetryAfter as flood:
-                # Menus wait out Telegram's flood control like everything else.
-                wait = flood.retry_after
-                await asyncio.sleep(wait if isinstance(wait, int) else wait.total_seconds())
-                continue
-            except TelegramError as error:
-                log.warning("could not set the command menu for staff %s: %s", person.id, error)
-            else:
-                given += 1
-            break
+        _being_given.add(person.id or 0)
+        try:
+            given += await _show_patiently(bot, engine, table, person)
+        finally:
+            _being_given.discard(person.id or 0)
     if people:
         log.info("command menus given to %d of %d people", given, len(people))
     return given
