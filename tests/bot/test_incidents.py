@@ -388,6 +388,9 @@ async def test_export_me_holds_a_persons_calls_and_forget_me_removes_them(
     await bot.fake.await_for(_got(lena, "Cut off"))
     (relayed,) = _to(bot.fake, lena, "Cut off")
     await bot.say(lena.telegram_user_id, "Stay put", reply_to=relayed.message_id)
+    # Her answer is in the call once it reaches Nina (other messages to Lena may come
+    # before the bot's word that it went).
+    await bot.fake.await_for(_got(nina, "Stay put"))
 
     await bot.say(nina.telegram_user_id, "/export_me")
     await bot.fake.await_for(
