@@ -455,6 +455,15 @@ async def test_only_leads_of_the_country_and_admins_see_roll_calls(bot: RunningB
         assert reply == f"There is no roll call {round_id} in the countries you lead.", command
         assert await bot.say(omar.telegram_user_id, f"/{command} KZ") == NOT_KZ, command
     assert _round(bot.engine).status == RoundStatus.OPEN.value  # /checkin_end changed nothing
+    # What was typed is quoted back no longer than 30 characters ...
+    hashes = "#" * 40 + str(round_id)
+    assert await bot.say(omar.telegram_user_id, f"/roll {hashes}") == (
+        f"There is no roll call {hashes[:30]} in the countries you lead."
+    )
+    # ... and only "#" may come before a round's number.
+    assert await bot.say(lena.telegram_user_id, f"/roll X{round_id}") == (
+        f"I don't know the country “X{round_id}”. Use its English name or ISO code, e.g. KZ."
+    )
     assert "No roll call is running" in await bot.say(omar.telegram_user_id, "/roll")
     # Admins see every country.
     assert "Sam" in await bot.say(ADMIN_ID, f"/roll {round_id}")
@@ -464,7 +473,8 @@ async def test_only_leads_of_the_country_and_admins_see_roll_calls(bot: RunningB
         refusals = session.exec(select(AuditEntry).where(AuditEntry.outcome == "refused")).all()
         actions = sorted(e.action for e in refusals)
     expected = ["checkin", "checkin", "checkin", "checkin_end", "checkin_end", "roll", "roll"]
-    assert actions == [*expected, "roll", "roll_csv", "roll_csv"]
+    # Both of the lookups above are refused, and audited as such.
+    assert actions == [*expected, "roll", "roll", "roll", "roll_csv", "roll_csv"]
 
 
 async def test_roll_names_each_group_and_the_csv_has_everyone(bot: RunningBot) -> None:

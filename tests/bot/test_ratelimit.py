@@ -384,6 +384,22 @@ async def test_a_lowered_rate_counts_the_permits_this_second_already_gave() -> N
     assert after[0] >= before[-15] + 1.0
 
 
+async def test_requests_held_up_while_the_rate_changes_count_from_when_they_went_out() -> None:
+    clock = PacerTime()
+    pacer = Pacer(30.0, margin=0.0, clock=clock, sleep=clock.sleep)
+    for _ in range(15):
+        await pacer.acquire()  # given their permits; the busy loop has not sent them yet
+    pacer.rescale(15.0)  # meanwhile a second sender took half of the bot's limit
+    clock.now += 0.3
+    went_out = clock.now
+    for _ in range(15):
+        pacer.sending()
+    await pacer.acquire()
+    # Telegram saw those 15 at `went_out`: at 15 a second the next may not follow within
+    # a second of them.
+    assert clock.now >= went_out + 1.0 - 1e-9
+
+
 async def test_a_rate_lowered_after_a_429_stays_lowered_by_the_same_share_when_rescaled() -> None:
     clock = PacerTime()
     pacer = Pacer(30.0, margin=0.0, clock=clock, sleep=clock.sleep)

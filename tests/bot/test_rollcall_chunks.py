@@ -16,7 +16,7 @@ from db import checkins as db
 from db import leads, subscriptions
 from db.checkins import RollCall, RollCallAnswer
 from db.engine import session_scope
-from db.models import Delivery, DeliveryKind, DeliveryStatus, Role, Staff
+from db.models import Alert, AlertKind, Delivery, DeliveryKind, DeliveryStatus, Role, Staff
 from tests.harness import MutableClock, RunningBot, person, running_bot, until_recorded
 
 
@@ -127,6 +127,24 @@ def test_a_round_is_queued_a_chunk_at_a_time_from_where_it_stopped(engine: Engin
         assert rules.continue_round(session, round_id=round_id, now=clock(), chunk=3)
         assert len(_questions(session, round_id)) == 7
         assert len(_live_rolls(session, round_id)) == 1
+
+
+def test_a_departure_advisorys_round_asks_a_first_chunk_of_the_configured_size(
+    engine: Engine, settings: BotSettings
+) -> None:
+    clock = MutableClock()
+    with session_scope(engine) as session:
+        people = _following(session, [f"Staff {n}" for n in range(5)])
+        alert = Alert(kind=AlertKind.DEPARTURE.value, country="KZ", title="Leave Kazakhstan")
+        session.add(alert)
+        session.flush()
+        round_id = rules.start_automatic_round(
+            session, alert_id=alert.id or 0, country="KZ", now=clock(), settings=settings
+        )
+        assert round_id is not None
+        # FAN_OUT_CHUNK is 3 here: the rest are queued by the fan-out, 3 at a time.
+        assert [q.staff_id for q in _questions(session, round_id)] == [p.id for p in people[:3]]
+        assert db.rounds_queueing(session) == [round_id]
 
 
 def test_a_round_closed_while_queueing_asks_nobody_else(engine: Engine) -> None:

@@ -1699,6 +1699,108 @@ def test_redacting_deadline_reports_counts_the_reports_it_changed(engine: Engine
         assert privacy._redact_deadline_reports(session, person=nina) == 4
 
 
+def test_reports_written_before_names_were_links_lose_the_persons_plain_lines(
+    engine: Engine,
+) -> None:
+    """Older deadline reports name people as plain text: "• Name (@username), ..." or,
+    without a username, "• Name, ...", "• Name: ..." or "• Name [...]"."""
+    with session_scope(engine) as session:
+        lena = _person(session, "Lena", Role.LEAD)
+        sam, samantha = _person(session, "Sam"), _person(session, "Samantha")
+        nina = _person(session, "Nina")
+        nina.username = None
+        rollcall = checkins.create_round(
+            session,
+            country="KZ",
+            message="Are you safe?",
+            started_by_staff_id=lena.id,
+            alert_id=None,
+            now=NOW,
+            deadline_at=NOW + timedelta(hours=1),
+            remind_every_minutes=30,
+        )
+        people = [sam.id or 0, samantha.id or 0, nina.id or 0]
+        checkins.add_members(session, round_id=rollcall.id or 0, staff_ids=people)
+        lines = [
+            "<b>Roll call</b>",
+            "• Sam (@sam), 10:00: “at the hotel”",
+            "• Sam (@sam) [43.25, 76.95]",
+            "• Samantha (@samantha), 10:01",
+            "• Sam (@sam)",
+            "• Nina, 10:05",
+            "• Nina: no answer",
+            "• Nina [51.10, 71.40]",
+            "• Nina",
+            "• Ninasam, 10:06",
+        ]
+        _sent(
+            session,
+            kind=DeliveryKind.ROLLCALL_REPORT,
+            key=checkins.deadline_key(rollcall.id or 0),
+            round_id=rollcall.id,
+            to=lena,
+            text="\n".join(lines),
+        )
+        assert privacy._redact_deadline_reports(session, person=sam) == 1
+        assert privacy._redact_deadline_reports(session, person=nina) == 1
+        text = session.exec(select(Delivery.text).where(Delivery.staff_id == lena.id)).one()
+    gone = privacy.FORGOTTEN_LINE
+    assert text.split("\n") == [
+        lines[0],
+        gone,
+        gone,
+        lines[3],
+        gone,
+        gone,
+        gone,
+        gone,
+        gone,
+        lines[9],
+    ]
+
+
+def test_a_namesakes_roll_call_questions_keep_their_signature(engine: Engine) -> None:
+    """Two leads called Sam: forgetting one leaves the other's name on what they sent."""
+    with session_scope(engine) as session:
+        sam, namesake = _person(session, "Sam", Role.LEAD), _person(session, "Sam", Role.LEAD)
+        nina = _person(session, "Nina")
+        texts: dict[str, str] = {}
+        for who, country in ((sam, "KZ"), (namesake, "UZ")):
+            rollcall = checkins.create_round(
+                session,
+                country=country,
+                message="Are you safe?",
+                started_by_staff_id=who.id,
+                alert_id=None,
+                now=NOW,
+                deadline_at=NOW + timedelta(hours=1),
+                remind_every_minutes=30,
+            )
+            question = question_text(rollcall, asked_by=who.display_name, advisory=None)
+            key = checkins.question_key(rollcall.id or 0)
+            texts[key] = question
+            _sent(
+                session,
+                kind=DeliveryKind.ROLLCALL_QUESTION,
+                key=key,
+                round_id=rollcall.id,
+                to=nina,
+                text=question,
+            )
+        assert all("<i>From Sam" in text for text in texts.values())
+        sams = checkins.question_key(
+            session.exec(select(RollCall.id).where(RollCall.started_by_staff_id == sam.id)).one()
+            or 0
+        )
+        assert privacy.forget(session, staff_id=sam.id or 0, configured_admin_ids=(), now=NOW)
+        after = dict(session.exec(select(Delivery.dedupe_key, Delivery.text)).all())
+    signed = "<i>From your security team"
+    assert after == {
+        key: text.replace("<i>From Sam", signed) if key == sams else text
+        for key, text in texts.items()
+    }
+
+
 def test_copies_of_calls_for_help_and_locations_count_as_reports_about_the_person(
     engine: Engine,
 ) -> None:

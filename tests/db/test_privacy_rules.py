@@ -1,17 +1,18 @@
 """Personal data, record by record: what /export_me lists about calls for help, country
-cards, trips and whereabouts, and what the retention job clears and counts."""
+cards, trips and whereabouts, what /forget_me counts and deletes of them, and what the
+retention job clears and counts."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import Session, select
 
-from db import deliveries, privacy
+from db import deliveries, incidents, privacy, whereabouts
 from db.deliveries import Recipient
 from db.engine import session_scope
-from db.incidents import HelpCall, HelpMessage
+from db.incidents import HelpCall, HelpMessage, HelpReplying
 from db.models import (
     CountryCard,
     Delivery,
@@ -23,6 +24,7 @@ from db.models import (
     Trip,
     Whereabouts,
 )
+from tests.harness import a_trip
 from tests.harness import person as _person
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
@@ -416,3 +418,119 @@ def test_retention_clears_thread_words_older_than_the_limit_of_calls_closed_befo
         "closed at the limit": "Help again",
     }
     assert again.thread_messages == 0
+
+
+def _out_in_the_field(
+    session: Session, person: Staff, *, lead: Staff, trips: int, seen: bool = True
+) -> int:
+    """What a person in the field leaves: `trips` trips (the last one entered by the
+    lead), the place they were last seen (if `seen`) and the city they chose, a call for help with
+    the lead's answer in its thread, a pinned country card, a phone number and an
+    emergency contact. Their call's id."""
+    for n in range(trips):
+        trip = a_trip(
+            session,
+            person,
+            "KZ",
+            starts=NOW + timedelta(days=10 * n),
+            ends=NOW + timedelta(days=10 * n + 5),
+        )
+        trip.created_by_staff_id = lead.id if n == trips - 1 else None
+        session.add(trip)
+    if seen:
+        whereabouts.record_location(
+            session,
+            staff_id=person.id or 0,
+            latitude=43.25,
+            longitude=76.95,
+            country="KZ",
+            city="Almaty",
+            zone="Asia/Almaty",
+            now=NOW,
+        )
+    whereabouts.choose_place(
+        session, staff_id=person.id or 0, city="Astana", country="KZ", zone="Asia/Almaty"
+    )
+    call, _ = incidents.open_call(session, staff_id=person.id or 0, now=NOW)
+    session.add_all(
+        [
+            _message(call.id or 0, person, from_person=True, kind="text", text="Shots", at=NOW),
+            _message(call.id or 0, lead, from_person=False, kind="text", text="Stay", at=NOW),
+        ]
+    )
+    session.add(
+        CountryCard(staff_id=person.id or 0, country="KZ", chat_id=person.chat_id, text="KZ")
+    )
+    person.phone, person.emergency_contact = "+7 701 000 00 00", "Mother, +44 20 7946 0000"
+    session.add(person)
+    session.flush()
+    return call.id or 0
+
+
+def test_forgetting_counts_and_deletes_the_persons_trips_places_calls_and_cards_alone(
+    engine: Engine,
+) -> None:
+    with session_scope(engine) as session:
+        lena, oleg = _person(session, "Lena", Role.LEAD), _person(session, "Oleg", Role.LEAD)
+        sam, nina = _person(session, "Sam"), _person(session, "Nina")
+        sams_call = _out_in_the_field(session, sam, lead=lena, trips=2)
+        ninas_call = _out_in_the_field(session, nina, lead=lena, trips=3, seen=False)
+        # Oleg is answering Sam's call, Lena Nina's.
+        incidents.start_reply(session, staff_id=oleg.id or 0, call_id=sams_call, now=NOW)
+        incidents.start_reply(session, staff_id=lena.id or 0, call_id=ninas_call, now=NOW)
+        ninas_before = privacy.holdings(session, person=nina)
+        sam_id = sam.id or 0
+
+    def left(session: Session) -> dict[str, object]:
+        return {
+            "trips": sorted(t.staff_id for t in session.exec(select(Trip))),
+            "places": sorted(w.staff_id for w in session.exec(select(Whereabouts))),
+            "calls": sorted(c.id or 0 for c in session.exec(select(HelpCall))),
+            "thread": sorted(m.call_id for m in session.exec(select(HelpMessage))),
+            "replying": sorted((r.staff_id, r.call_id) for r in session.exec(select(HelpReplying))),
+            "cards": sorted(c.staff_id for c in session.exec(select(CountryCard))),
+        }
+
+    with session_scope(engine) as session:
+        assert left(session) == {
+            "trips": sorted([sam_id] * 2 + [nina.id or 0] * 3),
+            "places": sorted([sam_id, nina.id or 0]),
+            "calls": sorted([sams_call, ninas_call]),
+            "thread": sorted([sams_call] * 2 + [ninas_call] * 2),
+            "replying": sorted([(oleg.id or 0, sams_call), (lena.id or 0, ninas_call)]),
+            "cards": sorted([sam_id, nina.id or 0]),
+        }
+        done = privacy.forget(session, staff_id=sam_id, configured_admin_ids=(), now=NOW)
+    assert done is not None
+    held = done.held
+    assert (held.trips, held.places, held.calls_for_help, held.cards, held.contact) == (
+        2,
+        2,
+        1,
+        1,
+        True,
+    )
+    with session_scope(engine) as session:
+        assert left(session) == {
+            "trips": [nina.id or 0] * 3,
+            "places": [nina.id or 0],
+            "calls": [ninas_call],
+            "thread": [ninas_call] * 2,
+            "replying": [(lena.id or 0, ninas_call)],
+            "cards": [nina.id or 0],
+        }
+        kept = session.get(Staff, nina.id)
+        assert kept is not None
+        assert privacy.holdings(session, person=kept) == ninas_before
+    assert (ninas_before.trips, ninas_before.places, ninas_before.calls_for_help) == (3, 1, 1)
+    assert (ninas_before.cards, ninas_before.contact) == (1, True)
+
+
+def test_a_person_with_no_phone_or_emergency_contact_has_no_contact_kept(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        sam = _person(session, "Sam")
+        assert privacy.holdings(session, person=sam).contact is False
+        sam.emergency_contact = "Mother, +44 20 7946 0000"
+        assert privacy.holdings(session, person=sam).contact is True
+        sam.emergency_contact, sam.phone = None, "+7 701 000 00 00"
+        assert privacy.holdings(session, person=sam).contact is True
