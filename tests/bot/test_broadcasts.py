@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from bot.broadcasts import MAX_TEXT, USAGE, parse_broadcast, staff_message
+from bot.broadcasts import MAX_TEXT, USAGE, decide_draft, parse_broadcast, staff_message
 from bot.settings import BotSettings
 from bot.sim.telegram.server import FakeTelegram
 from db import broadcasts as db_broadcasts
-from db import staff, subscriptions
+from db import leads, staff, subscriptions
 from db.engine import session_scope
 from db.models import (
     Alert,
@@ -30,7 +30,14 @@ from db.models import (
 )
 from db.refusal import Refusal
 from schedules.zones import local_and_utc
-from tests.harness import ADMIN_ID, MutableClock, RunningBot, running_bot, until_recorded
+from tests.harness import (
+    ADMIN_ID,
+    MutableClock,
+    RunningBot,
+    running_bot,
+    until_recorded,
+)
+from tests.harness import person as _person
 
 
 def _button(fake: FakeTelegram, chat_id: int, label: str) -> tuple[int, str]:
@@ -326,6 +333,41 @@ async def test_send_queues_everyone_and_the_report_counts_the_unreachable(
     assert _alerts(bot)[0].report_done
 
 
+async def test_the_report_shows_progress_and_is_edited_only_when_it_changes(
+    bot: RunningBot,
+) -> None:
+    lena = await _leading(bot, "Lena Lead")
+    for name in ("Sam", "Nina", "Omar"):
+        bot.enrol(name, countries=("KZ",))
+    await bot.say(lena.telegram_user_id, "/broadcast KZ Stay indoors")
+    message_id, data = _button(bot.fake, lena.telegram_user_id, "Send")
+    # Telegram takes 4.5 s to answer the first message: the report is due for an update
+    # twice meanwhile, with nothing new to say.
+    bot.fake.slow("sendMessage", 4.5)
+    bot.press(
+        lena.telegram_user_id, chat_id=lena.telegram_user_id, message_id=message_id, data=data
+    )
+    final = (
+        "<b>Delivered: broadcast to Kazakhstan</b>\n✅ delivered: 3\n⏳ waiting: 0\n"
+        "❌ failed: 0\n🚫 unreachable: 0\nof 3"
+    )
+    await bot.fake.await_for(lambda f: any(e.text == final for e in f.edits), timeout=30)
+    shown = [e.text for e in bot.fake.edits if e.message_id == message_id]
+    assert shown[-1] == final
+    # While it went out, the report said so ...
+    assert shown[:-1] and all(
+        t.startswith("<b>Sending: broadcast to Kazakhstan</b>") for t in shown[:-1]
+    )
+    assert all("⏳ waiting: 0" not in t for t in shown[:-1])
+    # ... and each edit said something new.
+    asked = [
+        params
+        for method, params in bot.fake.calls
+        if method == "editMessageText" and int(params["message_id"]) == message_id
+    ]
+    assert len(asked) == len(shown) == len(set(shown))
+
+
 async def test_a_report_edit_that_fails_is_made_again_later(bot: RunningBot) -> None:
     lena = await _leading(bot, "Lena Lead")
     gone = bot.enrol("Gus", countries=("KZ",))
@@ -466,6 +508,34 @@ async def test_a_broadcast_without_a_message_or_to_an_unknown_country_explains_i
         f"I don't know the country “Atlantis”.\n{USAGE}"
     )
     assert _alerts(bot) == []
+
+
+def test_send_queues_a_first_chunk_of_the_size_asked_and_leaves_the_rest_to_the_fan_out(
+    engine: Engine,
+) -> None:
+    now = MutableClock()()
+    with session_scope(engine) as session:
+        lena = _person(session, "Lena", Role.LEAD)
+        leads.lead(session, staff_id=lena.id or 0, country="KZ")
+        people = [_person(session, f"P{n}") for n in range(5)]
+        for someone in people:
+            subscriptions.subscribe(session, staff_id=someone.id or 0, country="KZ")
+        draft = db_broadcasts.create_draft(
+            session, country="KZ", text="Stay in", author_staff_id=lena.id or 0, now=now
+        )
+        alert = decide_draft(
+            session,
+            alert_id=draft.id or 0,
+            send=True,
+            person=lena,
+            report_at=(lena.chat_id, 7),
+            now=now,
+            chunk=2,
+        )
+        assert alert is not None and alert.id is not None
+        queued = session.exec(select(Delivery.staff_id).where(Delivery.alert_id == alert.id))
+        assert sorted(queued) == [p.id for p in people[:2]]
+        assert not db_broadcasts.fan_out_done(session, alert_id=alert.id)
 
 
 def test_parse_broadcast_reads_country_names_of_up_to_four_words() -> None:

@@ -177,6 +177,23 @@ async def test_a_429_slows_the_pacer_and_it_climbs_back_to_the_rate() -> None:
     assert pacer.current_rate() == pytest.approx(30.0)
 
 
+def test_a_429_as_the_pause_ends_is_a_new_one_and_a_minute_on_the_last_is_forgotten() -> None:
+    clock = PacerTime()
+    pacer = Pacer(30.0, margin=0.0, clock=clock, sleep=clock.sleep)
+    pacer.flooded(1.0)
+    clock.now += 1.0  # the pause is over: this 429 is not the first burst's
+    pacer.flooded(1.0)
+    assert pacer.current_rate() == pytest.approx(30 * Pacer.DECREASE**2)
+    # Within a minute of the last: the rate refused is not tried again soon.
+    ceiling = 30 * Pacer.DECREASE * Pacer.CEILING
+    assert pacer._ceiling == pytest.approx(ceiling)
+    # A minute after the last one, a 429 is a passing delay: the ceiling stays.
+    clock.now += Pacer.MEMORY
+    pacer.flooded(1.0)
+    assert pacer.current_rate() == pytest.approx(30 * Pacer.DECREASE**3)
+    assert pacer._ceiling == pytest.approx(ceiling)
+
+
 async def test_a_server_stricter_than_the_rate_costs_a_few_percent() -> None:
     # Telegram refuses past 25 in any second while the pacer was told 30.
     clock = PacerTime()

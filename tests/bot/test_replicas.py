@@ -26,8 +26,9 @@ from bot.context import SERVICES_KEY, Context, Services
 from bot.ratelimit import PAID_RATE, SendBudget
 from bot.settings import BotSettings
 from bot.sim.telegram.server import FakeTelegram
+from db import cards
 from db.engine import make_engine, session_scope
-from db.models import Delivery, DeliveryStatus, Priority, Staff
+from db.models import Delivery, DeliveryKind, DeliveryStatus, Priority, Staff
 from db.senders import LEASE, Share
 from db.types import utcnow
 from tests.harness import MutableClock, RunningBot, queue, running_bot, until_recorded
@@ -252,6 +253,59 @@ async def test_a_process_holds_off_while_telegram_asked_another_to_wait(
     queue(bot, [kim], "Curfew at 23:00", key="alert:10", priority=Priority.CRITICAL)
     await bot.fake.await_for(lambda f: len(f.messages_to(kim.chat_id)) == 1)
     assert time.monotonic() - asked >= 0.7
+
+
+async def test_a_429_here_is_passed_on_for_the_others_to_wait_out_as_long(
+    bot: RunningBot, one_process: None
+) -> None:
+    """A card's step, as any message at the free rate: the others hold their free sends."""
+    seat = bot.services.seat
+    assert seat is not None
+    kim = bot.enrol("Kim")
+    bot.fake.fail_next(
+        "sendMessage", status=429, description="Too Many Requests: retry after 1", retry_after=1
+    )
+    asked = utcnow()
+    with session_scope(bot.engine) as session:
+        cards.show(
+            session, staff_id=kim.id or 0, chat_id=kim.chat_id, country="KZ", text="KZ", now=asked
+        )
+    bot.services.wake_dispatcher()
+    await bot.fake.await_for(lambda f: len(f.messages_to(kim.chat_id)) == 1)
+    until = seat._flooded_until
+    assert until is not None and asked + timedelta(seconds=1) <= until <= utcnow()
+    assert seat._paid_flooded_until is None
+
+
+async def test_a_429_to_a_paid_broadcast_is_passed_on_as_paid(
+    settings: BotSettings,
+    engine: Engine,
+    fake: FakeTelegram,
+    clock: MutableClock,
+    one_process: None,
+) -> None:
+    paid = settings.model_copy(update={"paid_broadcast": True})
+    async with running_bot(paid, engine=engine, fake=fake, clock=clock) as bot:
+        seat = bot.services.seat
+        assert seat is not None
+        kim = bot.enrol("Kim")
+        fake.fail_next(
+            "sendMessage", status=429, description="Too Many Requests: retry after 1", retry_after=1
+        )
+        asked = utcnow()
+        queue(
+            bot,
+            [kim],
+            "Are you safe?",
+            key="rollcall:1",
+            priority=Priority.CRITICAL,
+            kind=DeliveryKind.ROLLCALL_QUESTION,
+        )
+        await fake.await_for(lambda f: len(f.messages_to(kim.chat_id)) == 1)
+        until = seat._paid_flooded_until
+        assert until is not None and asked + timedelta(seconds=1) <= until <= utcnow()
+        assert seat._flooded_until is None
+        assert fake.messages_to(kim.chat_id)[0].paid
 
 
 async def test_a_process_given_half_the_work_claims_half_as_much_at_a_time(

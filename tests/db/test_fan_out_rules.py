@@ -110,7 +110,10 @@ def test_one_person_a_chunk_with_a_one_part_message(engine: Engine) -> None:
         )
         assert first == broadcasts.Queued(1, 0, done=False)
         alert_id = alert.id or 0
+        assert not broadcasts.fan_out_done(session, alert_id=alert_id)
     steps = _finish(engine, alert_id, chunk=1)
+    with session_scope(engine) as session:
+        assert broadcasts.fan_out_done(session, alert_id=alert_id)
     assert steps == [
         broadcasts.Queued(1, 0, done=False),
         broadcasts.Queued(1, 0, done=False),

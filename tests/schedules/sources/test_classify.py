@@ -95,6 +95,15 @@ def test_fcdo_prose_about_the_whole_country_is_a_departure() -> None:
     text = "The FCDO now advises against all travel to the whole of Sudan."
     essential = "The FCDO now advises against all but essential travel to the whole of Sudan."
     assert classify(text, level=None, source_kind=SourceKind.FCDO)[1]
+    for whole in (
+        "We advise against all travel to all parts of Haiti.",
+        "The FCDO advises against all travel to all areas of Yemen.",
+        "FCDO advises against all travel to the whole country.",
+    ):
+        assert classify(whole, level=None, source_kind=SourceKind.FCDO) == (
+            AlertKind.DEPARTURE,
+            True,
+        ), whole
     assert not classify(essential, level=None, source_kind=SourceKind.FCDO)[1]
     assert not classify(
         "The FCDO advises against all travel to the City of Almaty.",
