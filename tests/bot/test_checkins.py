@@ -993,6 +993,8 @@ async def test_safe_and_help_me_after_checkin_end_leave_the_closed_round_alone(
 
     reply = await bot.say(sam.telegram_user_id, "/safe")
     assert reply.startswith("✅ Recorded: you are safe, at ") and "\n" not in reply
+    # On the clock of the country Sam follows, and in UTC.
+    assert " Almaty (" in reply and reply.endswith(" UTC).")
     reply = await bot.say(sam.telegram_user_id, "/help_me")
     assert "being alerted now (1 person)" in reply
     await bot.fake.await_for(_got(lena.chat_id, "needs help</b>"))
