@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
+import httpx
 from telegram import Update
 from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import HTTPXRequest, RequestData
@@ -39,6 +40,9 @@ LISTENING_METHODS = frozenset({"getMe", "getUpdates", "deleteWebhook", "setWebho
 # The first wait before asking again, and how much longer each next one is.
 FIRST_RETRY_SECONDS = 1.0
 RETRY_GROWTH = 1.5
+# The bot's calls (all but getUpdates) share PTB's default of 256 connections, in pools of
+# 16 (see TelegramRequest).
+POOLS = 16
 # Webhook mode: Telegram is asked this often how delivering updates to the bot goes.
 WEBHOOK_CHECK_SECONDS = 60.0
 
@@ -154,11 +158,51 @@ def _describe(code: int, payload: bytes) -> str:
 
 
 class TelegramRequest(HTTPXRequest):
-    """PTB's HTTPX request, reading Telegram's answers as described in the module docstring."""
+    """PTB's HTTPX request, reading Telegram's answers as described in the module docstring.
 
-    def __init__(self, link: TelegramLink, **kwargs: Any) -> None:
+    With `pools` above 1 its connections are split into that many pools (of
+    `connection_pool_size` each), and each request takes the pool with the fewest
+    requests under way. httpcore's pool looks over all of its connections, several times,
+    each time a request starts or ends: with a hundred requests under way (paid
+    broadcasts) that cost more CPU than the requests themselves. Small pools keep it
+    small; a quiet bot uses the first pool alone.
+    """
+
+    def __init__(self, link: TelegramLink, *, pools: int = 1, **kwargs: Any) -> None:
+        if pools > 1:
+            # The pools' clients share one TLS context: loading the certificates for each
+            # costs 20 ms of CPU.
+            given = kwargs.get("httpx_kwargs") or {}
+            kwargs["httpx_kwargs"] = {"verify": httpx.create_ssl_context(), **given}
         super().__init__(**kwargs)
         self.link = link
+        self._more_pools = [HTTPXRequest(**kwargs) for _ in range(pools - 1)]
+        self._under_way = [0] * pools
+
+    async def initialize(self) -> None:
+        await super().initialize()
+        for pool in self._more_pools:
+            await pool.initialize()
+
+    async def shutdown(self) -> None:
+        await super().shutdown()
+        for pool in self._more_pools:
+            await pool.shutdown()
+
+    async def _pooled(
+        self, url: str, method: str, request_data: RequestData | None, **timeouts: Any
+    ) -> tuple[int, bytes]:
+        """One attempt, through the pool with the fewest requests under way."""
+        index = min(range(len(self._under_way)), key=self._under_way.__getitem__)
+        self._under_way[index] += 1
+        try:
+            if index == 0:
+                return await super().do_request(url, method, request_data, **timeouts)
+            return await self._more_pools[index - 1].do_request(
+                url, method, request_data, **timeouts
+            )
+        finally:
+            self._under_way[index] -= 1
 
     async def do_request(
         self,
@@ -175,7 +219,7 @@ class TelegramRequest(HTTPXRequest):
         attempt = 0
         while True:
             try:
-                code, payload = await super().do_request(
+                code, payload = await self._pooled(
                     url,
                     method,
                     request_data,
@@ -220,7 +264,7 @@ def _own_pool_full(error: NetworkError) -> bool:
 
 def build_requests(link: TelegramLink) -> tuple[TelegramRequest, TelegramRequest]:
     """The request for every call and the one for getUpdates, sized as PTB's defaults."""
-    return TelegramRequest(link, connection_pool_size=256), TelegramRequest(
+    return TelegramRequest(link, pools=POOLS, connection_pool_size=256 // POOLS), TelegramRequest(
         link, connection_pool_size=1
     )
 

@@ -16,7 +16,7 @@ from telegram import Bot
 from telegram.error import TimedOut
 
 from bot.health import assess, mask_url, mask_urls
-from bot.listening import TelegramLink, WebhookStatus, build_requests
+from bot.listening import TelegramLink, TelegramRequest, WebhookStatus, build_requests
 from bot.settings import BotSettings
 from bot.sim.telegram.server import FakeTelegram
 from db import sources
@@ -83,6 +83,28 @@ async def test_a_getupdates_that_finds_its_own_pool_full_is_not_retried_for_ever
             await bot.get_updates(timeout=0, pool_timeout=0.2)
         await held
     assert link.failing_since is None  # nothing Telegram did
+
+
+async def test_requests_under_way_at_once_each_find_a_connection_in_the_pools(
+    fake: FakeTelegram,
+) -> None:
+    """Three pools of one connection: three slow sends go out together, where one pool of
+    one connection would keep the second waiting past its pool timeout."""
+    link = TelegramLink(clock=lambda: datetime.now(UTC), retry_max_seconds=0.2)
+    request = TelegramRequest(link, pools=3, connection_pool_size=1)
+    bot = Bot(FakeTelegram.TOKEN, base_url=fake.base_url, request=request)
+    fake.slow("sendMessage", 2.0, count=3)
+    async with bot:
+        sends = [
+            asyncio.create_task(bot.send_message(100 + n, f"Stay indoors {n}", pool_timeout=0.5))
+            for n in range(3)
+        ]
+        await fake.await_for(lambda f: [m for m, _ in f.calls].count("sendMessage") == 3)
+        sent = await asyncio.gather(*sends)
+        # Once they are done, one at a time goes through the first pool again.
+        await bot.send_message(103, "Curfew at 23:00", pool_timeout=0.5)
+    assert sorted(m.text for m in sent) == [f"Stay indoors {n}" for n in range(3)]
+    assert [m.text for m in fake.messages_to(103)] == ["Curfew at 23:00"]
 
 
 async def test_a_401_marks_the_token_rejected_and_is_never_mistaken_for_a_404(
