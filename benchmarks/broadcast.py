@@ -16,7 +16,9 @@ Telegram does. Scenarios:
   feed (`bot.sim.feeds`, 211 items like the State Department's) finds a departure
   advisory for Kyrgyzstan, followed by one in ten of them; its roll call and advisory
   must reach all of them before the broadcast resumes. Times are counted from the
-  advisory's detection (its Alert row). The feed is polled every minute or so, so this
+  advisory's detection (its Alert row); the `advisory: broadcast` row's rate counts
+  every message sent from the broadcast's first to its last, the urgent ones that took
+  its slots included. The feed is polled every minute or so, so this
   broadcast has at least 3,000 people at any scale. From the first roll-call question
   on, people press "I'm safe" 100 times a second for a minute (again and again, as
   people do in a crisis): the `advisory: presses` row is the event loop's lag over that
@@ -510,8 +512,17 @@ def run_dutybot(
                 time.sleep(0.2)
             if unsent:
                 row.notes.append(f"{unsent} outbox rows not recorded as sent")
-            if scenario.advisory:
-                row.notes.append("its rate includes the pause while the urgent messages went out")
+            if scenario.advisory and len(watch.times) > 1:
+                # The urgent messages take the broadcast's slots: what the limit is measured
+                # against is everything the bot sent from the broadcast's first to its last.
+                start, end = min(watch.times), max(watch.times)
+                urgent = sum(1 for m in watch.urgent if start <= m.at <= end)
+                own = row.rate
+                row.rate = (len(watch.times) + urgent - 1) / (end - start)
+                row.notes.append(
+                    f"msg/s counts the {urgent} urgent messages sent meanwhile, which went "
+                    f"first; the broadcast's own: {own:.1f}/s"
+                )
             if scenario.paid:
                 paid = sum(1 for m in fake.sent if m.paid and MARKER in m.text)
                 row.notes.append(
