@@ -264,13 +264,14 @@ def a_round(
     now: datetime,
     deadline: timedelta = timedelta(hours=2),
     remind_every_minutes: int = 30,
+    started_by: Staff | None = None,
 ) -> RollCall:
     """A roll call for `country` written straight into the database, nobody asked yet."""
     return checkins.create_round(
         session,
         country=country,
         message="Are you safe?",
-        started_by_staff_id=None,
+        started_by_staff_id=started_by.id if started_by else None,
         alert_id=None,
         now=now,
         deadline_at=now + deadline,

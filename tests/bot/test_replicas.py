@@ -47,6 +47,16 @@ def one_process(engine: Engine) -> None:
 
 
 @pytest.fixture
+async def paying(
+    settings: BotSettings, engine: Engine, fake: FakeTelegram, clock: MutableClock
+) -> AsyncIterator[RunningBot]:
+    """A bot that sends what cannot wait as paid broadcasts."""
+    paid = settings.model_copy(update={"paid_broadcast": True})
+    async with running_bot(paid, engine=engine, fake=fake, clock=clock) as bot:
+        yield bot
+
+
+@pytest.fixture
 def settings(settings: BotSettings) -> BotSettings:
     # Slow enough that a broadcast to a few dozen is still going when a replica dies.
     settings.send_rate_per_second = 20
@@ -278,34 +288,28 @@ async def test_a_429_here_is_passed_on_for_the_others_to_wait_out_as_long(
 
 
 async def test_a_429_to_a_paid_broadcast_is_passed_on_as_paid(
-    settings: BotSettings,
-    engine: Engine,
-    fake: FakeTelegram,
-    clock: MutableClock,
-    one_process: None,
+    paying: RunningBot, one_process: None
 ) -> None:
-    paid = settings.model_copy(update={"paid_broadcast": True})
-    async with running_bot(paid, engine=engine, fake=fake, clock=clock) as bot:
-        seat = bot.services.seat
-        assert seat is not None
-        kim = bot.enrol("Kim")
-        fake.fail_next(
-            "sendMessage", status=429, description="Too Many Requests: retry after 1", retry_after=1
-        )
-        asked = utcnow()
-        queue(
-            bot,
-            [kim],
-            "Are you safe?",
-            key="rollcall:1",
-            priority=Priority.CRITICAL,
-            kind=DeliveryKind.ROLLCALL_QUESTION,
-        )
-        await fake.await_for(lambda f: len(f.messages_to(kim.chat_id)) == 1)
-        until = seat._paid_flooded_until
-        assert until is not None and asked + timedelta(seconds=1) <= until <= utcnow()
-        assert seat._flooded_until is None
-        assert fake.messages_to(kim.chat_id)[0].paid
+    seat, fake = paying.services.seat, paying.fake
+    assert seat is not None
+    kim = paying.enrol("Kim")
+    fake.fail_next(
+        "sendMessage", status=429, description="Too Many Requests: retry after 1", retry_after=1
+    )
+    asked = utcnow()
+    queue(
+        paying,
+        [kim],
+        "Are you safe?",
+        key="rollcall:1",
+        priority=Priority.CRITICAL,
+        kind=DeliveryKind.ROLLCALL_QUESTION,
+    )
+    await fake.await_for(lambda f: len(f.messages_to(kim.chat_id)) == 1)
+    until = seat._paid_flooded_until
+    assert until is not None and asked + timedelta(seconds=1) <= until <= utcnow()
+    assert seat._flooded_until is None
+    assert fake.messages_to(kim.chat_id)[0].paid
 
 
 async def test_a_process_given_half_the_work_claims_half_as_much_at_a_time(
@@ -330,20 +334,14 @@ async def test_a_process_given_half_the_work_claims_half_as_much_at_a_time(
 
 
 async def test_with_paid_broadcasts_each_process_keeps_to_its_part_of_the_paid_rate(
-    settings: BotSettings,
-    engine: Engine,
-    fake: FakeTelegram,
-    clock: MutableClock,
-    one_process: None,
+    paying: RunningBot, one_process: None
 ) -> None:
-    paid = settings.model_copy(update={"paid_broadcast": True})
-    async with running_bot(paid, engine=engine, fake=fake, clock=clock) as bot:
-        seat, budget = bot.services.seat, SendBudget.of(bot.application.bot)
-        assert seat is not None and budget.paid_pacer is not None
-        seat._apply(Share(index=1, count=4))
-        assert budget.paid_pacer.rate == PAID_RATE / 4
-        seat._apply(Share(index=0, count=1))
-        assert budget.paid_pacer.rate == PAID_RATE
+    seat, budget = paying.services.seat, SendBudget.of(paying.application.bot)
+    assert seat is not None and budget.paid_pacer is not None
+    seat._apply(Share(index=1, count=4))
+    assert budget.paid_pacer.rate == PAID_RATE / 4
+    seat._apply(Share(index=0, count=1))
+    assert budget.paid_pacer.rate == PAID_RATE
 
 
 async def test_waiting_for_the_dispatcher_to_look_gives_up_after_the_time_given(

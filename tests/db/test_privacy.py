@@ -43,7 +43,7 @@ from db.models import (
     Subscription,
 )
 from db.refusal import Refusal
-from tests.harness import answers_of, checkins_of
+from tests.harness import a_round, answers_of, checkins_of
 from tests.harness import person as _person
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
@@ -1709,16 +1709,7 @@ def test_reports_written_before_names_were_links_lose_the_persons_plain_lines(
         sam, samantha = _person(session, "Sam"), _person(session, "Samantha")
         nina = _person(session, "Nina")
         nina.username = None
-        rollcall = checkins.create_round(
-            session,
-            country="KZ",
-            message="Are you safe?",
-            started_by_staff_id=lena.id,
-            alert_id=None,
-            now=NOW,
-            deadline_at=NOW + timedelta(hours=1),
-            remind_every_minutes=30,
-        )
+        rollcall = a_round(session, "KZ", now=NOW, started_by=lena)
         people = [sam.id or 0, samantha.id or 0, nina.id or 0]
         checkins.add_members(session, round_id=rollcall.id or 0, staff_ids=people)
         lines = [
@@ -1766,16 +1757,7 @@ def test_a_namesakes_roll_call_questions_keep_their_signature(engine: Engine) ->
         nina = _person(session, "Nina")
         texts: dict[str, str] = {}
         for who, country in ((sam, "KZ"), (namesake, "UZ")):
-            rollcall = checkins.create_round(
-                session,
-                country=country,
-                message="Are you safe?",
-                started_by_staff_id=who.id,
-                alert_id=None,
-                now=NOW,
-                deadline_at=NOW + timedelta(hours=1),
-                remind_every_minutes=30,
-            )
+            rollcall = a_round(session, country, now=NOW, started_by=who)
             question = question_text(rollcall, asked_by=who.display_name, advisory=None)
             key = checkins.question_key(rollcall.id or 0)
             texts[key] = question
