@@ -11,13 +11,40 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
+from telegram.ext import ExtBot
 
-from bot.ratelimit import HAS_SLOT, Rank, SendBudget
+from bot.ratelimit import HAS_SLOT, Rank, SendBudget, delivery_rank
+from db.models import Priority
 
 log = logging.getLogger(__name__)
+
+# The rank of what is said to a person in trouble (the offer to alert their team, that
+# their words were passed on, that their leads are being alerted): the next slot of the
+# flood budget, with calls for help, never after a routine broadcast still going out.
+IN_TROUBLE = delivery_rank(Priority.CRITICAL)
+
+
+async def answer_in_trouble(
+    bot: ExtBot[Any],
+    message: Message,
+    text: str,
+    *,
+    reply_markup: InlineKeyboardMarkup | None = None,
+    quote: bool = False,
+) -> Message:
+    """Answer a person who may be in trouble in their chat, at the rank IN_TROUBLE;
+    `quote`: as a reply to their `message`."""
+    return await bot.send_message(
+        message.chat.id,
+        text,
+        reply_markup=reply_markup,
+        reply_parameters=ReplyParameters(message.message_id) if quote else None,
+        rate_limit_args=IN_TROUBLE,
+    )
+
 
 _TAG = re.compile(r"<[^>]+>")
 

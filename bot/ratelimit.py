@@ -217,8 +217,11 @@ class Rank(IntEnum):
     people come after every alert (critical, high and normal deliveries) but before
     routine notices and cards, so that a person
     pressing "I'm safe" during a routine fan-out to thousands is not kept waiting a
-    minute; each reply costs the alerts one slot at most. Replies to strangers come after
-    everything: nobody outside the programme can delay what is sent to those in it.
+    minute; each reply costs the alerts one slot at most. What is said to a person in
+    trouble goes with the critical deliveries instead (bot.messages.IN_TROUBLE): after
+    their own call for help, nothing they are told may wait for a broadcast. Replies to
+    strangers come after everything: nobody outside the programme can delay what is sent
+    to those in it.
     """
 
     REPLY = 1 + (Priority.NORMAL + Priority.ROUTINE) // 2

@@ -20,7 +20,7 @@ from bot.access import clean_text, command_argument, requires, row_id
 from bot.context import Context, services
 from bot.incidents import rules, texts
 from bot.incidents.rules import Incoming
-from bot.messages import edit_text
+from bot.messages import IN_TROUBLE, answer_in_trouble, edit_text
 from bot.rollcall.live import refresh_rolls_of
 from bot.rollcall.rules import check_in
 from db.checkins import Answer
@@ -124,7 +124,10 @@ async def msg_from_person(
             reply = ""
     if reply:
         svc.wake_dispatcher()
-        await message.reply_text(reply)
+        if way.lead_call is not None:
+            await message.reply_text(reply)
+        else:
+            await answer_in_trouble(context.bot, message, reply)
         raise ApplicationHandlerStop
     if found.kind is Part.TEXT:
         offer = rules.offer_for(found.text or "", role=Role(person.role))
@@ -138,8 +141,11 @@ async def msg_from_person(
             texts.SEND_QUESTION,
             texts.offer_keyboard(help_button=False, safe_button=False, send=True),
         )
-    # A reply to their message, so that the press finds what they wrote or sent.
-    await message.reply_text(question, reply_markup=_markup(keyboard), do_quote=True)
+    # A reply to their message, so that the press finds what they wrote or sent; perhaps
+    # their emergency, so it does not wait for a broadcast.
+    await answer_in_trouble(
+        context.bot, message, question, reply_markup=_markup(keyboard), quote=True
+    )
     raise ApplicationHandlerStop
 
 
@@ -196,6 +202,7 @@ async def cb_offer(update: Update, context: Context, person: Staff, message: Mes
         text=done,
         what="help offer",
         parse_mode=None,
+        rate_limit_args=IN_TROUBLE,
     )
 
 

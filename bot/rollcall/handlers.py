@@ -42,7 +42,7 @@ from bot.access import command_argument, requires
 from bot.context import Context, services
 from bot.fanout import continue_fan_outs
 from bot.incidents.texts import LOCATION_PASSED_ON, TYPE_WHAT
-from bot.messages import LatestEdits, shown_as
+from bot.messages import IN_TROUBLE, LatestEdits, answer_in_trouble, shown_as
 from bot.rollcall.jobs import ROLLS_JOB, job_update_rolls, plan_round_jobs
 from bot.rollcall.live import refresh_roll, rolls, services_of
 from bot.rollcall.rules import (
@@ -129,9 +129,11 @@ async def cmd_help_me(update: Update, context: Context, person: Staff, message: 
     """/help_me [note]: alert my leads now."""
     outcome = await _check_in(update, context, person, message, Answer.HELP)
     if outcome.leads_told == 0:
-        await message.reply_text(
+        await answer_in_trouble(
+            context.bot,
+            message,
             "🆘 Recorded, but there is no security lead I can alert. Call your local "
-            "emergency number or your organisation's emergency line now."
+            "emergency number or your organisation's emergency line now.",
         )
     else:
         shared = ["your name"]
@@ -143,9 +145,11 @@ async def cmd_help_me(update: Update, context: Context, person: Staff, message: 
             shared.append("last shared location")
         with_what = ", ".join(shared[:-1]) + " and " + shared[-1] if len(shared) > 1 else shared[0]
         people = render.plural(outcome.leads_told, "person", "people")
-        await message.reply_text(
+        await answer_in_trouble(
+            context.bot,
+            message,
             f"🆘 Your security leads are being alerted now ({people}) with {with_what}. "
-            f"Keep your phone on and send /safe when you are safe.\n\n{TYPE_WHAT}"
+            f"Keep your phone on and send /safe when you are safe.\n\n{TYPE_WHAT}",
         )
     for round_id, _ in outcome.rounds:
         await refresh_roll(context.application, round_id)
@@ -338,7 +342,7 @@ async def _show_answer(
             extra={"round_id": outcome.round_id},
         )
     if outcome.asked_help and question is not None:
-        await context.bot.send_message(question.chat.id, TYPE_WHAT)
+        await context.bot.send_message(question.chat.id, TYPE_WHAT, rate_limit_args=IN_TROUBLE)
     if outcome.recorded:
         await refresh_roll(context.application, outcome.round_id)
 

@@ -11,18 +11,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot.access import STRANGER_TEXT
 from bot.incidents.parsing import reads_as_safe
 from bot.incidents.texts import HELP_QUESTION, PASSED_ON, SAFE_QUESTION, SEND_QUESTION, TYPE_WHAT
+from bot.settings import BotSettings
 from bot.sim.telegram.server import FakeTelegram
 from bot.sim.telegram.state import SentMessage
 from db import incidents
 from db.engine import session_scope
 from db.incidents import HelpCall, HelpMessage
-from db.models import Role, Staff
-from tests.harness import RunningBot, checkins_of
+from db.models import Priority, Role, Staff
+from tests.harness import MutableClock, RunningBot, checkins_of, queue, running_bot
 
 # 16:12 UTC on 6 January 2022 was 22:12 in Almaty (UTC+6 then).
 JAN_6 = datetime(2022, 1, 6, 16, 12, tzinfo=UTC)
@@ -262,6 +264,43 @@ async def test_incidents_lists_open_calls_and_resolve_and_safe_close_them(
     with session_scope(bot.engine) as session:
         closed = {c.id: c.close_reason for c in session.exec(select(HelpCall)).all()}
     assert closed == {1: "resolved", 2: "safe"}
+
+
+async def test_a_person_in_trouble_is_answered_before_a_broadcast_going_out_ends(
+    settings: BotSettings, engine: Engine, fake: FakeTelegram, clock: MutableClock
+) -> None:
+    """Her words, the offer to alert, her press and what she sends next each take the
+    next slot of the flood budget, as a call for help does: none waits for the 40
+    messages of a routine broadcast still going out at 5 a second."""
+    slow = settings.model_copy(update={"send_rate_per_second": 5.0})
+    async with running_bot(slow, engine=engine, fake=fake, clock=clock) as bot:
+        lena = await _lead(bot, "Lena Lead")
+        nina = bot.enrol("Nina Help", countries=("KZ",))
+        others = [bot.enrol(f"Staff {n}", countries=("KZ",)) for n in range(40)]
+        news = "The embassy is open as usual."
+        queue(bot, others, news, key="alert:77", priority=Priority.NORMAL)
+        await fake.await_for(lambda f: any(m.text == news for m in f.sent))
+
+        def broadcast_before(answer: SentMessage) -> int:
+            """How many of the broadcast's messages Telegram had before `answer`."""
+            return sum(1 for m in fake.sent if m.text == news and m.at < answer.at)
+
+        before = broadcast_before(fake.sent[-1])
+        bot.fake.inject_message(nina.telegram_user_id, "I need help, men with guns at the door")
+        await fake.await_for(_got(nina, HELP_QUESTION))
+        (offer,) = _to(fake, nina, HELP_QUESTION)
+        # The slot already given, and one more at most, before hers.
+        assert broadcast_before(offer) <= before + 2
+        _press(bot, nina, offer, "🆘 Alert my security team")
+        await fake.await_for(
+            lambda f: "being alerted now" in f.current_text(nina.chat_id, offer.message_id)
+        )
+        await fake.await_for(_got(lena, "needs help</b>"))
+        bot.fake.inject_message(nina.telegram_user_id, "Two of them, in uniform")
+        await fake.await_for(_got(nina, PASSED_ON))
+        (passed,) = _to(fake, nina, PASSED_ON)
+        assert broadcast_before(passed) < len(others)
+        await fake.await_for(lambda f: sum(1 for m in f.sent if m.text == news) == len(others))
 
 
 @pytest.mark.parametrize(
