@@ -97,9 +97,15 @@ def _has(words: str, phrase: str) -> bool:
     return f" {phrase} " in f" {words} "
 
 
+# Where a message's opening clause ends: "Help, men with guns at the door", "SOS - car
+# crash", "HELP!!! they are shooting".
+_CLAUSE_END = re.compile(r"[,.!?:;…\n]|\s[-–—]\s?")
+
+
 def reads_as_call_for_help(text: str) -> bool:
     words = normalise(text)
-    return words in _WHOLE or any(_has(words, phrase) for phrase in _ANYWHERE)
+    opening = normalise(_CLAUSE_END.split(text.strip(), maxsplit=1)[0])
+    return words in _WHOLE or opening in _WHOLE or any(_has(words, phrase) for phrase in _ANYWHERE)
 
 
 def reads_as_safe(text: str) -> bool:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot.access import STRANGER_TEXT
-from bot.incidents.parsing import reads_as_safe
+from bot.incidents.parsing import reads_as_call_for_help, reads_as_safe
 from bot.incidents.texts import HELP_QUESTION, PASSED_ON, SAFE_QUESTION, SEND_QUESTION, TYPE_WHAT
 from bot.settings import BotSettings
 from bot.sim.telegram.server import FakeTelegram
@@ -312,6 +312,7 @@ async def test_a_person_in_trouble_is_answered_before_a_broadcast_going_out_ends
         "SOS",
         "I need help",
         "we are not safe",
+        "Help, men with guns are at the door",
         "помогите",
         "помощь",
         "au secours",
@@ -324,6 +325,27 @@ async def test_typed_calls_for_help_get_the_alert_button(bot: RunningBot, words:
     assert await bot.say(nina.telegram_user_id, words) == HELP_QUESTION
     offer = bot.fake.messages_to(nina.chat_id)[-1]
     assert _buttons(offer) == {"🆘 Alert my security team": "hx:help", "I'm safe": "hx:safe"}
+
+
+@pytest.mark.parametrize(
+    ("words", "asks"),
+    [
+        ("Help, men with guns are at the door", True),
+        ("HELP!!! they are shooting", True),
+        ("SOS - car crash on the Almaty road", True),
+        ("Emergency: the hotel is on fire", True),
+        ("Помощь! Стреляют", True),
+        ("Au secours, ils tirent", True),
+        ("Help me subscribe to Georgia", False),
+        ("Helpful tip: the embassy is open", False),
+        ("Can you help me?", False),
+        ("help desk number please", False),
+    ],
+)
+def test_a_call_for_help_is_read_in_a_messages_opening_words_too(words: str, asks: bool) -> None:
+    # A question that opens with "Help:" is offered the button too: not pressing it
+    # costs nothing, and an emergency read as anything else would cost a tap more.
+    assert reads_as_call_for_help(words) is asks
 
 
 @pytest.mark.parametrize(
