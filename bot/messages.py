@@ -1,7 +1,8 @@
 """Editing a message the bot sent, the one way: "message is not modified" is success, a
 refusal is logged once and given up, anything passing (a timeout, a 5xx) is reported so
 the caller tries again on its next tick. `LatestEdits` folds the edits of one message
-that wait for the flood budget into one, of the latest text."""
+that wait for the flood budget into one, of the latest text. `answer_in_trouble` answers
+a person who may be in trouble with the next slot of the budget."""
 
 from __future__ import annotations
 
