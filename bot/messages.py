@@ -10,7 +10,7 @@ import html
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
@@ -29,15 +29,15 @@ IN_TROUBLE = delivery_rank(Priority.CRITICAL)
 
 
 async def answer_in_trouble(
-    bot: ExtBot[Any],
     message: Message,
     text: str,
     *,
     reply_markup: InlineKeyboardMarkup | None = None,
     quote: bool = False,
 ) -> Message:
-    """Answer a person who may be in trouble in their chat, at the rank IN_TROUBLE;
-    `quote`: as a reply to their `message`."""
+    """Answer a person who may be in trouble in the chat of their `message`, at the rank
+    IN_TROUBLE (as bot.access.answer does at another rank); `quote`: as a reply to it."""
+    bot = cast("ExtBot[Any]", message.get_bot())
     return await bot.send_message(
         message.chat.id,
         text,

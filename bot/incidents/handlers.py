@@ -127,7 +127,7 @@ async def msg_from_person(
         if way.lead_call is not None:
             await message.reply_text(reply)
         else:
-            await answer_in_trouble(context.bot, message, reply)
+            await answer_in_trouble(message, reply)
         raise ApplicationHandlerStop
     if found.kind is Part.TEXT:
         offer = rules.offer_for(found.text or "", role=Role(person.role))
@@ -143,9 +143,7 @@ async def msg_from_person(
         )
     # A reply to their message, so that the press finds what they wrote or sent; perhaps
     # their emergency, so it does not wait for a broadcast.
-    await answer_in_trouble(
-        context.bot, message, question, reply_markup=_markup(keyboard), quote=True
-    )
+    await answer_in_trouble(message, question, reply_markup=_markup(keyboard), quote=True)
     raise ApplicationHandlerStop
 
 

@@ -130,7 +130,6 @@ async def cmd_help_me(update: Update, context: Context, person: Staff, message: 
     outcome = await _check_in(update, context, person, message, Answer.HELP)
     if outcome.leads_told == 0:
         await answer_in_trouble(
-            context.bot,
             message,
             "🆘 Recorded, but there is no security lead I can alert. Call your local "
             "emergency number or your organisation's emergency line now.",
@@ -146,7 +145,6 @@ async def cmd_help_me(update: Update, context: Context, person: Staff, message: 
         with_what = ", ".join(shared[:-1]) + " and " + shared[-1] if len(shared) > 1 else shared[0]
         people = render.plural(outcome.leads_told, "person", "people")
         await answer_in_trouble(
-            context.bot,
             message,
             f"🆘 Your security leads are being alerted now ({people}) with {with_what}. "
             f"Keep your phone on and send /safe when you are safe.\n\n{TYPE_WHAT}",
