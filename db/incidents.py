@@ -244,6 +244,21 @@ def call_of_copy(session: Session, *, chat_id: int, message_id: int) -> int | No
     ).first()
 
 
+def copies_unrecorded(session: Session, *, chat_id: int) -> bool:
+    """Whether a call's message to this chat is with Telegram and its id not recorded yet:
+    the dispatcher records a send a moment after Telegram accepts it."""
+    return (
+        session.exec(
+            select(Delivery.id).where(
+                Delivery.chat_id == chat_id,
+                col(Delivery.call_id).is_not(None),
+                Delivery.status == DeliveryStatus.SENDING.value,
+            )
+        ).first()
+        is not None
+    )
+
+
 def alert_copies(session: Session, *, call_id: int) -> Sequence[Delivery]:
     """The help alerts the leads got for a call that Telegram has (to edit them)."""
     return session.exec(

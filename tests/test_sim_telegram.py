@@ -686,6 +686,21 @@ async def test_a_slow_call_on_the_async_server_holds_up_no_other(
         await held
 
 
+async def test_a_slow_answer_comes_after_the_message_is_in_the_chat(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    fake.slow("sendMessage", 60, after=True)
+    held = asyncio.create_task(bot.send_message(CHAT, "on its way back"))
+    await fake.await_for(lambda f: [m.text for m in f.sent] == ["on its way back"], timeout=10)
+    # Answered late, but already sent: the next call is neither delayed nor held.
+    await bot.send_message(CHAT, "next")
+    assert not held.done()
+    assert [m.text for m in fake.sent] == ["on its way back", "next"]
+    held.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await held
+
+
 async def test_the_async_server_cuts_a_connection_the_client_gave_up_on(
     async_fake: FakeTelegram, async_bot: Bot
 ) -> None:

@@ -9,6 +9,7 @@ pasted alert text and a location outside a call go on to their own handlers.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
 
@@ -23,6 +24,7 @@ from bot.incidents.rules import Incoming
 from bot.messages import IN_TROUBLE, answer_in_trouble, edit_text
 from bot.rollcall.live import refresh_rolls_of
 from bot.rollcall.rules import check_in
+from db import incidents
 from db.checkins import Answer
 from db.engine import session_scope
 from db.incidents import Part
@@ -55,6 +57,12 @@ SENDABLE = (
 
 
 _AFTER_HELP = re.compile(r"^/help(?:@\w+)?\s+", re.IGNORECASE)
+
+# A lead may answer a call's message the moment it arrives. Which call it belongs to is
+# known once the dispatcher records its send, a fraction of a second after Telegram took
+# it (longer with the database busy, or on another replica): a reply to the bot while a
+# call's message to that chat is unrecorded waits up to this long for the record.
+COPY_RECORD_WAIT_SECONDS = 5.0
 
 
 def incoming(message: Message) -> Incoming | None:
@@ -102,6 +110,8 @@ async def msg_from_person(
     svc = services(context)
     now = svc.clock()
     replied = message.reply_to_message.message_id if message.reply_to_message else None
+    if replied is not None and Role(person.role) is not Role.STAFF:
+        await _copy_recorded(context, chat_id=message.chat.id, message_id=replied)
     with session_scope(svc.engine) as session:
         way = rules.route(
             session, person=person, chat_id=message.chat.id, replied_to=replied, now=now
@@ -145,6 +155,21 @@ async def msg_from_person(
     # their emergency, so it does not wait for a broadcast.
     await answer_in_trouble(message, question, reply_markup=_markup(keyboard), quote=True)
     raise ApplicationHandlerStop
+
+
+async def _copy_recorded(context: Context, *, chat_id: int, message_id: int) -> None:
+    """Until the message replied to is known as a call's, or no call's message to this
+    chat is waiting to be recorded (COPY_RECORD_WAIT_SECONDS at most)."""
+    svc = services(context)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + COPY_RECORD_WAIT_SECONDS
+    while loop.time() < deadline:
+        with session_scope(svc.engine) as session:
+            if incidents.call_of_copy(session, chat_id=chat_id, message_id=message_id) is not None:
+                return
+            if not incidents.copies_unrecorded(session, chat_id=chat_id):
+                return
+        await asyncio.sleep(0.02)
 
 
 @requires(Role.STAFF, action="help_offer")

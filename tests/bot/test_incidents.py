@@ -182,6 +182,25 @@ async def test_the_first_lead_to_claim_owns_the_call_and_a_second_asks_first(
     assert len(_to(bot.fake, nina, "is on it")) == 2
 
 
+async def test_a_lead_who_answers_a_relayed_message_the_moment_it_arrives_answers_the_call(
+    bot: RunningBot,
+) -> None:
+    lena = await _lead(bot, "Lena Lead")
+    omar = await _lead(bot, "Omar Lead")
+    nina = bot.enrol("Nina Help", countries=("KZ",))
+    await _asks_for_help(bot, lena, nina)
+    # Telegram's answers are slow on their way back: the copies are in the leads' chats
+    # before the bot knows their message ids, and records them.
+    bot.fake.slow("sendMessage", 1.0, count=3, after=True)
+    await bot.say(nina.telegram_user_id, "They are at the gate")
+    await bot.fake.await_for(_got(lena, "at the gate"))
+    (relayed,) = _to(bot.fake, lena, "at the gate")
+    reply = await bot.say(lena.telegram_user_id, "Lock the door", reply_to=relayed.message_id)
+    assert reply == "Sent to Nina Help (call #1)."
+    await bot.fake.await_for(_got(nina, "Lock the door"))
+    await bot.fake.await_for(_got(omar, "Lock the door"))
+
+
 async def test_replies_go_both_ways_and_every_lead_sees_them(bot: RunningBot) -> None:
     lena = await _lead(bot, "Lena Lead")
     omar = await _lead(bot, "Omar Lead")

@@ -39,10 +39,15 @@ class FaultInjection(BotApiState):
                 FailRule(method, status, description, retry_after, count, chat_id)
             )
 
-    def slow(self, method: str, seconds: float, *, count: int = 1) -> None:
-        """Delay the next ``count`` responses of ``method`` by ``seconds``."""
+    def slow(self, method: str, seconds: float, *, count: int = 1, after: bool = False) -> None:
+        """Delay the next ``count`` responses of ``method`` by ``seconds``.
+
+        With ``after``, each call is acted on first and only its answer is held back, as
+        when the answer is slow on its way back: the message is in the chat, and the
+        bot does not know its id yet.
+        """
         with self._cond:
-            self._slow_rules.setdefault(method, []).append(SlowRule(seconds, count))
+            self._slow_rules.setdefault(method, []).append(SlowRule(seconds, count, after))
 
     def fail_for(
         self,
@@ -117,9 +122,11 @@ class FaultInjection(BotApiState):
                     self._cond.wait_for(lambda: self._stopping, timeout=outage.delay)
                 raise ApiError(outage.status, outage.description)
 
-    def _apply_slow_rules(self, method: str) -> None:
+    def _apply_slow_rules(self, method: str, *, after: bool = False) -> None:
+        """Wait out the next slow rule of ``method`` that applies before acting on a call
+        (or, with ``after``, once it has been acted on)."""
         rules = self._slow_rules.get(method)
-        if not rules:
+        if not rules or rules[0].after is not after:
             return
         rule = rules[0]
         rule.remaining -= 1

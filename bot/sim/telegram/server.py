@@ -372,7 +372,9 @@ class FakeTelegram(ClientSide, FaultInjection, MessageMethods, BotMethods):
         handler = self._METHODS.get(method.lower())
         if handler is None:
             raise ApiError(HTTPStatus.NOT_FOUND, "Not Found: method not found")
-        return handler(self, params)
+        result = handler(self, params)
+        self._apply_slow_rules(method, after=True)
+        return result
 
     # Every method the fake answers, by its name in lower case; any other is a 404.
     _METHODS: ClassVar[dict[str, Callable[[FakeTelegram, dict[str, Any]], Any]]] = {

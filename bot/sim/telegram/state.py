@@ -75,6 +75,7 @@ class FailRule:
 class SlowRule:
     seconds: float
     remaining: int
+    after: bool = False  # the call is acted on first: only its answer is late
 
 
 @dataclass
