@@ -171,16 +171,18 @@ def suggest_country(text: str) -> Country | None:
     return country(names[matches[0]]) if matches else None
 
 
-def leading_country(text: str, *, max_words: int = 4) -> tuple[Country, str]:
+def leading_country(text: str, *, max_words: int | None = None) -> tuple[Country, str]:
     """The country a command starts with (a code, an alpha-3 code or a name of up to
-    `max_words` words, on the first line) and the text after it, line breaks kept.
+    `max_words` words, on the first line; by default as many as the longest name has)
+    and the text after it, line breaks kept.
 
     Raises ValueError saying which word is no country, with a "did you mean" when one is
     close; the same words for every command that starts with a country.
     """
     stripped = text.strip()
     words = list(re.finditer(r"\S+", stripped.split("\n", 1)[0]))
-    for n in range(min(max_words, len(words)), 0, -1):
+    most = _longest_name() if max_words is None else max_words
+    for n in range(min(most, len(words)), 0, -1):
         found = resolve_country(" ".join(word.group() for word in words[:n]))
         if found is not None:
             return found, stripped[words[n - 1].end() :].strip()

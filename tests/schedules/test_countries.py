@@ -169,6 +169,11 @@ def test_only_the_first_five_thousand_characters_are_read() -> None:
         ("  kaz   Stay  indoors", "KZ", "Stay  indoors"),
         ("United Kingdom London 22:30-05:00", "GB", "London 22:30-05:00"),
         ("Bosnia and Herzegovina Sarajevo", "BA", "Sarajevo"),
+        # The longest names, as a lead types them in a crisis.
+        ("Democratic Republic of the Congo Goma curfew", "CD", "Goma curfew"),
+        ("Saint Vincent and the Grenadines: storm", "VC", "storm"),
+        # Only the first line is read for a name, however many lines follow.
+        ("Guinea\nBissau border closed\nStay home", "GN", "Bissau border closed\nStay home"),
         ("South Korea\nLine two\nLine three", "KR", "Line two\nLine three"),
         ("Georgia", "GE", ""),
     ],
@@ -187,8 +192,13 @@ def test_a_command_that_starts_with_no_country_says_which_word_and_suggests_one(
     with pytest.raises(ValueError) as error:
         leading_country("Atlantis is calm")
     assert str(error.value) == "I don't know the country “Atlantis”."
-    # A name never runs onto the next line, and four words is the most a name may take.
+    # A name never runs onto the next line, and a caller may take fewer words.
     with pytest.raises(ValueError, match="“United”"):
         leading_country("United\nKingdom")
     with pytest.raises(ValueError, match="“Bosnia”"):
         leading_country("Bosnia and Herzegovina", max_words=2)
+    # Nothing at all is no country either, said the same way.
+    for empty in ("", "  \n "):
+        with pytest.raises(ValueError) as error:
+            leading_country(empty)
+        assert str(error.value) == "I don't know the country “”."
