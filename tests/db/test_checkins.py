@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from db import checkins, deliveries, leads
+from db import checkins, deliveries, leads, whereabouts
 from db.checkins import Answer, CheckInKind, RollCall, RoundStatus
 from db.deliveries import Confirmed, Recipient
 from db.engine import session_scope
@@ -469,6 +469,57 @@ def test_the_last_location_is_the_latest_from_check_ins_and_answers(engine: Engi
         found = checkins.last_location(session, staff_id=staff_id)
         assert found is not None and (found.latitude, found.longitude) == (3.0, 3.0)
         assert checkins.last_location(session, staff_id=staff_id + 1000) is None
+
+
+def test_a_round_shows_the_latest_place_each_person_gave_since_it_began(engine: Engine) -> None:
+    """A check-in's place, an answer's in another round, or the newest position of a
+    live location, from the round's start on; and the last place anyone gave at all."""
+    with session_scope(engine) as session:
+        sam, nina, omar, ada = (_person(session, n) for n in ("Sam", "Nina", "Omar", "Ada"))
+        # Omar answers Georgia's round, with his place, as Kazakhstan's begins.
+        georgia = a_round(session, "GE", now=NOW - timedelta(hours=1))
+        in_georgia = _ask(session, georgia, [omar])
+        _answer(session, in_georgia[omar.id or 0], Answer.SAFE, 0, location=(3.0, 3.0))
+        kazakhstan = _round(session)
+        _ask(session, kazakhstan, [sam, nina, omar, ada])
+        checkins.record_checkin(
+            session,
+            staff_id=sam.id or 0,
+            kind=CheckInKind.LOCATION,
+            note=None,
+            location=(1.0, 1.0),
+            now=NOW + timedelta(minutes=5),
+        )
+        # Sam shares his live location after that; Nina's was last seen as the round began;
+        # Ada's an instant before.
+        for person, place, at in (
+            (sam, (5.0, 5.0), NOW + timedelta(minutes=10)),
+            (nina, (4.0, 4.0), NOW),
+            (ada, (6.0, 6.0), NOW - timedelta(seconds=1)),
+        ):
+            whereabouts.record_location(
+                session,
+                staff_id=person.id or 0,
+                latitude=place[0],
+                longitude=place[1],
+                country="KZ",
+                city=None,
+                zone=None,
+                now=at,
+            )
+        entries = checkins.roll_entries(session, rollcall=kazakhstan)
+        assert {e.staff_id: e.location for e in entries} == {
+            sam.id: (5.0, 5.0),
+            nina.id: (4.0, 4.0),
+            omar.id: (3.0, 3.0),
+            ada.id: None,
+        }
+        found = checkins.last_location(session, staff_id=sam.id or 0)
+        assert found is not None and (found.latitude, found.longitude, found.at) == (
+            5.0,
+            5.0,
+            NOW + timedelta(minutes=10),
+        )
 
 
 def test_help_is_outstanding_until_a_later_safe_check_in_or_answer(engine: Engine) -> None:

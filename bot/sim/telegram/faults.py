@@ -122,16 +122,22 @@ class FaultInjection(BotApiState):
                     self._cond.wait_for(lambda: self._stopping, timeout=outage.delay)
                 raise ApiError(outage.status, outage.description)
 
-    def _apply_slow_rules(self, method: str, *, after: bool = False) -> None:
-        """Wait out the next slow rule of ``method`` that applies before acting on a call
-        (or, with ``after``, once it has been acted on)."""
+    def _take_slow_rule(self, method: str) -> SlowRule | None:
+        """The slow rule a call of ``method`` is answered by, if any: each call takes one."""
         rules = self._slow_rules.get(method)
-        if not rules or rules[0].after is not after:
-            return
+        if not rules:
+            return None
         rule = rules[0]
         rule.remaining -= 1
         if rule.remaining <= 0:
             rules.pop(0)
+        return rule
+
+    def _wait_slow_rule(self, rule: SlowRule | None, *, after: bool) -> None:
+        """Wait out ``rule`` if it holds the call back before acting on it (or, with
+        ``after``, once it has been acted on)."""
+        if rule is None or rule.after is not after:
+            return
         # Waiting on the condition releases the lock, so other requests go on meanwhile,
         # and stop() cuts the delay short.
         self._cond.wait_for(lambda: self._stopping, timeout=rule.seconds)

@@ -367,13 +367,14 @@ class FakeTelegram(ClientSide, FaultInjection, MessageMethods, BotMethods):
         chat_id = int_param(params, "chat_id", required=False)
         self._apply_outages(method)
         self._apply_fail_rules(method, chat_id)
-        self._apply_slow_rules(method)
+        slow = self._take_slow_rule(method)
+        self._wait_slow_rule(slow, after=False)
         # Telegram matches method names case-insensitively.
         handler = self._METHODS.get(method.lower())
         if handler is None:
             raise ApiError(HTTPStatus.NOT_FOUND, "Not Found: method not found")
         result = handler(self, params)
-        self._apply_slow_rules(method, after=True)
+        self._wait_slow_rule(slow, after=True)
         return result
 
     # Every method the fake answers, by its name in lower case; any other is a 404.
