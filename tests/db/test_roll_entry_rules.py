@@ -116,6 +116,60 @@ def test_each_entry_carries_the_person_their_question_and_how_it_reached_them(
     }
 
 
+def test_reached_by_counts_this_rounds_questions_and_reminders_that_went_out(
+    engine: Engine,
+) -> None:
+    with session_scope(engine) as session:
+        names = ("By SMS", "By e-mail", "Elsewhere", "Failed", "Report", "Reminded")
+        sms, email, elsewhere, failed, report, reminded = (_person(session, n) for n in names)
+        rollcall = a_round(session, "KZ", now=NOW)
+        other = a_round(session, "GE", now=NOW)
+        checkins.add_members(
+            session,
+            round_id=rollcall.id or 0,
+            staff_ids=[p.id or 0 for p in (sms, email, elsewhere, failed, report, reminded)],
+        )
+        _ask(session, rollcall, [sms, failed], channel=Channel.SMS)
+        _ask(session, rollcall, [sms, email], channel=Channel.EMAIL)
+        _ask(session, other, [elsewhere], channel=Channel.SMS)  # another round's question
+        _ask(session, rollcall, [report], kind=DeliveryKind.ROLLCALL_REPORT, channel=Channel.SMS)
+        _ask(
+            session, rollcall, [reminded], kind=DeliveryKind.ROLLCALL_REMINDER, channel=Channel.SMS
+        )
+        rows = session.exec(select(Delivery).where(Delivery.channel != Channel.TELEGRAM)).all()
+        deliveries.mark_sent_many(
+            session,
+            confirmed=[Confirmed(r.id or 0, 0, NOW) for r in rows if r.staff_id != failed.id],
+        )
+        (failed_row,) = [r for r in rows if r.staff_id == failed.id]
+        deliveries.mark_failed(session, delivery_id=failed_row.id or 0, error="SMS refused")
+        reached = checkins.reached_in_round(session, round_id=rollcall.id or 0)
+    assert reached == {sms.id: "sms", email.id: "email", reminded.id: "sms"}
+
+
+def test_each_member_is_tied_to_this_rounds_question_whatever_was_queued_since(
+    engine: Engine,
+) -> None:
+    with session_scope(engine) as session:
+        sam = _person(session, "Sam")
+        rollcall = a_round(session, "KZ", now=NOW)
+        other = a_round(session, "GE", now=NOW)
+        members = checkins.add_members(session, round_id=rollcall.id or 0, staff_ids=[sam.id or 0])
+        _ask(session, rollcall, [sam])
+        # Queued after it: another round's question and this round's reminder.
+        _ask(session, other, [sam])
+        _ask(session, rollcall, [sam], kind=DeliveryKind.ROLLCALL_REMINDER)
+        assert checkins.link_deliveries(session, round_id=rollcall.id or 0) == 1
+        question = session.exec(
+            select(Delivery.id).where(
+                Delivery.round_id == rollcall.id,
+                Delivery.kind == DeliveryKind.ROLLCALL_QUESTION,
+            )
+        ).one()
+        member = checkins.member_with_round(session, member_id=members[sam.id or 0])
+        assert member is not None and member[0].delivery_id == question
+
+
 def test_a_round_still_queueing_shows_those_not_queued_yet_as_pending(engine: Engine) -> None:
     with session_scope(engine) as session:
         sam = _person(session, "Sam")
@@ -131,9 +185,11 @@ def test_on_a_trip_means_there_when_the_round_began(engine: Engine) -> None:
     with session_scope(engine) as session:
         names = ("Starts then", "Ends then", "Cut short then", "Cut short after", "Elsewhere")
         starts, ends, cut, cut_later, elsewhere = (_person(session, n) for n in names)
+        starts_after = _person(session, "Starts after")
         open_trip = _person(session, "Open")
         not_asked = _person(session, "Not asked")
         a_trip(session, starts, "KZ", starts=NOW, ends=NOW + day)
+        a_trip(session, starts_after, "KZ", starts=NOW + second, ends=NOW + day)
         a_trip(session, ends, "KZ", starts=NOW - day, ends=NOW)
         a_trip(session, cut, "KZ", starts=NOW - day, ends=NOW + day, ended=NOW)
         a_trip(session, cut_later, "KZ", starts=NOW - day, ends=NOW + day, ended=NOW + second)
@@ -141,7 +197,7 @@ def test_on_a_trip_means_there_when_the_round_began(engine: Engine) -> None:
         a_trip(session, open_trip, "KZ", starts=NOW - day, ends=NOW + day)
         a_trip(session, not_asked, "KZ", starts=NOW - day, ends=NOW + day)
         rollcall = a_round(session, "KZ", now=NOW)
-        asked = [starts, ends, cut, cut_later, elsewhere, open_trip]
+        asked = [starts, starts_after, ends, cut, cut_later, elsewhere, open_trip]
         checkins.add_members(
             session, round_id=rollcall.id or 0, staff_ids=[p.id or 0 for p in asked]
         )
