@@ -147,6 +147,22 @@ def test_a_departure_advisorys_round_asks_a_first_chunk_of_the_configured_size(
         assert db.rounds_queueing(session) == [round_id]
 
 
+def test_a_leads_checkin_asks_a_first_chunk_of_the_configured_size(
+    engine: Engine, settings: BotSettings
+) -> None:
+    clock = MutableClock()
+    with session_scope(engine) as session:
+        lena = person(session, "Lena", Role.LEAD)
+        db_lead(session, lena, "KZ")
+        people = _following(session, [f"Staff {n}" for n in range(5)])
+        rollcall = rules.start_checkin(
+            session, raw="KZ Are you safe? 2h", person=lena, now=clock(), settings=settings
+        )
+        # FAN_OUT_CHUNK is 3 here, as for a departure advisory's round.
+        asked = _questions(session, rollcall.id or 0)
+        assert [q.staff_id for q in asked] == [p.id for p in people[:3]]
+
+
 def test_a_round_closed_while_queueing_asks_nobody_else(engine: Engine) -> None:
     clock = MutableClock()
     with session_scope(engine) as session:
