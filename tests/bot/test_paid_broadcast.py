@@ -16,7 +16,8 @@ from bot.settings import BotSettings
 from bot.sim.telegram.flood import RateLimits
 from bot.sim.telegram.server import FakeTelegram
 from bot.sim.telegram.state import SentMessage
-from db.deliveries import Counts
+from db import deliveries
+from db.deliveries import Counts, Recipient
 from db.engine import session_scope
 from db.models import Delivery, DeliveryKind, DeliveryStatus, Priority, Role, Staff
 from db.senders import Share
@@ -185,3 +186,104 @@ async def test_a_free_rate_429_another_process_got_holds_only_the_free_rate(
     assert [first.text, second.text] == ["Are you safe?", "Routine notice"]
     assert first.paid
     assert second.at - asked >= 1.2  # every wait Telegram asks for is kept
+
+
+def _tried(fake: FakeTelegram) -> bool:
+    """Whether a message was sent, or refused."""
+    return any(method == "sendMessage" for method, _ in fake.calls)
+
+
+def _sent_to(bot: RunningBot, person: Staff) -> SentMessage:
+    (message,) = bot.fake.messages_to(person.chat_id)
+    return message
+
+
+async def test_a_429_to_a_paid_broadcast_holds_paid_sends_alone(paying: RunningBot) -> None:
+    # Telegram counts paid broadcasts apart: while it asks them to wait, the free rate is
+    # open, and a critical message goes by it rather than wait.
+    pause = 5
+    ada, ben, cy = (paying.enrol(n) for n in ("Ada", "Ben", "Cy"))
+    paying.fake.fail_next(
+        "sendMessage",
+        status=429,
+        description=f"Too Many Requests: retry after {pause}",
+        retry_after=pause,
+        chat_id=ada.chat_id,
+    )
+    asked = time.monotonic()
+    _queue(paying, [ada], "Leave now", priority=Priority.CRITICAL)
+    await paying.fake.await_for(_tried)
+    _queue(paying, [ben], "Are you safe?", priority=Priority.CRITICAL)
+    _queue(paying, [cy], "Routine notice", priority=Priority.NORMAL)
+    await paying.fake.await_for(lambda f: all(f.messages_to(p.chat_id) for p in (ben, cy)))
+    ben_got, cy_got = _sent_to(paying, ben), _sent_to(paying, cy)
+    assert not ben_got.paid and ben_got.at - asked < pause
+    assert cy_got.at - asked < pause
+    # Ada's goes once the wait is over, paid again.
+    await paying.fake.await_for(lambda f: bool(f.messages_to(ada.chat_id)))
+    ada_got = _sent_to(paying, ada)
+    assert ada_got.paid and ada_got.at - asked >= pause - 0.2
+
+
+async def test_a_429_at_the_free_rate_holds_free_sends_alone(paying: RunningBot) -> None:
+    pause = 3
+    dee, eve, fay = (paying.enrol(n) for n in ("Dee", "Eve", "Fay"))
+    paying.fake.fail_next(
+        "sendMessage",
+        status=429,
+        description=f"Too Many Requests: retry after {pause}",
+        retry_after=pause,
+        chat_id=dee.chat_id,
+    )
+    asked = time.monotonic()
+    _queue(paying, [dee], "Routine notice", priority=Priority.NORMAL)
+    await paying.fake.await_for(_tried)
+    _queue(paying, [eve], "Another notice", priority=Priority.NORMAL)
+    _queue(paying, [fay], "Are you safe?", priority=Priority.CRITICAL)
+    await paying.fake.await_for(lambda f: all(f.messages_to(p.chat_id) for p in (dee, eve, fay)))
+    fay_got = _sent_to(paying, fay)
+    assert fay_got.paid and fay_got.at - asked < pause
+    # Every free message waits as long as Telegram asked.
+    assert all(_sent_to(paying, p).at - asked >= pause - 0.2 for p in (dee, eve))
+
+
+async def test_what_goes_keeps_its_buttons_and_formatting_and_a_photo_goes_as_a_copy(
+    paying: RunningBot,
+) -> None:
+    """A call for help's photo reaches every lead as a copy of hers, captioned and with
+    the call's buttons, as a paid broadcast past the free rate; a routine message keeps
+    its formatting and buttons too, at the free rate."""
+    nina = paying.enrol("Nina")
+    leads = [paying.enrol(f"Lead {n}", role=Role.LEAD) for n in range(12)]
+    update = paying.fake.inject_message(nina.telegram_user_id, "", media="photo")
+    photo_id = int(update["message"]["message_id"])
+    buttons = {"inline_keyboard": [[{"text": "Reply", "callback_data": "hc:reply:1"}]]}
+    caption = "📷 <b>Nina</b> sent a photo (call #1)"
+    with session_scope(paying.engine) as session:
+        for kind, key, text, priority, copy_from in (
+            (DeliveryKind.HELP_MESSAGE, "photo", caption, Priority.CRITICAL, photo_id),
+            (DeliveryKind.BROADCAST, "notice", "<i>Stay indoors</i>", Priority.NORMAL, None),
+        ):
+            deliveries.enqueue(
+                session,
+                kind=kind,
+                dedupe_key=key,
+                recipients=[Recipient(lead.id or 0, lead.chat_id) for lead in leads],
+                parts=[text],
+                priority=priority,
+                now=paying.clock(),
+                reply_markup=buttons,
+                copy_from=(nina.chat_id, copy_from) if copy_from is not None else None,
+            )
+    paying.services.wake_dispatcher()
+    await paying.fake.await_for(lambda f: all(len(f.messages_to(p.chat_id)) == 2 for p in leads))
+    copies = [m for m in paying.fake.sent if m.method == "copyMessage"]
+    notices = [m for m in paying.fake.sent if m.text == "<i>Stay indoors</i>"]
+    assert {(m.chat_id, m.copy_of, m.text, m.parse_mode, m.paid) for m in copies} == {
+        (lead.chat_id, (nina.chat_id, photo_id), caption, "HTML", True) for lead in leads
+    }
+    assert {(m.chat_id, m.method, m.parse_mode, m.paid) for m in notices} == {
+        (lead.chat_id, "sendMessage", "HTML", False) for lead in leads
+    }
+    assert all(m.reply_markup == buttons for m in copies + notices)
+    assert _busiest_second(copies) > FREE_RATE * 2
