@@ -365,8 +365,10 @@ def seed_results() -> int:
 def forget_stale_survivors() -> list[str]:
     """Drop the verdicts of surviving mutants whose module's tests changed since they were
     reached (a new test may kill them), so that the run tries them again; killed ones
-    stay killed. Returns the modules whose tests changed."""
+    stay killed, and so do the survivors listed as equivalent, which no test can tell
+    apart. Returns the modules whose tests changed."""
     seen = json.loads(TESTS_SEEN.read_text("utf-8")) if TESTS_SEEN.exists() else {}
+    equivalents = load_equivalents()
     sources = {_module_of_source(source): source for source in _mutated_sources()}
     now = {module: tests_digest(module) for module in sources}
     changed = sorted(m for m in now if seen.get(m) != now[m])
@@ -377,7 +379,7 @@ def forget_stale_survivors() -> list[str]:
         meta = json.loads(meta_path.read_text("utf-8"))
         codes = meta["exit_code_by_key"]
         for name, code in codes.items():
-            if code in SURVIVED | NO_TESTS:
+            if code in SURVIVED | NO_TESTS and name not in equivalents:
                 codes[name] = None
         meta_path.write_text(json.dumps(meta, indent=4), "utf-8")
     MUTANTS.mkdir(exist_ok=True)

@@ -72,15 +72,22 @@ def test_a_fresh_clone_starts_from_the_verdicts_of_the_last_run(workdir: Path) -
     assert _codes(meta)["bot.access.x_identify__mutmut_3"] == KILLED
 
 
-def test_survivors_run_again_when_their_modules_tests_change(workdir: Path) -> None:
+def test_survivors_run_again_when_their_modules_tests_change(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A survivor listed as equivalent is not run again: no test can tell it apart.
+    equivalents = workdir / "equivalents.toml"
+    equivalents.write_text('[equivalent]\n"bot.access.x_identify__mutmut_4" = "a reason"\n')
+    monkeypatch.setattr(mutate, "EQUIVALENTS", equivalents)
+    codes = {**CODES, "bot.access.x_identify__mutmut_4": SURVIVED}
     mutate.forget_stale_survivors()
-    meta = _write_meta(CODES, HASHES)
+    meta = _write_meta(codes, HASHES)
     seen = json.loads(mutate.TESTS_SEEN.read_text())
     assert seen["bot.access"] == mutate.tests_digest("bot.access")
     mutate.TESTS_SEEN.write_text(json.dumps({**seen, "bot.access": "older tests"}))
 
     assert mutate.forget_stale_survivors() == ["bot.access"]
-    assert _codes(meta) == {**CODES, "bot.access.x_identify__mutmut_2": None}
+    assert _codes(meta) == {**codes, "bot.access.x_identify__mutmut_2": None}
     assert json.loads(mutate.TESTS_SEEN.read_text()) == seen
 
 
