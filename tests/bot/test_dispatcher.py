@@ -12,6 +12,8 @@ import threading
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.exc import ProgrammingError
 from sqlmodel import col, select, update
 
 from bot.dispatcher import backoff_seconds
@@ -431,6 +433,27 @@ async def test_a_lone_message_is_recorded_as_soon_as_telegram_accepts_it(
     )
 
 
+async def test_a_pass_the_database_refuses_is_logged_and_sending_goes_on(
+    bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Not an outage: a statement refused outright (a schema half migrated, say). The
+    # pass fails, and the loop tries again a little later.
+    def refuse(*_: object) -> None:
+        raise ProgrammingError("(schema)", None, Exception("no such column: delivery.paid"))
+
+    event.listen(bot.engine, "before_cursor_execute", refuse)
+    try:
+        bot.services.wake_dispatcher()
+        await bot.fake.await_for(
+            lambda _: any("dispatcher pass failed" in r.getMessage() for r in caplog.records)
+        )
+    finally:
+        event.remove(bot.engine, "before_cursor_execute", refuse)
+    sam = bot.enrol("Sam")
+    _queue(bot, [sam], "Still here", key="after", priority=Priority.NORMAL)
+    await bot.fake.await_for(lambda f: bool(f.messages_to(sam.chat_id)))
+
+
 async def test_no_more_requests_are_under_way_at_once_than_allowed(bot: RunningBot) -> None:
     bot.services.settings.send_max_in_flight = 2
     people = [bot.enrol(f"P{n}") for n in range(6)]
@@ -448,6 +471,17 @@ async def test_no_more_requests_are_under_way_at_once_than_allowed(bot: RunningB
     assert max(under_way) == 2
     await until_recorded(bot.engine)
     assert {r.status for r in _rows(bot)} == {DeliveryStatus.SENT.value}
+
+
+async def test_a_slow_send_holds_back_only_its_own_place_under_way(bot: RunningBot) -> None:
+    bot.services.settings.send_max_in_flight = 2
+    people = [bot.enrol(f"P{n}") for n in range(3)]
+    bot.fake.slow("sendMessage", 2.0)  # the first request alone is slow to be answered
+    _queue(bot, people, "Stay indoors", key="one-slow", priority=Priority.NORMAL)
+    await bot.fake.await_for(lambda f: len(f.sent) == 3)
+    first, _, third = (bot.fake.messages_to(p.chat_id)[0] for p in people)
+    # The third went as soon as the second was answered, the first still on its way.
+    assert third.at < first.at
 
 
 async def test_a_message_that_failed_often_waits_its_backoff_before_the_next_try(

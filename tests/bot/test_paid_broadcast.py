@@ -3,6 +3,7 @@ everything else keeps to it, each paid one is recorded, and a refusal loses noth
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -287,3 +288,22 @@ async def test_what_goes_keeps_its_buttons_and_formatting_and_a_photo_goes_as_a_
     }
     assert all(m.reply_markup == buttons for m in copies + notices)
     assert _busiest_second(copies) > FREE_RATE * 2
+
+
+async def test_paid_broadcasts_have_more_requests_under_way_than_the_free_rate_allows(
+    paying: RunningBot,
+) -> None:
+    # At 1,000 a second, a few requests waiting on Telegram's answers must not hold the rest.
+    paying.services.settings.send_max_in_flight = 2
+    people = [paying.enrol(f"P{n}") for n in range(6)]
+    paying.fake.slow("sendMessage", 0.5, count=6)
+    _queue(paying, people, "Are you safe?", priority=Priority.CRITICAL)
+    await paying.fake.await_for(lambda f: len(f.sent) == 6)
+    assert all(m.paid for m in paying.fake.sent)
+    arrived = [
+        t
+        for (method, _), t in zip(paying.fake.calls, paying.fake.call_times, strict=True)
+        if method == "sendMessage"
+    ]
+    events = sorted([(t, 1) for t in arrived] + [(m.at, -1) for m in paying.fake.sent])
+    assert max(itertools.accumulate(step for _, step in events)) > 2
