@@ -11,7 +11,7 @@ from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from db import deliveries, incidents, staff
+from db import cards, deliveries, incidents, staff
 from db.deliveries import CardState, Confirmed, Recipient
 from db.engine import session_scope
 from db.models import (
@@ -657,3 +657,41 @@ def test_queueing_is_refused_on_a_database_the_bot_does_not_support() -> None:
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
     statement = deliveries._insert_ignoring_duplicates(dialect)
     assert "ON CONFLICT DO NOTHING" in str(statement.compile(dialect=dialect))
+
+
+def test_only_cards_kept_waiting_past_their_patience_go_up_to_routine(engine: Engine) -> None:
+    """A card queued before the cut-off and still waiting is raised; a card queued after
+    it, a card already sent and any other message stay as they are."""
+    with session_scope(engine) as session:
+        kim, lee, max_, ada = _people(session, 4)
+        for person, at in ((kim, NOW), (lee, NOW + timedelta(minutes=15)), (max_, NOW)):
+            cards.show(
+                session,
+                staff_id=person.id or 0,
+                chat_id=person.chat_id,
+                country="KZ",
+                text="card",
+                now=at,
+            )
+        deliveries.enqueue(
+            session,
+            kind=DeliveryKind.BROADCAST,
+            dedupe_key="broadcast:1",
+            recipients=[Recipient(ada.id or 0, ada.chat_id)],
+            parts=["stay indoors"],
+            priority=Priority.NORMAL,
+            now=NOW,
+        )
+        (sent,) = session.exec(select(Delivery).where(Delivery.staff_id == max_.id)).all()
+        deliveries.mark_sent_many(session, confirmed=[Confirmed(sent.id or 0, 5, NOW)])
+
+        assert deliveries.promote_waiting(session, queued_before=NOW + timedelta(minutes=10)) == 1
+        rows = session.exec(select(Delivery.staff_id, Delivery.priority)).all()
+    assert sorted(rows) == sorted(
+        [
+            (kim.id, Priority.ROUTINE),
+            (lee.id, Priority.CARD),
+            (max_.id, Priority.CARD),
+            (ada.id, Priority.NORMAL),
+        ]
+    )
