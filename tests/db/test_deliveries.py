@@ -660,11 +660,17 @@ def test_queueing_is_refused_on_a_database_the_bot_does_not_support() -> None:
 
 
 def test_only_cards_kept_waiting_past_their_patience_go_up_to_routine(engine: Engine) -> None:
-    """A card queued before the cut-off and still waiting is raised; a card queued after
-    it, a card already sent and any other message stay as they are."""
+    """A card queued before the cut-off and still waiting is raised; a card queued at it
+    or after it, a card already sent and any other message stay as they are."""
     with session_scope(engine) as session:
-        kim, lee, max_, ada = _people(session, 4)
-        for person, at in ((kim, NOW), (lee, NOW + timedelta(minutes=15)), (max_, NOW)):
+        kim, lee, max_, ada, eve = _people(session, 5)
+        cut_off = NOW + timedelta(minutes=10)
+        for person, at in (
+            (kim, NOW),
+            (lee, NOW + timedelta(minutes=15)),
+            (max_, NOW),
+            (eve, cut_off),  # queued at the cut-off itself: not before it
+        ):
             cards.show(
                 session,
                 staff_id=person.id or 0,
@@ -685,7 +691,7 @@ def test_only_cards_kept_waiting_past_their_patience_go_up_to_routine(engine: En
         (sent,) = session.exec(select(Delivery).where(Delivery.staff_id == max_.id)).all()
         deliveries.mark_sent_many(session, confirmed=[Confirmed(sent.id or 0, 5, NOW)])
 
-        assert deliveries.promote_waiting(session, queued_before=NOW + timedelta(minutes=10)) == 1
+        assert deliveries.promote_waiting(session, queued_before=cut_off) == 1
         rows = session.exec(select(Delivery.staff_id, Delivery.priority)).all()
     assert sorted(rows) == sorted(
         [
@@ -693,5 +699,6 @@ def test_only_cards_kept_waiting_past_their_patience_go_up_to_routine(engine: En
             (lee.id, Priority.CARD),
             (max_.id, Priority.CARD),
             (ada.id, Priority.NORMAL),
+            (eve.id, Priority.CARD),
         ]
     )
