@@ -139,11 +139,12 @@ async def test_a_request_held_up_on_its_way_counts_from_when_it_went_out() -> No
     assert clock.now >= first + 0.2 + 1.0 - 1e-9
 
 
-async def test_after_an_idle_spell_the_permits_come_evenly_not_in_a_burst() -> None:
+@pytest.mark.parametrize("idle", [1.5, 60.0])
+async def test_after_an_idle_spell_the_permits_come_evenly_not_in_a_burst(idle: float) -> None:
     clock = PacerTime()
     pacer = Pacer(30.0, margin=0.0, catch_up=0.05, clock=clock, sleep=clock.sleep)
     await _acquire(pacer, clock, 10)
-    clock.now += 60.0
+    clock.now += idle  # a quiet spell is anything over a second without a permit
     given = await _acquire(pacer, clock, 40)
     # None come at once: nobody fell behind meanwhile, so there is nothing to catch up.
     gaps = [later - earlier for earlier, later in itertools.pairwise(given)]
@@ -286,6 +287,8 @@ async def test_what_is_not_a_message_is_never_held() -> None:
         ("forwardMessage", True),
         ("editMessageText", True),
         ("editMessageReplyMarkup", True),
+        ("pinChatMessage", True),
+        ("unpinChatMessage", True),
         ("sendChatAction", False),
         ("answerCallbackQuery", False),
         ("getUpdates", False),
