@@ -34,7 +34,7 @@ Telegram does not document how it counts its limit, so each 30/s broadcast runs 
 each way the fake can count it (bot.sim.telegram.flood.FloodMode): a token bucket, any
 one-second window, clock seconds. The paid scenarios and the advisory drill, which
 measure the bot's own overhead, event loop and priorities, run against the token bucket,
-and PostgreSQL runs each scenario against the first way only: about 50 minutes in all.
+and PostgreSQL runs each scenario against the first way only.
 
 For each: messages a second sustained (first to last message), as a fraction of the
 limit, 429s (all, and those later than a second after the first message), messages
