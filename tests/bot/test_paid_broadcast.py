@@ -199,19 +199,25 @@ def _sent_to(bot: RunningBot, person: Staff) -> SentMessage:
     return message
 
 
+def _refuse_with_429(bot: RunningBot, person: Staff, pause: int) -> float:
+    """Telegram answers the next message to `person` with a 429 for `pause` seconds;
+    returns the time it was armed."""
+    bot.fake.fail_next(
+        "sendMessage",
+        status=429,
+        description=f"Too Many Requests: retry after {pause}",
+        retry_after=pause,
+        chat_id=person.chat_id,
+    )
+    return time.monotonic()
+
+
 async def test_a_429_to_a_paid_broadcast_holds_paid_sends_alone(paying: RunningBot) -> None:
     # Telegram counts paid broadcasts apart: while it asks them to wait, the free rate is
     # open, and a critical message goes by it rather than wait.
     pause = 5
     ada, ben, cy = (paying.enrol(n) for n in ("Ada", "Ben", "Cy"))
-    paying.fake.fail_next(
-        "sendMessage",
-        status=429,
-        description=f"Too Many Requests: retry after {pause}",
-        retry_after=pause,
-        chat_id=ada.chat_id,
-    )
-    asked = time.monotonic()
+    asked = _refuse_with_429(paying, ada, pause)
     _queue(paying, [ada], "Leave now", priority=Priority.CRITICAL)
     await paying.fake.await_for(_tried)
     _queue(paying, [ben], "Are you safe?", priority=Priority.CRITICAL)
@@ -229,14 +235,7 @@ async def test_a_429_to_a_paid_broadcast_holds_paid_sends_alone(paying: RunningB
 async def test_a_429_at_the_free_rate_holds_free_sends_alone(paying: RunningBot) -> None:
     pause = 3
     dee, eve, fay = (paying.enrol(n) for n in ("Dee", "Eve", "Fay"))
-    paying.fake.fail_next(
-        "sendMessage",
-        status=429,
-        description=f"Too Many Requests: retry after {pause}",
-        retry_after=pause,
-        chat_id=dee.chat_id,
-    )
-    asked = time.monotonic()
+    asked = _refuse_with_429(paying, dee, pause)
     _queue(paying, [dee], "Routine notice", priority=Priority.NORMAL)
     await paying.fake.await_for(_tried)
     _queue(paying, [eve], "Another notice", priority=Priority.NORMAL)
