@@ -821,11 +821,12 @@ def main() -> None:
         # The advisory must find the broadcast still going: the bot polls the feed every
         # minute or so, and 3,000 messages take 100 s.
         people = max(3_000 if base.advisory else 10, round(base.people * args.scale))
-        for flood in _floods(base, floods):
+        ways = _floods(base, floods)
+        for flood in ways:
             scenario = replace(base, people=people, flood=FloodMode(flood))
             # The database does not change how the pacer meets a way of counting: PostgreSQL
             # runs each scenario once, against the first.
-            database = postgres if flood == _floods(base, floods)[0] else None
+            database = postgres if flood == ways[0] else None
             rows.extend(_run_scenario(scenario, args, database))
     if REPLICAS in only:
         if postgres:
