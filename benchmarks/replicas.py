@@ -42,6 +42,7 @@ from benchmarks.broadcast import (
     _unsent,
     print_table,
     warmed,
+    without_collector_pauses,
 )
 from benchmarks.people import FIRST_STAFF_ID, LEAD_ID
 from bot.sim.telegram.flood import FloodMode, RateLimits
@@ -239,12 +240,12 @@ def rows(url: str, *, people: int, counts: tuple[int, ...] = (1, 2, 3)) -> list[
     result: list[Row] = []
     for replicas in counts:
         print(f"replicas-paid-10k: {people} people, {replicas} replica(s) ...", flush=True)
-        with tempfile.TemporaryDirectory() as folder:
+        with tempfile.TemporaryDirectory() as folder, without_collector_pauses():
             result.append(
                 run(url, people=people, replicas=replicas, kill=False, folder=Path(folder))
             )
     print(f"replica killed: {people} people, 3 replicas, one killed ...", flush=True)
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, without_collector_pauses():
         result.append(run(url, people=people, replicas=3, kill=True, folder=Path(folder)))
     base = result[0].rate
     for row, replicas in zip(result, counts, strict=False):
