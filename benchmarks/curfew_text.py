@@ -28,7 +28,7 @@ from schedules.curfew_text.places import warm
 CORPUS = (
     Path(__file__).resolve().parents[1] / "tests" / "schedules" / "curfew_corpus" / "cases.toml"
 )
-FIELDS = ("start", "end", "zone", "start_utc", "end_utc", "until", "days", "place")
+FIELDS = ("start", "end", "zone", "start_utc", "end_utc", "from", "until", "days", "place")
 
 
 def load_cases() -> list[dict[str, Any]]:
@@ -50,7 +50,7 @@ def _row_right(got: dict[str, object], want: dict[str, Any]) -> list[str]:
         value = got.get(name)
         if name == "place" and isinstance(expected, list):
             ok = value in expected
-        elif name == "until":
+        elif name in ("from", "until"):
             ok = value == (str(expected) if expected is not None else None)
         else:
             ok = value == expected

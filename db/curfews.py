@@ -28,7 +28,10 @@ def create(
     alert_id: int | None = None,
     stated_utc: str | None = None,
     sentence: str | None = None,
+    continuous: bool = False,
 ) -> Curfew:
+    if continuous and last_day is None:
+        raise ValueError("a continuous curfew needs the date it ends")
     curfew = Curfew(
         country=country,
         area=area,
@@ -37,6 +40,7 @@ def create(
         end=end,
         first_day=first_day,
         last_day=last_day,
+        continuous=continuous,
         status=status.value,
         set_by_staff_id=set_by_staff_id,
         alert_id=alert_id,
@@ -72,7 +76,11 @@ def confirm(session: Session, *, curfew_id: int, by_staff_id: int, now: datetime
 
 
 def replaced_by(session: Session, *, curfew: Curfew, now: datetime) -> Curfew | None:
-    """End the active curfew for the same place that `curfew` replaces, if there is one."""
+    """End the active curfew for the same place that `curfew` replaces, if there is one.
+
+    A curfew without a break (a weekend's) is an episode on top of the nightly one of its
+    place: it replaces only another of its kind, and only another of its kind replaces it.
+    """
     # Areas match whatever their case, compared here: SQLite's lower() folds ASCII only.
     place = (curfew.area or "").casefold()
     candidates = session.exec(
@@ -84,7 +92,14 @@ def replaced_by(session: Session, *, curfew: Curfew, now: datetime) -> Curfew | 
         )
         .order_by(col(Curfew.id))
     ).all()
-    old = next((c for c in candidates if (c.area or "").casefold() == place), None)
+    old = next(
+        (
+            c
+            for c in candidates
+            if (c.area or "").casefold() == place and c.continuous == curfew.continuous
+        ),
+        None,
+    )
     if old is not None:
         old.status = CurfewStatus.ENDED.value
         old.ended_at = now

@@ -11,6 +11,11 @@ An occurrence belongs to the local date on which it STARTS; when the end is not 
 the start (23:00 to 07:00) it ends on the next local day. A curfew is in force from its
 start (inclusive) to its end (exclusive).
 
+Some curfews do not lift in the morning: "from 6 pm on Saturday until 6 am on Monday"
+is one unbroken curfew of 36 hours. Such a curfew (`continuous`) has a single
+occurrence, from the window's start on its first date to the window's end on its last
+(`unbroken`); the functions below that take `continuous` treat it so.
+
 The clock-time grammar (`TIME_PATTERN`, `parse_clock`) is shared with
 `schedules.curfew_text`, which finds the same forms inside advisory prose.
 """
@@ -167,10 +172,26 @@ def occurrence(zone: str, window: Window, day: date) -> Occurrence:
     return Occurrence(day=day, start=start, end=end)
 
 
+def unbroken(zone: str, window: Window, first_day: date, last_day: date) -> Occurrence:
+    """The one occurrence of a continuous curfew: from `window.start` on local date
+    `first_day` to `window.end` on local date `last_day`, whatever lies between."""
+    start = local_to_utc(zone, first_day, window.start)
+    end = local_to_utc(zone, last_day, window.end)
+    if end.utc < start.utc:
+        end = start  # an end written before the start: nothing is in force
+    return Occurrence(day=first_day, start=start, end=end)
+
+
 def _aware_utc(instant: datetime, what: str) -> datetime:
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValueError(f"{what} must be timezone-aware")
     return instant.astimezone(UTC)
+
+
+def _last_day_of_unbroken(last_day: date | None) -> date:
+    if last_day is None:
+        raise ValueError("a continuous curfew needs the date it ends")
+    return last_day
 
 
 def occurrences_between(
@@ -180,16 +201,23 @@ def occurrences_between(
     last_day: date | None,
     start_utc: datetime,
     end_utc: datetime,
+    *,
+    continuous: bool = False,
 ) -> list[Occurrence]:
     """Occurrences on days first_day..last_day that overlap [start_utc, end_utc), in order.
 
     An occurrence already running at `start_utc` is included, so callers that care only
-    about starts (reminders) filter on `starts_at` themselves.
+    about starts (reminders) filter on `starts_at` themselves. A `continuous` curfew has
+    one occurrence (`unbroken`) and needs its `last_day`.
     """
     lo = _aware_utc(start_utc, "start_utc")
     hi = _aware_utc(end_utc, "end_utc")
     if hi <= lo:
         return []
+    if continuous:
+        whole = unbroken(zone, window, first_day, _last_day_of_unbroken(last_day))
+        overlaps = whole.ends_at > lo and whole.starts_at < hi and whole.ends_at > whole.starts_at
+        return [whole] if overlaps else []
     # A window lasts under a day, so only days from the one before `lo` (local) can
     # still be running at `lo`; the margin also covers offsets of up to +-14 h.
     day = max(first_day, utc_to_local(zone, lo).date() - timedelta(days=1))
@@ -207,13 +235,26 @@ def occurrences_between(
 
 
 def next_change(
-    zone: str, window: Window, first_day: date, last_day: date | None, now: datetime
+    zone: str,
+    window: Window,
+    first_day: date,
+    last_day: date | None,
+    now: datetime,
+    *,
+    continuous: bool = False,
 ) -> tuple[Literal["start", "end"], datetime] | None:
     """The next time the curfew starts or ends after `now`; None when it is over for good.
 
     While the curfew is in force this is its end; otherwise the next start.
     """
     current = _aware_utc(now, "now")
+    if continuous:
+        whole = unbroken(zone, window, first_day, _last_day_of_unbroken(last_day))
+        if whole.ends_at == whole.starts_at:
+            return None
+        if whole.starts_at > current:
+            return "start", whole.starts_at
+        return ("end", whole.ends_at) if whole.ends_at > current else None
     day = max(first_day, utc_to_local(zone, current).date() - timedelta(days=1))
     while last_day is None or day <= last_day:
         occ = occurrence(zone, window, day)
@@ -228,10 +269,16 @@ def next_change(
 
 
 def is_in_force(
-    zone: str, window: Window, first_day: date, last_day: date | None, now: datetime
+    zone: str,
+    window: Window,
+    first_day: date,
+    last_day: date | None,
+    now: datetime,
+    *,
+    continuous: bool = False,
 ) -> bool:
     """True when `now` is inside one of the curfew's occurrences (start <= now < end)."""
-    change = next_change(zone, window, first_day, last_day, now)
+    change = next_change(zone, window, first_day, last_day, now, continuous=continuous)
     return change is not None and change[0] == "end"
 
 
@@ -245,6 +292,24 @@ def format_window(zone: str, window: Window, day: date) -> str:
         f"{window.start:%H:%M} to {window.end:%H:%M} local time "
         f"({occ.starts_at:%H:%M}-{occ.ends_at:%H:%M} UTC)"
     )
+
+
+def format_unbroken(zone: str, window: Window, first_day: date, last_day: date) -> str:
+    """A continuous curfew for people, e.g. "from 18:00 on Saturday 2 April to 06:00 on
+    Monday 4 April local time (12:30 UTC on 2 April to 00:30 UTC on 4 April), without a
+    break"."""
+    whole = unbroken(zone, window, first_day, last_day)
+    return (
+        f"from {window.start:%H:%M} on {_day(first_day)} to {window.end:%H:%M} on "
+        f"{_day(last_day)} local time ({whole.starts_at:%H:%M} UTC on "
+        f"{_day(whole.starts_at.date(), weekday=False)} to {whole.ends_at:%H:%M} UTC on "
+        f"{_day(whole.ends_at.date(), weekday=False)}), without a break"
+    )
+
+
+def _day(day: date, *, weekday: bool = True) -> str:
+    named = f"{day.day} {day:%B}"
+    return f"{day:%A} {named}" if weekday else named
 
 
 def format_duration(delta: timedelta) -> str:

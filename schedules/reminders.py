@@ -23,7 +23,13 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from schedules.curfew_times import Occurrence, Window, occurrence, occurrences_between
+from schedules.curfew_times import (
+    Occurrence,
+    Window,
+    occurrence,
+    occurrences_between,
+    unbroken,
+)
 from schedules.zones import as_utc
 
 
@@ -31,7 +37,9 @@ from schedules.zones import as_utc
 class CurfewSpec:
     """A curfew as stored: local window, zone, first and optional last local date.
 
-    `label` names the place for people ("Almaty"); `set_at` is when it was confirmed.
+    `label` names the place for people ("Almaty"); `set_at` is when it was confirmed;
+    `continuous`: one unbroken curfew from the start on `first_day` to the end on
+    `last_day` (schedules.curfew_times.unbroken), not a nightly one.
     """
 
     curfew_id: int
@@ -41,6 +49,15 @@ class CurfewSpec:
     last_day: date | None
     label: str
     set_at: datetime | None = None
+    continuous: bool = False
+
+    def last(self) -> Occurrence | None:
+        """The occurrence that ends it; None while it runs until a lead ends it."""
+        if self.last_day is None or self.last_day < self.first_day:
+            return None
+        if self.continuous:
+            return unbroken(self.zone, self.window, self.first_day, self.last_day)
+        return occurrence(self.zone, self.window, self.last_day)
 
 
 @dataclass(frozen=True)
@@ -111,7 +128,13 @@ def plan_curfew_reminders(
         longest = timedelta(minutes=max(leads.values()))
         # Starts that can have a send time inside the planning window.
         for occ in occurrences_between(
-            spec.zone, spec.window, spec.first_day, spec.last_day, earliest, latest + longest
+            spec.zone,
+            spec.window,
+            spec.first_day,
+            spec.last_day,
+            earliest,
+            latest + longest,
+            continuous=spec.continuous,
         ):
             if not earliest <= occ.starts_at < latest + longest:
                 continue  # already running at `earliest`: its start is not ahead
@@ -155,9 +178,10 @@ def plan_curfew_notices(
     current = _check_now(now, horizon, grace)
     planned: list[PlannedNotice] = []
     for spec in curfews:
-        if spec.last_day is None or spec.last_day < spec.first_day:
+        last = spec.last()
+        if last is None:
             continue
-        ended_at = occurrence(spec.zone, spec.window, spec.last_day).ends_at
+        ended_at = last.ends_at
         if not current - grace <= ended_at < current + horizon:
             continue
         for staff in recipients.get(spec.curfew_id, ()):
@@ -191,10 +215,13 @@ def render_reminder(spec: CurfewSpec, occ: Occurrence, lead_minutes: int) -> str
     when a reminder goes out late within grace.
     """
     when = "starts now" if lead_minutes <= 0 else f"starts in {_minutes(lead_minutes)}"
+    end = f"{occ.end.local:%H:%M} local time ({occ.ends_at:%H:%M} UTC)"
+    if spec.continuous:
+        # It does not lift in the morning: the day it ends is the point of the reminder.
+        end += f" on {occ.end.local:%A} {occ.end.local.day} {occ.end.local:%B}, without a break"
     return (
         f"Curfew in {spec.label} {when}, at {occ.start.local:%H:%M} local time "
-        f"({occ.starts_at:%H:%M} UTC), and ends at {occ.end.local:%H:%M} local time "
-        f"({occ.ends_at:%H:%M} UTC).{_clock_note(occ)}"
+        f"({occ.starts_at:%H:%M} UTC), and ends at {end}.{_clock_note(occ)}"
     )
 
 

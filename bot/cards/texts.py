@@ -7,13 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot import render
-from bot.curfews.texts import local_today, place, until_text, window_of
+from bot.curfews.texts import local_today, occurrence_of, place, until_text
 from db.cards import Advisory
 from db.models import Curfew, Staff
 from db.refusal import Refusal
 from schedules import zones
 from schedules.countries import country
-from schedules.curfew_times import occurrence
 
 CARD_SET_USAGE = (
     "Usage: /card_set <country> <entries separated by ;>, e.g. /card_set KZ Police 102; "
@@ -60,13 +59,19 @@ def curfew_line(curfew: Curfew, *, now: datetime) -> str | None:
     day = max(curfew.first_day, local_today(curfew.zone, now))
     if curfew.last_day is not None and day > curfew.last_day:
         return None
-    occ = occurrence(curfew.zone, window_of(curfew), day)
-    start = zones.local_and_utc(curfew.zone, occ.starts_at, date_too=False)
-    end = zones.local_and_utc(curfew.zone, occ.ends_at, date_too=False)
-    return render.esc(
-        f"🌙 Curfew in {place(curfew)}, tonight ({day:%d %b}) {start} to {end}, "
-        f"{until_text(curfew.last_day)}."
-    ).replace("🌙 Curfew", "🌙 <b>Curfew</b>", 1)
+    occ = occurrence_of(curfew, day)
+    if curfew.continuous:
+        # It does not lift in the morning: both ends with their dates.
+        start = zones.local_and_utc(curfew.zone, occ.starts_at, date_too=True)
+        end = zones.local_and_utc(curfew.zone, occ.ends_at, date_too=True)
+        when = f"without a break from {start} to {end}."
+    else:
+        start = zones.local_and_utc(curfew.zone, occ.starts_at, date_too=False)
+        end = zones.local_and_utc(curfew.zone, occ.ends_at, date_too=False)
+        when = f"tonight ({day:%d %b}) {start} to {end}, {until_text(curfew.last_day)}."
+    return render.esc(f"🌙 Curfew in {place(curfew)}, {when}").replace(
+        "🌙 Curfew", "🌙 <b>Curfew</b>", 1
+    )
 
 
 def card_text(

@@ -32,7 +32,8 @@ from schedules.curfew_text import find_curfews, read_alert
 
 @requires(Role.LEAD, action="curfew_set")
 async def cmd_curfew_set(update: Update, context: Context, person: Staff, message: Message) -> None:
-    """/curfew_set <country or city> [area] <start>-<end> [until <date>]"""
+    """/curfew_set <country or city> [area] <start>-<end> [from <date>] [until <date>]
+    [without a break]"""
     svc = services(context)
     now = svc.clock()
     # The gazetteer and the zones' offsets over the curfew's dates take a while to read.

@@ -1,7 +1,10 @@
-"""Reading what a lead typed: `/curfew_set <country or city> [area] <start>-<end> [until <date>]`.
+"""Reading what a lead typed: `/curfew_set <country or city> [area] <start>-<end> [from <date>]
+[until <date>] [without a break]`.
 
 A lead types a curfew once, the way they think of it: "Almaty 23:00-07:00 until 19/01",
-"KZ 23h-7h until further notice". A city is looked up in the gazetteer, which gives its
+"KZ 23h-7h until further notice". A curfew that does not lift in the morning ends with
+"without a break": "LK 18:00-06:00 from 2 April until 4 April without a break" is one
+curfew of 36 hours. A city is looked up in the gazetteer, which gives its
 country and zone; a country whose zones all share one offset on the curfew's dates needs
 no zone. What was read from words that could mean something else (a city's country, a
 numeric date) is kept for the preview, so the lead checks it before confirming.
@@ -22,9 +25,11 @@ from schedules.curfew_text.places import leading_place, places_named
 from schedules.curfew_times import Window, parse_window
 
 USAGE = (
-    "Usage: /curfew_set <country or city> [area] <start>-<end> [until <date>], "
-    "for example:\n/curfew_set Almaty 23:00-07:00 until 19 January"
+    "Usage: /curfew_set <country or city> [area] <start>-<end> [from <date>] [until <date>] "
+    "[without a break], for example:\n/curfew_set Almaty 23:00-07:00 until 19 January"
 )
+_UNBROKEN_RE = re.compile(r"\s+(?:without\s+a\s+break|non-?stop)\.?\s*$", re.IGNORECASE)
+_FROM_RE = re.compile(r"\s+from\s+(?P<day>.+)$", re.IGNORECASE)
 # An open-ended curfew's zone must keep one offset for this long; a country's zones
 # drifting apart later than that would be announced long before.
 OPEN_ENDED_CHECK = timedelta(days=366)
@@ -39,6 +44,8 @@ class CurfewRequest:
     until: date | None
     until_typed: str | None = None  # the end date as the lead wrote it
     place_note: str | None = None  # which of several places of that name was taken
+    from_day: date | None = None  # the first night (or the start of an unbroken curfew)
+    continuous: bool = False  # from the start on `from_day` to the end on `until`
 
 
 def parse_until(text: str, *, today: date) -> date:
@@ -54,12 +61,48 @@ def parse_until(text: str, *, today: date) -> date:
 
 
 def parse_curfew_request(raw: str, *, today: date) -> CurfewRequest:
-    """`<country or city> [area] <window> [until <date> | until further notice]`; a
-    `Refusal` says in one line what is wrong."""
+    """`<country or city> [area] <window> [from <date>] [until <date> | until further
+    notice] [without a break]`; a `Refusal` says in one line what is wrong."""
+    return _place_and_window(*_dates(raw, today=today), today=today)
+
+
+def _dates(raw: str, *, today: date) -> tuple[str, date | None, date | None, str, bool]:
+    """What is left of `raw` once its dates are read: the place and window; the first
+    day, the last and how it was written; and whether the curfew is unbroken."""
+    unbroken = _UNBROKEN_RE.search(raw)
+    if unbroken is not None:
+        raw = raw[: unbroken.start()]
     text, until_text = _split_until(raw)
+    until = _until(until_text, today=today)
+    first: date | None = None
+    starting = _FROM_RE.search(text)
+    if starting is not None:
+        text = text[: starting.start()]
+        try:
+            first = parse_until(starting["day"], today=today)
+        except ValueError as error:
+            raise Refusal(str(error)) from None
+    if until is not None and first is not None and until < first:
+        raise Refusal("That curfew ends before it starts: check the dates.")
+    if unbroken is not None and until is None:
+        raise Refusal(
+            "A curfew without a break needs the date it ends, e.g. /curfew_set LK "
+            "18:00-06:00 from 2 April until 4 April without a break."
+        )
+    return text, first, until, until_text, unbroken is not None
+
+
+def _place_and_window(
+    text: str,
+    first: date | None,
+    until: date | None,
+    until_text: str,
+    unbroken: bool,
+    *,
+    today: date,
+) -> CurfewRequest:
     if len(text.split()) < 2:
         raise Refusal(USAGE)
-    until = _until(until_text, today=today)
     try:
         country_found: tuple[str, str] | None = _code_and_rest(text)
         country_error = ""
@@ -91,6 +134,8 @@ def parse_curfew_request(raw: str, *, today: date) -> CurfewRequest:
             until=until,
             until_typed=until_text if until else None,
             place_note=note,
+            from_day=first,
+            continuous=unbroken,
         )
     if country_found is None:
         raise Refusal(f"{country_error}\n{USAGE}")
@@ -114,6 +159,8 @@ def parse_curfew_request(raw: str, *, today: date) -> CurfewRequest:
         window=window,
         until=until,
         until_typed=until_text if until else None,
+        from_day=first,
+        continuous=unbroken,
     )
 
 

@@ -25,11 +25,11 @@ from bot.curfews.texts import (
     describe,
     keyboard,
     local_today,
+    occurrence_of,
     place,
     proposal_text,
     spec_of,
     until_text,
-    window_of,
 )
 from bot.whereabouts.rules import own_zones
 from db import audit, curfews, deliveries, staff, subscriptions
@@ -40,7 +40,6 @@ from db.models import Curfew, CurfewStatus, DeliveryKind, Priority, Staff
 from db.refusal import Refusal
 from schedules import zones
 from schedules.curfew_text import FoundCurfew, Lift, Reading, placements
-from schedules.curfew_times import occurrence
 from schedules.reminders import (
     PlannedNotice,
     PlannedReminder,
@@ -109,8 +108,9 @@ def propose_curfews(
             zone=zone,
             start=f"{found.window.start:%H:%M}",
             end=f"{found.window.end:%H:%M}",
-            first_day=published,
+            first_day=found.from_day or published,
             last_day=found.until,
+            continuous=found.from_day is not None,
             status=CurfewStatus.PROPOSED,
             now=now,
             alert_id=alert_id,
@@ -198,7 +198,7 @@ def queue_due_curfew_messages(svc: Services) -> int:
         zones = own_zones(session, staff_ids=sorted(wanted), now=now)
         for reminder in reminders:
             curfew = by_id[reminder.curfew_id]
-            occ = occurrence(curfew.zone, window_of(curfew), reminder.day)
+            occ = occurrence_of(curfew, reminder.day)
             minutes_left = max(0, round((occ.starts_at - now).total_seconds() / 60))
             text = f"⏰ {render.esc(render_reminder(spec_of(curfew), occ, minutes_left))}"
             own = zones.get(reminder.staff_id)
@@ -215,7 +215,7 @@ def queue_due_curfew_messages(svc: Services) -> int:
         for notice in notices:
             curfew = by_id[notice.curfew_id]
             assert curfew.last_day is not None
-            occ = occurrence(curfew.zone, window_of(curfew), curfew.last_day)
+            occ = occurrence_of(curfew, curfew.last_day)
             text = render.esc(render_notice(spec_of(curfew), occ))
             key = f"curfew:{curfew.id}:ended"
             groups[(DeliveryKind.CURFEW_NOTICE, key, text)].append(
@@ -256,7 +256,7 @@ def refresh_curfew_cards(svc: Services) -> int:
 def _expiry(curfew: Curfew) -> datetime | None:
     if curfew.last_day is None:
         return None
-    return occurrence(curfew.zone, window_of(curfew), curfew.last_day).ends_at + GRACE
+    return occurrence_of(curfew, curfew.last_day).ends_at + GRACE
 
 
 @dataclass(frozen=True)
@@ -283,6 +283,9 @@ def decide(
     if verb == "edit":
         area = f" {curfew.area}" if curfew.area else ""
         until = until_text(curfew.last_day)
+        if curfew.continuous:
+            first = curfew.first_day
+            until = f"from {first.day} {first:%B %Y} {until} without a break"
         command = f"/curfew_set {curfew.country}{area} {curfew.start}-{curfew.end} {until}"
         return Decision(
             "Edit and send the command below.", reply=f"Copy, change and send:\n{command}"
@@ -321,6 +324,8 @@ def draft_curfew(
     """A lead's /curfew_set as a draft for them to confirm, and the local day it starts."""
     require_answers_for(session, person=person, country=request.country)
     today = local_today(request.zone, now)
+    if request.from_day is not None and request.from_day < today:
+        raise Refusal("That start date has already passed.")
     curfew = curfews.create(
         session,
         country=request.country,
@@ -328,8 +333,9 @@ def draft_curfew(
         zone=request.zone,
         start=f"{request.window.start:%H:%M}",
         end=f"{request.window.end:%H:%M}",
-        first_day=today,
+        first_day=request.from_day or today,
         last_day=request.until,
+        continuous=request.continuous,
         status=CurfewStatus.DRAFT,
         now=now,
         set_by_staff_id=person.id,

@@ -11,12 +11,16 @@ from schedules import zones
 from schedules.countries import country_name
 from schedules.curfew_text import FoundCurfew, utc_check
 from schedules.curfew_times import (
+    Occurrence,
     Window,
     format_duration,
+    format_unbroken,
     format_window,
     is_in_force,
     next_change,
+    occurrence,
     parse_clock,
+    unbroken,
 )
 from schedules.reminders import CurfewSpec
 
@@ -39,7 +43,24 @@ def spec_of(curfew: Curfew) -> CurfewSpec:
         last_day=curfew.last_day,
         label=curfew.area or country_name(curfew.country),
         set_at=curfew.confirmed_at,
+        continuous=curfew.continuous,
     )
+
+
+def occurrence_of(curfew: Curfew, day: date) -> Occurrence:
+    """The curfew that starts on local date `day`: that night's, or the whole of a
+    continuous one."""
+    if curfew.continuous and curfew.last_day is not None:
+        return unbroken(curfew.zone, window_of(curfew), curfew.first_day, curfew.last_day)
+    return occurrence(curfew.zone, window_of(curfew), day)
+
+
+def when_text(curfew: Curfew, day: date) -> str:
+    """Its hours for people: "23:00 to 07:00 local time (17:00-01:00 UTC)" for the night
+    that starts on `day`, or the whole span of a continuous one."""
+    if curfew.continuous and curfew.last_day is not None:
+        return format_unbroken(curfew.zone, window_of(curfew), curfew.first_day, curfew.last_day)
+    return format_window(curfew.zone, window_of(curfew), day)
 
 
 def local_today(zone: str, now: datetime) -> date:
@@ -57,20 +78,22 @@ def describe(curfew: Curfew, *, now: datetime, until_typed: str | None = None) -
     until 19 January 2022", with UTC computed for the coming night; with `until_typed`,
     the words the end date was read from."""
     day = max(curfew.first_day, local_today(curfew.zone, now))
+    if curfew.continuous:
+        return f"Curfew in {place(curfew)} {when_text(curfew, day)}"
     until = until_text(curfew.last_day)
     if until_typed and curfew.last_day:
         until += f" (read from “{until_typed}”)"
-    window = format_window(curfew.zone, window_of(curfew), day)
-    return f"Curfew in {place(curfew)} from {window} {until}"
+    return f"Curfew in {place(curfew)} from {when_text(curfew, day)} {until}"
 
 
 def status_line(curfew: Curfew, *, now: datetime) -> str:
     window = window_of(curfew)
-    change = next_change(curfew.zone, window, curfew.first_day, curfew.last_day, now)
+    days = (curfew.first_day, curfew.last_day)
+    change = next_change(curfew.zone, window, *days, now, continuous=curfew.continuous)
     if change is None:
         return "It is over."
     kind, at = change
-    in_force = is_in_force(curfew.zone, window, curfew.first_day, curfew.last_day, now)
+    in_force = is_in_force(curfew.zone, window, *days, now, continuous=curfew.continuous)
     state = "In force now" if in_force else "Not in force now"
     return (
         f"{state}; it {'ends' if kind == 'end' else 'starts'} in {format_duration(at - now)} "
@@ -102,10 +125,15 @@ def draft_text(
     including what an end date was read from and which of several places was taken."""
     described = describe(curfew, now=now, until_typed=until_typed)
     note = f"{render.esc(place_note)}.\n" if place_note else ""
+    day = max(today, curfew.first_day)
+    if curfew.continuous:
+        first = f"In {render.esc(curfew.zone)}, without a break: "
+    else:
+        night = "Tonight" if day == today else "The first night"
+        first = f"{night} ({day:%d %B}) in {render.esc(curfew.zone)}: "
     return (
         f"<b>Please check</b>: {render.esc(described)}.\n{note}"
-        f"Tonight ({today:%d %B}) in {render.esc(curfew.zone)}: "
-        f"{render.esc(format_window(curfew.zone, window_of(curfew), today))}.\n"
+        f"{first}{render.esc(when_text(curfew, day))}.\n"
         "Confirm to tell staff and remind them before each start."
     )
 
@@ -119,8 +147,10 @@ def proposal_text(curfew: Curfew, found: FoundCurfew, day: date) -> str:
         render.esc(f"“{found.sentence[:600]}”"),
         "",
         render.esc(
-            f"Understood: {place(curfew)}, "
-            f"{format_window(curfew.zone, window_of(curfew), day)} on {day:%d %B %Y}"
+            f"Understood: {place(curfew)}, {when_text(curfew, day)} ({curfew.zone})."
+            if curfew.continuous
+            else f"Understood: {place(curfew)}, "
+            f"{when_text(curfew, day)} on {day:%d %B %Y}"
             + f", {until_text(curfew.last_day)}"
             + f" ({curfew.zone})."
         ),

@@ -10,7 +10,7 @@ a date without a year is the next one on or after the alert's date. Days: "on we
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 # How far from the text's date an end date may lie; beyond it is a typo or garbage.
 UNTIL_YEARS = 10
@@ -226,3 +226,82 @@ def one_night_end(text: str, start: int, end: int, reference: date) -> date | No
         return None
     weekday = _day_number(last["d"])
     return reference + timedelta(days=(weekday - reference.weekday()) % 7)
+
+
+# A day named at one end of a window: after its clock time ("6 pm on Friday", "6:00 PM
+# today (Saturday, April 2)", "06:00 on the 27th of April") ...
+_DAY_NEXT_RE = re.compile(
+    r"^[\s,(]*(?:local\s+time\b[\s,(]*)?"
+    r"(?:(?P<today>today|tonight|aujourd['’]hui|ce\s+soir|hoy|esta\s+noche)\b[\s,(]*)?"
+    r"(?:(?:on|le|el|this|ce|este)\s+)?(?:the\s+)?"
+    r"(?:(?P<wd>" + DAY_PATTERN + r")[\s,(]*)?(?:" + _DATE + r")?",
+    re.IGNORECASE,
+)
+# ... or before it ("from Friday 8 pm", "de vendredi 18h à lundi 6h", "until Monday at 6").
+_DAY_PREVIOUS_RE = re.compile(
+    r"(?:(?P<wd>" + DAY_PATTERN + r")[\s,(]*)?(?:" + _DATE + r")?[\s,)]*"
+    r"(?:at|à|a\s+las?)?\s*$",
+    re.IGNORECASE,
+)
+# Words that make a window with a day at each end nightly after all.
+_NIGHTLY_RE = re.compile(
+    r"\b(?:nightly|every\s+night|each\s+night|daily|every\s+day|each\s+day|per\s+night"
+    r"|chaque\s+(?:nuit|soir|jour)|tous\s+les\s+(?:soirs|jours)|cada\s+(?:noche|d[ií]a)"
+    r"|todas\s+las\s+noches|todos\s+los\s+d[ií]as)\b",
+    re.IGNORECASE,
+)
+
+
+def _day_named(match: re.Match[str] | None, reference: date, after: date) -> date | None:
+    """The date a `_DAY_NEXT_RE` or `_DAY_PREVIOUS_RE` match names: its date; else
+    "today"; else its weekday, the first on or after `after`."""
+    if match is None:
+        return None
+    if any(match[g] for g in ("iso", "nd", "d1", "m2")):
+        return _named(match, reference)
+    if "today" in match.groupdict() and match["today"]:
+        return reference
+    if match["wd"]:
+        weekday = _day_number(match["wd"])
+        return after + timedelta(days=(weekday - after.weekday()) % 7)
+    return None
+
+
+def unbroken_days(
+    text: str, start: int, end: int, first: time, last: time, reference: date
+) -> tuple[date, date] | None:
+    """The first and last dates of a curfew that does not lift in between: "from 6 pm
+    on Saturday until 6 am on Monday", "from 6:00 PM today (Saturday, April 2) until
+    6:00 AM on Monday, April 4", "de vendredi 18h à lundi 6h". A day or date must be
+    named at each end of the window (`text[start:end]`, from clock time `first` to
+    `last`), and the two more than 24 hours apart; None otherwise (a nightly window, or
+    one night: "from 10 pm Friday to 5 am Saturday")."""
+    inner = text[start:end]
+    times = list(
+        re.finditer(
+            r"\d{1,4}(?:[:.h]\d\d)?(?:\s*[ap]\.?\s?m\b\.?)?|\b(?:midnight|noon|midday)\b",
+            inner,
+            re.I,
+        )
+    )
+    if len(times) < 2 or _NIGHTLY_RE.search(text):
+        return None
+    gap_from, gap_to = start + times[0].end(), start + times[-1].start()
+    gap = text[gap_from:gap_to]
+    opening = _DAY_NEXT_RE.match(gap)
+    if opening is None or not any(opening[g] for g in ("today", "wd", "iso", "nd", "d1", "m2")):
+        opening = _DAY_PREVIOUS_RE.search(text[max(0, start - 30) : start])
+    first_day = _day_named(opening, reference, reference)
+    closing = _DAY_NEXT_RE.match(text[end : end + 60])
+    if closing is None or not any(closing[g] for g in ("wd", "iso", "nd", "d1", "m2")):
+        # Not "today": the end's own day is named ("until Monday at 6 am").
+        closing = _DAY_PREVIOUS_RE.search(gap)
+    if first_day is None:
+        return None
+    last_day = _day_named(closing, reference, first_day)
+    if last_day is None:
+        return None
+    hours = (
+        datetime.combine(last_day, last) - datetime.combine(first_day, first)
+    ).total_seconds() / 3600
+    return (first_day, last_day) if hours > 24 else None

@@ -23,7 +23,7 @@ from typing import TypeVar
 
 from schedules.countries import countries_named_in, resolve_country
 from schedules.curfew_text.clock import ClockToken, clock_tokens
-from schedules.curfew_text.dates import days_in, end_dates, one_night_end
+from schedules.curfew_text.dates import days_in, end_dates, one_night_end, unbroken_days
 from schedules.curfew_text.places import Mention, places_in
 from schedules.curfew_times import Window
 
@@ -41,7 +41,9 @@ class FoundCurfew:
     None for every day; `until` the last local date named; `stated_start`/`stated_end`
     the UTC times the text gives for its ends (`stated_utc` when it gives both); `area`
     the place named for it; `zone` the zone the gazetteer gives that place, when the
-    country is known; `sentence` where the window was found.
+    country is known; `sentence` where the window was found. With `from_day`, the curfew
+    does not lift in between: it runs from the window's start on `from_day` to its end
+    on `until` ("from 6 pm on Saturday until 6 am on Monday").
     """
 
     window: Window
@@ -55,6 +57,7 @@ class FoundCurfew:
     zone: str | None = None
     # Zones the text leaves out ("all of Spain except the Canary Islands").
     excluded: tuple[str, ...] = ()
+    from_day: date | None = None
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,13 @@ _SUPERSEDED_WINDOW_GAP_RE = re.compile(
     r"(?:hours\s+of\s+)?(?:from\s+|between\s+|de\s+)?$",
     re.IGNORECASE,
 )
-_SENTENCE_BREAK_RE = re.compile(r"(?<=[.!?])\s+(?=[\"'“‘(]?[A-ZÀ-Þ])(?!UTC\b|GMT\b)")
+# Not after "p.m." when one day or a date follows: "from 10 p.m. Friday to 5 a.m.
+# Saturday", "6 p.m. Friday, 4 December"; "5 a.m. Saturdays and Sundays ..." is another.
+_SENTENCE_BREAK_RE = re.compile(
+    r"(?<=[.!?])\s+(?=[\"'“‘(]?[A-ZÀ-Þ])(?!UTC\b|GMT\b)"
+    r"(?!(?<=[ap]\.m\.\s)(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b(?!s)"
+    r"|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s\d))"
+)
 _BLOCK_BREAK_RE = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*•·–]|\d+[.)])\s)|\n(?=[A-Z][^\n:\d]{0,40}:\s)")
 _OUR_POST_RE = re.compile(
     r"\b(?:U\.\s?S\.|US|United\s+States|UK|British|American)\s+(?:\w+\s+)?(?:Embassy|Consulate"
@@ -406,8 +415,8 @@ def read_alert(text: str, *, reference: date, country: str | None = None) -> Rea
         if _NEGATED_RE.search(statement.text) and not _CHANGE_RE.search(statement.text):
             continue
         hosts = _hosts(sentences, i)
-        lifted = _lifts_curfew(statement.text)
         own = hosts[0][1] if hosts and hosts[0][0] is statement else []
+        lifted = _lifts_curfew(statement.text, own)
         relaxing = any(
             _RELAX_RE.search(statement.text[max(0, w.start - 80) : w.start]) for w in own
         )
@@ -436,13 +445,16 @@ def read_alert(text: str, *, reference: date, country: str | None = None) -> Rea
     return Reading(curfews=_settle(found, lifts), lifts=[lift for _, lift in lifts])
 
 
-def _lifts_curfew(sentence: str) -> bool:
+def _lifts_curfew(sentence: str, windows: Sequence[_Window] = ()) -> bool:
     """Whether the sentence says a curfew is lifted: the verb's object or subject is the
     curfew ("lifted the daily curfew", "the curfew ... has been lifted"), not some other
-    measure ("cancelled the planned lockdown and will impose a curfew")."""
+    measure ("cancelled the planned lockdown and will impose a curfew"), and not the
+    daily end of one of its `windows` ("imposed at 8 pm and lifted at 5 am daily")."""
     if _NOT_A_LIFT_RE.search(sentence):
         return False
     for match in _LIFTED_RE.finditer(sentence):
+        if any(w.start <= match.start() < w.end for w in windows):
+            continue
         after = sentence[match.end() : match.end() + 40]
         before = sentence[max(0, match.start() - 100) : match.start()]
         if _CURFEW_RE.search(after) or _CURFEW_RE.search(before):
@@ -622,7 +634,10 @@ def _read_windows(
                 # is placed by one named around it ("Port Moresby").
                 zone = fallback.place.zone
                 area = area or fallback.text
-        until = _pick([(a, d) for a, _, d in dates], lo, item.start, item.end, hi, wide=True)
+        span = unbroken_days(sentence, item.start, item.end, window.start, window.end, reference)
+        until = span[1] if span is not None else None
+        if until is None:
+            until = _pick([(a, d) for a, _, d in dates], lo, item.start, item.end, hi, wide=True)
         if until is None:
             until = one_night_end(sentence, item.start, item.end, reference)
         if until is None and nearby_dates:
@@ -641,11 +656,14 @@ def _read_windows(
             stated_utc=stated,
             area=area,
             sentence=sentence,
-            days=None if chosen_days is None or len(chosen_days) == 7 else chosen_days,
+            days=None
+            if span is not None or chosen_days is None or len(chosen_days) == 7
+            else chosen_days,
             stated_start=stated_start,
             stated_end=stated_end,
             zone=zone,
             excluded=tuple(sorted(excluded)),
+            from_day=span[0] if span is not None else None,
         )
         result.append(_Found(curfew, i, history, change, still))
     return result
@@ -673,7 +691,12 @@ def _settle(found: list[_Found], lifts: list[tuple[int, Lift]]) -> list[FoundCur
     for f in kept:
         c = f.curfew
         twin = next(
-            (u for u in unique if (u.window, u.days, u.area) == (c.window, c.days, c.area)), None
+            (
+                u
+                for u in unique
+                if (u.window, u.days, u.area, u.from_day) == (c.window, c.days, c.area, c.from_day)
+            ),
+            None,
         )
         if twin is None:
             unique.append(c)

@@ -108,6 +108,8 @@ def parse_report(
                     "start_utc": clock_label(occ.starts_at.time()),
                     "end_utc": clock_label(occ.ends_at.time()),
                     "until": item.until.isoformat() if item.until else None,
+                    # A curfew without a break from this date to `until`.
+                    "from": item.from_day.isoformat() if item.from_day else None,
                     "stated_utc": stated,
                     "utc_matches": utc_check(item, place_zone, day),
                     "place": item.area,

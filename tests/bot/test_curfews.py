@@ -306,6 +306,7 @@ def test_curfew_parse_command_prints_json(tmp_path: Path) -> None:
             "start_utc": "17:00",
             "end_utc": "01:00",
             "until": "2022-01-19",
+            "from": None,
             "stated_utc": {"start": "17:00", "end": "01:00"},
             "utc_matches": True,
             "place": "Almaty",
@@ -510,3 +511,107 @@ async def test_remind_reads_minutes_and_hours_and_refuses_what_is_out_of_range(
     assert "reminders are off" in await bot.say(uid, "/remind off")
     assert minutes() is None
     assert "You will be reminded 45 minutes" in await bot.say(uid, "/remind 45 MIN")
+
+
+# Saturday 2 April 2022, 14:30 in Colombo (UTC+5:30). That evening Sri Lanka imposed a
+# curfew from 18:00 until 06:00 on Monday: one of 36 hours, not two nights.
+COLOMBO_SATURDAY = datetime(2022, 4, 2, 9, 0, tzinfo=UTC)
+WEEKEND = (
+    "The President of Sri Lanka has declared a public emergency until further notice. A "
+    "curfew is imposed from 6:00 PM today (Saturday, April 2) until 6:00 AM on Monday, April 4."
+)
+
+
+async def test_a_curfew_without_a_break_is_offered_confirmed_and_reminded_as_one(
+    bot: RunningBot,
+) -> None:
+    bot.clock.set(COLOMBO_SATURDAY)
+    lead = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("LK",))
+    kim = bot.enrol("Kim", countries=("LK",))
+    # The nightly curfew already in force stays: the weekend's is on top of it.
+    await bot.say(lead.telegram_user_id, "/curfew_set LK 20:00-05:00 until 24 April")
+    message_id, data = _last_button(bot, lead.chat_id, "Confirm")
+    bot.press(lead.telegram_user_id, chat_id=lead.chat_id, message_id=message_id, data=data)
+    await bot.fake.await_for(lambda f: "being told" in f.current_text(lead.chat_id, message_id))
+
+    bot.fake.inject_message(lead.telegram_user_id, WEEKEND, first_name="Lena Lead")
+    await bot.fake.await_for(
+        lambda f: any("Curfew found" in m.text for m in f.messages_to(lead.chat_id))
+    )
+    offer = next(m.text for m in bot.fake.messages_to(lead.chat_id) if "Curfew found" in m.text)
+    assert (
+        "Understood: Sri Lanka (nationwide), from 18:00 on Saturday 2 April to 06:00 on Monday "
+        "4 April local time (12:30 UTC on 2 April to 00:30 UTC on 4 April), without a break "
+        "(Asia/Colombo)." in offer
+    )
+    # Edit gives the command that sets the same curfew, and it reads back as one.
+    message_id, data = _last_button(bot, lead.chat_id, "Edit")
+    bot.press(lead.telegram_user_id, chat_id=lead.chat_id, message_id=message_id, data=data)
+    command = "/curfew_set LK 18:00-06:00 from 2 April 2022 until 4 April 2022 without a break"
+    await bot.fake.await_for(lambda f: command in f.messages_to(lead.chat_id)[-1].text)
+    preview = await bot.say(lead.telegram_user_id, command)
+    assert "In Asia/Colombo, without a break: from 18:00 on Saturday 2 April" in preview
+    message_id, data = _last_button(bot, lead.chat_id, "Confirm")
+    bot.press(lead.telegram_user_id, chat_id=lead.chat_id, message_id=message_id, data=data)
+    told = (
+        "🌙 Curfew in Sri Lanka (nationwide) from 18:00 on Saturday 2 April to 06:00 on "
+        "Monday 4 April local time (12:30 UTC on 2 April to 00:30 UTC on 4 April), without "
+        "a break."
+    )
+    await bot.fake.await_for(lambda f: any(m.text == told for m in f.messages_to(kim.chat_id)))
+    with session_scope(bot.engine) as session:
+        rows = session.exec(select(Curfew).order_by(Curfew.id)).all()
+        assert [(c.continuous, c.status) for c in rows] == [
+            (False, CurfewStatus.ACTIVE.value),
+            (True, CurfewStatus.PROPOSED.value),
+            (True, CurfewStatus.ACTIVE.value),
+        ]
+
+    # An hour before 18:00, one reminder, which says when it ends.
+    bot.clock.set(datetime(2022, 4, 2, 11, 30, 5, tzinfo=UTC))
+    queue_due_curfew_messages(bot.services)
+    reminder = (
+        "⏰ Curfew in Sri Lanka starts in 60 minutes, at 18:00 local time (12:30 UTC), and "
+        "ends at 06:00 local time (00:30 UTC) on Monday 4 April, without a break."
+    )
+    await bot.fake.await_for(lambda f: any(m.text == reminder for m in f.messages_to(kim.chat_id)))
+    # Sunday noon it is in force, as it was at 06:00 and will be at 18:00.
+    bot.clock.set(datetime(2022, 4, 3, 6, 30, tzinfo=UTC))
+    view = await bot.say(kim.telegram_user_id, "/curfew")
+    assert "In force now; it ends in 18 h (at 06:00 Colombo (00:30 UTC))." in view
+    # No new reminder on Sunday evening: it never lifted.
+    bot.clock.set(datetime(2022, 4, 3, 11, 30, 5, tzinfo=UTC))
+    queue_due_curfew_messages(bot.services)
+    # Monday 06:00: it is over, once.
+    bot.clock.set(datetime(2022, 4, 4, 0, 30, 5, tzinfo=UTC))
+    queue_due_curfew_messages(bot.services)
+    ended = (
+        "Curfew in Sri Lanka ended at 06:00 local time (00:30 UTC) on 4 April 2022. "
+        "No more reminders will be sent for it."
+    )
+    await bot.fake.await_for(lambda f: any(m.text == ended for m in f.messages_to(kim.chat_id)))
+    # Told once and reminded once, however many evenings it spans.
+    sent = [m.text for m in bot.fake.messages_to(kim.chat_id)]
+    assert sent.count(told) == 1
+    assert [t for t in sent if t.startswith("⏰") and "without a break" in t] == [reminder]
+
+
+@pytest.mark.parametrize(
+    ("raw", "refused"),
+    [
+        ("LK 18:00-06:00 from 2 April without a break", "needs the date it ends"),
+        ("LK 18:00-06:00 from 4 April until 2 April without a break", "ends before it starts"),
+        ("LK 18:00-06:00 from 31 February until 4 April", "can't read the date"),
+    ],
+)
+def test_a_curfew_without_a_break_needs_both_its_dates_in_order(raw: str, refused: str) -> None:
+    with pytest.raises(Refusal, match=refused):
+        parse_curfew_request(raw, today=date(2022, 4, 2))
+    parsed = parse_curfew_request(
+        "Colombo 6pm-6am from 2 April until 4 April nonstop", today=date(2022, 4, 2)
+    )
+    assert (parsed.from_day, parsed.until, parsed.continuous) == (
+        date(2022, 4, 2),
+        date(2022, 4, 4),
+        True,
+    )

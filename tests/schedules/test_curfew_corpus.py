@@ -32,6 +32,7 @@ def test_the_corpus_is_big_and_varied_enough() -> None:
         "multi-zone",
         "french",
         "spanish",
+        "continuous",
     ):
         assert pattern in tags, pattern
     assert any(case.get("holdout") for case in cases)

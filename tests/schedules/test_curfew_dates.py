@@ -10,6 +10,7 @@ from datetime import date
 
 import pytest
 
+from schedules.curfew_text import find_curfews
 from schedules.curfew_text.dates import days_in, one_night_end
 
 WEEKDAYS = (0, 1, 2, 3, 4)
@@ -83,3 +84,50 @@ def test_a_window_for_one_night_ends_on_its_last_day(
 ) -> None:
     start, end = _window(text, first, last)
     assert one_night_end(text, start, end, THURSDAY) == ends
+
+
+# Tuesday 1 December 2026: the Friday after is the 4th, the Monday the 7th.
+TUESDAY = date(2026, 12, 1)
+FRIDAY_TO_MONDAY = (date(2026, 12, 4), date(2026, 12, 7))
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("A curfew from 6 pm on Friday until 6 am on Monday.", FRIDAY_TO_MONDAY),
+        ("A weekend curfew from 8 pm Friday to 5 am Monday.", FRIDAY_TO_MONDAY),
+        ("A curfew from 18:00 on 4 December to 06:00 on 7 December.", FRIDAY_TO_MONDAY),
+        # "p.m. Friday" does not end a sentence.
+        (
+            "A curfew from 6 p.m. Friday, 4 December, until 6 a.m. Monday, 7 December.",
+            FRIDAY_TO_MONDAY,
+        ),
+        ("Couvre-feu de vendredi 18h à lundi 6h.", FRIDAY_TO_MONDAY),
+        ("A curfew from 6 pm today until 6 am on Thursday.", (TUESDAY, date(2026, 12, 3))),
+        # Not across midnight, and still longer than a day.
+        (
+            "A curfew from 8 am on Saturday to 8 pm on Sunday.",
+            (date(2026, 12, 5), date(2026, 12, 6)),
+        ),
+        (
+            "The curfew reimposed at 8 pm on the 24th of April will continue until 5 am on "
+            "the 27th of April.",
+            (date(2027, 4, 24), date(2027, 4, 27)),
+        ),
+        # One night, a nightly curfew, or no day at one end: not one unbroken curfew.
+        ("A curfew from 10 pm Friday to 5 am Saturday.", None),
+        ("Couvre-feu de mardi 18h à mercredi 06h.", None),
+        ("A nightly curfew from 8 pm Friday to 5 am Monday.", None),
+        ("A curfew from 7 pm to 5 am is in place until 7 December.", None),
+        ("A curfew from 6 pm on Friday until 6 am.", None),
+    ],
+)
+def test_a_curfew_that_does_not_lift_between_its_two_days(
+    text: str, span: tuple[date, date] | None
+) -> None:
+    (found,) = find_curfews(text, reference=TUESDAY)
+    if span is None:
+        assert found.from_day is None
+    else:
+        assert (found.from_day, found.until) == span
+        assert found.days is None

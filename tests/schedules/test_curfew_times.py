@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from schedules.curfew_times import (
     Window,
     format_duration,
+    format_unbroken,
     format_window,
     is_in_force,
     next_change,
@@ -18,6 +19,7 @@ from schedules.curfew_times import (
     occurrences_between,
     parse_clock,
     parse_window,
+    unbroken,
 )
 from tests.strategies import NoOffset
 
@@ -555,3 +557,37 @@ def test_format_duration_refusal_is_exact() -> None:
     with pytest.raises(ValueError) as raised:
         format_duration(timedelta(seconds=-1))
     assert str(raised.value) == "duration must not be negative"
+
+
+def test_a_curfew_without_a_break_is_one_occurrence_in_force_throughout() -> None:
+    # Sri Lanka, 2 April 2022 (UTC+5:30): from 18:00 on Saturday until 06:00 on Monday.
+    zone, weekend = "Asia/Colombo", Window(time(18), time(6))
+    saturday, monday = date(2022, 4, 2), date(2022, 4, 4)
+    whole = unbroken(zone, weekend, saturday, monday)
+    assert (whole.day, whole.starts_at, whole.ends_at) == (
+        saturday,
+        utc(2022, 4, 2, 12, 30),
+        utc(2022, 4, 4, 0, 30),
+    )
+    sunday_noon = utc(2022, 4, 3, 6, 30)
+    assert is_in_force(zone, weekend, saturday, monday, sunday_noon, continuous=True)
+    assert not is_in_force(zone, weekend, saturday, monday, sunday_noon)  # read as nightly
+    change = next_change(zone, weekend, saturday, monday, sunday_noon, continuous=True)
+    assert change == ("end", whole.ends_at)
+    before = next_change(zone, weekend, saturday, monday, utc(2022, 4, 2, 9), continuous=True)
+    assert before == ("start", whole.starts_at)
+    assert next_change(zone, weekend, saturday, monday, whole.ends_at, continuous=True) is None
+    week = (utc(2022, 4, 1), utc(2022, 4, 10))
+    assert occurrences_between(zone, weekend, saturday, monday, *week, continuous=True) == [whole]
+    after = (whole.ends_at, utc(2022, 4, 10))
+    assert occurrences_between(zone, weekend, saturday, monday, *after, continuous=True) == []
+    assert format_unbroken(zone, weekend, saturday, monday) == (
+        "from 18:00 on Saturday 2 April to 06:00 on Monday 4 April local time "
+        "(12:30 UTC on 2 April to 00:30 UTC on 4 April), without a break"
+    )
+    with pytest.raises(ValueError, match="the date it ends"):
+        next_change(zone, weekend, saturday, None, sunday_noon, continuous=True)
+    # An end written before its start holds nothing.
+    backwards = unbroken(zone, weekend, monday, saturday)
+    assert backwards.ends_at == backwards.starts_at
+    assert next_change(zone, weekend, monday, saturday, sunday_noon, continuous=True) is None

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from schedules.curfew_times import Window, occurrence
+from schedules.curfew_times import Window, occurrence, unbroken
 from schedules.reminders import (
     CurfewSpec,
     plan_curfew_notices,
@@ -211,4 +211,39 @@ def test_a_curfew_set_after_a_reminder_time_reminds_at_once() -> None:
     running = dataclasses.replace(ALMATY, set_at=utc(2025, 1, 6, 18, 30))
     assert (
         plan({1: 60}, now=utc(2025, 1, 6, 18, 30), horizon=timedelta(hours=2), spec=running) == []
+    )
+
+
+# Paris over the weekend the clocks go back (Sunday 26 October 2025, 03:00 -> 02:00): a
+# curfew from 20:00 on Friday until 06:00 on Monday never lifts in between.
+WEEKEND = dataclasses.replace(
+    ALMATY,
+    zone="Europe/Paris",
+    window=Window(time(20), time(6)),
+    first_day=date(2025, 10, 24),
+    last_day=date(2025, 10, 27),
+    label="Paris",
+    continuous=True,
+)
+
+
+def test_a_curfew_without_a_break_is_reminded_once_and_over_on_its_last_day() -> None:
+    # One reminder over the whole weekend: an hour before Friday 20:00 (CEST, 18:00 UTC).
+    everything = plan({1: 60}, utc(2025, 10, 24, 12), horizon=4 * DAY, spec=WEEKEND)
+    assert everything == [(1, date(2025, 10, 24), utc(2025, 10, 24, 17))]
+    assert plan({1: 60}, utc(2025, 10, 25, 12), horizon=DAY, spec=WEEKEND) == []
+    # Over at 06:00 on Monday, CET by then: 05:00 UTC, not Tuesday morning.
+    notices = plan_curfew_notices(
+        [WEEKEND], {7: [1]}, now=utc(2025, 10, 26, 12), horizon=DAY, grace=NO_GRACE
+    )
+    assert [n.send_at for n in notices] == [utc(2025, 10, 27, 5)]
+    whole = unbroken(WEEKEND.zone, WEEKEND.window, date(2025, 10, 24), date(2025, 10, 27))
+    assert WEEKEND.last() == whole
+    assert render_reminder(WEEKEND, whole, 60) == (
+        "Curfew in Paris starts in 60 minutes, at 20:00 local time (18:00 UTC), and ends "
+        "at 06:00 local time (05:00 UTC) on Monday 27 October, without a break."
+    )
+    assert render_notice(WEEKEND, whole) == (
+        "Curfew in Paris ended at 06:00 local time (05:00 UTC) on 27 October 2025. "
+        "No more reminders will be sent for it."
     )
