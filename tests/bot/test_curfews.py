@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot import feeds
 from bot.curfews.parsing import parse_curfew_request, parse_until
@@ -560,7 +560,7 @@ async def test_a_curfew_without_a_break_is_offered_confirmed_and_reminded_as_one
     )
     await bot.fake.await_for(lambda f: any(m.text == told for m in f.messages_to(kim.chat_id)))
     with session_scope(bot.engine) as session:
-        rows = session.exec(select(Curfew).order_by(Curfew.id)).all()
+        rows = session.exec(select(Curfew).order_by(col(Curfew.id))).all()
         assert [(c.continuous, c.status) for c in rows] == [
             (False, CurfewStatus.ACTIVE.value),
             (True, CurfewStatus.PROPOSED.value),
