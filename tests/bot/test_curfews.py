@@ -527,7 +527,8 @@ async def test_a_curfew_without_a_break_is_offered_confirmed_and_reminded_as_one
 ) -> None:
     bot.clock.set(COLOMBO_SATURDAY)
     lead = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("LK",))
-    kim = bot.enrol("Kim", countries=("LK",))
+    kim = bot.enrol("Kim")
+    assert "Sri Lanka" in await bot.say(kim.telegram_user_id, "/subscribe LK")
     # The nightly curfew already in force stays: the weekend's is on top of it.
     await bot.say(lead.telegram_user_id, "/curfew_set LK 20:00-05:00 until 24 April")
     message_id, data = _last_button(bot, lead.chat_id, "Confirm")
@@ -559,6 +560,12 @@ async def test_a_curfew_without_a_break_is_offered_confirmed_and_reminded_as_one
         "a break."
     )
     await bot.fake.await_for(lambda f: any(m.text == told for m in f.messages_to(kim.chat_id)))
+    # Kim's pinned card of Sri Lanka shows both ends with their dates.
+    card = (
+        "Curfew</b> in Sri Lanka (nationwide), without a break from 02 Apr 18:00 Colombo "
+        "(02 Apr 12:30 UTC) to 04 Apr 06:00 Colombo (04 Apr 00:30 UTC)."
+    )
+    await bot.fake.await_for(lambda f: any(card in t for t in f.pinned_texts(kim.chat_id)))
     with session_scope(bot.engine) as session:
         rows = session.exec(select(Curfew).order_by(col(Curfew.id))).all()
         assert [(c.continuous, c.status) for c in rows] == [
@@ -590,6 +597,15 @@ async def test_a_curfew_without_a_break_is_offered_confirmed_and_reminded_as_one
         "No more reminders will be sent for it."
     )
     await bot.fake.await_for(lambda f: any(m.text == ended for m in f.messages_to(kim.chat_id)))
+    # Once it is over (and its grace), the card no longer shows it.
+    bot.clock.set(datetime(2022, 4, 4, 1, 0, tzinfo=UTC))
+    queue_due_curfew_messages(bot.services)
+    await bot.fake.await_for(
+        lambda f: (
+            bool(f.pinned_texts(kim.chat_id))
+            and "without a break" not in f.pinned_texts(kim.chat_id)[0]
+        )
+    )
     # Told once and reminded once, however many evenings it spans.
     sent = [m.text for m in bot.fake.messages_to(kim.chat_id)]
     assert sent.count(told) == 1
