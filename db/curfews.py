@@ -29,9 +29,12 @@ def create(
     stated_utc: str | None = None,
     sentence: str | None = None,
     continuous: bool = False,
+    days: Sequence[int] | None = None,
 ) -> Curfew:
     if continuous and last_day is None:
         raise ValueError("a continuous curfew needs the date it ends")
+    if days is not None and (not days or not set(days) <= set(range(7))):
+        raise ValueError(f"days of the week are 0 (Monday) to 6, at least one: {days!r}")
     curfew = Curfew(
         country=country,
         area=area,
@@ -41,6 +44,7 @@ def create(
         first_day=first_day,
         last_day=last_day,
         continuous=continuous,
+        days=None if days is None or len(set(days)) == 7 else ",".join(map(str, sorted(set(days)))),
         status=status.value,
         set_by_staff_id=set_by_staff_id,
         alert_id=alert_id,
@@ -80,6 +84,8 @@ def replaced_by(session: Session, *, curfew: Curfew, now: datetime) -> Curfew | 
 
     A curfew without a break (a weekend's) is an episode on top of the nightly one of its
     place: it replaces only another of its kind, and only another of its kind replaces it.
+    Curfews on different days of the week ("weekdays from 10 pm", "weekends from 7 pm")
+    stand side by side.
     """
     # Areas match whatever their case, compared here: SQLite's lower() folds ASCII only.
     place = (curfew.area or "").casefold()
@@ -96,7 +102,9 @@ def replaced_by(session: Session, *, curfew: Curfew, now: datetime) -> Curfew | 
         (
             c
             for c in candidates
-            if (c.area or "").casefold() == place and c.continuous == curfew.continuous
+            if (c.area or "").casefold() == place
+            and c.continuous == curfew.continuous
+            and _share_a_day(c.days, curfew.days)
         ),
         None,
     )
@@ -105,6 +113,16 @@ def replaced_by(session: Session, *, curfew: Curfew, now: datetime) -> Curfew | 
         old.ended_at = now
         session.add(old)
     return old
+
+
+def days_of(stored: str | None) -> tuple[int, ...] | None:
+    """A curfew's days of the week as stored ("5,6"), Mon=0; None for every day."""
+    return None if not stored else tuple(int(d) for d in stored.split(","))
+
+
+def _share_a_day(one: str | None, other: str | None) -> bool:
+    a, b = days_of(one), days_of(other)
+    return a is None or b is None or bool(set(a) & set(b))
 
 
 def discard(session: Session, *, curfew_id: int) -> Curfew | None:

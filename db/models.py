@@ -252,7 +252,8 @@ class Curfew(SQLModel, table=True):
     """A daily window in local wall-clock time; instants are computed per date from the zone.
 
     A `continuous` curfew does not lift in between: it runs from `start` on `first_day`
-    to `end` on `last_day` ("from 6 pm on Saturday until 6 am on Monday").
+    to `end` on `last_day` ("from 6 pm on Saturday until 6 am on Monday"). With `days`,
+    only nights that start on those days of the week count ("Saturdays and Sundays").
     """
 
     id: int | None = Field(default=None, primary_key=True)
@@ -265,6 +266,7 @@ class Curfew(SQLModel, table=True):
     last_day: date | None = None  # local date of the last night; None: until ended
     # One unbroken curfew; last_day is then the local date it ends.
     continuous: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
+    days: str | None = Field(default=None, max_length=13)  # "5,6" (Mon=0); None: every day
     status: str = Field(default=CurfewStatus.DRAFT.value, max_length=16, index=True)
     alert_id: int | None = Field(default=None, foreign_key="alert.id")
     stated_utc: str | None = Field(default=None, max_length=11)  # "HH:MM-HH:MM" as written

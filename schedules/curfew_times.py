@@ -11,6 +11,9 @@ An occurrence belongs to the local date on which it STARTS; when the end is not 
 the start (23:00 to 07:00) it ends on the next local day. A curfew is in force from its
 start (inclusive) to its end (exclusive).
 
+A curfew may hold on some days of the week only (`days`, Mon=0: "Saturdays and Sundays
+from 7 pm"): an occurrence counts on the day it starts.
+
 Some curfews do not lift in the morning: "from 6 pm on Saturday until 6 am on Monday"
 is one unbroken curfew of 36 hours. Such a curfew (`continuous`) has a single
 occurrence, from the window's start on its first date to the window's end on its last
@@ -23,6 +26,7 @@ The clock-time grammar (`TIME_PATTERN`, `parse_clock`) is shared with
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
@@ -194,6 +198,13 @@ def _last_day_of_unbroken(last_day: date | None) -> date:
     return last_day
 
 
+def _on(days: Collection[int] | None, day: date) -> bool:
+    """Whether a curfew held on `days` (None: every day) starts on `day`."""
+    if days is not None and not days:
+        raise ValueError("a curfew on no day of the week is no curfew")
+    return days is None or day.weekday() in days
+
+
 def occurrences_between(
     zone: str,
     window: Window,
@@ -203,8 +214,10 @@ def occurrences_between(
     end_utc: datetime,
     *,
     continuous: bool = False,
+    days: Collection[int] | None = None,
 ) -> list[Occurrence]:
-    """Occurrences on days first_day..last_day that overlap [start_utc, end_utc), in order.
+    """Occurrences on days first_day..last_day (those of `days` only, when given) that
+    overlap [start_utc, end_utc), in order.
 
     An occurrence already running at `start_utc` is included, so callers that care only
     about starts (reminders) filter on `starts_at` themselves. A `continuous` curfew has
@@ -226,10 +239,11 @@ def occurrences_between(
         stop = min(stop, last_day)
     found: list[Occurrence] = []
     while day <= stop:
-        occ = occurrence(zone, window, day)
-        # An empty night (see `occurrence`) overlaps nothing: there is no curfew to tell.
-        if occ.ends_at > lo and occ.starts_at < hi and occ.ends_at > occ.starts_at:
-            found.append(occ)
+        if _on(days, day):
+            occ = occurrence(zone, window, day)
+            # An empty night (see `occurrence`) overlaps nothing: there is no curfew to tell.
+            if occ.ends_at > lo and occ.starts_at < hi and occ.ends_at > occ.starts_at:
+                found.append(occ)
         day += timedelta(days=1)
     return found
 
@@ -242,6 +256,7 @@ def next_change(
     now: datetime,
     *,
     continuous: bool = False,
+    days: Collection[int] | None = None,
 ) -> tuple[Literal["start", "end"], datetime] | None:
     """The next time the curfew starts or ends after `now`; None when it is over for good.
 
@@ -259,6 +274,8 @@ def next_change(
     while last_day is None or day <= last_day:
         occ = occurrence(zone, window, day)
         day += timedelta(days=1)
+        if not _on(days, occ.day):
+            continue
         if occ.ends_at == occ.starts_at:
             continue  # an empty night (see `occurrence`) neither starts nor ends anything
         if occ.starts_at > current:
@@ -276,9 +293,10 @@ def is_in_force(
     now: datetime,
     *,
     continuous: bool = False,
+    days: Collection[int] | None = None,
 ) -> bool:
     """True when `now` is inside one of the curfew's occurrences (start <= now < end)."""
-    change = next_change(zone, window, first_day, last_day, now, continuous=continuous)
+    change = next_change(zone, window, first_day, last_day, now, continuous=continuous, days=days)
     return change is not None and change[0] == "end"
 
 
@@ -310,6 +328,21 @@ def format_unbroken(zone: str, window: Window, first_day: date, last_day: date) 
 def _day(day: date, *, weekday: bool = True) -> str:
     named = f"{day.day} {day:%B}"
     return f"{day:%A} {named}" if weekday else named
+
+
+def days_text(days: Collection[int] | None) -> str:
+    """Days of the week for people: "on weekdays", "on Saturdays and Sundays", "" for
+    every day."""
+    if days is None or len(set(days)) == 7:
+        return ""
+    chosen = sorted(set(days))
+    if chosen == [0, 1, 2, 3, 4]:
+        return "on weekdays"
+    names = [f"{_WEEKDAY_NAMES[d]}s" for d in chosen]
+    return "on " + (names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}")
+
+
+_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def format_duration(delta: timedelta) -> str:

@@ -39,7 +39,8 @@ class CurfewSpec:
 
     `label` names the place for people ("Almaty"); `set_at` is when it was confirmed;
     `continuous`: one unbroken curfew from the start on `first_day` to the end on
-    `last_day` (schedules.curfew_times.unbroken), not a nightly one.
+    `last_day` (schedules.curfew_times.unbroken), not a nightly one; `days`: the days
+    of the week it starts on (Mon=0), None for every day.
     """
 
     curfew_id: int
@@ -50,14 +51,21 @@ class CurfewSpec:
     label: str
     set_at: datetime | None = None
     continuous: bool = False
+    days: tuple[int, ...] | None = None
 
     def last(self) -> Occurrence | None:
-        """The occurrence that ends it; None while it runs until a lead ends it."""
+        """The occurrence that ends it; None while it runs until a lead ends it (or has
+        no day left to run on)."""
         if self.last_day is None or self.last_day < self.first_day:
             return None
         if self.continuous:
             return unbroken(self.zone, self.window, self.first_day, self.last_day)
-        return occurrence(self.zone, self.window, self.last_day)
+        day = self.last_day
+        while self.days is not None and day.weekday() not in self.days:
+            day -= timedelta(days=1)
+            if day < self.first_day:
+                return None
+        return occurrence(self.zone, self.window, day)
 
 
 @dataclass(frozen=True)
@@ -135,6 +143,7 @@ def plan_curfew_reminders(
             earliest,
             latest + longest,
             continuous=spec.continuous,
+            days=spec.days,
         ):
             if not earliest <= occ.starts_at < latest + longest:
                 continue  # already running at `earliest`: its start is not ahead

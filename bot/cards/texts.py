@@ -7,12 +7,14 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot import render
-from bot.curfews.texts import local_today, occurrence_of, place, until_text
+from bot.curfews.texts import local_today, next_night, occurrence_of, place, until_text
 from db.cards import Advisory
+from db.curfews import days_of
 from db.models import Curfew, Staff
 from db.refusal import Refusal
 from schedules import zones
 from schedules.countries import country
+from schedules.curfew_times import days_text
 
 CARD_SET_USAGE = (
     "Usage: /card_set <country> <entries separated by ;>, e.g. /card_set KZ Police 102; "
@@ -56,9 +58,11 @@ def _advisory_lines(advisory: Advisory) -> list[str]:
 def curfew_line(curfew: Curfew, *, now: datetime) -> str | None:
     """ "🌙 Curfew in Almaty (Kazakhstan), tonight (06 Jan) 23:00 Almaty (17:00 UTC) to
     07:00 Almaty (01:00 UTC), until 19 January 2022"; None when it has no night left."""
-    day = max(curfew.first_day, local_today(curfew.zone, now))
-    if curfew.last_day is not None and day > curfew.last_day:
+    today = local_today(curfew.zone, now)
+    night = next_night(curfew, today)
+    if night is None:
         return None
+    day = night if not curfew.continuous else curfew.first_day
     occ = occurrence_of(curfew, day)
     if curfew.continuous:
         # It does not lift in the morning: both ends with their dates.
@@ -68,7 +72,12 @@ def curfew_line(curfew: Curfew, *, now: datetime) -> str | None:
     else:
         start = zones.local_and_utc(curfew.zone, occ.starts_at, date_too=False)
         end = zones.local_and_utc(curfew.zone, occ.ends_at, date_too=False)
-        when = f"tonight ({day:%d %b}) {start} to {end}, {until_text(curfew.last_day)}."
+        on = days_text(days_of(curfew.days))
+        night_is = "tonight" if day == today else f"next {day:%A}"
+        when = (
+            f"{night_is} ({day:%d %b}) {start} to {end}, {on + ', ' if on else ''}"
+            f"{until_text(curfew.last_day)}."
+        )
     return render.esc(f"🌙 Curfew in {place(curfew)}, {when}").replace(
         "🌙 Curfew", "🌙 <b>Curfew</b>", 1
     )

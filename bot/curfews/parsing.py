@@ -13,22 +13,24 @@ numeric date) is kept for the preview, so the lead checks it before confirming.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from db.refusal import Refusal
 from schedules import zones
 from schedules.countries import country_name, leading_country
 from schedules.curfew_text import MAX_AREA, UNTIL_YEARS
-from schedules.curfew_text.dates import read_date
+from schedules.curfew_text.dates import days_in, read_date
 from schedules.curfew_text.places import leading_place, places_named
 from schedules.curfew_times import Window, parse_window
 
 USAGE = (
-    "Usage: /curfew_set <country or city> [area] <start>-<end> [from <date>] [until <date>] "
-    "[without a break], for example:\n/curfew_set Almaty 23:00-07:00 until 19 January"
+    "Usage: /curfew_set <country or city> [area] <start>-<end> [on <days>] [from <date>] "
+    "[until <date>] [without a break], for example:\n"
+    "/curfew_set Almaty 23:00-07:00 until 19 January"
 )
 _UNBROKEN_RE = re.compile(r"\s+(?:without\s+a\s+break|non-?stop)\.?\s*$", re.IGNORECASE)
+_DAYS_RE = re.compile(r"\s+(?P<days>(?:on|every)\s+[^\d:]+)$", re.IGNORECASE)
 _FROM_RE = re.compile(r"\s+from\s+(?P<day>.+)$", re.IGNORECASE)
 # An open-ended curfew's zone must keep one offset for this long; a country's zones
 # drifting apart later than that would be announced long before.
@@ -46,6 +48,7 @@ class CurfewRequest:
     place_note: str | None = None  # which of several places of that name was taken
     from_day: date | None = None  # the first night (or the start of an unbroken curfew)
     continuous: bool = False  # from the start on `from_day` to the end on `until`
+    days: tuple[int, ...] | None = None  # the days of the week it starts on; None: every day
 
 
 def parse_until(text: str, *, today: date) -> date:
@@ -63,7 +66,28 @@ def parse_until(text: str, *, today: date) -> date:
 def parse_curfew_request(raw: str, *, today: date) -> CurfewRequest:
     """`<country or city> [area] <window> [from <date>] [until <date> | until further
     notice] [without a break]`; a `Refusal` says in one line what is wrong."""
-    return _place_and_window(*_dates(raw, today=today), today=today)
+    text, first, until, until_text, unbroken = _dates(raw, today=today)
+    text, days = _days(text)
+    if days is not None and unbroken:
+        raise Refusal("A curfew without a break has no days of the week: give its dates.")
+    request = _place_and_window(text, first, until, until_text, unbroken, today=today)
+    return replace(request, days=days) if days is not None else request
+
+
+def _days(text: str) -> tuple[str, tuple[int, ...] | None]:
+    """The days of the week the text ends with ("on weekends", "on Saturdays and
+    Sundays", "every Friday"), and the text before them."""
+    match = _DAYS_RE.search(text)
+    if match is None:
+        return text, None
+    found = days_in(match["days"])
+    if len(found) != 1:
+        raise Refusal(
+            f"I can't read the days “{match['days'][:40]}”; write e.g. on weekdays, on "
+            "weekends or on Fridays and Saturdays."
+        )
+    days = found[0][1]
+    return text[: match.start()], None if len(days) == 7 else days
 
 
 def _dates(raw: str, *, today: date) -> tuple[str, date | None, date | None, str, bool]:

@@ -12,7 +12,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import Session
 
@@ -34,12 +34,14 @@ from bot.curfews.texts import (
 from bot.whereabouts.rules import own_zones
 from db import audit, curfews, deliveries, staff, subscriptions
 from db import leads as lead_rules
+from db.curfews import days_of
 from db.deliveries import Recipient
 from db.engine import session_scope
 from db.models import Curfew, CurfewStatus, DeliveryKind, Priority, Staff
 from db.refusal import Refusal
 from schedules import zones
 from schedules.curfew_text import FoundCurfew, Lift, Reading, placements
+from schedules.curfew_times import days_text
 from schedules.reminders import (
     PlannedNotice,
     PlannedReminder,
@@ -111,6 +113,7 @@ def propose_curfews(
             first_day=found.from_day or published,
             last_day=found.until,
             continuous=found.from_day is not None,
+            days=found.days,
             status=CurfewStatus.PROPOSED,
             now=now,
             alert_id=alert_id,
@@ -214,9 +217,9 @@ def queue_due_curfew_messages(svc: Services) -> int:
             )
         for notice in notices:
             curfew = by_id[notice.curfew_id]
-            assert curfew.last_day is not None
-            occ = occurrence_of(curfew, curfew.last_day)
-            text = render.esc(render_notice(spec_of(curfew), occ))
+            last = spec_of(curfew).last()
+            assert last is not None  # a notice is planned only for a curfew that ends
+            text = render.esc(render_notice(spec_of(curfew), last))
             key = f"curfew:{curfew.id}:ended"
             groups[(DeliveryKind.CURFEW_NOTICE, key, text)].append(
                 Recipient(notice.staff_id, chats[notice.staff_id])
@@ -256,7 +259,10 @@ def refresh_curfew_cards(svc: Services) -> int:
 def _expiry(curfew: Curfew) -> datetime | None:
     if curfew.last_day is None:
         return None
-    return occurrence_of(curfew, curfew.last_day).ends_at + GRACE
+    last = spec_of(curfew).last()
+    if last is None:  # none of its days falls before its last date: over at once
+        return datetime.combine(curfew.first_day, datetime.min.time(), tzinfo=UTC)
+    return last.ends_at + GRACE
 
 
 @dataclass(frozen=True)
@@ -286,6 +292,8 @@ def decide(
         if curfew.continuous:
             first = curfew.first_day
             until = f"from {first.day} {first:%B %Y} {until} without a break"
+        elif curfew.days:
+            until = f"{days_text(days_of(curfew.days))} {until}"
         command = f"/curfew_set {curfew.country}{area} {curfew.start}-{curfew.end} {until}"
         return Decision(
             "Edit and send the command below.", reply=f"Copy, change and send:\n{command}"
@@ -336,6 +344,7 @@ def draft_curfew(
         first_day=request.from_day or today,
         last_day=request.until,
         continuous=request.continuous,
+        days=request.days,
         status=CurfewStatus.DRAFT,
         now=now,
         set_by_staff_id=person.id,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot import render
+from db.curfews import days_of
 from db.models import Curfew
 from schedules import zones
 from schedules.countries import country_name
@@ -13,10 +14,10 @@ from schedules.curfew_text import FoundCurfew, utc_check
 from schedules.curfew_times import (
     Occurrence,
     Window,
+    days_text,
     format_duration,
     format_unbroken,
     format_window,
-    is_in_force,
     next_change,
     occurrence,
     parse_clock,
@@ -44,6 +45,7 @@ def spec_of(curfew: Curfew) -> CurfewSpec:
         label=curfew.area or country_name(curfew.country),
         set_at=curfew.confirmed_at,
         continuous=curfew.continuous,
+        days=days_of(curfew.days),
     )
 
 
@@ -60,7 +62,22 @@ def when_text(curfew: Curfew, day: date) -> str:
     that starts on `day`, or the whole span of a continuous one."""
     if curfew.continuous and curfew.last_day is not None:
         return format_unbroken(curfew.zone, window_of(curfew), curfew.first_day, curfew.last_day)
-    return format_window(curfew.zone, window_of(curfew), day)
+    on = days_text(days_of(curfew.days))
+    return format_window(curfew.zone, window_of(curfew), day) + (f" {on}" if on else "")
+
+
+def next_night(curfew: Curfew, day: date) -> date | None:
+    """The first local date from `day` on that the curfew starts on (its first date at
+    the earliest); None when it has none left."""
+    day = max(day, curfew.first_day)
+    days = days_of(curfew.days)
+    for _ in range(7):
+        if curfew.last_day is not None and day > curfew.last_day:
+            return None
+        if days is None or day.weekday() in days:
+            return day
+        day += timedelta(days=1)
+    return None
 
 
 def local_today(zone: str, now: datetime) -> date:
@@ -87,13 +104,19 @@ def describe(curfew: Curfew, *, now: datetime, until_typed: str | None = None) -
 
 
 def status_line(curfew: Curfew, *, now: datetime) -> str:
-    window = window_of(curfew)
-    days = (curfew.first_day, curfew.last_day)
-    change = next_change(curfew.zone, window, *days, now, continuous=curfew.continuous)
+    change = next_change(
+        curfew.zone,
+        window_of(curfew),
+        curfew.first_day,
+        curfew.last_day,
+        now,
+        continuous=curfew.continuous,
+        days=days_of(curfew.days),
+    )
     if change is None:
         return "It is over."
     kind, at = change
-    in_force = is_in_force(curfew.zone, window, *days, now, continuous=curfew.continuous)
+    in_force = kind == "end"
     state = "In force now" if in_force else "Not in force now"
     return (
         f"{state}; it {'ends' if kind == 'end' else 'starts'} in {format_duration(at - now)} "
@@ -125,7 +148,7 @@ def draft_text(
     including what an end date was read from and which of several places was taken."""
     described = describe(curfew, now=now, until_typed=until_typed)
     note = f"{render.esc(place_note)}.\n" if place_note else ""
-    day = max(today, curfew.first_day)
+    day = next_night(curfew, today) or max(today, curfew.first_day)
     if curfew.continuous:
         first = f"In {render.esc(curfew.zone)}, without a break: "
     else:
@@ -138,6 +161,16 @@ def draft_text(
     )
 
 
+def _understood(curfew: Curfew, day: date) -> str:
+    if curfew.continuous:
+        return when_text(curfew, day)
+    window = format_window(curfew.zone, window_of(curfew), day)
+    on = days_text(days_of(curfew.days))
+    if on:
+        return f"{window} {on}, from {day:%d %B %Y}, {until_text(curfew.last_day)}"
+    return f"{window} on {day:%d %B %Y}, {until_text(curfew.last_day)}"
+
+
 def proposal_text(curfew: Curfew, found: FoundCurfew, day: date) -> str:
     """A curfew read out of an alert or a pasted text, offered to a lead."""
     lines = [
@@ -146,14 +179,7 @@ def proposal_text(curfew: Curfew, found: FoundCurfew, day: date) -> str:
         else "🌙 <b>Curfew found in the text you sent</b>",
         render.esc(f"“{found.sentence[:600]}”"),
         "",
-        render.esc(
-            f"Understood: {place(curfew)}, {when_text(curfew, day)} ({curfew.zone})."
-            if curfew.continuous
-            else f"Understood: {place(curfew)}, "
-            f"{when_text(curfew, day)} on {day:%d %B %Y}"
-            + f", {until_text(curfew.last_day)}"
-            + f" ({curfew.zone})."
-        ),
+        render.esc(f"Understood: {place(curfew)}, {_understood(curfew, day)} ({curfew.zone})."),
     ]
     if utc_check(found, curfew.zone, day) is False and found.stated_utc is not None:
         lines.append(

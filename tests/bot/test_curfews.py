@@ -14,6 +14,7 @@ from bot import feeds
 from bot.curfews.parsing import parse_curfew_request, parse_until
 from bot.curfews.rules import queue_due_curfew_messages
 from bot.sim.feeds import feed_server
+from bot.sim.telegram.state import SentMessage
 from db import sources
 from db.engine import session_scope
 from db.models import Curfew, CurfewStatus, Role, Staff
@@ -33,6 +34,16 @@ def _last_button(bot: RunningBot, chat_id: int, label: str) -> tuple[int, str]:
                 if button["text"] == label:
                     return message.message_id, button["callback_data"]
     raise AssertionError(f"no {label} button for {chat_id}")
+
+
+def _buttons(message: SentMessage) -> dict[str, str]:
+    """The inline buttons under a message: label to callback data."""
+    rows = (message.reply_markup or {}).get("inline_keyboard", [])
+    return {b["text"]: b["callback_data"] for row in rows for b in row}
+
+
+async def _confirmed(bot: RunningBot, chat_id: int, message_id: int) -> None:
+    await bot.fake.await_for(lambda f: "being told" in f.current_text(chat_id, message_id))
 
 
 async def _set_almaty_curfew(bot: RunningBot, lead_id: int) -> None:
@@ -631,3 +642,110 @@ def test_a_curfew_without_a_break_needs_both_its_dates_in_order(raw: str, refuse
         date(2022, 4, 4),
         True,
     )
+
+
+# The Dominican Republic's schedule of July 2021: later on weekdays than at weekends.
+SCHEDULE = (
+    "Dominican Republic: from Wednesday, July 7, the curfew will apply at the national "
+    "level on the following "
+    "schedule:\nMonday through Friday from 10:00 p.m. to 5:00 a.m.\n"
+    "Saturdays and Sundays from 7:00 p.m. to 5:00 a.m."
+)
+
+
+async def test_curfews_on_some_days_of_the_week_stand_side_by_side(bot: RunningBot) -> None:
+    # Friday 9 July 2021, 08:00 in Santo Domingo (UTC-4).
+    bot.clock.set(datetime(2021, 7, 9, 12, 0, tzinfo=UTC))
+    lead = bot.enrol("Lena Lead", role=Role.LEAD, answers_for=("DO",))
+    kim = bot.enrol("Kim")
+    assert "Dominican Republic" in await bot.say(kim.telegram_user_id, "/subscribe DO")
+    bot.fake.inject_message(lead.telegram_user_id, SCHEDULE, first_name="Lena Lead")
+    await bot.fake.await_for(
+        lambda f: sum("Curfew found" in m.text for m in f.messages_to(lead.chat_id)) == 2
+    )
+    offers = [m for m in bot.fake.messages_to(lead.chat_id) if "Curfew found" in m.text]
+    assert "22:00 to 05:00 local time (02:00-09:00 UTC) on weekdays, from 09 July" in offers[0].text
+    assert "19:00 to 05:00 local time (23:00-09:00 UTC) on Saturdays and Sundays" in offers[1].text
+    buttons = [_buttons(offer) for offer in offers]
+    # Edit gives a command that keeps the days.
+    bot.press(
+        lead.telegram_user_id,
+        chat_id=lead.chat_id,
+        message_id=offers[1].message_id,
+        data=buttons[1]["Edit"],
+    )
+    command = "/curfew_set DO 19:00-05:00 on Saturdays and Sundays until further notice"
+    await bot.fake.await_for(lambda f: command in f.messages_to(lead.chat_id)[-1].text)
+    typed = parse_curfew_request(command.removeprefix("/curfew_set "), today=date(2021, 7, 9))
+    assert typed.days == (5, 6)
+    for offer, pressed in zip(offers, buttons, strict=True):
+        bot.press(
+            lead.telegram_user_id,
+            chat_id=lead.chat_id,
+            message_id=offer.message_id,
+            data=pressed["Confirm"],
+        )
+        await _confirmed(bot, lead.chat_id, offer.message_id)
+    with session_scope(bot.engine) as session:
+        rows = session.exec(select(Curfew).order_by(col(Curfew.id))).all()
+        assert [(c.start, c.days, c.status) for c in rows] == [
+            ("22:00", "0,1,2,3,4", CurfewStatus.ACTIVE.value),
+            ("19:00", "5,6", CurfewStatus.ACTIVE.value),
+        ]
+    # Kim's card: tonight's curfew, and the weekend's from tomorrow.
+    card = (
+        "tonight (09 Jul) 22:00 Santo Domingo (02:00 UTC) to 05:00 Santo Domingo (09:00 UTC), "
+        "on weekdays, until further notice.",
+        "next Saturday (10 Jul) 19:00 Santo Domingo (23:00 UTC) to 05:00 Santo Domingo "
+        "(09:00 UTC), on Saturdays and Sundays, until further notice.",
+    )
+    await bot.fake.await_for(
+        lambda f: any(all(c in t for c in card) for t in f.pinned_texts(kim.chat_id))
+    )
+    view = await bot.say(kim.telegram_user_id, "/curfew")
+    assert "it starts in 14 h (at 22:00 Santo Domingo (02:00 UTC))" in view
+    assert "it starts in 1 d 11 h (at 19:00 Santo Domingo (23:00 UTC))" in view
+
+    def reminded(fake: object, hour: str) -> bool:
+        return any(
+            m.text.startswith("⏰") and f"at {hour} local time" in m.text
+            for m in bot.fake.messages_to(kim.chat_id)
+        )
+
+    # Friday evening the weekday curfew, Saturday evening the weekend one, nothing else.
+    bot.clock.set(datetime(2021, 7, 10, 1, 0, 5, tzinfo=UTC))  # Friday 21:00
+    assert queue_due_curfew_messages(bot.services) == 1
+    await bot.fake.await_for(lambda f: reminded(f, "22:00"))
+    bot.clock.set(datetime(2021, 7, 10, 22, 0, 5, tzinfo=UTC))  # Saturday 18:00
+    assert queue_due_curfew_messages(bot.services) == 1
+    await bot.fake.await_for(lambda f: reminded(f, "19:00"))
+    bot.clock.set(datetime(2021, 7, 11, 1, 0, 5, tzinfo=UTC))  # Saturday 21:00
+    assert queue_due_curfew_messages(bot.services) == 0
+    view = await bot.say(kim.telegram_user_id, "/curfew")
+    assert "In force now" in view and "on Saturdays and Sundays" in view
+
+
+@pytest.mark.parametrize(
+    ("typed", "days"),
+    [
+        ("DO 19:00-05:00 on weekends", (5, 6)),
+        ("DO 22:00-05:00 on weekdays until 30 July", (0, 1, 2, 3, 4)),
+        ("DO 22:00-05:00 every Friday", (4,)),
+        ("DO 22:00-05:00 on Fridays and Saturdays", (4, 5)),
+        ("DO 22:00-05:00", None),
+    ],
+)
+def test_a_lead_types_the_days_of_the_week_a_curfew_holds(
+    typed: str, days: tuple[int, ...] | None
+) -> None:
+    assert parse_curfew_request(typed, today=date(2021, 7, 9)).days == days
+
+
+def test_days_a_lead_types_are_read_or_refused() -> None:
+    with pytest.raises(Refusal, match="I can't read the days “on Friday”"):
+        parse_curfew_request("DO 22:00-05:00 on Friday", today=date(2021, 7, 9))
+    with pytest.raises(Refusal, match="no days of the week"):
+        parse_curfew_request(
+            "LK 18:00-06:00 on weekends from 2 April until 4 April without a break",
+            today=date(2022, 4, 2),
+        )

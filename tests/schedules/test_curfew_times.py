@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from schedules.curfew_times import (
     Window,
+    days_text,
     format_duration,
     format_unbroken,
     format_window,
@@ -591,3 +592,52 @@ def test_a_curfew_without_a_break_is_one_occurrence_in_force_throughout() -> Non
     backwards = unbroken(zone, weekend, monday, saturday)
     assert backwards.ends_at == backwards.starts_at
     assert next_change(zone, weekend, monday, saturday, sunday_noon, continuous=True) is None
+
+
+def test_a_curfew_on_some_days_of_the_week_starts_on_those_days_only() -> None:
+    # Santo Domingo (UTC-4), July 2021: weekends from 19:00. Friday 9 July, 08:00 local.
+    zone, evening, weekend = "America/Santo_Domingo", Window(time(19), time(5)), (5, 6)
+    first = date(2021, 7, 4)
+    friday = utc(2021, 7, 9, 12)
+    assert next_change(zone, evening, first, None, friday, days=weekend) == (
+        "start",
+        utc(2021, 7, 10, 23),
+    )
+    # Sunday's night ends on Monday morning, and counts as Sunday's.
+    monday_early = utc(2021, 7, 12, 8)
+    assert is_in_force(zone, evening, first, None, monday_early, days=weekend)
+    assert next_change(zone, evening, first, None, utc(2021, 7, 12, 9), days=weekend) == (
+        "start",
+        utc(2021, 7, 17, 23),
+    )
+    week = occurrences_between(
+        zone, evening, first, None, utc(2021, 7, 5), utc(2021, 7, 12), days=weekend
+    )
+    # Sunday the 4th's night, still running on Monday, then the next weekend's two.
+    assert [o.day for o in week] == [date(2021, 7, 4), date(2021, 7, 10), date(2021, 7, 11)]
+    # Its last date on a weekday: the Sunday before is its last night.
+    assert next_change(zone, evening, first, date(2021, 7, 14), monday_early, days=weekend) == (
+        "end",
+        utc(2021, 7, 12, 9),
+    )
+    assert (
+        next_change(zone, evening, first, date(2021, 7, 14), utc(2021, 7, 12, 9), days=weekend)
+        is None
+    )
+    with pytest.raises(ValueError, match="no day of the week"):
+        next_change(zone, evening, first, None, friday, days=())
+
+
+@pytest.mark.parametrize(
+    ("days", "text"),
+    [
+        (None, ""),
+        ((0, 1, 2, 3, 4, 5, 6), ""),
+        ((0, 1, 2, 3, 4), "on weekdays"),
+        ((5, 6), "on Saturdays and Sundays"),
+        ((4,), "on Fridays"),
+        ((0, 2, 4), "on Mondays, Wednesdays and Fridays"),
+    ],
+)
+def test_days_of_the_week_in_words(days: tuple[int, ...] | None, text: str) -> None:
+    assert days_text(days) == text

@@ -247,3 +247,21 @@ def test_a_curfew_without_a_break_is_reminded_once_and_over_on_its_last_day() ->
         "Curfew in Paris ended at 06:00 local time (05:00 UTC) on 27 October 2025. "
         "No more reminders will be sent for it."
     )
+
+
+def test_a_curfew_on_some_days_is_reminded_on_those_days_and_over_on_the_last_of_them() -> None:
+    # Almaty's window on Saturdays and Sundays only, 6 to 16 January 2025 (a Monday to a
+    # Thursday): reminders on 11, 12 January; the last night is Sunday the 12th.
+    weekends = dataclasses.replace(ALMATY, last_day=date(2025, 1, 16), days=(5, 6))
+    planned = plan({1: 60}, utc(2025, 1, 6), horizon=12 * DAY, spec=weekends)
+    assert [day for _, day, _ in planned] == [date(2025, 1, 11), date(2025, 1, 12)]
+    last = weekends.last()
+    assert last is not None and last.day == date(2025, 1, 12)
+    notices = plan_curfew_notices(
+        [weekends], {7: [1]}, now=utc(2025, 1, 12, 12), horizon=DAY, grace=NO_GRACE
+    )
+    assert [n.send_at for n in notices] == [utc(2025, 1, 13, 2)]
+    # No day of its kind before its last date: nothing ends, nothing is reminded.
+    none_left = dataclasses.replace(weekends, last_day=date(2025, 1, 9))
+    assert none_left.last() is None
+    assert plan({1: 60}, utc(2025, 1, 6), horizon=4 * DAY, spec=none_left) == []
