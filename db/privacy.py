@@ -502,6 +502,8 @@ def export(session: Session, *, person: Staff, now: datetime) -> dict[str, Any]:
                 "end": curfew.end,
                 "first_day": curfew.first_day.isoformat(),
                 "last_day": curfew.last_day.isoformat() if curfew.last_day else None,
+                "continuous": curfew.continuous,
+                "days": curfew.days,
                 "status": curfew.status,
                 "confirmed_at": iso(curfew.confirmed_at),
             }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot import render
 from bot.curfews.texts import local_today, next_night, occurrence_of, place, until_text
@@ -57,9 +57,16 @@ def _advisory_lines(advisory: Advisory) -> list[str]:
 
 def curfew_line(curfew: Curfew, *, now: datetime) -> str | None:
     """ "🌙 Curfew in Almaty (Kazakhstan), tonight (06 Jan) 23:00 Almaty (17:00 UTC) to
-    07:00 Almaty (01:00 UTC), until 19 January 2022"; None when it has no night left."""
+    07:00 Almaty (01:00 UTC), until 19 January 2022"; "in force now" for last night's
+    until it ends, "next Saturday" for one on some days; None when it has no night left."""
     today = local_today(curfew.zone, now)
+    yesterday = today - timedelta(days=1)
     night = next_night(curfew, today)
+    if (
+        next_night(curfew, yesterday) == yesterday
+        and occurrence_of(curfew, yesterday).ends_at > now
+    ):
+        night = yesterday  # last night's, still in force this morning
     if night is None:
         return None
     day = night if not curfew.continuous else curfew.first_day
@@ -73,7 +80,7 @@ def curfew_line(curfew: Curfew, *, now: datetime) -> str | None:
         start = zones.local_and_utc(curfew.zone, occ.starts_at, date_too=False)
         end = zones.local_and_utc(curfew.zone, occ.ends_at, date_too=False)
         on = days_text(days_of(curfew.days))
-        night_is = "tonight" if day == today else f"next {day:%A}"
+        night_is = {today: "tonight", yesterday: "in force now"}.get(day, f"next {day:%A}")
         when = (
             f"{night_is} ({day:%d %b}) {start} to {end}, {on + ', ' if on else ''}"
             f"{until_text(curfew.last_day)}."

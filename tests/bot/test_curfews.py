@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from bot import feeds
 from bot.curfews.parsing import parse_curfew_request, parse_until
-from bot.curfews.rules import queue_due_curfew_messages
+from bot.curfews.rules import queue_due_curfew_messages, refresh_curfew_cards
 from bot.sim.feeds import feed_server
 from bot.sim.telegram.state import SentMessage
 from db import sources
@@ -716,6 +716,11 @@ async def test_curfews_on_some_days_of_the_week_stand_side_by_side(bot: RunningB
     bot.clock.set(datetime(2021, 7, 10, 1, 0, 5, tzinfo=UTC))  # Friday 21:00
     assert queue_due_curfew_messages(bot.services) == 1
     await bot.fake.await_for(lambda f: reminded(f, "22:00"))
+    # Saturday 02:00: the card shows Friday's night, still in force, not Monday's.
+    bot.clock.set(datetime(2021, 7, 10, 6, 0, tzinfo=UTC))
+    refresh_curfew_cards(bot.services)
+    now_in_force = "in force now (09 Jul) 22:00 Santo Domingo (02:00 UTC) to 05:00"
+    await bot.fake.await_for(lambda f: any(now_in_force in t for t in f.pinned_texts(kim.chat_id)))
     bot.clock.set(datetime(2021, 7, 10, 22, 0, 5, tzinfo=UTC))  # Saturday 18:00
     assert queue_due_curfew_messages(bot.services) == 1
     await bot.fake.await_for(lambda f: reminded(f, "19:00"))
