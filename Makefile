@@ -30,8 +30,8 @@ drill: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.drills
 
 # Broadcasts through the real bot process under Telegram's limits, beside PTB's own way:
-# about half an hour on SQLite, and as long again for PostgreSQL's rows with
-# TEST_DATABASE_URL; BENCH_SCALE=0.1 or BENCH_ONLY=broadcast-1k for a quick look.
+# 50 minutes on two cores with PostgreSQL's rows (TEST_DATABASE_URL); BENCH_SCALE=0.1 or
+# BENCH_ONLY=broadcast-1k for a quick look.
 # Prints a table at the end.
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.sim_capacity
