@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import json
 import os
 import queue
@@ -647,10 +648,13 @@ def _advisory(scenario: Scenario, database: str, url: str, watch: Watch, sent: f
     row.too_many = watch.fake.too_many_requests
     if times:
         interleaved = sum(1 for at in watch.times if times[0] < at < times[-1])
+        gaps = sorted((b - a for a, b in itertools.pairwise(times)), reverse=True)
         row.notes.append(
             f"detected {detected - sent:.0f} s after Send; {len(followers)} people, a roll call "
             f"and an advisory each; broadcast messages sent between the first and the last of "
-            f"them: {interleaved}"
+            f"them: {interleaved}; the longest gaps between two of them: "
+            + ", ".join(f"{gap * 1000:.0f}" for gap in gaps[:3])
+            + " ms"
         )
     return row
 
