@@ -31,7 +31,8 @@ USAGE = (
 )
 _UNBROKEN_RE = re.compile(r"\s+(?:without\s+a\s+break|non-?stop)\.?\s*$", re.IGNORECASE)
 _DAYS_RE = re.compile(r"\s+(?P<days>(?:on|every)\s+[^\d:]+)$", re.IGNORECASE)
-_FROM_RE = re.compile(r"\s+from\s+(?P<day>.+)$", re.IGNORECASE)
+# The last "from": the window itself may start with one ("from 11pm to 7am").
+_FROM_RE = re.compile(r"\s+from\s+(?P<day>(?:(?!\sfrom\s).)+)$", re.IGNORECASE)
 # An open-ended curfew's zone must keep one offset for this long; a country's zones
 # drifting apart later than that would be announced long before.
 OPEN_ENDED_CHECK = timedelta(days=366)
@@ -101,11 +102,13 @@ def _dates(raw: str, *, today: date) -> tuple[str, date | None, date | None, str
     first: date | None = None
     starting = _FROM_RE.search(text)
     if starting is not None:
-        text = text[: starting.start()]
         try:
             first = parse_until(starting["day"], today=today)
         except ValueError as error:
-            raise Refusal(str(error)) from None
+            if not _is_window(f"from {starting['day']}"):
+                raise Refusal(str(error)) from None
+        else:
+            text = text[: starting.start()]
     if until is not None and first is not None and until < first:
         raise Refusal("That curfew ends before it starts: check the dates.")
     if unbroken is not None and until is None:
@@ -114,6 +117,14 @@ def _dates(raw: str, *, today: date) -> tuple[str, date | None, date | None, str
             "18:00-06:00 from 2 April until 4 April without a break."
         )
     return text, first, until, until_text, unbroken is not None
+
+
+def _is_window(text: str) -> bool:
+    try:
+        parse_window(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _place_and_window(

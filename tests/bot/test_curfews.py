@@ -746,6 +746,15 @@ def test_a_lead_types_the_days_of_the_week_a_curfew_holds(
     assert parse_curfew_request(typed, today=date(2021, 7, 9)).days == days
 
 
+def test_a_window_written_from_to_is_not_a_start_date() -> None:
+    today = date(2022, 1, 6)
+    assert parse_curfew_request("Georgia from 11pm to 7am", today=today).from_day is None
+    later = parse_curfew_request("Georgia from 11pm to 7am from 8 January", today=today)
+    assert (later.from_day, f"{later.window.start:%H:%M}") == (date(2022, 1, 8), "23:00")
+    with pytest.raises(Refusal, match="can't read the date"):
+        parse_curfew_request("Georgia 11pm-7am from 8 Janvember", today=today)
+
+
 def test_days_a_lead_types_are_read_or_refused() -> None:
     with pytest.raises(Refusal, match="I can't read the days “on Friday”"):
         parse_curfew_request("DO 22:00-05:00 on Friday", today=date(2021, 7, 9))
